@@ -1,0 +1,70 @@
+// Bundles the extension, the CLI and the benchmark with esbuild, and copies the tree-sitter
+// runtime and grammar wasm files into grammars/ where the core's parser looks for them.
+import * as esbuild from 'esbuild';
+import { copyFileSync, mkdirSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const watch = process.argv.includes('--watch');
+
+export const GRAMMARS = ['python', 'java', 'javascript', 'typescript', 'tsx', 'go', 'ruby', 'php'];
+
+function copyGrammars() {
+  const grammarsDir = join(root, 'grammars');
+  mkdirSync(grammarsDir, { recursive: true });
+  const wasmDir = join(dirname(require.resolve('@vscode/tree-sitter-wasm/package.json')), 'wasm');
+  for (const name of GRAMMARS) {
+    copyFileSync(join(wasmDir, `tree-sitter-${name}.wasm`), join(grammarsDir, `tree-sitter-${name}.wasm`));
+  }
+  const runtime = require.resolve('web-tree-sitter/tree-sitter.wasm');
+  copyFileSync(runtime, join(grammarsDir, 'tree-sitter.wasm'));
+}
+
+const entryPoints = [
+  { in: 'src/extension/extension.ts', out: 'extension' },
+  { in: 'src/cli/main.ts', out: 'cli' },
+  { in: 'src/bench/bench.ts', out: 'bench' },
+].filter((entry) => existsSync(join(root, entry.in)));
+
+const webviewEntryPoints = [
+  { in: 'webview/src/panel.ts', out: 'panel' },
+  { in: 'webview/src/compare.ts', out: 'compare' },
+].filter((entry) => existsSync(join(root, entry.in)));
+
+copyGrammars();
+
+const nodeOptions = {
+  absWorkingDir: root,
+  entryPoints,
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: true,
+  external: ['vscode', 'onnxruntime-node'],
+  logLevel: 'warning',
+};
+const webviewOptions = {
+  absWorkingDir: root,
+  entryPoints: webviewEntryPoints,
+  outdir: 'dist/webview',
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  sourcemap: true,
+  logLevel: 'warning',
+};
+
+if (watch) {
+  const contexts = [await esbuild.context(nodeOptions)];
+  if (webviewEntryPoints.length) contexts.push(await esbuild.context(webviewOptions));
+  await Promise.all(contexts.map((context) => context.watch()));
+} else {
+  await esbuild.build(nodeOptions);
+  if (webviewEntryPoints.length) await esbuild.build(webviewOptions);
+}

@@ -1,0 +1,145 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Language, Parser, type TreeCursor } from 'web-tree-sitter';
+import { languageSpec, type LanguageSpec } from './languages';
+import { LineIndex } from './text';
+import type { CodeToken, LanguageId, ParsedSource, SourceRange, SyntaxNode } from './types';
+
+export interface ParseOptions {
+  /** Keep comments as code tokens (they are excluded from model input by default). */
+  keepComments?: boolean;
+}
+
+/** Finds the folder holding `tree-sitter.wasm` and the grammar files, from a start folder upward. */
+export function findGrammarsDir(startDir: string = __dirname): string {
+  let dir = startDir;
+  for (;;) {
+    const candidate = join(dir, 'grammars');
+    if (existsSync(join(candidate, 'tree-sitter.wasm'))) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new Error(
+        `Cannot find the grammars folder (grammars/tree-sitter.wasm) above ${startDir}. Run "npm run build" to copy the grammar files.`,
+      );
+    }
+    dir = parent;
+  }
+}
+
+let runtimeReady: Promise<void> | undefined;
+
+/**
+ * Parses source files with web-tree-sitter and the grammar wasm files VS Code ships, and copies
+ * each tree into a plain `SyntaxTree` so nothing downstream holds wasm memory.
+ */
+export class CodeParser {
+  private readonly languages = new Map<LanguageId, Promise<Language>>();
+  private readonly parser: Parser;
+
+  private constructor(private readonly grammarsDir: string) {
+    this.parser = new Parser();
+  }
+
+  static async create(grammarsDir: string = findGrammarsDir()): Promise<CodeParser> {
+    runtimeReady ??= Parser.init({ locateFile: () => join(grammarsDir, 'tree-sitter.wasm') });
+    await runtimeReady;
+    return new CodeParser(grammarsDir);
+  }
+
+  private language(id: LanguageId): Promise<Language> {
+    let loading = this.languages.get(id);
+    if (!loading) {
+      const file = join(this.grammarsDir, `tree-sitter-${languageSpec(id).grammar}.wasm`);
+      loading = Language.load(file);
+      this.languages.set(id, loading);
+    }
+    return loading;
+  }
+
+  async parse(source: string, language: LanguageId, options: ParseOptions = {}): Promise<ParsedSource> {
+    const spec = languageSpec(language);
+    this.parser.setLanguage(await this.language(language));
+    const tree = this.parser.parse(source);
+    if (!tree) throw new Error(`tree-sitter returned no tree for this ${spec.displayName} source.`);
+    try {
+      return copyTree(tree.walk(), source, spec, options.keepComments ?? false);
+    } finally {
+      tree.delete();
+    }
+  }
+
+  dispose(): void {
+    this.parser.delete();
+  }
+}
+
+function copyTree(cursor: TreeCursor, source: string, spec: LanguageSpec, keepComments: boolean): ParsedSource {
+  const lines = new LineIndex(source);
+  const nodes: SyntaxNode[] = [];
+  const tokens: CodeToken[] = [];
+  const errors: SourceRange[] = [];
+  const comments = new Set(spec.commentTypes);
+  const atomic = new Set(spec.atomicTypes);
+  const stack: number[] = [];
+  let errorDepth = 0;
+
+  const visit = (): void => {
+    const id = nodes.length;
+    const parent = stack.length ? stack[stack.length - 1] : -1;
+    const type = cursor.nodeType;
+    const isError = type === 'ERROR';
+    const isMissing = cursor.nodeIsMissing;
+    const node: SyntaxNode = {
+      id,
+      type,
+      field: cursor.currentFieldName ?? null,
+      named: cursor.nodeIsNamed,
+      parent,
+      children: [],
+      depth: stack.length,
+      startIndex: cursor.startIndex,
+      endIndex: cursor.endIndex,
+      isError,
+      isMissing,
+      token: -1,
+    };
+    nodes.push(node);
+    if (parent >= 0) nodes[parent].children.push(id);
+    if (isError || isMissing) errors.push(lines.range(node.startIndex, node.endIndex));
+
+    const isComment = comments.has(type);
+    const descend = !atomic.has(type) && !isComment && cursor.gotoFirstChild();
+    if (descend) {
+      stack.push(id);
+      if (isError) errorDepth++;
+      do visit();
+      while (cursor.gotoNextSibling());
+      if (isError) errorDepth--;
+      stack.pop();
+      cursor.gotoParent();
+      return;
+    }
+    // A leaf of the copy: a real leaf, an atomic literal or a comment. Zero-width leaves
+    // (MISSING nodes, implicit tokens) carry no text and are not code tokens.
+    if (node.endIndex <= node.startIndex) return;
+    if (isComment && !keepComments) return;
+    node.token = tokens.length;
+    tokens.push({
+      index: tokens.length,
+      text: source.slice(node.startIndex, node.endIndex),
+      type,
+      parentTypes: stack.map((ancestor) => nodes[ancestor].type).reverse(),
+      node: id,
+      range: lines.range(node.startIndex, node.endIndex),
+      startIndex: node.startIndex,
+      endIndex: node.endIndex,
+      startByte: lines.byteOffset(node.startIndex),
+      endByte: lines.byteOffset(node.endIndex),
+      isComment,
+      inError: errorDepth > 0 || isError || isMissing,
+    });
+  };
+
+  visit();
+  return { language: spec.id, source, tree: { nodes }, tokens, errors, keptComments: keepComments };
+}

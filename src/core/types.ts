@@ -1,0 +1,136 @@
+/**
+ * The analysis result and the types it is built from. One result flows one way:
+ * source → syntax tree and code tokens → subword windows → attention → structure → scores → views.
+ * Nothing in src/core imports `vscode`; the extension, the webview and the CLI only read these types.
+ */
+
+export type LanguageId = 'python' | 'java' | 'javascript' | 'typescript' | 'go' | 'ruby' | 'php';
+
+/** Zero-based line and UTF-16 character, as VS Code positions count. */
+export interface SourcePosition {
+  line: number;
+  character: number;
+}
+
+export interface SourceRange {
+  start: SourcePosition;
+  end: SourcePosition;
+}
+
+/**
+ * A tree-sitter-independent copy of the concrete syntax tree. Node 0 is the root; nodes are
+ * stored in pre-order, so a node's index is smaller than its descendants'. Offsets are UTF-16
+ * code-unit offsets into the source string (JavaScript string indices).
+ */
+export interface SyntaxNode {
+  id: number;
+  type: string;
+  /** Field name under the parent (e.g. `left`, `body`), or null. */
+  field: string | null;
+  named: boolean;
+  parent: number;
+  children: number[];
+  depth: number;
+  startIndex: number;
+  endIndex: number;
+  isError: boolean;
+  isMissing: boolean;
+  /** Index into `ParsedSource.tokens` when this node is a kept code token, else -1. */
+  token: number;
+}
+
+export interface SyntaxTree {
+  nodes: SyntaxNode[];
+}
+
+/** A code token: one AST leaf (a string literal is one token), comments excluded by default. */
+export interface CodeToken {
+  index: number;
+  text: string;
+  /** Tree-sitter type of the leaf node (e.g. `identifier`, `(`, `string`). */
+  type: string;
+  /** Types of the ancestors, nearest first, root last. */
+  parentTypes: string[];
+  /** Id of the leaf in `SyntaxTree.nodes`. */
+  node: number;
+  range: SourceRange;
+  /** UTF-16 offsets into the source string. */
+  startIndex: number;
+  endIndex: number;
+  /** UTF-8 byte offsets into the source. */
+  startByte: number;
+  endByte: number;
+  isComment: boolean;
+  /** True when the token lies inside an ERROR node or is a MISSING node inserted by recovery. */
+  inError: boolean;
+}
+
+export interface ParsedSource {
+  language: LanguageId;
+  source: string;
+  tree: SyntaxTree;
+  tokens: CodeToken[];
+  /** Ranges of ERROR and MISSING nodes; empty for a clean parse. */
+  errors: SourceRange[];
+  /** Whether comments were kept as code tokens. */
+  keptComments: boolean;
+}
+
+/** Attention tensors are flat row-major Float32Arrays with an explicit shape. */
+export interface Tensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** A window of the file that fits the model: a contiguous run of whole code tokens. */
+export interface SubwordWindow {
+  /** First code token (inclusive) and last code token (exclusive) of the window. */
+  tokenStart: number;
+  tokenEnd: number;
+  /** Model input ids including `<s>` and `</s>`. */
+  ids: number[];
+  /** Subword strings as the tokenizer produced them. */
+  pieces: string[];
+  /** For each subword position, the global code-token index, or -1 for special tokens. */
+  tokenOfSubword: Int32Array;
+}
+
+export interface DataFlowEdge {
+  /** Code-token index of the variable occurrence whose value comes from `to`. */
+  from: number;
+  /** Code-token index of the source occurrence. */
+  to: number;
+  kind: 'comesFrom' | 'computedFrom';
+}
+
+export interface DataFlowGraph {
+  /** Code-token indices that are variable occurrences (nodes of the graph). */
+  nodes: number[];
+  edges: DataFlowEdge[];
+}
+
+export type ExecutionProviderSetting = 'auto' | 'cuda' | 'cpu';
+export type ExecutionDevice = 'cuda' | 'cpu';
+
+export interface ModelInfo {
+  name: string;
+  displayName: string;
+  path: string;
+  family: string;
+  checkpoint: string;
+  layers: number;
+  heads: number;
+  hiddenSize: number;
+  vocabSize: number;
+  maxPositions: number;
+  hasValueNorms: boolean;
+}
+
+export interface StageTimings {
+  parseMs: number;
+  tokenizeMs: number;
+  forwardMs: number;
+  alignMs: number;
+  metricsMs: number;
+  totalMs: number;
+}
