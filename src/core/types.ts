@@ -134,3 +134,63 @@ export interface StageTimings {
   metricsMs: number;
   totalMs: number;
 }
+
+/** Output of one forward pass over one window (batch of one). */
+export interface ForwardOutput {
+  /** Softmax attention probabilities, shape [layers, heads, n, n] over subword positions. */
+  attentions: Tensor;
+  /** ‖f(x_j)‖ of Kobayashi et al. 2020, shape [layers, heads, n]; absent when the model lacks it. */
+  valueNorms?: Tensor;
+  /** Shape [n, hidden]. */
+  lastHiddenState: Tensor;
+}
+
+/** How two code tokens' attention is made from their subwords' attention. */
+export type PairRule = 'mean' | 'sumMean';
+
+export interface AnalyzedWindow extends SubwordWindow {
+  /** [layers, heads, n, n], n = ids.length. */
+  subwordAttention: Tensor;
+  /** [layers, heads, n]; absent when the model has no `value_norms` output. */
+  valueNorms?: Tensor;
+  /** [layers, heads, m, m] over the window's code tokens, m = tokenEnd − tokenStart. */
+  tokenAttention: Tensor;
+}
+
+/** A score per layer and per head. `perLayer[l]` scores the head-averaged attention of layer l. */
+export interface LayerHeadScores {
+  perLayer: number[];
+  /** [layer][head] */
+  perHead: number[][];
+}
+
+export interface AnalysisOptions {
+  keepComments: boolean;
+  pairRule: PairRule;
+}
+
+export interface AnalysisResult {
+  schemaVersion: 1;
+  /** File path or document URI, when known. */
+  source: { path?: string; language: LanguageId; text: string; version?: number };
+  model: ModelInfo;
+  device: ExecutionDevice;
+  options: AnalysisOptions;
+  tree: SyntaxTree;
+  tokens: CodeToken[];
+  errors: SourceRange[];
+  windows: AnalyzedWindow[];
+  scores: AnalysisScores;
+  dataFlow?: DataFlowGraph;
+  timings: StageTimings;
+  /** Plain-language notes for the user (windows split, syntax errors, missing value norms …). */
+  warnings: string[];
+}
+
+/**
+ * Per-metric reports of a whole file. Each metric module declares its own typed field here
+ * (cat, dataFlow, structureHeads, specialTokens, …) and the pipeline fills it in.
+ */
+export interface AnalysisScores {
+  [metric: string]: unknown;
+}
