@@ -46,6 +46,9 @@ const nodeOptions = {
   target: 'node20',
   sourcemap: true,
   external: ['vscode', 'onnxruntime-node'],
+  // web-tree-sitter's loader reads import.meta.url, which a CommonJS bundle lacks.
+  define: { 'import.meta.url': '__importMetaUrl' },
+  banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 };
 const webviewOptions = {

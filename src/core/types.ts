@@ -192,5 +192,6 @@ export interface AnalysisResult {
  * (cat, dataFlow, structureHeads, specialTokens, …) and the pipeline fills it in.
  */
 export interface AnalysisScores {
+  cat?: import('./metrics/catScore').CatScoreReport;
   [metric: string]: unknown;
 }

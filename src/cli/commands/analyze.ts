@@ -1,0 +1,103 @@
+import { relative } from 'node:path';
+import { languageForFile, languageSpec, SUPPORTED_LANGUAGE_NAMES } from '../../core/languages';
+import { Analyzer, DEFAULT_MAX_BYTES, InputError } from '../../core/pipeline';
+import type { AnalysisResult } from '../../core/types';
+import { choice, option, parseArgs, UsageError } from '../args';
+import { defaultModelDir, readSourceFile } from '../common';
+import { ms, table } from '../format';
+
+export const ANALYZE_USAGE = `code-attention analyze FILE [--model DIR] [--device auto|cpu|cuda] [--json]
+    [--keep-comments] [--pair-rule mean|sumMean] [--distance ast|upgraded] [--max-bytes N] [--include-attention]`;
+
+export async function analyzeCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['model', 'device', 'pair-rule', 'distance', 'max-bytes'], ['json', 'keep-comments', 'include-attention']);
+  const file = args.positional[0];
+  if (!file || args.positional.length > 1) throw new UsageError(`Usage: ${ANALYZE_USAGE}`);
+  const language = languageForFile(file);
+  if (!language) throw new InputError(`${file}: unsupported file type. Code Attention Lens supports ${SUPPORTED_LANGUAGE_NAMES}.`);
+  const maxBytes = Number(option(args, 'max-bytes') ?? DEFAULT_MAX_BYTES);
+  const source = readSourceFile(file, maxBytes);
+  const analyzer = await Analyzer.create({
+    modelDir: option(args, 'model') ?? defaultModelDir(),
+    executionProvider: choice(args, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto'),
+  });
+  try {
+    const result = await analyzer.analyze(source, language, {
+      path: file,
+      keepComments: args.flags.has('keep-comments'),
+      pairRule: choice(args, 'pair-rule', ['mean', 'sumMean'] as const, 'mean'),
+      distance: choice(args, 'distance', ['ast', 'upgraded'] as const, 'ast'),
+      maxBytes,
+    });
+    if (args.flags.has('json')) process.stdout.write(JSON.stringify(resultSummary(result, args.flags.has('include-attention')), null, 2) + '\n');
+    else process.stdout.write(formatAnalysis(result, file) + '\n');
+    for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
+    return 0;
+  } finally {
+    await analyzer.dispose();
+  }
+}
+
+/** What `--json` prints: everything but the raw tensors (unless asked for). */
+export function resultSummary(result: AnalysisResult, includeAttention = false): object {
+  return {
+    file: result.source.path,
+    language: result.source.language,
+    model: result.model,
+    device: result.device,
+    counts: counts(result),
+    timings: result.timings,
+    options: result.options,
+    scores: result.scores,
+    errors: result.errors,
+    warnings: result.warnings,
+    ...(includeAttention
+      ? {
+          tokens: result.tokens.map(({ text, type, range }) => ({ text, type, range })),
+          windows: result.windows.map((window) => ({
+            tokenStart: window.tokenStart,
+            tokenEnd: window.tokenEnd,
+            pieces: window.pieces,
+            tokenAttentionShape: window.tokenAttention.shape,
+            tokenAttention: Array.from(window.tokenAttention.data, (value) => +value.toFixed(5)),
+          })),
+        }
+      : {}),
+  };
+}
+
+export function counts(result: AnalysisResult) {
+  return {
+    codeTokens: result.tokens.length,
+    subwords: result.windows.reduce((sum, window) => sum + window.ids.length, 0),
+    windows: result.windows.length,
+    tokensInErrors: result.tokens.filter((token) => token.inError).length,
+  };
+}
+
+export function formatAnalysis(result: AnalysisResult, file: string): string {
+  const c = counts(result);
+  const t = result.timings;
+  const cat = result.scores.cat;
+  const lines = [
+    `${relative(process.cwd(), file) || file} (${languageSpec(result.source.language).displayName})`,
+    `model    ${result.model.displayName} [${result.model.name}], ${result.model.layers} layers × ${result.model.heads} heads, device ${result.device}`,
+    `tokens   ${c.codeTokens} code tokens, ${c.subwords} subwords incl. <s> </s>, ${c.windows} window${c.windows === 1 ? '' : 's'}` +
+      (result.errors.length ? `, ${result.errors.length} syntax error region(s) (${c.tokensInErrors} tokens)` : ''),
+    `time     parse ${ms(t.parseMs)} · tokenize ${ms(t.tokenizeMs)} · forward ${ms(t.forwardMs)} · align ${ms(t.alignMs)} · metrics ${ms(t.metricsMs)} · total ${ms(t.totalMs)}`,
+  ];
+  if (cat) {
+    const d = cat.definition;
+    lines.push(
+      `CAT      ${d.attentionThreshold}; ${d.distanceThreshold} (${d.distance} distance); pair rule ${d.pairRule}; layer = mean over heads`,
+      `types    ${d.keptTypes === 'all' ? 'all' : d.keptTypes.join(' ')}  (${d.typeSource}; ${cat.tokensKept} tokens kept)`,
+      `baseline ${d.baseline}`,
+      '',
+      table(
+        ['layer', 'CAT-score', 'baseline', 'difference'],
+        cat.score.perLayer.map((value, layer) => [String(layer), value, cat.baseline.perLayer[layer], value - cat.baseline.perLayer[layer]]),
+      ),
+    );
+  }
+  return lines.join('\n');
+}

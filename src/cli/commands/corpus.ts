@@ -1,0 +1,95 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { isLanguageId, SUPPORTED_LANGUAGE_NAMES } from '../../core/languages';
+import { Analyzer, InputError } from '../../core/pipeline';
+import type { LanguageId } from '../../core/types';
+import { choice, option, parseArgs, UsageError } from '../args';
+import { defaultModelDir } from '../common';
+import { csv, table } from '../format';
+
+export const CORPUS_USAGE = `code-attention corpus FILE.jsonl --language L [--model DIR] [--device auto|cpu|cuda]
+    [--out PREFIX] [--limit N] [--distance ast|upgraded] [--pair-rule mean|sumMean]`;
+
+interface Series {
+  values: number[][];
+}
+
+/** Mean and sample standard deviation over snippets, per layer. */
+export function meanAndSpread(series: Series, layers: number): Array<{ layer: number; mean: number; std: number; n: number }> {
+  return Array.from({ length: layers }, (_, layer) => {
+    const values = series.values.map((row) => row[layer]).filter((value) => Number.isFinite(value));
+    const n = values.length;
+    const mean = n ? values.reduce((a, b) => a + b, 0) / n : NaN;
+    const variance = n > 1 ? values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (n - 1) : 0;
+    return { layer, mean, std: Math.sqrt(variance), n };
+  });
+}
+
+export async function corpusCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['language', 'model', 'device', 'out', 'limit', 'distance', 'pair-rule'], []);
+  const file = args.positional[0];
+  const language = option(args, 'language');
+  if (!file || !language) throw new UsageError(`Usage: ${CORPUS_USAGE}`);
+  if (!isLanguageId(language)) throw new InputError(`Unknown language "${language}". Supported: ${SUPPORTED_LANGUAGE_NAMES} (use lower case ids: python, java, javascript, typescript, go, ruby, php).`);
+  let lines: string[];
+  try {
+    lines = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim());
+  } catch (error) {
+    throw new InputError(`Cannot read ${file}: ${(error as Error).message}.`);
+  }
+  const limit = Number(option(args, 'limit') ?? Infinity);
+  const out = option(args, 'out') ?? file.replace(/\.jsonl?$/, '') + '.cat';
+  const analyzer = await Analyzer.create({ modelDir: option(args, 'model') ?? defaultModelDir(), executionProvider: choice(args, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto') });
+  const distance = choice(args, 'distance', ['ast', 'upgraded'] as const, 'ast');
+  const pairRule = choice(args, 'pair-rule', ['mean', 'sumMean'] as const, 'mean');
+  const scores: Series = { values: [] };
+  const baselines: Series = { values: [] };
+  const skipped: Record<string, number> = {};
+  let definition: unknown;
+  const total = Math.min(lines.length, limit);
+  try {
+    for (let index = 0; index < total; index++) {
+      let code: unknown;
+      try {
+        const record = JSON.parse(lines[index]);
+        code = record.code ?? record.original_string;
+      } catch {
+        skipped['invalid JSON'] = (skipped['invalid JSON'] ?? 0) + 1;
+        continue;
+      }
+      if (typeof code !== 'string') {
+        skipped['no code or original_string field'] = (skipped['no code or original_string field'] ?? 0) + 1;
+        continue;
+      }
+      try {
+        const result = await analyzer.analyze(code, language as LanguageId, { distance, pairRule });
+        const cat = result.scores.cat!;
+        definition ??= cat.definition;
+        if (cat.snippets > 0) {
+          scores.values.push(cat.score.perLayer);
+          baselines.values.push(cat.baseline.perLayer);
+        } else skipped['too few kept tokens'] = (skipped['too few kept tokens'] ?? 0) + 1;
+      } catch (error) {
+        const reason = error instanceof InputError ? error.message : `error: ${(error as Error).message}`;
+        skipped[reason] = (skipped[reason] ?? 0) + 1;
+      }
+      process.stderr.write(`\r${index + 1}/${total} snippets`);
+    }
+    process.stderr.write('\n');
+  } finally {
+    await analyzer.dispose();
+  }
+  const layers = analyzer.model.info.layers;
+  const score = meanAndSpread(scores, layers);
+  const baseline = meanAndSpread(baselines, layers);
+  const rows = score.map((entry, layer) => [String(layer), entry.mean, entry.std, baseline[layer].mean, baseline[layer].std, entry.n]);
+  const headers = ['layer', 'cat_mean', 'cat_std', 'baseline_mean', 'baseline_std', 'snippets'];
+  writeFileSync(`${out}.csv`, csv(headers, rows));
+  writeFileSync(
+    `${out}.json`,
+    JSON.stringify({ file, language, model: analyzer.model.info, device: analyzer.model.device, definition, snippets: scores.values.length, skipped, perLayer: score.map((entry, layer) => ({ ...entry, baselineMean: baseline[layer].mean, baselineStd: baseline[layer].std })) }, null, 2) + '\n',
+  );
+  process.stdout.write(`${analyzer.model.info.displayName}, ${language}, ${scores.values.length} snippets scored` + (Object.keys(skipped).length ? `, skipped: ${Object.entries(skipped).map(([why, n]) => `${n} (${why})`).join('; ')}` : '') + '\n\n');
+  process.stdout.write(table(['layer', 'CAT mean', 'CAT std', 'baseline', 'baseline std', 'n'], rows) + '\n');
+  process.stdout.write(`\nwrote ${out}.json and ${out}.csv\n`);
+  return scores.values.length ? 0 : 1;
+}

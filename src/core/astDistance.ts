@@ -1,0 +1,96 @@
+import type { CodeToken, SyntaxTree } from './types';
+
+export type DistanceKind = 'ast' | 'upgraded';
+
+/**
+ * Tree distance (number of edges on the path through the lowest common ancestor) between every
+ * pair of the given tokens, as a row-major m×m Int32Array.
+ *
+ * Tokens must be in source order, which is the pre-order of their leaves. For leaves in pre-order,
+ * the depth of the LCA of leaves i < j is the minimum, over k in [i, j), of the LCA depth of the
+ * adjacent leaves k and k + 1; so all pairs cost O(m²) with a running minimum, after m − 1
+ * pairwise LCA walks.
+ */
+export function astDistances(tree: SyntaxTree, tokens: readonly CodeToken[]): Int32Array {
+  const m = tokens.length;
+  const distances = new Int32Array(m * m);
+  const depth = tokens.map((token) => tree.nodes[token.node].depth);
+  const adjacentLcaDepth = new Int32Array(Math.max(0, m - 1));
+  for (let k = 0; k + 1 < m; k++) adjacentLcaDepth[k] = lcaDepth(tree, tokens[k].node, tokens[k + 1].node);
+  for (let i = 0; i < m; i++) {
+    let minimum = Number.MAX_SAFE_INTEGER;
+    for (let j = i + 1; j < m; j++) {
+      minimum = Math.min(minimum, adjacentLcaDepth[j - 1]);
+      const distance = depth[i] + depth[j] - 2 * minimum;
+      distances[i * m + j] = distance;
+      distances[j * m + i] = distance;
+    }
+  }
+  return distances;
+}
+
+export function lcaDepth(tree: SyntaxTree, a: number, b: number): number {
+  const nodes = tree.nodes;
+  while (nodes[a].depth > nodes[b].depth) a = nodes[a].parent;
+  while (nodes[b].depth > nodes[a].depth) b = nodes[b].parent;
+  while (a !== b) {
+    a = nodes[a].parent;
+    b = nodes[b].parent;
+  }
+  return nodes[a].depth;
+}
+
+/**
+ * The CAT-probing reference's "upgraded AST" distance: shortest paths in the syntax tree plus an
+ * edge between consecutive code tokens plus an edge between successive occurrences of the same
+ * identifier (a data-flow-like link). `allTokens` are all code tokens of the file (the extra edges
+ * use them all); distances are returned for `tokens`, a subset in source order. Unreachable pairs
+ * cannot occur (the tree is connected).
+ */
+export function upgradedAstDistances(tree: SyntaxTree, allTokens: readonly CodeToken[], tokens: readonly CodeToken[]): Int32Array {
+  const nodeCount = tree.nodes.length;
+  const extra: number[][] = Array.from({ length: nodeCount }, () => []);
+  const link = (a: number, b: number) => {
+    extra[a].push(b);
+    extra[b].push(a);
+  };
+  const lastOccurrence = new Map<string, number>();
+  for (let k = 0; k < allTokens.length; k++) {
+    const token = allTokens[k];
+    if (k > 0) link(allTokens[k - 1].node, token.node);
+    if (/identifier/.test(token.type)) {
+      const previous = lastOccurrence.get(token.text);
+      if (previous !== undefined) link(previous, token.node);
+      lastOccurrence.set(token.text, token.node);
+    }
+  }
+  const m = tokens.length;
+  const distances = new Int32Array(m * m);
+  const seen = new Int32Array(nodeCount);
+  const queue = new Int32Array(nodeCount);
+  const level = new Int32Array(nodeCount);
+  let stamp = 0;
+  for (let i = 0; i < m; i++) {
+    stamp++;
+    let head = 0;
+    let tail = 0;
+    queue[tail++] = tokens[i].node;
+    seen[tokens[i].node] = stamp;
+    level[tokens[i].node] = 0;
+    while (head < tail) {
+      const node = queue[head++];
+      const visit = (next: number) => {
+        if (next >= 0 && seen[next] !== stamp) {
+          seen[next] = stamp;
+          level[next] = level[node] + 1;
+          queue[tail++] = next;
+        }
+      };
+      visit(tree.nodes[node].parent);
+      for (const child of tree.nodes[node].children) visit(child);
+      for (const other of extra[node]) visit(other);
+    }
+    for (let j = 0; j < m; j++) distances[i * m + j] = level[tokens[j].node];
+  }
+  return distances;
+}

@@ -1,0 +1,234 @@
+import { headMatrix, meanOverHeads } from '../alignment';
+import type { DistanceKind } from '../astDistance';
+import type { CodeToken, LanguageId, LayerHeadScores, PairRule, Tensor } from '../types';
+
+/**
+ * CAT-score (CAT-probing, Chen et al., Findings of EMNLP 2022), as its reference code computes it
+ * (nchen909/CodeAttention, `attention.py` and `utils.py`):
+ *
+ * 1. Keep only code tokens whose tree-sitter type is "frequent" (per-language lists below).
+ * 2. Token-pair attention over the kept tokens (see alignment.ts for the pair rule); the
+ *    per-layer score uses the mean over heads, as the reference's `action_per_head = 'mean'`.
+ * 3. A = pairs with attention > q-quantile of all m² attention values (q = 0.75);
+ *    D = pairs with distance < (1 − q)-quantile of all m² distances.
+ * 4. CAT = |A ∧ D| / |A ∨ D|; a snippet whose attention is all zero or whose union is empty is
+ *    skipped; the corpus score is the mean over snippets.
+ *
+ * Faithful choices, kept on purpose and stated in every report: self-pairs (i, i) with distance 0
+ * are included in both quantiles and sets; quantiles interpolate linearly between order
+ * statistics (numpy's default); the strict `<` against an integer-valued quantile means ties at
+ * the threshold are not "near".
+ */
+
+export const FREQUENT_TYPES: Partial<Record<LanguageId, string[]>> = {
+  python: [')', 'def', 'return', 'identifier', 'if', 'for', ':', ']'],
+  java: [')', 'public', 'string_literal', 'identifier', '}', 'return', 'type_identifier', 'if'],
+  // The reference lists `string_fragment`, a child of JavaScript string literals; our code tokens
+  // keep a string literal whole, so the literal (`string`) stands for it.
+  javascript: ['function', ')', 'string', 'identifier', '(', ';', '{', '}'],
+  go: ['package_identifier', 'type_identifier', 'field_identifier', 'if', 'return', '='],
+};
+
+export const DEFAULT_QUANTILE = 0.75;
+
+export type TypeFilter = { kind: 'reference'; types: string[] | 'all'; source: string } | { kind: 'custom'; types: string[] | 'all'; source: string };
+
+/** The reference's list for a language; TypeScript uses JavaScript's; Ruby and PHP have none (all types). */
+export function referenceTypeFilter(language: LanguageId): TypeFilter {
+  const lookup = language === 'typescript' ? 'javascript' : language;
+  const types = FREQUENT_TYPES[lookup];
+  return types
+    ? { kind: 'reference', types, source: `CAT-probing frequent types for ${lookup}` }
+    : { kind: 'reference', types: 'all', source: `no CAT-probing list for ${language}: all token types kept, as the reference does` };
+}
+
+export function keptTokenIndices(tokens: readonly CodeToken[], filter: TypeFilter, from = 0, to = tokens.length): number[] {
+  const kept: number[] = [];
+  const types = filter.types === 'all' ? undefined : new Set(filter.types);
+  for (let t = from; t < to; t++) if (!types || types.has(tokens[t].type)) kept.push(t);
+  return kept;
+}
+
+/** numpy.quantile with the default linear interpolation. */
+export function quantile(values: ArrayLike<number>, q: number): number {
+  const sorted = Float64Array.from(values as ArrayLike<number>).sort();
+  if (sorted.length === 0) return NaN;
+  const position = q * (sorted.length - 1);
+  const low = Math.floor(position);
+  const high = Math.min(low + 1, sorted.length - 1);
+  return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+}
+
+export interface CatThresholds {
+  attention: number;
+  distance: number;
+}
+
+/**
+ * CAT-score of one snippet: `attention` and `distance` are k×k over the kept tokens.
+ * Returns undefined where the reference skips the snippet.
+ */
+export function catScoreOfMatrix(attention: ArrayLike<number>, distance: ArrayLike<number>, q = DEFAULT_QUANTILE, distanceThreshold?: number): number | undefined {
+  let any = false;
+  for (let x = 0; x < attention.length; x++) if (attention[x] !== 0) { any = true; break; }
+  if (!any) return undefined;
+  const attentionThreshold = quantile(attention, q);
+  const nearThreshold = distanceThreshold ?? quantile(distance, 1 - q);
+  let both = 0;
+  let either = 0;
+  for (let x = 0; x < attention.length; x++) {
+    const high = attention[x] > attentionThreshold;
+    const near = distance[x] < nearThreshold;
+    if (high && near) both++;
+    if (high || near) either++;
+  }
+  return either === 0 ? undefined : both / either;
+}
+
+/** Restricts a k×k matrix (row-major, over window-local indices) to the `local` indices. */
+export function submatrix(matrix: ArrayLike<number>, size: number, local: readonly number[]): Float32Array {
+  const k = local.length;
+  const out = new Float32Array(k * k);
+  for (let a = 0; a < k; a++) {
+    const row = local[a] * size;
+    for (let b = 0; b < k; b++) out[a * k + b] = matrix[row + local[b]];
+  }
+  return out;
+}
+
+/** Deterministic PRNG (mulberry32) so the shuffled baseline is reproducible. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Chance level: each row's values are permuted among that row's columns (the row's support: all
+ * kept tokens), which keeps the distribution of attention values — and so the attention threshold
+ * — and breaks only the link between where attention goes and the tree.
+ */
+export function shuffledRows(matrix: Float32Array, k: number, random: () => number): Float32Array {
+  const out = Float32Array.from(matrix);
+  for (let a = 0; a < k; a++) {
+    const base = a * k;
+    for (let i = k - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      const swap = out[base + i];
+      out[base + i] = out[base + j];
+      out[base + j] = swap;
+    }
+  }
+  return out;
+}
+
+export interface CatDefinition {
+  quantile: number;
+  attentionThreshold: string;
+  distanceThreshold: string;
+  distance: DistanceKind;
+  pairRule: PairRule;
+  headAggregation: string;
+  keptTypes: string[] | 'all';
+  typeSource: string;
+  selfPairs: 'included';
+  baseline: string;
+}
+
+export interface CatScoreReport {
+  definition: CatDefinition;
+  score: LayerHeadScores;
+  baseline: LayerHeadScores;
+  /** Snippets (windows) that contributed; skipped ones have too few kept tokens. */
+  snippets: number;
+  tokensKept: number;
+}
+
+/** One snippet (window) ready for scoring: token attention over the window and distances over kept tokens. */
+export interface CatSnippet {
+  /** [layers, heads, m, m] over the window's tokens. */
+  tokenAttention: Tensor;
+  /** Window-local indices of kept tokens. */
+  kept: number[];
+  /** k×k distances over the kept tokens. */
+  distances: Int32Array;
+}
+
+export const BASELINE_REPEATS = 3;
+
+/** Per-layer and per-head CAT-score (mean over snippets) with the shuffled baseline. */
+export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, heads: number, q = DEFAULT_QUANTILE): { score: LayerHeadScores; baseline: LayerHeadScores; snippets: number } {
+  const sums = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
+  const counts = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
+  let used = 0;
+  for (const snippet of snippets) {
+    const k = snippet.kept.length;
+    if (k < 2) continue;
+    used++;
+    const m = snippet.tokenAttention.shape[2];
+    const distanceThreshold = quantile(snippet.distances, 1 - q);
+    const random = seededRandom(1000 + used);
+    const add = (layer: number, head: number | undefined, matrix: Float32Array) => {
+      const restricted = submatrix(matrix, m, snippet.kept);
+      const value = catScoreOfMatrix(restricted, snippet.distances, q, distanceThreshold);
+      let chance = 0;
+      let chanceCount = 0;
+      for (let r = 0; r < BASELINE_REPEATS; r++) {
+        const shuffled = catScoreOfMatrix(shuffledRows(restricted, k, random), snippet.distances, q, distanceThreshold);
+        if (shuffled !== undefined) {
+          chance += shuffled;
+          chanceCount++;
+        }
+      }
+      accumulate(sums.score, counts.score, layer, head, value);
+      accumulate(sums.baseline, counts.baseline, layer, head, chanceCount ? chance / chanceCount : undefined);
+    };
+    for (let l = 0; l < layers; l++) {
+      add(l, undefined, meanOverHeads(snippet.tokenAttention, l));
+      for (let h = 0; h < heads; h++) add(l, h, headMatrix(snippet.tokenAttention, l, h));
+    }
+  }
+  return { score: divide(sums.score, counts.score), baseline: divide(sums.baseline, counts.baseline), snippets: used };
+}
+
+function newScores(layers: number, heads: number): LayerHeadScores {
+  return { perLayer: new Array(layers).fill(0), perHead: Array.from({ length: layers }, () => new Array(heads).fill(0)) };
+}
+
+function accumulate(sums: LayerHeadScores, counts: LayerHeadScores, layer: number, head: number | undefined, value: number | undefined) {
+  if (value === undefined) return;
+  if (head === undefined) {
+    sums.perLayer[layer] += value;
+    counts.perLayer[layer]++;
+  } else {
+    sums.perHead[layer][head] += value;
+    counts.perHead[layer][head]++;
+  }
+}
+
+function divide(sums: LayerHeadScores, counts: LayerHeadScores): LayerHeadScores {
+  return {
+    perLayer: sums.perLayer.map((sum, l) => (counts.perLayer[l] ? sum / counts.perLayer[l] : NaN)),
+    perHead: sums.perHead.map((row, l) => row.map((sum, h) => (counts.perHead[l][h] ? sum / counts.perHead[l][h] : NaN))),
+  };
+}
+
+export function catDefinition(filter: TypeFilter, distance: DistanceKind, pairRule: PairRule, q = DEFAULT_QUANTILE): CatDefinition {
+  return {
+    quantile: q,
+    attentionThreshold: `attention > ${q}-quantile of the snippet's token-pair attention`,
+    distanceThreshold: `distance < ${+(1 - q).toFixed(4)}-quantile of the snippet's token-pair distances`,
+    distance,
+    pairRule,
+    headAggregation: 'per layer: mean over heads; per head: that head',
+    keptTypes: filter.types,
+    typeSource: filter.source,
+    selfPairs: 'included',
+    baseline: `rows shuffled within their support, ${BASELINE_REPEATS} seeded repeats`,
+  };
+}

@@ -1,0 +1,199 @@
+import { performance } from 'node:perf_hooks';
+import { alignAttention } from './alignment';
+import { astDistances, upgradedAstDistances, type DistanceKind } from './astDistance';
+import { languageSpec } from './languages';
+import { LoadedModel, type LoadModelOptions } from './model';
+import { catDefinition, keptTokenIndices, referenceTypeFilter, scoreSnippets, type CatScoreReport, type CatSnippet, type TypeFilter } from './metrics/catScore';
+import { CodeParser } from './parser';
+import { planWindows } from './tokenizer';
+import type { AnalysisResult, AnalyzedWindow, CodeToken, LanguageId, PairRule, ParsedSource, StageTimings } from './types';
+
+/** Input the analysis refuses, with a one-line message for the user. */
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+export class AnalysisCancelledError extends Error {
+  constructor() {
+    super('Analysis cancelled.');
+    this.name = 'AnalysisCancelledError';
+  }
+}
+
+export const DEFAULT_MAX_BYTES = 1_000_000;
+
+export interface AnalyzeOptions {
+  keepComments?: boolean;
+  pairRule?: PairRule;
+  distance?: DistanceKind;
+  /** Token types kept for CAT-score; defaults to the reference's list for the language. */
+  typeFilter?: TypeFilter;
+  path?: string;
+  version?: number;
+  maxBytes?: number;
+  signal?: AbortSignal;
+  onProgress?: (message: string, fraction: number) => void;
+}
+
+export interface AnalyzerOptions extends LoadModelOptions {
+  modelDir: string;
+  grammarsDir?: string;
+}
+
+/** Checks text before any work: empty, binary or oversized input gets a clear message. */
+export function checkInput(source: string, maxBytes = DEFAULT_MAX_BYTES): void {
+  if (source.trim().length === 0) throw new InputError('The file is empty: there is no code to analyse.');
+  if (source.includes('\u0000')) throw new InputError('The file looks binary (it contains NUL bytes): open a source file instead.');
+  const replacement = (source.match(/\uFFFD/g) ?? []).length;
+  if (replacement > 8 && replacement > source.length / 100) {
+    throw new InputError('The file is not valid UTF-8 text (many undecodable bytes): open a source file instead.');
+  }
+  const bytes = Buffer.byteLength(source, 'utf8');
+  if (bytes > maxBytes) {
+    throw new InputError(`The file has ${(bytes / 1e6).toFixed(2)} MB; the limit is ${(maxBytes / 1e6).toFixed(2)} MB. Analyse a smaller file or a selection.`);
+  }
+}
+
+/** Distances over the kept tokens of a window (k×k), by the chosen definition. */
+export function keptDistances(parsed: ParsedSource, keptTokens: readonly CodeToken[], distance: DistanceKind): Int32Array {
+  return distance === 'ast' ? astDistances(parsed.tree, keptTokens) : upgradedAstDistances(parsed.tree, parsed.tokens, keptTokens);
+}
+
+/**
+ * The pipeline: source → tokens → attention → structure → scores. One Analyzer holds one parser
+ * and one loaded model; `analyze` may be called many times.
+ */
+export class Analyzer {
+  private constructor(
+    readonly parser: CodeParser,
+    readonly model: LoadedModel,
+  ) {}
+
+  static async create(options: AnalyzerOptions): Promise<Analyzer> {
+    const [parser, model] = await Promise.all([CodeParser.create(options.grammarsDir), LoadedModel.load(options.modelDir, options)]);
+    return new Analyzer(parser, model);
+  }
+
+  async analyze(source: string, language: LanguageId, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+    languageSpec(language);
+    checkInput(source, options.maxBytes);
+    const pairRule = options.pairRule ?? 'mean';
+    const distance = options.distance ?? 'ast';
+    const cancelled = () => {
+      if (options.signal?.aborted) throw new AnalysisCancelledError();
+    };
+    const warnings: string[] = [];
+    const started = performance.now();
+
+    const parsed = await this.parser.parse(source, language, { keepComments: options.keepComments });
+    const parseMs = performance.now() - started;
+    if (parsed.tokens.length === 0) throw new InputError('The file has no code tokens (only comments or whitespace).');
+    if (parsed.errors.length) {
+      const inError = parsed.tokens.filter((token) => token.inError).length;
+      warnings.push(`Syntax errors: ${parsed.errors.length} region(s), ${inError} of ${parsed.tokens.length} code tokens inside them; scores include them.`);
+    }
+    cancelled();
+
+    let mark = performance.now();
+    const sequence = this.model.tokenizer.encodeTokens(parsed.tokens);
+    const plan = planWindows(sequence, parsed.tokens, this.model.info.maxPositions, this.model.tokenizer.special);
+    const tokenizeMs = performance.now() - mark;
+    if (plan.windows.length > 1) warnings.push(`The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${this.model.info.maxPositions}. Attention does not cross windows.`);
+    if (plan.truncatedTokens.length) warnings.push(`${plan.truncatedTokens.length} code token(s) longer than a window were cut to fit.`);
+    if (!this.model.info.hasValueNorms) warnings.push('The model has no value_norms output: value-weighted attention is unavailable. Re-export with models/export_onnx.py.');
+
+    let forwardMs = 0;
+    let alignMs = 0;
+    const windows: AnalyzedWindow[] = [];
+    for (const [index, window] of plan.windows.entries()) {
+      cancelled();
+      options.onProgress?.(`Running the model on window ${index + 1} of ${plan.windows.length}`, index / plan.windows.length);
+      mark = performance.now();
+      const output = await this.model.forward(window.ids);
+      forwardMs += performance.now() - mark;
+      mark = performance.now();
+      const tokenAttention = alignAttention(output.attentions, window, pairRule);
+      alignMs += performance.now() - mark;
+      windows.push({ ...window, subwordAttention: output.attentions, valueNorms: output.valueNorms, tokenAttention });
+    }
+    cancelled();
+
+    mark = performance.now();
+    const result: AnalysisResult = {
+      schemaVersion: 1,
+      source: { path: options.path, language, text: source, version: options.version },
+      model: this.model.info,
+      device: this.model.device,
+      options: { keepComments: parsed.keptComments, pairRule },
+      tree: parsed.tree,
+      tokens: parsed.tokens,
+      errors: parsed.errors,
+      windows,
+      scores: {},
+      timings: { parseMs, tokenizeMs, forwardMs, alignMs, metricsMs: 0, totalMs: 0 },
+      warnings,
+    };
+    computeScores(result, parsed, { distance, typeFilter: options.typeFilter ?? referenceTypeFilter(language), pairRule });
+    const timings: StageTimings = result.timings;
+    timings.metricsMs = performance.now() - mark;
+    timings.totalMs = performance.now() - started;
+    return result;
+  }
+
+  async dispose(): Promise<void> {
+    this.parser.dispose();
+    await this.model.dispose();
+  }
+}
+
+export interface ScoreOptions {
+  distance: DistanceKind;
+  typeFilter: TypeFilter;
+  pairRule: PairRule;
+}
+
+/** The metrics stage: each metric adds its report to `result.scores`. */
+export function computeScores(result: AnalysisResult, parsed: ParsedSource, options: ScoreOptions): void {
+  result.scores.cat = catReport(result, parsed, options);
+}
+
+/** CAT-score snippets of a result: one per window, over the kept tokens in `[from, to)`. */
+export function catSnippets(result: AnalysisResult, parsed: ParsedSource, options: ScoreOptions, from = 0, to = result.tokens.length): { snippets: CatSnippet[]; tokensKept: number } {
+  const snippets: CatSnippet[] = [];
+  let tokensKept = 0;
+  for (const window of result.windows) {
+    const start = Math.max(from, window.tokenStart);
+    const end = Math.min(to, window.tokenEnd);
+    if (end - start < 2) continue;
+    const kept = keptTokenIndices(result.tokens, options.typeFilter, start, end);
+    tokensKept += kept.length;
+    if (kept.length < 2) continue;
+    const keptTokens = kept.map((index) => result.tokens[index]);
+    snippets.push({
+      tokenAttention: window.tokenAttention,
+      kept: kept.map((index) => index - window.tokenStart),
+      distances: keptDistances(parsed, keptTokens, options.distance),
+    });
+  }
+  return { snippets, tokensKept };
+}
+
+export function catReport(result: AnalysisResult, parsed: ParsedSource, options: ScoreOptions, from?: number, to?: number): CatScoreReport {
+  const { snippets, tokensKept } = catSnippets(result, parsed, options, from, to);
+  const scored = scoreSnippets(snippets, result.model.layers, result.model.heads);
+  return {
+    definition: catDefinition(options.typeFilter, options.distance, options.pairRule),
+    score: scored.score,
+    baseline: scored.baseline,
+    snippets: scored.snippets,
+    tokensKept,
+  };
+}
+
+/** A ParsedSource view of a result (the pipeline keeps everything the parser produced). */
+export function parsedOf(result: AnalysisResult): ParsedSource {
+  return { language: result.source.language, source: result.source.text, tree: result.tree, tokens: result.tokens, errors: result.errors, keptComments: result.options.keepComments };
+}
