@@ -1,0 +1,57 @@
+import { strict as assert } from 'node:assert';
+import { catScoreOfMatrix, keptTokenIndices, quantile, referenceTypeFilter, scoreSnippets, shuffledRows, seededRandom } from '../src/core/metrics/catScore';
+import type { CodeToken } from '../src/core/types';
+
+// Distances of a 4-token chain: sorted values 0×4, 1×6, 2×4, 3×2, so the 0.25-quantile sits at
+// position 3.75 between 0 and 1: 0.75. Only the diagonal (distance 0) is "near".
+const DISTANCE = Int32Array.from([0, 1, 2, 3, 1, 0, 1, 2, 2, 1, 0, 1, 3, 2, 1, 0]);
+
+describe('CAT-score', () => {
+  it('matches numpy.quantile (linear interpolation)', () => {
+    assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
+    assert.equal(quantile(DISTANCE, 0.25), 0.75);
+    assert.ok(Math.abs(quantile([0.1, 0.2, 0.3, 0.4, 0.5], 0.75) - 0.4) < 1e-12);
+  });
+
+  it('scores a hand-computed 4×4 example', () => {
+    // Attention values: 0.1×7, 0.2×4, 0.3, 0.4, 0.5, 0.6, 0.7. The 0.75-quantile is at position
+    // 11.25: 0.3 + 0.25 × (0.4 − 0.3) = 0.325. High pairs: (0,0)=.7, (1,2)=.5, (2,2)=.4, (3,3)=.6.
+    // Near pairs: the diagonal. |A ∧ D| = 3 ((0,0), (2,2), (3,3)); |A ∨ D| = 5. CAT = 0.6.
+    const attention = Float32Array.from([0.7, 0.1, 0.1, 0.1, 0.1, 0.3, 0.5, 0.1, 0.2, 0.2, 0.4, 0.2, 0.1, 0.1, 0.2, 0.6]);
+    assert.ok(Math.abs(catScoreOfMatrix(attention, DISTANCE)! - 0.6) < 1e-9);
+  });
+
+  it('skips snippets with all-zero attention, as the reference does', () => {
+    assert.equal(catScoreOfMatrix(new Float32Array(16), DISTANCE), undefined);
+  });
+
+  it('shuffles within rows, keeping each row’s values', () => {
+    const matrix = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const shuffled = shuffledRows(matrix, 3, seededRandom(1));
+    for (let row = 0; row < 3; row++) {
+      assert.deepEqual(Array.from(shuffled.subarray(row * 3, row * 3 + 3)).sort(), Array.from(matrix.subarray(row * 3, row * 3 + 3)).sort());
+    }
+  });
+
+  it('averages layers over heads and reports a baseline per layer and head', () => {
+    // 1 layer, 2 heads over 4 tokens; head 0 is the hand example, head 1 is uniform (all values
+    // equal: nothing exceeds the quantile, only the 4 near pairs remain, CAT = 0).
+    const head0 = [0.7, 0.1, 0.1, 0.1, 0.1, 0.3, 0.5, 0.1, 0.2, 0.2, 0.4, 0.2, 0.1, 0.1, 0.2, 0.6];
+    const head1 = new Array(16).fill(0.25);
+    const tokenAttention = { data: Float32Array.from([...head0, ...head1]), shape: [1, 2, 4, 4] };
+    const scored = scoreSnippets([{ tokenAttention, kept: [0, 1, 2, 3], distances: DISTANCE }], 1, 2);
+    assert.ok(Math.abs(scored.score.perHead[0][0] - 0.6) < 1e-6);
+    assert.equal(scored.score.perHead[0][1], 0);
+    assert.equal(scored.snippets, 1);
+    assert.ok(scored.baseline.perHead[0][0] >= 0 && scored.baseline.perHead[0][0] <= 1);
+    assert.equal(scored.baseline.perHead[0][1], 0); // shuffling a constant row changes nothing
+  });
+
+  it('filters tokens by the reference’s frequent types', () => {
+    const tokens = ['def', 'f', '(', 'a', ')', ':', 'return', 'a'].map((text, index) => ({ index, text, type: text === 'f' || text === 'a' ? 'identifier' : text }) as CodeToken);
+    const filter = referenceTypeFilter('python');
+    assert.deepEqual(keptTokenIndices(tokens, filter), [0, 1, 3, 4, 5, 6, 7]);
+    assert.equal(referenceTypeFilter('ruby').types, 'all');
+    assert.deepEqual(referenceTypeFilter('typescript').types, referenceTypeFilter('javascript').types);
+  });
+});

@@ -1,0 +1,98 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { languageForFile } from '../src/core/languages';
+import { CLI, EXAMPLES, MODEL_DIR, ROOT } from './helpers';
+
+function cli(...args: string[]) {
+  const run = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+describe('CLI', function () {
+  this.timeout(180_000);
+  let scratch: string;
+  before(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'cal-cli-'));
+  });
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  const examples = readdirSync(EXAMPLES).filter((file) => languageForFile(file));
+  it('covers every supported language with an example', () => {
+    assert.deepEqual(new Set(examples.map((file) => languageForFile(file))), new Set(['python', 'java', 'javascript', 'typescript', 'go', 'ruby', 'php']));
+  });
+
+  for (const file of examples) {
+    it(`analyze ${file} prints a per-layer table and JSON scores`, () => {
+      const { layers } = JSON.parse(readFileSync(join(MODEL_DIR, 'manifest.json'), 'utf8'));
+      const text = cli('analyze', join('examples', file), '--model', MODEL_DIR);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /device cpu/);
+      assert.match(text.stdout, /layer\s+CAT-score\s+baseline\s+difference/);
+      const rows = text.stdout.split('\n').filter((line) => /^\d+\s+\d\.\d{3}\s+\d\.\d{3}/.test(line));
+      assert.equal(rows.length, layers);
+      const json = cli('analyze', join('examples', file), '--model', MODEL_DIR, '--json');
+      assert.equal(json.code, 0, json.stderr);
+      const parsed = JSON.parse(json.stdout);
+      assert.equal(parsed.scores.cat.score.perLayer.length, layers);
+      assert.ok(parsed.counts.codeTokens > 100);
+      assert.equal(parsed.device, 'cpu');
+    });
+  }
+
+  it('corpus writes per-layer means and spreads as JSON and CSV', () => {
+    const out = join(scratch, 'corpus');
+    const run = cli('corpus', 'examples/corpus.jsonl', '--language', 'python', '--model', MODEL_DIR, '--out', out);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /\d+\/\d+ snippets/);
+    const json = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+    assert.ok(json.snippets >= 10);
+    assert.equal(json.perLayer.length, json.model.layers);
+    assert.ok(json.perLayer.every((entry: { mean: number; std: number }) => entry.mean > 0 && entry.std >= 0));
+    const csvLines = readFileSync(`${out}.csv`, 'utf8').trim().split('\n');
+    assert.equal(csvLines[0], 'layer,cat_mean,cat_std,baseline_mean,baseline_std,snippets');
+    assert.equal(csvLines.length, json.model.layers + 1);
+    assert.match(JSON.stringify(json.skipped), /invalid JSON/); // the sample holds one broken line on purpose
+  });
+
+  describe('bad input gets one clear line and a non-zero exit', () => {
+    const expectFailure = (args: string[], pattern: RegExp) => {
+      const run = cli(...args);
+      assert.notEqual(run.code, 0);
+      assert.match(run.stderr, pattern);
+      assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    };
+    it('unknown extension', () => {
+      const file = join(scratch, 'notes.txt');
+      writeFileSync(file, 'hello');
+      expectFailure(['analyze', file, '--model', MODEL_DIR], /unsupported file type.*Python, Java/);
+    });
+    it('unreadable file', () => expectFailure(['analyze', join(scratch, 'missing.py'), '--model', MODEL_DIR], /Cannot read .*no such file/));
+    it('empty file', () => {
+      const file = join(scratch, 'empty.py');
+      writeFileSync(file, '\n\n');
+      expectFailure(['analyze', file, '--model', MODEL_DIR], /empty/);
+    });
+    it('binary file', () => {
+      const file = join(scratch, 'blob.py');
+      writeFileSync(file, Buffer.from([0x78, 0x00, 0x01, 0x02]));
+      expectFailure(['analyze', file, '--model', MODEL_DIR], /looks binary/);
+    });
+    it('file over the size limit', () => expectFailure(['analyze', 'examples/lru_cache.py', '--model', MODEL_DIR, '--max-bytes', '100'], /limit is 0\.00 MB/));
+    it('a model folder that does not exist', () => expectFailure(['analyze', 'examples/lru_cache.py', '--model', join(scratch, 'no-model')], /does not exist/));
+    it('unknown option', () => expectFailure(['analyze', 'examples/lru_cache.py', '--frobnicate'], /Unknown option --frobnicate/));
+  });
+
+  it('syntax errors: a result that counts and marks the error regions', () => {
+    const file = join(scratch, 'broken.py');
+    writeFileSync(file, 'def f(a):\n    return a +\n\nx = [1, 2\n');
+    const run = cli('analyze', file, '--model', MODEL_DIR, '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const parsed = JSON.parse(run.stdout);
+    assert.ok(parsed.errors.length >= 1);
+    assert.ok(parsed.counts.tokensInErrors >= 1);
+    assert.match(run.stderr, /warning: Syntax errors/);
+  });
+});

@@ -1,0 +1,89 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AnalysisCancelledError, Analyzer, InputError } from '../src/core/pipeline';
+import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
+
+describe('analysis pipeline on the bundled model', function () {
+  let analyzer: Analyzer;
+  before(async () => {
+    analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+  });
+  after(async () => analyzer?.dispose());
+
+  it('analyses a file: tokens, aligned attention, CAT-score per layer and head with its baseline, timings', async () => {
+    const source = readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8');
+    const result = await analyzer.analyze(source, 'python', { path: 'lru_cache.py' });
+    const { layers, heads } = result.model;
+    assert.equal(result.windows.length, 1);
+    const window = result.windows[0];
+    const m = result.tokens.length;
+    assert.deepEqual(window.tokenAttention.shape, [layers, heads, m, m]);
+    // Under the mean rule a token row does not sum to 1; the subword rows it comes from do.
+    const cat = result.scores.cat!;
+    assert.equal(cat.score.perLayer.length, layers);
+    assert.equal(cat.score.perHead.length, layers);
+    assert.equal(cat.score.perHead[0].length, heads);
+    for (const value of [...cat.score.perLayer, ...cat.baseline.perLayer]) assert.ok(value >= 0 && value <= 1);
+    assert.deepEqual(cat.definition.keptTypes, [')', 'def', 'return', 'identifier', 'if', 'for', ':', ']']);
+    assert.ok(cat.tokensKept > 50 && cat.tokensKept < m);
+    for (const stage of ['parseMs', 'tokenizeMs', 'forwardMs', 'alignMs', 'metricsMs', 'totalMs'] as const) assert.ok(result.timings[stage] >= 0);
+    assert.equal(result.device, 'cpu');
+  });
+
+  it('rows of token attention sum to 1 minus the special-token mass under the sumMean rule', async () => {
+    const source = readFileSync(join(EXAMPLES, 'wordcount.go'), 'utf8');
+    const result = await analyzer.analyze(source, 'go', { pairRule: 'sumMean' });
+    const window = result.windows[0];
+    const [layers, heads, n] = window.subwordAttention.shape;
+    const m = window.tokenEnd - window.tokenStart;
+    for (let l = 0; l < layers; l++) {
+      for (let h = 0; h < heads; h++) {
+        const special = new Float64Array(m);
+        const counts = new Float64Array(m);
+        for (let i = 0; i < n; i++) {
+          const owner = window.tokenOfSubword[i];
+          if (owner < 0) continue;
+          counts[owner - window.tokenStart]++;
+          const base = ((l * heads + h) * n + i) * n;
+          special[owner - window.tokenStart] += window.subwordAttention.data[base] + window.subwordAttention.data[base + n - 1];
+        }
+        for (let a = 0; a < m; a++) {
+          let sum = 0;
+          for (let b = 0; b < m; b++) sum += window.tokenAttention.data[((l * heads + h) * m + a) * m + b];
+          assert.ok(Math.abs(sum + special[a] / counts[a] - 1) < 1e-4);
+        }
+      }
+    }
+  });
+
+  it('splits a long file into windows instead of truncating it', async () => {
+    const source = readFileSync(join(EXAMPLES, 'BinarySearch.java'), 'utf8').repeat(4);
+    const result = await analyzer.analyze(source, 'java');
+    assert.ok(result.windows.length >= 2);
+    assert.equal(result.windows[0].tokenStart, 0);
+    assert.equal(result.windows[result.windows.length - 1].tokenEnd, result.tokens.length);
+    assert.ok(result.windows.every((window) => window.ids.length <= result.model.maxPositions));
+    assert.ok(result.warnings.some((warning) => /windows/.test(warning)));
+  });
+
+  it('analyses code with syntax errors and marks the error regions', async () => {
+    const result = await analyzer.analyze('def broken(:\n    return 1 +\n', 'python');
+    assert.ok(result.errors.length > 0);
+    assert.ok(result.tokens.some((token) => token.inError));
+    assert.ok(result.warnings.some((warning) => /Syntax errors/.test(warning)));
+  });
+
+  it('refuses empty, binary and oversized input with a clear message', async () => {
+    await assert.rejects(analyzer.analyze('   \n', 'python'), (error: Error) => error instanceof InputError && /empty/.test(error.message));
+    await assert.rejects(analyzer.analyze('x = 1\u0000\u0000', 'python'), (error: Error) => error instanceof InputError && /binary/.test(error.message));
+    await assert.rejects(analyzer.analyze('x = 1\n'.repeat(100), 'python', { maxBytes: 100 }), (error: Error) => error instanceof InputError && /limit/.test(error.message));
+    await assert.rejects(analyzer.analyze('# only a comment\n', 'python'), (error: Error) => error instanceof InputError && /no code tokens/.test(error.message));
+  });
+
+  it('stops when cancelled', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(analyzer.analyze('x = 1\n', 'python', { signal: controller.signal }), AnalysisCancelledError);
+  });
+});
