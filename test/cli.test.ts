@@ -31,8 +31,10 @@ describe('CLI', function () {
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, /device cpu/);
       assert.match(text.stdout, /layer\s+CAT-score\s+baseline\s+difference/);
-      const rows = text.stdout.split('\n').filter((line) => /^\d+\s+\d\.\d{3}\s+\d\.\d{3}/.test(line));
+      const catTable = text.stdout.split('layer  CAT-score')[1].split('\n\n')[0];
+      const rows = catTable.split('\n').filter((line) => /^\d+\s+\d\.\d{3}\s+\d\.\d{3}/.test(line));
       assert.equal(rows.length, layers);
+      assert.match(text.stdout, /Structure heads/);
       const json = cli('analyze', join('examples', file), '--model', MODEL_DIR, '--json');
       assert.equal(json.code, 0, json.stderr);
       const parsed = JSON.parse(json.stdout);

@@ -4,6 +4,8 @@ import { astDistances, upgradedAstDistances, type DistanceKind } from './astDist
 import { languageSpec } from './languages';
 import { LoadedModel, type LoadModelOptions } from './model';
 import { catDefinition, keptTokenIndices, referenceTypeFilter, scoreSnippets, type CatScoreReport, type CatSnippet, type TypeFilter } from './metrics/catScore';
+import { headStatistics } from './metrics/headStatistics';
+import { structureHeads } from './metrics/structureHeads';
 import { CodeParser } from './parser';
 import { planWindows } from './tokenizer';
 import type { AnalysisResult, AnalyzedWindow, CodeToken, LanguageId, PairRule, ParsedSource, StageTimings } from './types';
@@ -158,6 +160,8 @@ export interface ScoreOptions {
 /** The metrics stage: each metric adds its report to `result.scores`. */
 export function computeScores(result: AnalysisResult, parsed: ParsedSource, options: ScoreOptions): void {
   result.scores.cat = catReport(result, parsed, options);
+  result.scores.headStatistics = headStatistics(result);
+  result.scores.structureHeads = structureHeads(result, result.dataFlow);
 }
 
 /** CAT-score snippets of a result: one per window, over the kept tokens in `[from, to)`. */

@@ -193,5 +193,7 @@ export interface AnalysisResult {
  */
 export interface AnalysisScores {
   cat?: import('./metrics/catScore').CatScoreReport;
+  headStatistics?: import('./metrics/headStatistics').HeadStatistics;
+  structureHeads?: import('./metrics/structureHeads').StructureHeadsReport;
   [metric: string]: unknown;
 }

@@ -4,7 +4,8 @@ import { Analyzer, DEFAULT_MAX_BYTES, InputError } from '../../core/pipeline';
 import type { AnalysisResult } from '../../core/types';
 import { choice, option, parseArgs, UsageError } from '../args';
 import { defaultModelDir, readSourceFile } from '../common';
-import { ms, table } from '../format';
+import { formatNumber, ms, table } from '../format';
+import { RELATION_LABELS, topHeads, type StructureRelation } from '../../core/metrics/structureHeads';
 
 export const ANALYZE_USAGE = `code-attention analyze FILE [--model DIR] [--device auto|cpu|cuda] [--json]
     [--keep-comments] [--pair-rule mean|sumMean] [--distance ast|upgraded] [--max-bytes N] [--include-attention]`;
@@ -98,6 +99,27 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
         cat.score.perLayer.map((value, layer) => [String(layer), value, cat.baseline.perLayer[layer], value - cat.baseline.perLayer[layer]]),
       ),
     );
+  }
+  const stats = result.scores.headStatistics;
+  if (stats) {
+    lines.push(
+      '',
+      'Attention per layer (means over heads and code-token rows): mass on <s>, </s>, punctuation; previous/next subword; row entropy',
+      table(
+        ['layer', '<s>', '</s>', 'punct.', 'previous', 'next', 'entropy'],
+        stats.perLayer.bos.map((_, layer) => [String(layer), stats.perLayer.bos[layer], stats.perLayer.eos[layer], stats.perLayer.punctuation[layer], stats.perLayer.previous[layer], stats.perLayer.next[layer], stats.perLayer.entropy[layer]]),
+      ),
+    );
+  }
+  const heads = result.scores.structureHeads;
+  if (heads) {
+    const rows: Array<Array<string | number>> = [];
+    for (const relation of Object.keys(heads.relations) as StructureRelation[]) {
+      const entry = heads.relations[relation]!;
+      const best = topHeads(heads, relation, 3);
+      rows.push([RELATION_LABELS[relation], best.map((head) => `L${head.layer}H${head.head} ${formatNumber(head.accuracy, 2)}`).join('  '), best[0]?.chance ?? NaN, String(entry.tokens)]);
+    }
+    lines.push('', 'Structure heads: share of tokens whose strongest attention lands on the relation (top 3 heads)', table(['relation', 'top heads (accuracy)', 'chance', 'tokens'], rows));
   }
   return lines.join('\n');
 }

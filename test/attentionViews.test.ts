@@ -1,0 +1,175 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { attentionFlow, LayeredMaxFlow } from '../src/core/metrics/flow';
+import { headStatistics } from '../src/core/metrics/headStatistics';
+import { attentionRollout, residualAttention } from '../src/core/metrics/rollout';
+import { relatedTokens, structureHeads, topHeads } from '../src/core/metrics/structureHeads';
+import { valueWeightedAttention } from '../src/core/metrics/valueWeighted';
+import { Analyzer } from '../src/core/pipeline';
+import type { AnalysisResult, Tensor } from '../src/core/types';
+import { tokenAttentionRow, topK } from '../src/core/views';
+import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
+
+/** [layers, heads = 1, n, n] from plain row-major matrices. */
+function tensor(matrices: number[][]): Tensor {
+  const n = Math.round(Math.sqrt(matrices[0].length));
+  return { data: Float32Array.from(matrices.flat()), shape: [matrices.length, 1, n, n] };
+}
+
+const close = (actual: number, expected: number, message?: string) => assert.ok(Math.abs(actual - expected) < 1e-6, `${message ?? ''} ${actual} ≠ ${expected}`);
+
+describe('rollout and flow', () => {
+  // Two layers over 2 positions.
+  const A0 = [0.6, 0.4, 0.2, 0.8];
+  const A1 = [1.0, 0.0, 0.5, 0.5];
+
+  it('residual attention is 0.5·A + 0.5·I', () => {
+    const r = residualAttention(tensor([A0]), 0);
+    [0.8, 0.2, 0.1, 0.9].forEach((value, index) => close(r[index], value));
+  });
+
+  it('rollout multiplies residual attention from the input up (hand-computed)', () => {
+    // Â0 = [[.8,.2],[.1,.9]], Â1 = [[1,0],[.25,.75]];  R1 = Â1·Â0 = [[.8,.2],[.2+.075, .05+.675]].
+    const [r0, r1] = attentionRollout(tensor([A0, A1]));
+    [0.8, 0.2, 0.1, 0.9].forEach((value, index) => close(r0[index], value));
+    [0.8, 0.2, 0.275, 0.725].forEach((value, index) => close(r1[index], value));
+  });
+
+  it('flow through two layers is Σ_k min(Â1[i][k], Â0[k][j]) (disjoint two-edge paths)', () => {
+    // From output 1: to input 0: min(.25,.8) + min(.75,.1) = .35; to input 1: min(.25,.2) + min(.75,.9) = .95.
+    const flows = attentionFlow(tensor([A0, A1]), 1);
+    close(flows[0], 0.35);
+    close(flows[1], 0.95);
+    const single = attentionFlow(tensor([A0]), 0);
+    close(single[0], 0.8);
+    close(single[1], 0.2);
+  });
+
+  it('equals a textbook max-flow (Edmonds–Karp on an explicit graph) on random layered graphs', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    for (let trial = 0; trial < 5; trial++) {
+      const layers = 3;
+      const n = 4;
+      const capacities = Array.from({ length: layers }, () => Float64Array.from({ length: n * n }, () => Math.round(random() * 10) / 10));
+      const solver = new LayeredMaxFlow(capacities, n);
+      for (let source = 0; source < n; source++) for (let sink = 0; sink < n; sink++) close(solver.maxFlow(source, sink), edmondsKarp(capacities, n, source, sink), `trial ${trial}`);
+    }
+  });
+});
+
+/** Reference max-flow on the explicit graph, nodes (k, i) → k·n + i. */
+function edmondsKarp(capacities: Float64Array[], n: number, source: number, sink: number): number {
+  const K = capacities.length;
+  const size = (K + 1) * n;
+  const residual = Array.from({ length: size }, () => new Float64Array(size));
+  for (let k = 1; k <= K; k++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) residual[k * n + i][(k - 1) * n + j] += capacities[k - 1][i * n + j];
+  const s = K * n + source;
+  let total = 0;
+  for (;;) {
+    const parent = new Int32Array(size).fill(-1);
+    parent[s] = s;
+    const queue = [s];
+    while (queue.length && parent[sink] < 0) {
+      const v = queue.shift()!;
+      for (let w = 0; w < size; w++) if (parent[w] < 0 && residual[v][w] > 1e-12) { parent[w] = v; queue.push(w); }
+    }
+    if (parent[sink] < 0) return total;
+    let bottleneck = Infinity;
+    for (let v = sink; v !== s; v = parent[v]) bottleneck = Math.min(bottleneck, residual[parent[v]][v]);
+    for (let v = sink; v !== s; v = parent[v]) {
+      residual[parent[v]][v] -= bottleneck;
+      residual[v][parent[v]] += bottleneck;
+    }
+    total += bottleneck;
+  }
+}
+
+describe('views and head metrics on the bundled model', function () {
+  let analyzer: Analyzer;
+  let result: AnalysisResult;
+  before(async () => {
+    analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'debounce.js'), 'utf8'), 'javascript');
+  });
+  after(async () => analyzer?.dispose());
+
+  it('value-weighted attention equals α_ij·‖f(x_j)‖ from the model’s value_norms output', () => {
+    const window = result.windows[0];
+    const [, heads, n] = window.subwordAttention.shape;
+    const raw = valueWeightedAttention(window.subwordAttention, window.valueNorms!, 2, 1, false);
+    for (const [i, j] of [[1, 1], [3, 7], [n - 2, 0], [5, n - 1]]) {
+      const alpha = window.subwordAttention.data[((2 * heads + 1) * n + i) * n + j];
+      const norm = window.valueNorms!.data[(2 * heads + 1) * n + j];
+      close(raw[i * n + j], alpha * norm);
+    }
+    const normalised = valueWeightedAttention(window.subwordAttention, window.valueNorms!, 2, 1);
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += normalised[3 * n + j];
+    close(sum, 1);
+  });
+
+  it('hover rows: one weight per code token for every view mode, top-k sorted', () => {
+    const token = result.tokens.findIndex((t) => t.text === 'timer');
+    for (const mode of ['head', 'meanHeads', 'rollout', 'valueWeighted'] as const) {
+      const row = tokenAttentionRow(result, { mode, layer: result.model.layers - 1, head: 0, direction: 'attendsTo' }, token);
+      assert.equal(row.weights.length, result.tokens.length);
+      assert.ok(row.weights.some((weight) => weight > 0), mode);
+      const best = topK(row.weights, 5, token);
+      assert.equal(best.length, 5);
+      for (let k = 1; k < best.length; k++) assert.ok(best[k - 1].weight >= best[k].weight);
+      assert.ok(!best.some((entry) => entry.token === token));
+    }
+    const attendedBy = tokenAttentionRow(result, { mode: 'head', layer: 0, head: 0, direction: 'attendedBy' }, token);
+    const attendsTo = tokenAttentionRow(result, { mode: 'head', layer: 0, head: 0, direction: 'attendsTo' }, 3);
+    close(attendedBy.weights[3], attendsTo.weights[token]);
+    assert.match(attendedBy.label, /attended by/);
+  });
+
+  it('flow rows for a focused token on a short function: bounded by 1, largest at the focus', async () => {
+    const short = await analyzer.analyze('function add(a, b) {\n  return a + b;\n}\n', 'javascript');
+    const token = short.tokens.findIndex((t) => t.text === 'return');
+    const row = tokenAttentionRow(short, { mode: 'flow', layer: short.model.layers - 1, direction: 'attendsTo' }, token);
+    assert.match(row.label, /attention flow · layers 0–3 · flows to/);
+    assert.ok(row.weights.every((weight) => weight >= 0 && weight <= 1 + 1e-6));
+    // The residual half of every layer routes at least 0.5^L of the flow straight down.
+    assert.ok(row.weights[token] >= 0.5 ** short.model.layers);
+  });
+
+  it('rollout rows of a window still sum to 1 over subwords', () => {
+    const rollouts = attentionRollout(result.windows[0].subwordAttention);
+    const n = result.windows[0].ids.length;
+    for (const rollout of rollouts) for (let i = 0; i < n; i++) close(rollout.slice(i * n, i * n + n).reduce((a, b) => a + b, 0), 1);
+  });
+
+  it('head statistics: shares between 0 and 1, entropy below log n', () => {
+    const stats = headStatistics(result);
+    const n = result.windows[0].ids.length;
+    assert.equal(stats.rows, n - 2);
+    for (const [l, row] of stats.bos.entries()) {
+      row.forEach((bos, h) => {
+        const total = bos + stats.eos[l][h] + stats.punctuation[l][h];
+        assert.ok(total >= 0 && total <= 1 + 1e-6);
+        assert.ok(stats.entropy[l][h] > 0 && stats.entropy[l][h] <= Math.log(n) + 1e-6);
+      });
+    }
+  });
+
+  it('structure heads: relations are found as defined, and a previous-token pattern scores 1', () => {
+    const brackets = relatedTokens(result, 'matchingBracket');
+    const open = result.tokens.findIndex((t) => t.text === '(');
+    assert.equal(result.tokens[brackets[open][0]].text, ')');
+    // Replace layer 0, head 0 by attention that always points to the previous token.
+    const window = result.windows[0];
+    const m = window.tokenEnd - window.tokenStart;
+    const saved = window.tokenAttention.data.slice(0, m * m);
+    window.tokenAttention.data.fill(0, 0, m * m);
+    for (let a = 1; a < m; a++) window.tokenAttention.data[a * m + a - 1] = 1;
+    const report = structureHeads(result);
+    window.tokenAttention.data.set(saved, 0);
+    assert.equal(report.relations.previousToken!.accuracy[0][0], 1);
+    assert.deepEqual(topHeads(report, 'previousToken', 1)[0], { layer: 0, head: 0, accuracy: 1, chance: report.relations.previousToken!.chance[0][0] });
+    close(report.relations.previousToken!.chance[0][0], 1 / (m - 1));
+  });
+});
