@@ -1,0 +1,156 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { isLanguageId, SUPPORTED_LANGUAGE_NAMES } from '../core/languages';
+import { findModels, ModelLoadError, type ModelEntry } from '../core/model';
+import { AnalysisCancelledError, Analyzer, InputError } from '../core/pipeline';
+import type { AnalysisResult, ExecutionProviderSetting, LanguageId } from '../core/types';
+
+const SELECTED_MODEL_KEY = 'codeAttention.selectedModel';
+
+/**
+ * Owns the loaded model and the analyses of open documents: one Analyzer per (model folder,
+ * execution provider), results cached per document version, at most one analysis in flight per
+ * document. A result is only ever returned for the exact version it was computed on.
+ */
+export class AnalysisService implements vscode.Disposable {
+  private analyzer: { key: string; promise: Promise<Analyzer> } | undefined;
+  private readonly results = new Map<string, AnalysisResult>();
+  private readonly inFlight = new Map<string, { version: number; promise: Promise<AnalysisResult | undefined>; abort: AbortController }>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChangeResult = this.changed.event;
+  lastResult: AnalysisResult | undefined;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly output: vscode.OutputChannel,
+  ) {}
+
+  /** Bundled models first, then folders from the `codeAttention.models` setting. */
+  availableModels(): ModelEntry[] {
+    const bundled = findModels(path.join(this.context.extensionPath, 'models'));
+    const configured = vscode.workspace.getConfiguration('codeAttention').get<string[]>('models', []);
+    const user = configured.map((folder) => ({ name: path.basename(folder), displayName: path.basename(folder), path: folder, checkpoint: 'external' }));
+    return [...bundled, ...user];
+  }
+
+  selectedModelPath(): string | undefined {
+    const stored = this.context.workspaceState.get<string>(SELECTED_MODEL_KEY);
+    const models = this.availableModels();
+    return models.find((model) => model.path === stored)?.path ?? models[0]?.path;
+  }
+
+  async selectModel(modelPath: string): Promise<void> {
+    await this.context.workspaceState.update(SELECTED_MODEL_KEY, modelPath);
+    this.invalidate();
+  }
+
+  invalidate(): void {
+    for (const flight of this.inFlight.values()) flight.abort.abort();
+    this.inFlight.clear();
+    this.results.clear();
+    const previous = this.analyzer;
+    this.analyzer = undefined;
+    void previous?.promise.then((analyzer) => analyzer.dispose(), () => undefined);
+  }
+
+  private provider(): ExecutionProviderSetting {
+    return vscode.workspace.getConfiguration('codeAttention').get<ExecutionProviderSetting>('executionProvider', 'auto');
+  }
+
+  getAnalyzer(modelPath = this.selectedModelPath()): Promise<Analyzer> {
+    if (!modelPath) return Promise.reject(new ModelLoadError('No model is available. Add an exported model folder to the "codeAttention.models" setting.'));
+    const key = `${modelPath}|${this.provider()}`;
+    if (this.analyzer?.key !== key) {
+      const promise = Analyzer.create({ modelDir: modelPath, executionProvider: this.provider(), grammarsDir: path.join(this.context.extensionPath, 'grammars') });
+      promise.then(
+        (analyzer) => this.output.appendLine(`Loaded ${analyzer.model.info.displayName} from ${modelPath} on ${analyzer.model.device}${analyzer.model.fallbackReason ? ` (CUDA unavailable: ${analyzer.model.fallbackReason})` : ''}.`),
+        (error) => this.output.appendLine(`Model load failed: ${(error as Error).message}`),
+      );
+      this.analyzer = { key, promise };
+      promise.catch(() => {
+        if (this.analyzer?.promise === promise) this.analyzer = undefined;
+      });
+    }
+    return this.analyzer.promise;
+  }
+
+  /** The cached result for exactly this document version, if any. */
+  resultFor(document: vscode.TextDocument): AnalysisResult | undefined {
+    const result = this.results.get(document.uri.toString());
+    return result && result.source.version === document.version ? result : undefined;
+  }
+
+  static languageOf(document: vscode.TextDocument): LanguageId | undefined {
+    return isLanguageId(document.languageId) ? document.languageId : undefined;
+  }
+
+  /**
+   * Analyses a document (or returns the cached result of its current version). With
+   * `withProgress`, shows a cancellable notification. Errors are reported to the user once, with
+   * what to do; the promise then resolves to undefined.
+   */
+  async analyze(document: vscode.TextDocument, options: { withProgress?: boolean; quiet?: boolean } = {}): Promise<AnalysisResult | undefined> {
+    const language = AnalysisService.languageOf(document);
+    if (!language) {
+      if (!options.quiet) void vscode.window.showInformationMessage(`Code Attention Lens does not support "${document.languageId}" files. Supported languages: ${SUPPORTED_LANGUAGE_NAMES}.`);
+      return undefined;
+    }
+    const cached = this.resultFor(document);
+    if (cached) return cached;
+    const key = document.uri.toString();
+    const running = this.inFlight.get(key);
+    if (running?.version === document.version) return running.promise;
+    running?.abort.abort();
+
+    const abort = new AbortController();
+    const version = document.version;
+    const text = document.getText();
+    const run = async (report?: (message: string) => void): Promise<AnalysisResult | undefined> => {
+      try {
+        const analyzer = await this.getAnalyzer();
+        const result = await analyzer.analyze(text, language, { path: document.uri.fsPath, version, signal: abort.signal, onProgress: (message) => report?.(message) });
+        this.output.appendLine(
+          `${path.basename(document.uri.fsPath)} v${version}: ${result.tokens.length} tokens, ${result.windows.length} window(s); parse ${result.timings.parseMs.toFixed(0)} ms, forward ${result.timings.forwardMs.toFixed(0)} ms, metrics ${result.timings.metricsMs.toFixed(0)} ms on ${result.device}.`,
+        );
+        for (const warning of result.warnings) this.output.appendLine(`  ${warning}`);
+        if (document.version === version) {
+          this.results.set(key, result);
+          this.lastResult = result;
+          this.changed.fire(document.uri);
+        }
+        return document.version === version ? result : undefined;
+      } catch (error) {
+        if (error instanceof AnalysisCancelledError) return undefined;
+        const message = error instanceof InputError || error instanceof ModelLoadError ? error.message : `Analysis failed: ${(error as Error).message}`;
+        this.output.appendLine(message);
+        if (!options.quiet) void vscode.window.showWarningMessage(`Code Attention Lens: ${message}`);
+        return undefined;
+      } finally {
+        if (this.inFlight.get(key)?.abort === abort) this.inFlight.delete(key);
+      }
+    };
+    const promise = options.withProgress
+      ? Promise.resolve(
+          vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Code Attention Lens', cancellable: true }, (progress, token) => {
+            token.onCancellationRequested(() => abort.abort());
+            progress.report({ message: `Analysing ${path.basename(document.uri.fsPath)}…` });
+            return run((message) => progress.report({ message }));
+          }),
+        )
+      : run();
+    this.inFlight.set(key, { version, promise, abort });
+    return promise;
+  }
+
+  forget(document: vscode.TextDocument): void {
+    const key = document.uri.toString();
+    this.results.delete(key);
+    this.inFlight.get(key)?.abort.abort();
+    this.inFlight.delete(key);
+  }
+
+  dispose(): void {
+    this.invalidate();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,226 @@
+import * as vscode from 'vscode';
+import { LANGUAGES } from '../core/languages';
+import type { AnalysisResult } from '../core/types';
+import { VIEW_MODE_LABELS, viewLabel, type AttentionView, type ViewMode } from '../core/views';
+import { BUCKETS, hoverMarkdown, presentHover, tokenAtOffset } from '../presenters/hover';
+import { AnalysisService } from './analysisService';
+
+const VIEW_KEY = 'codeAttention.view';
+const SELECTOR: vscode.DocumentSelector = LANGUAGES.map((spec) => ({ language: spec.id }));
+
+export function activate(context: vscode.ExtensionContext): void {
+  const output = vscode.window.createOutputChannel('Code Attention Lens');
+  const service = new AnalysisService(context, output);
+  const decorations = Array.from({ length: BUCKETS }, (_, bucket) =>
+    vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor(`codeAttention.weight${bucket}`), borderRadius: '2px' }),
+  );
+  const focusDecoration = vscode.window.createTextEditorDecorationType({ border: '1px solid', borderColor: new vscode.ThemeColor('codeAttention.focusBorder'), borderRadius: '2px' });
+  const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
+  status.command = 'codeAttention.selectView';
+  context.subscriptions.push(output, service, status, focusDecoration, ...decorations);
+
+  let view: AttentionView = context.workspaceState.get<AttentionView>(VIEW_KEY) ?? { mode: 'meanHeads', layer: -1, direction: 'attendsTo' };
+  const resolvedView = (result: AnalysisResult): AttentionView => {
+    const layer = view.layer < 0 || view.layer >= result.model.layers ? result.model.layers - 1 : view.layer;
+    const head = view.head === undefined ? undefined : Math.min(view.head, result.model.heads - 1);
+    return { ...view, layer, head: view.mode === 'head' ? head ?? 0 : head };
+  };
+  const setView = async (next: AttentionView) => {
+    view = next;
+    await context.workspaceState.update(VIEW_KEY, view);
+    updateStatus();
+  };
+
+  const updateStatus = () => {
+    const editor = vscode.window.activeTextEditor;
+    const result = editor ? service.resultFor(editor.document) : undefined;
+    if (!editor || !AnalysisService.languageOf(editor.document)) {
+      status.hide();
+      return;
+    }
+    if (result) {
+      const shown = resolvedView(result);
+      status.text = `$(eye) ${result.model.name} · ${result.device} · ${shortView(shown)}`;
+      status.tooltip = `Code Attention Lens: ${result.model.displayName} on ${result.device}. Showing ${viewLabel(shown)}. Click to change the view.`;
+    } else {
+      status.text = '$(eye) Code Attention';
+      status.tooltip = 'Code Attention Lens: run "Code Attention: Analyze Current File" or hover a token.';
+    }
+    status.show();
+  };
+
+  const clearOverlay = (editor = vscode.window.activeTextEditor) => {
+    if (!editor) return;
+    for (const decoration of decorations) editor.setDecorations(decoration, []);
+    editor.setDecorations(focusDecoration, []);
+  };
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand('codeAttention.analyzeFile', async () => {
+      const editor = vscode.window.activeTextEditor;
+      if (!editor) {
+        void vscode.window.showInformationMessage('Open a source file to analyse.');
+        return undefined;
+      }
+      const result = await service.analyze(editor.document, { withProgress: true });
+      updateStatus();
+      if (result) {
+        const cat = result.scores.cat;
+        const best = cat ? Math.max(...cat.score.perLayer.filter(Number.isFinite)) : NaN;
+        void vscode.window.setStatusBarMessage(`Code Attention: ${result.tokens.length} tokens analysed; best layer CAT-score ${best.toFixed(3)}`, 5000);
+      }
+      return result ? summary(result) : undefined;
+    }),
+    vscode.commands.registerCommand('codeAttention.selectView', async () => {
+      const pick = await vscode.window.showQuickPick(
+        (Object.keys(VIEW_MODE_LABELS) as ViewMode[]).map((mode) => ({ label: VIEW_MODE_LABELS[mode], mode, picked: mode === view.mode })),
+        { title: 'Code Attention: what the hover overlay shows' },
+      );
+      if (!pick) return;
+      await setView({ ...view, mode: pick.mode });
+      if (pick.mode === 'head' || pick.mode === 'valueWeighted') await vscode.commands.executeCommand('codeAttention.selectLayerHead');
+    }),
+    vscode.commands.registerCommand('codeAttention.selectLayerHead', async (layer?: number, head?: number) => {
+      if (typeof layer === 'number') {
+        await setView({ ...view, layer, head: typeof head === 'number' ? head : view.head, mode: typeof head === 'number' && view.mode !== 'valueWeighted' ? 'head' : view.mode });
+        return;
+      }
+      const editor = vscode.window.activeTextEditor;
+      const result = editor ? service.resultFor(editor.document) : service.lastResult;
+      const layers = result?.model.layers ?? 12;
+      const heads = result?.model.heads ?? 12;
+      const items: Array<vscode.QuickPickItem & { layer: number; head?: number }> = [];
+      for (let l = 0; l < layers; l++) {
+        items.push({ label: `Layer ${l}`, description: 'mean over heads', layer: l });
+        for (let h = 0; h < heads; h++) items.push({ label: `Layer ${l} · head ${h}`, layer: l, head: h });
+      }
+      const pick = await vscode.window.showQuickPick(items, { title: 'Code Attention: layer and head' });
+      if (!pick) return;
+      const mode: ViewMode = pick.head === undefined ? (view.mode === 'head' ? 'meanHeads' : view.mode) : view.mode === 'valueWeighted' ? 'valueWeighted' : 'head';
+      await setView({ ...view, layer: pick.layer, head: pick.head, mode });
+    }),
+    vscode.commands.registerCommand('codeAttention.flipDirection', async () => {
+      await setView({ ...view, direction: view.direction === 'attendsTo' ? 'attendedBy' : 'attendsTo' });
+    }),
+    vscode.commands.registerCommand('codeAttention.clearOverlay', () => clearOverlay()),
+    vscode.commands.registerCommand('codeAttention.selectModel', async () => {
+      const models = service.availableModels();
+      if (!models.length) {
+        void vscode.window.showWarningMessage('No models found. Add exported model folders to the "codeAttention.models" setting (see models/README.md).');
+        return;
+      }
+      const current = service.selectedModelPath();
+      const pick = await vscode.window.showQuickPick(
+        models.map((model) => ({ label: model.displayName, description: model.checkpoint === 'external' ? model.path : `bundled · ${model.checkpoint}`, detail: model.path === current ? 'current' : undefined, path: model.path })),
+        { title: 'Code Attention: model' },
+      );
+      if (!pick) return;
+      await service.selectModel(pick.path);
+      try {
+        await service.getAnalyzer(pick.path);
+      } catch (error) {
+        void vscode.window.showErrorMessage(`Code Attention Lens: ${(error as Error).message}`);
+        return;
+      }
+      clearOverlay();
+      updateStatus();
+      const editor = vscode.window.activeTextEditor;
+      if (editor) void service.analyze(editor.document, { withProgress: true });
+    }),
+    vscode.commands.registerCommand('codeAttention._lastResultSummary', () => (service.lastResult ? summary(service.lastResult) : undefined)),
+  );
+
+  context.subscriptions.push(
+    vscode.languages.registerHoverProvider(SELECTOR, {
+      async provideHover(document, position) {
+        const result = service.resultFor(document) ?? (autoAnalyze() ? await service.analyze(document, { quiet: true }) : undefined);
+        if (!result || result.source.version !== document.version) return undefined;
+        const focus = tokenAtOffset(result.tokens, document.offsetAt(position));
+        if (focus === undefined) return undefined;
+        const shown = resolvedView(result);
+        let presentation;
+        try {
+          presentation = presentHover(result, shown, focus);
+        } catch (error) {
+          return new vscode.Hover(new vscode.MarkdownString(`Code Attention Lens: ${(error as Error).message}`));
+        }
+        const editor = vscode.window.visibleTextEditors.find((candidate) => candidate.document === document);
+        if (editor) {
+          const byBucket: vscode.Range[][] = decorations.map(() => []);
+          for (const highlight of presentation.highlights) byBucket[highlight.bucket].push(toRange(result, highlight.token));
+          decorations.forEach((decoration, bucket) => editor.setDecorations(decoration, byBucket[bucket]));
+          editor.setDecorations(focusDecoration, [toRange(result, focus)]);
+        }
+        const markdown = new vscode.MarkdownString(hoverMarkdown(result, presentation, 'command:codeAttention.flipDirection'), true);
+        markdown.isTrusted = { enabledCommands: ['codeAttention.flipDirection'] };
+        return new vscode.Hover(markdown, toRange(result, focus));
+      },
+    }),
+  );
+
+  const autoAnalyze = () => vscode.workspace.getConfiguration('codeAttention').get<boolean>('autoAnalyze', true);
+  let timer: NodeJS.Timeout | undefined;
+  const scheduleAnalysis = (document: vscode.TextDocument) => {
+    if (!autoAnalyze() || !AnalysisService.languageOf(document)) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void service.analyze(document, { quiet: true }).then(updateStatus), 800);
+  };
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeTextDocument((event) => {
+      if (event.contentChanges.length === 0) return;
+      const editor = vscode.window.visibleTextEditors.find((candidate) => candidate.document === event.document);
+      if (editor) clearOverlay(editor);
+      scheduleAnalysis(event.document);
+    }),
+    vscode.workspace.onDidCloseTextDocument((document) => service.forget(document)),
+    vscode.window.onDidChangeActiveTextEditor((editor) => {
+      updateStatus();
+      if (editor) scheduleAnalysis(editor.document);
+    }),
+    vscode.window.onDidChangeTextEditorSelection((event) => clearOverlay(event.textEditor)),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration('codeAttention.executionProvider') || event.affectsConfiguration('codeAttention.models')) service.invalidate();
+    }),
+    service.onDidChangeResult(() => updateStatus()),
+    { dispose: () => clearTimeout(timer) },
+  );
+  updateStatus();
+  if (vscode.window.activeTextEditor) scheduleAnalysis(vscode.window.activeTextEditor.document);
+}
+
+export function deactivate(): void {
+  // Disposables registered on the context release the model and decorations.
+}
+
+function toRange(result: AnalysisResult, token: number): vscode.Range {
+  const { start, end } = result.tokens[token].range;
+  return new vscode.Range(start.line, start.character, end.line, end.character);
+}
+
+function shortView(view: AttentionView): string {
+  switch (view.mode) {
+    case 'head':
+      return `L${view.layer} H${view.head ?? 0}`;
+    case 'meanHeads':
+      return `L${view.layer} mean`;
+    case 'rollout':
+      return `rollout ≤L${view.layer}`;
+    case 'flow':
+      return `flow ≤L${view.layer}`;
+    case 'valueWeighted':
+      return `L${view.layer} ${view.head === undefined ? 'mean' : 'H' + view.head} α‖f‖`;
+  }
+}
+
+/** A small, serialisable summary for integration tests and the status line. */
+function summary(result: AnalysisResult) {
+  return {
+    tokens: result.tokens.length,
+    layers: result.model.layers,
+    heads: result.model.heads,
+    device: result.device,
+    model: result.model.name,
+    version: result.source.version,
+    catPerLayer: result.scores.cat?.score.perLayer,
+  };
+}

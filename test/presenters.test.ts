@@ -1,0 +1,57 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Analyzer } from '../src/core/pipeline';
+import type { AnalysisResult } from '../src/core/types';
+import { tokenAttentionRow } from '../src/core/views';
+import { BUCKETS, hoverMarkdown, markdownCell, presentHover, tokenAtOffset } from '../src/presenters/hover';
+import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
+
+describe('hover presenter on real analyses', function () {
+  let analyzer: Analyzer;
+  let result: AnalysisResult;
+  before(async () => {
+    analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'Slugger.php'), 'utf8'), 'php', { version: 3 });
+  });
+  after(async () => analyzer?.dispose());
+
+  it('finds the token under an offset, and nothing between tokens', () => {
+    const source = result.source.text;
+    const offset = source.indexOf('$separator') + 3;
+    const token = tokenAtOffset(result.tokens, offset)!;
+    assert.match(result.tokens[token].text, /separator/);
+    assert.ok(result.tokens[token].startIndex <= offset && offset < result.tokens[token].endIndex);
+    assert.equal(tokenAtOffset(result.tokens, source.indexOf('namespace') + 'namespace'.length), undefined); // the space after it
+  });
+
+  it('highlights the strongest attended tokens in buckets and lists the top rows by weight', () => {
+    const focus = result.tokens.findIndex((t) => t.text === 'slug');
+    const view = { mode: 'head' as const, layer: 2, head: 1, direction: 'attendsTo' as const };
+    const shown = presentHover(result, view, focus, { topK: 6 });
+    const { weights } = tokenAttentionRow(result, view, focus);
+    assert.equal(shown.rows.length, 6);
+    for (const row of shown.rows) assert.equal(row.weight, weights[row.token]);
+    const strongest = shown.rows[0].weight;
+    assert.ok(Array.from(weights).every((weight, token) => token === focus || weight <= strongest));
+    assert.ok(shown.highlights.length >= 1);
+    for (const highlight of shown.highlights) {
+      assert.ok(highlight.bucket >= 0 && highlight.bucket < BUCKETS);
+      assert.ok(highlight.weight >= 0.15 * strongest);
+    }
+    const top = shown.highlights.find((highlight) => highlight.token === shown.rows[0].token)!;
+    assert.equal(top.bucket, BUCKETS - 1);
+    assert.ok(!shown.highlights.some((highlight) => highlight.token === focus));
+  });
+
+  it('renders a hover card that escapes source text and carries the flip command', () => {
+    const focus = result.tokens.findIndex((t) => t.text === "'/[^a-z0-9]+/'");
+    const shown = presentHover(result, { mode: 'meanHeads', layer: 3, direction: 'attendedBy' }, focus);
+    const markdown = hoverMarkdown(result, shown, 'command:codeAttention.flipDirection');
+    assert.match(markdown, /mean over heads · layer 3 · attended by/);
+    assert.ok(markdown.includes("'/\\[^a\\-z0\\-9\\]\\+/'"), 'brackets, dashes and plus signs of the literal are escaped');
+    assert.match(markdown, /\| token \| line \| weight \|/);
+    assert.match(markdown, /\(command:codeAttention\.flipDirection\)/);
+    assert.equal(markdownCell('a|b`c'), 'a\\|b\\`c');
+  });
+});
