@@ -49,14 +49,45 @@ export function keptTokenIndices(tokens: readonly CodeToken[], filter: TypeFilte
   return kept;
 }
 
-/** numpy.quantile with the default linear interpolation. */
+/** numpy.quantile with the default linear interpolation, by selection (no full sort). */
 export function quantile(values: ArrayLike<number>, q: number): number {
-  const sorted = Float64Array.from(values as ArrayLike<number>).sort();
-  if (sorted.length === 0) return NaN;
-  const position = q * (sorted.length - 1);
+  const n = values.length;
+  if (n === 0) return NaN;
+  const work = Float64Array.from(values as ArrayLike<number>);
+  const position = q * (n - 1);
   const low = Math.floor(position);
-  const high = Math.min(low + 1, sorted.length - 1);
-  return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+  const lowValue = select(work, low);
+  if (low + 1 >= n || position === low) return lowValue;
+  // After selecting `low`, everything right of it is ≥ it: the next order statistic is their minimum.
+  let next = Infinity;
+  for (let i = low + 1; i < n; i++) if (work[i] < next) next = work[i];
+  return lowValue + (next - lowValue) * (position - low);
+}
+
+/** Hoare's selection: rearranges `work` so that work[k] is the k-th smallest value, and returns it. */
+function select(work: Float64Array, k: number): number {
+  let left = 0;
+  let right = work.length - 1;
+  while (right > left) {
+    const pivot = work[(left + right) >> 1];
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (work[i] < pivot) i++;
+      while (work[j] > pivot) j--;
+      if (i <= j) {
+        const swap = work[i];
+        work[i] = work[j];
+        work[j] = swap;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else break;
+  }
+  return work[k];
 }
 
 export interface CatThresholds {
@@ -68,11 +99,11 @@ export interface CatThresholds {
  * CAT-score of one snippet: `attention` and `distance` are k×k over the kept tokens.
  * Returns undefined where the reference skips the snippet.
  */
-export function catScoreOfMatrix(attention: ArrayLike<number>, distance: ArrayLike<number>, q = DEFAULT_QUANTILE, distanceThreshold?: number): number | undefined {
+export function catScoreOfMatrix(attention: ArrayLike<number>, distance: ArrayLike<number>, q = DEFAULT_QUANTILE, distanceThreshold?: number, knownAttentionThreshold?: number): number | undefined {
   let any = false;
   for (let x = 0; x < attention.length; x++) if (attention[x] !== 0) { any = true; break; }
   if (!any) return undefined;
-  const attentionThreshold = quantile(attention, q);
+  const attentionThreshold = knownAttentionThreshold ?? quantile(attention, q);
   const nearThreshold = distanceThreshold ?? quantile(distance, 1 - q);
   let both = 0;
   let either = 0;
@@ -175,11 +206,13 @@ export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, h
     const random = seededRandom(1000 + used);
     const add = (layer: number, head: number | undefined, matrix: Float32Array) => {
       const restricted = submatrix(matrix, m, snippet.kept);
-      const value = catScoreOfMatrix(restricted, snippet.distances, q, distanceThreshold);
+      // Shuffling within rows keeps the multiset of values, so the attention threshold is shared.
+      const attentionThreshold = quantile(restricted, q);
+      const value = catScoreOfMatrix(restricted, snippet.distances, q, distanceThreshold, attentionThreshold);
       let chance = 0;
       let chanceCount = 0;
       for (let r = 0; r < BASELINE_REPEATS; r++) {
-        const shuffled = catScoreOfMatrix(shuffledRows(restricted, k, random), snippet.distances, q, distanceThreshold);
+        const shuffled = catScoreOfMatrix(shuffledRows(restricted, k, random), snippet.distances, q, distanceThreshold, attentionThreshold);
         if (shuffled !== undefined) {
           chance += shuffled;
           chanceCount++;

@@ -1,0 +1,68 @@
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+const workspace = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
+
+async function open(file: string): Promise<vscode.TextEditor> {
+  const document = await vscode.workspace.openTextDocument(path.join(workspace(), file));
+  return vscode.window.showTextDocument(document);
+}
+
+describe('Code Attention Lens in a real VS Code', () => {
+  it('activates and registers its commands', async () => {
+    await open('lru_cache.py');
+    const extension = vscode.extensions.all.find((candidate) => candidate.packageJSON.name === 'code-attention-lens');
+    assert.ok(extension, 'extension is installed');
+    await extension!.activate();
+    const commands = await vscode.commands.getCommands(true);
+    for (const id of ['codeAttention.analyzeFile', 'codeAttention.selectView', 'codeAttention.selectModel', 'codeAttention.flipDirection']) assert.ok(commands.includes(id), id);
+  });
+
+  it('analyses the open file with the bundled model', async () => {
+    await open('lru_cache.py');
+    const summary = (await vscode.commands.executeCommand('codeAttention.analyzeFile')) as { tokens: number; layers: number; device: string; model: string; catPerLayer: number[] };
+    assert.ok(summary, 'analysis returned a summary');
+    assert.ok(summary.tokens > 100);
+    assert.equal(summary.device, 'cpu');
+    assert.equal(summary.model, 'code-attention-mini');
+    assert.equal(summary.catPerLayer.length, summary.layers);
+  });
+
+  it('hovering a token lists the tokens it attends to with weights', async () => {
+    const editor = await open('lru_cache.py');
+    const offset = editor.document.getText().indexOf('capacity');
+    const hovers = (await vscode.commands.executeCommand('vscode.executeHoverProvider', editor.document.uri, editor.document.positionAt(offset + 2))) as vscode.Hover[];
+    const text = hovers.flatMap((hover) => hover.contents.map((content) => (typeof content === 'string' ? content : (content as vscode.MarkdownString).value))).join('\n');
+    assert.match(text, /\| token \| line \| weight \|/);
+    assert.match(text, /attends to/);
+    assert.match(text, /\| \d\.\d{3} \|/);
+  });
+
+  it('flipping the direction changes the hover to "attended by"', async () => {
+    const editor = await open('lru_cache.py');
+    await vscode.commands.executeCommand('codeAttention.flipDirection');
+    const offset = editor.document.getText().indexOf('capacity');
+    const hovers = (await vscode.commands.executeCommand('vscode.executeHoverProvider', editor.document.uri, editor.document.positionAt(offset + 2))) as vscode.Hover[];
+    const text = hovers.flatMap((hover) => hover.contents.map((content) => (content as vscode.MarkdownString).value)).join('\n');
+    assert.match(text, /attended by/);
+    await vscode.commands.executeCommand('codeAttention.flipDirection');
+  });
+
+  it('an edit invalidates the result; the new version is analysed, never the old one shown', async () => {
+    const editor = await open('wordcount.go');
+    await vscode.commands.executeCommand('codeAttention.analyzeFile');
+    const before = editor.document.version;
+    await editor.edit((edit) => edit.insert(new vscode.Position(0, 0), '// edited\n'));
+    assert.ok(editor.document.version > before);
+    const summary = (await vscode.commands.executeCommand('codeAttention.analyzeFile')) as { version: number };
+    assert.equal(summary.version, editor.document.version);
+    await vscode.commands.executeCommand('undo');
+  });
+
+  it('an unsupported file gets no analysis', async () => {
+    await open('notes.txt');
+    const summary = await vscode.commands.executeCommand('codeAttention.analyzeFile');
+    assert.equal(summary, undefined);
+  });
+});
