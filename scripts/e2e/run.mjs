@@ -38,6 +38,7 @@ server.stdout.on('data', (chunk) => serverLog.push(String(chunk)));
 server.stderr.on('data', (chunk) => serverLog.push(String(chunk)));
 
 let browser;
+let page;
 let failed = false;
 const extensionLog = [];
 const deadline = (ms, what) => new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s: ${what}`)), ms).unref());
@@ -46,7 +47,8 @@ try {
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
 
   // 1. Integration tests inside the extension host.
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  if (!process.argv.includes('--ui-only')) {
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const exitCode = new Promise((resolve) => page.exposeFunction('codeAutomationExit', (code) => resolve(code)));
   await page.exposeFunction('codeAutomationLog', (_type, args) => extensionLog.push(args.map(String).join(' ')));
   const payload = [['extensionDevelopmentPath', `vscode-remote://${host}${root}`], ['extensionTestsPath', `vscode-remote://${host}${join(root, 'out/e2e/integration/index.js')}`], ['skipWelcome', 'true']];
@@ -56,16 +58,18 @@ try {
   console.log(`integration tests exited with ${code}`);
   if (code !== 0) failed = true;
   await page.close();
+  }
 
   // 2. What a person sees: the extension loaded from its folder, a hover lights tokens up.
   const ui = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const devPayload = [['extensionDevelopmentPath', `vscode-remote://${host}${root}`], ['skipWelcome', 'true']];
   await ui.goto(`http://${host}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(devPayload))}`);
+  page = ui;
   await ui.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-  await ui.keyboard.press('Control+P');
-  await ui.keyboard.type('lru_cache.py');
-  await ui.keyboard.press('Enter');
+  await ui.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60_000 });
+  await ui.locator('.explorer-folders-view .monaco-list-row', { hasText: 'lru_cache.py' }).first().click();
   await ui.waitForSelector('.monaco-editor .view-lines', { timeout: 30_000 });
+  await ui.locator('.monaco-editor .view-lines').first().click();
   await ui.keyboard.press('F1');
   await ui.keyboard.type('Code Attention: Analyze Current File');
   await ui.keyboard.press('Enter');
@@ -85,9 +89,7 @@ try {
   }
   // The unsupported file: a clear message.
   await ui.keyboard.press('Escape');
-  await ui.keyboard.press('Control+P');
-  await ui.keyboard.type('notes.txt');
-  await ui.keyboard.press('Enter');
+  await ui.locator('.explorer-folders-view .monaco-list-row', { hasText: 'notes.txt' }).first().click();
   await ui.waitForTimeout(1000);
   await ui.keyboard.press('F1');
   await ui.keyboard.type('Code Attention: Analyze Current File');
@@ -98,6 +100,8 @@ try {
   await ui.screenshot({ path: join(screenshots, 'unsupported.png') });
 } catch (error) {
   failed = true;
+  await page?.screenshot({ path: join(scratch, '..', 'cal-e2e-failure.png') }).catch(() => undefined);
+  console.error(`screenshot of the failure: ${join(scratch, '..', 'cal-e2e-failure.png')}`);
   console.error(`e2e failed: ${error.message}`);
   console.error(`extension host log:\n${extensionLog.slice(-40).join('\n')}`);
   console.error(`code-server log:\n${serverLog.join('').split('\n').slice(-40).join('\n')}`);
