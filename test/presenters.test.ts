@@ -55,3 +55,28 @@ describe('hover presenter on real analyses', function () {
     assert.equal(markdownCell('a|b`c'), 'a\\|b\\`c');
   });
 });
+
+describe('score panel presenter on a real analysis', function () {
+  it('gives one row per layer, a layer × head heatmap, the definition and a CSV export', async () => {
+    const { Analyzer } = await import('../src/core/pipeline');
+    const { panelCsv, panelModel } = await import('../src/presenters/panel');
+    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    try {
+      const result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'inventory.rb'), 'utf8'), 'ruby', { path: '/tmp/inventory.rb' });
+      const model = panelModel(result);
+      assert.equal(model.file, 'inventory.rb');
+      assert.equal(model.layers.length, result.model.layers);
+      assert.deepEqual(model.layers.map((row) => row.cat), result.scores.cat!.score.perLayer);
+      assert.equal(model.heatmap.length, result.model.layers);
+      assert.ok(model.heatmap.every((row) => row.length === result.model.heads));
+      assert.equal(model.definition.keptTypes, 'all types'); // the reference has no Ruby list
+      assert.equal(model.structureHeads.length, 4);
+      const csv = panelCsv(model).split('\n');
+      assert.equal(csv[0], 'layer,cat_score,baseline,attention_to_bos,attention_to_eos,attention_to_punctuation,entropy');
+      assert.equal(csv.filter((line) => /^\d+,\d+,/.test(line)).length, result.model.layers * result.model.heads);
+      assert.ok(JSON.parse(JSON.stringify(model)).layers.length === result.model.layers, 'the model survives postMessage (plain JSON)');
+    } finally {
+      await analyzer.dispose();
+    }
+  });
+});

@@ -87,6 +87,28 @@ try {
     console.error('UI check failed: the hover card or the highlights are missing');
     failed = true;
   }
+  // The score panel: one chart point per layer, a heatmap, exports.
+  await ui.keyboard.press('Escape');
+  await ui.keyboard.press('F1');
+  await ui.keyboard.type('Code Attention: Score Structure Attention');
+  await ui.keyboard.press('Enter');
+  let chartFrame;
+  for (let attempt = 0; attempt < 60 && !chartFrame; attempt++) {
+    for (const frame of ui.frames()) {
+      if (await frame.locator('#cat-chart').count().catch(() => 0)) chartFrame = frame;
+    }
+    if (!chartFrame) await ui.waitForTimeout(500);
+  }
+  if (!chartFrame) throw new Error('the score panel did not show a chart');
+  const points = await chartFrame.locator('#cat-chart').getAttribute('data-points');
+  const cells = await chartFrame.locator('#cat-heatmap td.cell').count();
+  console.log(`score panel: chart points ${points}, heatmap cells ${cells}`);
+  await ui.waitForTimeout(500);
+  await ui.screenshot({ path: join(screenshots, 'score-panel.png') });
+  if (!(Number(points) > 0) || cells === 0) {
+    console.error('UI check failed: the score panel lacks per-layer points or heatmap cells');
+    failed = true;
+  }
   // The unsupported file: a clear message.
   await ui.keyboard.press('Escape');
   await ui.locator('.explorer-folders-view .monaco-list-row', { hasText: 'notes.txt' }).first().click();

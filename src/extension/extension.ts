@@ -4,6 +4,7 @@ import type { AnalysisResult } from '../core/types';
 import { VIEW_MODE_LABELS, viewLabel, type AttentionView, type ViewMode } from '../core/views';
 import { BUCKETS, hoverMarkdown, presentHover, tokenAtOffset } from '../presenters/hover';
 import { AnalysisService } from './analysisService';
+import { ScorePanel } from './scorePanel';
 
 const VIEW_KEY = 'codeAttention.view';
 const SELECTOR: vscode.DocumentSelector = LANGUAGES.map((spec) => ({ language: spec.id }));
@@ -127,6 +128,17 @@ export function activate(context: vscode.ExtensionContext): void {
       const editor = vscode.window.activeTextEditor;
       if (editor) void service.analyze(editor.document, { withProgress: true });
     }),
+    vscode.commands.registerCommand('codeAttention.scoreFile', async () => {
+      const editor = vscode.window.activeTextEditor;
+      const result = editor ? await service.analyze(editor.document, { withProgress: true }) : service.lastResult;
+      ScorePanel.show(context.extensionUri, result);
+      return result ? summary(result) : undefined;
+    }),
+    vscode.window.registerWebviewPanelSerializer(ScorePanel.viewType, {
+      async deserializeWebviewPanel(panel) {
+        ScorePanel.revive(panel, context.extensionUri);
+      },
+    }),
     vscode.commands.registerCommand('codeAttention._lastResultSummary', () => (service.lastResult ? summary(service.lastResult) : undefined)),
   );
 
@@ -175,13 +187,23 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidCloseTextDocument((document) => service.forget(document)),
     vscode.window.onDidChangeActiveTextEditor((editor) => {
       updateStatus();
-      if (editor) scheduleAnalysis(editor.document);
+      if (!editor) return;
+      const result = service.resultFor(editor.document);
+      if (result) ScorePanel.instance?.update(result);
+      scheduleAnalysis(editor.document);
     }),
     vscode.window.onDidChangeTextEditorSelection((event) => clearOverlay(event.textEditor)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration('codeAttention.executionProvider') || event.affectsConfiguration('codeAttention.models')) service.invalidate();
     }),
-    service.onDidChangeResult(() => updateStatus()),
+    service.onDidChangeResult((uri) => {
+      updateStatus();
+      const editor = vscode.window.activeTextEditor;
+      if (ScorePanel.instance && editor?.document.uri.toString() === uri.toString()) {
+        const result = service.resultFor(editor.document);
+        if (result) ScorePanel.instance.update(result);
+      }
+    }),
     { dispose: () => clearTimeout(timer) },
   );
   updateStatus();

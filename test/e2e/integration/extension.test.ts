@@ -60,6 +60,15 @@ describe('Code Attention Lens in a real VS Code', () => {
     await vscode.commands.executeCommand('undo');
   });
 
+  it('the score command analyses the file and opens the panel', async () => {
+    await open('BinarySearch.java');
+    const summary = (await vscode.commands.executeCommand('codeAttention.scoreFile')) as { tokens: number; layers: number };
+    assert.ok(summary.tokens > 100);
+    const panel = vscode.window.tabGroups.all.flatMap((group) => group.tabs).find((tab) => tab.input instanceof vscode.TabInputWebview && /scorePanel/.test(tab.input.viewType));
+    assert.ok(panel, 'a Structure Attention panel tab is open');
+    assert.match(panel!.label, /Structure Attention: BinarySearch\.java/);
+  });
+
   it('an unsupported file gets no analysis', async () => {
     await open('notes.txt');
     const summary = await vscode.commands.executeCommand('codeAttention.analyzeFile');

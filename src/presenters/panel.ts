@@ -1,0 +1,56 @@
+import { basename } from 'node:path';
+import { RELATION_LABELS, topHeads, type StructureRelation } from '../core/metrics/structureHeads';
+import type { AnalysisResult } from '../core/types';
+import type { PanelModel } from '../protocol/panel';
+
+/** What the score panel receives for an analysis: one row per layer, a layer × head heatmap, the definition. */
+export function panelModel(result: AnalysisResult): PanelModel {
+  const cat = result.scores.cat;
+  const stats = result.scores.headStatistics;
+  const layers = result.model.layers;
+  const heads = result.scores.structureHeads;
+  return {
+    file: result.source.path ? basename(result.source.path) : '(untitled)',
+    language: result.source.language,
+    version: result.source.version,
+    model: { name: result.model.name, displayName: result.model.displayName, layers, heads: result.model.heads },
+    device: result.device,
+    tokens: result.tokens.length,
+    windows: result.windows.length,
+    timings: { ...result.timings },
+    layers: Array.from({ length: layers }, (_, layer) => ({
+      layer,
+      cat: cat?.score.perLayer[layer] ?? NaN,
+      baseline: cat?.baseline.perLayer[layer] ?? NaN,
+      bos: stats?.perLayer.bos[layer] ?? NaN,
+      eos: stats?.perLayer.eos[layer] ?? NaN,
+      punctuation: stats?.perLayer.punctuation[layer] ?? NaN,
+      entropy: stats?.perLayer.entropy[layer] ?? NaN,
+    })),
+    heatmap: cat?.score.perHead.map((row) => [...row]) ?? [],
+    definition: {
+      keptTypes: cat ? (cat.definition.keptTypes === 'all' ? 'all types' : cat.definition.keptTypes.join(' ')) : '',
+      typeSource: cat?.definition.typeSource ?? '',
+      attentionThreshold: cat?.definition.attentionThreshold ?? '',
+      distanceThreshold: cat?.definition.distanceThreshold ?? '',
+      distance: cat?.definition.distance ?? '',
+      pairRule: cat?.definition.pairRule ?? '',
+      baseline: cat?.definition.baseline ?? '',
+    },
+    structureHeads: heads
+      ? (Object.keys(heads.relations) as StructureRelation[]).map((relation) => {
+          const best = topHeads(heads, relation, 3);
+          return { relation: RELATION_LABELS[relation], heads: best.map(({ layer, head, accuracy }) => ({ layer, head, accuracy })), chance: best[0]?.chance ?? NaN };
+        })
+      : [],
+    warnings: [...result.warnings],
+  };
+}
+
+/** The per-layer table as CSV (what "Export CSV" saves). */
+export function panelCsv(model: PanelModel): string {
+  const header = 'layer,cat_score,baseline,attention_to_bos,attention_to_eos,attention_to_punctuation,entropy';
+  const rows = model.layers.map((row) => [row.layer, row.cat, row.baseline, row.bos, row.eos, row.punctuation, row.entropy].map((value) => (Number.isFinite(value) ? String(+value.toFixed(6)) : '')).join(','));
+  const heads = model.heatmap.flatMap((row, layer) => row.map((value, head) => `${layer},${head},${Number.isFinite(value) ? +value.toFixed(6) : ''}`));
+  return [header, ...rows, '', 'layer,head,cat_score', ...heads].join('\n') + '\n';
+}

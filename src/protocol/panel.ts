@@ -1,0 +1,46 @@
+/**
+ * Messages between the extension host and the score panel webview. Imported by both sides, so a
+ * change to a message is a compile error on the other side.
+ */
+
+export interface PanelLayerRow {
+  layer: number;
+  cat: number;
+  baseline: number;
+  bos: number;
+  eos: number;
+  punctuation: number;
+  entropy: number;
+}
+
+export interface PanelStructureHead {
+  relation: string;
+  heads: Array<{ layer: number; head: number; accuracy: number }>;
+  chance: number;
+}
+
+/** Everything the score panel shows for one analysis (plain data, no tensors). */
+export interface PanelModel {
+  file: string;
+  language: string;
+  version?: number;
+  model: { name: string; displayName: string; layers: number; heads: number };
+  device: string;
+  tokens: number;
+  windows: number;
+  timings: Record<string, number>;
+  layers: PanelLayerRow[];
+  /** [layer][head] CAT-score. */
+  heatmap: number[][];
+  definition: { keptTypes: string; typeSource: string; attentionThreshold: string; distanceThreshold: string; distance: string; pairRule: string; baseline: string };
+  structureHeads: PanelStructureHead[];
+  warnings: string[];
+}
+
+export type HostToPanel = { type: 'update'; model: PanelModel } | { type: 'empty'; reason: string };
+
+export type PanelToHost =
+  | { type: 'ready' }
+  | { type: 'selectHead'; layer: number; head: number }
+  | { type: 'export'; format: 'json' | 'csv' }
+  | { type: 'exportPng'; dataUrl: string; chart: string };

@@ -1,0 +1,152 @@
+// Score panel webview: per-layer CAT-score chart with its baseline, a layer × head heatmap (click
+// a cell to show that head in the editor), the definition in use, head statistics and exports.
+// Every piece of text from the analysis goes through textContent; no inline handlers or styles.
+import { Chart, registerables } from 'chart.js';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import type { HostToPanel, PanelModel, PanelToHost } from '../../src/protocol/panel';
+
+declare function acquireVsCodeApi(): { postMessage(message: PanelToHost): void; setState(state: unknown): void; getState(): unknown };
+
+Chart.register(...registerables);
+const vscode = acquireVsCodeApi();
+const app = document.getElementById('app')!;
+let chart: Chart | undefined;
+
+function element<K extends keyof HTMLElementTagNameMap>(tag: K, options: { text?: string; className?: string; id?: string } = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (options.text !== undefined) node.textContent = options.text;
+  if (options.className) node.className = options.className;
+  if (options.id) node.id = options.id;
+  node.append(...children);
+  return node;
+}
+
+const format = (value: number, digits = 3) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+
+function themeColor(name: string, fallback: string): string {
+  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+}
+
+function render(model: PanelModel): void {
+  chart?.destroy();
+  app.replaceChildren();
+  app.append(
+    element('h1', { text: `${model.file} — structure attention` }),
+    element('p', { className: 'meta', text: `${model.model.displayName} · ${model.model.layers} layers × ${model.model.heads} heads · ${model.device} · ${model.tokens} code tokens in ${model.windows} window(s) · total ${format(model.timings.totalMs, 0)} ms (forward ${format(model.timings.forwardMs, 0)} ms)` }),
+  );
+  for (const warning of model.warnings) app.append(element('p', { className: 'warning', text: warning }));
+
+  const toolbar = element('div', { className: 'toolbar' });
+  const buttons: Array<[string, string, PanelToHost | (() => void)]> = [
+    ['export-json', 'Export JSON', { type: 'export', format: 'json' }],
+    ['export-csv', 'Export CSV', { type: 'export', format: 'csv' }],
+    ['export-png', 'Export chart PNG', () => chart && vscode.postMessage({ type: 'exportPng', dataUrl: chart.toBase64Image('image/png', 1), chart: 'cat-by-layer' })],
+  ];
+  for (const [id, label, action] of buttons) {
+    const button = document.createElement('vscode-button');
+    button.id = id;
+    button.textContent = label;
+    button.addEventListener('click', () => (typeof action === 'function' ? action() : vscode.postMessage(action)));
+    toolbar.append(button);
+  }
+  app.append(toolbar);
+
+  const canvas = element('canvas', { id: 'cat-chart' });
+  canvas.dataset.points = String(model.layers.length);
+  app.append(element('h2', { text: 'CAT-score per layer' }), element('div', { className: 'chart' }, canvas));
+  const foreground = themeColor('--vscode-foreground', '#cccccc');
+  chart = new Chart(canvas, {
+    type: 'line',
+    data: {
+      labels: model.layers.map((row) => `L${row.layer}`),
+      datasets: [
+        { label: 'CAT-score', data: model.layers.map((row) => row.cat), borderColor: themeColor('--vscode-charts-blue', '#3794ff'), backgroundColor: themeColor('--vscode-charts-blue', '#3794ff') },
+        { label: 'shuffled baseline', data: model.layers.map((row) => row.baseline), borderColor: themeColor('--vscode-charts-orange', '#d18616'), borderDash: [6, 4], backgroundColor: themeColor('--vscode-charts-orange', '#d18616') },
+      ],
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      scales: { y: { min: 0, ticks: { color: foreground }, title: { display: true, text: 'CAT-score', color: foreground } }, x: { ticks: { color: foreground } } },
+      plugins: { legend: { labels: { color: foreground } } },
+    },
+  });
+
+  app.append(element('h2', { text: 'CAT-score per head (click a cell to show that head in the editor)' }), heatmap(model));
+
+  const definition = element('dl', { className: 'definition' });
+  for (const [term, value] of [
+    ['Token types kept', `${model.definition.keptTypes} (${model.definition.typeSource})`],
+    ['Attention threshold', model.definition.attentionThreshold],
+    ['Distance threshold', `${model.definition.distanceThreshold} (${model.definition.distance} distance)`],
+    ['Subword → token rule', model.definition.pairRule],
+    ['Baseline', model.definition.baseline],
+  ]) definition.append(element('dt', { text: term }), element('dd', { text: value }));
+  app.append(element('h2', { text: 'Definition in use' }), definition);
+
+  const stats = element('table', { className: 'stats', id: 'head-statistics' });
+  stats.append(row('th', ['layer', 'CAT', 'baseline', '<s>', '</s>', 'punctuation', 'entropy']));
+  for (const layer of model.layers) stats.append(row('td', [String(layer.layer), format(layer.cat), format(layer.baseline), format(layer.bos), format(layer.eos), format(layer.punctuation), format(layer.entropy, 2)]));
+  app.append(element('h2', { text: 'Attention sinks and entropy per layer (mean over heads)' }), stats);
+
+  const heads = element('table', { className: 'stats', id: 'structure-heads' });
+  heads.append(row('th', ['relation', 'top heads (accuracy)', 'chance']));
+  for (const relation of model.structureHeads) {
+    const cell = element('td');
+    for (const head of relation.heads) {
+      const link = element('a', { text: `L${head.layer}H${head.head} ${format(head.accuracy, 2)}`, className: 'head-link' });
+      link.href = '#';
+      link.addEventListener('click', (event) => {
+        event.preventDefault();
+        vscode.postMessage({ type: 'selectHead', layer: head.layer, head: head.head });
+      });
+      cell.append(link, document.createTextNode(' '));
+    }
+    const tr = element('tr', {}, element('td', { text: relation.relation }), cell, element('td', { text: format(relation.chance) }));
+    heads.append(tr);
+  }
+  app.append(element('h2', { text: 'Structure heads: where each head’s strongest attention lands' }), heads);
+}
+
+function row(cellTag: 'td' | 'th', values: string[]): HTMLTableRowElement {
+  return element('tr', {}, ...values.map((value) => element(cellTag, { text: value })));
+}
+
+function heatmap(model: PanelModel): HTMLTableElement {
+  const table = element('table', { className: 'heatmap', id: 'cat-heatmap' });
+  const values = model.heatmap.flat().filter(Number.isFinite);
+  const low = Math.min(...values);
+  const high = Math.max(...values);
+  table.append(row('th', ['', ...Array.from({ length: model.model.heads }, (_, head) => `H${head}`)]));
+  model.heatmap.forEach((scores, layer) => {
+    const tr = element('tr', {}, element('th', { text: `L${layer}` }));
+    scores.forEach((score, head) => {
+      const cell = element('td', { text: format(score, 2), className: 'cell' });
+      cell.dataset.layer = String(layer);
+      cell.dataset.head = String(head);
+      cell.title = `layer ${layer}, head ${head}: CAT-score ${format(score)}`;
+      const share = high > low && Number.isFinite(score) ? (score - low) / (high - low) : 0;
+      // CSSOM assignments are not inline style markup, so the strict CSP allows them.
+      cell.style.setProperty('--share', share.toFixed(3));
+      cell.addEventListener('click', () => vscode.postMessage({ type: 'selectHead', layer, head }));
+      tr.append(cell);
+    });
+    table.append(tr);
+  });
+  return table;
+}
+
+window.addEventListener('message', (event: MessageEvent<HostToPanel>) => {
+  const message = event.data;
+  if (message.type === 'update') {
+    vscode.setState(message.model);
+    render(message.model);
+  } else {
+    app.replaceChildren(element('p', { id: 'status', text: message.reason }));
+  }
+});
+
+const saved = vscode.getState() as PanelModel | undefined;
+if (saved) render(saved);
+vscode.postMessage({ type: 'ready' });
