@@ -80,3 +80,27 @@ describe('score panel presenter on a real analysis', function () {
     }
   });
 });
+
+describe('CodeLens presenter on a real analysis', function () {
+  it('scores each function with the file’s CAT definition restricted to its tokens', async () => {
+    const { Analyzer, catReport, parsedOf } = await import('../src/core/pipeline');
+    const { referenceTypeFilter } = await import('../src/core/metrics/catScore');
+    const { functionScores } = await import('../src/presenters/codeLens');
+    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    try {
+      const result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8'), 'python');
+      const scores = functionScores(result);
+      assert.deepEqual(scores.map((score) => score.name), ['__init__', 'get', 'put', 'hit_rate', 'most_common_words']);
+      const get = scores[1];
+      assert.equal(get.range.start.line, 14); // "def get(" on line 15 (1-based)
+      const first = result.tokens.findIndex((token) => token.range.start.line === 14);
+      const last = result.tokens.findIndex((token) => token.range.start.line === 23);
+      const direct = catReport(result, parsedOf(result), { distance: 'ast', typeFilter: referenceTypeFilter('python'), pairRule: 'mean' }, first, last);
+      const mean = direct.score.perLayer.reduce((a, b) => a + b, 0) / direct.score.perLayer.length;
+      assert.ok(Math.abs(get.cat - mean) < 1e-12);
+      for (const score of scores) assert.ok(score.cat >= 0 && score.cat <= 1 && score.bestLayer >= 0 && score.bestLayer < result.model.layers);
+    } finally {
+      await analyzer.dispose();
+    }
+  });
+});

@@ -5,6 +5,8 @@ import { VIEW_MODE_LABELS, viewLabel, type AttentionView, type ViewMode } from '
 import { BUCKETS, hoverMarkdown, presentHover, tokenAtOffset } from '../presenters/hover';
 import { AnalysisService } from './analysisService';
 import { ScorePanel } from './scorePanel';
+import { functionScores } from '../presenters/codeLens';
+import { panelCsv, panelModel } from '../presenters/panel';
 
 const VIEW_KEY = 'codeAttention.view';
 const SELECTOR: vscode.DocumentSelector = LANGUAGES.map((spec) => ({ language: spec.id }));
@@ -139,6 +141,20 @@ export function activate(context: vscode.ExtensionContext): void {
         ScorePanel.revive(panel, context.extensionUri);
       },
     }),
+    vscode.commands.registerCommand('codeAttention.exportResult', async (target?: vscode.Uri, format?: 'json' | 'csv') => {
+      const editor = vscode.window.activeTextEditor;
+      const result = editor ? service.resultFor(editor.document) ?? (await service.analyze(editor.document, { withProgress: true })) : service.lastResult;
+      if (!result) return undefined;
+      const model = panelModel(result);
+      if (!target) {
+        const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+        target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, model.file.replace(/\.[^.]+$/, '') + '-scores.json') : undefined, filters: { JSON: ['json'], CSV: ['csv'] } });
+        if (!target) return undefined;
+      }
+      const asCsv = (format ?? (target.path.endsWith('.csv') ? 'csv' : 'json')) === 'csv';
+      await vscode.workspace.fs.writeFile(target, Buffer.from(asCsv ? panelCsv(model) : JSON.stringify(model, null, 2) + '\n', 'utf8'));
+      return target.toString();
+    }),
     vscode.commands.registerCommand('codeAttention._lastResultSummary', () => (service.lastResult ? summary(service.lastResult) : undefined)),
   );
 
@@ -167,6 +183,31 @@ export function activate(context: vscode.ExtensionContext): void {
         markdown.isTrusted = { enabledCommands: ['codeAttention.flipDirection'] };
         return new vscode.Hover(markdown, toRange(result, focus));
       },
+    }),
+  );
+
+  const codeLensChanged = new vscode.EventEmitter<void>();
+  context.subscriptions.push(
+    codeLensChanged,
+    service.onDidChangeResult(() => codeLensChanged.fire()),
+    vscode.languages.registerCodeLensProvider(SELECTOR, {
+      onDidChangeCodeLenses: codeLensChanged.event,
+      provideCodeLenses(document) {
+        if (!vscode.workspace.getConfiguration('codeAttention').get<boolean>('codeLens.enabled', true)) return [];
+        const result = service.resultFor(document);
+        if (!result) return [];
+        return functionScores(result).map((score) => {
+          const range = new vscode.Range(score.range.start.line, score.range.start.character, score.range.start.line, score.range.start.character);
+          return new vscode.CodeLens(range, {
+            title: `CAT ${score.cat.toFixed(3)} (baseline ${score.baseline.toFixed(3)}) · best L${score.bestLayer} ${score.bestLayerScore.toFixed(3)}`,
+            tooltip: `CAT-score of ${score.name}: mean over layers of the file's CAT definition restricted to its ${score.tokens} tokens. Click to open the score panel.`,
+            command: 'codeAttention.scoreFile',
+          });
+        });
+      },
+    }),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration('codeAttention.codeLens.enabled')) codeLensChanged.fire();
     }),
   );
 

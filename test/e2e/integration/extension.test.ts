@@ -69,6 +69,24 @@ describe('Code Attention Lens in a real VS Code', () => {
     assert.match(panel!.label, /Structure Attention: BinarySearch\.java/);
   });
 
+  it('shows a CodeLens with the CAT-score above each function', async () => {
+    const editor = await open('lru_cache.py');
+    await vscode.commands.executeCommand('codeAttention.analyzeFile');
+    const lenses = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', editor.document.uri)) as vscode.CodeLens[];
+    const titles = lenses.map((lens) => lens.command?.title ?? '');
+    assert.ok(titles.filter((title) => /^CAT \d\.\d{3} \(baseline \d\.\d{3}\)/.test(title)).length >= 5, titles.join('; '));
+  });
+
+  it('exports the scores as JSON to a file', async () => {
+    await open('wordcount.go');
+    const target = vscode.Uri.file(path.join(workspace(), 'wordcount-scores.json'));
+    await vscode.commands.executeCommand('codeAttention.exportResult', target);
+    const saved = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(target)).toString('utf8'));
+    assert.equal(saved.file, 'wordcount.go');
+    assert.equal(saved.layers.length, saved.model.layers);
+    assert.ok(saved.layers.every((row: { cat: number }) => row.cat >= 0 && row.cat <= 1));
+  });
+
   it('an unsupported file gets no analysis', async () => {
     await open('notes.txt');
     const summary = await vscode.commands.executeCommand('codeAttention.analyzeFile');
