@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { languageForFile } from '../src/core/languages';
-import { CLI, EXAMPLES, MODEL_DIR, ROOT } from './helpers';
+import { CLI, EARLY_MODEL_DIR, EXAMPLES, MODEL_DIR, ROOT } from './helpers';
 
 function cli(...args: string[]) {
   const run = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
@@ -57,6 +57,14 @@ describe('CLI', function () {
     assert.equal(csvLines[0], 'layer,cat_mean,cat_std,baseline_mean,baseline_std,snippets');
     assert.equal(csvLines.length, json.model.layers + 1);
     assert.match(JSON.stringify(json.skipped), /invalid JSON/); // the sample holds one broken line on purpose
+  });
+
+  it('compare prints both models’ per-layer scores', () => {
+    const run = cli('compare', 'examples/groupBy.ts', '--model', MODEL_DIR, '--model', EARLY_MODEL_DIR);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /\(A\) vs .*\(B\)/);
+    assert.match(run.stdout, /layer\s+CAT A\s+baseline A\s+CAT B\s+baseline B\s+B − A/);
+    assert.match(run.stdout, /best head by CAT-score: A L\dH\d/);
   });
 
   describe('bad input gets one clear line and a non-zero exit', () => {

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { languageForFile } from '../src/core/languages';
-import { CodeTokenizer, planWindows } from '../src/core/tokenizer';
+import { CodeTokenizer } from '../src/core/tokenizer';
+import { planWindows } from '../src/core/windows';
 import { EXAMPLES, MODEL_DIR, ROOT, sharedParser } from './helpers';
 
 const SPECIAL = { bos: 0, pad: 1, eos: 2, unk: 3, mask: 4 };

@@ -4,6 +4,7 @@ import { InputError } from '../core/pipeline';
 import { UnsupportedLanguageError } from '../core/languages';
 import { UsageError } from './args';
 import { ANALYZE_USAGE, analyzeCommand } from './commands/analyze';
+import { COMPARE_USAGE, compareCommand } from './commands/compare';
 import { CORPUS_USAGE, corpusCommand } from './commands/corpus';
 
 type Command = { run: (argv: string[]) => Promise<number>; usage: string };
@@ -12,6 +13,7 @@ type Command = { run: (argv: string[]) => Promise<number>; usage: string };
 export const COMMANDS: Record<string, Command> = {
   analyze: { run: analyzeCommand, usage: ANALYZE_USAGE },
   corpus: { run: corpusCommand, usage: CORPUS_USAGE },
+  compare: { run: compareCommand, usage: COMPARE_USAGE },
 };
 
 function usage(): string {

@@ -203,3 +203,13 @@ export function findModels(modelsDir: string): ModelEntry[] {
   }
   return entries.sort((a, b) => Number(a.checkpoint !== 'final') - Number(b.checkpoint !== 'final'));
 }
+
+/** Loads and validates an exported model folder; see {@link LoadedModel.load}. */
+export function loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  return LoadedModel.load(dir, options);
+}
+
+/** The models shipped under `rootDir/models` (the extension or repository root). */
+export function findBundledModels(rootDir: string): ModelEntry[] {
+  return findModels(join(rootDir, 'models'));
+}

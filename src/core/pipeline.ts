@@ -7,7 +7,7 @@ import { catDefinition, keptTokenIndices, referenceTypeFilter, scoreSnippets, ty
 import { headStatistics } from './metrics/headStatistics';
 import { structureHeads } from './metrics/structureHeads';
 import { CodeParser } from './parser';
-import { planWindows } from './tokenizer';
+import { planWindows } from './windows';
 import type { AnalysisResult, AnalyzedWindow, CodeToken, LanguageId, PairRule, ParsedSource, StageTimings } from './types';
 
 /** Input the analysis refuses, with a one-line message for the user. */

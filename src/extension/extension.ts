@@ -5,6 +5,10 @@ import { VIEW_MODE_LABELS, viewLabel, type AttentionView, type ViewMode } from '
 import { BUCKETS, hoverMarkdown, presentHover, tokenAtOffset } from '../presenters/hover';
 import { AnalysisService } from './analysisService';
 import { ScorePanel } from './scorePanel';
+import { ComparePanel } from './comparePanel';
+import { compareAnalyses } from '../core/compare';
+import { Analyzer } from '../core/pipeline';
+import * as path from 'node:path';
 import { functionScores } from '../presenters/codeLens';
 import { panelCsv, panelModel } from '../presenters/panel';
 
@@ -18,6 +22,9 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor(`codeAttention.weight${bucket}`), borderRadius: '2px' }),
   );
   const focusDecoration = vscode.window.createTextEditorDecorationType({ border: '1px solid', borderColor: new vscode.ThemeColor('codeAttention.focusBorder'), borderRadius: '2px' });
+  const moreInB = vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor('codeAttention.moreInB'), borderRadius: '2px' });
+  const moreInA = vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor('codeAttention.moreInA'), borderRadius: '2px' });
+  context.subscriptions.push(moreInA, moreInB);
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
   status.command = 'codeAttention.selectView';
   context.subscriptions.push(output, service, status, focusDecoration, ...decorations);
@@ -154,6 +161,53 @@ export function activate(context: vscode.ExtensionContext): void {
       const asCsv = (format ?? (target.path.endsWith('.csv') ? 'csv' : 'json')) === 'csv';
       await vscode.workspace.fs.writeFile(target, Buffer.from(asCsv ? panelCsv(model) : JSON.stringify(model, null, 2) + '\n', 'utf8'));
       return target.toString();
+    }),
+    vscode.commands.registerCommand('codeAttention.compareModels', async (modelA?: string, modelB?: string) => {
+      const editor = vscode.window.activeTextEditor;
+      const language = editor && AnalysisService.languageOf(editor.document);
+      if (!editor || !language) {
+        void vscode.window.showInformationMessage('Open a supported source file to compare models on it.');
+        return undefined;
+      }
+      const models = service.availableModels();
+      if (!modelA || !modelB) {
+        const picks = await vscode.window.showQuickPick(models.map((model) => ({ label: model.displayName, description: model.path, path: model.path })), { canPickMany: true, title: 'Code Attention: pick two models to compare' });
+        if (!picks || picks.length !== 2) {
+          if (picks) void vscode.window.showInformationMessage('Pick exactly two models.');
+          return undefined;
+        }
+        [modelA, modelB] = picks.map((pick) => pick.path);
+      }
+      const document = editor.document;
+      const text = document.getText();
+      const comparison = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Code Attention: comparing models', cancellable: true }, async (progress, token) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        const results = [];
+        for (const modelDir of [modelA!, modelB!]) {
+          progress.report({ message: path.basename(modelDir) });
+          const analyzer = await Analyzer.create({ modelDir, executionProvider: vscode.workspace.getConfiguration('codeAttention').get('executionProvider', 'auto'), grammarsDir: path.join(context.extensionPath, 'grammars') });
+          try {
+            results.push(await analyzer.analyze(text, language, { path: document.uri.fsPath, version: document.version, signal: abort.signal }));
+          } finally {
+            await analyzer.dispose();
+          }
+        }
+        return compareAnalyses(results[0], results[1]);
+      }).then(undefined, (error: Error) => {
+        void vscode.window.showWarningMessage(`Code Attention Lens: ${error.message}`);
+        return undefined;
+      });
+      if (!comparison) return undefined;
+      ComparePanel.show(context.extensionUri, comparison);
+      const reference = service.resultFor(document) ?? (await service.analyze(document, { quiet: true }));
+      if (reference && document.version === reference.source.version) {
+        const largest = Math.max(...comparison.receivedDifference.map(Math.abs));
+        const toRanges = (sign: number) => comparison.receivedDifference.flatMap((value, token) => (sign * value > 0.25 * largest ? [toRange(reference, token)] : []));
+        editor.setDecorations(moreInB, toRanges(1));
+        editor.setDecorations(moreInA, toRanges(-1));
+      }
+      return { a: comparison.a.name, b: comparison.b.name, layers: [comparison.a.layers, comparison.b.layers], relativeDepth: comparison.relativeDepth };
     }),
     vscode.commands.registerCommand('codeAttention._lastResultSummary', () => (service.lastResult ? summary(service.lastResult) : undefined)),
   );

@@ -87,6 +87,16 @@ describe('Code Attention Lens in a real VS Code', () => {
     assert.ok(saved.layers.every((row: { cat: number }) => row.cat >= 0 && row.cat <= 1));
   });
 
+  it('compares the bundled final and early checkpoints side by side', async () => {
+    await open('debounce.js');
+    const extension = vscode.extensions.all.find((candidate) => candidate.packageJSON.name === 'code-attention-lens')!;
+    const models = path.join(extension.extensionPath, 'models');
+    const summary = (await vscode.commands.executeCommand('codeAttention.compareModels', path.join(models, 'code-attention-mini'), path.join(models, 'code-attention-mini-early'))) as { a: string; b: string; layers: number[] };
+    assert.deepEqual([summary.a, summary.b], ['code-attention-mini', 'code-attention-mini-early']);
+    const tab = vscode.window.tabGroups.all.flatMap((group) => group.tabs).find((candidate) => candidate.input instanceof vscode.TabInputWebview && /comparePanel/.test(candidate.input.viewType));
+    assert.ok(tab, 'the compare panel is open');
+  });
+
   it('an unsupported file gets no analysis', async () => {
     await open('notes.txt');
     const summary = await vscode.commands.executeCommand('codeAttention.analyzeFile');

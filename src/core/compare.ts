@@ -1,0 +1,81 @@
+import { tokenAttentionRow } from './views';
+import type { AnalysisResult } from './types';
+
+export interface ComparedModel {
+  name: string;
+  displayName: string;
+  layers: number;
+  heads: number;
+  /** Relative depth of each layer: (l + 1) / layers, so models of different depth line up. */
+  depth: number[];
+  cat: number[];
+  baseline: number[];
+  /** [layer][head] */
+  heatmap: number[][];
+}
+
+export interface ModelComparison {
+  file?: string;
+  language: string;
+  a: ComparedModel;
+  b: ComparedModel;
+  /** True when the layer counts differ: curves are compared on relative depth. */
+  relativeDepth: boolean;
+  note: string;
+  /** Per code token: mean attention it receives in the last layer (mean over heads), b − a. */
+  receivedDifference: number[];
+}
+
+function compared(result: AnalysisResult): ComparedModel {
+  const cat = result.scores.cat!;
+  const { layers, heads } = result.model;
+  return {
+    name: result.model.name,
+    displayName: result.model.displayName,
+    layers,
+    heads,
+    depth: Array.from({ length: layers }, (_, l) => (l + 1) / layers),
+    cat: [...cat.score.perLayer],
+    baseline: [...cat.baseline.perLayer],
+    heatmap: cat.score.perHead.map((row) => [...row]),
+  };
+}
+
+/** Mean attention each code token receives in the last layer (mean over heads and attending tokens of its window). */
+export function receivedAttention(result: AnalysisResult): number[] {
+  const received = new Array<number>(result.tokens.length).fill(0);
+  const last = result.model.layers - 1;
+  for (const window of result.windows) {
+    const m = window.tokenEnd - window.tokenStart;
+    for (let t = window.tokenStart; t < window.tokenEnd; t++) {
+      const { weights } = tokenAttentionRow(result, { mode: 'meanHeads', layer: last, direction: 'attendedBy' }, t);
+      let sum = 0;
+      for (let s = window.tokenStart; s < window.tokenEnd; s++) sum += weights[s];
+      received[t] = sum / m;
+    }
+  }
+  return received;
+}
+
+/**
+ * Compares two analyses of the same source by different models. The two must cover the same code
+ * tokens (same file, same parse options); windows may differ since tokenizers may differ.
+ */
+export function compareAnalyses(a: AnalysisResult, b: AnalysisResult): ModelComparison {
+  if (a.source.text !== b.source.text || a.tokens.length !== b.tokens.length) throw new Error('Both analyses must be of the same text with the same options.');
+  if (!a.scores.cat || !b.scores.cat) throw new Error('Both analyses need CAT-scores.');
+  const relativeDepth = a.model.layers !== b.model.layers;
+  const receivedA = receivedAttention(a);
+  const receivedB = receivedAttention(b);
+  return {
+    file: a.source.path,
+    language: a.source.language,
+    a: compared(a),
+    b: compared(b),
+    relativeDepth,
+    note: relativeDepth
+      ? `The models have ${a.model.layers} and ${b.model.layers} layers: layers are compared on relative depth (layer l of L sits at (l + 1) / L).`
+      : `Both models have ${a.model.layers} layers: layers are compared one to one.`,
+    receivedDifference: receivedB.map((value, token) => value - receivedA[token]),
+  };
+}
