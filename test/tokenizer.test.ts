@@ -17,7 +17,10 @@ interface ParityCase {
 }
 
 describe('tokenizer', () => {
-  const tokenizer = CodeTokenizer.load(MODEL_DIR, SPECIAL);
+  let tokenizer: CodeTokenizer;
+  before(() => {
+    tokenizer = CodeTokenizer.load(MODEL_DIR, SPECIAL);
+  });
 
   it('reproduces the Python BPE encoding of held-out code in every language', () => {
     const fixture = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'model', 'tokenizer-parity.json'), 'utf8')) as { cases: ParityCase[] };
