@@ -26,6 +26,11 @@ interface Manifest {
   outputs?: { attentions?: string; valueNorms?: string; lastHiddenState?: string };
 }
 
+// onnxruntime's global logger prints a failed CUDA load before the call throws; the environment
+// takes its level from the first session of the process, so it is set here, once. Errors still
+// reach the caller as exceptions with our own messages.
+ort.env.logLevel = 'fatal';
+
 const REEXPORT = 'Export the checkpoint again with models/export_onnx.py CHECKPOINT_DIR OUT_DIR.';
 
 export interface LoadModelOptions {
@@ -152,8 +157,6 @@ async function createSession(
     ort.InferenceSession.create(file, { executionProviders: providers, graphOptimizationLevel: 'all', logSeverityLevel: providers.includes('cuda') ? 4 : 2 });
   try {
     if (setting === 'cpu') return { session: await open(['cpu']), device: 'cpu' };
-    // onnxruntime logs the failed CUDA load through its global logger before throwing.
-    ort.env.logLevel = 'fatal';
     try {
       return { session: await open(['cuda']), device: 'cuda' };
     } catch (error) {
