@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { catScoreOfMatrix, keptTokenIndices, quantile, referenceTypeFilter, scoreSnippets, shuffledRows, seededRandom } from '../src/core/metrics/catScore';
+import { catScoreOfMatrix, keptTokenIndices, quantile, referenceTypeFilter, scoreSnippets, shuffledRows, seededRandom, topTypesFilter } from '../src/core/metrics/catScore';
 import type { CodeToken } from '../src/core/types';
 
 // Distances of a 4-token chain: sorted values 0×4, 1×6, 2×4, 3×2, so the 0.25-quantile sits at
@@ -43,6 +43,7 @@ describe('CAT-score', () => {
     assert.ok(Math.abs(scored.score.perHead[0][0] - 0.6) < 1e-6);
     assert.equal(scored.score.perHead[0][1], 0);
     assert.equal(scored.snippets, 1);
+    assert.equal(scored.pairs, 16); // 4 kept tokens, self-pairs included
     assert.ok(scored.baseline.perHead[0][0] >= 0 && scored.baseline.perHead[0][0] <= 1);
     assert.equal(scored.baseline.perHead[0][1], 0); // shuffling a constant row changes nothing
   });
@@ -53,5 +54,12 @@ describe('CAT-score', () => {
     assert.deepEqual(keptTokenIndices(tokens, filter), [0, 1, 3, 4, 5, 6, 7]);
     assert.equal(referenceTypeFilter('ruby').types, 'all');
     assert.deepEqual(referenceTypeFilter('typescript').types, referenceTypeFilter('javascript').types);
+  });
+
+  it('chooses the k most frequent types of a corpus, ties by name', () => {
+    const counts = new Map([['identifier', 40], [')', 12], ['(', 12], ['def', 3], [':', 12]]);
+    // identifier 40, then the three types with 12 in name order: "(" < ")" < ":".
+    assert.deepEqual(topTypesFilter(counts, 3).types, ['identifier', '(', ')']);
+    assert.deepEqual(topTypesFilter(counts, 10).types, ['identifier', '(', ')', ':', 'def']);
   });
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { languageForFile } from '../src/core/languages';
-import { CLI, EARLY_MODEL_DIR, EXAMPLES, MODEL_DIR, ROOT } from './helpers';
+import { CLI, EARLY_MODEL_DIR, EXAMPLES, MODEL_DIR, ROOT, sharedParser } from './helpers';
 
 function cli(...args: string[]) {
   const run = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
@@ -57,6 +57,28 @@ describe('CLI', function () {
     assert.equal(csvLines[0], 'layer,cat_mean,cat_std,baseline_mean,baseline_std,snippets');
     assert.equal(csvLines.length, json.model.layers + 1);
     assert.match(JSON.stringify(json.skipped), /invalid JSON/); // the sample holds one broken line on purpose
+  });
+
+  it('corpus --types top:K keeps the corpus’s K most frequent token types', async () => {
+    const out = join(scratch, 'top');
+    const run = cli('corpus', 'examples/corpus.jsonl', '--language', 'python', '--model', MODEL_DIR, '--out', out, '--limit', '4', '--types', 'top:3');
+    assert.equal(run.code, 0, run.stderr);
+    const json = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+    const parser = await sharedParser();
+    const counts = new Map<string, number>();
+    for (const line of readFileSync(join(ROOT, 'examples', 'corpus.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).slice(0, 4)) {
+      let code: string;
+      try {
+        const record = JSON.parse(line);
+        code = record.code ?? record.original_string;
+      } catch {
+        continue;
+      }
+      for (const token of (await parser.parse(code, 'python')).tokens) counts.set(token.type, (counts.get(token.type) ?? 0) + 1);
+    }
+    const expected = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3).map(([type]) => type);
+    assert.deepEqual(json.definition.keptTypes, expected);
+    assert.match(json.definition.typeSource, /3 most frequent token types of the corpus/);
   });
 
   it('compare prints both models’ per-layer scores', () => {

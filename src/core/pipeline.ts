@@ -4,6 +4,8 @@ import { astDistances, upgradedAstDistances, type DistanceKind } from './astDist
 import { languageSpec } from './languages';
 import { LoadedModel, type LoadModelOptions } from './model';
 import { catDefinition, keptTokenIndices, referenceTypeFilter, scoreSnippets, type CatScoreReport, type CatSnippet, type TypeFilter } from './metrics/catScore';
+import { extractDataFlow } from './dataflow/dataFlow';
+import { dataFlowScore } from './metrics/dataFlowScore';
 import { headStatistics } from './metrics/headStatistics';
 import { structureHeads } from './metrics/structureHeads';
 import { CodeParser } from './parser';
@@ -137,6 +139,7 @@ export class Analyzer {
       scores: {},
       timings: { parseMs, tokenizeMs, forwardMs, alignMs, metricsMs: 0, totalMs: 0 },
       warnings,
+      dataFlow: extractDataFlow(parsed),
     };
     computeScores(result, parsed, { distance, typeFilter: options.typeFilter ?? referenceTypeFilter(language), pairRule });
     const timings: StageTimings = result.timings;
@@ -162,6 +165,7 @@ export function computeScores(result: AnalysisResult, parsed: ParsedSource, opti
   result.scores.cat = catReport(result, parsed, options);
   result.scores.headStatistics = headStatistics(result);
   result.scores.structureHeads = structureHeads(result, result.dataFlow);
+  if (result.dataFlow) result.scores.dataFlow = dataFlowScore(result, result.dataFlow);
 }
 
 /** CAT-score snippets of a result: one per window, over the kept tokens in `[from, to)`. */
@@ -194,6 +198,7 @@ export function catReport(result: AnalysisResult, parsed: ParsedSource, options:
     baseline: scored.baseline,
     snippets: scored.snippets,
     tokensKept,
+    pairs: scored.pairs,
   };
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isLanguageId, SUPPORTED_LANGUAGE_NAMES } from '../../core/languages';
+import { topTypesFilter, type TypeFilter } from '../../core/metrics/catScore';
 import { Analyzer, InputError } from '../../core/pipeline';
 import type { LanguageId } from '../../core/types';
 import { choice, option, parseArgs, UsageError } from '../args';
@@ -7,7 +8,8 @@ import { defaultModelDir } from '../common';
 import { csv, table } from '../format';
 
 export const CORPUS_USAGE = `code-attention corpus FILE.jsonl --language L [--model DIR] [--device auto|cpu|cuda]
-    [--out PREFIX] [--limit N] [--distance ast|upgraded] [--pair-rule mean|sumMean]`;
+    [--out PREFIX] [--limit N] [--distance ast|upgraded] [--pair-rule mean|sumMean]
+    [--types reference|top:K]   (kept token types: the CAT-probing list, or the corpus's K most frequent)`;
 
 interface Series {
   values: number[][];
@@ -25,7 +27,7 @@ export function meanAndSpread(series: Series, layers: number): Array<{ layer: nu
 }
 
 export async function corpusCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['language', 'model', 'device', 'out', 'limit', 'distance', 'pair-rule'], []);
+  const args = parseArgs(argv, ['language', 'model', 'device', 'out', 'limit', 'distance', 'pair-rule', 'types'], []);
   const file = args.positional[0];
   const language = option(args, 'language');
   if (!file || !language) throw new UsageError(`Usage: ${CORPUS_USAGE}`);
@@ -37,6 +39,10 @@ export async function corpusCommand(argv: string[]): Promise<number> {
     throw new InputError(`Cannot read ${file}: ${(error as Error).message}.`);
   }
   const limit = Number(option(args, 'limit') ?? Infinity);
+  if (!(limit >= 1)) throw new UsageError(`--limit must be a positive number (got "${option(args, 'limit')}").`);
+  const typesOption = option(args, 'types') ?? 'reference';
+  const topTypes = /^top:([1-9]\d*)$/.exec(typesOption);
+  if (typesOption !== 'reference' && !topTypes) throw new UsageError(`--types must be "reference" or "top:K", e.g. top:8 (got "${typesOption}").`);
   const out = option(args, 'out') ?? file.replace(/\.jsonl?$/, '') + '.cat';
   const analyzer = await Analyzer.create({ modelDir: option(args, 'model') ?? defaultModelDir(), executionProvider: choice(args, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto') });
   const distance = choice(args, 'distance', ['ast', 'upgraded'] as const, 'ast');
@@ -46,22 +52,27 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const skipped: Record<string, number> = {};
   let definition: unknown;
   const total = Math.min(lines.length, limit);
+  const codes: Array<string | undefined> = lines.slice(0, total).map((line) => {
+    let code: unknown;
+    try {
+      const record = JSON.parse(line);
+      code = record.code ?? record.original_string;
+    } catch {
+      skipped['invalid JSON'] = (skipped['invalid JSON'] ?? 0) + 1;
+      return undefined;
+    }
+    if (typeof code === 'string') return code;
+    skipped['no code or original_string field'] = (skipped['no code or original_string field'] ?? 0) + 1;
+    return undefined;
+  });
   try {
+    let typeFilter: TypeFilter | undefined;
+    if (topTypes) typeFilter = topTypesFilter(await countTokenTypes(analyzer, codes, language), Number(topTypes[1]));
     for (let index = 0; index < total; index++) {
-      let code: unknown;
+      const code = codes[index];
+      if (code === undefined) continue;
       try {
-        const record = JSON.parse(lines[index]);
-        code = record.code ?? record.original_string;
-      } catch {
-        skipped['invalid JSON'] = (skipped['invalid JSON'] ?? 0) + 1;
-        continue;
-      }
-      if (typeof code !== 'string') {
-        skipped['no code or original_string field'] = (skipped['no code or original_string field'] ?? 0) + 1;
-        continue;
-      }
-      try {
-        const result = await analyzer.analyze(code, language as LanguageId, { distance, pairRule });
+        const result = await analyzer.analyze(code, language, { distance, pairRule, typeFilter });
         const cat = result.scores.cat!;
         definition ??= cat.definition;
         if (cat.snippets > 0) {
@@ -92,4 +103,18 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   process.stdout.write(table(['layer', 'CAT mean', 'CAT std', 'baseline', 'baseline std', 'n'], rows) + '\n');
   process.stdout.write(`\nwrote ${out}.json and ${out}.csv\n`);
   return scores.values.length ? 0 : 1;
+}
+
+/** Code-token type frequencies over the corpus (comments excluded, as in the analysis). */
+async function countTokenTypes(analyzer: Analyzer, codes: ReadonlyArray<string | undefined>, language: LanguageId): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const code of codes) {
+    if (code === undefined) continue;
+    try {
+      for (const token of (await analyzer.parser.parse(code, language)).tokens) counts.set(token.type, (counts.get(token.type) ?? 0) + 1);
+    } catch {
+      // Snippets the parser refuses are reported by the scoring pass.
+    }
+  }
+  return counts;
 }

@@ -42,6 +42,18 @@ export function referenceTypeFilter(language: LanguageId): TypeFilter {
     : { kind: 'reference', types: 'all', source: `no CAT-probing list for ${language}: all token types kept, as the reference does` };
 }
 
+/**
+ * Data-driven choice for a corpus: the `k` most frequent code-token types over the corpus (ties by
+ * name), the way the reference derived its hard-coded lists from token-type frequencies.
+ */
+export function topTypesFilter(typeCounts: ReadonlyMap<string, number>, k: number): TypeFilter {
+  const types = [...typeCounts.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .slice(0, k)
+    .map(([type]) => type);
+  return { kind: 'custom', types, source: `the ${types.length} most frequent token types of the corpus` };
+}
+
 export function keptTokenIndices(tokens: readonly CodeToken[], filter: TypeFilter, from = 0, to = tokens.length): number[] {
   const kept: number[] = [];
   const types = filter.types === 'all' ? undefined : new Set(filter.types);
@@ -178,6 +190,8 @@ export interface CatScoreReport {
   /** Snippets (windows) that contributed; skipped ones have too few kept tokens. */
   snippets: number;
   tokensKept: number;
+  /** Token pairs scored per layer or head: Σ k² over the contributing snippets (self-pairs included). */
+  pairs: number;
 }
 
 /** One snippet (window) ready for scoring: token attention over the window and distances over kept tokens. */
@@ -193,14 +207,16 @@ export interface CatSnippet {
 export const BASELINE_REPEATS = 3;
 
 /** Per-layer and per-head CAT-score (mean over snippets) with the shuffled baseline. */
-export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, heads: number, q = DEFAULT_QUANTILE): { score: LayerHeadScores; baseline: LayerHeadScores; snippets: number } {
+export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, heads: number, q = DEFAULT_QUANTILE): { score: LayerHeadScores; baseline: LayerHeadScores; snippets: number; pairs: number } {
   const sums = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
   const counts = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
   let used = 0;
+  let pairs = 0;
   for (const snippet of snippets) {
     const k = snippet.kept.length;
     if (k < 2) continue;
     used++;
+    pairs += k * k;
     const m = snippet.tokenAttention.shape[2];
     const distanceThreshold = quantile(snippet.distances, 1 - q);
     const random = seededRandom(1000 + used);
@@ -226,7 +242,7 @@ export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, h
       for (let h = 0; h < heads; h++) add(l, h, headMatrix(snippet.tokenAttention, l, h));
     }
   }
-  return { score: divide(sums.score, counts.score), baseline: divide(sums.baseline, counts.baseline), snippets: used };
+  return { score: divide(sums.score, counts.score), baseline: divide(sums.baseline, counts.baseline), snippets: used, pairs };
 }
 
 function newScores(layers: number, heads: number): LayerHeadScores {
