@@ -86,6 +86,37 @@ function edmondsKarp(capacities: Float64Array[], n: number, source: number, sink
   }
 }
 
+describe('data-flow attention score', function () {
+  it('is 1 for attention that always points at the data-flow source, and the baseline keeps offsets', async () => {
+    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    try {
+      const result = await analyzer.analyze('a = 1\nb = a\nc = b\nd = c\n', 'python');
+      const graph = result.dataFlow!;
+      // Uses with a single source: a@2 → a@1, b@3 → b@2, c@4 → c@3; b@2 ← a@2 computedFrom etc.
+      const window = result.windows[0];
+      const m = window.tokenEnd - window.tokenStart;
+      const sources = new Map<number, number[]>();
+      for (const edge of graph.edges) sources.set(edge.from, [...(sources.get(edge.from) ?? []), edge.to]);
+      const data = window.tokenAttention.data;
+      const [layers, heads] = window.tokenAttention.shape;
+      for (let lh = 0; lh < layers * heads; lh++) {
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < m; j++) data[lh * m * m + i * m + j] = 0;
+          const targets = sources.get(i) ?? [i];
+          for (const target of targets) data[lh * m * m + i * m + target] = 1 / targets.length;
+        }
+      }
+      const { dataFlowScore } = await import('../src/core/metrics/dataFlowScore');
+      const report = dataFlowScore(result, graph);
+      assert.equal(report.tokens, sources.size);
+      for (const value of report.score.perLayer) close(value, 1);
+      for (const value of report.baseline.perLayer) assert.ok(value > 0 && value < 1);
+    } finally {
+      await analyzer.dispose();
+    }
+  });
+});
+
 describe('views and head metrics on the bundled model', function () {
   let analyzer: Analyzer;
   let result: AnalysisResult;

@@ -72,8 +72,8 @@ describe('score panel presenter on a real analysis', function () {
       assert.equal(model.definition.keptTypes, 'all types'); // the reference has no Ruby list
       assert.equal(model.structureHeads.length, 4);
       const csv = panelCsv(model).split('\n');
-      assert.equal(csv[0], 'layer,cat_score,baseline,attention_to_bos,attention_to_eos,attention_to_punctuation,entropy');
-      assert.equal(csv.filter((line) => /^\d+,\d+,/.test(line)).length, result.model.layers * result.model.heads);
+      assert.equal(csv[0], 'layer,cat_score,baseline,dfg_share,dfg_baseline,attention_to_bos,attention_to_eos,attention_to_punctuation,entropy');
+      assert.equal(csv.filter((line) => /^\d+,\d+,\d/.test(line) && line.split(',').length === 3).length, result.model.layers * result.model.heads);
       assert.ok(JSON.parse(JSON.stringify(model)).layers.length === result.model.layers, 'the model survives postMessage (plain JSON)');
     } finally {
       await analyzer.dispose();

@@ -195,5 +195,6 @@ export interface AnalysisScores {
   cat?: import('./metrics/catScore').CatScoreReport;
   headStatistics?: import('./metrics/headStatistics').HeadStatistics;
   structureHeads?: import('./metrics/structureHeads').StructureHeadsReport;
+  dataFlow?: import('./metrics/dataFlowScore').DataFlowScoreReport;
   [metric: string]: unknown;
 }

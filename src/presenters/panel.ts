@@ -22,6 +22,8 @@ export function panelModel(result: AnalysisResult): PanelModel {
       layer,
       cat: cat?.score.perLayer[layer] ?? NaN,
       baseline: cat?.baseline.perLayer[layer] ?? NaN,
+      dataFlow: result.scores.dataFlow?.score.perLayer[layer] ?? NaN,
+      dataFlowBaseline: result.scores.dataFlow?.baseline.perLayer[layer] ?? NaN,
       bos: stats?.perLayer.bos[layer] ?? NaN,
       eos: stats?.perLayer.eos[layer] ?? NaN,
       punctuation: stats?.perLayer.punctuation[layer] ?? NaN,
@@ -49,8 +51,8 @@ export function panelModel(result: AnalysisResult): PanelModel {
 
 /** The per-layer table as CSV (what "Export CSV" saves). */
 export function panelCsv(model: PanelModel): string {
-  const header = 'layer,cat_score,baseline,attention_to_bos,attention_to_eos,attention_to_punctuation,entropy';
-  const rows = model.layers.map((row) => [row.layer, row.cat, row.baseline, row.bos, row.eos, row.punctuation, row.entropy].map((value) => (Number.isFinite(value) ? String(+value.toFixed(6)) : '')).join(','));
+  const header = 'layer,cat_score,baseline,dfg_share,dfg_baseline,attention_to_bos,attention_to_eos,attention_to_punctuation,entropy';
+  const rows = model.layers.map((row) => [row.layer, row.cat, row.baseline, row.dataFlow, row.dataFlowBaseline, row.bos, row.eos, row.punctuation, row.entropy].map((value) => (Number.isFinite(value) ? String(+value.toFixed(6)) : '')).join(','));
   const heads = model.heatmap.flatMap((row, layer) => row.map((value, head) => `${layer},${head},${Number.isFinite(value) ? +value.toFixed(6) : ''}`));
   return [header, ...rows, '', 'layer,head,cat_score', ...heads].join('\n') + '\n';
 }

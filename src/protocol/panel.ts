@@ -7,6 +7,9 @@ export interface PanelLayerRow {
   layer: number;
   cat: number;
   baseline: number;
+  /** Share of attention on data-flow edges and its baseline (NaN where the language has no data-flow rules). */
+  dataFlow: number;
+  dataFlowBaseline: number;
   bos: number;
   eos: number;
   punctuation: number;

@@ -53,7 +53,7 @@ function render(model: PanelModel): void {
 
   const canvas = element('canvas', { id: 'cat-chart' });
   canvas.dataset.points = String(model.layers.length);
-  app.append(element('h2', { text: 'CAT-score per layer' }), element('div', { className: 'chart' }, canvas));
+  app.append(element('h2', { text: 'CAT-score per layer (and attention on data flow, where available)' }), element('div', { className: 'chart' }, canvas));
   const foreground = themeColor('--vscode-foreground', '#cccccc');
   chart = new Chart(canvas, {
     type: 'line',
@@ -62,6 +62,12 @@ function render(model: PanelModel): void {
       datasets: [
         { label: 'CAT-score', data: model.layers.map((row) => row.cat), borderColor: themeColor('--vscode-charts-blue', '#3794ff'), backgroundColor: themeColor('--vscode-charts-blue', '#3794ff') },
         { label: 'shuffled baseline', data: model.layers.map((row) => row.baseline), borderColor: themeColor('--vscode-charts-orange', '#d18616'), borderDash: [6, 4], backgroundColor: themeColor('--vscode-charts-orange', '#d18616') },
+        ...(model.layers.some((row) => Number.isFinite(row.dataFlow))
+          ? [
+              { label: 'attention on data flow', data: model.layers.map((row) => row.dataFlow), borderColor: themeColor('--vscode-charts-green', '#89d185'), backgroundColor: themeColor('--vscode-charts-green', '#89d185') },
+              { label: 'data-flow baseline', data: model.layers.map((row) => row.dataFlowBaseline), borderColor: themeColor('--vscode-charts-green', '#89d185'), borderDash: [2, 3], backgroundColor: themeColor('--vscode-charts-green', '#89d185') },
+            ]
+          : []),
       ],
     },
     options: {

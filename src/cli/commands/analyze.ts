@@ -100,6 +100,14 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
       ),
     );
   }
+  const dataFlow = result.scores.dataFlow;
+  if (dataFlow) {
+    lines.push(
+      '',
+      `Data flow: ${dataFlow.edges} edges, ${dataFlow.tokens} uses; ${dataFlow.definition}`,
+      table(['layer', 'DFG share', 'baseline', 'difference'], dataFlow.score.perLayer.map((value, layer) => [String(layer), value, dataFlow.baseline.perLayer[layer], value - dataFlow.baseline.perLayer[layer]])),
+    );
+  }
   const stats = result.scores.headStatistics;
   if (stats) {
     lines.push(
