@@ -28,6 +28,8 @@ export class AnalysisCancelledError extends Error {
 }
 
 export const DEFAULT_MAX_BYTES = 1_000_000;
+/** The result keeps every window's attention tensors; beyond this the file is refused, not swapped. */
+export const DEFAULT_MAX_ATTENTION_BYTES = 2 ** 31;
 
 export interface AnalyzeOptions {
   keepComments?: boolean;
@@ -38,6 +40,8 @@ export interface AnalyzeOptions {
   path?: string;
   version?: number;
   maxBytes?: number;
+  /** Limit on the attention tensors the result keeps (subword and code-token, all windows). */
+  maxAttentionBytes?: number;
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
 }
@@ -106,6 +110,13 @@ export class Analyzer {
     const plan = planWindows(sequence, parsed.tokens, this.model.info.maxPositions, this.model.tokenizer.special);
     const tokenizeMs = performance.now() - mark;
     if (plan.windows.length > 1) warnings.push(`The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${this.model.info.maxPositions}. Attention does not cross windows.`);
+    const attentionBytes = plan.windows.reduce((sum, window) => sum + 4 * this.model.info.layers * this.model.info.heads * (window.ids.length ** 2 + (window.tokenEnd - window.tokenStart) ** 2), 0);
+    const maxAttentionBytes = options.maxAttentionBytes ?? DEFAULT_MAX_ATTENTION_BYTES;
+    if (attentionBytes > maxAttentionBytes) {
+      throw new InputError(
+        `The file needs ${(attentionBytes / 2 ** 30).toFixed(2)} GiB of attention tensors (${plan.windows.length} windows × ${this.model.info.layers} layers × ${this.model.info.heads} heads); the limit is ${(maxAttentionBytes / 2 ** 30).toFixed(2)} GiB. Analyse a smaller file or a selection.`,
+      );
+    }
     if (plan.truncatedTokens.length) warnings.push(`${plan.truncatedTokens.length} code token(s) longer than a window were cut to fit.`);
     if (!this.model.info.hasValueNorms) warnings.push('The model has no value_norms output: value-weighted attention is unavailable. Re-export with models/export_onnx.py.');
 
