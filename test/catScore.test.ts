@@ -44,6 +44,9 @@ describe('CAT-score', () => {
     assert.equal(scored.score.perHead[0][1], 0);
     assert.equal(scored.snippets, 1);
     assert.equal(scored.pairs, 16); // 4 kept tokens, self-pairs included
+    assert.equal(scored.thresholds.distance, 0.75);
+    // The head mean is (head0 + 0.25) / 2, an increasing map: its 0.75-quantile is (0.325 + 0.25) / 2.
+    assert.ok(Math.abs(scored.thresholds.attentionPerLayer[0] - 0.2875) < 1e-6);
     assert.ok(scored.baseline.perHead[0][0] >= 0 && scored.baseline.perHead[0][0] <= 1);
     assert.equal(scored.baseline.perHead[0][1], 0); // shuffling a constant row changes nothing
   });

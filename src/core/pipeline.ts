@@ -210,6 +210,7 @@ export function catReport(result: AnalysisResult, parsed: ParsedSource, options:
     snippets: scored.snippets,
     tokensKept,
     pairs: scored.pairs,
+    thresholds: scored.thresholds,
   };
 }
 

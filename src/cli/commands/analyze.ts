@@ -91,12 +91,13 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
     const d = cat.definition;
     lines.push(
       `CAT      ${d.attentionThreshold}; ${d.distanceThreshold} (${d.distance} distance); pair rule ${d.pairRule}; layer = mean over heads`,
+      `         thresholds: distance < ${formatNumber(cat.thresholds.distance)}${cat.snippets > 1 ? ' (mean over windows)' : ''}; attention > the per-layer value below; ${cat.pairs} token pairs`,
       `types    ${d.keptTypes === 'all' ? 'all' : d.keptTypes.join(' ')}  (${d.typeSource}; ${cat.tokensKept} tokens kept)`,
       `baseline ${d.baseline}`,
       '',
       table(
-        ['layer', 'CAT-score', 'baseline', 'difference'],
-        cat.score.perLayer.map((value, layer) => [String(layer), value, cat.baseline.perLayer[layer], value - cat.baseline.perLayer[layer]]),
+        ['layer', 'CAT-score', 'baseline', 'difference', 'attention >'],
+        cat.score.perLayer.map((value, layer) => [String(layer), value, cat.baseline.perLayer[layer], value - cat.baseline.perLayer[layer], cat.thresholds.attentionPerLayer[layer].toPrecision(3)]),
       ),
     );
   }

@@ -192,6 +192,15 @@ export interface CatScoreReport {
   tokensKept: number;
   /** Token pairs scored per layer or head: Σ k² over the contributing snippets (self-pairs included). */
   pairs: number;
+  /** The thresholds in effect, averaged over snippets (exact for a one-window file). */
+  thresholds: CatThresholdValues;
+}
+
+export interface CatThresholdValues {
+  /** Pairs with distance below this are "near". */
+  distance: number;
+  /** Per layer: head-averaged token-pair attention above this is "high". */
+  attentionPerLayer: number[];
 }
 
 /** One snippet (window) ready for scoring: token attention over the window and distances over kept tokens. */
@@ -207,11 +216,12 @@ export interface CatSnippet {
 export const BASELINE_REPEATS = 3;
 
 /** Per-layer and per-head CAT-score (mean over snippets) with the shuffled baseline. */
-export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, heads: number, q = DEFAULT_QUANTILE): { score: LayerHeadScores; baseline: LayerHeadScores; snippets: number; pairs: number } {
+export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, heads: number, q = DEFAULT_QUANTILE): { score: LayerHeadScores; baseline: LayerHeadScores; snippets: number; pairs: number; thresholds: CatThresholdValues } {
   const sums = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
   const counts = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
   let used = 0;
   let pairs = 0;
+  const thresholdSums = { distance: 0, attentionPerLayer: new Array<number>(layers).fill(0) };
   for (const snippet of snippets) {
     const k = snippet.kept.length;
     if (k < 2) continue;
@@ -219,11 +229,13 @@ export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, h
     pairs += k * k;
     const m = snippet.tokenAttention.shape[2];
     const distanceThreshold = quantile(snippet.distances, 1 - q);
+    thresholdSums.distance += distanceThreshold;
     const random = seededRandom(1000 + used);
     const add = (layer: number, head: number | undefined, matrix: Float32Array) => {
       const restricted = submatrix(matrix, m, snippet.kept);
       // Shuffling within rows keeps the multiset of values, so the attention threshold is shared.
       const attentionThreshold = quantile(restricted, q);
+      if (head === undefined) thresholdSums.attentionPerLayer[layer] += attentionThreshold;
       const value = catScoreOfMatrix(restricted, snippet.distances, q, distanceThreshold, attentionThreshold);
       let chance = 0;
       let chanceCount = 0;
@@ -242,7 +254,13 @@ export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, h
       for (let h = 0; h < heads; h++) add(l, h, headMatrix(snippet.tokenAttention, l, h));
     }
   }
-  return { score: divide(sums.score, counts.score), baseline: divide(sums.baseline, counts.baseline), snippets: used, pairs };
+  return {
+    score: divide(sums.score, counts.score),
+    baseline: divide(sums.baseline, counts.baseline),
+    snippets: used,
+    pairs,
+    thresholds: { distance: used ? thresholdSums.distance / used : NaN, attentionPerLayer: thresholdSums.attentionPerLayer.map((sum) => (used ? sum / used : NaN)) },
+  };
 }
 
 function newScores(layers: number, heads: number): LayerHeadScores {
