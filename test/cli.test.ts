@@ -56,6 +56,9 @@ describe('CLI', function () {
     const csvLines = readFileSync(`${out}.csv`, 'utf8').trim().split('\n');
     assert.equal(csvLines[0], 'layer,cat_mean,cat_std,baseline_mean,baseline_std,snippets');
     assert.equal(csvLines.length, json.model.layers + 1);
+    // Every layer was scored on every kept snippet: the count is a whole number in the table and the CSV.
+    assert.ok(csvLines.slice(1).every((line) => line.endsWith(`,${json.snippets}`)));
+    assert.match(run.stdout, new RegExp(`^0 .* ${json.snippets}$`, 'm'));
     assert.match(JSON.stringify(json.skipped), /invalid JSON/); // the sample holds one broken line on purpose
   });
 

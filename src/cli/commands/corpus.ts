@@ -92,7 +92,7 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const layers = analyzer.model.info.layers;
   const score = meanAndSpread(scores, layers);
   const baseline = meanAndSpread(baselines, layers);
-  const rows = score.map((entry, layer) => [String(layer), entry.mean, entry.std, baseline[layer].mean, baseline[layer].std, entry.n]);
+  const rows = score.map((entry, layer) => [String(layer), entry.mean, entry.std, baseline[layer].mean, baseline[layer].std, String(entry.n)]);
   const headers = ['layer', 'cat_mean', 'cat_std', 'baseline_mean', 'baseline_std', 'snippets'];
   writeFileSync(`${out}.csv`, csv(headers, rows));
   writeFileSync(
