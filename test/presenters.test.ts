@@ -104,3 +104,54 @@ describe('CodeLens presenter on a real analysis', function () {
     }
   });
 });
+
+describe('status bar and summary presenters', function () {
+  it('resolves a stored view for a model and labels it compactly', async () => {
+    const { resolveView, shortView, shortModelName } = await import('../src/presenters/status');
+    assert.deepEqual(resolveView({ mode: 'head', layer: 11, head: 9, direction: 'attendsTo' }, 4, 4), { mode: 'head', layer: 3, head: 3, direction: 'attendsTo' });
+    assert.deepEqual(resolveView({ mode: 'head', layer: -1, direction: 'attendsTo' }, 4, 4), { mode: 'head', layer: 3, head: 0, direction: 'attendsTo' });
+    assert.deepEqual(resolveView({ mode: 'meanHeads', layer: 2, direction: 'attendedBy' }, 4, 4), { mode: 'meanHeads', layer: 2, head: undefined, direction: 'attendedBy' });
+    assert.equal(shortView({ mode: 'head', layer: 3, head: 2, direction: 'attendsTo' }), 'L3 H2');
+    assert.equal(shortView({ mode: 'meanHeads', layer: 1, direction: 'attendsTo' }), 'L1 mean');
+    assert.equal(shortView({ mode: 'rollout', layer: 3, direction: 'attendsTo' }), 'rollout ≤L3');
+    assert.equal(shortView({ mode: 'valueWeighted', layer: 0, head: 1, direction: 'attendsTo' }), 'L0 H1 α‖f‖');
+    assert.equal(shortModelName('code-attention-mini'), 'mini');
+    assert.equal(shortModelName('codebert-base'), 'codebert-base');
+  });
+
+  it('shows model · device · view, and warnings of a file with syntax errors', async () => {
+    const { resultSummary, shortModelName, statusPresentation, unsupportedLanguageMessage } = await import('../src/presenters/status');
+    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    try {
+      const clean = await analyzer.analyze('def add(a, b):\n    return a + b\n', 'python', { version: 7 });
+      const view = { mode: 'head' as const, layer: 1, head: 2, direction: 'attendsTo' as const };
+      const status = statusPresentation(clean, view);
+      assert.equal(status.text, `$(eye) ${shortModelName(clean.model.name)} · cpu · L1 H2`);
+      assert.equal(status.warning, false);
+      assert.match(status.tooltip, /one head · layer 1 · head 2 · attends to/);
+      const broken = await analyzer.analyze('def add(a, b:\n    return a +\n', 'python');
+      const warned = statusPresentation(broken, view);
+      assert.ok(warned.text.startsWith('$(warning) '));
+      assert.match(warned.tooltip, /⚠ Syntax errors: \d+ region/);
+      assert.equal(statusPresentation(undefined, view).text, '$(eye) Code Attention');
+      const summary = resultSummary(clean);
+      assert.deepEqual(
+        { tokens: summary.tokens, layers: summary.layers, device: summary.device, version: summary.version },
+        { tokens: 12, layers: clean.model.layers, device: 'cpu', version: 7 }, // def add ( a , b ) : return a + b
+      );
+      assert.deepEqual(summary.catPerLayer, clean.scores.cat!.score.perLayer);
+    } finally {
+      await analyzer.dispose();
+    }
+    assert.equal(unsupportedLanguageMessage('plaintext'), 'Code Attention Lens does not analyse "plaintext" files. Supported languages: Python, Java, JavaScript, TypeScript, Go, Ruby, PHP.');
+  });
+
+  it('resolves model folders from the settings against the home and workspace folders', async () => {
+    const { resolveModelFolder } = await import('../src/presenters/models');
+    assert.equal(resolveModelFolder('~/models/codebert', '/home/ada', '/work/project'), '/home/ada/models/codebert');
+    assert.equal(resolveModelFolder('~', '/home/ada'), '/home/ada');
+    assert.equal(resolveModelFolder('exported/mini', '/home/ada', '/work/project'), '/work/project/exported/mini');
+    assert.equal(resolveModelFolder('exported/mini', '/home/ada'), '/home/ada/exported/mini');
+    assert.equal(resolveModelFolder(' /opt/models/../m ', '/home/ada', '/work/project'), '/opt/m');
+  });
+});

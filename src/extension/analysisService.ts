@@ -1,9 +1,13 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isLanguageId, SUPPORTED_LANGUAGE_NAMES } from '../core/languages';
+import { isLanguageId } from '../core/languages';
 import { findModels, ModelLoadError, type ModelEntry } from '../core/model';
 import { AnalysisCancelledError, Analyzer, InputError } from '../core/pipeline';
 import type { AnalysisResult, ExecutionProviderSetting, LanguageId } from '../core/types';
+import { resolveModelFolder } from '../presenters/models';
+import { unsupportedLanguageMessage } from '../presenters/status';
 
 const SELECTED_MODEL_KEY = 'codeAttention.selectedModel';
 
@@ -17,6 +21,8 @@ export class AnalysisService implements vscode.Disposable {
   private readonly results = new Map<string, AnalysisResult>();
   private readonly inFlight = new Map<string, { version: number; promise: Promise<AnalysisResult | undefined>; abort: AbortController }>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  /** Documents already told that their language is not supported (told once per document). */
+  private readonly toldUnsupported = new Set<string>();
   readonly onDidChangeResult = this.changed.event;
   lastResult: AnalysisResult | undefined;
 
@@ -28,9 +34,24 @@ export class AnalysisService implements vscode.Disposable {
   /** Bundled models first, then folders from the `codeAttention.models` setting. */
   availableModels(): ModelEntry[] {
     const bundled = findModels(path.join(this.context.extensionPath, 'models'));
+    // In an untrusted workspace VS Code returns only the user's value of this restricted setting.
     const configured = vscode.workspace.getConfiguration('codeAttention').get<string[]>('models', []);
-    const user = configured.map((folder) => ({ name: path.basename(folder), displayName: path.basename(folder), path: folder, checkpoint: 'external' }));
-    return [...bundled, ...user];
+    const workspaceRoot = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    const user = configured.filter((folder) => typeof folder === 'string' && folder.trim()).map((folder) => configuredModel(resolveModelFolder(folder, homedir(), workspaceRoot)));
+    const seen = new Set<string>();
+    return [...bundled, ...user].filter((model) => !seen.has(model.path) && seen.add(model.path));
+  }
+
+  /** Tells the user, once per document, which languages are supported. Returns the language when supported. */
+  supportedLanguageOrNotify(document: vscode.TextDocument): LanguageId | undefined {
+    const language = AnalysisService.languageOf(document);
+    if (language) return language;
+    const key = document.uri.toString();
+    if (!this.toldUnsupported.has(key)) {
+      this.toldUnsupported.add(key);
+      void vscode.window.showInformationMessage(unsupportedLanguageMessage(document.languageId));
+    }
+    return undefined;
   }
 
   selectedModelPath(): string | undefined {
@@ -90,11 +111,8 @@ export class AnalysisService implements vscode.Disposable {
    * what to do; the promise then resolves to undefined.
    */
   async analyze(document: vscode.TextDocument, options: { withProgress?: boolean; quiet?: boolean } = {}): Promise<AnalysisResult | undefined> {
-    const language = AnalysisService.languageOf(document);
-    if (!language) {
-      if (!options.quiet) void vscode.window.showInformationMessage(`Code Attention Lens does not support "${document.languageId}" files. Supported languages: ${SUPPORTED_LANGUAGE_NAMES}.`);
-      return undefined;
-    }
+    const language = options.quiet ? AnalysisService.languageOf(document) : this.supportedLanguageOrNotify(document);
+    if (!language) return undefined;
     const cached = this.resultFor(document);
     if (cached) return cached;
     const key = document.uri.toString();
@@ -145,6 +163,7 @@ export class AnalysisService implements vscode.Disposable {
   forget(document: vscode.TextDocument): void {
     const key = document.uri.toString();
     this.results.delete(key);
+    this.toldUnsupported.delete(key);
     this.inFlight.get(key)?.abort.abort();
     this.inFlight.delete(key);
   }
@@ -152,5 +171,18 @@ export class AnalysisService implements vscode.Disposable {
   dispose(): void {
     this.invalidate();
     this.changed.dispose();
+  }
+}
+
+/** A model folder from the settings, named by its manifest when it has one (loading checks the rest). */
+function configuredModel(folder: string): ModelEntry {
+  const fallback = { name: path.basename(folder), displayName: path.basename(folder), path: folder, checkpoint: 'external' };
+  const manifest = path.join(folder, 'manifest.json');
+  if (!existsSync(manifest)) return fallback;
+  try {
+    const parsed = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; displayName?: string };
+    return { ...fallback, name: parsed.name ?? fallback.name, displayName: parsed.displayName ?? fallback.displayName };
+  } catch {
+    return fallback;
   }
 }

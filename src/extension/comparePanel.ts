@@ -1,58 +1,73 @@
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { ModelComparison } from '../core/compare';
-import type { ComparePanelToHost, HostToComparePanel } from '../protocol/panel';
+import type { ComparePanelModel, ComparePanelToHost, HostToComparePanel } from '../protocol/compare';
+import { panelHtml, panelOptions, pngFromDataUrl, saveWithDialog } from './webviewHtml';
 
 /** Side-by-side comparison of two models on the same file (strict CSP, typed messages). */
-export class ComparePanel {
+export class ComparePanel implements vscode.Disposable {
   static readonly viewType = 'codeAttention.comparePanel';
   private static current: ComparePanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
-  private comparison: ModelComparison | undefined;
+  private model: ComparePanelModel | undefined;
 
-  static show(extensionUri: vscode.Uri, comparison: ModelComparison): void {
+  static show(extensionUri: vscode.Uri, model: ComparePanelModel): void {
     if (!ComparePanel.current) {
-      const panel = vscode.window.createWebviewPanel(ComparePanel.viewType, 'Compare Models', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
-        enableScripts: true,
-        retainContextWhenHidden: true,
-        localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'webview')],
-      });
+      const panel = vscode.window.createWebviewPanel(ComparePanel.viewType, 'Compare Models', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(extensionUri));
       ComparePanel.current = new ComparePanel(panel, extensionUri);
     }
-    ComparePanel.current.update(comparison);
+    ComparePanel.current.update(model);
     ComparePanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
+  }
+
+  /** Restores a panel after a reload; the webview redraws the comparison from its saved state. */
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri): void {
+    panel.webview.options = panelOptions(extensionUri);
+    ComparePanel.current?.dispose();
+    ComparePanel.current = new ComparePanel(panel, extensionUri);
   }
 
   private constructor(
     private readonly panel: vscode.WebviewPanel,
     extensionUri: vscode.Uri,
   ) {
-    const nonce = randomBytes(16).toString('base64');
-    const webview = panel.webview;
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'compare.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'webview', 'panel.css'));
-    webview.html = `<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; img-src ${webview.cspSource} data:; script-src 'nonce-${nonce}';">
-<link href="${style}" rel="stylesheet"><title>Compare Models</title></head>
-<body><main id="app"><p>Comparing…</p></main><script nonce="${nonce}" src="${script}"></script></body></html>`;
-    webview.onDidReceiveMessage((message: ComparePanelToHost) => {
-      if (message.type === 'ready') {
-        this.ready = true;
-        if (this.comparison) this.post();
-      }
-    });
-    panel.onDidDispose(() => (ComparePanel.current = undefined));
+    panel.webview.html = panelHtml(panel.webview, extensionUri, { script: 'compare.js', title: 'Compare Models', placeholder: 'Run “Code Attention: Compare Models” on a supported file.' });
+    panel.webview.onDidReceiveMessage((message: ComparePanelToHost) => void this.receive(message), undefined, this.disposables);
+    panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
   }
 
-  private update(comparison: ModelComparison): void {
-    this.comparison = comparison;
-    this.panel.title = `Compare: ${comparison.a.name} vs ${comparison.b.name}`;
-    if (this.ready) this.post();
+  private async receive(message: ComparePanelToHost): Promise<void> {
+    const stem = `${(this.model?.file ?? 'comparison').replace(/\.[^.]+$/, '')}-compare`;
+    switch (message.type) {
+      case 'ready':
+        this.ready = true;
+        this.post();
+        break;
+      case 'export':
+        if (this.model) await saveWithDialog(`${stem}.json`, JSON.stringify(this.model, null, 2) + '\n');
+        break;
+      case 'exportPng': {
+        const png = pngFromDataUrl(message.dataUrl);
+        if (png) await saveWithDialog(`${stem}-${message.chart.replace(/[^a-z0-9-]/gi, '')}.png`, png);
+        break;
+      }
+    }
+  }
+
+  private update(model: ComparePanelModel): void {
+    this.model = model;
+    this.panel.title = `Compare: ${model.a.name} vs ${model.b.name}`;
+    this.post();
   }
 
   private post(): void {
-    const message: HostToComparePanel = { type: 'compare', comparison: this.comparison! };
+    if (!this.ready || !this.model) return;
+    const message: HostToComparePanel = { type: 'compare', model: this.model };
     void this.panel.webview.postMessage(message);
+  }
+
+  dispose(): void {
+    if (ComparePanel.current === this) ComparePanel.current = undefined;
+    this.panel.dispose();
+    while (this.disposables.length) this.disposables.pop()?.dispose();
   }
 }

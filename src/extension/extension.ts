@@ -1,19 +1,23 @@
-import * as vscode from 'vscode';
-import { LANGUAGES } from '../core/languages';
-import type { AnalysisResult } from '../core/types';
-import { VIEW_MODE_LABELS, viewLabel, type AttentionView, type ViewMode } from '../core/views';
-import { BUCKETS, hoverMarkdown, presentHover, tokenAtOffset } from '../presenters/hover';
-import { AnalysisService } from './analysisService';
-import { ScorePanel } from './scorePanel';
-import { ComparePanel } from './comparePanel';
-import { compareAnalyses } from '../core/compare';
-import { Analyzer } from '../core/pipeline';
 import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { compareAnalyses } from '../core/compare';
+import { LANGUAGES } from '../core/languages';
+import { Analyzer } from '../core/pipeline';
+import type { AnalysisResult } from '../core/types';
+import { VIEW_MODE_LABELS, type AttentionView, type ViewMode } from '../core/views';
 import { functionScores } from '../presenters/codeLens';
+import { comparePanelModel, differenceHighlights } from '../presenters/compare';
+import { BUCKETS, hoverMarkdown, presentHover, tokenAtOffset } from '../presenters/hover';
 import { panelCsv, panelModel } from '../presenters/panel';
+import { resolveView, resultSummary, statusPresentation } from '../presenters/status';
+import { AnalysisService } from './analysisService';
+import { ComparePanel } from './comparePanel';
+import { ScorePanel } from './scorePanel';
 
 const VIEW_KEY = 'codeAttention.view';
 const SELECTOR: vscode.DocumentSelector = LANGUAGES.map((spec) => ({ language: spec.id }));
+/** Every other file on disk or unsaved: hovering there tells the user, once, what is supported. */
+const OTHER_FILES: vscode.DocumentSelector = [{ scheme: 'file' }, { scheme: 'untitled' }];
 
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel('Code Attention Lens');
@@ -25,20 +29,19 @@ export function activate(context: vscode.ExtensionContext): void {
   const moreInB = vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor('codeAttention.moreInB'), borderRadius: '2px' });
   const moreInA = vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor('codeAttention.moreInA'), borderRadius: '2px' });
   context.subscriptions.push(moreInA, moreInB);
+  /** The token whose attention the editor shows, so that a new view redraws it. */
+  let focused: { editor: vscode.TextEditor; version: number; token: number } | undefined;
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
   status.command = 'codeAttention.selectView';
   context.subscriptions.push(output, service, status, focusDecoration, ...decorations);
 
   let view: AttentionView = context.workspaceState.get<AttentionView>(VIEW_KEY) ?? { mode: 'meanHeads', layer: -1, direction: 'attendsTo' };
-  const resolvedView = (result: AnalysisResult): AttentionView => {
-    const layer = view.layer < 0 || view.layer >= result.model.layers ? result.model.layers - 1 : view.layer;
-    const head = view.head === undefined ? undefined : Math.min(view.head, result.model.heads - 1);
-    return { ...view, layer, head: view.mode === 'head' ? head ?? 0 : head };
-  };
+  const resolvedView = (result: AnalysisResult): AttentionView => resolveView(view, result.model.layers, result.model.heads);
   const setView = async (next: AttentionView) => {
     view = next;
     await context.workspaceState.update(VIEW_KEY, view);
     updateStatus();
+    redrawFocus();
   };
 
   const updateStatus = () => {
@@ -48,21 +51,44 @@ export function activate(context: vscode.ExtensionContext): void {
       status.hide();
       return;
     }
-    if (result) {
-      const shown = resolvedView(result);
-      status.text = `$(eye) ${result.model.name} · ${result.device} · ${shortView(shown)}`;
-      status.tooltip = `Code Attention Lens: ${result.model.displayName} on ${result.device}. Showing ${viewLabel(shown)}. Click to change the view.`;
-    } else {
-      status.text = '$(eye) Code Attention';
-      status.tooltip = 'Code Attention Lens: run "Code Attention: Analyze Current File" or hover a token.';
-    }
+    const shown = statusPresentation(result, view);
+    status.text = shown.text;
+    status.tooltip = shown.tooltip;
     status.show();
   };
 
-  const clearOverlay = (editor = vscode.window.activeTextEditor) => {
+  const clearOverlay = (editor = vscode.window.activeTextEditor, withComparison = false) => {
     if (!editor) return;
     for (const decoration of decorations) editor.setDecorations(decoration, []);
     editor.setDecorations(focusDecoration, []);
+    if (focused?.editor === editor) focused = undefined;
+    if (withComparison) {
+      editor.setDecorations(moreInA, []);
+      editor.setDecorations(moreInB, []);
+    }
+  };
+
+  /** Highlights what `focus` attends to (or is attended by) under the current view; returns what was drawn. */
+  const drawFocus = (editor: vscode.TextEditor, result: AnalysisResult, focus: number) => {
+    const presentation = presentHover(result, resolvedView(result), focus);
+    const byBucket: vscode.Range[][] = decorations.map(() => []);
+    for (const highlight of presentation.highlights) byBucket[highlight.bucket].push(toRange(result, highlight.token));
+    decorations.forEach((decoration, bucket) => editor.setDecorations(decoration, byBucket[bucket]));
+    editor.setDecorations(focusDecoration, [toRange(result, focus)]);
+    focused = { editor, version: editor.document.version, token: focus };
+    return presentation;
+  };
+
+  const redrawFocus = () => {
+    if (!focused) return;
+    const { editor, version, token } = focused;
+    const result = service.resultFor(editor.document);
+    if (!result || editor.document.version !== version || !vscode.window.visibleTextEditors.includes(editor)) return;
+    try {
+      drawFocus(editor, result, token);
+    } catch {
+      clearOverlay(editor);
+    }
   };
 
   context.subscriptions.push(
@@ -78,8 +104,9 @@ export function activate(context: vscode.ExtensionContext): void {
         const cat = result.scores.cat;
         const best = cat ? Math.max(...cat.score.perLayer.filter(Number.isFinite)) : NaN;
         void vscode.window.setStatusBarMessage(`Code Attention: ${result.tokens.length} tokens analysed; best layer CAT-score ${best.toFixed(3)}`, 5000);
+        if (result.warnings.length) void vscode.window.showWarningMessage(`Code Attention Lens: ${result.warnings.join(' ')}`);
       }
-      return result ? summary(result) : undefined;
+      return result ? resultSummary(result) : undefined;
     }),
     vscode.commands.registerCommand('codeAttention.selectView', async () => {
       const pick = await vscode.window.showQuickPick(
@@ -88,7 +115,7 @@ export function activate(context: vscode.ExtensionContext): void {
       );
       if (!pick) return;
       await setView({ ...view, mode: pick.mode });
-      if (pick.mode === 'head' || pick.mode === 'valueWeighted') await vscode.commands.executeCommand('codeAttention.selectLayerHead');
+      await vscode.commands.executeCommand('codeAttention.selectLayerHead');
     }),
     vscode.commands.registerCommand('codeAttention.selectLayerHead', async (layer?: number, head?: number) => {
       if (typeof layer === 'number') {
@@ -99,12 +126,14 @@ export function activate(context: vscode.ExtensionContext): void {
       const result = editor ? service.resultFor(editor.document) : service.lastResult;
       const layers = result?.model.layers ?? 12;
       const heads = result?.model.heads ?? 12;
+      // Rollout and flow accumulate every head up to a layer: only the layer is a choice there.
+      const layerOnly = view.mode === 'rollout' || view.mode === 'flow';
       const items: Array<vscode.QuickPickItem & { layer: number; head?: number }> = [];
       for (let l = 0; l < layers; l++) {
-        items.push({ label: `Layer ${l}`, description: 'mean over heads', layer: l });
-        for (let h = 0; h < heads; h++) items.push({ label: `Layer ${l} · head ${h}`, layer: l, head: h });
+        items.push({ label: `Layer ${l}`, description: layerOnly ? `layers 0–${l}` : 'mean over heads', layer: l });
+        if (!layerOnly) for (let h = 0; h < heads; h++) items.push({ label: `Layer ${l} · head ${h}`, layer: l, head: h });
       }
-      const pick = await vscode.window.showQuickPick(items, { title: 'Code Attention: layer and head' });
+      const pick = await vscode.window.showQuickPick(items, { title: layerOnly ? 'Code Attention: up to which layer' : 'Code Attention: layer and head' });
       if (!pick) return;
       const mode: ViewMode = pick.head === undefined ? (view.mode === 'head' ? 'meanHeads' : view.mode) : view.mode === 'valueWeighted' ? 'valueWeighted' : 'head';
       await setView({ ...view, layer: pick.layer, head: pick.head, mode });
@@ -112,11 +141,11 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('codeAttention.flipDirection', async () => {
       await setView({ ...view, direction: view.direction === 'attendsTo' ? 'attendedBy' : 'attendsTo' });
     }),
-    vscode.commands.registerCommand('codeAttention.clearOverlay', () => clearOverlay()),
+    vscode.commands.registerCommand('codeAttention.clearOverlay', () => clearOverlay(undefined, true)),
     vscode.commands.registerCommand('codeAttention.selectModel', async () => {
       const models = service.availableModels();
       if (!models.length) {
-        void vscode.window.showWarningMessage('No models found. Add exported model folders to the "codeAttention.models" setting (see models/README.md).');
+        void vscode.window.showWarningMessage('No models found. Add exported model folders (models/export_onnx.py) to the "codeAttention.models" user setting.');
         return;
       }
       const current = service.selectedModelPath();
@@ -141,11 +170,16 @@ export function activate(context: vscode.ExtensionContext): void {
       const editor = vscode.window.activeTextEditor;
       const result = editor ? await service.analyze(editor.document, { withProgress: true }) : service.lastResult;
       ScorePanel.show(context.extensionUri, result);
-      return result ? summary(result) : undefined;
+      return result ? resultSummary(result) : undefined;
     }),
     vscode.window.registerWebviewPanelSerializer(ScorePanel.viewType, {
       async deserializeWebviewPanel(panel) {
         ScorePanel.revive(panel, context.extensionUri);
+      },
+    }),
+    vscode.window.registerWebviewPanelSerializer(ComparePanel.viewType, {
+      async deserializeWebviewPanel(panel) {
+        ComparePanel.revive(panel, context.extensionUri);
       },
     }),
     vscode.commands.registerCommand('codeAttention.exportResult', async (target?: vscode.Uri, format?: 'json' | 'csv') => {
@@ -164,11 +198,12 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
     vscode.commands.registerCommand('codeAttention.compareModels', async (modelA?: string, modelB?: string) => {
       const editor = vscode.window.activeTextEditor;
-      const language = editor && AnalysisService.languageOf(editor.document);
-      if (!editor || !language) {
+      if (!editor) {
         void vscode.window.showInformationMessage('Open a supported source file to compare models on it.');
         return undefined;
       }
+      const language = service.supportedLanguageOrNotify(editor.document);
+      if (!language) return undefined;
       const models = service.availableModels();
       if (!modelA || !modelB) {
         const picks = await vscode.window.showQuickPick(models.map((model) => ({ label: model.displayName, description: model.path, path: model.path })), { canPickMany: true, title: 'Code Attention: pick two models to compare' });
@@ -183,7 +218,7 @@ export function activate(context: vscode.ExtensionContext): void {
       const comparison = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Code Attention: comparing models', cancellable: true }, async (progress, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
-        const results = [];
+        const results: AnalysisResult[] = [];
         for (const modelDir of [modelA!, modelB!]) {
           progress.report({ message: path.basename(modelDir) });
           const analyzer = await Analyzer.create({ modelDir, executionProvider: vscode.workspace.getConfiguration('codeAttention').get('executionProvider', 'auto'), grammarsDir: path.join(context.extensionPath, 'grammars') });
@@ -193,23 +228,25 @@ export function activate(context: vscode.ExtensionContext): void {
             await analyzer.dispose();
           }
         }
-        return compareAnalyses(results[0], results[1]);
+        const comparison = compareAnalyses(results[0], results[1]);
+        output.appendLine(`Compared ${comparison.a.name} and ${comparison.b.name} on ${path.basename(document.uri.fsPath)}: forward ${results.map((result) => `${result.timings.forwardMs.toFixed(0)} ms on ${result.device}`).join(' and ')}.`);
+        return { comparison, a: results[0], b: results[1] };
       }).then(undefined, (error: Error) => {
-        void vscode.window.showWarningMessage(`Code Attention Lens: ${error.message}`);
+        if (error.name !== 'AnalysisCancelledError') void vscode.window.showWarningMessage(`Code Attention Lens: ${error.message}`);
         return undefined;
       });
       if (!comparison) return undefined;
-      ComparePanel.show(context.extensionUri, comparison);
-      const reference = service.resultFor(document) ?? (await service.analyze(document, { quiet: true }));
-      if (reference && document.version === reference.source.version) {
-        const largest = Math.max(...comparison.receivedDifference.map(Math.abs));
-        const toRanges = (sign: number) => comparison.receivedDifference.flatMap((value, token) => (sign * value > 0.25 * largest ? [toRange(reference, token)] : []));
-        editor.setDecorations(moreInB, toRanges(1));
-        editor.setDecorations(moreInA, toRanges(-1));
+      const { comparison: compared, a: reference, b: other } = comparison;
+      const highlights = differenceHighlights(compared);
+      ComparePanel.show(context.extensionUri, comparePanelModel(reference, other, compared, highlights));
+      // Token ranges come from the text both models read: draw them only if the editor still shows it.
+      if (document.version === reference.source.version && vscode.window.visibleTextEditors.includes(editor)) {
+        editor.setDecorations(moreInB, highlights.moreInB.map((token) => toRange(reference, token)));
+        editor.setDecorations(moreInA, highlights.moreInA.map((token) => toRange(reference, token)));
       }
-      return { a: comparison.a.name, b: comparison.b.name, layers: [comparison.a.layers, comparison.b.layers], relativeDepth: comparison.relativeDepth };
+      return { a: compared.a.name, b: compared.b.name, layers: [compared.a.layers, compared.b.layers], relativeDepth: compared.relativeDepth, moreInA: highlights.moreInA.length, moreInB: highlights.moreInB.length };
     }),
-    vscode.commands.registerCommand('codeAttention._lastResultSummary', () => (service.lastResult ? summary(service.lastResult) : undefined)),
+    vscode.commands.registerCommand('codeAttention._lastResultSummary', () => (service.lastResult ? resultSummary(service.lastResult) : undefined)),
   );
 
   context.subscriptions.push(
@@ -219,23 +256,22 @@ export function activate(context: vscode.ExtensionContext): void {
         if (!result || result.source.version !== document.version) return undefined;
         const focus = tokenAtOffset(result.tokens, document.offsetAt(position));
         if (focus === undefined) return undefined;
-        const shown = resolvedView(result);
+        const editor = vscode.window.visibleTextEditors.find((candidate) => candidate.document === document);
         let presentation;
         try {
-          presentation = presentHover(result, shown, focus);
+          presentation = editor ? drawFocus(editor, result, focus) : presentHover(result, resolvedView(result), focus);
         } catch (error) {
           return new vscode.Hover(new vscode.MarkdownString(`Code Attention Lens: ${(error as Error).message}`));
-        }
-        const editor = vscode.window.visibleTextEditors.find((candidate) => candidate.document === document);
-        if (editor) {
-          const byBucket: vscode.Range[][] = decorations.map(() => []);
-          for (const highlight of presentation.highlights) byBucket[highlight.bucket].push(toRange(result, highlight.token));
-          decorations.forEach((decoration, bucket) => editor.setDecorations(decoration, byBucket[bucket]));
-          editor.setDecorations(focusDecoration, [toRange(result, focus)]);
         }
         const markdown = new vscode.MarkdownString(hoverMarkdown(result, presentation, 'command:codeAttention.flipDirection'), true);
         markdown.isTrusted = { enabledCommands: ['codeAttention.flipDirection'] };
         return new vscode.Hover(markdown, toRange(result, focus));
+      },
+    }),
+    vscode.languages.registerHoverProvider(OTHER_FILES, {
+      provideHover(document) {
+        if (!AnalysisService.languageOf(document)) service.supportedLanguageOrNotify(document);
+        return undefined;
       },
     }),
   );
@@ -312,32 +348,4 @@ export function deactivate(): void {
 function toRange(result: AnalysisResult, token: number): vscode.Range {
   const { start, end } = result.tokens[token].range;
   return new vscode.Range(start.line, start.character, end.line, end.character);
-}
-
-function shortView(view: AttentionView): string {
-  switch (view.mode) {
-    case 'head':
-      return `L${view.layer} H${view.head ?? 0}`;
-    case 'meanHeads':
-      return `L${view.layer} mean`;
-    case 'rollout':
-      return `rollout ≤L${view.layer}`;
-    case 'flow':
-      return `flow ≤L${view.layer}`;
-    case 'valueWeighted':
-      return `L${view.layer} ${view.head === undefined ? 'mean' : 'H' + view.head} α‖f‖`;
-  }
-}
-
-/** A small, serialisable summary for integration tests and the status line. */
-function summary(result: AnalysisResult) {
-  return {
-    tokens: result.tokens.length,
-    layers: result.model.layers,
-    heads: result.model.heads,
-    device: result.device,
-    model: result.model.name,
-    version: result.source.version,
-    catPerLayer: result.scores.cat?.score.perLayer,
-  };
 }

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { AnalysisResult } from '../core/types';
 import { panelCsv, panelModel } from '../presenters/panel';
 import type { HostToPanel, PanelModel, PanelToHost } from '../protocol/panel';
+import { panelHtml, panelOptions, pngFromDataUrl, saveWithDialog } from './webviewHtml';
 
 /**
  * The "Score Structure Attention" panel: a webview that follows the active editor's analysis.
@@ -20,7 +20,7 @@ export class ScorePanel implements vscode.Disposable {
     if (ScorePanel.current) {
       ScorePanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
     } else {
-      const panel = vscode.window.createWebviewPanel(ScorePanel.viewType, 'Structure Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, ScorePanel.options(extensionUri));
+      const panel = vscode.window.createWebviewPanel(ScorePanel.viewType, 'Structure Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(extensionUri));
       ScorePanel.current = new ScorePanel(panel, extensionUri);
     }
     if (result) ScorePanel.current.update(result);
@@ -28,7 +28,8 @@ export class ScorePanel implements vscode.Disposable {
   }
 
   static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri): void {
-    panel.webview.options = ScorePanel.options(extensionUri);
+    panel.webview.options = panelOptions(extensionUri);
+    ScorePanel.current?.dispose();
     ScorePanel.current = new ScorePanel(panel, extensionUri);
   }
 
@@ -36,19 +37,11 @@ export class ScorePanel implements vscode.Disposable {
     return ScorePanel.current;
   }
 
-  private static options(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    return {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'webview')],
-    };
-  }
-
   private constructor(
     readonly panel: vscode.WebviewPanel,
-    private readonly extensionUri: vscode.Uri,
+    extensionUri: vscode.Uri,
   ) {
-    panel.webview.html = this.html();
+    panel.webview.html = panelHtml(panel.webview, extensionUri, { script: 'panel.js', title: 'Structure Attention', placeholder: 'Run “Code Attention: Analyze Current File” on a supported file.' });
     panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
     panel.webview.onDidReceiveMessage((message: PanelToHost) => void this.receive(message), undefined, this.disposables);
   }
@@ -81,45 +74,19 @@ export class ScorePanel implements vscode.Disposable {
         if (this.model) await this.save(message.format, message.format === 'json' ? JSON.stringify(this.model, null, 2) + '\n' : panelCsv(this.model));
         break;
       case 'exportPng': {
-        const base64 = message.dataUrl.replace(/^data:image\/png;base64,/, '');
-        await this.save('png', Buffer.from(base64, 'base64'), message.chart);
+        const png = pngFromDataUrl(message.dataUrl);
+        if (png) await this.save('png', png, message.chart.replace(/[^a-z0-9-]/gi, ''));
         break;
       }
     }
   }
 
   private async save(extension: string, content: string | Uint8Array, suffix = 'scores'): Promise<void> {
-    const name = `${(this.model?.file ?? 'analysis').replace(/\.[^.]+$/, '')}-${suffix}.${extension}`;
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, name) : undefined, filters: { [extension.toUpperCase()]: [extension] } });
-    if (!target) return;
-    await vscode.workspace.fs.writeFile(target, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
-    void vscode.window.showInformationMessage(`Saved ${vscode.workspace.asRelativePath(target)}`);
-  }
-
-  private html(): string {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'panel.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'webview', 'panel.css'));
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src ${webview.cspSource}; img-src ${webview.cspSource} data:; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link href="${style}" rel="stylesheet">
-<title>Structure Attention</title>
-</head>
-<body>
-<main id="app"><p id="status">Run “Code Attention: Analyze Current File” on a supported file.</p></main>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+    await saveWithDialog(`${(this.model?.file ?? 'analysis').replace(/\.[^.]+$/, '')}-${suffix}.${extension}`, content);
   }
 
   dispose(): void {
-    ScorePanel.current = undefined;
+    if (ScorePanel.current === this) ScorePanel.current = undefined;
     this.panel.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();
   }

@@ -47,7 +47,3 @@ export type PanelToHost =
   | { type: 'selectHead'; layer: number; head: number }
   | { type: 'export'; format: 'json' | 'csv' }
   | { type: 'exportPng'; dataUrl: string; chart: string };
-
-/** Messages of the compare panel: the host sends a comparison; the panel asks for a head. */
-export type HostToComparePanel = { type: 'compare'; comparison: import('../core/compare').ModelComparison };
-export type ComparePanelToHost = { type: 'ready' };

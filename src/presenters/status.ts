@@ -1,0 +1,79 @@
+import { SUPPORTED_LANGUAGE_NAMES } from '../core/languages';
+import type { AnalysisResult } from '../core/types';
+import { viewLabel, type AttentionView } from '../core/views';
+
+/** The layer and head a stored view means for one model (stored views may come from a bigger model). */
+export function resolveView(view: AttentionView, layers: number, heads: number): AttentionView {
+  const layer = view.layer < 0 || view.layer >= layers ? layers - 1 : view.layer;
+  const head = view.head === undefined ? undefined : Math.min(Math.max(0, view.head), heads - 1);
+  return { ...view, layer, head: view.mode === 'head' ? head ?? 0 : head };
+}
+
+/** A compact label of the view for the status bar: "L3 H2", "L5 mean", "rollout ≤L5" … */
+export function shortView(view: AttentionView): string {
+  switch (view.mode) {
+    case 'head':
+      return `L${view.layer} H${view.head ?? 0}`;
+    case 'meanHeads':
+      return `L${view.layer} mean`;
+    case 'rollout':
+      return `rollout ≤L${view.layer}`;
+    case 'flow':
+      return `flow ≤L${view.layer}`;
+    case 'valueWeighted':
+      return `L${view.layer} ${view.head === undefined ? 'mean' : 'H' + view.head} α‖f‖`;
+  }
+}
+
+/** Short model name for the status bar: the bundled "code-attention-mini" shows as "mini". */
+export function shortModelName(name: string): string {
+  return name.replace(/^code-attention-/, '');
+}
+
+export interface StatusPresentation {
+  text: string;
+  tooltip: string;
+  /** True when the analysis has warnings (syntax errors, windows split …) worth a look. */
+  warning: boolean;
+}
+
+/** Status bar text and tooltip: model · device · view, with the analysis warnings in the tooltip. */
+export function statusPresentation(result: AnalysisResult | undefined, view: AttentionView): StatusPresentation {
+  if (!result) {
+    return { text: '$(eye) Code Attention', tooltip: 'Code Attention Lens: run "Code Attention: Analyze Current File" or hover a token.', warning: false };
+  }
+  const shown = resolveView(view, result.model.layers, result.model.heads);
+  const warning = result.warnings.length > 0;
+  const lines = [`Code Attention Lens: ${result.model.displayName} on ${result.device}.`, `Showing ${viewLabel(shown)}. Click to change the view.`, ...result.warnings.map((text) => `⚠ ${text}`)];
+  return { text: `${warning ? '$(warning)' : '$(eye)'} ${shortModelName(result.model.name)} · ${result.device} · ${shortView(shown)}`, tooltip: lines.join('\n'), warning };
+}
+
+/** The one-line notice for a file the extension cannot analyse. */
+export function unsupportedLanguageMessage(languageId: string): string {
+  return `Code Attention Lens does not analyse "${languageId}" files. Supported languages: ${SUPPORTED_LANGUAGE_NAMES}.`;
+}
+
+/** A small, serialisable summary of a result, returned by the analyze command (integration tests use it). */
+export interface ResultSummary {
+  tokens: number;
+  layers: number;
+  heads: number;
+  device: string;
+  model: string;
+  version?: number;
+  catPerLayer?: number[];
+  warnings: string[];
+}
+
+export function resultSummary(result: AnalysisResult): ResultSummary {
+  return {
+    tokens: result.tokens.length,
+    layers: result.model.layers,
+    heads: result.model.heads,
+    device: result.device,
+    model: result.model.name,
+    version: result.source.version,
+    catPerLayer: result.scores.cat ? [...result.scores.cat.score.perLayer] : undefined,
+    warnings: [...result.warnings],
+  };
+}
