@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { catScoreOfMatrix, keptTokenIndices, quantile, referenceTypeFilter, scoreSnippets, shuffledRows, seededRandom, topTypesFilter } from '../src/core/metrics/catScore';
 import type { CodeToken } from '../src/core/types';
+import { ROOT } from './helpers';
 
 // Distances of a 4-token chain: sorted values 0×4, 1×6, 2×4, 3×2, so the 0.25-quantile sits at
 // position 3.75 between 0 and 1: 0.75. Only the diagonal (distance 0) is "near".
@@ -19,6 +22,25 @@ describe('CAT-score', () => {
     // Near pairs: the diagonal. |A ∧ D| = 3 ((0,0), (2,2), (3,3)); |A ∨ D| = 5. CAT = 0.6.
     const attention = Float32Array.from([0.7, 0.1, 0.1, 0.1, 0.1, 0.3, 0.5, 0.1, 0.2, 0.2, 0.4, 0.2, 0.1, 0.1, 0.2, 0.6]);
     assert.ok(Math.abs(catScoreOfMatrix(attention, DISTANCE)! - 0.6) < 1e-9);
+  });
+
+  it('agrees with the reference formula computed by numpy on random float32 matrices with ties', () => {
+    // test/fixtures/cat/numpy-reference.json: 24 matrices (k = 2…12, q ∈ {0.5, 0.75, 0.9}, a quarter
+    // of the values zero, some rounded to quarters) scored by np.quantile and the set formulas.
+    const fixture = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'cat', 'numpy-reference.json'), 'utf8')) as {
+      cases: Array<{ q: number; attention: number[]; distance: number[]; attentionQuantile: number; distanceQuantile: number; cat: number | null }>;
+    };
+    assert.equal(fixture.cases.length, 24);
+    assert.ok(fixture.cases.some((entry) => entry.cat === null)); // the skip rule is exercised too
+    for (const [index, entry] of fixture.cases.entries()) {
+      const attention = Float32Array.from(entry.attention);
+      const distance = Int32Array.from(entry.distance);
+      assert.ok(Math.abs(quantile(attention, entry.q) - entry.attentionQuantile) <= 1e-7 * Math.abs(entry.attentionQuantile), `case ${index}: attention quantile`);
+      assert.ok(Math.abs(quantile(distance, 1 - entry.q) - entry.distanceQuantile) < 1e-12, `case ${index}: distance quantile`);
+      const score = catScoreOfMatrix(attention, distance, entry.q);
+      if (entry.cat === null) assert.equal(score, undefined, `case ${index}: skipped`);
+      else assert.ok(score !== undefined && Math.abs(score - entry.cat) < 1e-12, `case ${index}: ${score} vs numpy ${entry.cat}`);
+    }
   });
 
   it('skips snippets with all-zero attention, as the reference does', () => {
