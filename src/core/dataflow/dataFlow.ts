@@ -1,24 +1,38 @@
 import type { DataFlowEdge, DataFlowGraph, LanguageId, ParsedSource, SyntaxNode } from '../types';
 
 /**
- * Data-flow graphs in the manner of GraphCodeBERT (Guo et al., ICLR 2021): nodes are variable
- * occurrences (identifier code tokens); `comesFrom` links a use to the occurrences its value may
- * come from, `computedFrom` links an assigned variable to the variables of the expression it is
- * computed from. The walk keeps, for every name, the occurrences that last defined it:
+ * Data-flow graphs in the manner of GraphCodeBERT (Guo et al., ICLR 2021; the reference is DFG.py
+ * of its code-search parser): nodes are variable occurrences (code-token indices); `comesFrom`
+ * links a use to the occurrences its value may come from, `computedFrom` links an assigned
+ * variable to the variables of the expression it is computed from. One walker serves every
+ * language; the per-language tables below only name the node types. The walk keeps, for every
+ * name, the occurrences that last defined it:
  *
- * - a use of a known name comesFrom its current definitions; an unknown name becomes a definition;
- * - an assignment visits its right side first, then every variable on the left is computedFrom
- *   every variable on the right and becomes the name's only definition;
- * - an `if` visits its condition and consequence in sequence; each `elif`/`else` starts from the
- *   state before the `if`; the states are merged (union), including the state before the `if`
- *   when there is no `else`;
- * - `for` and `while` loops are walked twice so values carried around the loop are linked; edges
- *   of the two passes are merged.
+ * - a use of a known name comesFrom its current definitions; an unknown name (a parameter, a
+ *   global) becomes a definition;
+ * - an assignment or declaration visits its value first, then every variable on the left is
+ *   computedFrom every variable of the value and becomes the name's only definition; parallel
+ *   assignments (`a, b = b, a`) pair the sides element by element;
+ * - an `if` visits its initializer and condition, then the consequence; each `else`/`elif` starts
+ *   from the state after the condition; the states are merged (union), together with the state
+ *   after the condition when there is no final `else`;
+ * - loops are walked twice so values carried around the loop are linked; a C-style `for` runs its
+ *   initializer once and then condition, body, update on each pass; a for-each loop assigns the
+ *   iterated expression's variables to its loop variables on each pass;
+ * - `try`: each handler starts from the union of the states before and after the protected body;
+ *   `finally` continues from the union of the body and all handlers.
  *
- * Deviations from the reference, on purpose: only identifiers are nodes (the reference also makes
- * isolated nodes of literals); self-loops from the second loop pass are dropped; an augmented
- * assignment (`x += 1`) also reads its target, so the target comesFrom its previous definitions.
- * Languages without rules here return undefined.
+ * As in the reference, the state after a loop is the state after its second pass (the case of
+ * zero iterations is not merged in).
+ *
+ * Deviations from the reference, on purpose: only variables are nodes (the reference also makes
+ * isolated nodes of literals, and uses the leaf text, so member names and PHP's `$` count too);
+ * self-loops are dropped; an augmented assignment (`x += 1`) or update (`i++`) reads its target,
+ * so the target comesFrom its previous definitions (the reference makes `i` computedFrom itself);
+ * `else` branches start after the condition, not before it (so Go's `if v := f(); …` reaches the
+ * `else`); the C-style `for` update runs after the body (the reference walks it before); `try` is
+ * modelled (the reference walks it in sequence). Nested functions and lambdas are walked inline
+ * where they appear, as in the reference. Languages without rules here return undefined.
  */
 export function extractDataFlow(parsed: ParsedSource): DataFlowGraph | undefined {
   const rules = RULES[parsed.language];
@@ -32,31 +46,153 @@ export function supportsDataFlow(language: LanguageId): boolean {
   return RULES[language] !== undefined;
 }
 
+/** For every name, the occurrences (token indices) that may have defined its current value. */
 type States = Map<string, number[]>;
 
-interface LanguageRules {
-  identifiers: Set<string>;
-  assignments: Set<string>;
-  augmentedAssignments: Set<string>;
-  defaultParameters: Set<string>;
-  ifStatements: Set<string>;
-  branchClauses: Set<string>;
-  forStatements: Set<string>;
-  whileStatements: Set<string>;
+interface Fields {
+  target: string[];
+  value: string[];
 }
+
+interface LanguageRules {
+  /** Leaf types that are variables; `variableParents` restricts a leaf type to one parent type. */
+  variables: Set<string>;
+  variableParents?: Record<string, string>;
+  /** Names that are never variables (Go's blank identifier). */
+  ignoredNames?: Set<string>;
+  /** Assignments by node type: their target and value fields. */
+  assignments: Record<string, Fields>;
+  /** Assignment types that always read their target; others do when their operator is not `=`/`:=`. */
+  augmentedAssignments: Set<string>;
+  /** Declarations and parameters with an optional value (a missing value makes a fresh definition). */
+  declarations: Record<string, Fields>;
+  /** `i++` / `i--`: the target reads and redefines itself. */
+  updates: Set<string>;
+  conditionals: Set<string>;
+  /** Else-if clauses that are siblings of the final else (Python `elif`, PHP `elseif`), not nested ifs. */
+  flatElseIfs: Set<string>;
+  loops: Set<string>;
+  /** Children of a loop that hold its header (Go's `for_clause`, `range_clause`). */
+  loopClauses: Set<string>;
+  tries: Set<string>;
+  handlers: Set<string>;
+  finalizers: Set<string>;
+}
+
+const PARALLEL_LISTS = new Set([
+  'pattern_list',
+  'expression_list',
+  'tuple_pattern',
+  'tuple',
+  'left_assignment_list',
+  'right_assignment_list',
+  'array_pattern',
+  'array',
+]);
+
+const LEFT_RIGHT: Fields = { target: ['left'], value: ['right'] };
+const NAME_VALUE: Fields = { target: ['name'], value: ['value'] };
+
+const JAVASCRIPT: LanguageRules = {
+  variables: new Set(['identifier', 'shorthand_property_identifier_pattern', 'shorthand_property_identifier']),
+  assignments: { assignment_expression: LEFT_RIGHT, augmented_assignment_expression: LEFT_RIGHT, assignment_pattern: LEFT_RIGHT },
+  augmentedAssignments: new Set(['augmented_assignment_expression']),
+  declarations: {
+    variable_declarator: NAME_VALUE,
+    required_parameter: { target: ['pattern'], value: ['value'] },
+    optional_parameter: { target: ['pattern'], value: ['value'] },
+  },
+  updates: new Set(['update_expression']),
+  conditionals: new Set(['if_statement']),
+  flatElseIfs: new Set(),
+  loops: new Set(['for_statement', 'for_in_statement', 'while_statement', 'do_statement']),
+  loopClauses: new Set(),
+  tries: new Set(['try_statement']),
+  handlers: new Set(['catch_clause']),
+  finalizers: new Set(['finally_clause']),
+};
 
 const RULES: Partial<Record<LanguageId, LanguageRules>> = {
   python: {
-    identifiers: new Set(['identifier']),
-    assignments: new Set(['assignment']),
+    variables: new Set(['identifier']),
+    assignments: { assignment: LEFT_RIGHT, augmented_assignment: LEFT_RIGHT },
     augmentedAssignments: new Set(['augmented_assignment']),
-    defaultParameters: new Set(['default_parameter', 'typed_default_parameter']),
-    ifStatements: new Set(['if_statement']),
-    branchClauses: new Set(['elif_clause', 'else_clause']),
-    forStatements: new Set(['for_statement']),
-    whileStatements: new Set(['while_statement']),
+    declarations: { default_parameter: NAME_VALUE, typed_default_parameter: NAME_VALUE },
+    updates: new Set(),
+    conditionals: new Set(['if_statement']),
+    flatElseIfs: new Set(['elif_clause']),
+    loops: new Set(['for_statement', 'while_statement']),
+    loopClauses: new Set(),
+    tries: new Set(['try_statement']),
+    handlers: new Set(['except_clause', 'except_group_clause']),
+    finalizers: new Set(['finally_clause']),
+  },
+  java: {
+    variables: new Set(['identifier']),
+    assignments: { assignment_expression: LEFT_RIGHT },
+    augmentedAssignments: new Set(),
+    declarations: { variable_declarator: NAME_VALUE },
+    updates: new Set(['update_expression']),
+    conditionals: new Set(['if_statement']),
+    flatElseIfs: new Set(),
+    loops: new Set(['for_statement', 'enhanced_for_statement', 'while_statement', 'do_statement']),
+    loopClauses: new Set(),
+    tries: new Set(['try_statement', 'try_with_resources_statement']),
+    handlers: new Set(['catch_clause']),
+    finalizers: new Set(['finally_clause']),
+  },
+  javascript: JAVASCRIPT,
+  typescript: JAVASCRIPT,
+  go: {
+    variables: new Set(['identifier']),
+    ignoredNames: new Set(['_']),
+    assignments: { assignment_statement: LEFT_RIGHT, short_var_declaration: LEFT_RIGHT },
+    augmentedAssignments: new Set(),
+    declarations: { var_spec: NAME_VALUE, const_spec: NAME_VALUE },
+    updates: new Set(['inc_statement', 'dec_statement']),
+    conditionals: new Set(['if_statement']),
+    flatElseIfs: new Set(),
+    loops: new Set(['for_statement']),
+    loopClauses: new Set(['for_clause', 'range_clause']),
+    tries: new Set(),
+    handlers: new Set(),
+    finalizers: new Set(),
+  },
+  ruby: {
+    variables: new Set(['identifier', 'instance_variable', 'class_variable', 'global_variable']),
+    assignments: { assignment: LEFT_RIGHT, operator_assignment: LEFT_RIGHT },
+    augmentedAssignments: new Set(['operator_assignment']),
+    declarations: { optional_parameter: NAME_VALUE, keyword_parameter: NAME_VALUE },
+    updates: new Set(),
+    conditionals: new Set(['if', 'unless', 'elsif', 'if_modifier', 'unless_modifier']),
+    flatElseIfs: new Set(),
+    loops: new Set(['for', 'while', 'until', 'while_modifier', 'until_modifier']),
+    loopClauses: new Set(),
+    tries: new Set(['begin']),
+    handlers: new Set(['rescue']),
+    finalizers: new Set(['ensure']),
+  },
+  php: {
+    variables: new Set(['name']),
+    variableParents: { name: 'variable_name' },
+    assignments: { assignment_expression: LEFT_RIGHT, augmented_assignment_expression: LEFT_RIGHT, reference_assignment_expression: LEFT_RIGHT },
+    augmentedAssignments: new Set(['augmented_assignment_expression']),
+    declarations: { simple_parameter: { target: ['name'], value: ['default_value'] } },
+    updates: new Set(['update_expression']),
+    conditionals: new Set(['if_statement']),
+    flatElseIfs: new Set(['else_if_clause']),
+    loops: new Set(['for_statement', 'foreach_statement', 'while_statement', 'do_statement']),
+    loopClauses: new Set(),
+    tries: new Set(['try_statement']),
+    handlers: new Set(['catch_clause']),
+    finalizers: new Set(['finally_clause']),
   },
 };
+
+const INIT_FIELDS = ['init', 'initializer', 'initialize'];
+const UPDATE_FIELDS = ['update', 'increment'];
+const LOOP_TARGET_FIELDS = ['left', 'name', 'pattern'];
+const LOOP_VALUE_FIELDS = ['right', 'value'];
 
 class DataFlowWalker {
   private readonly edges = new Map<string, DataFlowEdge>();
@@ -71,12 +207,19 @@ class DataFlowWalker {
     return this.parsed.tree.nodes[id];
   }
 
-  private child(id: number, field: string): number | undefined {
-    return this.node(id).children.find((child) => this.node(child).field === field);
+  private fields(id: number, names: string[]): number[] {
+    return this.node(id).children.filter((child) => names.includes(this.node(child).field ?? ''));
   }
 
   private name(token: number): string {
     return this.parsed.tokens[token].text;
+  }
+
+  private isVariable(node: SyntaxNode): boolean {
+    if (node.token < 0 || !this.rules.variables.has(node.type)) return false;
+    if (this.rules.ignoredNames?.has(this.name(node.token))) return false;
+    const parentType = this.rules.variableParents?.[node.type];
+    return parentType === undefined || (node.parent >= 0 && this.node(node.parent).type === parentType);
   }
 
   private addEdge(from: number, to: number, kind: DataFlowEdge['kind']): void {
@@ -86,31 +229,54 @@ class DataFlowWalker {
     this.edges.set(`${from}:${to}:${kind}`, { from, to, kind });
   }
 
-  /** Identifier tokens under a node, in source order. */
-  private variables(id: number): number[] {
+  /** Variable tokens under the given nodes, in source order. */
+  private variables(ids: number[]): number[] {
     const out: number[] = [];
-    const stack = [id];
+    const stack = [...ids].reverse();
     while (stack.length) {
       const current = this.node(stack.pop()!);
-      if (current.token >= 0 && this.rules.identifiers.has(current.type)) out.push(current.token);
+      if (this.isVariable(current)) out.push(current.token);
       for (let c = current.children.length - 1; c >= 0; c--) stack.push(current.children[c]);
     }
     return out.sort((a, b) => a - b);
   }
 
-  private assign(targets: number[], sources: number[], states: States): void {
-    for (const target of targets) {
-      this.nodes.add(target);
-      for (const source of sources) this.addEdge(target, source, 'computedFrom');
-      states.set(this.name(target), [target]);
+  private namedChildren(ids: number[]): number[] {
+    if (ids.length !== 1 || !PARALLEL_LISTS.has(this.node(ids[0]).type)) return ids;
+    return this.node(ids[0]).children.filter((child) => this.node(child).named);
+  }
+
+  /** Every variable of `targets` is computedFrom the variables of `values` (element-wise for parallel lists). */
+  private assign(targets: number[], values: number[], states: States, readsTarget = false): void {
+    const targetItems = this.namedChildren(targets);
+    const valueItems = this.namedChildren(values);
+    const pairs: Array<[number[], number[]]> =
+      targetItems.length > 1 && targetItems.length === valueItems.length
+        ? targetItems.map((target, i) => [[target], [valueItems[i]]])
+        : [[targets, values]];
+    const definitions: number[] = [];
+    for (const [targetIds, valueIds] of pairs) {
+      const sources = this.variables(valueIds);
+      for (const target of this.variables(targetIds)) {
+        this.nodes.add(target);
+        if (readsTarget) for (const previous of states.get(this.name(target)) ?? []) this.addEdge(target, previous, 'comesFrom');
+        for (const source of sources) this.addEdge(target, source, 'computedFrom');
+        definitions.push(target);
+      }
     }
+    for (const target of definitions) states.set(this.name(target), [target]);
+  }
+
+  private visitAll(ids: number[], states: States): States {
+    for (const id of ids) states = this.visit(id, states);
+    return states;
   }
 
   visit(id: number, states: States): States {
     const node = this.node(id);
     const rules = this.rules;
     if (node.children.length === 0) {
-      if (node.token < 0 || !rules.identifiers.has(node.type)) return states;
+      if (!this.isVariable(node)) return states;
       const name = this.name(node.token);
       this.nodes.add(node.token);
       const sources = states.get(name);
@@ -118,64 +284,109 @@ class DataFlowWalker {
       else states.set(name, [node.token]);
       return states;
     }
-    if (rules.defaultParameters.has(node.type)) {
-      const value = this.child(id, 'value');
-      const name = this.child(id, 'name');
-      if (value !== undefined) states = this.visit(value, states);
-      if (name !== undefined) this.assign(this.variables(name), value === undefined ? [] : this.variables(value), states);
+    const declaration = rules.declarations[node.type];
+    if (declaration) {
+      const values = this.fields(id, declaration.value);
+      states = this.visitAll(values, states);
+      this.assign(this.fields(id, declaration.target), values, states);
       return states;
     }
-    if (rules.assignments.has(node.type) || rules.augmentedAssignments.has(node.type)) {
-      const left = this.child(id, 'left');
-      const right = this.child(id, 'right');
-      if (right !== undefined) states = this.visit(right, states);
-      if (left === undefined) return states;
-      const targets = this.variables(left);
-      if (rules.augmentedAssignments.has(node.type)) {
-        for (const target of targets) for (const source of states.get(this.name(target)) ?? []) this.addEdge(target, source, 'comesFrom');
-      }
-      this.assign(targets, right === undefined ? [] : this.variables(right), states);
+    const assignment = rules.assignments[node.type];
+    if (assignment) {
+      const values = this.fields(id, assignment.value);
+      states = this.visitAll(values, states);
+      const operator = this.fields(id, ['operator'])[0];
+      const operatorText = operator === undefined ? '=' : this.text(operator);
+      const augmented = rules.augmentedAssignments.has(node.type) || (operatorText !== '=' && operatorText !== ':=');
+      this.assign(this.fields(id, assignment.target), values, states, augmented);
       return states;
     }
-    if (rules.ifStatements.has(node.type)) {
-      let current = copy(states);
-      const branches: States[] = [];
-      let hasElse = false;
-      for (const child of node.children) {
-        const type = this.node(child).type;
-        if (type.includes('else')) hasElse = true;
-        if (rules.branchClauses.has(type)) branches.push(this.visit(child, copy(states)));
-        else current = this.visit(child, current);
-      }
-      branches.push(current);
-      if (!hasElse) branches.push(states);
-      return merge(branches);
+    if (rules.updates.has(node.type)) {
+      this.assign([id], [], states, true);
+      return states;
     }
-    if (rules.forStatements.has(node.type)) {
-      const left = this.child(id, 'left');
-      const right = this.child(id, 'right');
-      const body = this.child(id, 'body');
+    if (rules.conditionals.has(node.type)) return this.visitConditional(id, states);
+    if (rules.loops.has(node.type)) return this.visitLoop(id, states);
+    if (rules.tries.has(node.type)) return this.visitTry(id, states);
+    return this.visitAll(node.children, states);
+  }
+
+  private text(id: number): string {
+    const node = this.node(id);
+    return node.token >= 0 ? this.name(node.token) : '';
+  }
+
+  private visitConditional(id: number, before: States): States {
+    const children = this.node(id).children;
+    const header = this.fields(id, [...INIT_FIELDS, 'condition']);
+    const alternatives = this.fields(id, ['alternative']);
+    const afterCondition = this.visitAll(header, copy(before));
+    let current = copy(afterCondition);
+    for (const child of children) {
+      if (!header.includes(child) && !alternatives.includes(child)) current = this.visit(child, current);
+    }
+    const branches = [current, ...alternatives.map((alternative) => this.visit(alternative, copy(afterCondition)))];
+    const hasElse = alternatives.some((alternative) => !this.rules.flatElseIfs.has(this.node(alternative).type));
+    if (!hasElse) branches.push(afterCondition);
+    return merge(branches);
+  }
+
+  private visitLoop(id: number, states: States): States {
+    const clause = this.node(id).children.find((child) => this.rules.loopClauses.has(this.node(child).type));
+    const header = clause ?? id;
+    const body = this.fields(id, ['body']);
+    const after = this.fields(id, ['alternative']);
+    const values = this.fields(header, LOOP_VALUE_FIELDS);
+    let targets = this.fields(header, LOOP_TARGET_FIELDS);
+    if (this.node(id).type === 'foreach_statement') {
+      // PHP's foreach has no fields: (value as [key =>] target) body.
+      const named = this.node(id).children.filter((child) => this.node(child).named && !body.includes(child));
+      values.push(named[0]);
+      targets = named.slice(1, 2);
+    }
+    if (values.length && targets.length) {
       for (let pass = 0; pass < 2; pass++) {
-        if (right !== undefined) states = this.visit(right, states);
-        if (left !== undefined) this.assign(this.variables(left), right === undefined ? [] : this.variables(right), states);
-        if (body !== undefined) states = this.visit(body, states);
+        states = this.visitAll(values, states);
+        this.assign(targets, values, states);
+        states = this.visitAll(body, states);
       }
-      const alternative = this.child(id, 'alternative');
-      if (alternative !== undefined) states = this.visit(alternative, states);
+      return this.visitAll(after, states);
+    }
+    const init = this.fields(header, INIT_FIELDS);
+    const condition = this.fields(header, ['condition']);
+    const update = this.fields(header, UPDATE_FIELDS);
+    if (init.length + condition.length + update.length === 0) {
+      for (let pass = 0; pass < 2; pass++) states = this.visitAll(this.node(id).children, states);
       return states;
     }
-    if (rules.whileStatements.has(node.type)) {
-      for (let pass = 0; pass < 2; pass++) for (const child of node.children) states = this.visit(child, states);
-      return states;
+    states = this.visitAll(init, states);
+    for (let pass = 0; pass < 2; pass++) states = this.visitAll([...condition, ...body, ...update], states);
+    return this.visitAll(after, states);
+  }
+
+  private visitTry(id: number, before: States): States {
+    let current = copy(before);
+    let handled: States[] = [];
+    for (const child of this.node(id).children) {
+      const type = this.node(child).type;
+      if (this.rules.handlers.has(type)) handled.push(this.visit(child, merge([before, current])));
+      else if (this.rules.finalizers.has(type)) {
+        current = this.visit(child, merge([current, ...handled]));
+        handled = [];
+      } else current = this.visit(child, current);
     }
-    for (const child of node.children) states = this.visit(child, states);
-    return states;
+    return handled.length ? merge([current, ...handled]) : current;
   }
 
   graph(): DataFlowGraph {
-    const edges = [...this.edges.values()].sort((a, b) => a.from - b.from || a.to - b.to || a.kind.localeCompare(b.kind));
+    const edges = [...this.edges.values()].sort(compareEdges);
     return { nodes: [...this.nodes].sort((a, b) => a - b), edges };
   }
+}
+
+/** The deterministic edge order: by `from`, then `to`, then kind. */
+export function compareEdges(a: DataFlowEdge, b: DataFlowEdge): number {
+  return a.from - b.from || a.to - b.to || a.kind.localeCompare(b.kind);
 }
 
 function copy(states: States): States {
