@@ -25,11 +25,6 @@ export function shortView(view: AttentionView): string {
   }
 }
 
-/** Short model name for the status bar: the bundled "code-attention-mini" shows as "mini". */
-export function shortModelName(name: string): string {
-  return name.replace(/^code-attention-/, '');
-}
-
 export interface StatusPresentation {
   text: string;
   tooltip: string;
@@ -45,12 +40,12 @@ export function statusPresentation(result: AnalysisResult | undefined, view: Att
   const shown = resolveView(view, result.model.layers, result.model.heads);
   const warning = result.warnings.length > 0;
   const lines = [`Code Attention Lens: ${result.model.displayName} on ${result.device}.`, `Showing ${viewLabel(shown)}. Click to change the view.`, ...result.warnings.map((text) => `⚠ ${text}`)];
-  return { text: `${warning ? '$(warning)' : '$(eye)'} ${shortModelName(result.model.name)} · ${result.device} · ${shortView(shown)}`, tooltip: lines.join('\n'), warning };
+  return { text: `${warning ? '$(warning)' : '$(eye)'} ${result.model.name} · ${result.device} · ${shortView(shown)}`, tooltip: lines.join('\n'), warning };
 }
 
 /** The one-line notice for a file the extension cannot analyse. */
 export function unsupportedLanguageMessage(languageId: string): string {
-  return `Code Attention Lens does not analyse "${languageId}" files. Supported languages: ${SUPPORTED_LANGUAGE_NAMES}.`;
+  return `Code Attention Lens does not support "${languageId}" files. Supported languages: ${SUPPORTED_LANGUAGE_NAMES}.`;
 }
 
 /** A small, serialisable summary of a result, returned by the analyze command (integration tests use it). */
