@@ -389,14 +389,19 @@ export function compareEdges(a: DataFlowEdge, b: DataFlowEdge): number {
   return a.from - b.from || a.to - b.to || a.kind.localeCompare(b.kind);
 }
 
+/** States never change a definition list in place (they replace it), so copies may share the lists. */
 function copy(states: States): States {
-  return new Map([...states].map(([name, sources]) => [name, [...sources]]));
+  return new Map(states);
 }
 
 function merge(all: States[]): States {
-  const merged: States = new Map();
-  for (const states of all) {
-    for (const [name, sources] of states) merged.set(name, [...new Set([...(merged.get(name) ?? []), ...sources])].sort((a, b) => a - b));
+  const merged: States = new Map(all[0]);
+  for (let i = 1; i < all.length; i++) {
+    for (const [name, sources] of all[i]) {
+      const known = merged.get(name);
+      if (known === sources) continue;
+      merged.set(name, known === undefined ? sources : [...new Set([...known, ...sources])].sort((a, b) => a - b));
+    }
   }
   return merged;
 }
