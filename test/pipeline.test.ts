@@ -67,6 +67,17 @@ describe('analysis pipeline on the bundled model', function () {
     assert.ok(result.warnings.some((warning) => /windows/.test(warning)));
   });
 
+  it('analyses a string literal longer than a window, split across windows with a warning', async () => {
+    const literal = Array.from({ length: 700 }, (_, i) => `word${i}`).join(' ');
+    const result = await analyzer.analyze(`text = "${literal}"\nsize = len(text)\n`, 'python');
+    assert.ok(result.warnings.some((warning) => /1 code token\(s\) have more subwords than a window holds.*split across consecutive windows/.test(warning)));
+    const literalIndex = result.tokens.findIndex((token) => token.type === 'string');
+    const holding = result.windows.filter((window) => window.tokenStart <= literalIndex && window.tokenEnd > literalIndex);
+    assert.ok(holding.length >= 2, 'the literal spans windows');
+    assert.equal(result.windows[result.windows.length - 1].tokenEnd, result.tokens.length);
+    assert.ok(result.scores.cat!.score.perLayer.every((value) => Number.isFinite(value)));
+  });
+
   it('analyses code with syntax errors and marks the error regions', async () => {
     const result = await analyzer.analyze('def broken(:\n    return 1 +\n', 'python');
     assert.ok(result.errors.length > 0);

@@ -70,16 +70,27 @@ describe('tokenizer', () => {
       seen.push(...window.ids.slice(1, -1));
     }
     assert.deepEqual(seen, sequence.ids);
-    assert.equal(plan.truncatedTokens.length, 0);
+    assert.equal(plan.splitTokens.length, 0);
     for (let w = 1; w < plan.windows.length; w++) assert.equal(plan.windows[w].tokenStart, plan.windows[w - 1].tokenEnd);
   });
 
-  it('cuts a single code token longer than a window and reports it', async () => {
+  it('splits a single code token longer than a window across windows and reports it', async () => {
     const parser = await sharedParser();
-    const parsed = await parser.parse(`x = "${'long words '.repeat(40)}"\n`, 'python');
-    const plan = planWindows(tokenizer.encodeTokens(parsed.tokens), parsed.tokens, 16, SPECIAL);
-    assert.deepEqual(plan.truncatedTokens, [2]);
+    const parsed = await parser.parse(`x = "${'long words '.repeat(40)}"\nx = 2\n`, 'python');
+    const sequence = tokenizer.encodeTokens(parsed.tokens);
+    const plan = planWindows(sequence, parsed.tokens, 16, SPECIAL);
+    assert.deepEqual(plan.splitTokens, [2]); // x, =, then the string literal
+    const literalSubwords = sequence.tokenOfSubword.filter((owner) => owner === 2).length;
+    // A window holds 14 subwords. x and = take two; the literal's first 14-subword piece does not fit
+    // beside them, so window 0 is [x, =]; the literal then takes ⌈L / 14⌉ windows, the last of
+    // which it shares with the tokens after it.
+    assert.ok(literalSubwords > 14);
+    assert.deepEqual(plan.windows[0].tokenStart, 0);
+    assert.deepEqual(plan.windows[0].tokenEnd, 2);
+    const holdingLiteral = plan.windows.filter((window) => window.tokenStart <= 2 && window.tokenEnd > 2);
+    assert.equal(holdingLiteral.length, Math.ceil(literalSubwords / 14));
     assert.ok(plan.windows.every((window) => window.ids.length <= 16));
+    assert.deepEqual(plan.windows.flatMap((window) => window.ids.slice(1, -1)), sequence.ids, 'every subword once, in order');
   });
 
   it('has a model folder to test against', () => {

@@ -117,7 +117,9 @@ export class Analyzer {
         `The file needs ${(attentionBytes / 2 ** 30).toFixed(2)} GiB of attention tensors (${plan.windows.length} windows × ${this.model.info.layers} layers × ${this.model.info.heads} heads); the limit is ${(maxAttentionBytes / 2 ** 30).toFixed(2)} GiB. Analyse a smaller file or a selection.`,
       );
     }
-    if (plan.truncatedTokens.length) warnings.push(`${plan.truncatedTokens.length} code token(s) longer than a window were cut to fit.`);
+    if (plan.splitTokens.length) {
+      warnings.push(`${plan.splitTokens.length} code token(s) have more subwords than a window holds (${this.model.info.maxPositions}); each was split across consecutive windows.`);
+    }
     if (!this.model.info.hasValueNorms) warnings.push('The model has no value_norms output: value-weighted attention is unavailable. Re-export with models/export_onnx.py.');
 
     let forwardMs = 0;
