@@ -8,15 +8,19 @@ export class ComparePanel implements vscode.Disposable {
   private static current: ComparePanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private ready = false;
+  private markReady!: () => void;
+  /** Resolves when the webview's script has started and asked for data. */
+  readonly whenReady = new Promise<void>((resolve) => (this.markReady = resolve));
   private model: ComparePanelModel | undefined;
 
-  static show(extensionUri: vscode.Uri, model: ComparePanelModel): void {
+  static show(extensionUri: vscode.Uri, model: ComparePanelModel): ComparePanel {
     if (!ComparePanel.current) {
       const panel = vscode.window.createWebviewPanel(ComparePanel.viewType, 'Compare Models', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(extensionUri));
       ComparePanel.current = new ComparePanel(panel, extensionUri);
     }
     ComparePanel.current.update(model);
     ComparePanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
+    return ComparePanel.current;
   }
 
   /** Restores a panel after a reload; the webview redraws the comparison from its saved state. */
@@ -40,6 +44,7 @@ export class ComparePanel implements vscode.Disposable {
     switch (message.type) {
       case 'ready':
         this.ready = true;
+        this.markReady();
         this.post();
         break;
       case 'export':

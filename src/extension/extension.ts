@@ -169,7 +169,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('codeAttention.scoreFile', async () => {
       const editor = vscode.window.activeTextEditor;
       const result = editor ? await service.analyze(editor.document, { withProgress: true }) : service.lastResult;
-      ScorePanel.show(context.extensionUri, result);
+      // Resolve once the panel is up, so that callers (and integration tests) see it open.
+      await shownWithin(ScorePanel.show(context.extensionUri, result).whenReady, 15_000);
       return result ? resultSummary(result) : undefined;
     }),
     vscode.window.registerWebviewPanelSerializer(ScorePanel.viewType, {
@@ -238,12 +239,13 @@ export function activate(context: vscode.ExtensionContext): void {
       if (!comparison) return undefined;
       const { comparison: compared, a: reference, b: other } = comparison;
       const highlights = differenceHighlights(compared);
-      ComparePanel.show(context.extensionUri, comparePanelModel(reference, other, compared, highlights));
+      const panel = ComparePanel.show(context.extensionUri, comparePanelModel(reference, other, compared, highlights));
       // Token ranges come from the text both models read: draw them only if the editor still shows it.
       if (document.version === reference.source.version && vscode.window.visibleTextEditors.includes(editor)) {
         editor.setDecorations(moreInB, highlights.moreInB.map((token) => toRange(reference, token)));
         editor.setDecorations(moreInA, highlights.moreInA.map((token) => toRange(reference, token)));
       }
+      await shownWithin(panel.whenReady, 15_000);
       return { a: compared.a.name, b: compared.b.name, layers: [compared.a.layers, compared.b.layers], relativeDepth: compared.relativeDepth, moreInA: highlights.moreInA.length, moreInB: highlights.moreInB.length };
     }),
     vscode.commands.registerCommand('codeAttention._lastResultSummary', () => (service.lastResult ? resultSummary(service.lastResult) : undefined)),
@@ -348,4 +350,15 @@ export function deactivate(): void {
 function toRange(result: AnalysisResult, token: number): vscode.Range {
   const { start, end } = result.tokens[token].range;
   return new vscode.Range(start.line, start.character, end.line, end.character);
+}
+
+/** Waits for a panel to come up, but never longer than `ms` (a hidden panel may not start its script). */
+function shownWithin(ready: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void ready.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

@@ -15,6 +15,9 @@ export class ScorePanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private model: PanelModel | undefined;
   private ready = false;
+  private markReady!: () => void;
+  /** Resolves when the webview's script has started and asked for data. */
+  readonly whenReady = new Promise<void>((resolve) => (this.markReady = resolve));
 
   static show(extensionUri: vscode.Uri, result: AnalysisResult | undefined): ScorePanel {
     if (ScorePanel.current) {
@@ -64,6 +67,7 @@ export class ScorePanel implements vscode.Disposable {
     switch (message.type) {
       case 'ready':
         this.ready = true;
+        this.markReady();
         if (this.model) this.post({ type: 'update', model: this.model });
         break;
       case 'selectHead':
