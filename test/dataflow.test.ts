@@ -108,6 +108,78 @@ describe('data-flow graph (GraphCodeBERT rules)', () => {
     ]);
   });
 
+  it('python: functions are scopes with fresh parameters; comprehension clauses run before the element; walrus', async () => {
+    const source = lines(
+      'def first(x):',
+      '    total = x',
+      '    return total',
+      '',
+      'def second(x, n=total):',
+      '    squares = [v * v for v in range(x) if v]',
+      '    if (m := len(squares)) > n:',
+      '        return m',
+      '    return total',
+    );
+    assert.deepEqual(await edges('python', source), [
+      'total@2 <- x@2 computedFrom',
+      'x@2 <- x@1 comesFrom',
+      'total@3 <- total@2 comesFrom',
+      'n@5 <- total@5 computedFrom', // first's local total does not leak out; this one is a global
+      'squares@6 <- v@6 computedFrom',
+      'squares@6 <- v@6#2 computedFrom',
+      'squares@6 <- v@6#3 computedFrom',
+      'squares@6 <- range@6 computedFrom',
+      'squares@6 <- x@6 computedFrom',
+      'squares@6 <- v@6#4 computedFrom',
+      'v@6 <- v@6#3 comesFrom', // the element reads the loop variable defined after it in the text
+      'v@6#2 <- v@6#3 comesFrom',
+      'v@6#3 <- range@6 computedFrom',
+      'v@6#3 <- x@6 computedFrom',
+      'x@6 <- x@5 comesFrom', // second's parameter, not first's
+      'v@6#4 <- v@6#3 comesFrom',
+      'm@7 <- len@7 computedFrom',
+      'm@7 <- squares@7 computedFrom',
+      'squares@7 <- squares@6 comesFrom',
+      'n@7 <- n@5 comesFrom',
+      'm@8 <- m@7 comesFrom',
+      'total@9 <- total@5 comesFrom',
+    ]);
+  });
+
+  it('java: do-while runs its body before the condition; lambdas and methods are scopes', async () => {
+    const source = lines(
+      'class A {',
+      '  int f(int x) {',
+      '    int s = 0;',
+      '    do {',
+      '      s = s + x;',
+      '    } while (s < 10);',
+      '    Fn g = (a) -> a * s;',
+      '    return g.apply(s);',
+      '  }',
+      '  int h(int x) {',
+      '    return x;',
+      '  }',
+      '}',
+    );
+    assert.deepEqual(await edges('java', source), [
+      's@5 <- s@5#2 computedFrom',
+      's@5 <- x@5 computedFrom',
+      's@5#2 <- s@3 comesFrom',
+      's@5#2 <- s@5 comesFrom', // carried around the loop
+      'x@5 <- x@2 comesFrom',
+      's@6 <- s@5 comesFrom', // the condition sees the body's value only
+      'g@7 <- a@7 computedFrom',
+      'g@7 <- a@7#2 computedFrom',
+      'g@7 <- s@7 computedFrom',
+      'a@7#2 <- a@7 comesFrom',
+      's@7 <- s@5 comesFrom',
+      'g@8 <- g@7 comesFrom',
+      's@8 <- s@5 comesFrom',
+      'x@11 <- x@10 comesFrom', // h's parameter, not f's
+    ]);
+  });
+
   it('java: declarations, augmented assignment, for (init once; condition, body, update twice), for-each, while, else-if', async () => {
     const source = lines(
       'class A {',

@@ -20,7 +20,11 @@ import type { DataFlowEdge, DataFlowGraph, LanguageId, ParsedSource, SyntaxNode 
  *   initializer once and then condition, body, update on each pass; a for-each loop assigns the
  *   iterated expression's variables to its loop variables on each pass;
  * - `try`: each handler starts from the union of the states before and after the protected body;
- *   `finally` continues from the union of the body and all handlers.
+ *   `finally` continues from the union of the body and all handlers;
+ * - functions, methods and lambdas are scopes: the name is defined where the function is, the
+ *   parameters are fresh definitions, the body sees the enclosing definitions, and nothing the
+ *   body defines leaks out (Ruby blocks are not scopes: they run in place like loop bodies);
+ * - comprehensions walk their `for`/`if` clauses before the element expression.
  *
  * As in the reference, the state after a loop is the state after its second pass (the case of
  * zero iterations is not merged in).
@@ -31,8 +35,12 @@ import type { DataFlowEdge, DataFlowGraph, LanguageId, ParsedSource, SyntaxNode 
  * so the target comesFrom its previous definitions (the reference makes `i` computedFrom itself);
  * `else` branches start after the condition, not before it (so Go's `if v := f(); …` reaches the
  * `else`); the C-style `for` update runs after the body (the reference walks it before); `try` is
- * modelled (the reference walks it in sequence). Nested functions and lambdas are walked inline
- * where they appear, as in the reference. Languages without rules here return undefined.
+ * modelled (the reference walks it in sequence); function scopes and fresh parameters are ours
+ * (the reference sees one function at a time, so in a whole file it would link a parameter to an
+ * earlier function's variable of the same name); `do … while` walks its body before its condition.
+ * A nested function's body is walked where the function is defined, as in the reference. `switch`,
+ * `case` and `match` arms are walked in sequence, not as branches. Languages without rules here
+ * return undefined.
  */
 export function extractDataFlow(parsed: ParsedSource): DataFlowGraph | undefined {
   const rules = RULES[parsed.language];
@@ -77,6 +85,10 @@ interface LanguageRules {
   tries: Set<string>;
   handlers: Set<string>;
   finalizers: Set<string>;
+  /** Functions, methods and lambdas: a scope whose parameters are fresh definitions. */
+  functions: Set<string>;
+  /** Comprehensions: their `for`/`if` clauses run before the element expression (field `body`). */
+  comprehensions?: Set<string>;
 }
 
 const PARALLEL_LISTS = new Set([
@@ -110,6 +122,15 @@ const JAVASCRIPT: LanguageRules = {
   tries: new Set(['try_statement']),
   handlers: new Set(['catch_clause']),
   finalizers: new Set(['finally_clause']),
+  functions: new Set([
+    'function_declaration',
+    'generator_function_declaration',
+    'function_expression',
+    'function',
+    'generator_function',
+    'arrow_function',
+    'method_definition',
+  ]),
 };
 
 const RULES: Partial<Record<LanguageId, LanguageRules>> = {
@@ -117,7 +138,7 @@ const RULES: Partial<Record<LanguageId, LanguageRules>> = {
     variables: new Set(['identifier']),
     assignments: { assignment: LEFT_RIGHT, augmented_assignment: LEFT_RIGHT },
     augmentedAssignments: new Set(['augmented_assignment']),
-    declarations: { default_parameter: NAME_VALUE, typed_default_parameter: NAME_VALUE },
+    declarations: { default_parameter: NAME_VALUE, typed_default_parameter: NAME_VALUE, named_expression: NAME_VALUE, for_in_clause: LEFT_RIGHT },
     updates: new Set(),
     conditionals: new Set(['if_statement']),
     flatElseIfs: new Set(['elif_clause']),
@@ -126,6 +147,8 @@ const RULES: Partial<Record<LanguageId, LanguageRules>> = {
     tries: new Set(['try_statement']),
     handlers: new Set(['except_clause', 'except_group_clause']),
     finalizers: new Set(['finally_clause']),
+    functions: new Set(['function_definition', 'lambda']),
+    comprehensions: new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression']),
   },
   java: {
     variables: new Set(['identifier']),
@@ -140,6 +163,7 @@ const RULES: Partial<Record<LanguageId, LanguageRules>> = {
     tries: new Set(['try_statement', 'try_with_resources_statement']),
     handlers: new Set(['catch_clause']),
     finalizers: new Set(['finally_clause']),
+    functions: new Set(['method_declaration', 'constructor_declaration', 'lambda_expression']),
   },
   javascript: JAVASCRIPT,
   typescript: JAVASCRIPT,
@@ -157,6 +181,7 @@ const RULES: Partial<Record<LanguageId, LanguageRules>> = {
     tries: new Set(),
     handlers: new Set(),
     finalizers: new Set(),
+    functions: new Set(['function_declaration', 'method_declaration', 'func_literal']),
   },
   ruby: {
     variables: new Set(['identifier', 'instance_variable', 'class_variable', 'global_variable']),
@@ -171,6 +196,7 @@ const RULES: Partial<Record<LanguageId, LanguageRules>> = {
     tries: new Set(['begin']),
     handlers: new Set(['rescue']),
     finalizers: new Set(['ensure']),
+    functions: new Set(['method', 'singleton_method', 'lambda']),
   },
   php: {
     variables: new Set(['name']),
@@ -186,6 +212,7 @@ const RULES: Partial<Record<LanguageId, LanguageRules>> = {
     tries: new Set(['try_statement']),
     handlers: new Set(['catch_clause']),
     finalizers: new Set(['finally_clause']),
+    functions: new Set(['function_definition', 'method_declaration', 'anonymous_function', 'arrow_function']),
   },
 };
 
@@ -193,6 +220,7 @@ const INIT_FIELDS = ['init', 'initializer', 'initialize'];
 const UPDATE_FIELDS = ['update', 'increment'];
 const LOOP_TARGET_FIELDS = ['left', 'name', 'pattern'];
 const LOOP_VALUE_FIELDS = ['right', 'value'];
+const PARAMETER_FIELDS = ['parameters', 'parameter', 'receiver'];
 
 class DataFlowWalker {
   private readonly edges = new Map<string, DataFlowEdge>();
@@ -305,6 +333,12 @@ class DataFlowWalker {
       this.assign([id], [], states, true);
       return states;
     }
+    if (rules.functions.has(node.type)) return this.visitFunction(id, states);
+    if (rules.comprehensions?.has(node.type)) {
+      const element = this.fields(id, ['body', 'key', 'value']);
+      const clauses = node.children.filter((child) => !element.includes(child));
+      return this.visitAll(element, this.visitAll(clauses, states));
+    }
     if (rules.conditionals.has(node.type)) return this.visitConditional(id, states);
     if (rules.loops.has(node.type)) return this.visitLoop(id, states);
     if (rules.tries.has(node.type)) return this.visitTry(id, states);
@@ -314,6 +348,38 @@ class DataFlowWalker {
   private text(id: number): string {
     const node = this.node(id);
     return node.token >= 0 ? this.name(node.token) : '';
+  }
+
+  /**
+   * A function's name is defined where the function is; its parameters are fresh definitions and
+   * its body sees the enclosing definitions, but nothing it defines leaks out of it.
+   */
+  private visitFunction(id: number, states: States): States {
+    const children = this.node(id).children;
+    const name = this.fields(id, ['name']);
+    this.assign(name, [], states);
+    let inner = copy(states);
+    for (const child of children) {
+      if (name.includes(child)) continue;
+      if (PARAMETER_FIELDS.includes(this.node(child).field ?? '')) this.defineParameters(child, inner);
+      else inner = this.visit(child, inner);
+    }
+    return states;
+  }
+
+  /** Parameters define their names afresh; default values are uses; type annotations are skipped. */
+  private defineParameters(id: number, states: States): void {
+    const node = this.node(id);
+    if (node.field === 'type') return;
+    if (node.children.length === 0) {
+      if (this.isVariable(node)) this.assign([id], [], states);
+      return;
+    }
+    if (this.rules.declarations[node.type] || this.rules.assignments[node.type]) {
+      this.visit(id, states);
+      return;
+    }
+    for (const child of node.children) this.defineParameters(child, states);
   }
 
   private visitConditional(id: number, before: States): States {
@@ -360,7 +426,9 @@ class DataFlowWalker {
       return states;
     }
     states = this.visitAll(init, states);
-    for (let pass = 0; pass < 2; pass++) states = this.visitAll([...condition, ...body, ...update], states);
+    const bodyFirst = condition.length > 0 && body.length > 0 && this.node(body[0]).startIndex < this.node(condition[0]).startIndex;
+    const order = bodyFirst ? [...body, ...condition] : [...condition, ...body, ...update];
+    for (let pass = 0; pass < 2; pass++) states = this.visitAll(order, states);
     return this.visitAll(after, states);
   }
 
