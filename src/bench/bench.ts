@@ -1,29 +1,46 @@
 /**
- * Benchmark: every figure is measured in the same run, and compared as ratios against a baseline
- * measured alongside it (these machines are noisy). Usage:
+ * Benchmark: every figure is measured in the same run and set against a baseline measured
+ * alongside it (these machines are noisy, so ratios mean more than milliseconds). Usage:
  *   node dist/bench.js [--model DIR]... [--repeats N] [--out docs/benchmarks.md]
- * Default models: the bundled final model, and models/_work/codebert-shaped when it exists.
+ * Default models: the bundled final model (the early checkpoint when the final one is absent), and
+ * models/_work/codebert-shaped when it exists. Prints one table; --out also writes it as Markdown.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { cpus, totalmem } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { catScoreOfMatrix, quantile, submatrix } from '../core/metrics/catScore';
-import { Analyzer } from '../core/pipeline';
-import type { AnalysisResult } from '../core/types';
-import { tokenAttentionRow } from '../core/views';
+import { headMatrix, meanOverHeads } from '../core/alignment';
+import { extractDataFlow } from '../core/dataflow/dataFlow';
+import { referenceTypeFilter, scoreSnippets, seededRandom, BASELINE_REPEATS, DEFAULT_QUANTILE } from '../core/metrics/catScore';
+import { dataFlowScore } from '../core/metrics/dataFlowScore';
+import { headStatistics } from '../core/metrics/headStatistics';
+import { structureHeads } from '../core/metrics/structureHeads';
+import { Analyzer, catSnippets, parsedOf } from '../core/pipeline';
+import type { AnalysisResult, LayerHeadScores } from '../core/types';
+import type { AttentionView } from '../core/views';
+import { hoverMarkdown, presentHover, tokenAtOffset } from '../presenters/hover';
 
 const root = resolve(__dirname, '..');
 const args = process.argv.slice(2);
-const models = args.flatMap((arg, i) => (arg === '--model' ? [resolve(args[i + 1])] : []));
-if (!models.length) {
-  models.push(join(root, 'models', 'code-attention-mini'));
-  const large = join(root, 'models', '_work', 'codebert-shaped');
-  if (existsSync(join(large, 'model.onnx'))) models.push(large);
+const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const LENGTHS = [128, 256, 512];
+const repeats = Math.max(1, Number(option('--repeats') ?? 5) || 5);
+const outFile = option('--out') ? resolve(option('--out')!) : undefined;
+const threads = Math.max(1, cpus().length);
+
+function defaultModels(): string[] {
+  const bundled = ['code-attention-mini', 'code-attention-mini-early'].map((name) => join(root, 'models', name)).find((dir) => existsSync(join(dir, 'model.onnx')));
+  return bundled ? [bundled] : [];
 }
-const repeats = Number(args[args.indexOf('--repeats') + 1] || 5) || 5;
-const outFile = args.includes('--out') ? resolve(args[args.indexOf('--out') + 1]) : undefined;
+const models = args.flatMap((arg, i) => (arg === '--model' ? [resolve(args[i + 1])] : []));
+if (!models.length) models.push(...defaultModels());
+const codebertShaped = join(root, 'models', '_work', 'codebert-shaped');
+const codebertNote = existsSync(join(codebertShaped, 'model.onnx'))
+  ? undefined
+  : 'CodeBERT-shaped 12 × 768 model: not present. Make it with `python3 models/tools/make_codebert_shaped.py models/_work/codebert-shaped-checkpoint` and `python3 models/export_onnx.py models/_work/codebert-shaped-checkpoint models/_work/codebert-shaped`, then rerun.';
+if (!args.includes('--model') && !codebertNote) models.push(codebertShaped);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -31,143 +48,318 @@ function median(values: number[]): number {
 }
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)];
 }
-
-/** A Python source of about `subwords` subwords, made from the examples (real code). */
-function sourceOfLength(analyzer: Analyzer, subwords: number): string {
-  const corpus = ['lru_cache.py'].map((file) => readFileSync(join(root, 'examples', file), 'utf8')).join('\n').repeat(8);
-  const lines = corpus.split('\n');
-  let taken = '';
-  for (const line of lines) {
-    const next = taken + line + '\n';
-    if (analyzer.model.tokenizer.encodeText(next).length + 2 > subwords) break;
-    taken = next;
-  }
-  return taken;
-}
-
-/**
- * The CAT definition written the plain way: nested loops, arrays of numbers, a full sort per
- * quantile. Both implementations score the same matrices against the same stand-in distances
- * (|i − j|), so the ratio measures the scoring alone.
- */
-function referenceCat(result: AnalysisResult): number {
-  let total = 0;
-  const window = result.windows[0];
-  const [layers, heads, m] = window.tokenAttention.shape;
-  const distances: number[] = [];
-  for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) distances.push(Math.abs(a - b));
-  for (let l = 0; l < layers; l++) {
-    for (let h = 0; h < heads; h++) {
-      const matrix: number[] = [];
-      for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) matrix.push(window.tokenAttention.data[((l * heads + h) * m + a) * m + b]);
-      const sortedA = [...matrix].sort((x, y) => x - y);
-      const sortedD = [...distances].sort((x, y) => x - y);
-      const at = (sorted: number[], q: number) => {
-        const position = q * (sorted.length - 1);
-        const low = Math.floor(position);
-        return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (position - low);
-      };
-      const ta = at(sortedA, 0.75);
-      const td = at(sortedD, 0.25);
-      let both = 0;
-      let either = 0;
-      for (let x = 0; x < matrix.length; x++) {
-        const high = matrix[x] > ta;
-        const near = distances[x] < td;
-        if (high && near) both++;
-        if (high || near) either++;
-      }
-      total += either ? both / either : 0;
-    }
-  }
-  return total;
-}
-
-function ourCat(result: AnalysisResult): number {
-  let total = 0;
-  const window = result.windows[0];
-  const [layers, heads, m] = window.tokenAttention.shape;
-  const kept = Array.from({ length: m }, (_, i) => i);
-  const distances = new Int32Array(m * m);
-  for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) distances[a * m + b] = Math.abs(a - b);
-  const threshold = quantile(distances, 0.25);
-  for (let l = 0; l < layers; l++) {
-    for (let h = 0; h < heads; h++) {
-      const matrix = submatrix(window.tokenAttention.data.subarray((l * heads + h) * m * m, (l * heads + h + 1) * m * m), m, kept);
-      total += catScoreOfMatrix(matrix, distances, 0.75, threshold) ?? 0;
-    }
-  }
-  return total;
-}
-
 function time<T>(fn: () => T): [number, T] {
   const start = performance.now();
   const value = fn();
   return [performance.now() - start, value];
 }
-
 async function timeAsync<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const start = performance.now();
   const value = await fn();
   return [performance.now() - start, value];
 }
 
-async function main() {
-  const lines: string[] = [];
-  const print = (line = '') => {
-    lines.push(line);
-    console.log(line);
-  };
-  print(`Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; Node ${process.version}; onnxruntime-node ${ort.env.versions.node}; ${repeats} repeats, medians`);
-  for (const modelDir of models) {
-    const analyzer = await Analyzer.create({ modelDir, executionProvider: 'cpu', grammarsDir: join(root, 'grammars') });
-    const info = analyzer.model.info;
-    print('');
-    print(`## ${info.displayName} (${info.layers} layers × ${info.hiddenSize} hidden × ${info.heads} heads), device ${analyzer.model.device}`);
-    print('');
-    print('| subwords | forward (ms) | full analysis (ms) | analysis / forward | parse | tokenize | align | metrics | CAT ours (ms) | CAT plain (ms) | plain / ours | hover p50 (ms) | hover p95 (ms) |');
-    print('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const length of [128, 256, 512]) {
-      const source = sourceOfLength(analyzer, length);
-      const first = await analyzer.analyze(source, 'python');
-      const ids = first.windows[0].ids;
-      const forwards: number[] = [];
-      const analyses: number[] = [];
-      const stages = { parseMs: [] as number[], tokenizeMs: [] as number[], alignMs: [] as number[], metricsMs: [] as number[] };
-      let result = first;
-      for (let r = 0; r < repeats; r++) {
-        forwards.push((await timeAsync(() => analyzer.model.forward(ids)))[0]);
-        const [elapsed, analysed] = await timeAsync(() => analyzer.analyze(source, 'python'));
-        analyses.push(elapsed);
-        result = analysed;
-        for (const stage of Object.keys(stages) as Array<keyof typeof stages>) stages[stage].push(analysed.timings[stage]);
-      }
-      const ours: number[] = [];
-      const plain: number[] = [];
-      for (let r = 0; r < Math.min(3, repeats); r++) {
-        ours.push(time(() => ourCat(result))[0]);
-        plain.push(time(() => referenceCat(result))[0]);
-      }
-      const hover: number[] = [];
-      for (let r = 0; r < 300; r++) {
-        const token = (r * 7919) % result.tokens.length;
-        hover.push(time(() => tokenAttentionRow(result, { mode: r % 2 ? 'head' : 'meanHeads', layer: r % info.layers, head: r % info.heads, direction: 'attendsTo' }, token))[0]);
-      }
-      const f = median(forwards);
-      const a = median(analyses);
-      print(`| ${ids.length} | ${f.toFixed(1)} | ${a.toFixed(1)} | ${(a / f).toFixed(2)} | ${median(stages.parseMs).toFixed(1)} | ${median(stages.tokenizeMs).toFixed(1)} | ${median(stages.alignMs).toFixed(1)} | ${median(stages.metricsMs).toFixed(1)} | ${median(ours).toFixed(1)} | ${median(plain).toFixed(1)} | ${(median(plain) / median(ours)).toFixed(2)} | ${percentile(hover, 0.5).toFixed(3)} | ${percentile(hover, 0.95).toFixed(3)} |`);
-    }
-    const attentionBytes = info.layers * info.heads * 512 * 512 * 4;
-    print('');
-    print(`Attention of one 512-subword window: ${(attentionBytes / 2 ** 20).toFixed(0)} MiB as float32; peak RSS of this process so far: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
-    await analyzer.dispose();
+/** Real Python code to cut prefixes from: a standard-library module when there is one, else the examples. */
+function pythonSource(): { text: string; origin: string } {
+  for (const candidate of ['/usr/lib/python3.11/textwrap.py', '/usr/lib/python3.12/textwrap.py', '/usr/lib/python3.13/textwrap.py']) {
+    if (existsSync(candidate)) return { text: readFileSync(candidate, 'utf8'), origin: candidate };
   }
-  if (outFile) writeFileSync(outFile, `# Benchmarks\n\nMeasured with \`npm run bench\` (${new Date().toISOString().slice(0, 10)}).\n\n${lines.join('\n')}\n`);
+  const example = readFileSync(join(root, 'examples', 'lru_cache.py'), 'utf8');
+  return { text: Array.from({ length: 8 }, () => example).join('\n'), origin: 'examples/lru_cache.py, repeated' };
+}
+
+/** The longest prefix of whole lines that the pipeline turns into at most `subwords` subwords (with <s> and </s>). */
+async function prefixOfLength(analyzer: Analyzer, text: string, subwords: number): Promise<string> {
+  const lines = text.split('\n');
+  const prefix = (count: number) => lines.slice(0, count).join('\n') + '\n';
+  const fits = async (count: number) => {
+    const parsed = await analyzer.parser.parse(prefix(count), 'python');
+    return analyzer.model.tokenizer.encodeTokens(parsed.tokens).ids.length + 2 <= subwords;
+  };
+  let low = 1;
+  let high = lines.length;
+  while (low < high) {
+    const mid = (low + high + 1) >> 1;
+    if (await fits(mid)) low = mid;
+    else high = mid - 1;
+  }
+  return prefix(low);
+}
+
+/** The bare forward the pipeline runs, on its own session with an explicit thread count (for the PyTorch comparison). */
+async function bareForwardTimes(modelDir: string, inputs: number[][]): Promise<number[]> {
+  const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'), { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const medians: number[] = [];
+  for (const ids of inputs) {
+    const n = ids.length;
+    const feeds = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, (id) => BigInt(id)), [1, n]), attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]) };
+    await session.run(feeds);
+    const times: number[] = [];
+    for (let r = 0; r < repeats; r++) times.push((await timeAsync(() => session.run(feeds)))[0]);
+    medians.push(median(times));
+  }
+  await session.release();
+  return medians;
+}
+
+/** numpy.quantile (linear) the plain way: sort a copy. */
+function sortedQuantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const position = q * (sorted.length - 1);
+  const low = Math.floor(position);
+  const high = Math.min(low + 1, sorted.length - 1);
+  return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+}
+
+/**
+ * CAT-score written straight from the definition, for the speed comparison and as a cross-check:
+ * per snippet, the kept tokens' attention (per layer: mean over heads; per head: that head) is
+ * "high" above its 0.75-quantile, a pair is "near" below the 0.25-quantile of the AST distances,
+ * and the score is |high ∧ near| / |high ∨ near|; the baseline repeats this with each row's values
+ * shuffled (same seeded generator and order as the pipeline). Nested loops, arrays of numbers,
+ * sort-based quantiles.
+ */
+function referenceCat(result: AnalysisResult, snippets: ReturnType<typeof catSnippets>['snippets']): { score: LayerHeadScores; baseline: LayerHeadScores } {
+  const { layers, heads } = result.model;
+  const sums = { score: zeros(layers, heads), baseline: zeros(layers, heads) };
+  const counts = { score: zeros(layers, heads), baseline: zeros(layers, heads) };
+  let used = 0;
+  for (const snippet of snippets) {
+    const k = snippet.kept.length;
+    if (k < 2) continue;
+    used++;
+    const m = snippet.tokenAttention.shape[2];
+    const data = snippet.tokenAttention.data;
+    const distances = Array.from(snippet.distances);
+    const nearBelow = sortedQuantile(distances, 1 - DEFAULT_QUANTILE);
+    const random = seededRandom(1000 + used);
+    const score = (matrix: number[], threshold: number): number | undefined => {
+      if (matrix.every((value) => value === 0)) return undefined;
+      let both = 0;
+      let either = 0;
+      for (let x = 0; x < matrix.length; x++) {
+        const high = matrix[x] > threshold;
+        const near = distances[x] < nearBelow;
+        if (high && near) both++;
+        if (high || near) either++;
+      }
+      return either ? both / either : undefined;
+    };
+    const add = (layer: number, head: number | undefined, matrix: number[]) => {
+      const threshold = sortedQuantile(matrix, DEFAULT_QUANTILE);
+      const value = score(matrix, threshold);
+      let chance = 0;
+      let chanceCount = 0;
+      for (let r = 0; r < BASELINE_REPEATS; r++) {
+        const shuffled = [...matrix];
+        for (let a = 0; a < k; a++) {
+          for (let i = k - 1; i > 0; i--) {
+            const j = Math.floor(random() * (i + 1));
+            [shuffled[a * k + i], shuffled[a * k + j]] = [shuffled[a * k + j], shuffled[a * k + i]];
+          }
+        }
+        const shuffledValue = score(shuffled, threshold);
+        if (shuffledValue !== undefined) {
+          chance += shuffledValue;
+          chanceCount++;
+        }
+      }
+      const slot = (target: LayerHeadScores, value: number) => (head === undefined ? (target.perLayer[layer] += value) : (target.perHead[layer][head] += value));
+      if (value !== undefined) {
+        slot(sums.score, value);
+        slot(counts.score, 1);
+      }
+      if (chanceCount) {
+        slot(sums.baseline, chance / chanceCount);
+        slot(counts.baseline, 1);
+      }
+    };
+    for (let l = 0; l < layers; l++) {
+      const mean: number[] = [];
+      for (let a = 0; a < k; a++) {
+        for (let b = 0; b < k; b++) {
+          let total = 0;
+          for (let h = 0; h < heads; h++) total += data[((l * heads + h) * m + snippet.kept[a]) * m + snippet.kept[b]];
+          mean.push(Math.fround(Math.fround(total) / heads));
+        }
+      }
+      add(l, undefined, mean);
+      for (let h = 0; h < heads; h++) {
+        const matrix: number[] = [];
+        for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) matrix.push(data[((l * heads + h) * m + snippet.kept[a]) * m + snippet.kept[b]]);
+        add(l, h, matrix);
+      }
+    }
+  }
+  const divide = (s: LayerHeadScores, c: LayerHeadScores): LayerHeadScores => ({
+    perLayer: s.perLayer.map((v, l) => (c.perLayer[l] ? v / c.perLayer[l] : NaN)),
+    perHead: s.perHead.map((row, l) => row.map((v, h) => (c.perHead[l][h] ? v / c.perHead[l][h] : NaN))),
+  });
+  return { score: divide(sums.score, counts.score), baseline: divide(sums.baseline, counts.baseline) };
+}
+
+function zeros(layers: number, heads: number): LayerHeadScores {
+  return { perLayer: new Array(layers).fill(0), perHead: Array.from({ length: layers }, () => new Array(heads).fill(0)) };
+}
+
+function largestDifference(a: LayerHeadScores, b: LayerHeadScores): number {
+  let largest = 0;
+  a.perLayer.forEach((value, l) => (largest = Math.max(largest, Math.abs(value - b.perLayer[l]))));
+  a.perHead.forEach((row, l) => row.forEach((value, h) => (largest = Math.max(largest, Math.abs(value - b.perHead[l][h])))));
+  return largest;
+}
+
+/** PyTorch eager forward (same checkpoint, same ids, same thread count), or why it is not available. */
+function torchForward(modelDir: string, checkpointKind: string, inputs: number[][]): number[] | string {
+  const checkpoint = existsSync(join(`${modelDir}-checkpoint`, 'pytorch_model.bin')) ? `${modelDir}-checkpoint` : join(root, 'models', '_work', 'run1', checkpointKind);
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const run = spawnSync(python, [join(root, 'src', 'bench', 'torch_forward.py'), checkpoint, String(threads), String(repeats)], { input: JSON.stringify(inputs), encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (run.error) return 'n/a (python3 not found)';
+  if (run.status === 3) return `n/a (${run.stderr.trim().split('\n').pop()})`;
+  if (run.status !== 0) return `n/a (PyTorch run failed: ${run.stderr.trim().split('\n').pop()})`;
+  return (JSON.parse(run.stdout.trim().split('\n').pop()!) as { medianMs: number[] }).medianMs;
+}
+
+const START = '<!-- measured: start -->';
+const END = '<!-- measured: end -->';
+
+type Row = { what: string; values: string[]; goal?: string };
+
+async function benchModel(modelDir: string, text: string): Promise<{ title: string; rows: Row[] }> {
+  const analyzer = await Analyzer.create({ modelDir, executionProvider: 'cpu', grammarsDir: join(root, 'grammars') });
+  const info = analyzer.model.info;
+  const manifest = existsSync(join(modelDir, 'manifest.json')) ? JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')) : {};
+  const title = `${info.name} (${info.layers} layers × ${info.heads} heads, hidden ${info.hiddenSize}; ${analyzer.model.device})`;
+  const cells: Record<string, string[]> = {};
+  const put = (key: string, value: string) => (cells[key] ??= []).push(value);
+  const inputs: number[][] = [];
+  const catTimes: number[] = [];
+  const subwordCounts: number[] = [];
+  for (const length of LENGTHS) {
+    const source = await prefixOfLength(analyzer, text, length);
+    let result = await analyzer.analyze(source, 'python');
+    const ids = result.windows[0].ids;
+    inputs.push([...ids]);
+    subwordCounts.push(ids.length);
+    const forwards: number[] = [];
+    const analyses: number[] = [];
+    const stages = { parseMs: [] as number[], tokenizeMs: [] as number[], alignMs: [] as number[], metricsMs: [] as number[] };
+    for (let r = 0; r < repeats; r++) {
+      forwards.push((await timeAsync(() => analyzer.model.forward(ids)))[0]);
+      const [elapsed, analysed] = await timeAsync(() => analyzer.analyze(source, 'python'));
+      analyses.push(elapsed);
+      result = analysed;
+      for (const stage of Object.keys(stages) as Array<keyof typeof stages>) stages[stage].push(analysed.timings[stage]);
+    }
+    // The metrics stage, metric by metric, on the last result.
+    const parsed = parsedOf(result);
+    const scoreOptions = { distance: 'ast' as const, typeFilter: referenceTypeFilter('python'), pairRule: result.options.pairRule };
+    const metricParts = { dataFlowGraph: [] as number[], catDistances: [] as number[], catScoring: [] as number[], headStatistics: [] as number[], structureHeads: [] as number[], dataFlowScore: [] as number[] };
+    const plain: number[] = [];
+    let snippets = catSnippets(result, parsed, scoreOptions).snippets;
+    let difference = 0;
+    for (let r = 0; r < Math.min(3, repeats); r++) {
+      const [graphMs, graph] = time(() => extractDataFlow(parsed));
+      metricParts.dataFlowGraph.push(graphMs);
+      const [distanceMs, made] = time(() => catSnippets(result, parsed, scoreOptions));
+      snippets = made.snippets;
+      metricParts.catDistances.push(distanceMs);
+      const [scoringMs, ours] = time(() => scoreSnippets(snippets, info.layers, info.heads));
+      metricParts.catScoring.push(scoringMs);
+      metricParts.headStatistics.push(time(() => headStatistics(result))[0]);
+      metricParts.structureHeads.push(time(() => structureHeads(result, graph))[0]);
+      if (graph) metricParts.dataFlowScore.push(time(() => dataFlowScore(result, graph))[0]);
+      const [plainMs, reference] = time(() => referenceCat(result, snippets));
+      plain.push(plainMs);
+      difference = Math.max(largestDifference(ours.score, reference.score), largestDifference(ours.baseline, reference.baseline));
+    }
+    // Hover: what the hover provider runs after analysis (token at the mouse offset → weights → card).
+    const hover: number[] = [];
+    const views: AttentionView[] = [];
+    for (let l = 0; l < info.layers; l++) {
+      views.push({ mode: 'meanHeads', layer: l, direction: 'attendsTo' });
+      for (let h = 0; h < info.heads; h++) views.push({ mode: 'head', layer: l, head: h, direction: h % 2 ? 'attendedBy' : 'attendsTo' });
+    }
+    for (let r = 0; r < 400; r++) {
+      const token = result.tokens[(r * 7919) % result.tokens.length];
+      hover.push(time(() => {
+        const focus = tokenAtOffset(result.tokens, token.startIndex)!;
+        return hoverMarkdown(result, presentHover(result, views[r % views.length], focus));
+      })[0]);
+    }
+    const heldBytes = result.windows.reduce((sum, window) => sum + window.subwordAttention.data.byteLength + window.tokenAttention.data.byteLength + (window.valueNorms?.data.byteLength ?? 0), 0);
+
+    const forward = median(forwards);
+    const analysis = median(analyses);
+    catTimes.push(median(metricParts.catScoring));
+    put('subwords (code tokens)', `${ids.length} (${result.tokens.length})`);
+    put('forward, as the pipeline runs it (ms)', forward.toFixed(1));
+    put('full analysis (ms)', analysis.toFixed(1));
+    put('analysis / forward', (analysis / forward).toFixed(2));
+    put('… parse / tokenize / align (ms)', `${median(stages.parseMs).toFixed(1)} / ${median(stages.tokenizeMs).toFixed(1)} / ${median(stages.alignMs).toFixed(1)}`);
+    put('… metrics stage (ms)', median(stages.metricsMs).toFixed(1));
+    put('… … data-flow graph / AST distances (ms)', `${median(metricParts.dataFlowGraph).toFixed(1)} / ${median(metricParts.catDistances).toFixed(1)}`);
+    put('… … CAT + baseline / head stats / structure heads / DFG score (ms)', [metricParts.catScoring, metricParts.headStatistics, metricParts.structureHeads, metricParts.dataFlowScore].map((v) => (v.length ? median(v).toFixed(1) : '–')).join(' / '));
+    put('CAT all layers & heads + baseline, ours (ms)', median(metricParts.catScoring).toFixed(1));
+    put('CAT, plain reference (ms)', median(plain).toFixed(1));
+    put('plain / ours', (median(plain) / median(metricParts.catScoring)).toFixed(2));
+    put('largest |ours − reference|', difference.toExponential(1));
+    put('hover p50 / p95 (ms)', `${percentile(hover, 0.5).toFixed(3)} / ${percentile(hover, 0.95).toFixed(3)}`);
+    put('attention held by the result (MiB)', (heldBytes / 2 ** 20).toFixed(1));
+  }
+  const onnxForwards = await bareForwardTimes(modelDir, inputs);
+  const torch = torchForward(modelDir, manifest.checkpoint ?? 'final', inputs);
+  cells[`forward, onnxruntime-node, ${threads} threads (ms)`] = onnxForwards.map((ms) => ms.toFixed(1));
+  if (typeof torch === 'string') {
+    cells['forward, PyTorch eager (ms)'] = LENGTHS.map(() => torch);
+    cells['PyTorch / onnxruntime'] = LENGTHS.map(() => torch);
+  } else {
+    cells['forward, PyTorch eager (ms)'] = torch.map((ms) => ms.toFixed(1));
+    cells['PyTorch / onnxruntime'] = torch.map((ms, i) => (ms / onnxForwards[i]).toFixed(2));
+  }
+  // Growth: the exponent p in time ∝ n^p between the shortest and the longest input.
+  const growth = Math.log(catTimes[catTimes.length - 1] / catTimes[0]) / Math.log(subwordCounts[subwordCounts.length - 1] / subwordCounts[0]);
+  const goals: Record<string, string> = {
+    'analysis / forward': '≤ 1.15',
+    'hover p50 / p95 (ms)': 'p95 < 5',
+    'largest |ours − reference|': '0 (same definition)',
+  };
+  const rows: Row[] = Object.entries(cells).map(([what, values]) => ({ what, values, goal: goals[what] }));
+  rows.push({ what: `CAT time growth: exponent p in t ∝ n^p (${subwordCounts[0]}→${subwordCounts[subwordCounts.length - 1]})`, values: [growth.toFixed(2), '', ''] });
+  rows.push({ what: 'peak RSS of the bench process so far (MiB)', values: ['', '', (process.resourceUsage().maxRSS / 1024).toFixed(0)], goal: info.layers >= 12 ? '12×12×512² held in < 400 MB' : undefined });
+  await analyzer.dispose();
+  return { title, rows };
+}
+
+async function main() {
+  const { text, origin } = pythonSource();
+  const machine = `${cpus()[0]?.model?.trim() ?? 'unknown CPU'}, ${cpus().length} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; onnxruntime-node ${ort.env.versions.node}; PyTorch-vs-onnxruntime rows: ${threads} intra-op threads each; ${repeats} repeats, medians`;
+  const header = ['model', 'measurement', ...LENGTHS.map((n) => `≤ ${n} subwords`), 'goal'];
+  const table = [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`];
+  console.log(`Machine: ${machine}`);
+  console.log(`Input: prefixes of ${origin}`);
+  if (!models.length) throw new Error('No model found: build or copy a model into models/code-attention-mini (see models/README.md), or pass --model DIR.');
+  for (const modelDir of models) {
+    console.log(`… ${basename(modelDir)}`);
+    const { title, rows } = await benchModel(modelDir, text);
+    for (const row of rows) table.push(`| ${title} | ${row.what} | ${row.values.join(' | ')} | ${row.goal ?? ''} |`);
+  }
+  console.log(table.join('\n'));
+  if (codebertNote) console.log(`\n${codebertNote}`);
+  if (outFile) {
+    const notes = codebertNote ? `\n${codebertNote}\n` : '';
+    const measured = `${START}\nMeasured with \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.\n\nMachine: ${machine}.\n\nInput: prefixes (whole lines) of ${origin}, analysed as Python, one window each.\n\n${table.join('\n')}\n${notes}${END}`;
+    // The findings around the table are written by hand; only the part between the markers is replaced.
+    const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
+    const at = previous.indexOf(START);
+    const end = previous.indexOf(END);
+    writeFileSync(outFile, at >= 0 && end > at ? previous.slice(0, at) + measured + previous.slice(end + END.length) : `# Benchmarks\n\n${measured}\n`);
+  }
 }
 
 main().catch((error) => {
-  console.error(error);
+  console.error(error instanceof Error ? error.message : error);
   process.exitCode = 1;
 });
