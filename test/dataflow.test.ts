@@ -488,6 +488,51 @@ describe('data-flow graph (GraphCodeBERT rules)', () => {
     ]);
   });
 
+  it('switch, case and match arms are branches; without a catch-all arm the old value survives', async () => {
+    const cases: Array<[LanguageId, string, string[]]> = [
+      [
+        'java',
+        lines('class A { int f(int k, int a) {', '  int y = 0;', '  switch (k) {', '    case 1: y = a; break;', '    default: y = k;', '  }', '  return y;', '} }'),
+        ['k@3 <- k@1 comesFrom', 'y@4 <- a@4 computedFrom', 'a@4 <- a@1 comesFrom', 'y@5 <- k@5 computedFrom', 'k@5 <- k@1 comesFrom', 'y@7 <- y@4 comesFrom', 'y@7 <- y@5 comesFrom'],
+      ],
+      [
+        'javascript',
+        lines('function f(k, a) {', '  let y = 0;', '  switch (k) {', '    case 1: y = a; break;', '    case 2: y = k;', '  }', '  return y;', '}'),
+        [
+          'k@3 <- k@1 comesFrom',
+          'y@4 <- a@4 computedFrom',
+          'a@4 <- a@1 comesFrom',
+          'y@5 <- k@5 computedFrom',
+          'k@5 <- k@1 comesFrom',
+          'y@7 <- y@2 comesFrom', // no default arm
+          'y@7 <- y@4 comesFrom',
+          'y@7 <- y@5 comesFrom',
+        ],
+      ],
+      [
+        'go',
+        lines('package m', 'func f(k, a int) int {', '\ty := 0', '\tswitch k {', '\tcase 1:', '\t\ty = a', '\tdefault:', '\t\ty = k', '\t}', '\treturn y', '}'),
+        ['k@4 <- k@2 comesFrom', 'y@6 <- a@6 computedFrom', 'a@6 <- a@2 comesFrom', 'y@8 <- k@8 computedFrom', 'k@8 <- k@2 comesFrom', 'y@10 <- y@6 comesFrom', 'y@10 <- y@8 comesFrom'],
+      ],
+      [
+        'ruby',
+        lines('def f(k, a)', '  y = 0', '  case k', '  when 1 then y = a', '  else y = k', '  end', '  y', 'end'),
+        ['k@3 <- k@1 comesFrom', 'y@4 <- a@4 computedFrom', 'a@4 <- a@1 comesFrom', 'y@5 <- k@5 computedFrom', 'k@5 <- k@1 comesFrom', 'y@7 <- y@4 comesFrom', 'y@7 <- y@5 comesFrom'],
+      ],
+      [
+        'php',
+        lines('<?php', 'function f($k, $a) {', '  $y = 0;', '  switch ($k) {', '    case 1: $y = $a; break;', '  }', '  return $y;', '}'),
+        ['k@4 <- k@2 comesFrom', 'y@5 <- a@5 computedFrom', 'a@5 <- a@2 comesFrom', 'y@7 <- y@3 comesFrom', 'y@7 <- y@5 comesFrom'],
+      ],
+      [
+        'python',
+        lines('def f(k, a):', '    y = 0', '    match k:', '        case 1:', '            y = a', '        case _:', '            y = k', '    return y'),
+        ['k@3 <- k@1 comesFrom', 'y@5 <- a@5 computedFrom', 'a@5 <- a@1 comesFrom', 'y@7 <- k@7 computedFrom', 'k@7 <- k@1 comesFrom', 'y@8 <- y@5 comesFrom', 'y@8 <- y@7 comesFrom'],
+      ],
+    ];
+    for (const [language, source, expected] of cases) assert.deepEqual(await edges(language, source), expected, language);
+  });
+
   it('supports every language, orders edges by from then to, and gives the edges of each token', async () => {
     for (const language of ['python', 'java', 'javascript', 'typescript', 'go', 'ruby', 'php'] as const) assert.ok(supportsDataFlow(language));
     const parsed = await (await sharedParser()).parse('a = 1\nb = a + a\n', 'python');

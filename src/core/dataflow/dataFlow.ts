@@ -39,7 +39,8 @@ import type { DataFlowEdge, DataFlowGraph, LanguageId, ParsedSource, SyntaxNode 
  * (the reference sees one function at a time, so in a whole file it would link a parameter to an
  * earlier function's variable of the same name); `do … while` walks its body before its condition.
  * A nested function's body is walked where the function is defined, as in the reference. `switch`,
- * `case` and `match` arms are walked in sequence, not as branches. Languages without rules here
+ * `case` and `match` arms are branches from the state after the subject (the reference walks them
+ * in sequence); fall-through between arms is not followed. Languages without rules here
  * return undefined.
  */
 export function extractDataFlow(parsed: ParsedSource): DataFlowGraph | undefined {
@@ -87,6 +88,10 @@ interface LanguageRules {
   finalizers: Set<string>;
   /** Functions, methods and lambdas: a scope whose parameters are fresh definitions. */
   functions: Set<string>;
+  /** Switch-like statements, their arms (each a branch) and the arms that catch every other case. */
+  switches: Set<string>;
+  switchArms: Set<string>;
+  defaultArms: Set<string>;
   /** Comprehensions: their `for`/`if` clauses run before the element expression (field `body`). */
   comprehensions?: Set<string>;
 }
@@ -131,6 +136,9 @@ const JAVASCRIPT: LanguageRules = {
     'arrow_function',
     'method_definition',
   ]),
+  switches: new Set(['switch_statement']),
+  switchArms: new Set(['switch_case', 'switch_default']),
+  defaultArms: new Set(['switch_default']),
 };
 
 const RULES: Partial<Record<LanguageId, LanguageRules>> = {
@@ -148,6 +156,9 @@ const RULES: Partial<Record<LanguageId, LanguageRules>> = {
     handlers: new Set(['except_clause', 'except_group_clause']),
     finalizers: new Set(['finally_clause']),
     functions: new Set(['function_definition', 'lambda']),
+    switches: new Set(['match_statement']),
+    switchArms: new Set(['case_clause']),
+    defaultArms: new Set(),
     comprehensions: new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression']),
   },
   java: {
@@ -164,6 +175,9 @@ const RULES: Partial<Record<LanguageId, LanguageRules>> = {
     handlers: new Set(['catch_clause']),
     finalizers: new Set(['finally_clause']),
     functions: new Set(['method_declaration', 'constructor_declaration', 'lambda_expression']),
+    switches: new Set(['switch_expression', 'switch_statement']),
+    switchArms: new Set(['switch_block_statement_group', 'switch_rule']),
+    defaultArms: new Set(),
   },
   javascript: JAVASCRIPT,
   typescript: JAVASCRIPT,
@@ -182,6 +196,9 @@ const RULES: Partial<Record<LanguageId, LanguageRules>> = {
     handlers: new Set(),
     finalizers: new Set(),
     functions: new Set(['function_declaration', 'method_declaration', 'func_literal']),
+    switches: new Set(['expression_switch_statement', 'type_switch_statement', 'select_statement']),
+    switchArms: new Set(['expression_case', 'type_case', 'communication_case', 'default_case']),
+    defaultArms: new Set(['default_case']),
   },
   ruby: {
     variables: new Set(['identifier', 'instance_variable', 'class_variable', 'global_variable']),
@@ -197,6 +214,9 @@ const RULES: Partial<Record<LanguageId, LanguageRules>> = {
     handlers: new Set(['rescue']),
     finalizers: new Set(['ensure']),
     functions: new Set(['method', 'singleton_method', 'lambda']),
+    switches: new Set(['case', 'case_match']),
+    switchArms: new Set(['when', 'in_clause', 'else']),
+    defaultArms: new Set(['else']),
   },
   php: {
     variables: new Set(['name']),
@@ -213,6 +233,9 @@ const RULES: Partial<Record<LanguageId, LanguageRules>> = {
     handlers: new Set(['catch_clause']),
     finalizers: new Set(['finally_clause']),
     functions: new Set(['function_definition', 'method_declaration', 'anonymous_function', 'arrow_function']),
+    switches: new Set(['switch_statement', 'match_expression']),
+    switchArms: new Set(['case_statement', 'default_statement', 'match_conditional_expression', 'match_default_expression']),
+    defaultArms: new Set(['default_statement', 'match_default_expression']),
   },
 };
 
@@ -312,14 +335,14 @@ class DataFlowWalker {
       else states.set(name, [node.token]);
       return states;
     }
-    const declaration = rules.declarations[node.type];
+    const declaration = Object.hasOwn(rules.declarations, node.type) ? rules.declarations[node.type] : undefined;
     if (declaration) {
       const values = this.fields(id, declaration.value);
       states = this.visitAll(values, states);
       this.assign(this.fields(id, declaration.target), values, states);
       return states;
     }
-    const assignment = rules.assignments[node.type];
+    const assignment = Object.hasOwn(rules.assignments, node.type) ? rules.assignments[node.type] : undefined;
     if (assignment) {
       const values = this.fields(id, assignment.value);
       states = this.visitAll(values, states);
@@ -340,6 +363,7 @@ class DataFlowWalker {
       return this.visitAll(element, this.visitAll(clauses, states));
     }
     if (rules.conditionals.has(node.type)) return this.visitConditional(id, states);
+    if (rules.switches.has(node.type)) return this.visitSwitch(id, states);
     if (rules.loops.has(node.type)) return this.visitLoop(id, states);
     if (rules.tries.has(node.type)) return this.visitTry(id, states);
     return this.visitAll(node.children, states);
@@ -375,7 +399,7 @@ class DataFlowWalker {
       if (this.isVariable(node)) this.assign([id], [], states);
       return;
     }
-    if (this.rules.declarations[node.type] || this.rules.assignments[node.type]) {
+    if (Object.hasOwn(this.rules.declarations, node.type) || Object.hasOwn(this.rules.assignments, node.type)) {
       this.visit(id, states);
       return;
     }
@@ -395,6 +419,36 @@ class DataFlowWalker {
     const hasElse = alternatives.some((alternative) => !this.rules.flatElseIfs.has(this.node(alternative).type));
     if (!hasElse) branches.push(afterCondition);
     return merge(branches);
+  }
+
+  /**
+   * The subject first; then every arm starts from the state after the subject (fall-through from
+   * one arm into the next is not followed); without a catch-all arm the subject's state survives.
+   */
+  private visitSwitch(id: number, states: States): States {
+    const isArm = (child: number) => this.rules.switchArms.has(this.node(child).type);
+    const arms: number[] = [];
+    const subject: number[] = [];
+    for (const child of this.node(id).children) {
+      const nested = this.node(child).children.filter(isArm);
+      if (isArm(child)) arms.push(child);
+      else if (nested.length) arms.push(...nested);
+      else subject.push(child);
+    }
+    const afterSubject = this.visitAll(subject, states);
+    const branches = arms.map((arm) => this.visit(arm, copy(afterSubject)));
+    if (!arms.some((arm) => this.catchesAll(arm))) branches.push(afterSubject);
+    return merge(branches);
+  }
+
+  /** A `default` arm (Java's `default:` label) or Python's `case _:`. */
+  private catchesAll(arm: number): boolean {
+    if (this.rules.defaultArms.has(this.node(arm).type)) return true;
+    return this.node(arm).children.some((child) => {
+      const node = this.node(child);
+      const grandchildren = node.children.map((grandchild) => this.node(grandchild).type);
+      return (node.type === 'switch_label' && grandchildren.includes('default')) || (node.type === 'case_pattern' && grandchildren.join() === '_');
+    });
   }
 
   private visitLoop(id: number, states: States): States {
