@@ -4,7 +4,7 @@ import { compareAnalyses } from '../core/compare';
 import { LANGUAGES } from '../core/languages';
 import { Analyzer } from '../core/pipeline';
 import type { AnalysisResult } from '../core/types';
-import { VIEW_MODE_LABELS, type AttentionView, type ViewMode } from '../core/views';
+import { VIEW_MODE_LABELS, viewLabel, type AttentionView, type ViewMode } from '../core/views';
 import { functionScores } from '../presenters/codeLens';
 import { comparePanelModel, differenceHighlights } from '../presenters/compare';
 import { BUCKETS, hoverMarkdown, presentHover, tokenAtOffset } from '../presenters/hover';
@@ -42,10 +42,26 @@ export function activate(context: vscode.ExtensionContext): void {
     await context.workspaceState.update(VIEW_KEY, view);
     updateStatus();
     redrawFocus();
+    const result = vscode.window.activeTextEditor ? service.resultFor(vscode.window.activeTextEditor.document) : service.lastResult;
+    if (result) ScorePanel.instance?.showView(panelView(result));
+  };
+  const panelView = (result: AnalysisResult) => {
+    const shown = resolvedView(result);
+    const onOneHead = shown.mode === 'head' || (shown.mode === 'valueWeighted' && shown.head !== undefined);
+    return { layer: shown.layer, head: onOneHead ? shown.head : undefined, label: viewLabel(shown) };
+  };
+  /** Shows the active editor's analysis in the score panel, if the panel is open. */
+  const syncPanel = (editor: vscode.TextEditor) => {
+    const panel = ScorePanel.instance;
+    if (!panel) return;
+    const result = service.resultFor(editor.document);
+    if (result) panel.update(result, panelView(result));
+    else if (!autoAnalyze() && AnalysisService.languageOf(editor.document)) panel.showEmpty(`Run “Code Attention: Analyze Current File” to score ${path.basename(editor.document.uri.fsPath)}.`);
   };
 
   const updateStatus = () => {
-    const editor = vscode.window.activeTextEditor;
+    // With a panel focused there is no active text editor: describe the visible source editor instead.
+    const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors.find((candidate) => AnalysisService.languageOf(candidate.document));
     const result = editor ? service.resultFor(editor.document) : undefined;
     if (!editor || !AnalysisService.languageOf(editor.document)) {
       status.hide();
@@ -170,7 +186,9 @@ export function activate(context: vscode.ExtensionContext): void {
       const editor = vscode.window.activeTextEditor;
       const result = editor ? await service.analyze(editor.document, { withProgress: true }) : service.lastResult;
       // Resolve once the panel is up, so that callers (and integration tests) see it open.
-      await shownWithin(ScorePanel.show(context.extensionUri, result).whenReady, 15_000);
+      const panel = ScorePanel.show(context.extensionUri, undefined);
+      if (result) panel.update(result, panelView(result));
+      await shownWithin(panel.whenReady, 15_000);
       return result ? resultSummary(result) : undefined;
     }),
     vscode.window.registerWebviewPanelSerializer(ScorePanel.viewType, {
@@ -321,8 +339,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.onDidChangeActiveTextEditor((editor) => {
       updateStatus();
       if (!editor) return;
-      const result = service.resultFor(editor.document);
-      if (result) ScorePanel.instance?.update(result);
+      syncPanel(editor);
       scheduleAnalysis(editor.document);
     }),
     vscode.window.onDidChangeTextEditorSelection((event) => clearOverlay(event.textEditor)),
@@ -332,10 +349,7 @@ export function activate(context: vscode.ExtensionContext): void {
     service.onDidChangeResult((uri) => {
       updateStatus();
       const editor = vscode.window.activeTextEditor;
-      if (ScorePanel.instance && editor?.document.uri.toString() === uri.toString()) {
-        const result = service.resultFor(editor.document);
-        if (result) ScorePanel.instance.update(result);
-      }
+      if (editor?.document.uri.toString() === uri.toString()) syncPanel(editor);
     }),
     { dispose: () => clearTimeout(timer) },
   );

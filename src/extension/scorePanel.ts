@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { AnalysisResult } from '../core/types';
 import { panelCsv, panelModel } from '../presenters/panel';
-import type { HostToPanel, PanelModel, PanelToHost } from '../protocol/panel';
+import type { HostToPanel, PanelModel, PanelToHost, PanelView } from '../protocol/panel';
 import { panelHtml, panelOptions, pngFromDataUrl, saveWithDialog } from './webviewHtml';
 
 /**
@@ -14,6 +14,7 @@ export class ScorePanel implements vscode.Disposable {
   private static current: ScorePanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private model: PanelModel | undefined;
+  private view: PanelView | undefined;
   private ready = false;
   private markReady!: () => void;
   /** Resolves when the webview's script has started and asked for data. */
@@ -49,13 +50,21 @@ export class ScorePanel implements vscode.Disposable {
     panel.webview.onDidReceiveMessage((message: PanelToHost) => void this.receive(message), undefined, this.disposables);
   }
 
-  update(result: AnalysisResult): void {
+  update(result: AnalysisResult, view?: PanelView): void {
     this.model = panelModel(result);
+    this.view = view ?? this.view;
     this.panel.title = `Structure Attention: ${this.model.file}`;
-    this.post({ type: 'update', model: this.model });
+    this.post({ type: 'update', model: this.model, view: this.view });
+  }
+
+  showView(view: PanelView): void {
+    this.view = view;
+    this.post({ type: 'view', view });
   }
 
   showEmpty(reason: string): void {
+    this.model = undefined;
+    this.panel.title = 'Structure Attention';
     this.post({ type: 'empty', reason });
   }
 
@@ -68,7 +77,7 @@ export class ScorePanel implements vscode.Disposable {
       case 'ready':
         this.ready = true;
         this.markReady();
-        if (this.model) this.post({ type: 'update', model: this.model });
+        if (this.model) this.post({ type: 'update', model: this.model, view: this.view });
         break;
       case 'selectHead':
         await vscode.commands.executeCommand('codeAttention.selectLayerHead', message.layer, message.head);

@@ -40,7 +40,15 @@ export interface PanelModel {
   warnings: string[];
 }
 
-export type HostToPanel = { type: 'update'; model: PanelModel } | { type: 'empty'; reason: string };
+/** The view the editor overlay shows, so that the panel can mark its heatmap cell. */
+export interface PanelView {
+  layer: number;
+  /** Undefined when the overlay is not on one head (mean over heads, rollout, flow). */
+  head?: number;
+  label: string;
+}
+
+export type HostToPanel = { type: 'update'; model: PanelModel; view?: PanelView } | { type: 'view'; view: PanelView } | { type: 'empty'; reason: string };
 
 export type PanelToHost =
   | { type: 'ready' }

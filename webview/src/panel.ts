@@ -3,7 +3,7 @@
 // Every piece of text from the analysis goes through textContent; no inline handlers or styles.
 import { Chart, registerables } from 'chart.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import type { HostToPanel, PanelModel, PanelToHost } from '../../src/protocol/panel';
+import type { HostToPanel, PanelModel, PanelToHost, PanelView } from '../../src/protocol/panel';
 
 declare function acquireVsCodeApi(): { postMessage(message: PanelToHost): void; setState(state: unknown): void; getState(): unknown };
 
@@ -11,6 +11,7 @@ Chart.register(...registerables);
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app')!;
 let chart: Chart | undefined;
+let current: { model: PanelModel; view?: PanelView } | undefined;
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, options: { text?: string; className?: string; id?: string } = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -79,7 +80,7 @@ function render(model: PanelModel): void {
     },
   });
 
-  app.append(element('h2', { text: 'CAT-score per head (click a cell to show that head in the editor)' }), heatmap(model));
+  app.append(element('h2', { text: 'CAT-score per head (click a cell to show that head in the editor)' }), element('p', { className: 'meta', id: 'current-view' }), heatmap(model));
 
   const definition = element('dl', { className: 'definition' });
   for (const [term, value] of [
@@ -143,16 +144,44 @@ function heatmap(model: PanelModel): HTMLTableElement {
   return table;
 }
 
+/** Marks the heatmap cell of the head the editor overlay shows, and names the view. */
+function showView(view: PanelView | undefined): void {
+  for (const cell of document.querySelectorAll<HTMLElement>('#cat-heatmap td.selected')) {
+    cell.classList.remove('selected');
+    delete cell.dataset.selected;
+  }
+  const label = document.getElementById('current-view');
+  if (label) label.textContent = view ? `The editor shows: ${view.label}` : '';
+  if (view?.head === undefined) return;
+  const cell = document.querySelector<HTMLElement>(`#cat-heatmap td[data-layer="${view.layer}"][data-head="${view.head}"]`);
+  if (cell) {
+    cell.classList.add('selected');
+    cell.dataset.selected = 'true';
+  }
+}
+
 window.addEventListener('message', (event: MessageEvent<HostToPanel>) => {
   const message = event.data;
   if (message.type === 'update') {
-    vscode.setState(message.model);
+    current = { model: message.model, view: message.view };
     render(message.model);
+    showView(message.view);
+  } else if (message.type === 'view') {
+    if (current) current.view = message.view;
+    showView(message.view);
   } else {
+    current = undefined;
+    chart?.destroy();
+    chart = undefined;
     app.replaceChildren(element('p', { id: 'status', text: message.reason }));
   }
+  vscode.setState(current);
 });
 
-const saved = vscode.getState() as PanelModel | undefined;
-if (saved) render(saved);
+const saved = vscode.getState() as { model?: PanelModel; view?: PanelView } | undefined;
+if (saved?.model) {
+  current = { model: saved.model, view: saved.view };
+  render(saved.model);
+  showView(saved.view);
+}
 vscode.postMessage({ type: 'ready' });
