@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Writes the model card (README.md) of an exported bundled model.
 
-Usage: write_card.py EXPORT_DIR STRUCTURE_MD [--forward-md FILE]
+Usage: write_card.py EXPORT_DIR STRUCTURE_MD [--forward-md FILE] [--loss-md FILE]
 EXPORT_DIR holds manifest.json (with the training summary); STRUCTURE_MD is the output of
-models/tools/measure_structure.cjs for that model.
+models/tools/measure_structure.cjs for that model; --loss-md the summary printed by
+models/tools/loss_curve.py; --forward-md forward times (models/tools/bench_forward.cjs).
 """
 import argparse
 import json
@@ -25,6 +26,7 @@ def main():
     parser.add_argument('export')
     parser.add_argument('structure')
     parser.add_argument('--forward-md')
+    parser.add_argument('--loss-md')
     args = parser.parse_args()
     manifest = json.load(open(os.path.join(args.export, 'manifest.json')))
     training = manifest.get('training', {})
@@ -70,6 +72,8 @@ def main():
     for language, entry in corpus.items():
         package, licence = LICENCES.get(language, ('', ''))
         lines.append(f"| {language} | {package} | {licence} | {entry['files']} | {entry['bytes']:,} | {entry['heldout_files']} |")
+    if args.loss_md:
+        lines += ['', '## Loss curve', '', open(args.loss_md).read().strip()]
     lines += ['', '## Attention structure', '', open(args.structure).read().strip(), '']
     if args.forward_md:
         lines += ['## Speed', '', open(args.forward_md).read().strip(), '']
