@@ -21,6 +21,9 @@ describe('comparing two real models on one file', function () {
     assert.deepEqual(comparison.b.cat, b.scores.cat!.score.perLayer);
     assert.deepEqual(comparison.a.depth, Array.from({ length: a.model.layers }, (_, l) => (l + 1) / a.model.layers));
     assert.equal(comparison.a.heatmap.length, a.model.layers);
+    assert.deepEqual(comparison.a.dataFlow?.score, a.scores.dataFlow!.score.perLayer);
+    assert.deepEqual(comparison.b.dataFlow?.baseline, b.scores.dataFlow!.baseline.perLayer);
+    assert.deepEqual(comparison.b.dataFlow?.perHead, b.scores.dataFlow!.score.perHead);
     const receivedA = receivedAttention(a);
     const receivedB = receivedAttention(b);
     assert.equal(comparison.receivedDifference.length, a.tokens.length);

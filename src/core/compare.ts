@@ -12,6 +12,8 @@ export interface ComparedModel {
   baseline: number[];
   /** [layer][head] */
   heatmap: number[][];
+  /** Per layer, share of attention on data-flow edges and its offset-matched baseline; absent without a data-flow graph. */
+  dataFlow?: { score: number[]; baseline: number[]; perHead: number[][] };
 }
 
 export interface ModelComparison {
@@ -38,6 +40,9 @@ function compared(result: AnalysisResult): ComparedModel {
     cat: [...cat.score.perLayer],
     baseline: [...cat.baseline.perLayer],
     heatmap: cat.score.perHead.map((row) => [...row]),
+    ...(result.scores.dataFlow
+      ? { dataFlow: { score: [...result.scores.dataFlow.score.perLayer], baseline: [...result.scores.dataFlow.baseline.perLayer], perHead: result.scores.dataFlow.score.perHead.map((row) => [...row]) } }
+      : {}),
   };
 }
 

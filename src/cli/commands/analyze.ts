@@ -6,12 +6,14 @@ import { choice, option, parseArgs, UsageError } from '../args';
 import { defaultModelDir, readSourceFile } from '../common';
 import { formatNumber, ms, table } from '../format';
 import { RELATION_LABELS, topHeads, type StructureRelation } from '../../core/metrics/structureHeads';
+import { faithfulness, type FaithfulnessReport } from '../../core/metrics/faithfulness';
 
 export const ANALYZE_USAGE = `code-attention analyze FILE [--model DIR] [--device auto|cpu|cuda] [--json]
-    [--keep-comments] [--pair-rule mean|sumMean] [--distance ast|upgraded] [--max-bytes N] [--include-attention]`;
+    [--keep-comments] [--pair-rule mean|sumMean] [--distance ast|upgraded] [--max-bytes N] [--include-attention]
+    [--faithfulness TOKEN|LINE:COL]   (blank out each token of the focus's window and rank the views against it)`;
 
 export async function analyzeCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['model', 'device', 'pair-rule', 'distance', 'max-bytes'], ['json', 'keep-comments', 'include-attention']);
+  const args = parseArgs(argv, ['model', 'device', 'pair-rule', 'distance', 'max-bytes', 'faithfulness'], ['json', 'keep-comments', 'include-attention']);
   const file = args.positional[0];
   if (!file || args.positional.length > 1) throw new UsageError(`Usage: ${ANALYZE_USAGE}`);
   const language = languageForFile(file);
@@ -30,8 +32,10 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       distance: choice(args, 'distance', ['ast', 'upgraded'] as const, 'ast'),
       maxBytes,
     });
-    if (args.flags.has('json')) process.stdout.write(JSON.stringify(resultSummary(result, args.flags.has('include-attention')), null, 2) + '\n');
-    else process.stdout.write(formatAnalysis(result, file) + '\n');
+    const focus = option(args, 'faithfulness');
+    const faithfulnessReport = focus === undefined ? undefined : await faithfulness(result, analyzer.model, focusToken(result, focus));
+    if (args.flags.has('json')) process.stdout.write(JSON.stringify({ ...resultSummary(result, args.flags.has('include-attention')), ...(faithfulnessReport ? { faithfulness: faithfulnessReport } : {}) }, null, 2) + '\n');
+    else process.stdout.write(formatAnalysis(result, file) + (faithfulnessReport ? '\n\n' + formatFaithfulness(result, faithfulnessReport) : '') + '\n');
     for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
     return 0;
   } finally {
@@ -131,4 +135,30 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
     lines.push('', 'Structure heads: share of tokens whose strongest attention lands on the relation (top 3 heads)', table(['relation', 'top heads (accuracy)', 'chance', 'tokens'], rows));
   }
   return lines.join('\n');
+}
+
+/** A code-token index, or a 1-based LINE:COL inside a code token. */
+export function focusToken(result: AnalysisResult, focus: string): number {
+  const position = /^(\d+):(\d+)$/.exec(focus);
+  if (position) {
+    const line = Number(position[1]) - 1;
+    const character = Number(position[2]) - 1;
+    const index = result.tokens.findIndex(({ range: { start, end } }) => (line > start.line || (line === start.line && character >= start.character)) && (line < end.line || (line === end.line && character < end.character)));
+    if (index < 0) throw new UsageError(`--faithfulness ${focus}: no code token at line ${line + 1}, column ${character + 1}.`);
+    return index;
+  }
+  if (!/^\d+$/.test(focus)) throw new UsageError(`--faithfulness takes a code-token index or LINE:COL (1-based), got "${focus}".`);
+  const index = Number(focus);
+  if (index >= result.tokens.length) throw new UsageError(`--faithfulness ${focus}: the file has ${result.tokens.length} code tokens (0–${result.tokens.length - 1}).`);
+  return index;
+}
+
+export function formatFaithfulness(result: AnalysisResult, report: FaithfulnessReport): string {
+  const token = result.tokens[report.focus];
+  return [
+    `Faithfulness for token ${report.focus} "${token.text}" (line ${token.range.start.line + 1}, column ${token.range.start.character + 1}), ${report.tokens.length} tokens blanked out`,
+    `         ${report.definition}`,
+    table(['view', 'Spearman ρ'], report.views.map((view) => [view.label, view.spearman])),
+    ...report.skipped.map((reason) => `skipped  ${reason}`),
+  ].join('\n');
 }

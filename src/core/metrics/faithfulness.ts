@@ -1,3 +1,4 @@
+import { InputError } from '../pipeline';
 import type { AnalysisResult, ForwardOutput } from '../types';
 import { tokenAttentionRow, windowOfToken, type AttentionView, type ViewMode } from '../views';
 import { FlowTooLargeError } from './flow';
@@ -43,13 +44,13 @@ const DEFINITION =
  */
 export async function faithfulness(result: AnalysisResult, model: ForwardModel, focus: number): Promise<FaithfulnessReport> {
   if (!Number.isInteger(focus) || focus < 0 || focus >= result.tokens.length) {
-    throw new RangeError(`Focus token ${focus} is out of range: the file has ${result.tokens.length} code tokens (0–${result.tokens.length - 1}).`);
+    throw new InputError(`Focus token ${focus} is out of range: the file has ${result.tokens.length} code tokens (0–${result.tokens.length - 1}).`);
   }
   const window = windowOfToken(result, focus)!;
   const tokens: number[] = [];
   for (let t = window.tokenStart; t < window.tokenEnd; t++) if (t !== focus) tokens.push(t);
   if (tokens.length + 1 > MAX_FAITHFULNESS_TOKENS) {
-    throw new RangeError(`The faithfulness check blanks out each token of the focus's window (one forward pass each); this window has ${tokens.length + 1} code tokens, the limit is ${MAX_FAITHFULNESS_TOKENS}. Analyse a smaller selection.`);
+    throw new InputError(`The faithfulness check blanks out each token of the focus's window (one forward pass each); this window has ${tokens.length + 1} code tokens, the limit is ${MAX_FAITHFULNESS_TOKENS}. Analyse a smaller selection.`);
   }
   const focusSubwords: number[] = [];
   for (let s = 0; s < window.ids.length; s++) if (window.tokenOfSubword[s] === focus) focusSubwords.push(s);
