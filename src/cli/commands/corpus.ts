@@ -49,6 +49,8 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const pairRule = choice(args, 'pair-rule', ['mean', 'sumMean'] as const, 'mean');
   const scores: Series = { values: [] };
   const baselines: Series = { values: [] };
+  const dataFlowScores: Series = { values: [] };
+  const dataFlowBaselines: Series = { values: [] };
   const skipped: Record<string, number> = {};
   let definition: unknown;
   const total = Math.min(lines.length, limit);
@@ -79,6 +81,11 @@ export async function corpusCommand(argv: string[]): Promise<number> {
           scores.values.push(cat.score.perLayer);
           baselines.values.push(cat.baseline.perLayer);
         } else skipped['too few kept tokens'] = (skipped['too few kept tokens'] ?? 0) + 1;
+        const dataFlow = result.scores.dataFlow;
+        if (dataFlow && dataFlow.tokens > 0) {
+          dataFlowScores.values.push(dataFlow.score.perLayer);
+          dataFlowBaselines.values.push(dataFlow.baseline.perLayer);
+        }
       } catch (error) {
         const reason = error instanceof InputError ? error.message : `error: ${(error as Error).message}`;
         skipped[reason] = (skipped[reason] ?? 0) + 1;
@@ -92,15 +99,22 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const layers = analyzer.model.info.layers;
   const score = meanAndSpread(scores, layers);
   const baseline = meanAndSpread(baselines, layers);
+  const dataFlowScore = meanAndSpread(dataFlowScores, layers);
+  const dataFlowBaseline = meanAndSpread(dataFlowBaselines, layers);
   const rows = score.map((entry, layer) => [String(layer), entry.mean, entry.std, baseline[layer].mean, baseline[layer].std, String(entry.n)]);
   const headers = ['layer', 'cat_mean', 'cat_std', 'baseline_mean', 'baseline_std', 'snippets'];
   writeFileSync(`${out}.csv`, csv(headers, rows));
   writeFileSync(
     `${out}.json`,
-    JSON.stringify({ file, language, model: analyzer.model.info, device: analyzer.model.device, definition, snippets: scores.values.length, skipped, perLayer: score.map((entry, layer) => ({ ...entry, baselineMean: baseline[layer].mean, baselineStd: baseline[layer].std })) }, null, 2) + '\n',
+    JSON.stringify({ file, language, model: analyzer.model.info, device: analyzer.model.device, definition, snippets: scores.values.length, skipped, perLayer: score.map((entry, layer) => ({ ...entry, baselineMean: baseline[layer].mean, baselineStd: baseline[layer].std })),
+      dataFlow: { snippets: dataFlowScores.values.length, perLayer: dataFlowScore.map((entry, layer) => ({ ...entry, baselineMean: dataFlowBaseline[layer].mean, baselineStd: dataFlowBaseline[layer].std })) } }, null, 2) + '\n',
   );
   process.stdout.write(`${analyzer.model.info.displayName}, ${language}, ${scores.values.length} snippets scored` + (Object.keys(skipped).length ? `, skipped: ${Object.entries(skipped).map(([why, n]) => `${n} (${why})`).join('; ')}` : '') + '\n\n');
   process.stdout.write(table(['layer', 'CAT mean', 'CAT std', 'baseline', 'baseline std', 'n'], rows) + '\n');
+  if (dataFlowScores.values.length) {
+    process.stdout.write(`\nShare of attention on data-flow edges (${dataFlowScores.values.length} snippets with data flow; baseline: same offsets, graph ignored)\n`);
+    process.stdout.write(table(['layer', 'DFG mean', 'DFG std', 'baseline', 'baseline std', 'n'], dataFlowScore.map((entry, layer) => [String(layer), entry.mean, entry.std, dataFlowBaseline[layer].mean, dataFlowBaseline[layer].std, String(entry.n)])) + '\n');
+  }
   process.stdout.write(`\nwrote ${out}.json and ${out}.csv\n`);
   return scores.values.length ? 0 : 1;
 }
