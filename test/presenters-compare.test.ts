@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { compareAnalyses, type ModelComparison } from '../src/core/compare';
 import { Analyzer } from '../src/core/pipeline';
 import type { AnalysisResult } from '../src/core/types';
-import { comparePanelModel, differenceHighlights } from '../src/presenters/compare';
+import { comparePanelModel, DIFFERENCE_MIN_SHARE, differenceHighlights } from '../src/presenters/compare';
 import { EARLY_MODEL_DIR, EXAMPLES, MODEL_DIR, ROOT } from './helpers';
 
 describe('compare presenter', function () {
@@ -47,8 +47,14 @@ describe('compare presenter', function () {
     assert.equal(model.moreInA, highlights.moreInA.length);
     assert.equal(model.moreInB, highlights.moreInB.length);
     const largest = Math.max(...comparison.receivedDifference.map(Math.abs));
-    for (const token of highlights.moreInB) assert.ok(comparison.receivedDifference[token] >= 0.25 * largest);
-    for (const token of highlights.moreInA) assert.ok(comparison.receivedDifference[token] <= -0.25 * largest);
+    const cut = DIFFERENCE_MIN_SHARE * largest;
+    const expected = { moreInA: [] as number[], moreInB: [] as number[] };
+    comparison.receivedDifference.forEach((difference, token) => {
+      if (largest === 0) return; // identical models: nothing to mark
+      if (difference >= cut) expected.moreInB.push(token);
+      else if (difference <= -cut) expected.moreInA.push(token);
+    });
+    assert.deepEqual(highlights, expected);
     assert.deepEqual(JSON.parse(JSON.stringify(model)).a.cat, model.a.cat, 'survives postMessage');
   });
 

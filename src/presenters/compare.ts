@@ -9,11 +9,14 @@ export interface DifferenceHighlights {
   moreInB: number[];
 }
 
+/** Share of the largest difference a token needs to be marked; lower values mark most of a file when two models differ much. */
+export const DIFFERENCE_MIN_SHARE = 0.5;
+
 /**
  * Tokens to mark in the editor after a comparison: those whose received-attention difference
  * (b − a) is at least `minShare` of the largest absolute difference in the file, by sign.
  */
-export function differenceHighlights(comparison: ModelComparison, minShare = 0.25): DifferenceHighlights {
+export function differenceHighlights(comparison: ModelComparison, minShare = DIFFERENCE_MIN_SHARE): DifferenceHighlights {
   const largest = comparison.receivedDifference.reduce((max, value) => Math.max(max, Math.abs(value)), 0);
   const moreInA: number[] = [];
   const moreInB: number[] = [];
