@@ -47,7 +47,7 @@ export function extractDataFlow(parsed: ParsedSource): DataFlowGraph | undefined
   const rules = RULES[parsed.language];
   if (!rules) return undefined;
   const walker = new DataFlowWalker(parsed, rules);
-  walker.visit(0, new Map());
+  walker.visit(0, new States());
   return walker.graph();
 }
 
@@ -55,8 +55,57 @@ export function supportsDataFlow(language: LanguageId): boolean {
   return RULES[language] !== undefined;
 }
 
-/** For every name, the occurrences (token indices) that may have defined its current value. */
-type States = Map<string, number[]>;
+/** Chains of forked states longer than this are flattened, so that lookups stay cheap. */
+const MAX_STATE_DEPTH = 24;
+
+/**
+ * For every name, the occurrences (token indices) that may have defined its current value.
+ * Branches fork the states in constant time: a fork records only its own definitions and reads
+ * through to its parent, which must not change while the fork is in use (the walker only changes
+ * the newest states). Definition lists are replaced, never changed in place, so they are shared.
+ */
+class States {
+  private readonly own = new Map<string, number[]>();
+  readonly depth: number;
+
+  constructor(readonly parent?: States) {
+    this.depth = parent ? parent.depth + 1 : 0;
+  }
+
+  get(name: string): number[] | undefined {
+    for (let states: States | undefined = this; states; states = states.parent) {
+      const sources = states.own.get(name);
+      if (sources !== undefined) return sources;
+    }
+    return undefined;
+  }
+
+  set(name: string, sources: number[]): void {
+    this.own.set(name, sources);
+  }
+
+  fork(): States {
+    if (this.depth < MAX_STATE_DEPTH) return new States(this);
+    const flat = new States();
+    for (const [name, sources] of this.flatten()) flat.own.set(name, sources);
+    return flat;
+  }
+
+  /** Names defined in this fork since `ancestor` (all names when `ancestor` is undefined). */
+  namesSince(ancestor: States | undefined, into: Set<string>): void {
+    for (let states: States | undefined = this; states && states !== ancestor; states = states.parent) {
+      for (const name of states.own.keys()) into.add(name);
+    }
+  }
+
+  private flatten(): Map<string, number[]> {
+    const chain: States[] = [];
+    for (let states: States | undefined = this; states; states = states.parent) chain.push(states);
+    const flat = new Map<string, number[]>();
+    for (let i = chain.length - 1; i >= 0; i--) for (const [name, sources] of chain[i].own) flat.set(name, sources);
+    return flat;
+  }
+}
 
 interface Fields {
   target: string[];
@@ -382,40 +431,38 @@ class DataFlowWalker {
     const children = this.node(id).children;
     const name = this.fields(id, ['name']);
     this.assign(name, [], states);
-    let inner = copy(states);
+    let inner = states.fork();
     for (const child of children) {
       if (name.includes(child)) continue;
-      if (PARAMETER_FIELDS.includes(this.node(child).field ?? '')) this.defineParameters(child, inner);
+      if (PARAMETER_FIELDS.includes(this.node(child).field ?? '')) inner = this.defineParameters(child, inner);
       else inner = this.visit(child, inner);
     }
     return states;
   }
 
   /** Parameters define their names afresh; default values are uses; type annotations are skipped. */
-  private defineParameters(id: number, states: States): void {
+  private defineParameters(id: number, states: States): States {
     const node = this.node(id);
-    if (node.field === 'type') return;
+    if (node.field === 'type') return states;
     if (node.children.length === 0) {
       if (this.isVariable(node)) this.assign([id], [], states);
-      return;
+      return states;
     }
-    if (Object.hasOwn(this.rules.declarations, node.type) || Object.hasOwn(this.rules.assignments, node.type)) {
-      this.visit(id, states);
-      return;
-    }
-    for (const child of node.children) this.defineParameters(child, states);
+    if (Object.hasOwn(this.rules.declarations, node.type) || Object.hasOwn(this.rules.assignments, node.type)) return this.visit(id, states);
+    for (const child of node.children) states = this.defineParameters(child, states);
+    return states;
   }
 
   private visitConditional(id: number, before: States): States {
     const children = this.node(id).children;
     const header = this.fields(id, [...INIT_FIELDS, 'condition']);
     const alternatives = this.fields(id, ['alternative']);
-    const afterCondition = this.visitAll(header, copy(before));
-    let current = copy(afterCondition);
+    const afterCondition = this.visitAll(header, before.fork());
+    let current = afterCondition.fork();
     for (const child of children) {
       if (!header.includes(child) && !alternatives.includes(child)) current = this.visit(child, current);
     }
-    const branches = [current, ...alternatives.map((alternative) => this.visit(alternative, copy(afterCondition)))];
+    const branches = [current, ...alternatives.map((alternative) => this.visit(alternative, afterCondition.fork()))];
     const hasElse = alternatives.some((alternative) => !this.rules.flatElseIfs.has(this.node(alternative).type));
     if (!hasElse) branches.push(afterCondition);
     return merge(branches);
@@ -436,7 +483,7 @@ class DataFlowWalker {
       else subject.push(child);
     }
     const afterSubject = this.visitAll(subject, states);
-    const branches = arms.map((arm) => this.visit(arm, copy(afterSubject)));
+    const branches = arms.map((arm) => this.visit(arm, afterSubject.fork()));
     if (!arms.some((arm) => this.catchesAll(arm))) branches.push(afterSubject);
     return merge(branches);
   }
@@ -487,7 +534,7 @@ class DataFlowWalker {
   }
 
   private visitTry(id: number, before: States): States {
-    let current = copy(before);
+    let current = before.fork();
     let handled: States[] = [];
     for (const child of this.node(id).children) {
       const type = this.node(child).type;
@@ -511,21 +558,34 @@ export function compareEdges(a: DataFlowEdge, b: DataFlowEdge): number {
   return a.from - b.from || a.to - b.to || a.kind.localeCompare(b.kind);
 }
 
-/** States never change a definition list in place (they replace it), so copies may share the lists. */
-function copy(states: States): States {
-  return new Map(states);
-}
-
-function merge(all: States[]): States {
-  const merged: States = new Map(all[0]);
-  for (let i = 1; i < all.length; i++) {
-    for (const [name, sources] of all[i]) {
-      const known = merged.get(name);
-      if (known === sources) continue;
-      merged.set(name, known === undefined ? sources : [...new Set([...known, ...sources])].sort((a, b) => a - b));
+/** The union of the branches' definitions, as a fork of their nearest common ancestor. */
+function merge(branches: States[]): States {
+  const ancestor = commonAncestor(branches);
+  const merged = ancestor ? ancestor.fork() : new States();
+  const base = merged.parent;
+  const names = new Set<string>();
+  for (const branch of branches) branch.namesSince(base, names);
+  for (const name of names) {
+    let union: number[] | undefined;
+    for (const branch of branches) {
+      const sources = branch.get(name);
+      if (sources === undefined || sources === union) continue;
+      union = union === undefined ? sources : [...new Set([...union, ...sources])].sort((a, b) => a - b);
     }
+    if (union !== undefined && union !== base?.get(name)) merged.set(name, union);
   }
   return merged;
+}
+
+function commonAncestor(branches: States[]): States | undefined {
+  let candidates: States[] = [];
+  for (let states: States | undefined = branches[0]; states; states = states.parent) candidates.push(states);
+  for (const branch of branches.slice(1)) {
+    const chain = new Set<States>();
+    for (let states: States | undefined = branch; states; states = states.parent) chain.add(states);
+    candidates = candidates.filter((candidate) => chain.has(candidate));
+  }
+  return candidates[0];
 }
 
 /** Adjacency by token: for each code token, its outgoing data-flow edges (for hovers and drawing). */
