@@ -253,6 +253,20 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
       result = analysed;
       for (const stage of Object.keys(stages) as Array<keyof typeof stages>) stages[stage].push(analysed.timings[stage]);
     }
+    // Hover: what the hover provider runs after analysis (token at the mouse offset → weights → card).
+    const hover: number[] = [];
+    const views: AttentionView[] = [];
+    for (let l = 0; l < info.layers; l++) {
+      views.push({ mode: 'meanHeads', layer: l, direction: 'attendsTo' });
+      for (let h = 0; h < info.heads; h++) views.push({ mode: 'head', layer: l, head: h, direction: h % 2 ? 'attendedBy' : 'attendsTo' });
+    }
+    for (let r = 0; r < 400; r++) {
+      const token = result.tokens[(r * 7919) % result.tokens.length];
+      hover.push(time(() => {
+        const focus = tokenAtOffset(result.tokens, token.startIndex)!;
+        return hoverMarkdown(result, presentHover(result, views[r % views.length], focus));
+      })[0]);
+    }
     // The metrics stage, metric by metric, on the last result.
     const parsed = parsedOf(result);
     const scoreOptions = { distance: 'ast' as const, typeFilter: referenceTypeFilter('python'), pairRule: result.options.pairRule };
@@ -274,20 +288,6 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
       const [plainMs, reference] = time(() => referenceCat(result, snippets));
       plain.push(plainMs);
       difference = Math.max(largestDifference(ours.score, reference.score), largestDifference(ours.baseline, reference.baseline));
-    }
-    // Hover: what the hover provider runs after analysis (token at the mouse offset → weights → card).
-    const hover: number[] = [];
-    const views: AttentionView[] = [];
-    for (let l = 0; l < info.layers; l++) {
-      views.push({ mode: 'meanHeads', layer: l, direction: 'attendsTo' });
-      for (let h = 0; h < info.heads; h++) views.push({ mode: 'head', layer: l, head: h, direction: h % 2 ? 'attendedBy' : 'attendsTo' });
-    }
-    for (let r = 0; r < 400; r++) {
-      const token = result.tokens[(r * 7919) % result.tokens.length];
-      hover.push(time(() => {
-        const focus = tokenAtOffset(result.tokens, token.startIndex)!;
-        return hoverMarkdown(result, presentHover(result, views[r % views.length], focus));
-      })[0]);
     }
     const heldBytes = result.windows.reduce((sum, window) => sum + window.subwordAttention.data.byteLength + window.tokenAttention.data.byteLength + (window.valueNorms?.data.byteLength ?? 0), 0);
 
@@ -328,12 +328,38 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
   };
   const rows: Row[] = Object.entries(cells).map(([what, values]) => ({ what, values, goal: goals[what] }));
   rows.push({ what: `CAT time growth: exponent p in t ∝ n^p (${subwordCounts[0]}→${subwordCounts[subwordCounts.length - 1]})`, values: [growth.toFixed(2), '', ''] });
-  rows.push({ what: 'peak RSS of the bench process so far (MiB)', values: ['', '', (process.resourceUsage().maxRSS / 1024).toFixed(0)], goal: info.layers >= 12 ? '12×12×512² held in < 400 MB' : undefined });
+  const probes = LENGTHS.map((length) => memoryProbe(modelDir, length));
+  rows.push({ what: 'fresh process: RSS after loading the model (MiB)', values: probes.map((probe) => (typeof probe === 'string' ? probe : probe.loadedMiB.toFixed(0))) });
+  rows.push({ what: 'fresh process: peak RSS over one analysis (MiB)', values: probes.map((probe) => (typeof probe === 'string' ? probe : probe.peakMiB.toFixed(0))), goal: info.layers >= 12 ? 'attention 12×12×512² held in < 400 MB' : undefined });
+  rows.push({ what: 'fresh process: RSS growth from load to peak (MiB)', values: probes.map((probe) => (typeof probe === 'string' ? probe : (probe.peakMiB - probe.loadedMiB).toFixed(0))) });
   await analyzer.dispose();
   return { title, rows };
 }
 
+interface MemoryProbe {
+  loadedMiB: number;
+  peakMiB: number;
+}
+
+/** Peak memory of one analysis, measured in a fresh process so that nothing else the bench did counts. */
+function memoryProbe(modelDir: string, length: number): MemoryProbe | string {
+  const run = spawnSync(process.execPath, [__filename, '--memory-probe', modelDir, String(length)], { encoding: 'utf8' });
+  if (run.status !== 0) return `n/a (${(run.stderr || 'probe failed').trim().split('\n').pop()})`;
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as MemoryProbe;
+}
+
+async function runMemoryProbe(modelDir: string, length: number): Promise<void> {
+  const analyzer = await Analyzer.create({ modelDir, executionProvider: 'cpu', grammarsDir: join(root, 'grammars') });
+  const source = await prefixOfLength(analyzer, pythonSource().text, length);
+  const loadedMiB = process.memoryUsage().rss / 2 ** 20;
+  const result = await analyzer.analyze(source, 'python');
+  const peakMiB = process.resourceUsage().maxRSS / 1024;
+  console.log(JSON.stringify({ loadedMiB, peakMiB, tokens: result.tokens.length } satisfies MemoryProbe & { tokens: number }));
+  await analyzer.dispose();
+}
+
 async function main() {
+  if (args[0] === '--memory-probe') return runMemoryProbe(resolve(args[1]), Number(args[2]));
   const { text, origin } = pythonSource();
   const machine = `${cpus()[0]?.model?.trim() ?? 'unknown CPU'}, ${cpus().length} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; onnxruntime-node ${ort.env.versions.node}; PyTorch-vs-onnxruntime rows: ${threads} intra-op threads each; ${repeats} repeats, medians`;
   const header = ['model', 'measurement', ...LENGTHS.map((n) => `≤ ${n} subwords`), 'goal'];
