@@ -533,6 +533,18 @@ describe('data-flow graph (GraphCodeBERT rules)', () => {
     for (const [language, source, expected] of cases) assert.deepEqual(await edges(language, source), expected, language);
   });
 
+  it('long chains of branches (states flattened past their fork depth) keep every definition', async () => {
+    const branches = 40;
+    const source = lines('x = 0', ...Array.from({ length: branches }, (_, i) => `if c:\n    x = ${i + 1}`), 'print(x)');
+    const useLine = 2 + 2 * branches;
+    const expected = [
+      ...Array.from({ length: branches - 1 }, (_, i) => `c@${4 + 2 * i} <- c@2 comesFrom`), // the first c is a definition
+      `x@${useLine} <- x@1 comesFrom`, // no branch has an else
+      ...Array.from({ length: branches }, (_, i) => `x@${useLine} <- x@${3 + 2 * i} comesFrom`),
+    ];
+    assert.deepEqual(await edges('python', source), expected);
+  });
+
   it('supports every language, orders edges by from then to, and gives the edges of each token', async () => {
     for (const language of ['python', 'java', 'javascript', 'typescript', 'go', 'ruby', 'php'] as const) assert.ok(supportsDataFlow(language));
     const parsed = await (await sharedParser()).parse('a = 1\nb = a + a\n', 'python');
