@@ -15,4 +15,12 @@ $py models/export_onnx.py "$work/run/final" models/code-attention-mini --checkpo
 $py models/export_onnx.py "$work/run/early" models/code-attention-mini-early --checkpoint-kind early \
   --display-name "Code Attention mini (early checkpoint)"
 $py models/tools/make_fixtures.py "$work/corpus" "$work/tokenizer" test/fixtures/model/tokenizer-parity.json
-cp "$work/run/loss.csv" models/code-attention-mini/loss.csv
+$py models/tools/loss_curve.py "$work/run/loss.csv" models/code-attention-mini/loss.csv > "$work/loss-final.md"
+early_steps=$($py -c "import json; print(json.load(open('$work/run/early/training.json'))['steps'])")
+$py models/tools/loss_curve.py "$work/run/loss.csv" "$work/loss-early.csv" --until-step "$early_steps" > "$work/loss-early.md"
+# Model cards: attention structure over examples/ through the CLI (needs `npm run build`), forward times.
+node models/tools/measure_structure.cjs models/code-attention-mini > "$work/structure-final.md"
+node models/tools/measure_structure.cjs models/code-attention-mini-early > "$work/structure-early.md"
+{ echo '```'; node models/tools/bench_forward.cjs models/code-attention-mini 128,256,512; echo '```'; } > "$work/speed.md"
+$py models/tools/write_card.py models/code-attention-mini "$work/structure-final.md" --loss-md "$work/loss-final.md" --forward-md "$work/speed.md"
+$py models/tools/write_card.py models/code-attention-mini-early "$work/structure-early.md" --loss-md "$work/loss-early.md"
