@@ -155,3 +155,22 @@ describe('status bar and summary presenters', function () {
     assert.equal(resolveModelFolder(' /opt/models/../m ', '/home/ada', '/work/project'), '/opt/m');
   });
 });
+
+describe('export presenter', function () {
+  it('decodes the PNG data URL of a chart and refuses anything else', async () => {
+    const { pngFromDataUrl } = await import('../src/presenters/export');
+    // The 8-byte PNG signature, base64-encoded.
+    const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    assert.deepEqual(Buffer.from(pngFromDataUrl(`data:image/png;base64,${signature.toString('base64')}`)!), signature);
+    assert.equal(pngFromDataUrl('data:image/svg+xml;base64,PHN2Zz4='), undefined);
+    assert.equal(pngFromDataUrl('data:image/png;base64,<script>'), undefined);
+  });
+
+  it('names exports after the analysed file', async () => {
+    const { exportFileName } = await import('../src/presenters/export');
+    assert.equal(exportFileName('lru_cache.py', 'scores', 'csv'), 'lru_cache-scores.csv');
+    assert.equal(exportFileName('debounce.js', 'compare-cat', 'png'), 'debounce-compare-cat.png');
+    assert.equal(exportFileName(undefined, '../../etc', 'json'), 'analysis-etc.json');
+    assert.equal(exportFileName('.env', 'scores', 'json'), 'analysis-scores.json');
+  });
+});

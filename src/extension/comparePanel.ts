@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { ComparePanelModel, ComparePanelToHost, HostToComparePanel } from '../protocol/compare';
-import { panelHtml, panelOptions, pngFromDataUrl, saveWithDialog } from './webviewHtml';
+import { exportFileName, pngFromDataUrl } from '../presenters/export';
+import { panelHtml, panelOptions, saveWithDialog } from './webviewHtml';
 
 /** Side-by-side comparison of two models on the same file (strict CSP, typed messages). */
 export class ComparePanel implements vscode.Disposable {
@@ -40,7 +41,6 @@ export class ComparePanel implements vscode.Disposable {
   }
 
   private async receive(message: ComparePanelToHost): Promise<void> {
-    const stem = `${(this.model?.file ?? 'comparison').replace(/\.[^.]+$/, '')}-compare`;
     switch (message.type) {
       case 'ready':
         this.ready = true;
@@ -48,11 +48,11 @@ export class ComparePanel implements vscode.Disposable {
         this.post();
         break;
       case 'export':
-        if (this.model) await saveWithDialog(`${stem}.json`, JSON.stringify(this.model, null, 2) + '\n');
+        if (this.model) await saveWithDialog(exportFileName(this.model.file, 'compare', 'json'), JSON.stringify(this.model, null, 2) + '\n');
         break;
       case 'exportPng': {
         const png = pngFromDataUrl(message.dataUrl);
-        if (png) await saveWithDialog(`${stem}-${message.chart.replace(/[^a-z0-9-]/gi, '')}.png`, png);
+        if (png) await saveWithDialog(exportFileName(this.model?.file, message.chart, 'png'), png);
         break;
       }
     }

@@ -332,7 +332,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeTextDocument((event) => {
       if (event.contentChanges.length === 0) return;
       const editor = vscode.window.visibleTextEditors.find((candidate) => candidate.document === event.document);
-      if (editor) clearOverlay(editor);
+      if (editor) clearOverlay(editor, true);
       scheduleAnalysis(event.document);
     }),
     vscode.workspace.onDidCloseTextDocument((document) => service.forget(document)),

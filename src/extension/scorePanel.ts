@@ -2,7 +2,8 @@ import * as vscode from 'vscode';
 import type { AnalysisResult } from '../core/types';
 import { panelCsv, panelModel } from '../presenters/panel';
 import type { HostToPanel, PanelModel, PanelToHost, PanelView } from '../protocol/panel';
-import { panelHtml, panelOptions, pngFromDataUrl, saveWithDialog } from './webviewHtml';
+import { exportFileName, pngFromDataUrl } from '../presenters/export';
+import { panelHtml, panelOptions, saveWithDialog } from './webviewHtml';
 
 /**
  * The "Score Structure Attention" panel: a webview that follows the active editor's analysis.
@@ -88,14 +89,14 @@ export class ScorePanel implements vscode.Disposable {
         break;
       case 'exportPng': {
         const png = pngFromDataUrl(message.dataUrl);
-        if (png) await this.save('png', png, message.chart.replace(/[^a-z0-9-]/gi, ''));
+        if (png) await this.save('png', png, message.chart);
         break;
       }
     }
   }
 
   private async save(extension: string, content: string | Uint8Array, suffix = 'scores'): Promise<void> {
-    await saveWithDialog(`${(this.model?.file ?? 'analysis').replace(/\.[^.]+$/, '')}-${suffix}.${extension}`, content);
+    await saveWithDialog(exportFileName(this.model?.file, suffix, extension), content);
   }
 
   dispose(): void {

@@ -49,9 +49,3 @@ export async function saveWithDialog(fileName: string, content: string | Uint8Ar
   void vscode.window.showInformationMessage(`Saved ${vscode.workspace.asRelativePath(target)}`);
   return target;
 }
-
-/** The bytes of a `data:image/png;base64,…` URL sent by a webview's chart, or undefined if it is not one. */
-export function pngFromDataUrl(dataUrl: string): Uint8Array | undefined {
-  const match = /^data:image\/png;base64,([A-Za-z0-9+/=]+)$/.exec(dataUrl);
-  return match ? Buffer.from(match[1], 'base64') : undefined;
-}
