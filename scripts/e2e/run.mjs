@@ -4,7 +4,7 @@
 //    attended tokens light up, the card lists weights), the score panel (one chart point per
 //    layer), the compare panel, the unsupported-file message, JSON export through the save dialog.
 //    Each view is saved to docs/screenshots/.
-// Usage: node scripts/e2e/run.mjs [--ui-only | --integration-only]
+// Usage: node scripts/e2e/run.mjs [--ui-only | --integration-only]   (CAL_E2E_EXTRA_MODELS: see below)
 // (after scripts/e2e/setup-code-server.sh; `npm run test:e2e` builds and does both)
 import { spawn, execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
@@ -40,6 +40,8 @@ for (const file of readdirSync(join(root, 'examples'))) cpSync(join(root, 'examp
 writeFileSync(join(workspace, 'notes.txt'), 'Plain text: not a supported language.\n');
 mkdirSync(join(workspace, '.vscode'));
 const settings = { 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'editor.hover.delay': 300, 'files.simpleDialog.enable': true, 'workbench.tips.enabled': false };
+// CAL_E2E_EXTRA_MODELS=DIR[:DIR…] offers more model folders next to the bundled ones (codeAttention.models).
+if (process.env.CAL_E2E_EXTRA_MODELS) settings['codeAttention.models'] = process.env.CAL_E2E_EXTRA_MODELS.split(':').filter(Boolean);
 writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings));
 
 const port = await new Promise((resolve) => {
@@ -116,7 +118,9 @@ async function closeAllEditors(ui) {
 }
 
 try {
-  await Promise.race([waitForServer(host), deadline(60_000, 'code-server start')]);
+  const exited = new Promise((_, reject) => server.once('exit', (code) => reject(new Error(`code-server exited with ${code} before it was ready (its log is below)`))));
+  exited.catch(() => undefined);
+  await Promise.race([waitForServer(host), exited, deadline(60_000, 'code-server start')]);
   browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
 
   if (!process.argv.includes('--ui-only')) {
