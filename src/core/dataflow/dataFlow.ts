@@ -8,8 +8,8 @@ import type { DataFlowEdge, DataFlowGraph, LanguageId, ParsedSource, SyntaxNode 
  * language; the per-language tables below only name the node types. The walk keeps, for every
  * name, the occurrences that last defined it:
  *
- * - a use of a known name comesFrom its current definitions; an unknown name (a parameter, a
- *   global) becomes a definition;
+ * - a use of a known name comesFrom its current definitions; an unknown name (a global, a
+ *   builtin) becomes a definition;
  * - an assignment or declaration visits its value first, then every variable on the left is
  *   computedFrom every variable of the value and becomes the name's only definition; parallel
  *   assignments (`a, b = b, a`) pair the sides element by element;
@@ -29,8 +29,8 @@ import type { DataFlowEdge, DataFlowGraph, LanguageId, ParsedSource, SyntaxNode 
  * As in the reference, the state after a loop is the state after its second pass (the case of
  * zero iterations is not merged in).
  *
- * Deviations from the reference, on purpose: only variables are nodes (the reference also makes
- * isolated nodes of literals, and uses the leaf text, so member names and PHP's `$` count too);
+ * Deviations from the reference, on purpose: only variables are nodes (identifiers, not member or
+ * type names; the reference also makes nodes of literals);
  * self-loops are dropped; an augmented assignment (`x += 1`) or update (`i++`) reads its target,
  * so the target comesFrom its previous definitions (the reference makes `i` computedFrom itself);
  * `else` branches start after the condition, not before it (so Go's `if v := f(); …` reaches the
@@ -40,8 +40,8 @@ import type { DataFlowEdge, DataFlowGraph, LanguageId, ParsedSource, SyntaxNode 
  * earlier function's variable of the same name); `do … while` walks its body before its condition.
  * A nested function's body is walked where the function is defined, as in the reference. `switch`,
  * `case` and `match` arms are branches from the state after the subject (the reference walks them
- * in sequence); fall-through between arms is not followed. Languages without rules here
- * return undefined.
+ * in sequence); fall-through between arms is not followed. TypeScript uses the JavaScript tables
+ * (type annotations hold no variables). Languages without rules here return undefined.
  */
 export function extractDataFlow(parsed: ParsedSource): DataFlowGraph | undefined {
   const rules = RULES[parsed.language];
