@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Analyzer } from '../src/core/pipeline';
 import type { AnalysisResult } from '../src/core/types';
-import { tokenAttentionRow } from '../src/core/views';
+import { tokenAttentionRow, windowTokenMatrix } from '../src/core/views';
 import { BUCKETS, hoverMarkdown, markdownCell, presentHover, tokenAtOffset } from '../src/presenters/hover';
 import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
 
@@ -42,6 +42,20 @@ describe('hover presenter on real analyses', function () {
     const top = shown.highlights.find((highlight) => highlight.token === shown.rows[0].token)!;
     assert.equal(top.bucket, BUCKETS - 1);
     assert.ok(!shown.highlights.some((highlight) => highlight.token === focus));
+  });
+
+  it('for "attended by", highlights the focused token’s column of the head matrix', () => {
+    const focus = result.tokens.findIndex((t) => t.text === 'slug');
+    const view = { mode: 'head' as const, layer: 1, head: 0, direction: 'attendedBy' as const };
+    const shown = presentHover(result, view, focus, { topK: 5, minShare: 0 });
+    const window = result.windows.find((w) => focus >= w.tokenStart && focus < w.tokenEnd)!;
+    const m = window.tokenEnd - window.tokenStart;
+    const matrix = windowTokenMatrix(result, window, view);
+    for (const row of shown.rows) assert.equal(row.weight, matrix[(row.token - window.tokenStart) * m + (focus - window.tokenStart)]);
+    // With minShare 0 every token of the window that gives it any attention is a candidate, strongest first.
+    const column = Array.from({ length: m }, (_, b) => (b + window.tokenStart === focus ? 0 : matrix[b * m + focus - window.tokenStart]));
+    assert.equal(shown.rows[0].weight, Math.max(...column));
+    assert.equal(shown.highlights.find((h) => h.token === shown.rows[0].token)!.bucket, BUCKETS - 1);
   });
 
   it('renders a hover card that escapes source text and carries the flip command', () => {
