@@ -223,6 +223,7 @@ try {
     const toast = ui.locator('.notifications-toasts .notification-toast', { hasText: 'not supported' }).or(ui.locator('.notifications-toasts .notification-toast', { hasText: 'does not support' }));
     await toast.first().waitFor({ timeout: 30_000 });
     const toastText = (await toast.first().innerText()).split('\n')[0];
+    await ui.waitForTimeout(1000); // the toast slides in
     await ui.screenshot({ path: join(screenshots, 'unsupported.png') });
     say(`unsupported file: ${toastText}`);
     check(/Python|Java/.test(toastText), `the message names the supported languages (${toastText})`);
