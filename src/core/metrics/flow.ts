@@ -74,70 +74,89 @@ export class LayeredMaxFlow {
     return total;
   }
 
-  /**
-   * Neighbours of node v = (k, i) in the residual graph, as indices 0..2n−1: the first n go down
-   * to (k − 1, j) (forward residual c − f), the next n go up to (k + 1, j) (reverse residual f).
-   */
-  private residual(v: number, index: number): number {
-    const n = this.n;
-    const k = Math.floor(v / n);
-    const i = v - k * n;
-    if (index < n) {
-      if (k === 0) return 0;
-      const cell = i * n + index;
-      return this.capacities[k - 1][cell] - this.flows[k - 1][cell];
-    }
-    if (k === this.K) return 0;
-    const j = index - n;
-    return this.flows[k][j * n + i];
-  }
-
-  private neighbour(v: number, index: number): number {
-    const n = this.n;
-    const k = Math.floor(v / n);
-    return index < n ? (k - 1) * n + index : (k + 1) * n + (index - n);
-  }
-
   private buildLevels(s: number, t: number): boolean {
-    this.level.fill(-1);
+    const n = this.n;
+    const level = this.level;
+    const queue = this.queue;
+    level.fill(-1);
     let head = 0;
     let tail = 0;
-    this.queue[tail++] = s;
-    this.level[s] = 0;
+    queue[tail++] = s;
+    level[s] = 0;
     while (head < tail) {
-      const v = this.queue[head++];
-      for (let index = 0; index < 2 * this.n; index++) {
-        if (this.residual(v, index) <= EPSILON) continue;
-        const w = this.neighbour(v, index);
-        if (this.level[w] >= 0) continue;
-        this.level[w] = this.level[v] + 1;
-        this.queue[tail++] = w;
+      const v = queue[head++];
+      const k = (v / n) | 0;
+      const i = v - k * n;
+      const next = level[v] + 1;
+      if (k > 0) {
+        const capacity = this.capacities[k - 1];
+        const flow = this.flows[k - 1];
+        const below = (k - 1) * n;
+        for (let j = 0, cell = i * n; j < n; j++, cell++) {
+          if (level[below + j] >= 0 || capacity[cell] - flow[cell] <= EPSILON) continue;
+          level[below + j] = next;
+          queue[tail++] = below + j;
+        }
+      }
+      if (k < this.K) {
+        const flow = this.flows[k];
+        const above = (k + 1) * n;
+        for (let j = 0, cell = i; j < n; j++, cell += n) {
+          if (level[above + j] >= 0 || flow[cell] <= EPSILON) continue;
+          level[above + j] = next;
+          queue[tail++] = above + j;
+        }
       }
     }
-    return this.level[t] >= 0;
+    return level[t] >= 0;
   }
 
-  /** Blocking-flow DFS that pushes as much as it can through v before returning (multi-push). */
+  /**
+   * Blocking-flow DFS that pushes as much as it can through v before returning (multi-push).
+   * Arcs 0..n−1 go down to (k − 1, j) with residual c − f; arcs n..2n−1 go up to (k + 1, j)
+   * with residual f (cancelling flow).
+   */
   private push(v: number, t: number, limit: number): number {
     if (v === t) return limit;
     const n = this.n;
-    const k = Math.floor(v / n);
+    const k = (v / n) | 0;
     const i = v - k * n;
+    const level = this.level;
+    const next = level[v] + 1;
     let total = 0;
-    for (; this.arc[v] < 2 * n; this.arc[v]++) {
-      const index = this.arc[v];
-      const capacity = this.residual(v, index);
-      if (capacity <= EPSILON) continue;
-      const w = this.neighbour(v, index);
-      if (this.level[w] !== this.level[v] + 1) continue;
-      const pushed = this.push(w, t, Math.min(limit - total, capacity));
-      if (pushed > EPSILON) {
-        if (index < n) this.flows[k - 1][i * n + index] += pushed;
-        else this.flows[k][(index - n) * n + i] -= pushed;
-        total += pushed;
-        if (limit - total <= EPSILON) return total;
+    if (this.arc[v] < n && k > 0) {
+      const capacity = this.capacities[k - 1];
+      const flow = this.flows[k - 1];
+      const below = (k - 1) * n;
+      for (let j = this.arc[v]; j < n; j++, this.arc[v] = j) {
+        const cell = i * n + j;
+        const residual = capacity[cell] - flow[cell];
+        if (residual <= EPSILON || level[below + j] !== next) continue;
+        const pushed = this.push(below + j, t, Math.min(limit - total, residual));
+        if (pushed > EPSILON) {
+          flow[cell] += pushed;
+          total += pushed;
+          if (limit - total <= EPSILON) return total;
+        }
       }
     }
+    if (this.arc[v] < n) this.arc[v] = n;
+    if (k < this.K) {
+      const flow = this.flows[k];
+      const above = (k + 1) * n;
+      for (let j = this.arc[v] - n; j < n; j++, this.arc[v] = n + j) {
+        const cell = j * n + i;
+        const residual = flow[cell];
+        if (residual <= EPSILON || level[above + j] !== next) continue;
+        const pushed = this.push(above + j, t, Math.min(limit - total, residual));
+        if (pushed > EPSILON) {
+          flow[cell] -= pushed;
+          total += pushed;
+          if (limit - total <= EPSILON) return total;
+        }
+      }
+    }
+    this.arc[v] = 2 * n;
     return total;
   }
 }
