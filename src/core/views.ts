@@ -46,6 +46,15 @@ function cached(window: AnalyzedWindow, key: string, compute: () => Float32Array
   return matrix;
 }
 
+const rolloutCache = new WeakMap<AnalyzedWindow, Float64Array[]>();
+
+/** Rollouts of every layer of a window, computed once: each layer's is a step of the same product. */
+function subwordRollouts(window: AnalyzedWindow): Float64Array[] {
+  let rollouts = rolloutCache.get(window);
+  if (!rollouts) rolloutCache.set(window, (rollouts = attentionRollout(window.subwordAttention)));
+  return rollouts;
+}
+
 /** The m×m code-token matrix of a window for a view (flow excluded: it is per focus token). */
 export function windowTokenMatrix(result: AnalysisResult, window: AnalyzedWindow, view: AttentionView): Float32Array {
   const rule = result.options.pairRule;
@@ -56,10 +65,7 @@ export function windowTokenMatrix(result: AnalysisResult, window: AnalyzedWindow
     case 'meanHeads':
       return cached(window, `mean:${view.layer}`, () => meanOverHeads(window.tokenAttention, view.layer));
     case 'rollout':
-      return cached(window, `rollout:${view.layer}`, () => {
-        const rollouts = attentionRollout(window.subwordAttention);
-        return alignMatrix(Float32Array.from(rollouts[view.layer]), n, window, rule);
-      });
+      return cached(window, `rollout:${view.layer}`, () => alignMatrix(Float32Array.from(subwordRollouts(window)[view.layer]), n, window, rule));
     case 'valueWeighted':
       if (!window.valueNorms) throw new Error('This model has no value_norms output; value-weighted attention needs it (re-export with models/export_onnx.py).');
       return cached(window, `value:${view.layer}:${view.head ?? 'mean'}`, () =>
