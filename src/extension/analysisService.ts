@@ -23,6 +23,8 @@ export class AnalysisService implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   /** Documents already told that their language is not supported (told once per document). */
   private readonly toldUnsupported = new Set<string>();
+  /** Why the last analysis of a document version failed (too large, binary, model missing …). */
+  private readonly failures = new Map<string, { version: number; message: string }>();
   readonly onDidChangeResult = this.changed.event;
   lastResult: AnalysisResult | undefined;
 
@@ -69,6 +71,7 @@ export class AnalysisService implements vscode.Disposable {
     for (const flight of this.inFlight.values()) flight.abort.abort();
     this.inFlight.clear();
     this.results.clear();
+    this.failures.clear();
     const previous = this.analyzer;
     this.analyzer = undefined;
     void previous?.promise.then((analyzer) => analyzer.dispose(), () => undefined);
@@ -93,6 +96,12 @@ export class AnalysisService implements vscode.Disposable {
       });
     }
     return this.analyzer.promise;
+  }
+
+  /** Why the analysis of exactly this document version failed, if it did (then hovers do not retry it). */
+  failureFor(document: vscode.TextDocument): string | undefined {
+    const failure = this.failures.get(document.uri.toString());
+    return failure?.version === document.version ? failure.message : undefined;
   }
 
   /** The cached result for exactly this document version, if any. */
@@ -141,6 +150,7 @@ export class AnalysisService implements vscode.Disposable {
         if (error instanceof AnalysisCancelledError) return undefined;
         const message = error instanceof InputError || error instanceof ModelLoadError ? error.message : `Analysis failed: ${(error as Error).message}`;
         this.output.appendLine(message);
+        this.failures.set(key, { version, message });
         if (!options.quiet) void vscode.window.showWarningMessage(`Code Attention Lens: ${message}`);
         return undefined;
       } finally {
@@ -163,6 +173,7 @@ export class AnalysisService implements vscode.Disposable {
   forget(document: vscode.TextDocument): void {
     const key = document.uri.toString();
     this.results.delete(key);
+    this.failures.delete(key);
     this.toldUnsupported.delete(key);
     this.inFlight.get(key)?.abort.abort();
     this.inFlight.delete(key);

@@ -272,8 +272,11 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.languages.registerHoverProvider(SELECTOR, {
       async provideHover(document, position) {
-        const result = service.resultFor(document) ?? (autoAnalyze() ? await service.analyze(document, { quiet: true }) : undefined);
-        if (!result || result.source.version !== document.version) return undefined;
+        const result = service.resultFor(document) ?? (autoAnalyze() && !service.failureFor(document) ? await service.analyze(document, { quiet: true }) : undefined);
+        if (!result || result.source.version !== document.version) {
+          const failure = service.failureFor(document);
+          return failure ? new vscode.Hover(new vscode.MarkdownString().appendText(`Code Attention Lens: ${failure}`)) : undefined;
+        }
         const focus = tokenAtOffset(result.tokens, document.offsetAt(position));
         if (focus === undefined) return undefined;
         const editor = vscode.window.visibleTextEditors.find((candidate) => candidate.document === document);
