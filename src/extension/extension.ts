@@ -125,8 +125,14 @@ export function activate(context: vscode.ExtensionContext): void {
       return result ? resultSummary(result) : undefined;
     }),
     vscode.commands.registerCommand('codeAttention.selectView', async () => {
+      const editor = vscode.window.activeTextEditor;
+      const model = (editor ? service.resultFor(editor.document) : service.lastResult)?.model;
       const pick = await vscode.window.showQuickPick(
-        (Object.keys(VIEW_MODE_LABELS) as ViewMode[]).map((mode) => ({ label: VIEW_MODE_LABELS[mode], mode, picked: mode === view.mode })),
+        (Object.keys(VIEW_MODE_LABELS) as ViewMode[]).map((mode) => ({
+          label: VIEW_MODE_LABELS[mode],
+          description: mode === view.mode ? 'current' : mode === 'valueWeighted' && model && !model.hasValueNorms ? 'unavailable: this model has no value_norms output' : undefined,
+          mode,
+        })),
         { title: 'Code Attention: what the hover overlay shows' },
       );
       if (!pick) return;
