@@ -7,6 +7,7 @@ import { catDefinition, keptTokenIndices, referenceTypeFilter, scoreSnippets, ty
 import { extractDataFlow } from './dataflow/dataFlow';
 import { dataFlowScore } from './metrics/dataFlowScore';
 import { headStatistics } from './metrics/headStatistics';
+import { headRoles } from './metrics/specialTokens';
 import { structureHeads } from './metrics/structureHeads';
 import { CodeParser } from './parser';
 import { planWindows } from './windows';
@@ -177,6 +178,7 @@ export interface ScoreOptions {
 export function computeScores(result: AnalysisResult, parsed: ParsedSource, options: ScoreOptions): void {
   result.scores.cat = catReport(result, parsed, options);
   result.scores.headStatistics = headStatistics(result);
+  result.scores.headRoles = headRoles(result.scores.headStatistics);
   result.scores.structureHeads = structureHeads(result, result.dataFlow);
   if (result.dataFlow) result.scores.dataFlow = dataFlowScore(result, result.dataFlow);
 }

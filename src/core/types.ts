@@ -194,6 +194,8 @@ export interface AnalysisResult {
 export interface AnalysisScores {
   cat?: import('./metrics/catScore').CatScoreReport;
   headStatistics?: import('./metrics/headStatistics').HeadStatistics;
+  /** Sink and positional heads (share ≥ 0.5 of a row's attention on one target). */
+  headRoles?: import('./metrics/specialTokens').RoleHead[];
   structureHeads?: import('./metrics/structureHeads').StructureHeadsReport;
   dataFlow?: import('./metrics/dataFlowScore').DataFlowScoreReport;
   [metric: string]: unknown;

@@ -124,6 +124,11 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
       ),
     );
   }
+  const roles = result.scores.headRoles;
+  if (roles) {
+    const labels = { bosSink: '<s>', eosSink: '</s>', punctuationSink: 'punctuation', previousToken: 'previous subword', nextToken: 'next subword' };
+    lines.push(`heads with ≥ 0.5 of their attention on one target: ${roles.length ? roles.map((role) => `L${role.layer}H${role.head} ${labels[role.role]} ${formatNumber(role.share, 2)}`).join(', ') : 'none'}`);
+  }
   const heads = result.scores.structureHeads;
   if (heads) {
     const rows: Array<Array<string | number>> = [];
