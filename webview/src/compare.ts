@@ -1,25 +1,14 @@
 // Compare panel: per-layer CAT-score (and data-flow attention, where the language has it) of two
 // models on relative depth, with baselines, and their layer × head heatmaps side by side on one
 // colour scale. Text goes through textContent only; no inline handlers or styles.
-import { Chart, registerables, type ChartDataset, type Plugin } from 'chart.js';
+import { Chart, registerables, type ChartDataset } from 'chart.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
+import { themedBackground } from './chartTheme';
 import type { ComparePanelModel, ComparePanelToHost, CompareSide, HostToComparePanel } from '../../src/protocol/compare';
 
 declare function acquireVsCodeApi(): { postMessage(message: ComparePanelToHost): void; setState(state: unknown): void; getState(): unknown };
 
 Chart.register(...registerables);
-/** Paints the editor background behind a chart, so that an exported PNG is readable outside VS Code. */
-const themedBackground: Plugin = {
-  id: 'themedBackground',
-  beforeDraw(chart) {
-    const context = chart.ctx;
-    context.save();
-    context.globalCompositeOperation = 'destination-over';
-    context.fillStyle = getComputedStyle(document.body).getPropertyValue('--vscode-editor-background').trim() || '#ffffff';
-    context.fillRect(0, 0, chart.width, chart.height);
-    context.restore();
-  },
-};
 
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app')!;

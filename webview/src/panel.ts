@@ -1,25 +1,14 @@
 // Score panel webview: per-layer CAT-score chart with its baseline, a layer × head heatmap (click
 // a cell to show that head in the editor), the definition in use, head statistics and exports.
 // Every piece of text from the analysis goes through textContent; no inline handlers or styles.
-import { Chart, registerables, type Plugin } from 'chart.js';
+import { Chart, registerables } from 'chart.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
+import { themedBackground } from './chartTheme';
 import type { HostToPanel, PanelModel, PanelToHost, PanelView } from '../../src/protocol/panel';
 
 declare function acquireVsCodeApi(): { postMessage(message: PanelToHost): void; setState(state: unknown): void; getState(): unknown };
 
 Chart.register(...registerables);
-/** Paints the editor background behind a chart, so that an exported PNG is readable outside VS Code. */
-const themedBackground: Plugin = {
-  id: 'themedBackground',
-  beforeDraw(chart) {
-    const context = chart.ctx;
-    context.save();
-    context.globalCompositeOperation = 'destination-over';
-    context.fillStyle = getComputedStyle(document.body).getPropertyValue('--vscode-editor-background').trim() || '#ffffff';
-    context.fillRect(0, 0, chart.width, chart.height);
-    context.restore();
-  },
-};
 
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app')!;
