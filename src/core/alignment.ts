@@ -15,32 +15,39 @@ import type { PairRule, SubwordWindow, Tensor } from './types';
  */
 export function alignMatrix(subwordMatrix: Float32Array, n: number, window: SubwordWindow, rule: PairRule, offset = 0): Float32Array {
   const m = window.tokenEnd - window.tokenStart;
-  const owner = window.tokenOfSubword;
-  const counts = new Float64Array(m);
-  for (let s = 0; s < n; s++) if (owner[s] >= 0) counts[owner[s] - window.tokenStart]++;
-  // Column sums per token group, then row sums per token group.
-  const grouped = new Float64Array(m);
   const result = new Float32Array(m * m);
-  const accumulated = new Float64Array(m * m);
+  alignInto(result, 0, subwordMatrix, offset, n, window, subwordCounts(n, window), rule, new Float64Array(m * m));
+  return result;
+}
+
+/** Subwords per code token of the window (window-local token index). */
+function subwordCounts(n: number, window: SubwordWindow): Float64Array {
+  const counts = new Float64Array(window.tokenEnd - window.tokenStart);
+  for (let s = 0; s < n; s++) if (window.tokenOfSubword[s] >= 0) counts[window.tokenOfSubword[s] - window.tokenStart]++;
+  return counts;
+}
+
+/** Aligns one n×n subword matrix (at `offset`) into `out` (at `outOffset`), reusing `scratch` (m×m). */
+function alignInto(out: Float32Array, outOffset: number, subwordMatrix: Float32Array, offset: number, n: number, window: SubwordWindow, counts: Float64Array, rule: PairRule, scratch: Float64Array): void {
+  const m = window.tokenEnd - window.tokenStart;
+  const owner = window.tokenOfSubword;
+  scratch.fill(0);
   for (let i = 0; i < n; i++) {
     const a = owner[i];
     if (a < 0) continue;
-    grouped.fill(0);
     const row = offset + i * n;
+    const base = (a - window.tokenStart) * m - window.tokenStart;
     for (let j = 0; j < n; j++) {
       const b = owner[j];
-      if (b >= 0) grouped[b - window.tokenStart] += subwordMatrix[row + j];
+      if (b >= 0) scratch[base + b] += subwordMatrix[row + j];
     }
-    const base = (a - window.tokenStart) * m;
-    for (let b = 0; b < m; b++) accumulated[base + b] += grouped[b];
   }
   for (let a = 0; a < m; a++) {
     for (let b = 0; b < m; b++) {
       const divisor = rule === 'mean' ? counts[a] * counts[b] : counts[a];
-      result[a * m + b] = divisor > 0 ? accumulated[a * m + b] / divisor : 0;
+      out[outOffset + a * m + b] = divisor > 0 ? scratch[a * m + b] / divisor : 0;
     }
   }
-  return result;
 }
 
 /** Aligns every layer and head of a [layers, heads, n, n] tensor: [layers, heads, m, m]. */
@@ -48,12 +55,9 @@ export function alignAttention(attentions: Tensor, window: SubwordWindow, rule: 
   const [layers, heads, n] = attentions.shape;
   const m = window.tokenEnd - window.tokenStart;
   const data = new Float32Array(layers * heads * m * m);
-  for (let l = 0; l < layers; l++) {
-    for (let h = 0; h < heads; h++) {
-      const index = l * heads + h;
-      data.set(alignMatrix(attentions.data, n, window, rule, index * n * n), index * m * m);
-    }
-  }
+  const counts = subwordCounts(n, window);
+  const scratch = new Float64Array(m * m);
+  for (let index = 0; index < layers * heads; index++) alignInto(data, index * m * m, attentions.data, index * n * n, n, window, counts, rule, scratch);
   return { data, shape: [layers, heads, m, m] };
 }
 
