@@ -1,23 +1,17 @@
+import type { ComparedModel } from '../core/compare';
+
 /**
  * Messages between the extension host and the compare panel webview (imported by both sides).
  */
 
-/** One model's side of the comparison: per-layer curves on relative depth and its head heatmap. */
-export interface CompareSide {
-  name: string;
-  displayName: string;
-  layers: number;
-  heads: number;
-  /** (layer + 1) / layers for each layer. */
-  depth: number[];
-  cat: number[];
-  baseline: number[];
-  /** Share of attention on data-flow edges per layer; NaN where the language has no data-flow rules. */
+/**
+ * One model's side of the comparison as the panel receives it: the core's per-model comparison,
+ * with the data-flow curves flattened to arrays (NaN where the language has no data-flow rules).
+ */
+export type CompareSide = Omit<ComparedModel, 'dataFlow'> & {
   dataFlow: number[];
   dataFlowBaseline: number[];
-  /** [layer][head] CAT-score. */
-  heatmap: number[][];
-}
+};
 
 export interface ComparePanelModel {
   file: string;
