@@ -16,56 +16,84 @@ import type { PairRule, SubwordWindow, Tensor } from './types';
 export function alignMatrix(subwordMatrix: Float32Array, n: number, window: SubwordWindow, rule: PairRule, offset = 0): Float32Array {
   const m = window.tokenEnd - window.tokenStart;
   const result = new Float32Array(m * m);
-  alignInto(result, 0, subwordMatrix, offset, n, window, subwordCounts(n, window), rule, new Float64Array(m * m));
+  alignInto(result, 0, subwordMatrix, offset, n, new AlignmentPlan(n, window, rule), new Float64Array(m));
   return result;
 }
 
-/** Subwords per code token of the window (window-local token index). */
-function subwordCounts(n: number, window: SubwordWindow): Float64Array {
-  const counts = new Float64Array(window.tokenEnd - window.tokenStart);
-  for (let s = 0; s < n; s++) if (window.tokenOfSubword[s] >= 0) counts[window.tokenOfSubword[s] - window.tokenStart]++;
-  return counts;
+/** What aligning any n×n matrix of a window needs, computed once per window. */
+class AlignmentPlan {
+  readonly m: number;
+  /** Window-local owner of subword s, −1 for `<s>`/`</s>`. */
+  readonly owner: Int32Array;
+  /** 1 / subword count of each token (0 for a token without subwords in the window). */
+  readonly inverseCount: Float64Array;
+  /** What each column is multiplied by: 1 / its count under `mean`, 1 under `sumMean`. */
+  readonly columnScale: Float64Array;
+
+  constructor(n: number, window: SubwordWindow, rule: PairRule) {
+    const m = window.tokenEnd - window.tokenStart;
+    this.m = m;
+    this.owner = new Int32Array(n);
+    const counts = new Float64Array(m);
+    for (let s = 0; s < n; s++) {
+      const token = window.tokenOfSubword[s];
+      this.owner[s] = token >= 0 ? token - window.tokenStart : -1;
+      if (token >= 0) counts[token - window.tokenStart]++;
+    }
+    this.inverseCount = counts.map((count) => (count > 0 ? 1 / count : 0));
+    this.columnScale = rule === 'mean' ? this.inverseCount : new Float64Array(m).fill(1);
+  }
 }
 
-/** Aligns one n×n subword matrix (at `offset`) into `out` (at `outOffset`), reusing `scratch` (m×m). */
-function alignInto(out: Float32Array, outOffset: number, subwordMatrix: Float32Array, offset: number, n: number, window: SubwordWindow, counts: Float64Array, rule: PairRule, scratch: Float64Array): void {
-  const m = window.tokenEnd - window.tokenStart;
-  const owner = window.tokenOfSubword;
-  scratch.fill(0);
-  for (let i = 0; i < n; i++) {
+/**
+ * Aligns one n×n subword matrix (at `offset`) into `out` (at `outOffset`, m×m). The rows of each
+ * run of subwords of one token are summed per column token into `row` (m, reused), then the run
+ * is written out divided by the pair's subword counts as the rule says.
+ */
+function alignInto(out: Float32Array, outOffset: number, subwordMatrix: Float32Array, offset: number, n: number, plan: AlignmentPlan, row: Float64Array): void {
+  const { m, owner, inverseCount, columnScale } = plan;
+  for (let i = 0; i < n; ) {
     const a = owner[i];
-    if (a < 0) continue;
-    const row = offset + i * n;
-    const base = (a - window.tokenStart) * m - window.tokenStart;
-    for (let j = 0; j < n; j++) {
-      const b = owner[j];
-      if (b >= 0) scratch[base + b] += subwordMatrix[row + j];
+    let last = i + 1;
+    while (last < n && owner[last] === a) last++;
+    if (a >= 0) {
+      row.fill(0);
+      for (let r = i; r < last; r++) {
+        for (let j = 0, x = offset + r * n; j < n; j++, x++) {
+          const b = owner[j];
+          if (b >= 0) row[b] += subwordMatrix[x];
+        }
+      }
+      // `+=`: a token's subwords are one run in planned windows, but a second run would add up too.
+      const scale = inverseCount[a];
+      for (let b = 0, x = outOffset + a * m; b < m; b++, x++) out[x] += row[b] * scale * columnScale[b];
     }
-  }
-  for (let a = 0; a < m; a++) {
-    for (let b = 0; b < m; b++) {
-      const divisor = rule === 'mean' ? counts[a] * counts[b] : counts[a];
-      out[outOffset + a * m + b] = divisor > 0 ? scratch[a * m + b] / divisor : 0;
-    }
+    i = last;
   }
 }
 
 /** Aligns every layer and head of a [layers, heads, n, n] tensor: [layers, heads, m, m]. */
 export function alignAttention(attentions: Tensor, window: SubwordWindow, rule: PairRule): Tensor {
   const [layers, heads, n] = attentions.shape;
-  const m = window.tokenEnd - window.tokenStart;
+  const plan = new AlignmentPlan(n, window, rule);
+  const m = plan.m;
   const data = new Float32Array(layers * heads * m * m);
-  const counts = subwordCounts(n, window);
-  const scratch = new Float64Array(m * m);
-  for (let index = 0; index < layers * heads; index++) alignInto(data, index * m * m, attentions.data, index * n * n, n, window, counts, rule, scratch);
+  const row = new Float64Array(m);
+  for (let index = 0; index < layers * heads; index++) alignInto(data, index * m * m, attentions.data, index * n * n, n, plan, row);
   return { data, shape: [layers, heads, m, m] };
 }
 
 /** Mean over heads of one layer of a [layers, heads, k, k] tensor, as a k×k matrix. */
 export function meanOverHeads(tensor: Tensor, layer: number): Float32Array {
+  const k = tensor.shape[2];
+  return meanOverHeadsInto(new Float32Array(k * k), tensor, layer);
+}
+
+/** {@link meanOverHeads} into `mean` (k×k), which it overwrites. */
+export function meanOverHeadsInto(mean: Float32Array, tensor: Tensor, layer: number): Float32Array {
   const [, heads, k] = tensor.shape;
   const size = k * k;
-  const mean = new Float32Array(size);
+  mean.fill(0);
   for (let h = 0; h < heads; h++) {
     const offset = (layer * heads + h) * size;
     for (let x = 0; x < size; x++) mean[x] += tensor.data[offset + x];

@@ -38,23 +38,24 @@ export function dataFlowScore(result: AnalysisResult, graph: DataFlowGraph): Dat
     }
     if (!rows.length) continue;
     counted += rows.length;
+    // The baseline needs the mean attention only at the offsets that edges have.
+    const offsets = [...new Set(rows.flatMap(({ row, sources }) => sources.map((source) => source - row)))];
+    const offsetMean = new Float64Array(2 * m - 1);
     const score = (matrix: Float32Array): [number, number] => {
-      const offsetMean = new Float64Array(2 * m - 1);
-      const offsetCount = new Float64Array(2 * m - 1);
-      for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
-        offsetMean[j - i + m - 1] += matrix[i * m + j];
-        offsetCount[j - i + m - 1]++;
+      for (const offset of offsets) {
+        let sum = 0;
+        for (let i = Math.max(0, -offset); i < Math.min(m, m - offset); i++) sum += matrix[i * m + i + offset];
+        offsetMean[offset + m - 1] = sum / (m - Math.abs(offset));
       }
       let share = 0;
       let chance = 0;
       for (const { row, sources } of rows) {
         let mass = 0;
-        for (let j = 0; j < m; j++) mass += matrix[row * m + j];
+        for (let j = row * m, end = j + m; j < end; j++) mass += matrix[j];
         if (mass <= 0) continue;
         for (const source of sources) {
           share += matrix[row * m + source] / mass;
-          const offset = source - row + m - 1;
-          chance += offsetMean[offset] / offsetCount[offset] / mass;
+          chance += offsetMean[source - row + m - 1] / mass;
         }
       }
       return [share, chance];

@@ -68,34 +68,23 @@ export function structureHeads(result: AnalysisResult, dataFlow?: DataFlowGraph)
     relations: {},
   };
   const { layers, heads } = result.model;
+  const strongest = strongestOtherTokens(result);
   for (const relation of relations) {
     const related = relatedTokens(result, relation, dataFlow);
     const hits = Array.from({ length: layers }, () => new Array<number>(heads).fill(0));
     let chance = 0;
     let counted = 0;
-    for (const window of result.windows) {
+    for (const [w, window] of result.windows.entries()) {
       const m = window.tokenEnd - window.tokenStart;
       for (let a = window.tokenStart; a < window.tokenEnd; a++) {
         const inWindow = related[a].filter((b) => b >= window.tokenStart && b < window.tokenEnd);
         if (!inWindow.length || m < 2) continue;
         counted++;
         chance += inWindow.length / (m - 1);
-        const targets = new Set(inWindow);
         const local = a - window.tokenStart;
         for (let l = 0; l < layers; l++) {
           for (let h = 0; h < heads; h++) {
-            const matrix = headMatrix(window.tokenAttention, l, h);
-            let best = -1;
-            let bestValue = -Infinity;
-            for (let b = 0; b < m; b++) {
-              if (b === local) continue;
-              const value = matrix[local * m + b];
-              if (value > bestValue) {
-                bestValue = value;
-                best = b;
-              }
-            }
-            if (targets.has(best + window.tokenStart)) hits[l][h]++;
+            if (inWindow.includes(strongest[w][(l * heads + h) * m + local] + window.tokenStart)) hits[l][h]++;
           }
         }
       }
@@ -108,6 +97,35 @@ export function structureHeads(result: AnalysisResult, dataFlow?: DataFlowGraph)
     };
   }
   return report;
+}
+
+/**
+ * Per window, [layer][head][token]: the window-local index of the other token that the token's
+ * row attends to most (first on ties; −1 in a one-token window).
+ */
+function strongestOtherTokens(result: AnalysisResult): Int32Array[] {
+  const { layers, heads } = result.model;
+  return result.windows.map((window) => {
+    const m = window.tokenEnd - window.tokenStart;
+    const strongest = new Int32Array(layers * heads * m).fill(-1);
+    for (let l = 0; l < layers; l++) {
+      for (let h = 0; h < heads; h++) {
+        const matrix = headMatrix(window.tokenAttention, l, h);
+        for (let a = 0; a < m; a++) {
+          let best = -1;
+          let bestValue = -Infinity;
+          for (let b = 0, x = a * m; b < m; b++, x++) {
+            if (b !== a && matrix[x] > bestValue) {
+              bestValue = matrix[x];
+              best = b;
+            }
+          }
+          strongest[(l * heads + h) * m + a] = best;
+        }
+      }
+    }
+    return strongest;
+  });
 }
 
 export interface RankedHead {
