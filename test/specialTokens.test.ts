@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
-import type { HeadStatistics } from '../src/core/metrics/headStatistics';
+import { isPunctuation, type HeadStatistics } from '../src/core/metrics/headStatistics';
 import { headRoles } from '../src/core/metrics/specialTokens';
+import { sharedParser } from './helpers';
 
 describe('sink and positional heads', () => {
   // Two layers × two heads with hand-set shares; entropies are irrelevant to roles.
@@ -26,5 +27,14 @@ describe('sink and positional heads', () => {
   it('a lower threshold lets one head hold several roles', () => {
     const roles = headRoles(stats, 0.3).filter((role) => role.layer === 1 && role.head === 1);
     assert.deepEqual(roles.map((role) => role.role), ['nextToken', 'punctuationSink']);
+  });
+});
+
+describe('punctuation', () => {
+  it('is decided by node type: delimiters count; operators, strings and comments do not', async () => {
+    const parser = await sharedParser();
+    const parsed = await parser.parse('x = f(a, b) + s[0]; y = "(,)" or {k: 1}.get(k) # (,)\n', 'python', { keepComments: true });
+    const punctuation = parsed.tokens.filter(isPunctuation).map((token) => token.text);
+    assert.deepEqual(punctuation, ['(', ',', ')', '[', ']', ';', '{', ':', '}', '.', '(', ')']);
   });
 });

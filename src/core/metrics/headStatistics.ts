@@ -3,7 +3,7 @@ import type { AnalysisResult, CodeToken } from '../types';
 /**
  * Head statistics in the style of Clark et al. 2019 ("What does BERT look at?"), per layer and
  * head, averaged over every code-token subword row of every window:
- * - attention mass on `<s>` and on `</s>` (attention sinks), and on punctuation tokens;
+ * - attention mass on `<s>` and on `</s>` (attention sinks), and on punctuation (delimiter) tokens;
  * - mean row entropy (nats);
  * - positional behaviour: mass on the previous and on the next subword.
  */
@@ -20,8 +20,37 @@ export interface HeadStatistics {
   rows: number;
 }
 
+/**
+ * Delimiters, by tree-sitter node type (anonymous leaves are typed by their literal): brackets,
+ * separators and member access. Operators (`=`, `+`, `==`) are not punctuation, and neither is a
+ * string or a comment, whatever characters it holds.
+ */
+const PUNCTUATION_TYPES = new Set(['(', ')', '[', ']', '{', '}', ',', ';', ':', '.', '::', '->', '?.', '...', '..']);
+
 export function isPunctuation(token: CodeToken): boolean {
-  return /^[^\p{L}\p{N}_$@"'`]+$/u.test(token.text);
+  return PUNCTUATION_TYPES.has(token.type);
+}
+
+/** ln(1 + k/4096) for k = 0..4096; interpolated linearly, ln of a float32 mantissa to within 1e-8. */
+const MANTISSA_LOG = Float64Array.from({ length: 4097 }, (_, k) => Math.log1p(k / 4096));
+
+/**
+ * −Σ p·ln p over `values[start, end)`. Entropy touches every attention weight (12 × 12 × 512² for
+ * CodeBERT), so ln is taken from the float32's bits — exponent·ln 2 plus a table of the mantissa's
+ * ln — rather than by calling Math.log, several times faster. Zeros and subnormals add nothing.
+ */
+export function rowEntropy(values: Float32Array, bits: Int32Array, start: number, end: number): number {
+  let entropy = 0;
+  for (let j = start; j < end; j++) {
+    const word = bits[j];
+    const exponent = word >>> 23;
+    if (word <= 0 || exponent === 0) continue;
+    const index = (word >>> 11) & 0xfff;
+    const low = MANTISSA_LOG[index];
+    const ln = (exponent - 127) * Math.LN2 + low + (word & 0x7ff) * (1 / 2048) * (MANTISSA_LOG[index + 1] - low);
+    entropy -= values[j] * ln;
+  }
+  return entropy;
 }
 
 export function headStatistics(result: AnalysisResult): HeadStatistics {
@@ -36,26 +65,32 @@ export function headStatistics(result: AnalysisResult): HeadStatistics {
       const owner = window.tokenOfSubword[j];
       if (owner >= 0 && isPunctuation(result.tokens[owner])) punctuationColumns.push(j);
     }
-    for (let i = 1; i < n - 1; i++) {
-      rows++;
-      for (let l = 0; l < layers; l++) {
-        for (let h = 0; h < heads; h++) {
+    const attention = window.subwordAttention.data;
+    const bits = new Int32Array(attention.buffer, attention.byteOffset, attention.length);
+    rows += Math.max(0, n - 2);
+    for (let l = 0; l < layers; l++) {
+      for (let h = 0; h < heads; h++) {
+        let bos = 0;
+        let eos = 0;
+        let previous = 0;
+        let next = 0;
+        let punctuation = 0;
+        let entropy = 0;
+        for (let i = 1; i < n - 1; i++) {
           const base = ((l * heads + h) * n + i) * n;
-          const row = window.subwordAttention.data;
-          stats.bos[l][h] += row[base];
-          stats.eos[l][h] += row[base + n - 1];
-          stats.previous[l][h] += row[base + i - 1];
-          stats.next[l][h] += row[base + i + 1];
-          let punctuation = 0;
-          for (const j of punctuationColumns) punctuation += row[base + j];
-          stats.punctuation[l][h] += punctuation;
-          let entropy = 0;
-          for (let j = 0; j < n; j++) {
-            const p = row[base + j];
-            if (p > 0) entropy -= p * Math.log(p);
-          }
-          stats.entropy[l][h] += entropy;
+          bos += attention[base];
+          eos += attention[base + n - 1];
+          previous += attention[base + i - 1];
+          next += attention[base + i + 1];
+          for (const j of punctuationColumns) punctuation += attention[base + j];
+          entropy += rowEntropy(attention, bits, base, base + n);
         }
+        stats.bos[l][h] += bos;
+        stats.eos[l][h] += eos;
+        stats.previous[l][h] += previous;
+        stats.next[l][h] += next;
+        stats.punctuation[l][h] += punctuation;
+        stats.entropy[l][h] += entropy;
       }
     }
   }
