@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { attentionFlow, LayeredMaxFlow } from '../src/core/metrics/flow';
-import { headStatistics } from '../src/core/metrics/headStatistics';
+import { headStatistics, rowEntropy } from '../src/core/metrics/headStatistics';
 import { attentionRollout, residualAttention } from '../src/core/metrics/rollout';
 import { relatedTokens, structureHeads, topHeads } from '../src/core/metrics/structureHeads';
 import { valueWeightedAttention } from '../src/core/metrics/valueWeighted';
@@ -185,6 +185,21 @@ describe('views and head metrics on the bundled model', function () {
         assert.ok(stats.entropy[l][h] > 0 && stats.entropy[l][h] <= Math.log(n) + 1e-6);
       });
     }
+  });
+
+  it('entropy from float bits equals −Σ p·ln p with Math.log, on every row of the real attention', () => {
+    const attention = result.windows[0].subwordAttention.data;
+    const bits = new Int32Array(attention.buffer, attention.byteOffset, attention.length);
+    const n = result.windows[0].ids.length;
+    let largest = 0;
+    for (let base = 0; base < attention.length; base += n) {
+      let direct = 0;
+      for (let j = base; j < base + n; j++) if (attention[j] > 0) direct -= attention[j] * Math.log(attention[j]);
+      largest = Math.max(largest, Math.abs(rowEntropy(attention, bits, base, base + n) - direct));
+    }
+    assert.ok(largest < 1e-7, `largest difference ${largest}`);
+    const probabilities = Float32Array.from([0, 0.5, 0.25, 0.125, 0.125]);
+    close(rowEntropy(probabilities, new Int32Array(probabilities.buffer), 0, 5), 1.75 * Math.LN2);
   });
 
   it('structure heads: relations are found as defined, and a previous-token pattern scores 1', () => {
