@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { catScoreOfMatrix, keptTokenIndices, quantile, referenceTypeFilter, scoreSnippets, shuffledRows, seededRandom, topTypesFilter } from '../src/core/metrics/catScore';
+import { catScoreOfMatrix, keptTokenIndices, quantile, referenceTypeFilter, scoreSnippets, topTypesFilter } from '../src/core/metrics/catScore';
 import type { CodeToken } from '../src/core/types';
 import { ROOT } from './helpers';
 
@@ -47,12 +47,27 @@ describe('CAT-score', () => {
     assert.equal(catScoreOfMatrix(new Float32Array(16), DISTANCE), undefined);
   });
 
-  it('shuffles within rows, keeping each row’s values', () => {
-    const matrix = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    const shuffled = shuffledRows(matrix, 3, seededRandom(1));
-    for (let row = 0; row < 3; row++) {
-      assert.deepEqual(Array.from(shuffled.subarray(row * 3, row * 3 + 3)).sort(), Array.from(matrix.subarray(row * 3, row * 3 + 3)).sort());
+  it('baseline: the expected score under row shuffles, close to the mean over 4,000 actual shuffles', () => {
+    // 40 tokens on a chain (distance |a − b|), attention that prefers near tokens plus noise.
+    const k = 40;
+    const random = mulberry32(7);
+    const distances = new Int32Array(k * k);
+    const attention = new Float32Array(k * k);
+    for (let a = 0; a < k; a++) {
+      for (let b = 0; b < k; b++) {
+        distances[a * k + b] = Math.abs(a - b);
+        attention[a * k + b] = Math.exp(-Math.abs(a - b) / 3) * random() + 0.05 * random();
+      }
     }
+    const scored = scoreSnippets([{ tokenAttention: { data: attention, shape: [1, 1, k, k] }, kept: Array.from({ length: k }, (_, t) => t), distances }], 1, 1);
+    const attentionThreshold = quantile(attention, 0.75);
+    const distanceThreshold = quantile(distances, 0.25);
+    let sum = 0;
+    const repeats = 4000;
+    for (let r = 0; r < repeats; r++) sum += catScoreOfMatrix(shuffledRows(attention, k, random), distances, 0.75, distanceThreshold, attentionThreshold)!;
+    const simulated = sum / repeats;
+    assert.ok(scored.score.perHead[0][0] > 2 * simulated, 'structured attention scores well above chance');
+    assert.ok(Math.abs(scored.baseline.perHead[0][0] - simulated) < 0.002, `closed form ${scored.baseline.perHead[0][0]} vs simulated ${simulated}`);
   });
 
   it('averages layers over heads and reports a baseline per layer and head', () => {
@@ -69,7 +84,9 @@ describe('CAT-score', () => {
     assert.equal(scored.thresholds.distance, 0.75);
     // The head mean is (head0 + 0.25) / 2, an increasing map: its 0.75-quantile is (0.325 + 0.25) / 2.
     assert.ok(Math.abs(scored.thresholds.attentionPerLayer[0] - 0.2875) < 1e-6);
-    assert.ok(scored.baseline.perHead[0][0] >= 0 && scored.baseline.perHead[0][0] <= 1);
+    // Head 0: one high pair per row, one near pair per row (the diagonal): E|A ∧ D| = 4 · 1·1/4 = 1,
+    // so the baseline is 1 / (4 + 4 − 1).
+    assert.ok(Math.abs(scored.baseline.perHead[0][0] - 1 / 7) < 1e-12);
     assert.equal(scored.baseline.perHead[0][1], 0); // shuffling a constant row changes nothing
   });
 
@@ -88,3 +105,26 @@ describe('CAT-score', () => {
     assert.deepEqual(topTypesFilter(counts, 10).types, ['identifier', '(', ')', ':', 'def']);
   });
 });
+
+/** Each row's values permuted among its columns (Fisher–Yates), the chance model of the baseline. */
+function shuffledRows(matrix: Float32Array, k: number, random: () => number): Float32Array {
+  const out = Float32Array.from(matrix);
+  for (let a = 0; a < k; a++) {
+    for (let i = k - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [out[a * k + i], out[a * k + j]] = [out[a * k + j], out[a * k + i]];
+    }
+  }
+  return out;
+}
+
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AnalysisCancelledError, Analyzer, InputError } from '../src/core/pipeline';
+import { AnalysisCancelledError, Analyzer, completeScores, InputError } from '../src/core/pipeline';
 import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
 
 describe('analysis pipeline on the bundled model', function () {
@@ -29,6 +29,20 @@ describe('analysis pipeline on the bundled model', function () {
     assert.ok(cat.tokensKept > 50 && cat.tokensKept < m);
     for (const stage of ['parseMs', 'tokenizeMs', 'forwardMs', 'alignMs', 'metricsMs', 'totalMs'] as const) assert.ok(result.timings[stage] >= 0);
     assert.equal(result.device, 'cpu');
+  });
+
+  it('computes only the reports asked for; completeScores adds the rest, equal to a full analysis', async () => {
+    const source = readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8');
+    const full = await analyzer.analyze(source, 'python');
+    const partial = await analyzer.analyze(source, 'python', { reports: ['cat'] });
+    assert.deepEqual(Object.keys(partial.scores), ['cat']);
+    assert.deepEqual(partial.scores.cat, full.scores.cat);
+    const before = partial.timings.metricsMs;
+    const scores = completeScores(partial, ['structureHeads']);
+    assert.deepEqual(Object.keys(scores).sort(), ['cat', 'structureHeads']);
+    assert.ok(partial.timings.metricsMs > before, 'the time of a later report counts as metrics time');
+    completeScores(partial);
+    for (const report of ['dataFlow', 'headStatistics', 'headRoles', 'structureHeads'] as const) assert.deepEqual(partial.scores[report], full.scores[report], report);
   });
 
   it('rows of token attention sum to 1 minus the special-token mass under the sumMean rule', async () => {

@@ -1,3 +1,4 @@
+import { completeScores } from './pipeline';
 import { tokenAttentionRow } from './views';
 import type { AnalysisResult } from './types';
 
@@ -29,7 +30,8 @@ export interface ModelComparison {
 }
 
 function compared(result: AnalysisResult): ComparedModel {
-  const cat = result.scores.cat!;
+  const scores = completeScores(result, ['cat', 'dataFlow']);
+  const cat = scores.cat!;
   const { layers, heads } = result.model;
   return {
     name: result.model.name,
@@ -40,8 +42,8 @@ function compared(result: AnalysisResult): ComparedModel {
     cat: [...cat.score.perLayer],
     baseline: [...cat.baseline.perLayer],
     heatmap: cat.score.perHead.map((row) => [...row]),
-    ...(result.scores.dataFlow
-      ? { dataFlow: { score: [...result.scores.dataFlow.score.perLayer], baseline: [...result.scores.dataFlow.baseline.perLayer], perHead: result.scores.dataFlow.score.perHead.map((row) => [...row]) } }
+    ...(scores.dataFlow
+      ? { dataFlow: { score: [...scores.dataFlow.score.perLayer], baseline: [...scores.dataFlow.baseline.perLayer], perHead: scores.dataFlow.score.perHead.map((row) => [...row]) } }
       : {}),
   };
 }
@@ -68,7 +70,6 @@ export function receivedAttention(result: AnalysisResult): number[] {
  */
 export function compareAnalyses(a: AnalysisResult, b: AnalysisResult): ModelComparison {
   if (a.source.text !== b.source.text || a.tokens.length !== b.tokens.length) throw new Error('Both analyses must be of the same text with the same options.');
-  if (!a.scores.cat || !b.scores.cat) throw new Error('Both analyses need CAT-scores.');
   const relativeDepth = a.model.layers !== b.model.layers;
   const receivedA = receivedAttention(a);
   const receivedB = receivedAttention(b);

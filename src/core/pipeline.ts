@@ -11,7 +11,7 @@ import { headRoles } from './metrics/specialTokens';
 import { structureHeads } from './metrics/structureHeads';
 import { CodeParser } from './parser';
 import { planWindows } from './windows';
-import type { AnalysisResult, AnalyzedWindow, CodeToken, LanguageId, PairRule, ParsedSource, StageTimings } from './types';
+import type { AnalysisResult, AnalysisScores, AnalyzedWindow, CodeToken, LanguageId, PairRule, ParsedSource, StageTimings } from './types';
 
 /** Input the analysis refuses, with a one-line message for the user. */
 export class InputError extends Error {
@@ -45,7 +45,17 @@ export interface AnalyzeOptions {
   maxAttentionBytes?: number;
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
+  /**
+   * Reports computed before `analyze` returns (default: all). The per-head detail reports cost
+   * about as much as the forward pass of a 12-layer model; an editor that only needs the CAT-score
+   * asks for less and calls `completeScores` when a view needs the rest.
+   */
+  reports?: 'all' | readonly ReportName[];
 }
+
+/** The metric reports of `AnalysisScores`; `headStatistics` brings `headRoles` with it. */
+export type ReportName = 'cat' | 'dataFlow' | 'headStatistics' | 'structureHeads';
+export const ALL_REPORTS: readonly ReportName[] = ['cat', 'dataFlow', 'headStatistics', 'structureHeads'];
 
 export interface AnalyzerOptions extends LoadModelOptions {
   modelDir: string;
@@ -139,13 +149,12 @@ export class Analyzer {
     }
     cancelled();
 
-    mark = performance.now();
     const result: AnalysisResult = {
       schemaVersion: 1,
       source: { path: options.path, language, text: source, version: options.version },
       model: this.model.info,
       device: this.model.device,
-      options: { keepComments: parsed.keptComments, pairRule },
+      options: { keepComments: parsed.keptComments, pairRule, distance, typeFilter: options.typeFilter ?? referenceTypeFilter(language) },
       tree: parsed.tree,
       tokens: parsed.tokens,
       errors: parsed.errors,
@@ -155,9 +164,8 @@ export class Analyzer {
       warnings,
       dataFlow: extractDataFlow(parsed),
     };
-    computeScores(result, parsed, { distance, typeFilter: options.typeFilter ?? referenceTypeFilter(language), pairRule });
+    completeScores(result, options.reports ?? 'all');
     const timings: StageTimings = result.timings;
-    timings.metricsMs = performance.now() - mark;
     timings.totalMs = performance.now() - started;
     return result;
   }
@@ -174,13 +182,23 @@ export interface ScoreOptions {
   pairRule: PairRule;
 }
 
-/** The metrics stage: each metric adds its report to `result.scores`. */
-export function computeScores(result: AnalysisResult, parsed: ParsedSource, options: ScoreOptions): void {
-  result.scores.cat = catReport(result, parsed, options);
-  result.scores.headStatistics = headStatistics(result);
-  result.scores.headRoles = headRoles(result.scores.headStatistics);
-  result.scores.structureHeads = structureHeads(result, result.dataFlow);
-  if (result.dataFlow) result.scores.dataFlow = dataFlowScore(result, result.dataFlow);
+/**
+ * The metrics stage: adds to `result.scores` each of `reports` that it does not hold yet, and the
+ * time spent to `result.timings.metricsMs`. Views call it with what they show.
+ */
+export function completeScores(result: AnalysisResult, reports: 'all' | readonly ReportName[] = 'all'): AnalysisScores {
+  const wanted = reports === 'all' ? ALL_REPORTS : reports;
+  const started = performance.now();
+  const scores = result.scores;
+  if (wanted.includes('cat') && !scores.cat) scores.cat = catReport(result, parsedOf(result), result.options);
+  if (wanted.includes('dataFlow') && !scores.dataFlow && result.dataFlow) scores.dataFlow = dataFlowScore(result, result.dataFlow);
+  if (wanted.includes('headStatistics') && !scores.headStatistics) {
+    scores.headStatistics = headStatistics(result);
+    scores.headRoles = headRoles(scores.headStatistics);
+  }
+  if (wanted.includes('structureHeads') && !scores.structureHeads) scores.structureHeads = structureHeads(result, result.dataFlow);
+  result.timings.metricsMs += performance.now() - started;
+  return scores;
 }
 
 /** CAT-score snippets of a result: one per window, over the kept tokens in `[from, to)`. */

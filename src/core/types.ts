@@ -167,6 +167,10 @@ export interface LayerHeadScores {
 export interface AnalysisOptions {
   keepComments: boolean;
   pairRule: PairRule;
+  /** AST distance used by CAT-score. */
+  distance: import('./astDistance').DistanceKind;
+  /** Token types kept for CAT-score. */
+  typeFilter: import('./metrics/catScore').TypeFilter;
 }
 
 export interface AnalysisResult {
@@ -189,7 +193,8 @@ export interface AnalysisResult {
 
 /**
  * Per-metric reports of a whole file. Each metric module declares its own typed field here
- * (cat, dataFlow, structureHeads, specialTokens, …) and the pipeline fills it in.
+ * (cat, dataFlow, structureHeads, specialTokens, …). The pipeline fills in the reports asked for;
+ * `completeScores` adds the others when a view needs them.
  */
 export interface AnalysisScores {
   cat?: import('./metrics/catScore').CatScoreReport;

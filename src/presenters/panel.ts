@@ -1,14 +1,16 @@
 import { basename } from 'node:path';
+import { completeScores } from '../core/pipeline';
 import { RELATION_LABELS, topHeads, type StructureRelation } from '../core/metrics/structureHeads';
 import type { AnalysisResult } from '../core/types';
 import type { PanelModel } from '../protocol/panel';
 
 /** What the score panel receives for an analysis: one row per layer, a layer × head heatmap, the definition. */
 export function panelModel(result: AnalysisResult): PanelModel {
-  const cat = result.scores.cat;
-  const stats = result.scores.headStatistics;
+  const scores = completeScores(result);
+  const cat = scores.cat;
+  const stats = scores.headStatistics;
   const layers = result.model.layers;
-  const heads = result.scores.structureHeads;
+  const heads = scores.structureHeads;
   return {
     file: result.source.path ? basename(result.source.path) : '(untitled)',
     language: result.source.language,

@@ -20,7 +20,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   for (const modelDir of models) {
     const analyzer = await Analyzer.create({ modelDir, executionProvider });
     try {
-      results.push(await analyzer.analyze(source, language, { path: file }));
+      results.push(await analyzer.analyze(source, language, { path: file, reports: ['cat', 'dataFlow'] }));
     } finally {
       await analyzer.dispose();
     }

@@ -74,7 +74,7 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       const code = codes[index];
       if (code === undefined) continue;
       try {
-        const result = await analyzer.analyze(code, language, { distance, pairRule, typeFilter });
+        const result = await analyzer.analyze(code, language, { distance, pairRule, typeFilter, reports: ['cat', 'dataFlow'] });
         const cat = result.scores.cat!;
         definition ??= cat.definition;
         if (cat.snippets > 0) {

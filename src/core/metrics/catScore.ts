@@ -1,4 +1,4 @@
-import { headMatrix, meanOverHeads } from '../alignment';
+import { headMatrix, meanOverHeadsInto } from '../alignment';
 import type { DistanceKind } from '../astDistance';
 import type { CodeToken, LanguageId, LayerHeadScores, PairRule, Tensor } from '../types';
 
@@ -63,9 +63,13 @@ export function keptTokenIndices(tokens: readonly CodeToken[], filter: TypeFilte
 
 /** numpy.quantile with the default linear interpolation, by selection (no full sort). */
 export function quantile(values: ArrayLike<number>, q: number): number {
-  const n = values.length;
+  return quantileInPlace(Float64Array.from(values as ArrayLike<number>), q);
+}
+
+/** {@link quantile} that reorders `work` instead of copying it. */
+export function quantileInPlace(work: Float64Array, q: number): number {
+  const n = work.length;
   if (n === 0) return NaN;
-  const work = Float64Array.from(values as ArrayLike<number>);
   const position = q * (n - 1);
   const low = Math.floor(position);
   const lowValue = select(work, low);
@@ -112,60 +116,76 @@ export interface CatThresholds {
  * Returns undefined where the reference skips the snippet.
  */
 export function catScoreOfMatrix(attention: ArrayLike<number>, distance: ArrayLike<number>, q = DEFAULT_QUANTILE, distanceThreshold?: number, knownAttentionThreshold?: number): number | undefined {
-  let any = false;
-  for (let x = 0; x < attention.length; x++) if (attention[x] !== 0) { any = true; break; }
-  if (!any) return undefined;
-  const attentionThreshold = knownAttentionThreshold ?? quantile(attention, q);
-  const nearThreshold = distanceThreshold ?? quantile(distance, 1 - q);
-  let both = 0;
-  let either = 0;
-  for (let x = 0; x < attention.length; x++) {
-    const high = attention[x] > attentionThreshold;
-    const near = distance[x] < nearThreshold;
-    if (high && near) both++;
-    if (high || near) either++;
+  if (allZero(attention)) return undefined;
+  const k = Math.round(Math.sqrt(attention.length));
+  const near = nearPairs(distance, k, distanceThreshold ?? quantile(distance, 1 - q));
+  const counts = catCounts(attention, knownAttentionThreshold ?? quantile(attention, q), near);
+  const either = counts.high + near.total - counts.both;
+  return either === 0 ? undefined : counts.both / either;
+}
+
+function allZero(values: ArrayLike<number>): boolean {
+  for (let x = 0; x < values.length; x++) if (values[x] !== 0) return false;
+  return true;
+}
+
+/** The "near" pairs of a k×k distance matrix (distance below the threshold), with counts per row. */
+interface NearPairs {
+  k: number;
+  mask: Uint8Array;
+  perRow: Float64Array;
+  total: number;
+}
+
+function nearPairs(distance: ArrayLike<number>, k: number, threshold: number): NearPairs {
+  const mask = new Uint8Array(k * k);
+  const perRow = new Float64Array(k);
+  let total = 0;
+  for (let a = 0; a < k; a++) {
+    for (let x = a * k; x < (a + 1) * k; x++) {
+      if (distance[x] < threshold) {
+        mask[x] = 1;
+        perRow[a]++;
+      }
+    }
+    total += perRow[a];
   }
-  return either === 0 ? undefined : both / either;
+  return { k, mask, perRow, total };
+}
+
+/**
+ * |high ∧ near| and |high| of a k×k attention matrix, and the expected |high ∧ near| when each
+ * row's values are shuffled among its columns (row a: h_a·d_a/k, the hypergeometric mean).
+ */
+function catCounts(attention: ArrayLike<number>, threshold: number, near: NearPairs): { both: number; high: number; expectedBoth: number } {
+  const { k, mask, perRow } = near;
+  let high = 0;
+  let both = 0;
+  let expectedBoth = 0;
+  for (let a = 0; a < k; a++) {
+    let highInRow = 0;
+    for (let x = a * k, end = x + k; x < end; x++) {
+      if (attention[x] > threshold) {
+        highInRow++;
+        both += mask[x];
+      }
+    }
+    high += highInRow;
+    expectedBoth += (highInRow * perRow[a]) / k;
+  }
+  return { both, high, expectedBoth };
 }
 
 /** Restricts a k×k matrix (row-major, over window-local indices) to the `local` indices. */
 export function submatrix(matrix: ArrayLike<number>, size: number, local: readonly number[]): Float32Array {
+  return submatrixInto(new Float32Array(local.length * local.length), matrix, size, local);
+}
+
+function submatrixInto(out: Float32Array, matrix: ArrayLike<number>, size: number, local: readonly number[]): Float32Array {
   const k = local.length;
-  const out = new Float32Array(k * k);
   for (let a = 0; a < k; a++) {
     const row = local[a] * size;
     for (let b = 0; b < k; b++) out[a * k + b] = matrix[row + local[b]];
-  }
-  return out;
-}
-
-/** Deterministic PRNG (mulberry32) so the shuffled baseline is reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * Chance level: each row's values are permuted among that row's columns (the row's support: all
- * kept tokens), which keeps the distribution of attention values — and so the attention threshold
- * — and breaks only the link between where attention goes and the tree.
- */
-export function shuffledRows(matrix: Float32Array, k: number, random: () => number): Float32Array {
-  const out = Float32Array.from(matrix);
-  for (let a = 0; a < k; a++) {
-    const base = a * k;
-    for (let i = k - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      const swap = out[base + i];
-      out[base + i] = out[base + j];
-      out[base + j] = swap;
-    }
   }
   return out;
 }
@@ -213,9 +233,17 @@ export interface CatSnippet {
   distances: Int32Array;
 }
 
-export const BASELINE_REPEATS = 3;
-
-/** Per-layer and per-head CAT-score (mean over snippets) with the shuffled baseline. */
+/**
+ * Per-layer and per-head CAT-score (mean over snippets) with its chance level.
+ *
+ * The chance level is the CAT-score expected when each row's attention values are shuffled among
+ * that row's columns: the multiset of values (so the attention threshold, and every row's count of
+ * high pairs h_a) stays, and only the link between where attention goes and the tree breaks. The
+ * high and near sets keep their sizes |A| and |D|, and the intersection of row a is hypergeometric
+ * with mean h_a·d_a/k (d_a near pairs in the row), so the baseline is
+ * E[X] / (|A| + |D| − E[X]) with E[X] = Σ_a h_a·d_a/k: exact in the intersection's expectation, a
+ * plug-in for the ratio (the intersection concentrates; the test compares it with many shuffles).
+ */
 export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, heads: number, q = DEFAULT_QUANTILE): { score: LayerHeadScores; baseline: LayerHeadScores; snippets: number; pairs: number; thresholds: CatThresholdValues } {
   const sums = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
   const counts = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
@@ -230,27 +258,24 @@ export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, h
     const m = snippet.tokenAttention.shape[2];
     const distanceThreshold = quantile(snippet.distances, 1 - q);
     thresholdSums.distance += distanceThreshold;
-    const random = seededRandom(1000 + used);
+    const near = nearPairs(snippet.distances, k, distanceThreshold);
+    const restricted = new Float32Array(k * k);
+    const work = new Float64Array(k * k);
+    const layerMean = new Float32Array(m * m);
     const add = (layer: number, head: number | undefined, matrix: Float32Array) => {
-      const restricted = submatrix(matrix, m, snippet.kept);
-      // Shuffling within rows keeps the multiset of values, so the attention threshold is shared.
-      const attentionThreshold = quantile(restricted, q);
+      submatrixInto(restricted, matrix, m, snippet.kept);
+      if (allZero(restricted)) return;
+      work.set(restricted);
+      const attentionThreshold = quantileInPlace(work, q);
       if (head === undefined) thresholdSums.attentionPerLayer[layer] += attentionThreshold;
-      const value = catScoreOfMatrix(restricted, snippet.distances, q, distanceThreshold, attentionThreshold);
-      let chance = 0;
-      let chanceCount = 0;
-      for (let r = 0; r < BASELINE_REPEATS; r++) {
-        const shuffled = catScoreOfMatrix(shuffledRows(restricted, k, random), snippet.distances, q, distanceThreshold, attentionThreshold);
-        if (shuffled !== undefined) {
-          chance += shuffled;
-          chanceCount++;
-        }
-      }
-      accumulate(sums.score, counts.score, layer, head, value);
-      accumulate(sums.baseline, counts.baseline, layer, head, chanceCount ? chance / chanceCount : undefined);
+      const { both, high, expectedBoth } = catCounts(restricted, attentionThreshold, near);
+      const either = high + near.total - both;
+      if (either === 0) return;
+      accumulate(sums.score, counts.score, layer, head, both / either);
+      accumulate(sums.baseline, counts.baseline, layer, head, expectedBoth / (high + near.total - expectedBoth));
     };
     for (let l = 0; l < layers; l++) {
-      add(l, undefined, meanOverHeads(snippet.tokenAttention, l));
+      add(l, undefined, meanOverHeadsInto(layerMean, snippet.tokenAttention, l));
       for (let h = 0; h < heads; h++) add(l, h, headMatrix(snippet.tokenAttention, l, h));
     }
   }
@@ -296,6 +321,6 @@ export function catDefinition(filter: TypeFilter, distance: DistanceKind, pairRu
     keptTypes: filter.types,
     typeSource: filter.source,
     selfPairs: 'included',
-    baseline: `rows shuffled within their support, ${BASELINE_REPEATS} seeded repeats`,
+    baseline: 'expected CAT-score with each row’s values shuffled among its columns: E[|A ∧ D|] / (|A| + |D| − E[|A ∧ D|])',
   };
 }
