@@ -1,0 +1,216 @@
+import { languageSpec } from '../core/languages';
+import { dataFlowScore, type DataFlowScoreReport } from '../core/metrics/dataFlowScore';
+import type { AnalysisResult, DataFlowEdge, SourcePosition, SourceRange } from '../core/types';
+import { tokenAttentionRow, viewLabel, windowOfToken, type AttentionView } from '../core/views';
+import { markdownCell } from './hover';
+
+/**
+ * What the editor draws for the data-flow overlay: every variable occurrence that is a node of the
+ * file's data-flow graph and, for a focused occurrence, the edges that touch it with the attention
+ * the current view puts on each, as source ranges and an inline hint. Pure: the extension only
+ * turns the ranges into decorations.
+ */
+
+export type DataFlowRelation = 'comesFrom' | 'computedFrom' | 'readBy';
+
+export interface DataFlowEdgeRow {
+  /** The other end of the edge: the source the focus reads (comesFrom, computedFrom) or the occurrence that reads the focus (readBy). */
+  token: number;
+  text: string;
+  range: SourceRange;
+  relation: DataFlowRelation;
+  /** For readBy: the kind of the reader's edge to the focus. */
+  kind: DataFlowEdge['kind'];
+  /**
+   * Attention of the edge's reading end to its source under the view (the reader's row, "attends
+   * to"); NaN when the two ends are in different windows or the view cannot be computed.
+   */
+  attention: number;
+}
+
+export interface DataFlowFileShare {
+  /** Share of attention on data-flow edges for the view's layer (and head, for a one-head view). */
+  value: number;
+  baseline: number;
+  /** What the share was measured on, e.g. "layer 3, mean over heads". */
+  on: string;
+}
+
+export interface DataFlowFocus {
+  focus: number;
+  text: string;
+  range: SourceRange;
+  comesFrom: DataFlowEdgeRow[];
+  computedFrom: DataFlowEdgeRow[];
+  readBy: DataFlowEdgeRow[];
+  /** Label of the view the attention comes from. */
+  viewLabel: string;
+  fileShare?: DataFlowFileShare;
+  /** Why some attention values are missing (a view that failed, edges across windows). */
+  notes: string[];
+}
+
+export interface DataFlowDecorations {
+  /** Every variable occurrence of the graph. */
+  nodes: SourceRange[];
+  comesFrom: SourceRange[];
+  computedFrom: SourceRange[];
+  readBy: SourceRange[];
+  /** The inline hint at the end of the focus's line (absent without a focused graph node). */
+  hint?: { position: SourcePosition; text: string };
+  focus?: DataFlowFocus;
+}
+
+export type DataFlowOverlay = { supported: true; nodes: number; edges: number; decorations: DataFlowDecorations } | { supported: false; message: string };
+
+/** At most this many edges of each relation are named in the inline hint. */
+export const HINT_EDGES = 3;
+
+const scoreCache = new WeakMap<AnalysisResult, DataFlowScoreReport>();
+
+/** The file's data-flow score: the pipeline's when it computed one, otherwise computed once here. */
+function fileScore(result: AnalysisResult): DataFlowScoreReport | undefined {
+  if (result.scores.dataFlow) return result.scores.dataFlow;
+  if (!result.dataFlow) return undefined;
+  let report = scoreCache.get(result);
+  if (!report) scoreCache.set(result, (report = dataFlowScore(result, result.dataFlow)));
+  return report;
+}
+
+/** The message for a result whose language has no data-flow rules. */
+export function dataFlowUnsupportedMessage(result: AnalysisResult): string {
+  return `Code Attention Lens has no data-flow rules for ${languageSpec(result.source.language).displayName}: no data-flow edges to show.`;
+}
+
+/**
+ * The data-flow overlay for a result: all graph nodes, and for `focus` (a code-token index, e.g.
+ * the token at the cursor) its sources, its readers and the inline hint. A focus that is not a
+ * graph node draws the nodes only.
+ */
+export function dataFlowOverlay(result: AnalysisResult, view: AttentionView, focus?: number): DataFlowOverlay {
+  const graph = result.dataFlow;
+  if (!graph) return { supported: false, message: dataFlowUnsupportedMessage(result) };
+  const decorations: DataFlowDecorations = { nodes: graph.nodes.map((token) => result.tokens[token].range), comesFrom: [], computedFrom: [], readBy: [] };
+  const shown = focus === undefined ? undefined : dataFlowFocus(result, view, focus);
+  if (shown) {
+    decorations.focus = shown;
+    decorations.comesFrom = shown.comesFrom.map((row) => row.range);
+    decorations.computedFrom = shown.computedFrom.map((row) => row.range);
+    decorations.readBy = shown.readBy.map((row) => row.range);
+    const line = shown.range.end.line;
+    decorations.hint = { position: { line, character: lineLength(result.source.text, line) }, text: dataFlowHint(shown) };
+  }
+  return { supported: true, nodes: graph.nodes.length, edges: graph.edges.length, decorations };
+}
+
+/** The edges that touch `focus`, with the view's attention on each; undefined when `focus` is not a graph node. */
+export function dataFlowFocus(result: AnalysisResult, view: AttentionView, focus: number): DataFlowFocus | undefined {
+  const graph = result.dataFlow;
+  if (!graph || !graph.nodes.includes(focus)) return undefined;
+  const notes = new Set<string>();
+  // Each edge's attention is its reading end's row ("attends to"), whatever direction the hover shows.
+  const rowView: AttentionView = { ...view, direction: 'attendsTo' };
+  const rows = new Map<number, Float32Array | undefined>();
+  const rowOf = (reader: number) => {
+    if (!rows.has(reader)) {
+      try {
+        rows.set(reader, tokenAttentionRow(result, rowView, reader).weights);
+      } catch (error) {
+        notes.add((error as Error).message);
+        rows.set(reader, undefined);
+      }
+    }
+    return rows.get(reader);
+  };
+  const attention = (reader: number, source: number) => {
+    if (windowOfToken(result, reader) !== windowOfToken(result, source)) {
+      notes.add('Edges between windows carry no attention: attention does not cross windows.');
+      return NaN;
+    }
+    return rowOf(reader)?.[source] ?? NaN;
+  };
+  const row = (token: number, relation: DataFlowRelation, kind: DataFlowEdge['kind'], value: number): DataFlowEdgeRow => ({
+    token,
+    text: result.tokens[token].text,
+    range: result.tokens[token].range,
+    relation,
+    kind,
+    attention: value,
+  });
+  const comesFrom: DataFlowEdgeRow[] = [];
+  const computedFrom: DataFlowEdgeRow[] = [];
+  const readBy: DataFlowEdgeRow[] = [];
+  for (const edge of graph.edges) {
+    if (edge.from === focus) (edge.kind === 'comesFrom' ? comesFrom : computedFrom).push(row(edge.to, edge.kind, edge.kind, attention(focus, edge.to)));
+    else if (edge.to === focus) readBy.push(row(edge.from, 'readBy', edge.kind, attention(edge.from, focus)));
+  }
+  const token = result.tokens[focus];
+  return { focus, text: token.text, range: token.range, comesFrom, computedFrom, readBy, viewLabel: viewLabel(rowView), fileShare: fileShare(result, view), notes: [...notes] };
+}
+
+/**
+ * The file's share of attention on data-flow edges against its offset baseline, at the view's
+ * layer. The score is measured on raw attention: per head for a one-head view, the mean over
+ * heads otherwise (rollout, flow and value-weighted views included).
+ */
+function fileShare(result: AnalysisResult, view: AttentionView): DataFlowFileShare | undefined {
+  const score = fileScore(result);
+  if (!score) return undefined;
+  const layer = Math.min(Math.max(0, view.layer), result.model.layers - 1);
+  if (view.mode === 'head' && view.head !== undefined) {
+    return { value: score.score.perHead[layer]?.[view.head] ?? NaN, baseline: score.baseline.perHead[layer]?.[view.head] ?? NaN, on: `layer ${layer}, head ${view.head}` };
+  }
+  return { value: score.score.perLayer[layer] ?? NaN, baseline: score.baseline.perLayer[layer] ?? NaN, on: `layer ${layer}, mean over heads${view.mode === 'meanHeads' ? '' : ', raw attention'}` };
+}
+
+const number = (value: number) => (Number.isFinite(value) ? value.toFixed(3) : 'n/a');
+const quoted = (text: string) => '`' + (text.length > 30 ? text.slice(0, 29) + '…' : text) + '`';
+
+function edgeList(rows: DataFlowEdgeRow[]): string {
+  const named = rows.slice(0, HINT_EDGES).map((row) => `${quoted(row.text)} line ${row.range.start.line + 1} (attention ${number(row.attention)})`);
+  if (rows.length > HINT_EDGES) named.push(`+${rows.length - HINT_EDGES} more`);
+  return named.join(', ');
+}
+
+/** One line naming the focus's edges: "value comes from `total` line 33 (attention 0.213) · read by … · file: …". */
+export function dataFlowHint(focus: DataFlowFocus): string {
+  const parts: string[] = [];
+  if (focus.comesFrom.length) parts.push(`value comes from ${edgeList(focus.comesFrom)}`);
+  if (focus.computedFrom.length) parts.push(`computed from ${edgeList(focus.computedFrom)}`);
+  if (focus.readBy.length) parts.push(`read by ${edgeList(focus.readBy)}`);
+  if (!parts.length) parts.push('no data-flow edges');
+  if (focus.fileShare) parts.push(`file: ${number(focus.fileShare.value)} of attention on data flow vs ${number(focus.fileShare.baseline)} baseline (${focus.fileShare.on})`);
+  return `${quoted(focus.text)}: ${parts.join(' · ')}`;
+}
+
+/** Escapes prose for Markdown (no truncation, unlike a table cell). */
+function markdownText(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (char) => '\\' + char);
+}
+
+/** The data-flow part of the hover card, as Markdown (every piece of source text escaped). */
+export function dataFlowMarkdown(focus: DataFlowFocus): string {
+  const lines = ['', `**Data flow of ${markdownCell(focus.text)}** — attention: ${markdownText(focus.viewLabel)}`, ''];
+  const edges = [...focus.comesFrom, ...focus.computedFrom, ...focus.readBy];
+  if (edges.length) {
+    lines.push('| edge | token | line | attention |', '| --- | --- | ---: | ---: |');
+    const labels: Record<DataFlowRelation, string> = { comesFrom: 'value comes from', computedFrom: 'computed from', readBy: 'read by' };
+    for (const row of edges) lines.push(`| ${labels[row.relation]} | ${markdownCell(row.text)} | ${row.range.start.line + 1} | ${number(row.attention)} |`);
+  } else lines.push('No data-flow edges touch this occurrence.');
+  if (focus.fileShare) lines.push('', `File: ${number(focus.fileShare.value)} of attention on data-flow edges vs ${number(focus.fileShare.baseline)} offset baseline (${markdownText(focus.fileShare.on)}).`);
+  for (const note of focus.notes) lines.push('', markdownText(note));
+  return lines.join('\n');
+}
+
+/** Length in UTF-16 code units of a 0-based line of `text` (without its line break). */
+function lineLength(text: string, line: number): number {
+  let start = 0;
+  for (let l = 0; l < line; l++) {
+    const next = text.indexOf('\n', start);
+    if (next < 0) return 0;
+    start = next + 1;
+  }
+  const end = text.indexOf('\n', start);
+  const slice = text.slice(start, end < 0 ? text.length : end);
+  return slice.endsWith('\r') ? slice.length - 1 : slice.length;
+}
