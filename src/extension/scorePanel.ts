@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { AnalysisResult } from '../core/types';
 import { panelCsv, panelModel } from '../presenters/panel';
-import type { HostToPanel, PanelModel, PanelToHost, PanelView } from '../protocol/panel';
+import type { FaithfulnessSection, HostToPanel, PanelModel, PanelToHost, PanelView } from '../protocol/panel';
 import { exportFileName, pngFromDataUrl } from '../presenters/export';
 import { panelHtml, panelOptions, saveWithDialog } from './webviewHtml';
 
@@ -16,6 +16,8 @@ export class ScorePanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private model: PanelModel | undefined;
   private view: PanelView | undefined;
+  /** The faithfulness section and the document version it belongs to (another file or version resets it). */
+  private faithfulness: { source: string; section: FaithfulnessSection } | undefined;
   private ready = false;
   private markReady!: () => void;
   /** Resolves when the webview's script has started and asked for data. */
@@ -54,8 +56,15 @@ export class ScorePanel implements vscode.Disposable {
   update(result: AnalysisResult, view?: PanelView): void {
     this.model = panelModel(result);
     this.view = view ?? this.view;
+    if (this.faithfulness && this.faithfulness.source !== sourceKey(result)) this.faithfulness = undefined;
     this.panel.title = `Structure Attention: ${this.model.file}`;
-    this.post({ type: 'update', model: this.model, view: this.view });
+    this.post({ type: 'update', model: this.model, view: this.view, faithfulness: this.faithfulness?.section });
+  }
+
+  /** Shows the faithfulness check of `result`'s document (running, failed or done). */
+  showFaithfulness(result: AnalysisResult, section: FaithfulnessSection): void {
+    this.faithfulness = { source: sourceKey(result), section };
+    this.post({ type: 'faithfulness', section });
   }
 
   showView(view: PanelView): void {
@@ -78,7 +87,10 @@ export class ScorePanel implements vscode.Disposable {
       case 'ready':
         this.ready = true;
         this.markReady();
-        if (this.model) this.post({ type: 'update', model: this.model, view: this.view });
+        if (this.model) this.post({ type: 'update', model: this.model, view: this.view, faithfulness: this.faithfulness?.section });
+        break;
+      case 'checkFaithfulness':
+        await vscode.commands.executeCommand('codeAttention.checkFaithfulness');
         break;
       case 'selectHead':
         await vscode.commands.executeCommand('codeAttention.selectLayerHead', message.layer, message.head);
@@ -104,4 +116,8 @@ export class ScorePanel implements vscode.Disposable {
     this.panel.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();
   }
+}
+
+function sourceKey(result: AnalysisResult): string {
+  return `${result.source.path ?? ''}@${result.source.version ?? ''}`;
 }

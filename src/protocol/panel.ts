@@ -48,10 +48,44 @@ export interface PanelView {
   label: string;
 }
 
-export type HostToPanel = { type: 'update'; model: PanelModel; view?: PanelView } | { type: 'view'; view: PanelView } | { type: 'empty'; reason: string };
+/** One view's faithfulness: Spearman ρ of its importance against occlusion (NaN when either side is constant). */
+export interface FaithfulnessViewRow {
+  mode: string;
+  /** Short name: "raw last layer (mean over heads)", "attention rollout" … */
+  name: string;
+  /** The core's full label of the view (layers, direction). */
+  label: string;
+  spearman: number;
+}
+
+/** The faithfulness check of one cursor token, as the score panel shows it. */
+export interface FaithfulnessPanelModel {
+  file: string;
+  version?: number;
+  model: string;
+  focus: { token: number; text: string; line: number; column: number };
+  /** Tokens blanked out (one forward pass each). */
+  tokens: number;
+  definition: string;
+  views: FaithfulnessViewRow[];
+  skipped: Array<{ mode: string; name: string; reason: string }>;
+  /** Mode of the view with the highest finite ρ, if any ρ is above 0. */
+  best?: string;
+  verdict: string;
+}
+
+/** The panel's faithfulness section: not run yet, running, failed, or the result. */
+export type FaithfulnessSection = { status: 'idle' | 'running' | 'failed'; message: string } | { status: 'done'; report: FaithfulnessPanelModel };
+
+export type HostToPanel =
+  | { type: 'update'; model: PanelModel; view?: PanelView; faithfulness?: FaithfulnessSection }
+  | { type: 'view'; view: PanelView }
+  | { type: 'faithfulness'; section: FaithfulnessSection }
+  | { type: 'empty'; reason: string };
 
 export type PanelToHost =
   | { type: 'ready' }
   | { type: 'selectHead'; layer: number; head: number }
+  | { type: 'checkFaithfulness' }
   | { type: 'export'; format: 'json' | 'csv' }
   | { type: 'exportPng'; dataUrl: string; chart: string };

@@ -1,10 +1,11 @@
 // Score panel webview: per-layer CAT-score chart with its baseline, a layer × head heatmap (click
-// a cell to show that head in the editor), the definition in use, head statistics and exports.
+// a cell to show that head in the editor), the definition in use, head statistics, exports and
+// the faithfulness check of the cursor token (Spearman ρ of each view against occlusion).
 // Every piece of text from the analysis goes through textContent; no inline handlers or styles.
 import { Chart, registerables } from 'chart.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { themedBackground } from './chartTheme';
-import type { HostToPanel, PanelModel, PanelToHost, PanelView } from '../../src/protocol/panel';
+import type { FaithfulnessPanelModel, FaithfulnessSection, HostToPanel, PanelModel, PanelToHost, PanelView } from '../../src/protocol/panel';
 
 declare function acquireVsCodeApi(): { postMessage(message: PanelToHost): void; setState(state: unknown): void; getState(): unknown };
 
@@ -13,7 +14,7 @@ Chart.register(...registerables);
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app')!;
 let chart: Chart | undefined;
-let current: { model: PanelModel; view?: PanelView } | undefined;
+let current: { model: PanelModel; view?: PanelView; faithfulness?: FaithfulnessSection } | undefined;
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, options: { text?: string; className?: string; id?: string } = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -117,6 +118,60 @@ function render(model: PanelModel): void {
     heads.append(tr);
   }
   app.append(element('h2', { text: 'Structure heads: where each head’s strongest attention lands' }), heads);
+
+  const check = document.createElement('vscode-button');
+  check.id = 'check-faithfulness';
+  check.textContent = 'Check at cursor';
+  check.addEventListener('click', () => vscode.postMessage({ type: 'checkFaithfulness' }));
+  const section = element('section', { id: 'faithfulness' }, element('h2', { text: 'Which view to trust: faithfulness at the cursor token' }), element('div', { className: 'toolbar' }, check), element('div', { id: 'faithfulness-body' }));
+  app.append(section);
+}
+
+const IDLE_FAITHFULNESS: FaithfulnessSection = { status: 'idle', message: 'Put the cursor on a code token and click “Check at cursor” (or run “Code Attention: Check View Faithfulness at Cursor”). It blanks out each other token of the window, one forward pass each.' };
+
+/** Fills the faithfulness section: a message while idle, running or failed; ρ per view with bars when done. */
+function showFaithfulness(section: FaithfulnessSection | undefined): void {
+  const body = document.getElementById('faithfulness-body');
+  if (!body) return;
+  const shown = section ?? IDLE_FAITHFULNESS;
+  body.dataset.status = shown.status;
+  const button = document.getElementById('check-faithfulness');
+  if (button) button.toggleAttribute('disabled', shown.status === 'running');
+  if (shown.status !== 'done') {
+    body.replaceChildren(element('p', { className: shown.status === 'failed' ? 'warning' : 'meta', text: shown.message }));
+    return;
+  }
+  body.replaceChildren(...faithfulnessReport(shown.report));
+}
+
+function faithfulnessReport(report: FaithfulnessPanelModel): Node[] {
+  const table = element('table', { className: 'stats', id: 'faithfulness-table' });
+  table.append(row('th', ['view (last layer)', 'Spearman ρ', '']));
+  for (const view of report.views) {
+    const bar = element('div', { className: view.spearman < 0 ? 'rho-bar negative' : 'rho-bar' });
+    bar.style.setProperty('--magnitude', (Number.isFinite(view.spearman) ? Math.min(1, Math.abs(view.spearman)) : 0).toFixed(3));
+    const name = element('td', { text: view.name });
+    name.title = view.label;
+    const tr = element('tr', { className: view.mode === report.best ? 'best' : undefined }, name, element('td', { className: 'rho', text: format(view.spearman) }), element('td', { className: 'rho-cell' }, bar));
+    tr.dataset.mode = view.mode;
+    table.append(tr);
+  }
+  const nodes: Node[] = [
+    element('p', { className: 'meta', text: `${report.file}: token “${report.focus.text}” at line ${report.focus.line}, column ${report.focus.column} · ${report.tokens} tokens blanked out · ${report.model}` }),
+    table,
+    element('p', { id: 'faithfulness-verdict', text: report.verdict }),
+  ];
+  if (report.skipped.length) {
+    const list = element('ul', { id: 'faithfulness-skipped' });
+    for (const skipped of report.skipped) {
+      const item = element('li', { className: 'meta', text: `${skipped.name} skipped: ${skipped.reason}` });
+      item.dataset.mode = skipped.mode;
+      list.append(item);
+    }
+    nodes.push(list);
+  }
+  nodes.push(element('p', { className: 'meta definition-text', text: `Definition: ${report.definition}.` }));
+  return nodes;
 }
 
 function row(cellTag: 'td' | 'th', values: string[]): HTMLTableRowElement {
@@ -166,9 +221,13 @@ function showView(view: PanelView | undefined): void {
 window.addEventListener('message', (event: MessageEvent<HostToPanel>) => {
   const message = event.data;
   if (message.type === 'update') {
-    current = { model: message.model, view: message.view };
+    current = { model: message.model, view: message.view, faithfulness: message.faithfulness };
     render(message.model);
     showView(message.view);
+    showFaithfulness(message.faithfulness);
+  } else if (message.type === 'faithfulness') {
+    if (current) current.faithfulness = message.section;
+    showFaithfulness(message.section);
   } else if (message.type === 'view') {
     if (current) current.view = message.view;
     showView(message.view);
@@ -181,10 +240,13 @@ window.addEventListener('message', (event: MessageEvent<HostToPanel>) => {
   vscode.setState(current);
 });
 
-const saved = vscode.getState() as { model?: PanelModel; view?: PanelView } | undefined;
+const saved = vscode.getState() as { model?: PanelModel; view?: PanelView; faithfulness?: FaithfulnessSection } | undefined;
 if (saved?.model) {
-  current = { model: saved.model, view: saved.view };
+  // A check that was running when the panel was saved did not finish for it.
+  const faithfulness = saved.faithfulness?.status === 'running' ? undefined : saved.faithfulness;
+  current = { model: saved.model, view: saved.view, faithfulness };
   render(saved.model);
   showView(saved.view);
+  showFaithfulness(faithfulness);
 }
 vscode.postMessage({ type: 'ready' });
