@@ -97,19 +97,21 @@ describe('data-flow attention score', function () {
       const m = window.tokenEnd - window.tokenStart;
       const sources = new Map<number, number[]>();
       for (const edge of graph.edges) sources.set(edge.from, [...(sources.get(edge.from) ?? []), edge.to]);
-      const data = window.tokenAttention.data;
-      const [layers, heads] = window.tokenAttention.shape;
-      for (let lh = 0; lh < layers * heads; lh++) {
-        for (let i = 0; i < m; i++) {
-          for (let j = 0; j < m; j++) data[lh * m * m + i * m + j] = 0;
-          const targets = sources.get(i) ?? [i];
-          for (const target of targets) data[lh * m * m + i * m + target] = 1 / targets.length;
+      // Every head, and so every layer's head mean, points at the data-flow sources.
+      for (const tensor of [window.tokenAttention, window.layerAttention]) {
+        const [layers, heads] = tensor.shape;
+        for (let lh = 0; lh < layers * heads; lh++) {
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < m; j++) tensor.data[lh * m * m + i * m + j] = 0;
+            const targets = sources.get(i) ?? [i];
+            for (const target of targets) tensor.data[lh * m * m + i * m + target] = 1 / targets.length;
+          }
         }
       }
       const { dataFlowScore } = await import('../src/core/metrics/dataFlowScore');
       const report = dataFlowScore(result, graph);
       assert.equal(report.tokens, sources.size);
-      for (const value of report.score.perLayer) close(value, 1);
+      for (const value of [...report.score.perLayer, ...report.score.perHead.flat()]) close(value, 1);
       for (const value of report.baseline.perLayer) assert.ok(value > 0 && value < 1);
     } finally {
       await analyzer.dispose();

@@ -59,7 +59,7 @@ describe('CAT-score', () => {
         attention[a * k + b] = Math.exp(-Math.abs(a - b) / 3) * random() + 0.05 * random();
       }
     }
-    const scored = scoreSnippets([{ tokenAttention: { data: attention, shape: [1, 1, k, k] }, kept: Array.from({ length: k }, (_, t) => t), distances }], 1, 1);
+    const scored = scoreSnippets([{ attention: { tokenAttention: { data: attention, shape: [1, 1, k, k] } }, kept: Array.from({ length: k }, (_, t) => t), distances }], 1, 1);
     const attentionThreshold = quantile(attention, 0.75);
     const distanceThreshold = quantile(distances, 0.25);
     let sum = 0;
@@ -76,7 +76,7 @@ describe('CAT-score', () => {
     const head0 = [0.7, 0.1, 0.1, 0.1, 0.1, 0.3, 0.5, 0.1, 0.2, 0.2, 0.4, 0.2, 0.1, 0.1, 0.2, 0.6];
     const head1 = new Array(16).fill(0.25);
     const tokenAttention = { data: Float32Array.from([...head0, ...head1]), shape: [1, 2, 4, 4] };
-    const scored = scoreSnippets([{ tokenAttention, kept: [0, 1, 2, 3], distances: DISTANCE }], 1, 2);
+    const scored = scoreSnippets([{ attention: { tokenAttention }, kept: [0, 1, 2, 3], distances: DISTANCE }], 1, 2);
     assert.ok(Math.abs(scored.score.perHead[0][0] - 0.6) < 1e-6);
     assert.equal(scored.score.perHead[0][1], 0);
     assert.equal(scored.snippets, 1);

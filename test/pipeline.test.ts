@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AnalysisCancelledError, Analyzer, completeScores, InputError } from '../src/core/pipeline';
+import { headMatrix, headTokenMatrix } from '../src/core/alignment';
 import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
 
 describe('analysis pipeline on the bundled model', function () {
@@ -43,6 +44,31 @@ describe('analysis pipeline on the bundled model', function () {
     assert.ok(partial.timings.metricsMs > before, 'the time of a later report counts as metrics time');
     completeScores(partial);
     for (const report of ['dataFlow', 'headStatistics', 'headRoles', 'structureHeads'] as const) assert.deepEqual(partial.scores[report], full.scores[report], report);
+  });
+
+  it('per-layer reports for the editor: the same layer scores, heads left for later, one head aligned alone equals the full alignment', async () => {
+    const source = readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8');
+    const full = await analyzer.analyze(source, 'python');
+    const light = await analyzer.analyze(source, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
+    assert.equal(light.scores.cat!.headsScored, false);
+    assert.deepEqual(light.scores.cat!.score.perLayer, full.scores.cat!.score.perLayer);
+    assert.deepEqual(light.scores.dataFlow!.score.perLayer, full.scores.dataFlow!.score.perLayer);
+    assert.ok(light.scores.cat!.score.perHead.flat().every(Number.isNaN));
+    const window = light.windows[0];
+    const alone = headTokenMatrix(window, 1, 2, 'mean');
+    assert.deepEqual(alone, headMatrix(window.tokenAttention, 1, 2));
+    // Layer means are aligned from head-averaged subword attention: the mean of the aligned heads up to rounding.
+    const m = window.tokenEnd - window.tokenStart;
+    const layerMean = headMatrix(window.layerAttention, 1, 0);
+    for (let x = 0; x < m * m; x += 7) {
+      let mean = 0;
+      for (let h = 0; h < light.model.heads; h++) mean += headMatrix(window.tokenAttention, 1, h)[x] / light.model.heads;
+      assert.ok(Math.abs(layerMean[x] - mean) < 1e-6);
+    }
+    completeScores(light, ['cat', 'dataFlow']);
+    assert.equal(light.scores.cat!.headsScored, true);
+    assert.deepEqual(light.scores.cat, full.scores.cat);
+    assert.deepEqual(light.scores.dataFlow, full.scores.dataFlow);
   });
 
   it('rows of token attention sum to 1 minus the special-token mass under the sumMean rule', async () => {

@@ -130,8 +130,9 @@ function referenceCat(result: AnalysisResult, snippets: ReturnType<typeof catSni
     const k = snippet.kept.length;
     if (k < 2) continue;
     used++;
-    const m = snippet.tokenAttention.shape[2];
-    const data = snippet.tokenAttention.data;
+    const m = snippet.attention.tokenAttention.shape[2];
+    const data = snippet.attention.tokenAttention.data;
+    const layerMeans = snippet.attention.layerAttention!.data;
     const distances = Array.from(snippet.distances);
     const nearBelow = sortedQuantile(distances, 1 - DEFAULT_QUANTILE);
     const score = (matrix: number[], threshold: number): number | undefined => {
@@ -178,14 +179,9 @@ function referenceCat(result: AnalysisResult, snippets: ReturnType<typeof catSni
       }
     };
     for (let l = 0; l < layers; l++) {
+      // Per layer, the head-mean token attention as the pipeline aligns it (heads averaged on subwords).
       const mean: number[] = [];
-      for (let a = 0; a < k; a++) {
-        for (let b = 0; b < k; b++) {
-          let total = 0;
-          for (let h = 0; h < heads; h++) total += data[((l * heads + h) * m + snippet.kept[a]) * m + snippet.kept[b]];
-          mean.push(Math.fround(Math.fround(total) / heads));
-        }
-      }
+      for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) mean.push(layerMeans[(l * m + snippet.kept[a]) * m + snippet.kept[b]]);
       add(l, undefined, mean);
       for (let h = 0; h < heads; h++) {
         const matrix: number[] = [];
@@ -224,7 +220,7 @@ function torchForward(modelDir: string, checkpointKind: string, inputs: number[]
 }
 
 /** What the extension asks of `analyze` (src/extension/analysisService.ts); the panel completes the rest. */
-const EDITOR_REPORTS = ['cat', 'dataFlow'] as const;
+const EDITOR_REPORTS = ['catLayers', 'dataFlowLayers'] as const;
 
 const START = '<!-- measured: start -->';
 const END = '<!-- measured: end -->';
@@ -304,7 +300,7 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
     put('forward, as the pipeline runs it (ms)', forward.toFixed(1));
     put('full analysis (ms)', analysis.toFixed(1));
     put('analysis / forward', (analysis / forward).toFixed(2));
-    put('analysis as the editor runs it: CAT + DFG score (ms)', median(editorAnalyses).toFixed(1));
+    put('analysis as the editor runs it: per-layer CAT + DFG score (ms)', median(editorAnalyses).toFixed(1));
     put('editor analysis / forward', (median(editorAnalyses) / forward).toFixed(2));
     put('… parse / tokenize / align (ms)', `${median(stages.parseMs).toFixed(1)} / ${median(stages.tokenizeMs).toFixed(1)} / ${median(stages.alignMs).toFixed(1)}`);
     put('… metrics stage (ms)', median(stages.metricsMs).toFixed(1));

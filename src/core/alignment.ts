@@ -1,4 +1,4 @@
-import type { PairRule, SubwordWindow, Tensor } from './types';
+import type { AnalyzedWindow, PairRule, SubwordWindow, Tensor } from './types';
 
 /**
  * Code-token attention from subword attention, by exact offsets: subword s belongs to code token
@@ -81,6 +81,59 @@ export function alignAttention(attentions: Tensor, window: SubwordWindow, rule: 
   const row = new Float64Array(m);
   for (let index = 0; index < layers * heads; index++) alignInto(data, index * m * m, attentions.data, index * n * n, n, plan, row);
   return { data, shape: [layers, heads, m, m] };
+}
+
+/**
+ * Per layer, the head-mean code-token attention, [layers, 1, m, m]: heads are averaged on subwords
+ * first and each layer is aligned once (alignment is linear, so this is the mean of the aligned
+ * heads up to float rounding) — a twelfth of aligning every head of a 12-head model.
+ */
+export function alignLayerMeans(attentions: Tensor, window: SubwordWindow, rule: PairRule): Tensor {
+  const [layers, heads, n] = attentions.shape;
+  const plan = new AlignmentPlan(n, window, rule);
+  const m = plan.m;
+  const data = new Float32Array(layers * m * m);
+  const row = new Float64Array(m);
+  const mean = new Float32Array(n * n);
+  for (let l = 0; l < layers; l++) {
+    mean.fill(0);
+    for (let h = 0; h < heads; h++) {
+      const offset = (l * heads + h) * n * n;
+      for (let x = 0; x < n * n; x++) mean[x] += attentions.data[offset + x];
+    }
+    for (let x = 0; x < n * n; x++) mean[x] /= heads;
+    alignInto(data, l * m * m, mean, 0, n, plan, row);
+  }
+  return { data, shape: [layers, 1, m, m] };
+}
+
+const everyHead = new WeakMap<object, Tensor>();
+
+/**
+ * Gives a window its code-token attention: `layerAttention` (head means) now, and
+ * `tokenAttention` (every head, the largest tensor and the costliest alignment) as a property
+ * aligned on first read — the hover and the per-layer scores do not need it.
+ */
+export function withTokenAttention<W extends SubwordWindow & { subwordAttention: Tensor; valueNorms?: Tensor }>(window: W, rule: PairRule): W & AnalyzedWindow {
+  const aligned = Object.assign(window, { layerAttention: alignLayerMeans(window.subwordAttention, window, rule) });
+  Object.defineProperty(aligned, 'tokenAttention', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      let tensor = everyHead.get(aligned);
+      if (!tensor) everyHead.set(aligned, (tensor = alignAttention(window.subwordAttention, window, rule)));
+      return tensor;
+    },
+  });
+  return aligned as W & AnalyzedWindow;
+}
+
+/** One head's m×m code-token attention: a view of `tokenAttention` once aligned, else that head aligned alone. */
+export function headTokenMatrix(window: AnalyzedWindow, layer: number, head: number, rule: PairRule): Float32Array {
+  const lazy = Object.getOwnPropertyDescriptor(window, 'tokenAttention')?.get !== undefined;
+  if (!lazy || everyHead.has(window)) return headMatrix(window.tokenAttention, layer, head);
+  const [, heads, n] = window.subwordAttention.shape;
+  return alignMatrix(window.subwordAttention.data, n, window, rule, (layer * heads + head) * n * n);
 }
 
 /** Mean over heads of one layer of a [layers, heads, k, k] tensor, as a k×k matrix. */

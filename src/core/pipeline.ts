@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { alignAttention } from './alignment';
+import { withTokenAttention } from './alignment';
 import { astDistances, upgradedAstDistances, type DistanceKind } from './astDistance';
 import { languageSpec } from './languages';
 import { LoadedModel, type LoadModelOptions } from './model';
@@ -53,8 +53,12 @@ export interface AnalyzeOptions {
   reports?: 'all' | readonly ReportName[];
 }
 
-/** The metric reports of `AnalysisScores`; `headStatistics` brings `headRoles` with it. */
-export type ReportName = 'cat' | 'dataFlow' | 'headStatistics' | 'structureHeads';
+/**
+ * The metric reports of `AnalysisScores`; `headStatistics` brings `headRoles` with it.
+ * `catLayers` and `dataFlowLayers` are CAT and DFG scores of the layers only (head means): they
+ * need neither every head aligned nor scored, and `cat`/`dataFlow` later add the heads.
+ */
+export type ReportName = 'cat' | 'catLayers' | 'dataFlow' | 'dataFlowLayers' | 'headStatistics' | 'structureHeads';
 export const ALL_REPORTS: readonly ReportName[] = ['cat', 'dataFlow', 'headStatistics', 'structureHeads'];
 
 export interface AnalyzerOptions extends LoadModelOptions {
@@ -143,9 +147,8 @@ export class Analyzer {
       const output = await this.model.forward(window.ids);
       forwardMs += performance.now() - mark;
       mark = performance.now();
-      const tokenAttention = alignAttention(output.attentions, window, pairRule);
+      windows.push(withTokenAttention({ ...window, subwordAttention: output.attentions, valueNorms: output.valueNorms }, pairRule));
       alignMs += performance.now() - mark;
-      windows.push({ ...window, subwordAttention: output.attentions, valueNorms: output.valueNorms, tokenAttention });
     }
     cancelled();
 
@@ -190,8 +193,13 @@ export function completeScores(result: AnalysisResult, reports: 'all' | readonly
   const wanted = reports === 'all' ? ALL_REPORTS : reports;
   const started = performance.now();
   const scores = result.scores;
-  if (wanted.includes('cat') && !scores.cat) scores.cat = catReport(result, parsedOf(result), result.options);
-  if (wanted.includes('dataFlow') && !scores.dataFlow && result.dataFlow) scores.dataFlow = dataFlowScore(result, result.dataFlow);
+  const heads = { cat: wanted.includes('cat'), dataFlow: wanted.includes('dataFlow') };
+  if ((heads.cat || wanted.includes('catLayers')) && !(scores.cat && (scores.cat.headsScored || !heads.cat))) {
+    scores.cat = catReport(result, parsedOf(result), result.options, undefined, undefined, heads.cat);
+  }
+  if (result.dataFlow && (heads.dataFlow || wanted.includes('dataFlowLayers')) && !(scores.dataFlow && (scores.dataFlow.headsScored || !heads.dataFlow))) {
+    scores.dataFlow = dataFlowScore(result, result.dataFlow, heads.dataFlow);
+  }
   if (wanted.includes('headStatistics') && !scores.headStatistics) {
     scores.headStatistics = headStatistics(result);
     scores.headRoles = headRoles(scores.headStatistics);
@@ -214,7 +222,7 @@ export function catSnippets(result: AnalysisResult, parsed: ParsedSource, option
     if (kept.length < 2) continue;
     const keptTokens = kept.map((index) => result.tokens[index]);
     snippets.push({
-      tokenAttention: window.tokenAttention,
+      attention: window,
       kept: kept.map((index) => index - window.tokenStart),
       distances: keptDistances(parsed, keptTokens, options.distance),
     });
@@ -222,11 +230,13 @@ export function catSnippets(result: AnalysisResult, parsed: ParsedSource, option
   return { snippets, tokensKept };
 }
 
-export function catReport(result: AnalysisResult, parsed: ParsedSource, options: ScoreOptions, from?: number, to?: number): CatScoreReport {
+/** CAT-score of a result, over the tokens in `[from, to)`; per layer, and per head unless `scoreHeads` is false. */
+export function catReport(result: AnalysisResult, parsed: ParsedSource, options: ScoreOptions, from?: number, to?: number, scoreHeads = true): CatScoreReport {
   const { snippets, tokensKept } = catSnippets(result, parsed, options, from, to);
-  const scored = scoreSnippets(snippets, result.model.layers, result.model.heads);
+  const scored = scoreSnippets(snippets, result.model.layers, result.model.heads, { scoreHeads });
   return {
     definition: catDefinition(options.typeFilter, options.distance, options.pairRule),
+    headsScored: scoreHeads,
     score: scored.score,
     baseline: scored.baseline,
     snippets: scored.snippets,

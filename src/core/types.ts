@@ -153,8 +153,13 @@ export interface AnalyzedWindow extends SubwordWindow {
   subwordAttention: Tensor;
   /** [layers, heads, n]; absent when the model has no `value_norms` output. */
   valueNorms?: Tensor;
-  /** [layers, heads, m, m] over the window's code tokens, m = tokenEnd − tokenStart. */
-  tokenAttention: Tensor;
+  /**
+   * [layers, heads, m, m] over the window's code tokens, m = tokenEnd − tokenStart. The pipeline
+   * aligns it on first read (see `withTokenAttention`); views of one head use `headTokenMatrix`.
+   */
+  readonly tokenAttention: Tensor;
+  /** [layers, 1, m, m]: each layer's head-mean code-token attention. */
+  layerAttention: Tensor;
 }
 
 /** A score per layer and per head. `perLayer[l]` scores the head-averaged attention of layer l. */

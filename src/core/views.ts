@@ -1,4 +1,4 @@
-import { alignMatrix, headMatrix, meanOverHeads } from './alignment';
+import { alignMatrix, headMatrix, headTokenMatrix } from './alignment';
 import { attentionFlow } from './metrics/flow';
 import { attentionRollout } from './metrics/rollout';
 import { valueWeightedAttention } from './metrics/valueWeighted';
@@ -61,9 +61,9 @@ export function windowTokenMatrix(result: AnalysisResult, window: AnalyzedWindow
   const n = window.ids.length;
   switch (view.mode) {
     case 'head':
-      return headMatrix(window.tokenAttention, view.layer, view.head ?? 0);
+      return cached(window, `head:${view.layer}:${view.head ?? 0}`, () => headTokenMatrix(window, view.layer, view.head ?? 0, rule));
     case 'meanHeads':
-      return cached(window, `mean:${view.layer}`, () => meanOverHeads(window.tokenAttention, view.layer));
+      return headMatrix(window.layerAttention, view.layer, 0);
     case 'rollout':
       return cached(window, `rollout:${view.layer}`, () => alignMatrix(Float32Array.from(subwordRollouts(window)[view.layer]), n, window, rule));
     case 'valueWeighted':

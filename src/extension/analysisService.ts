@@ -135,8 +135,8 @@ export class AnalysisService implements vscode.Disposable {
     const run = async (report?: (message: string) => void): Promise<AnalysisResult | undefined> => {
       try {
         const analyzer = await this.getAnalyzer();
-        // Hover and status bar need only CAT; the score panel completes the per-head reports when it opens.
-        const result = await analyzer.analyze(text, language, { path: document.uri.fsPath, version, signal: abort.signal, onProgress: (message) => report?.(message), reports: ['cat', 'dataFlow'] });
+        // Hover, status bar and CodeLens need per-layer scores only; the score panel completes the per-head reports when it opens.
+        const result = await analyzer.analyze(text, language, { path: document.uri.fsPath, version, signal: abort.signal, onProgress: (message) => report?.(message), reports: ['catLayers', 'dataFlowLayers'] });
         this.output.appendLine(
           `${path.basename(document.uri.fsPath)} v${version}: ${result.tokens.length} tokens, ${result.windows.length} window(s); parse ${result.timings.parseMs.toFixed(0)} ms, forward ${result.timings.forwardMs.toFixed(0)} ms, metrics ${result.timings.metricsMs.toFixed(0)} ms on ${result.device}.`,
         );

@@ -43,7 +43,7 @@ export function functionScores(result: AnalysisResult, options: Partial<ScoreOpt
     const first = inside[0].index;
     const last = inside[inside.length - 1].index + 1;
     if (inside[0].range.start.line === inside[inside.length - 1].range.end.line && node.type !== 'function_definition') continue;
-    const report = catReport(result, parsed, scoreOptions, first, last);
+    const report = catReport(result, parsed, scoreOptions, first, last, false);
     const perLayer = report.score.perLayer;
     const finite = perLayer.filter(Number.isFinite);
     if (!finite.length) continue;

@@ -205,6 +205,8 @@ export interface CatDefinition {
 
 export interface CatScoreReport {
   definition: CatDefinition;
+  /** False when only layers were scored (`perHead` is then NaN): `completeScores` adds heads. */
+  headsScored: boolean;
   score: LayerHeadScores;
   baseline: LayerHeadScores;
   /** Snippets (windows) that contributed; skipped ones have too few kept tokens. */
@@ -225,8 +227,12 @@ export interface CatThresholdValues {
 
 /** One snippet (window) ready for scoring: token attention over the window and distances over kept tokens. */
 export interface CatSnippet {
-  /** [layers, heads, m, m] over the window's tokens. */
-  tokenAttention: Tensor;
+  /**
+   * The window's token attention, m×m per matrix: `tokenAttention` [layers, heads, m, m] is read
+   * only when heads are scored; `layerAttention` [layers, 1, m, m] (head means) when present,
+   * else the mean of `tokenAttention`.
+   */
+  attention: { readonly tokenAttention: Tensor; readonly layerAttention?: Tensor };
   /** Window-local indices of kept tokens. */
   kept: number[];
   /** k×k distances over the kept tokens. */
@@ -244,7 +250,9 @@ export interface CatSnippet {
  * E[X] / (|A| + |D| − E[X]) with E[X] = Σ_a h_a·d_a/k: exact in the intersection's expectation, a
  * plug-in for the ratio (the intersection concentrates; the test compares it with many shuffles).
  */
-export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, heads: number, q = DEFAULT_QUANTILE): { score: LayerHeadScores; baseline: LayerHeadScores; snippets: number; pairs: number; thresholds: CatThresholdValues } {
+export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, heads: number, options: { q?: number; scoreHeads?: boolean } = {}): { score: LayerHeadScores; baseline: LayerHeadScores; snippets: number; pairs: number; thresholds: CatThresholdValues } {
+  const q = options.q ?? DEFAULT_QUANTILE;
+  const scoreHeads = options.scoreHeads ?? true;
   const sums = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
   const counts = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
   let used = 0;
@@ -255,13 +263,13 @@ export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, h
     if (k < 2) continue;
     used++;
     pairs += k * k;
-    const m = snippet.tokenAttention.shape[2];
+    const m = (snippet.attention.layerAttention ?? snippet.attention.tokenAttention).shape[2];
     const distanceThreshold = quantile(snippet.distances, 1 - q);
     thresholdSums.distance += distanceThreshold;
     const near = nearPairs(snippet.distances, k, distanceThreshold);
     const restricted = new Float32Array(k * k);
     const work = new Float64Array(k * k);
-    const layerMean = new Float32Array(m * m);
+    const layerMean = new Float32Array(snippet.attention.layerAttention ? 0 : m * m);
     const add = (layer: number, head: number | undefined, matrix: Float32Array) => {
       submatrixInto(restricted, matrix, m, snippet.kept);
       if (allZero(restricted)) return;
@@ -274,9 +282,10 @@ export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, h
       accumulate(sums.score, counts.score, layer, head, both / either);
       accumulate(sums.baseline, counts.baseline, layer, head, expectedBoth / (high + near.total - expectedBoth));
     };
+    const { attention } = snippet;
     for (let l = 0; l < layers; l++) {
-      add(l, undefined, meanOverHeadsInto(layerMean, snippet.tokenAttention, l));
-      for (let h = 0; h < heads; h++) add(l, h, headMatrix(snippet.tokenAttention, l, h));
+      add(l, undefined, attention.layerAttention ? headMatrix(attention.layerAttention, l, 0) : meanOverHeadsInto(layerMean, attention.tokenAttention, l));
+      if (scoreHeads) for (let h = 0; h < heads; h++) add(l, h, headMatrix(attention.tokenAttention, l, h));
     }
   }
   return {

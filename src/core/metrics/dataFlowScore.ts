@@ -1,4 +1,4 @@
-import { headMatrix, meanOverHeads } from '../alignment';
+import { headMatrix } from '../alignment';
 import type { AnalysisResult, DataFlowGraph, LayerHeadScores } from '../types';
 
 /**
@@ -12,6 +12,8 @@ import type { AnalysisResult, DataFlowGraph, LayerHeadScores } from '../types';
  */
 export interface DataFlowScoreReport {
   definition: string;
+  /** False when only layers were scored (`perHead` is then NaN): `completeScores` adds heads. */
+  headsScored: boolean;
   score: LayerHeadScores;
   baseline: LayerHeadScores;
   /** Tokens with at least one data-flow source in their window. */
@@ -19,7 +21,8 @@ export interface DataFlowScoreReport {
   edges: number;
 }
 
-export function dataFlowScore(result: AnalysisResult, graph: DataFlowGraph): DataFlowScoreReport {
+/** Per layer (head means), and per head unless `scoreHeads` is false (`perHead` is then NaN). */
+export function dataFlowScore(result: AnalysisResult, graph: DataFlowGraph, scoreHeads = true): DataFlowScoreReport {
   const { layers, heads } = result.model;
   const sourcesOf = new Map<number, number[]>();
   for (const edge of graph.edges) {
@@ -61,9 +64,10 @@ export function dataFlowScore(result: AnalysisResult, graph: DataFlowGraph): Dat
       return [share, chance];
     };
     for (let l = 0; l < layers; l++) {
-      const [layerShare, layerChance] = score(meanOverHeads(window.tokenAttention, l));
+      const [layerShare, layerChance] = score(headMatrix(window.layerAttention, l, 0));
       sums.score.perLayer[l] += layerShare;
       sums.baseline.perLayer[l] += layerChance;
+      if (!scoreHeads) continue;
       for (let h = 0; h < heads; h++) {
         const [share, chance] = score(headMatrix(window.tokenAttention, l, h));
         sums.score.perHead[l][h] += share;
@@ -73,9 +77,10 @@ export function dataFlowScore(result: AnalysisResult, graph: DataFlowGraph): Dat
   }
   const divide = (scores: LayerHeadScores): LayerHeadScores => ({
     perLayer: scores.perLayer.map((value) => (counted ? value / counted : NaN)),
-    perHead: scores.perHead.map((row) => row.map((value) => (counted ? value / counted : NaN))),
+    perHead: scores.perHead.map((row) => row.map((value) => (counted && scoreHeads ? value / counted : NaN))),
   });
   return {
+    headsScored: scoreHeads,
     definition: 'share of each data-flow use’s attention (over the window’s code tokens) on its data-flow sources; baseline: the window’s mean attention at the same offsets',
     score: divide(sums.score),
     baseline: divide(sums.baseline),
