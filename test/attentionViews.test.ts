@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { attentionFlow, LayeredMaxFlow } from '../src/core/metrics/flow';
 import { headStatistics, rowEntropy } from '../src/core/metrics/headStatistics';
 import { attentionRollout, residualAttention } from '../src/core/metrics/rollout';
-import { relatedTokens, structureHeads, topHeads } from '../src/core/metrics/structureHeads';
+import { mergeStructureHeads, relatedTokens, structureHeads, topHeads } from '../src/core/metrics/structureHeads';
 import { valueWeightedAttention } from '../src/core/metrics/valueWeighted';
 import { Analyzer } from '../src/core/pipeline';
 import type { AnalysisResult, Tensor } from '../src/core/types';
@@ -202,6 +202,16 @@ describe('views and head metrics on the bundled model', function () {
     assert.ok(largest < 1e-7, `largest difference ${largest}`);
     const probabilities = Float32Array.from([0, 0.5, 0.25, 0.125, 0.125]);
     close(rowEntropy(probabilities, new Int32Array(probabilities.buffer), 0, 5), 1.75 * Math.LN2);
+  });
+
+  it('structure heads merged over files weigh each file by its tokens', () => {
+    const report = (accuracy: number, chance: number, tokens: number) => ({ definition: 'd', relations: { sibling: { accuracy: [[accuracy]], chance: [[chance]], tokens } } });
+    const merged = mergeStructureHeads([report(1, 0.1, 30), report(0, 0.3, 10), { definition: 'd', relations: {} }])!;
+    close(merged.relations.sibling!.accuracy[0][0], 0.75);
+    close(merged.relations.sibling!.chance[0][0], 0.15);
+    assert.equal(merged.relations.sibling!.tokens, 40);
+    assert.equal(merged.relations.previousToken, undefined);
+    assert.equal(mergeStructureHeads([]), undefined);
   });
 
   it('structure heads: relations are found as defined, and a previous-token pattern scores 1', () => {

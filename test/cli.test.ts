@@ -62,6 +62,28 @@ describe('CLI', function () {
     assert.match(JSON.stringify(json.skipped), /invalid JSON/); // the sample holds one broken line on purpose
   });
 
+  it('corpus --heads adds the top structure heads over the whole corpus, token-weighted', async () => {
+    const out = join(scratch, 'heads');
+    const run = cli('corpus', 'examples/corpus.jsonl', '--language', 'python', '--model', MODEL_DIR, '--out', out, '--limit', '5', '--heads');
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /Structure heads: share of tokens/);
+    assert.match(run.stdout, /^previous token\s+L\d+H\d+ /m);
+    const json = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
+    // The merged previous-token entry counts every token but each snippet's first, over the 5 lines (one is broken JSON).
+    const parser = await sharedParser();
+    let expectedTokens = 0;
+    for (const line of readFileSync(join(ROOT, 'examples', 'corpus.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).slice(0, 5)) {
+      try {
+        const record = JSON.parse(line);
+        expectedTokens += (await parser.parse(record.code ?? record.original_string, 'python')).tokens.length - 1;
+      } catch {
+        // the broken line
+      }
+    }
+    assert.equal(json.structureHeads.relations.previousToken.tokens, expectedTokens);
+    assert.equal(json.structureHeads.relations.previousToken.accuracy.length, json.model.layers);
+  });
+
   it('corpus --types top:K keeps the corpus’s K most frequent token types', async () => {
     const out = join(scratch, 'top');
     const run = cli('corpus', 'examples/corpus.jsonl', '--language', 'python', '--model', MODEL_DIR, '--out', out, '--limit', '4', '--types', 'top:3');

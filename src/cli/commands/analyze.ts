@@ -5,7 +5,7 @@ import type { AnalysisResult } from '../../core/types';
 import { choice, option, parseArgs, UsageError } from '../args';
 import { defaultModelDir, readSourceFile } from '../common';
 import { formatNumber, ms, table } from '../format';
-import { RELATION_LABELS, topHeads, type StructureRelation } from '../../core/metrics/structureHeads';
+import { RELATION_LABELS, topHeads, type StructureHeadsReport, type StructureRelation } from '../../core/metrics/structureHeads';
 import { faithfulness, type FaithfulnessReport } from '../../core/metrics/faithfulness';
 
 export const ANALYZE_USAGE = `code-attention analyze FILE [--model DIR] [--device auto|cpu|cuda] [--json]
@@ -130,15 +130,7 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
     lines.push(`heads with ≥ 0.5 of their attention on one target: ${roles.length ? roles.map((role) => `L${role.layer}H${role.head} ${labels[role.role]} ${formatNumber(role.share, 2)}`).join(', ') : 'none'}`);
   }
   const heads = result.scores.structureHeads;
-  if (heads) {
-    const rows: Array<Array<string | number>> = [];
-    for (const relation of Object.keys(heads.relations) as StructureRelation[]) {
-      const entry = heads.relations[relation]!;
-      const best = topHeads(heads, relation, 3);
-      rows.push([RELATION_LABELS[relation], best.map((head) => `L${head.layer}H${head.head} ${formatNumber(head.accuracy, 2)}`).join('  '), best[0]?.chance ?? NaN, String(entry.tokens)]);
-    }
-    lines.push('', 'Structure heads: share of tokens whose strongest attention lands on the relation (top 3 heads)', table(['relation', 'top heads (accuracy)', 'chance', 'tokens'], rows));
-  }
+  if (heads) lines.push('', structureHeadsTable(heads));
   return lines.join('\n');
 }
 
@@ -166,4 +158,15 @@ export function formatFaithfulness(result: AnalysisResult, report: FaithfulnessR
     table(['view', 'Spearman ρ'], report.views.map((view) => [view.label, view.spearman])),
     ...report.skipped.map((reason) => `skipped  ${reason}`),
   ].join('\n');
+}
+
+/** The top heads per relation of a structure-heads report, as a titled table. */
+export function structureHeadsTable(heads: StructureHeadsReport): string {
+  const rows: Array<Array<string | number>> = [];
+  for (const relation of Object.keys(heads.relations) as StructureRelation[]) {
+    const entry = heads.relations[relation]!;
+    const best = topHeads(heads, relation, 3);
+    rows.push([RELATION_LABELS[relation], best.map((head) => `L${head.layer}H${head.head} ${formatNumber(head.accuracy, 2)}`).join('  '), best[0]?.chance ?? NaN, String(entry.tokens)]);
+  }
+  return 'Structure heads: share of tokens whose strongest attention lands on the relation (top 3 heads)\n' + table(['relation', 'top heads (accuracy)', 'chance', 'tokens'], rows);
 }

@@ -1,15 +1,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isLanguageId, SUPPORTED_LANGUAGE_NAMES } from '../../core/languages';
 import { topTypesFilter, type TypeFilter } from '../../core/metrics/catScore';
+import { mergeStructureHeads, type StructureHeadsReport } from '../../core/metrics/structureHeads';
 import { Analyzer, InputError } from '../../core/pipeline';
 import type { LanguageId } from '../../core/types';
 import { choice, option, parseArgs, UsageError } from '../args';
 import { defaultModelDir } from '../common';
 import { csv, table } from '../format';
+import { structureHeadsTable } from './analyze';
 
 export const CORPUS_USAGE = `code-attention corpus FILE.jsonl --language L [--model DIR] [--device auto|cpu|cuda]
     [--out PREFIX] [--limit N] [--distance ast|upgraded] [--pair-rule mean|sumMean]
-    [--types reference|top:K]   (kept token types: the CAT-probing list, or the corpus's K most frequent)`;
+    [--types reference|top:K]   (kept token types: the CAT-probing list, or the corpus's K most frequent)
+    [--heads]                   (also the top structure heads over the whole corpus)`;
 
 interface Series {
   values: number[][];
@@ -27,7 +30,8 @@ export function meanAndSpread(series: Series, layers: number): Array<{ layer: nu
 }
 
 export async function corpusCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['language', 'model', 'device', 'out', 'limit', 'distance', 'pair-rule', 'types'], []);
+  const args = parseArgs(argv, ['language', 'model', 'device', 'out', 'limit', 'distance', 'pair-rule', 'types'], ['heads']);
+  const withHeads = args.flags.has('heads');
   const file = args.positional[0];
   const language = option(args, 'language');
   if (!file || !language) throw new UsageError(`Usage: ${CORPUS_USAGE}`);
@@ -51,6 +55,7 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const baselines: Series = { values: [] };
   const dataFlowScores: Series = { values: [] };
   const dataFlowBaselines: Series = { values: [] };
+  const structureReports: StructureHeadsReport[] = [];
   const skipped: Record<string, number> = {};
   let definition: unknown;
   const total = Math.min(lines.length, limit);
@@ -74,7 +79,8 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       const code = codes[index];
       if (code === undefined) continue;
       try {
-        const result = await analyzer.analyze(code, language, { distance, pairRule, typeFilter, reports: ['cat', 'dataFlow'] });
+        const result = await analyzer.analyze(code, language, { distance, pairRule, typeFilter, reports: withHeads ? ['catLayers', 'dataFlowLayers', 'structureHeads'] : ['catLayers', 'dataFlowLayers'] });
+        if (result.scores.structureHeads) structureReports.push(result.scores.structureHeads);
         const cat = result.scores.cat!;
         definition ??= cat.definition;
         if (cat.snippets > 0) {
@@ -101,13 +107,15 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const baseline = meanAndSpread(baselines, layers);
   const dataFlowScore = meanAndSpread(dataFlowScores, layers);
   const dataFlowBaseline = meanAndSpread(dataFlowBaselines, layers);
+  const structureHeads = mergeStructureHeads(structureReports);
   const rows = score.map((entry, layer) => [String(layer), entry.mean, entry.std, baseline[layer].mean, baseline[layer].std, String(entry.n)]);
   const headers = ['layer', 'cat_mean', 'cat_std', 'baseline_mean', 'baseline_std', 'snippets'];
   writeFileSync(`${out}.csv`, csv(headers, rows));
   writeFileSync(
     `${out}.json`,
     JSON.stringify({ file, language, model: analyzer.model.info, device: analyzer.model.device, definition, snippets: scores.values.length, skipped, perLayer: score.map((entry, layer) => ({ ...entry, baselineMean: baseline[layer].mean, baselineStd: baseline[layer].std })),
-      dataFlow: { snippets: dataFlowScores.values.length, perLayer: dataFlowScore.map((entry, layer) => ({ ...entry, baselineMean: dataFlowBaseline[layer].mean, baselineStd: dataFlowBaseline[layer].std })) } }, null, 2) + '\n',
+      dataFlow: { snippets: dataFlowScores.values.length, perLayer: dataFlowScore.map((entry, layer) => ({ ...entry, baselineMean: dataFlowBaseline[layer].mean, baselineStd: dataFlowBaseline[layer].std })) },
+      ...(structureHeads ? { structureHeads } : {}) }, null, 2) + '\n',
   );
   process.stdout.write(`${analyzer.model.info.displayName}, ${language}, ${scores.values.length} snippets scored` + (Object.keys(skipped).length ? `, skipped: ${Object.entries(skipped).map(([why, n]) => `${n} (${why})`).join('; ')}` : '') + '\n\n');
   process.stdout.write(table(['layer', 'CAT mean', 'CAT std', 'baseline', 'baseline std', 'n'], rows) + '\n');
@@ -115,6 +123,7 @@ export async function corpusCommand(argv: string[]): Promise<number> {
     process.stdout.write(`\nShare of attention on data-flow edges (${dataFlowScores.values.length} snippets with data flow; baseline: same offsets, graph ignored)\n`);
     process.stdout.write(table(['layer', 'DFG mean', 'DFG std', 'baseline', 'baseline std', 'n'], dataFlowScore.map((entry, layer) => [String(layer), entry.mean, entry.std, dataFlowBaseline[layer].mean, dataFlowBaseline[layer].std, String(entry.n)])) + '\n');
   }
+  if (structureHeads) process.stdout.write(`\n${structureHeadsTable(structureHeads)}\n`);
   process.stdout.write(`\nwrote ${out}.json and ${out}.csv\n`);
   return scores.values.length ? 0 : 1;
 }

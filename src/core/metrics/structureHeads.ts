@@ -128,6 +128,24 @@ function strongestOtherTokens(result: AnalysisResult): Int32Array[] {
   });
 }
 
+/**
+ * Structure heads over many files: per relation, accuracies and chance levels averaged with each
+ * file's token count as weight (so it is the share over all tokens of the corpus).
+ */
+export function mergeStructureHeads(reports: readonly StructureHeadsReport[]): StructureHeadsReport | undefined {
+  if (!reports.length) return undefined;
+  const merged: StructureHeadsReport = { definition: reports[0].definition, relations: {} };
+  for (const relation of Object.keys(RELATION_LABELS) as StructureRelation[]) {
+    const entries = reports.map((report) => report.relations[relation]).filter((entry): entry is RelationAccuracy => entry !== undefined && entry.tokens > 0);
+    if (!entries.length) continue;
+    const tokens = entries.reduce((sum, entry) => sum + entry.tokens, 0);
+    const weighted = (pick: (entry: RelationAccuracy) => number[][]) =>
+      pick(entries[0]).map((row, layer) => row.map((_, head) => entries.reduce((sum, entry) => sum + pick(entry)[layer][head] * entry.tokens, 0) / tokens));
+    merged.relations[relation] = { accuracy: weighted((entry) => entry.accuracy), chance: weighted((entry) => entry.chance), tokens };
+  }
+  return merged;
+}
+
 export interface RankedHead {
   layer: number;
   head: number;
