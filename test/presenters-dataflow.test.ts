@@ -78,6 +78,14 @@ describe('data-flow overlay presenter on a real analysis', function () {
     assert.match(dataFlowHint(shown), /^`scaled`: computed from `area` line 3 \(attention 0\.\d{3}\), `factor` line 3 \(attention 0\.\d{3}\) · read by `scaled` line 4/);
   });
 
+  it('a result scored per layer only (as the editor analyses) gets the per-head share on demand', async () => {
+    const layersOnly = await analyzer.analyze(SOURCE, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
+    assert.equal(layersOnly.scores.dataFlow!.headsScored, false);
+    const shown = dataFlowFocus(layersOnly, { mode: 'head', layer: 1, head: 2, direction: 'attendsTo' }, token('scaled', 2))!;
+    assert.ok(Number.isFinite(shown.fileShare!.value) && Number.isFinite(shown.fileShare!.baseline));
+    assert.ok(Math.abs(shown.fileShare!.value - result.scores.dataFlow!.score.perHead[1][2]) < 1e-9);
+  });
+
   it('rollout edges use the rollout row, and the file share says it was measured on raw attention', () => {
     const focus = token('width', 1);
     const view: AttentionView = { mode: 'rollout', layer: 2, direction: 'attendsTo' };

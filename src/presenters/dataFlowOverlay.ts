@@ -1,5 +1,5 @@
 import { languageSpec } from '../core/languages';
-import { dataFlowScore, type DataFlowScoreReport } from '../core/metrics/dataFlowScore';
+import { completeScores } from '../core/pipeline';
 import type { AnalysisResult, DataFlowEdge, SourcePosition, SourceRange } from '../core/types';
 import { tokenAttentionRow, viewLabel, windowOfToken, type AttentionView } from '../core/views';
 import { markdownCell } from './hover';
@@ -65,17 +65,6 @@ export type DataFlowOverlay = { supported: true; nodes: number; edges: number; d
 
 /** At most this many edges of each relation are named in the inline hint. */
 export const HINT_EDGES = 3;
-
-const scoreCache = new WeakMap<AnalysisResult, DataFlowScoreReport>();
-
-/** The file's data-flow score: the pipeline's when it computed one, otherwise computed once here. */
-function fileScore(result: AnalysisResult): DataFlowScoreReport | undefined {
-  if (result.scores.dataFlow) return result.scores.dataFlow;
-  if (!result.dataFlow) return undefined;
-  let report = scoreCache.get(result);
-  if (!report) scoreCache.set(result, (report = dataFlowScore(result, result.dataFlow)));
-  return report;
-}
 
 /** The message for a result whose language has no data-flow rules. */
 export function dataFlowUnsupportedMessage(result: AnalysisResult): string {
@@ -154,11 +143,13 @@ export function dataFlowFocus(result: AnalysisResult, view: AttentionView, focus
  * heads otherwise (rollout, flow and value-weighted views included).
  */
 function fileShare(result: AnalysisResult, view: AttentionView): DataFlowFileShare | undefined {
-  const score = fileScore(result);
+  const head = view.mode === 'head' ? view.head : undefined;
+  // Per-head shares are computed the first time a one-head view asks for them.
+  const score = completeScores(result, [head === undefined ? 'dataFlowLayers' : 'dataFlow']).dataFlow;
   if (!score) return undefined;
   const layer = Math.min(Math.max(0, view.layer), result.model.layers - 1);
-  if (view.mode === 'head' && view.head !== undefined) {
-    return { value: score.score.perHead[layer]?.[view.head] ?? NaN, baseline: score.baseline.perHead[layer]?.[view.head] ?? NaN, on: `layer ${layer}, head ${view.head}` };
+  if (head !== undefined) {
+    return { value: score.score.perHead[layer]?.[head] ?? NaN, baseline: score.baseline.perHead[layer]?.[head] ?? NaN, on: `layer ${layer}, head ${head}` };
   }
   return { value: score.score.perLayer[layer] ?? NaN, baseline: score.baseline.perLayer[layer] ?? NaN, on: `layer ${layer}, mean over heads${view.mode === 'meanHeads' ? '' : ', raw attention'}` };
 }
