@@ -2,11 +2,14 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { compareAnalyses } from '../core/compare';
 import { LANGUAGES } from '../core/languages';
-import { Analyzer } from '../core/pipeline';
+import { faithfulness, type ForwardModel } from '../core/metrics/faithfulness';
+import { AnalysisCancelledError, Analyzer } from '../core/pipeline';
 import type { AnalysisResult } from '../core/types';
 import { VIEW_MODE_LABELS, viewLabel, type AttentionView, type ViewMode } from '../core/views';
 import { functionScores } from '../presenters/codeLens';
 import { comparePanelModel, differenceHighlights } from '../presenters/compare';
+import { dataFlowMarkdown, dataFlowOverlay, type DataFlowOverlay } from '../presenters/dataFlowOverlay';
+import { faithfulnessPanelModel, faithfulnessPasses } from '../presenters/faithfulness';
 import { BUCKETS, hoverMarkdown, presentHover, tokenAtOffset } from '../presenters/hover';
 import { panelCsv, panelModel } from '../presenters/panel';
 import { resolveView, resultSummary, statusPresentation } from '../presenters/status';
@@ -29,6 +32,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const moreInB = vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor('codeAttention.moreInB'), borderRadius: '2px' });
   const moreInA = vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor('codeAttention.moreInA'), borderRadius: '2px' });
   context.subscriptions.push(moreInA, moreInB);
+  const dataFlow = new DataFlowDecorations();
+  context.subscriptions.push(dataFlow);
   /** The token whose attention the editor shows, so that a new view redraws it. */
   let focused: { editor: vscode.TextEditor; version: number; token: number } | undefined;
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
@@ -42,6 +47,7 @@ export function activate(context: vscode.ExtensionContext): void {
     await context.workspaceState.update(VIEW_KEY, view);
     updateStatus();
     redrawFocus();
+    if (vscode.window.activeTextEditor) scheduleDataFlow(vscode.window.activeTextEditor);
     const result = vscode.window.activeTextEditor ? service.resultFor(vscode.window.activeTextEditor.document) : service.lastResult;
     if (result) ScorePanel.instance?.showView(panelView(result));
   };
@@ -59,6 +65,14 @@ export function activate(context: vscode.ExtensionContext): void {
     else if (!autoAnalyze() && AnalysisService.languageOf(editor.document)) panel.showEmpty(`Run “Code Attention: Analyze Current File” to score ${path.basename(editor.document.uri.fsPath)}.`);
   };
 
+  /** The last focused editor of a supported file: panel buttons act on it while the panel has focus. */
+  let lastSourceEditor: vscode.TextEditor | undefined = vscode.window.activeTextEditor && AnalysisService.languageOf(vscode.window.activeTextEditor.document) ? vscode.window.activeTextEditor : undefined;
+  const sourceEditor = () => {
+    const active = vscode.window.activeTextEditor;
+    if (active) return active;
+    return lastSourceEditor && vscode.window.visibleTextEditors.includes(lastSourceEditor) ? lastSourceEditor : vscode.window.visibleTextEditors.find((candidate) => AnalysisService.languageOf(candidate.document));
+  };
+
   const updateStatus = () => {
     // With a panel focused there is no active text editor: describe the visible source editor instead.
     const editor = vscode.window.activeTextEditor ?? vscode.window.visibleTextEditors.find((candidate) => AnalysisService.languageOf(candidate.document));
@@ -68,7 +82,7 @@ export function activate(context: vscode.ExtensionContext): void {
       return;
     }
     const shown = statusPresentation(result, view);
-    status.text = shown.text;
+    status.text = dataFlow.enabled && result?.dataFlow ? `${shown.text} · data flow` : shown.text;
     status.tooltip = shown.tooltip;
     status.show();
   };
@@ -93,6 +107,41 @@ export function activate(context: vscode.ExtensionContext): void {
     editor.setDecorations(focusDecoration, [toRange(result, focus)]);
     focused = { editor, version: editor.document.version, token: focus };
     return presentation;
+  };
+
+  /**
+   * Draws the data-flow overlay on an editor: every graph node, and the edges of `focus` (the
+   * hovered token) or of the token at the cursor. Returns what was drawn.
+   */
+  const drawDataFlow = (editor: vscode.TextEditor, focus?: number): DataFlowOverlay | undefined => {
+    const result = service.resultFor(editor.document);
+    if (!result) {
+      dataFlow.clear(editor);
+      return undefined;
+    }
+    const overlay = dataFlowOverlay(result, resolvedView(result), focus ?? tokenAtCursor(editor, result));
+    if (overlay.supported) dataFlow.draw(editor, overlay);
+    else dataFlow.clear(editor);
+    return overlay;
+  };
+  let dataFlowTimer: NodeJS.Timeout | undefined;
+  const pendingDataFlow = new Set<vscode.TextEditor>();
+  /** Re-decorates at most every 100 ms however fast the cursor moves. */
+  const scheduleDataFlow = (editor: vscode.TextEditor) => {
+    if (!dataFlow.enabled) return;
+    pendingDataFlow.add(editor);
+    dataFlowTimer ??= setTimeout(() => {
+      dataFlowTimer = undefined;
+      const editors = [...pendingDataFlow];
+      pendingDataFlow.clear();
+      for (const pending of editors) if (dataFlow.enabled && vscode.window.visibleTextEditors.includes(pending)) drawDataFlow(pending);
+    }, 100);
+  };
+  const setDataFlow = (enabled: boolean) => {
+    dataFlow.enabled = enabled;
+    if (enabled) for (const editor of vscode.window.visibleTextEditors) drawDataFlow(editor);
+    else for (const editor of vscode.window.visibleTextEditors) dataFlow.clear(editor);
+    updateStatus();
   };
 
   const redrawFocus = () => {
@@ -127,15 +176,24 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('codeAttention.selectView', async () => {
       const editor = vscode.window.activeTextEditor;
       const model = (editor ? service.resultFor(editor.document) : service.lastResult)?.model;
-      const pick = await vscode.window.showQuickPick(
-        (Object.keys(VIEW_MODE_LABELS) as ViewMode[]).map((mode) => ({
-          label: VIEW_MODE_LABELS[mode],
-          description: mode === view.mode ? 'current' : mode === 'valueWeighted' && model && !model.hasValueNorms ? 'unavailable: this model has no value_norms output' : undefined,
-          mode,
-        })),
-        { title: 'Code Attention: what the hover overlay shows' },
+      type ViewItem = vscode.QuickPickItem & { mode?: ViewMode; command?: string };
+      const items: ViewItem[] = (Object.keys(VIEW_MODE_LABELS) as ViewMode[]).map((mode) => ({
+        label: VIEW_MODE_LABELS[mode],
+        description: mode === view.mode ? 'current' : mode === 'valueWeighted' && model && !model.hasValueNorms ? 'unavailable: this model has no value_norms output' : undefined,
+        mode,
+      }));
+      items.push(
+        { label: 'more', kind: vscode.QuickPickItemKind.Separator },
+        { label: `$(git-merge) ${dataFlow.enabled ? 'Hide' : 'Show'} data-flow edges`, description: 'variables, where their values come from, and the attention on each edge', command: 'codeAttention.toggleDataFlow' },
+        { label: '$(beaker) Check view faithfulness at cursor', description: 'Spearman ρ of each view against occlusion (one forward pass per token)', command: 'codeAttention.checkFaithfulness' },
       );
+      const pick = await vscode.window.showQuickPick(items, { title: 'Code Attention: what the hover overlay shows' });
       if (!pick) return;
+      if (pick.command) {
+        await vscode.commands.executeCommand(pick.command);
+        return;
+      }
+      if (!pick.mode) return;
       await setView({ ...view, mode: pick.mode });
       await vscode.commands.executeCommand('codeAttention.selectLayerHead');
     }),
@@ -163,7 +221,88 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('codeAttention.flipDirection', async () => {
       await setView({ ...view, direction: view.direction === 'attendsTo' ? 'attendedBy' : 'attendsTo' });
     }),
-    vscode.commands.registerCommand('codeAttention.clearOverlay', () => clearOverlay(undefined, true)),
+    vscode.commands.registerCommand('codeAttention.clearOverlay', () => {
+      clearOverlay(undefined, true);
+      if (dataFlow.enabled) setDataFlow(false);
+    }),
+    vscode.commands.registerCommand('codeAttention.toggleDataFlow', async () => {
+      if (dataFlow.enabled) {
+        setDataFlow(false);
+        return { enabled: false };
+      }
+      const editor = sourceEditor();
+      if (!editor) {
+        void vscode.window.showInformationMessage('Open a supported source file to show its data-flow edges.');
+        return undefined;
+      }
+      const result = service.resultFor(editor.document) ?? (await service.analyze(editor.document, { withProgress: true }));
+      if (!result) return undefined;
+      const overlay = dataFlowOverlay(result, resolvedView(result));
+      if (!overlay.supported) {
+        void vscode.window.showInformationMessage(overlay.message);
+        return { enabled: false, message: overlay.message };
+      }
+      setDataFlow(true);
+      const drawn = drawDataFlow(editor);
+      void vscode.window.setStatusBarMessage(`Code Attention: ${overlay.nodes} variable occurrences, ${overlay.edges} data-flow edges; put the cursor on a variable or hover it.`, 5000);
+      return dataFlowSummary(drawn);
+    }),
+    vscode.commands.registerCommand('codeAttention.checkFaithfulness', async (line?: number, character?: number) => {
+      const editor = sourceEditor();
+      if (!editor) {
+        void vscode.window.showInformationMessage('Open a supported source file and put the cursor on a code token to check view faithfulness.');
+        return undefined;
+      }
+      const document = editor.document;
+      const result = service.resultFor(document) ?? (await service.analyze(document, { withProgress: true }));
+      if (!result) return undefined;
+      const position = typeof line === 'number' && typeof character === 'number' ? new vscode.Position(line, character) : editor.selection.active;
+      const focus = tokenAtCursor(editor, result, position);
+      const panel = ScorePanel.show(context.extensionUri, undefined);
+      panel.update(result, panelView(result));
+      if (focus === undefined) {
+        const message = `No code token at line ${position.line + 1}, column ${position.character + 1}: put the cursor on a code token (not a comment or blank) and check again.`;
+        panel.showFaithfulness(result, { status: 'failed', message });
+        void vscode.window.showInformationMessage(message);
+        return undefined;
+      }
+      const token = result.tokens[focus];
+      const passes = faithfulnessPasses(result, focus);
+      panel.showFaithfulness(result, { status: 'running', message: `Checking “${token.text}” (line ${token.range.start.line + 1}): ${passes} forward passes…` });
+      await shownWithin(panel.whenReady, 15_000);
+      const outcome = await vscode.window
+        .withProgress({ location: vscode.ProgressLocation.Notification, title: 'Code Attention: checking view faithfulness', cancellable: true }, async (progress, cancellation) => {
+          const analyzer = await service.getAnalyzer();
+          if (analyzer.model.info.path !== result.model.path) throw new Error('The model changed since this file was analysed: analyse it again, then check.');
+          let done = 0;
+          // Counts the passes for the progress bar and stops between passes when cancelled.
+          const model: ForwardModel = {
+            tokenizer: analyzer.model.tokenizer,
+            forward: async (ids) => {
+              if (cancellation.isCancellationRequested) throw new AnalysisCancelledError();
+              done++;
+              progress.report({ increment: 100 / passes, message: `“${token.text}”: forward pass ${done} of ${passes}` });
+              return analyzer.model.forward(ids);
+            },
+          };
+          return faithfulness(result, model, focus);
+        })
+        .then(
+          (report) => ({ report }),
+          (error: Error) => ({ error }),
+        );
+      if ('error' in outcome) {
+        const cancelled = outcome.error instanceof AnalysisCancelledError;
+        const message = cancelled ? 'The check was cancelled.' : outcome.error.message;
+        panel.showFaithfulness(result, { status: cancelled ? 'idle' : 'failed', message });
+        if (!cancelled) void vscode.window.showWarningMessage(`Code Attention Lens: ${message}`);
+        return undefined;
+      }
+      const shown = faithfulnessPanelModel(result, outcome.report);
+      panel.showFaithfulness(result, { status: 'done', report: shown });
+      output.appendLine(`Faithfulness at “${token.text}” (${path.basename(document.uri.fsPath)} line ${token.range.start.line + 1}), ${passes} passes: ${shown.views.map((row) => `${row.mode} ρ ${row.spearman.toFixed(3)}`).join(', ')}${shown.skipped.length ? `; skipped ${shown.skipped.map((row) => row.mode).join(', ')}` : ''}.`);
+      return { focus: shown.focus, views: shown.views.map(({ mode, spearman }) => ({ mode, spearman })), skipped: shown.skipped, best: shown.best, verdict: shown.verdict };
+    }),
     vscode.commands.registerCommand('codeAttention.selectModel', async () => {
       const models = service.availableModels();
       if (!models.length) {
@@ -292,7 +431,13 @@ export function activate(context: vscode.ExtensionContext): void {
         } catch (error) {
           return new vscode.Hover(new vscode.MarkdownString(`Code Attention Lens: ${(error as Error).message}`));
         }
-        const markdown = new vscode.MarkdownString(hoverMarkdown(result, presentation, 'command:codeAttention.flipDirection'), true);
+        let card = hoverMarkdown(result, presentation, 'command:codeAttention.flipDirection');
+        // Hovering a variable shows its edges; hovering anything else keeps the cursor's.
+        if (dataFlow.enabled && editor && result.dataFlow?.nodes.includes(focus)) {
+          const drawn = drawDataFlow(editor, focus);
+          if (drawn?.supported && drawn.decorations.focus) card += '\n' + dataFlowMarkdown(drawn.decorations.focus);
+        }
+        const markdown = new vscode.MarkdownString(card, true);
         markdown.isTrusted = { enabledCommands: ['codeAttention.flipDirection'] };
         return new vscode.Hover(markdown, toRange(result, focus));
       },
@@ -341,17 +486,29 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeTextDocument((event) => {
       if (event.contentChanges.length === 0) return;
       const editor = vscode.window.visibleTextEditors.find((candidate) => candidate.document === event.document);
-      if (editor) clearOverlay(editor, true);
+      if (editor) {
+        clearOverlay(editor, true);
+        // Token ranges belong to the old text; the overlay comes back with the new analysis.
+        dataFlow.clear(editor);
+      }
       scheduleAnalysis(event.document);
     }),
     vscode.workspace.onDidCloseTextDocument((document) => service.forget(document)),
     vscode.window.onDidChangeActiveTextEditor((editor) => {
       updateStatus();
       if (!editor) return;
+      if (AnalysisService.languageOf(editor.document)) lastSourceEditor = editor;
+      scheduleDataFlow(editor);
       syncPanel(editor);
       scheduleAnalysis(editor.document);
     }),
-    vscode.window.onDidChangeTextEditorSelection((event) => clearOverlay(event.textEditor)),
+    vscode.window.onDidChangeTextEditorSelection((event) => {
+      clearOverlay(event.textEditor);
+      scheduleDataFlow(event.textEditor);
+    }),
+    vscode.window.onDidChangeVisibleTextEditors((editors) => {
+      for (const editor of editors) scheduleDataFlow(editor);
+    }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration('codeAttention.executionProvider') || event.affectsConfiguration('codeAttention.models')) service.invalidate();
     }),
@@ -359,8 +516,10 @@ export function activate(context: vscode.ExtensionContext): void {
       updateStatus();
       const editor = vscode.window.activeTextEditor;
       if (editor?.document.uri.toString() === uri.toString()) syncPanel(editor);
+      for (const visible of vscode.window.visibleTextEditors) if (visible.document.uri.toString() === uri.toString()) scheduleDataFlow(visible);
     }),
     { dispose: () => clearTimeout(timer) },
+    { dispose: () => clearTimeout(dataFlowTimer) },
   );
   updateStatus();
   if (vscode.window.activeTextEditor) scheduleAnalysis(vscode.window.activeTextEditor.document);
@@ -368,6 +527,74 @@ export function activate(context: vscode.ExtensionContext): void {
 
 export function deactivate(): void {
   // Disposables registered on the context release the model and decorations.
+}
+
+/** The code token at the cursor, or the one that ends right before it (the cursor just after a name). */
+function tokenAtCursor(editor: vscode.TextEditor, result: AnalysisResult, position = editor.selection.active): number | undefined {
+  const offset = editor.document.offsetAt(position);
+  return tokenAtOffset(result.tokens, offset) ?? (offset > 0 ? tokenAtOffset(result.tokens, offset - 1) : undefined);
+}
+
+/**
+ * The data-flow overlay's decoration types, created once: one per colour, many ranges each, and
+ * one for the inline hint (its text set per range).
+ */
+class DataFlowDecorations implements vscode.Disposable {
+  enabled = false;
+  private readonly nodes = vscode.window.createTextEditorDecorationType({ borderStyle: 'none none dotted none', borderWidth: '0 0 2px 0', borderColor: new vscode.ThemeColor('codeAttention.dataFlowNode') });
+  private readonly comesFrom = edgeDecoration('codeAttention.dataFlowComesFrom', 'solid');
+  private readonly computedFrom = edgeDecoration('codeAttention.dataFlowComputedFrom', 'solid');
+  private readonly readBy = edgeDecoration('codeAttention.dataFlowReadBy', 'dashed');
+  private readonly hint = vscode.window.createTextEditorDecorationType({
+    after: { color: new vscode.ThemeColor('codeAttention.dataFlowHint'), margin: '0 0 0 2em', fontStyle: 'italic' },
+    rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
+  });
+
+  draw(editor: vscode.TextEditor, overlay: Extract<DataFlowOverlay, { supported: true }>): void {
+    const ranges = overlay.decorations;
+    editor.setDecorations(this.nodes, ranges.nodes.map(sourceRange));
+    editor.setDecorations(this.comesFrom, ranges.comesFrom.map(sourceRange));
+    editor.setDecorations(this.computedFrom, ranges.computedFrom.map(sourceRange));
+    editor.setDecorations(this.readBy, ranges.readBy.map(sourceRange));
+    const hint = ranges.hint;
+    editor.setDecorations(this.hint, hint ? [{ range: new vscode.Range(hint.position.line, hint.position.character, hint.position.line, hint.position.character), renderOptions: { after: { contentText: hint.text } } }] : []);
+  }
+
+  clear(editor: vscode.TextEditor): void {
+    for (const type of [this.nodes, this.comesFrom, this.computedFrom, this.readBy, this.hint]) editor.setDecorations(type, []);
+  }
+
+  dispose(): void {
+    for (const type of [this.nodes, this.comesFrom, this.computedFrom, this.readBy, this.hint]) type.dispose();
+  }
+}
+
+function edgeDecoration(color: string, style: 'solid' | 'dashed'): vscode.TextEditorDecorationType {
+  return vscode.window.createTextEditorDecorationType({
+    border: `2px ${style}`,
+    borderColor: new vscode.ThemeColor(color),
+    borderRadius: '3px',
+    overviewRulerColor: new vscode.ThemeColor(color),
+    overviewRulerLane: vscode.OverviewRulerLane.Center,
+  });
+}
+
+function sourceRange(range: { start: { line: number; character: number }; end: { line: number; character: number } }): vscode.Range {
+  return new vscode.Range(range.start.line, range.start.character, range.end.line, range.end.character);
+}
+
+/** What the data-flow command returns (integration tests read it): counts and the cursor token's edges. */
+function dataFlowSummary(overlay: DataFlowOverlay | undefined) {
+  if (!overlay) return undefined;
+  if (!overlay.supported) return { enabled: false, message: overlay.message };
+  const focus = overlay.decorations.focus;
+  const edges = (rows: NonNullable<typeof focus>['comesFrom']) => rows.map((row) => ({ text: row.text, line: row.range.start.line + 1, attention: row.attention }));
+  return {
+    enabled: true,
+    nodes: overlay.nodes,
+    edges: overlay.edges,
+    focus: focus && { text: focus.text, line: focus.range.start.line + 1, comesFrom: edges(focus.comesFrom), computedFrom: edges(focus.computedFrom), readBy: edges(focus.readBy), hint: overlay.decorations.hint?.text, fileShare: focus.fileShare },
+  };
 }
 
 function toRange(result: AnalysisResult, token: number): vscode.Range {
