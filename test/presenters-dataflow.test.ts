@@ -53,12 +53,12 @@ describe('data-flow overlay presenter on a real analysis', function () {
     assert.deepEqual(shown.notes, []);
 
     const share = result.scores.dataFlow!;
-    assert.deepEqual(shown.fileShare, { value: share.score.perLayer[3], baseline: share.baseline.perLayer[3], on: 'layer 3, mean over heads' });
+    assert.deepEqual(shown.fileShare, { value: share.score.perLayer[3], baseline: share.baseline.perLayer[3], on: 'layer 3, mean over heads', short: 'L3 mean' });
     assert.deepEqual(drawn.hint!.position, { line: 2, character: SOURCE.split('\n')[2].length });
     assert.equal(
       drawn.hint!.text,
       `\`area\`: value comes from \`area\` line 2 (attention ${shown.comesFrom[0].attention.toFixed(3)}) · read by \`scaled\` line 3 (attention ${shown.readBy[0].attention.toFixed(3)}) · ` +
-        `file: ${share.score.perLayer[3].toFixed(3)} of attention on data flow vs ${share.baseline.perLayer[3].toFixed(3)} baseline (layer 3, mean over heads)`,
+        `file: ${share.score.perLayer[3].toFixed(3)} on data flow vs ${share.baseline.perLayer[3].toFixed(3)} baseline (L3 mean)`,
     );
   });
 
@@ -74,7 +74,7 @@ describe('data-flow overlay presenter on a real analysis', function () {
     assert.deepEqual(shown.computedFrom.map((edge) => edge.attention), [row[token('area', 2)], row[token('factor', 2)]]);
     assert.match(shown.viewLabel, /one head · layer 1 · head 2 · attends to/);
     const share = result.scores.dataFlow!;
-    assert.deepEqual(shown.fileShare, { value: share.score.perHead[1][2], baseline: share.baseline.perHead[1][2], on: 'layer 1, head 2' });
+    assert.deepEqual(shown.fileShare, { value: share.score.perHead[1][2], baseline: share.baseline.perHead[1][2], on: 'layer 1, head 2', short: 'L1 H2' });
     assert.match(dataFlowHint(shown), /^`scaled`: computed from `area` line 3 \(attention 0\.\d{3}\), `factor` line 3 \(attention 0\.\d{3}\) · read by `scaled` line 4/);
   });
 

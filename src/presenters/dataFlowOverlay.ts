@@ -34,6 +34,8 @@ export interface DataFlowFileShare {
   baseline: number;
   /** What the share was measured on, e.g. "layer 3, mean over heads". */
   on: string;
+  /** The same, short, for the inline hint: "L3 mean", "L1 H2". */
+  short: string;
 }
 
 export interface DataFlowFocus {
@@ -149,9 +151,9 @@ function fileShare(result: AnalysisResult, view: AttentionView): DataFlowFileSha
   if (!score) return undefined;
   const layer = Math.min(Math.max(0, view.layer), result.model.layers - 1);
   if (head !== undefined) {
-    return { value: score.score.perHead[layer]?.[head] ?? NaN, baseline: score.baseline.perHead[layer]?.[head] ?? NaN, on: `layer ${layer}, head ${head}` };
+    return { value: score.score.perHead[layer]?.[head] ?? NaN, baseline: score.baseline.perHead[layer]?.[head] ?? NaN, on: `layer ${layer}, head ${head}`, short: `L${layer} H${head}` };
   }
-  return { value: score.score.perLayer[layer] ?? NaN, baseline: score.baseline.perLayer[layer] ?? NaN, on: `layer ${layer}, mean over heads${view.mode === 'meanHeads' ? '' : ', raw attention'}` };
+  return { value: score.score.perLayer[layer] ?? NaN, baseline: score.baseline.perLayer[layer] ?? NaN, on: `layer ${layer}, mean over heads${view.mode === 'meanHeads' ? '' : ', raw attention'}`, short: `L${layer} mean` };
 }
 
 const number = (value: number) => (Number.isFinite(value) ? value.toFixed(3) : 'n/a');
@@ -163,14 +165,14 @@ function edgeList(rows: DataFlowEdgeRow[]): string {
   return named.join(', ');
 }
 
-/** One line naming the focus's edges: "value comes from `total` line 33 (attention 0.213) · read by … · file: …". */
+/** One line naming the focus's edges: "`total`: value comes from `total` line 33 (attention 0.213) · read by … · file: …". */
 export function dataFlowHint(focus: DataFlowFocus): string {
   const parts: string[] = [];
   if (focus.comesFrom.length) parts.push(`value comes from ${edgeList(focus.comesFrom)}`);
   if (focus.computedFrom.length) parts.push(`computed from ${edgeList(focus.computedFrom)}`);
   if (focus.readBy.length) parts.push(`read by ${edgeList(focus.readBy)}`);
   if (!parts.length) parts.push('no data-flow edges');
-  if (focus.fileShare) parts.push(`file: ${number(focus.fileShare.value)} of attention on data flow vs ${number(focus.fileShare.baseline)} baseline (${focus.fileShare.on})`);
+  if (focus.fileShare) parts.push(`file: ${number(focus.fileShare.value)} on data flow vs ${number(focus.fileShare.baseline)} baseline (${focus.fileShare.short})`);
   return `${quoted(focus.text)}: ${parts.join(' · ')}`;
 }
 
