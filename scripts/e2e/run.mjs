@@ -2,8 +2,9 @@
 // 1. integration tests inside the extension host (test/e2e/integration, full vscode API);
 // 2. UI checks of what a person sees: analyse through the command palette, hover a token (the
 //    attended tokens light up, the card lists weights), the score panel (one chart point per
-//    layer), the compare panel, the unsupported-file message, JSON export through the save dialog.
-//    Each view is saved to docs/screenshots/.
+//    layer; clicking a head cell selects it and names the view), the data-flow edges of a Python
+//    variable, the faithfulness section (one ρ per view), the compare panel, the unsupported-file
+//    message, JSON export through the save dialog. Each view is saved to docs/screenshots/.
 // Usage: node scripts/e2e/run.mjs [--ui-only | --integration-only]   (CAL_E2E_EXTRA_MODELS: see below)
 // (after scripts/e2e/setup-code-server.sh; `npm run test:e2e` builds and does both)
 import { spawn, execFileSync } from 'node:child_process';
@@ -39,7 +40,7 @@ mkdirSync(workspace);
 for (const file of readdirSync(join(root, 'examples'))) cpSync(join(root, 'examples', file), join(workspace, file));
 writeFileSync(join(workspace, 'notes.txt'), 'Plain text: not a supported language.\n');
 mkdirSync(join(workspace, '.vscode'));
-const settings = { 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'editor.hover.delay': 300, 'files.simpleDialog.enable': true, 'workbench.tips.enabled': false };
+const settings = { 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'editor.hover.delay': 300, 'files.simpleDialog.enable': true, 'workbench.tips.enabled': false, 'editor.minimap.enabled': false, 'editor.stickyScroll.enabled': false };
 // CAL_E2E_EXTRA_MODELS=DIR[:DIR…] offers more model folders next to the bundled ones (codeAttention.models).
 if (process.env.CAL_E2E_EXTRA_MODELS) settings['codeAttention.models'] = process.env.CAL_E2E_EXTRA_MODELS.split(':').filter(Boolean);
 writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings));
@@ -97,6 +98,41 @@ async function frameWith(ui, selector, timeoutMs) {
     await ui.waitForTimeout(500);
   }
   throw new Error(`no webview showed ${selector} within ${timeoutMs / 1000} s`);
+}
+
+/** Filters the open quick pick by `text` and accepts the first row that matches. */
+async function pick(ui, text) {
+  const input = ui.locator('.quick-input-widget input');
+  await input.first().waitFor({ timeout: 10_000 });
+  await input.first().fill(text);
+  await ui.locator('.quick-input-list .monaco-list-row', { hasText: text }).first().waitFor({ timeout: 10_000 });
+  await ui.keyboard.press('Enter');
+  await ui.waitForTimeout(300);
+}
+
+/** Puts the cursor at a 1-based line and column of the active editor (quick open's ":line:column"). */
+async function goToLine(ui, line, column) {
+  await ui.keyboard.press('Escape');
+  await ui.keyboard.press('F1');
+  const input = ui.locator('.quick-input-widget input');
+  await input.first().waitFor({ timeout: 10_000 });
+  await input.first().fill(`:${line}:${column}`);
+  await ui.waitForTimeout(300);
+  await ui.keyboard.press('Enter');
+  await ui.waitForTimeout(300);
+}
+
+/** Texts of the editors' inline decorations: CSS ::after content, or injected text spans. */
+function inlineHints(ui) {
+  return ui.evaluate(() => {
+    const spans = [...document.querySelectorAll('.monaco-editor .view-lines span')];
+    const pseudo = spans
+      .map((element) => getComputedStyle(element, '::after').content)
+      .filter((content) => content && content !== 'none' && content !== 'normal')
+      .map((content) => content.replace(/^"|"$/g, '').replace(/\\(.)/g, '$1'));
+    const injected = spans.filter((element) => /ced-/.test(String(element.className)) && element.children.length === 0).map((element) => element.textContent);
+    return [...pseudo, ...injected].filter((text) => text && text.trim());
+  });
 }
 
 async function openFile(ui, name) {
@@ -181,6 +217,71 @@ try {
     check(points === expectedLayers, `the score chart has one point per layer (${points}, expected ${expectedLayers})`);
     check(cells > 0, 'the score panel shows the layer × head heatmap');
 
+    // Clicking a head cell shows that head in the editor: the cell is marked and the view named.
+    const pickLayer = Math.min(1, expectedLayers - 1);
+    await scoreFrame.locator(`#cat-heatmap td.cell[data-layer="${pickLayer}"][data-head="1"]`).click();
+    const selected = scoreFrame.locator(`#cat-heatmap td.cell[data-selected="true"]`);
+    await selected.first().waitFor({ timeout: 15_000 }).catch(() => undefined);
+    const selectedCells = await selected.evaluateAll((cells) => cells.map((cell) => `${cell.dataset.layer},${cell.dataset.head}`));
+    const currentView = (await scoreFrame.locator('#current-view').textContent()) ?? '';
+    say(`heatmap selection: ${selectedCells.join(' ')}; ${currentView}`);
+    check(selectedCells.length === 1 && selectedCells[0] === `${pickLayer},1`, `clicking the L${pickLayer} H1 cell marks it data-selected (marked: ${selectedCells.join(' ') || 'none'})`);
+    check(new RegExp(`one head · layer ${pickLayer} · head 1`).test(currentView), `#current-view names the head the editor shows (it says: ${currentView || '(empty)'})`);
+
+    // Back to the default view (last layer, mean over heads) through the view and layer pickers.
+    await palette(ui, 'Code Attention: Select Attention View');
+    await pick(ui, 'mean over heads');
+    await pick(ui, `Layer ${expectedLayers - 1}`);
+    const viewStatus = await ui.locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ }).first().innerText();
+    check(viewStatus.includes(`L${expectedLayers - 1} mean`), `the view pickers set the last layer's mean over heads (status bar: ${viewStatus})`);
+
+    // Data-flow edges of a Python variable: `ranked` on line 45 reads the `ranked` of line 44.
+    await closeAllEditors(ui);
+    await openFile(ui, 'lru_cache.py');
+    await ui.locator('.monaco-editor .view-lines').first().click();
+    await goToLine(ui, 45, 14);
+    await palette(ui, 'Code Attention: Show Data-Flow Edges');
+    let hints = [];
+    for (let waited = 0; waited < 120 && !hints.some((hint) => hint.includes('value comes from')); waited++) {
+      await ui.waitForTimeout(500);
+      hints = await inlineHints(ui);
+    }
+    const borders = await ui.evaluate(() => {
+      const styles = [...document.querySelectorAll('.monaco-editor .view-overlays .cdr')].map((element) => getComputedStyle(element));
+      return { dotted: styles.filter((style) => style.borderBottomStyle === 'dotted').length, solid: styles.filter((style) => style.borderTopStyle === 'solid' && style.borderBottomStyle === 'solid').length };
+    });
+    await palette(ui, 'View: Toggle Primary Side Bar Visibility'); // room for the inline hint
+    await ui.waitForTimeout(800);
+    await ui.screenshot({ path: join(screenshots, 'data-flow.png') });
+    await palette(ui, 'View: Toggle Primary Side Bar Visibility');
+    say(`data flow: ${borders.dotted} variable underlines, ${borders.solid} source borders; hint: ${hints.join(' | ').slice(0, 200)}`);
+    check(hints.some((hint) => /^`ranked`: value comes from `ranked` line 44 \(attention \d\.\d{3}\)/.test(hint)), `the inline hint names the source of \`ranked\` (hints shown: ${hints.join(' | ') || 'none'})`);
+    check(hints.some((hint) => /file: \d\.\d{3} on data flow vs \d\.\d{3} baseline \(L\d (mean|H\d)\)$/.test(hint)), 'the inline hint gives the file’s data-flow share against its baseline');
+    check(borders.dotted > 10 && borders.solid >= 1, `variables are underlined and the source is outlined (${borders.dotted} underlines, ${borders.solid} outlines)`);
+    await palette(ui, 'Code Attention: Show Data-Flow Edges');
+
+    // Faithfulness at the cursor: the score panel shows one ρ per view (or why a view was skipped).
+    await closeAllEditors(ui);
+    await openFile(ui, 'debounce.js');
+    await ui.locator('.monaco-editor .view-lines').first().click();
+    await goToLine(ui, 14, 11); // `args` in `const args = lastArgs;`
+    await palette(ui, 'Code Attention: Check View Faithfulness at Cursor');
+    const faithFrame = await frameWith(ui, '#faithfulness-body[data-status="done"], #faithfulness-body[data-status="failed"]', 240_000);
+    const faithStatus = await faithFrame.locator('#faithfulness-body').getAttribute('data-status');
+    const rhoRows = await faithFrame.locator('#faithfulness-table tr[data-mode]').evaluateAll((rows) => rows.map((row) => ({ mode: row.dataset.mode, rho: row.querySelector('td.rho')?.textContent ?? '' })));
+    const skippedViews = await faithFrame.locator('#faithfulness-skipped li[data-mode]').evaluateAll((items) => items.map((item) => item.dataset.mode));
+    const verdict = (await faithFrame.locator('#faithfulness-verdict').textContent().catch(() => '')) ?? '';
+    await palette(ui, 'View: Toggle Primary Side Bar Visibility');
+    await faithFrame.locator('#faithfulness').scrollIntoViewIfNeeded();
+    await ui.waitForTimeout(1500); // the progress notification fades
+    await ui.screenshot({ path: join(screenshots, 'faithfulness.png') });
+    await palette(ui, 'View: Toggle Primary Side Bar Visibility');
+    say(`faithfulness: ${rhoRows.map((row) => `${row.mode} ${row.rho}`).join(', ')}${skippedViews.length ? `; skipped ${skippedViews.join(', ')}` : ''}`);
+    check(faithStatus === 'done', `the faithfulness check finished (status ${faithStatus}: ${((await faithFrame.locator('#faithfulness-body').textContent()) ?? '').slice(0, 300)})`);
+    check([...rhoRows.map((row) => row.mode), ...skippedViews].sort().join(',') === 'flow,meanHeads,rollout,valueWeighted', `each of the four views has a ρ or a skip reason (rows ${rhoRows.map((row) => row.mode).join(' ')}; skipped ${skippedViews.join(' ')})`);
+    check(rhoRows.length >= 2 && rhoRows.every((row) => /^-?\d\.\d{3}$|^n\/a$/.test(row.rho)), `one ρ per view (${rhoRows.map((row) => row.rho).join(', ')})`);
+    check(/`args` \(line 14\)/.test(verdict), `the verdict names the cursor token (${verdict})`);
+
     // Export JSON through the save dialog (VS Code's own file dialog: accept the proposed path).
     await closeAllEditors(ui);
     await openFile(ui, 'wordcount.go');
@@ -209,10 +310,17 @@ try {
     if (modelRows >= 2) {
       const compareFrame = await frameWith(ui, '#compare-chart[data-points]', 180_000);
       const comparePoints = await compareFrame.locator('#compare-chart').getAttribute('data-points');
+      const compareIds = ['compare-chart', 'compare-dfg-chart', 'heatmap-a', 'heatmap-b', 'depth-note', 'difference-legend', 'export-json', 'export-png'];
+      const missingIds = [];
+      for (const id of compareIds) if (!(await compareFrame.locator(`#${id}`).count())) missingIds.push(id);
+      const heatmapLayers = await compareFrame.locator('#heatmap-a, #heatmap-b').evaluateAll((tables) => tables.map((table) => `${table.dataset.layers}×${table.dataset.heads}`));
       await ui.waitForTimeout(1000);
       await ui.screenshot({ path: join(screenshots, 'compare-panel.png') });
-      say(`compare panel: chart points ${comparePoints}`);
+      say(`compare panel: chart points ${comparePoints}; head maps ${heatmapLayers.join(' and ')}`);
       check(/^\d+,\d+$/.test(comparePoints ?? ''), `the compare chart has per-layer points for both models (${comparePoints})`);
+      check(!missingIds.length, `the compare panel has its charts, head maps, note, legend and export buttons (missing: ${missingIds.join(', ')})`);
+      const [layersA, layersB] = (comparePoints ?? '').split(',');
+      check(heatmapLayers.length === 2 && heatmapLayers[0].startsWith(`${layersA}×`) && heatmapLayers[1].startsWith(`${layersB}×`), `each head map has its model's layers (${heatmapLayers.join(', ')} for chart points ${comparePoints})`);
     }
 
     // An unsupported file: a clear message.
@@ -243,8 +351,25 @@ if (failures.length) {
         .join(' | '),
     )
     .catch(() => '');
+  const shown = page
+    ? await page
+        .evaluate(() => ({
+          editor: document.querySelector('.editor-group-container.active .monaco-editor .view-lines')?.innerText.slice(0, 600) ?? '',
+          tabs: [...document.querySelectorAll('.tab')].map((tab) => tab.textContent.trim()).join(' | '),
+          status: [...document.querySelectorAll('.statusbar-item')].map((item) => item.textContent.trim()).filter(Boolean).join(' | '),
+          hover: document.querySelector('.monaco-hover:not(.hidden)')?.innerText.slice(0, 400) ?? '',
+        }))
+        .catch(() => undefined)
+    : undefined;
+  const webviews = [];
+  for (const frame of page?.frames() ?? []) {
+    const text = await frame.locator('#app').innerText({ timeout: 1000 }).catch(() => '');
+    if (text) webviews.push(text.replace(/\s+/g, ' ').slice(0, 800));
+  }
   console.error(`screenshot of the failure: ${shot}`);
   console.error(`notifications and dialogs on screen: ${visible || '(none)'}`);
+  if (shown) console.error(`tabs: ${shown.tabs}\nstatus bar: ${shown.status}\nhover: ${shown.hover || '(none)'}\nactive editor (start):\n${shown.editor}`);
+  console.error(`webview panels showed:\n${webviews.map((text) => `  ${text}`).join('\n') || '  (none)'}`);
   console.error(`browser console errors and warnings (last 30):\n${consoleLog.filter((line) => !/ENOTFOUND|open-vsx/.test(line)).slice(-30).join('\n')}`);
   console.error(`extension host log (last 40):\n${extensionLog.slice(-40).join('\n')}`);
   console.error(`code-server log (last 30):\n${serverLog.join('').split('\n').filter((line) => !/ENOTFOUND|open-vsx/.test(line)).slice(-30).join('\n')}`);

@@ -34,7 +34,7 @@ describe('Code Attention Lens in a real VS Code', () => {
     assert.ok(extension, 'extension is installed');
     await extension!.activate();
     const commands = await vscode.commands.getCommands(true);
-    for (const id of ['codeAttention.analyzeFile', 'codeAttention.selectView', 'codeAttention.selectModel', 'codeAttention.flipDirection']) assert.ok(commands.includes(id), id);
+    for (const id of ['codeAttention.analyzeFile', 'codeAttention.selectView', 'codeAttention.selectModel', 'codeAttention.flipDirection', 'codeAttention.toggleDataFlow', 'codeAttention.checkFaithfulness']) assert.ok(commands.includes(id), id);
   });
 
   it('analyses the open file with the bundled model', async () => {
@@ -120,6 +120,59 @@ describe('Code Attention Lens in a real VS Code', () => {
     assert.equal(summary.layers.length, 2);
     const tab = await waitFor('the compare panel', () => webviewTab(/comparePanel/));
     assert.match(tab.label, new RegExp(`Compare: ${a} vs ${b}`));
+  });
+
+  it('the data-flow command marks the variables and names where `total` on line 34 comes from', async () => {
+    const editor = await open('lru_cache.py');
+    await vscode.commands.executeCommand('codeAttention.analyzeFile');
+    // `return self.hits / total if total else 0.0`: the cursor inside the first `total`.
+    const line = 33;
+    const character = editor.document.lineAt(line).text.indexOf('/ total') + 4;
+    editor.selection = new vscode.Selection(line, character, line, character);
+    type Edge = { text: string; line: number; attention: number };
+    const shown = (await vscode.commands.executeCommand('codeAttention.toggleDataFlow')) as { enabled: boolean; nodes: number; edges: number; focus?: { text: string; line: number; comesFrom: Edge[]; computedFrom: Edge[]; readBy: Edge[]; hint: string } };
+    try {
+      assert.equal(shown.enabled, true);
+      assert.ok(shown.nodes > 50 && shown.edges > 50, `${shown.nodes} nodes, ${shown.edges} edges`);
+      assert.ok(shown.focus, 'the variable at the cursor has data-flow edges');
+      assert.deepEqual([shown.focus.text, shown.focus.line], ['total', 34]);
+      assert.deepEqual(shown.focus.comesFrom.map((edge) => [edge.text, edge.line]), [['total', 33]]);
+      assert.ok(shown.focus.comesFrom[0].attention > 0 && shown.focus.comesFrom[0].attention < 1, String(shown.focus.comesFrom[0].attention));
+      assert.match(shown.focus.hint, /^`total`: value comes from `total` line 33 \(attention 0\.\d{3}\) · file: 0\.\d{3} on data flow vs 0\.\d{3} baseline \(L\d (mean|H\d)\)$/);
+      // The hover card of the same token names the edge too.
+      const hovers = (await vscode.commands.executeCommand('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(line, character))) as vscode.Hover[];
+      const text = hovers.flatMap((hover) => hover.contents.map((content) => (content as vscode.MarkdownString).value)).join('\n');
+      assert.match(text, /\*\*Data flow of total\*\*/);
+      assert.match(text, /\| value comes from \| total \| 33 \| 0\.\d{3} \|/);
+    } finally {
+      const off = await vscode.commands.executeCommand('codeAttention.toggleDataFlow');
+      assert.deepEqual(off, { enabled: false });
+    }
+  });
+
+  it('checks view faithfulness at the cursor: one Spearman ρ per view, shown in the score panel', async () => {
+    // A small file keeps the check short (one forward pass per token); it is saved, so nothing is left to restore.
+    const file = vscode.Uri.file(path.join(workspace(), 'area.py'));
+    await vscode.workspace.fs.writeFile(file, Buffer.from('def area(width, height):\n    size = width * height\n    return size\n', 'utf8'));
+    const editor = await open('area.py');
+    editor.selection = new vscode.Selection(2, 13, 2, 13); // inside `size` of `return size`
+    type Shown = { focus: { text: string; line: number }; views: Array<{ mode: string; spearman: number }>; skipped: Array<{ mode: string; reason: string }>; verdict: string };
+    const shown = (await vscode.commands.executeCommand('codeAttention.checkFaithfulness')) as Shown | undefined;
+    try {
+      assert.ok(shown, 'the check ran (a warning notification says why when it does not)');
+      assert.deepEqual([shown.focus.text, shown.focus.line], ['size', 3]);
+      // Raw last layer, rollout, flow and value-weighted: each has a ρ or a reason it was skipped.
+      const modes = [...shown.views.map((view) => view.mode), ...shown.skipped.map((view) => view.mode)].sort();
+      assert.deepEqual(modes, ['flow', 'meanHeads', 'rollout', 'valueWeighted']);
+      assert.ok(shown.views.length >= 2);
+      for (const view of shown.views) assert.ok(Number.isNaN(view.spearman) || (view.spearman >= -1 && view.spearman <= 1), `${view.mode} ρ ${view.spearman}`);
+      for (const skipped of shown.skipped) assert.ok(skipped.reason.length > 10, skipped.reason);
+      assert.match(shown.verdict, /`size` \(line 3\)/);
+      await waitFor('the score panel', () => webviewTab(/scorePanel/));
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.workspace.fs.delete(file);
+    }
   });
 
   it('an unsupported file gets no analysis', async () => {
