@@ -95,6 +95,16 @@ describe('data-flow overlay presenter on a real analysis', function () {
     assert.equal(shown.fileShare!.on, 'layer 2, mean over heads, raw attention');
   });
 
+  it('under attention flow only the focus’s own row is computed: its sources get flow, its readers a note', () => {
+    const focus = token('area', 2);
+    const view: AttentionView = { mode: 'flow', layer: 3, direction: 'attendsTo' };
+    const shown = dataFlowFocus(result, view, focus)!;
+    assert.equal(shown.comesFrom[0].attention, tokenAttentionRow(result, view, focus).weights[token('area', 1)]);
+    assert.ok(shown.comesFrom[0].attention > 0);
+    assert.deepEqual(shown.readBy.map((row) => [row.text, row.attention]), [['scaled', NaN]]);
+    assert.deepEqual(shown.notes, ['Attention flow is computed for the focused token only: put the cursor on a reader to see the flow on its edge.']);
+  });
+
   it('a token that is not a variable draws the nodes only', () => {
     const overlay = dataFlowOverlay(result, meanLast, token('*', 1));
     assert.ok(overlay.supported);

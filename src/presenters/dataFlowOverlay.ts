@@ -118,6 +118,11 @@ export function dataFlowFocus(result: AnalysisResult, view: AttentionView, focus
       notes.add('Edges between windows carry no attention: attention does not cross windows.');
       return NaN;
     }
+    // Flow costs a max-flow per input subword for each reading token: only the focus's own row is computed.
+    if (view.mode === 'flow' && reader !== focus) {
+      notes.add('Attention flow is computed for the focused token only: put the cursor on a reader to see the flow on its edge.');
+      return NaN;
+    }
     return rowOf(reader)?.[source] ?? NaN;
   };
   const row = (token: number, relation: DataFlowRelation, kind: DataFlowEdge['kind'], value: number): DataFlowEdgeRow => ({
