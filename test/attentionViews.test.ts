@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { attentionFlow, LayeredMaxFlow } from '../src/core/metrics/flow';
+import { attentionFlow, FlowTooLargeError, LayeredMaxFlow, MAX_FLOW_CELLS } from '../src/core/metrics/flow';
 import { headStatistics, rowEntropy } from '../src/core/metrics/headStatistics';
 import { attentionRollout, residualAttention } from '../src/core/metrics/rollout';
 import { mergeStructureHeads, relatedTokens, structureHeads, topHeads } from '../src/core/metrics/structureHeads';
@@ -46,16 +46,88 @@ describe('rollout and flow', () => {
     close(single[1], 0.2);
   });
 
-  it('equals a textbook max-flow (Edmonds–Karp on an explicit graph) on random layered graphs', () => {
+  it('equals a textbook max-flow (Edmonds–Karp on an explicit graph) within 1e-9 on random layered graphs of every kind', () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-    for (let trial = 0; trial < 5; trial++) {
-      const layers = 3;
-      const n = 4;
-      const capacities = Array.from({ length: layers }, () => Float64Array.from({ length: n * n }, () => Math.round(random() * 10) / 10));
-      const solver = new LayeredMaxFlow(capacities, n);
-      for (let source = 0; source < n; source++) for (let sink = 0; sink < n; sink++) close(solver.maxFlow(source, sink), edmondsKarp(capacities, n, source, sink), `trial ${trial}`);
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    // Rows like residual attention (0.5·softmax + 0.5·I) unless noted; `weights(i, j)` is before normalising.
+    const attentionLike = (n: number, weights: (i: number, j: number) => number) =>
+      Float64Array.from({ length: n * n }, (_, cell) => {
+        const i = Math.floor(cell / n);
+        let sum = 0;
+        for (let j = 0; j < n; j++) sum += weights(i, j);
+        return (0.5 * weights(i, cell % n)) / sum + (i === cell % n ? 0.5 : 0);
+      });
+    const kinds: Record<string, (n: number, sink: number) => Float64Array> = {
+      'tenths, some zero, rows not normalised': (n) => Float64Array.from({ length: n * n }, () => Math.round(random() * 10) / 10),
+      'sparse, rows not normalised': (n) => Float64Array.from({ length: n * n }, () => (random() < 0.6 ? 0 : random())),
+      'near-uniform attention': (n) => attentionLike(n, () => 1 + 1e-3 * random()),
+      'one dominant column': (n, sink) => attentionLike(n, (_, j) => (j === sink ? 20 : random())),
+      'previous-token attention': (n) => attentionLike(n, (i, j) => (j === Math.max(0, i - 1) ? 50 : random())),
+    };
+    let firstPhaseOnly = 0;
+    let morePhases = 0;
+    for (const [kind, make] of Object.entries(kinds)) {
+      for (const layers of [1, 2, 3, 5]) {
+        for (const n of [1, 2, 4, 7]) {
+          const dominant = Math.floor(random() * n);
+          const capacities = Array.from({ length: layers }, () => make(n, dominant));
+          const solver = new LayeredMaxFlow(capacities, n);
+          for (let source = 0; source < n; source++) {
+            for (let sink = 0; sink < n; sink++) {
+              const flow = solver.maxFlow(source, sink);
+              const expected = edmondsKarp(capacities, n, source, sink);
+              assert.ok(Math.abs(flow - expected) < 1e-9, `${kind}, ${layers} layers × ${n}, ${source} → ${sink}: ${flow} ≠ ${expected}`);
+              if (solver.phases === 1) firstPhaseOnly++;
+              else morePhases++;
+            }
+          }
+        }
+      }
     }
+    // Both paths of the solver ran: the BFS-free first phase alone, and further Dinic phases.
+    assert.ok(firstPhaseOnly > 0 && morePhases > 0, `${firstPhaseOnly} pairs in one phase, ${morePhases} in more`);
+  });
+
+  it('a single layer is its residual attention; a single position flows 1', () => {
+    const single = attentionFlow(tensor([[0.1, 0.6, 0.3, 0.2, 0.2, 0.6, 0.5, 0.25, 0.25]]), 2);
+    const expected = residualAttention(tensor([[0.1, 0.6, 0.3, 0.2, 0.2, 0.6, 0.5, 0.25, 0.25]]), 0).slice(6, 9);
+    for (let j = 0; j < 3; j++) close(single[j], expected[j]);
+    const one = attentionFlow(tensor([[1], [1], [1]]), 0);
+    assert.deepEqual(Array.from(one), [1]);
+  });
+
+  it('on the bundled model’s attention, equals Edmonds–Karp for focus positions across the window, and per requested layer', async () => {
+    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    try {
+      const source = 'def area(width, height):\n    scale = 2\n    return width * height * scale\n';
+      const window = (await analyzer.analyze(source, 'python', { reports: [] })).windows[0];
+      const attentions = window.subwordAttention;
+      const [layers, , n] = attentions.shape;
+      assert.ok(n >= 16, `${n} subwords`);
+      for (const layer of [layers - 1, 1, layers - 1]) {
+        const capacities = Array.from({ length: layer + 1 }, (_, l) => residualAttention(attentions, l));
+        for (const focus of [0, 5, n >> 1, n - 1]) {
+          const flows = attentionFlow(attentions, focus, { layer });
+          for (let j = 0; j < n; j++) {
+            const expected = edmondsKarp(capacities, n, focus, j);
+            assert.ok(Math.abs(flows[j] - expected) < 1e-9, `layer ${layer}, ${focus} → ${j}: ${flows[j]} ≠ ${expected}`);
+          }
+        }
+      }
+    } finally {
+      await analyzer.dispose();
+    }
+  });
+
+  it(`refuses more than ${MAX_FLOW_CELLS} layer × subword cells with a message, counting only the layers asked for`, () => {
+    const layers = Math.floor(MAX_FLOW_CELLS / 4) + 1;
+    const tall: Tensor = { data: new Float32Array(layers * 16).fill(0.25), shape: [layers, 1, 4, 4] };
+    assert.throws(() => attentionFlow(tall, 0), (error: Error) => error instanceof FlowTooLargeError && error.message.includes(`limited to ${MAX_FLOW_CELLS} layer × subword cells (this window has ${layers} × 4)`));
+    // Three layers of uniform attention (Â: 0.625 on the diagonal, 0.125 elsewhere): the focus keeps
+    // its whole unit by going straight down, and every other input gets part of it.
+    const flows = attentionFlow(tall, 0, { layer: 2 });
+    close(flows[0], 1);
+    for (let j = 1; j < 4; j++) assert.ok(flows[j] > 0.125 && flows[j] < 1, `${j}: ${flows[j]}`);
   });
 });
 
