@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
-import { averageRanks, cosine, faithfulness, spearman } from '../src/core/metrics/faithfulness';
+import { readFileSync } from 'node:fs';
+import { averageRanks, cosine, faithfulness, faithfulnessTokens, MAX_FAITHFULNESS_TOKENS, spearman } from '../src/core/metrics/faithfulness';
 import { Analyzer } from '../src/core/pipeline';
 import type { AnalysisResult } from '../src/core/types';
 import { tokenAttentionRow } from '../src/core/views';
-import { MODEL_DIR, ROOT } from './helpers';
+import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
 
 const close = (actual: number, expected: number, tolerance = 1e-9) => assert.ok(Math.abs(actual - expected) < tolerance, `${actual} ≠ ${expected}`);
 
@@ -71,5 +72,25 @@ describe('faithfulness on the bundled model', function () {
 
   it('rejects a focus outside the file with the valid range', async () => {
     await assert.rejects(faithfulness(result, analyzer.model, result.tokens.length), /out of range: the file has \d+ code tokens/);
+  });
+
+  it('in a window of more than 256 tokens compares the focus’s 255 nearest neighbours, and says so', async () => {
+    const long = await analyzer.analyze(readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8'), 'python');
+    const m = long.tokens.length;
+    assert.ok(m > MAX_FAITHFULNESS_TOKENS && long.windows.length === 1);
+    const middle = Math.floor(m / 2);
+    const around = faithfulnessTokens(long, middle);
+    assert.equal(around.length, MAX_FAITHFULNESS_TOKENS - 1);
+    assert.equal(around[0], middle - 127);
+    assert.equal(around[around.length - 1], middle + 128);
+    assert.deepEqual(faithfulnessTokens(long, 0), Array.from({ length: 255 }, (_, i) => i + 1));
+    assert.deepEqual(faithfulnessTokens(long, m - 1), Array.from({ length: 255 }, (_, i) => m - 256 + i));
+    assert.deepEqual(faithfulnessTokens(result, 3), result.tokens.map((_, index) => index).filter((index) => index !== 3));
+    // The same choice with a smaller bound, run for real (one forward pass per compared token).
+    const report = await faithfulness(long, analyzer.model, m - 1, 9);
+    assert.deepEqual(report.tokens, Array.from({ length: 8 }, (_, i) => m - 9 + i));
+    assert.equal(report.windowTokens, m);
+    assert.equal(report.occlusion.length, 8);
+    assert.match(report.definition, new RegExp(`compared: the 8 tokens nearest the focus of its window's ${m}`));
   });
 });

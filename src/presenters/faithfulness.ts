@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import type { FaithfulnessReport } from '../core/metrics/faithfulness';
+import { faithfulnessTokens, type FaithfulnessReport } from '../core/metrics/faithfulness';
 import type { AnalysisResult } from '../core/types';
 import { VIEW_MODE_LABELS, windowOfToken, type ViewMode } from '../core/views';
 import type { FaithfulnessPanelModel, FaithfulnessViewRow } from '../protocol/panel';
@@ -12,8 +12,7 @@ export const FAITHFULNESS_VIEW_NAMES: Record<ViewMode, string> = {
 
 /** Forward passes the check needs for `focus`: one reference pass and one per other token of its window. */
 export function faithfulnessPasses(result: AnalysisResult, focus: number): number {
-  const window = windowOfToken(result, focus);
-  return window ? window.tokenEnd - window.tokenStart : 0;
+  return windowOfToken(result, focus) ? faithfulnessTokens(result, focus).length + 1 : 0;
 }
 
 const rho = (value: number) => (Number.isFinite(value) ? value.toFixed(3) : 'n/a');

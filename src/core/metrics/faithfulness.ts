@@ -3,7 +3,7 @@ import type { AnalysisResult, ForwardOutput } from '../types';
 import { tokenAttentionRow, windowOfToken, type AttentionView, type ViewMode } from '../views';
 import { FlowTooLargeError } from './flow';
 
-/** At most this many code tokens are blanked out (one forward pass each). */
+/** At most this many code tokens take part (one forward pass each): the focus and its nearest neighbours. */
 export const MAX_FAITHFULNESS_TOKENS = 256;
 
 /** What faithfulness needs of a model: one forward pass and the `<mask>` id. */
@@ -24,8 +24,13 @@ export interface ViewFaithfulness {
 export interface FaithfulnessReport {
   definition: string;
   focus: number;
-  /** Code tokens compared: the focus token's window, the focus itself excluded. */
+  /**
+   * Code tokens compared, ascending: the focus token's window without the focus — or, in a window
+   * of more than {@link MAX_FAITHFULNESS_TOKENS} tokens, the focus's nearest neighbours in it.
+   */
   tokens: number[];
+  /** Code tokens of the focus's window (more than `tokens.length + 1` when neighbours were chosen). */
+  windowTokens: number;
   /** 1 − cosine of the focus token's output vector with and without each token (blanked to `<mask>`). */
   occlusion: number[];
   views: ViewFaithfulness[];
@@ -37,21 +42,31 @@ const DEFINITION =
   'occlusion importance of token t for focus f: 1 − cos(h_f, h_f without t), h_f = mean over f’s subwords of last_hidden_state, t’s subwords replaced by <mask>; each view’s importance is f’s row (attends to) at the last layer; Spearman ρ with average ranks for ties, focus excluded';
 
 /**
+ * The tokens a faithfulness check compares for `focus`: the other tokens of its window, or its
+ * `max − 1` nearest neighbours in the window (by token distance, the earlier one first on ties).
+ */
+export function faithfulnessTokens(result: AnalysisResult, focus: number, max = MAX_FAITHFULNESS_TOKENS): number[] {
+  const window = windowOfToken(result, focus);
+  if (!window) return [];
+  const start = Math.max(window.tokenStart, Math.min(focus - Math.floor((max - 1) / 2), window.tokenEnd - max));
+  const end = Math.min(window.tokenEnd, start + max);
+  const tokens: number[] = [];
+  for (let t = start; t < end; t++) if (t !== focus) tokens.push(t);
+  return tokens;
+}
+
+/**
  * Faithfulness check for one focus token: how well each attention view's per-token importance
  * ranks the tokens the way blanking them out changes the focus token's output vector. One extra
- * forward pass per token of the focus's window, so the window is bounded by
- * {@link MAX_FAITHFULNESS_TOKENS} code tokens.
+ * forward pass per compared token, so at most {@link MAX_FAITHFULNESS_TOKENS} − 1 tokens nearest
+ * the focus in its window are compared.
  */
-export async function faithfulness(result: AnalysisResult, model: ForwardModel, focus: number): Promise<FaithfulnessReport> {
+export async function faithfulness(result: AnalysisResult, model: ForwardModel, focus: number, maxTokens = MAX_FAITHFULNESS_TOKENS): Promise<FaithfulnessReport> {
   if (!Number.isInteger(focus) || focus < 0 || focus >= result.tokens.length) {
     throw new InputError(`Focus token ${focus} is out of range: the file has ${result.tokens.length} code tokens (0–${result.tokens.length - 1}).`);
   }
   const window = windowOfToken(result, focus)!;
-  const tokens: number[] = [];
-  for (let t = window.tokenStart; t < window.tokenEnd; t++) if (t !== focus) tokens.push(t);
-  if (tokens.length + 1 > MAX_FAITHFULNESS_TOKENS) {
-    throw new InputError(`The faithfulness check blanks out each token of the focus's window (one forward pass each); this window has ${tokens.length + 1} code tokens, the limit is ${MAX_FAITHFULNESS_TOKENS}. Analyse a smaller selection.`);
-  }
+  const tokens = faithfulnessTokens(result, focus, maxTokens);
   const focusSubwords: number[] = [];
   for (let s = 0; s < window.ids.length; s++) if (window.tokenOfSubword[s] === focus) focusSubwords.push(s);
   const reference = focusVector((await model.forward(window.ids)).lastHiddenState.data, focusSubwords, result.model.hiddenSize);
@@ -79,7 +94,9 @@ export async function faithfulness(result: AnalysisResult, model: ForwardModel, 
       skipped.push(`${mode}: ${error.message}`);
     }
   }
-  return { definition: DEFINITION, focus, tokens, occlusion, views, skipped };
+  const windowTokens = window.tokenEnd - window.tokenStart;
+  const definition = tokens.length + 1 < windowTokens ? `${DEFINITION}; compared: the ${tokens.length} tokens nearest the focus of its window's ${windowTokens}` : DEFINITION;
+  return { definition, focus, tokens, windowTokens, occlusion, views, skipped };
 }
 
 function focusVector(hidden: Float32Array, subwords: number[], size: number): Float64Array {
