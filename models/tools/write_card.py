@@ -43,7 +43,7 @@ def main():
         "`attentions` [layers, batch, heads, seq, seq] and `value_norms` [layers, batch, heads, seq]; its outputs equal PyTorch's to within 2e-6 "
         "(checked by `models/export_onnx.py` in onnxruntime-node, which fails above 1e-4).",
         '',
-        'It is a small model trained for about an hour on two CPU cores: it is here so that the extension, the CLI and the tests run on a real, '
+        f"It is a small model trained for {training.get('minutes', 0):.0f} minutes on two CPU cores: it is here so that the extension, the CLI and the tests run on a real, "
         'trained code model out of the box. For research conclusions, export a real CodeBERT-family checkpoint (see `models/README.md`).',
         '',
         '## Training',
