@@ -1,4 +1,4 @@
-// Bundles the extension, the CLI and the benchmark with esbuild, and copies the tree-sitter
+// Bundles the extension, the CLI and the benchmarks with esbuild, and copies the tree-sitter
 // runtime and grammar wasm files into grammars/ where the core's parser looks for them.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, existsSync } from 'node:fs';
@@ -27,6 +27,7 @@ const entryPoints = [
   { in: 'src/extension/extension.ts', out: 'extension' },
   { in: 'src/cli/main.ts', out: 'cli' },
   { in: 'src/bench/bench.ts', out: 'bench' },
+  { in: 'src/bench/flowBench.ts', out: 'flow-bench' },
 ].filter((entry) => existsSync(join(root, entry.in)));
 
 const webviewEntryPoints = [
