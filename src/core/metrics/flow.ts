@@ -1,8 +1,14 @@
 import type { Tensor } from '../types';
 import { residualAttention } from './rollout';
 
-/** Beyond this many subwords × layers, flow is refused with a message instead of run. */
-export const MAX_FLOW_CELLS = 12 * 128;
+/**
+ * Beyond this many layers × subwords, flow is refused with a message instead of run. Measured per
+ * focus subword with src/bench/flowBench.ts on a busy 2-core machine: about 12 ms at 12 × 128 and
+ * 70 ms at 12 × 256 on CodeBERT-shaped attention (0.3 s at 12 × 512), 0.35 s at 12 × 256 for
+ * synthetic previous-token and <s> heads, the hardest pattern found. The time budget bounds the
+ * rest.
+ */
+export const MAX_FLOW_CELLS = 12 * 256;
 export const DEFAULT_FLOW_TIME_BUDGET_MS = 2_000;
 
 export class FlowTooLargeError extends Error {}
@@ -36,8 +42,9 @@ export function attentionFlow(attentions: Tensor, focus: number, options: { laye
 
 /**
  * One solver per attention tensor (for the last layer count asked): a hovered token's subwords, and
- * the next hovered token in the same window, reuse its residual attention. Attention tensors are
- * never written after the analysis, so the cached capacities stay valid while the tensor lives.
+ * the next hovered token in the same window, reuse its residual attention (the solver holds
+ * 2·K·n² + n² doubles). Attention tensors are never written after the analysis, so the cached
+ * capacities stay valid while the tensor lives.
  */
 const solvers = new WeakMap<Tensor, { top: number; solver: LayeredMaxFlow }>();
 
@@ -56,14 +63,14 @@ const EPSILON = 1e-12;
  * Exact max-flow on a layered graph with `capacities.length + 1` node layers of n nodes: node
  * (k, i) for k = 1..K has an arc to every (k − 1, j) with capacity capacities[k − 1][i·n + j].
  * Source is (K, source), sink is (0, sink). Dinic's algorithm, shaped by what attention graphs are
- * like (measured on real attention):
+ * like (measured on real attention with src/bench/flowBench.ts):
  *
  * - Layer 0 is collapsed into the sink: the other layer-0 nodes are dead ends, so a layer-1 node
  *   has one arc, to the sink, with capacity capacities[0][i·n + sink].
- * - The first level graph is the layered graph itself (every source–sink path has K arcs), so the first
- *   phase needs no BFS; in it, blocked nodes are skipped in O(1) amortised (a union-find over each
- *   layer's positions) instead of being re-scanned by every node above them.
- * - Arcs are tried diagonal first: with the residual connection Â[i][i] ≥ 0.5, so most of the
+ * - The first level graph is the layered graph itself (every source–sink path has K arcs), so
+ *   the first phase needs no BFS; in it, blocked nodes are skipped in O(1) amortised (a union-find
+ *   over each layer's positions) instead of being re-scanned by every node above them.
+ * - Arcs are tried diagonal first: the residual connection makes Â[i][i] ≥ 0.5, so most of the
  *   flow goes straight down and far fewer augmenting calls are needed.
  * - The flow cannot exceed min(capacity out of the source, capacity into the sink); the search
  *   stops as soon as it gets there, which proves optimality without a final BFS. On real
@@ -72,6 +79,11 @@ const EPSILON = 1e-12;
  * - Otherwise further Dinic phases (BFS levels over the residual graph, cancelling arcs included)
  *   run until the sink is unreachable, so the answer is exact in every case.
  * - Flows are kept in one flat array, and only the cells written by the previous pair are cleared.
+ *
+ * Highest-label push-relabel (exact labels from the layering, gap heuristic) was 5–20× slower on
+ * the same inputs: it pushes excess down before knowing it can reach the sink and pays in relabels.
+ * A warm start from the previous sink's flow would need BFS phases over the residual graph, each
+ * costing more than a whole first phase.
  */
 export class LayeredMaxFlow {
   private readonly K: number;
