@@ -3,10 +3,10 @@ import { residualAttention } from './rollout';
 
 /**
  * Beyond this many layers × subwords, flow is refused with a message instead of run. Measured per
- * focus subword with src/bench/flowBench.ts on a busy 2-core machine: about 12 ms at 12 × 128 and
- * 70 ms at 12 × 256 on CodeBERT-shaped attention (0.3 s at 12 × 512), 0.35 s at 12 × 256 for
- * synthetic previous-token and <s> heads, the hardest pattern found. The time budget bounds the
- * rest.
+ * focus subword with src/bench/flowBench.ts on a busy 2-core machine: 12–15 ms at 12 × 128 and
+ * 50–70 ms at 12 × 256 on CodeBERT-shaped attention (0.25–0.3 s at 12 × 512), 0.35–0.5 s at
+ * 12 × 256 for synthetic previous-token and <s> heads, the hardest pattern found. The time budget
+ * bounds the rest.
  */
 export const MAX_FLOW_CELLS = 12 * 256;
 export const DEFAULT_FLOW_TIME_BUDGET_MS = 2_000;
