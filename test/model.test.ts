@@ -45,6 +45,59 @@ describe('model runner', function () {
     await assert.rejects(LoadedModel.load(MODEL_DIR, { executionProvider: 'cuda' }), (error: Error) => error instanceof ModelLoadError && /CUDA/.test(error.message) && /"auto" or "cpu"/.test(error.message));
   });
 
+  it('runs onnxruntime in a worker thread on request: the same outputs, and this thread’s event loop keeps turning during the pass', async () => {
+    const inWorker = await LoadedModel.load(MODEL_DIR, { executionProvider: 'cpu', thread: 'worker' });
+    try {
+      assert.equal(inWorker.device, 'cpu');
+      const source = readFileSync(join(ROOT, 'examples', 'lru_cache.py'), 'utf8');
+      const ids = [0, ...model.tokenizer.encodeText(source).slice(0, 500), 2];
+      // Turns of this thread's event loop while one forward pass is awaited.
+      const turnsDuring = async (runner: LoadedModel) => {
+        let turns = 0;
+        let spinning = true;
+        const spin = () => {
+          if (!spinning) return;
+          turns++;
+          setImmediate(spin);
+        };
+        setImmediate(spin);
+        const output = await runner.forward(ids);
+        spinning = false;
+        return { turns, output };
+      };
+      const here = await turnsDuring(model);
+      const there = await turnsDuring(inWorker);
+      assert.deepEqual(there.output.attentions.shape, here.output.attentions.shape);
+      for (const key of ['attentions', 'valueNorms', 'lastHiddenState'] as const) {
+        const a = here.output[key]!.data;
+        const b = there.output[key]!.data;
+        assert.equal(a.length, b.length);
+        let worst = 0;
+        for (let x = 0; x < a.length; x++) worst = Math.max(worst, Math.abs(a[x] - b[x]));
+        assert.ok(worst < 1e-5, `${key} differ by ${worst}`);
+      }
+      assert.ok(there.turns > 10 * (here.turns + 1), `event-loop turns during the pass: ${there.turns} with the worker, ${here.turns} without`);
+    } finally {
+      await inWorker.dispose();
+    }
+    await assert.rejects(inWorker.forward([0, 2]), /worker thread stopped/);
+  });
+
+  it('a worker-thread load of a bad model gives the same message and leaves no thread behind', async () => {
+    await assert.rejects(
+      LoadedModel.load(join(ROOT, 'test', 'fixtures', 'models', 'no-attentions'), { executionProvider: 'cpu', thread: 'worker' }),
+      (error: Error) => error instanceof ModelLoadError && /no "attentions" output/.test(error.message),
+    );
+    const scratch = mkdtempSync(join(tmpdir(), 'cal-model-'));
+    try {
+      cpSync(MODEL_DIR, scratch, { recursive: true });
+      writeFileSync(join(scratch, 'model.onnx'), 'not an onnx file');
+      await assert.rejects(LoadedModel.load(scratch, { executionProvider: 'cpu', thread: 'worker' }), (error: Error) => error instanceof ModelLoadError && /not a readable ONNX model/.test(error.message));
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
   describe('bad model folders', () => {
     let scratch: string;
     beforeEach(() => {

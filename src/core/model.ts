@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { CodeTokenizer, type SpecialTokenIds } from './tokenizer';
 import type { ExecutionDevice, ExecutionProviderSetting, ForwardOutput, ModelInfo } from './types';
@@ -35,6 +36,12 @@ const REEXPORT = 'Export the checkpoint again with models/export_onnx.py CHECKPO
 
 export interface LoadModelOptions {
   executionProvider?: ExecutionProviderSetting;
+  /**
+   * Where onnxruntime runs: `main` (this thread) or `worker` (a worker thread, so that this
+   * thread's event loop keeps running during a forward pass — onnxruntime-node's `run` blocks
+   * it for the whole pass, seconds for a 12-layer model; the editor uses `worker`).
+   */
+  thread?: 'main' | 'worker';
 }
 
 export class LoadedModel {
@@ -42,7 +49,7 @@ export class LoadedModel {
     readonly info: ModelInfo,
     readonly device: ExecutionDevice,
     readonly tokenizer: CodeTokenizer,
-    private readonly session: ort.InferenceSession,
+    private readonly session: ForwardSession,
     private readonly outputNames: { attentions: string; valueNorms?: string; lastHiddenState: string },
     /** Why CUDA was not used, when `auto` fell back to the CPU. */
     readonly fallbackReason?: string,
@@ -64,44 +71,50 @@ export class LoadedModel {
     }
 
     const setting = options.executionProvider ?? 'auto';
-    const { session, device, fallbackReason } = await createSession(join(folder, 'model.onnx'), setting);
-    const names = {
-      attentions: manifest.outputs?.attentions ?? 'attentions',
-      valueNorms: manifest.outputs?.valueNorms ?? 'value_norms',
-      lastHiddenState: manifest.outputs?.lastHiddenState ?? 'last_hidden_state',
-    };
-    const lackingInputs = ['input_ids', 'attention_mask'].filter((name) => !session.inputNames.includes(name));
-    if (lackingInputs.length) {
-      throw new ModelLoadError(`model.onnx in ${folder} has inputs [${session.inputNames.join(', ')}] but needs ${lackingInputs.join(' and ')}. ${REEXPORT}`);
+    const { session, device, fallbackReason } = options.thread === 'worker' ? await WorkerSession.open(join(folder, 'model.onnx'), setting) : await openSession(join(folder, 'model.onnx'), setting);
+    try {
+      const names = {
+        attentions: manifest.outputs?.attentions ?? 'attentions',
+        valueNorms: manifest.outputs?.valueNorms ?? 'value_norms',
+        lastHiddenState: manifest.outputs?.lastHiddenState ?? 'last_hidden_state',
+      };
+      const lackingInputs = ['input_ids', 'attention_mask'].filter((name) => !session.inputNames.includes(name));
+      if (lackingInputs.length) {
+        throw new ModelLoadError(`model.onnx in ${folder} has inputs [${session.inputNames.join(', ')}] but needs ${lackingInputs.join(' and ')}. ${REEXPORT}`);
+      }
+      if (!session.outputNames.includes(names.attentions)) {
+        throw new ModelLoadError(
+          `model.onnx in ${folder} has no "${names.attentions}" output (it has ${session.outputNames.join(', ')}): attention weights are needed. ${REEXPORT}`,
+        );
+      }
+      const hasValueNorms = session.outputNames.includes(names.valueNorms);
+      const layers = manifest.layers ?? config.num_hidden_layers;
+      const heads = manifest.heads ?? config.num_attention_heads;
+      const info: ModelInfo = {
+        name: manifest.name ?? basename(folder),
+        displayName: manifest.displayName ?? manifest.name ?? basename(folder),
+        path: folder,
+        family: manifest.family ?? 'roberta',
+        checkpoint: manifest.checkpoint ?? 'external',
+        layers,
+        heads,
+        hiddenSize: manifest.hiddenSize ?? config.hidden_size,
+        vocabSize: manifest.vocabSize ?? config.vocab_size,
+        maxPositions: manifest.maxPositions ?? (config.max_position_embeddings ?? 514) - 2,
+        hasValueNorms,
+      };
+      const model = new LoadedModel(info, device, tokenizer, session, {
+        attentions: names.attentions,
+        valueNorms: hasValueNorms ? names.valueNorms : undefined,
+        lastHiddenState: names.lastHiddenState,
+      }, fallbackReason);
+      await model.probe();
+      return model;
+    } catch (error) {
+      // Release what was opened (a worker thread would otherwise keep the process alive).
+      await session.release().catch(() => undefined);
+      throw error;
     }
-    if (!session.outputNames.includes(names.attentions)) {
-      throw new ModelLoadError(
-        `model.onnx in ${folder} has no "${names.attentions}" output (it has ${session.outputNames.join(', ')}): attention weights are needed. ${REEXPORT}`,
-      );
-    }
-    const hasValueNorms = session.outputNames.includes(names.valueNorms);
-    const layers = manifest.layers ?? config.num_hidden_layers;
-    const heads = manifest.heads ?? config.num_attention_heads;
-    const info: ModelInfo = {
-      name: manifest.name ?? basename(folder),
-      displayName: manifest.displayName ?? manifest.name ?? basename(folder),
-      path: folder,
-      family: manifest.family ?? 'roberta',
-      checkpoint: manifest.checkpoint ?? 'external',
-      layers,
-      heads,
-      hiddenSize: manifest.hiddenSize ?? config.hidden_size,
-      vocabSize: manifest.vocabSize ?? config.vocab_size,
-      maxPositions: manifest.maxPositions ?? (config.max_position_embeddings ?? 514) - 2,
-      hasValueNorms,
-    };
-    const model = new LoadedModel(info, device, tokenizer, session, {
-      attentions: names.attentions,
-      valueNorms: hasValueNorms ? names.valueNorms : undefined,
-      lastHiddenState: names.lastHiddenState,
-    }, fallbackReason);
-    await model.probe();
-    return model;
   }
 
   /** Runs a 3-token input and checks that the attention output has the declared shape. */
@@ -119,13 +132,11 @@ export class LoadedModel {
   /** One forward pass over one window (batch of one). */
   async forward(ids: readonly number[]): Promise<ForwardOutput> {
     const n = ids.length;
-    const inputIds = new ort.Tensor('int64', BigInt64Array.from(ids, (id) => BigInt(id)), [1, n]);
-    const mask = new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]);
     const fetches = [this.outputNames.attentions, this.outputNames.lastHiddenState];
     if (this.outputNames.valueNorms) fetches.push(this.outputNames.valueNorms);
-    const outputs = await this.session.run({ input_ids: inputIds, attention_mask: mask }, fetches);
+    const outputs = await this.session.run(ids, fetches);
     const attentions = outputs[this.outputNames.attentions];
-    const dims = attentions.dims.map(Number);
+    const dims = attentions.dims;
     if (dims.length !== 5) {
       throw new ModelLoadError(`The attentions output has rank ${dims.length}; expected 5 ([layers, batch, heads, seq, seq]). ${REEXPORT}`);
     }
@@ -136,7 +147,7 @@ export class LoadedModel {
     };
     if (this.outputNames.valueNorms) {
       const norms = outputs[this.outputNames.valueNorms];
-      const normDims = norms.dims.map(Number);
+      const normDims = norms.dims;
       result.valueNorms = { data: norms.data as Float32Array, shape: [normDims[0], normDims[2], normDims[3]] };
     }
     return result;
@@ -147,14 +158,60 @@ export class LoadedModel {
   }
 }
 
-async function createSession(
-  file: string,
-  setting: ExecutionProviderSetting,
-): Promise<{ session: ort.InferenceSession; device: ExecutionDevice; fallbackReason?: string }> {
+/** An output tensor as plain data: what crosses from a worker thread without copying. */
+export interface OutputTensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+/** What LoadedModel needs of an onnxruntime session, whichever thread runs it. */
+export interface ForwardSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** One forward pass over `ids` (batch of one, no padding). */
+  run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>>;
+  release(): Promise<void>;
+}
+
+export interface OpenedSession<S extends ForwardSession = ForwardSession> {
+  session: S;
+  device: ExecutionDevice;
+  fallbackReason?: string;
+}
+
+/** An onnxruntime session in this thread. */
+export class InProcessSession implements ForwardSession {
+  constructor(private readonly session: ort.InferenceSession) {}
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>> {
+    const n = ids.length;
+    const inputIds = new ort.Tensor('int64', BigInt64Array.from(ids, (id) => BigInt(id)), [1, n]);
+    const mask = new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]);
+    const outputs = await this.session.run({ input_ids: inputIds, attention_mask: mask }, [...fetches]);
+    const plain: Record<string, OutputTensor> = {};
+    for (const name of fetches) plain[name] = { data: outputs[name].data as Float32Array, dims: outputs[name].dims.map(Number) };
+    return plain;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/** Opens `file` in this thread with the chosen execution provider, falling back to the CPU under `auto`. */
+export async function openSession(file: string, setting: ExecutionProviderSetting): Promise<OpenedSession<InProcessSession>> {
   // A missing CUDA provider is expected on most machines: keep onnxruntime's own error log quiet
   // for that attempt and report the fallback ourselves.
-  const open = (providers: string[]) =>
-    ort.InferenceSession.create(file, { executionProviders: providers, graphOptimizationLevel: 'all', logSeverityLevel: providers.includes('cuda') ? 4 : 2 });
+  const open = async (providers: string[]) =>
+    new InProcessSession(await ort.InferenceSession.create(file, { executionProviders: providers, graphOptimizationLevel: 'all', logSeverityLevel: providers.includes('cuda') ? 4 : 2 }));
   try {
     if (setting === 'cpu') return { session: await open(['cpu']), device: 'cpu' };
     try {
@@ -168,6 +225,86 @@ async function createSession(
   } catch (error) {
     if (error instanceof ModelLoadError) throw error;
     throw new ModelLoadError(`${file} is not a readable ONNX model (${firstLine(error)}). ${REEXPORT}`);
+  }
+}
+
+/** Messages between {@link WorkerSession} and its worker (`modelWorker.ts`). */
+export type WorkerRequest =
+  | { type: 'open'; file: string; setting: ExecutionProviderSetting }
+  | { type: 'run'; id: number; ids: number[]; fetches: string[] }
+  | { type: 'release' };
+export type WorkerReply =
+  | { type: 'opened'; device: ExecutionDevice; fallbackReason?: string; inputNames: string[]; outputNames: string[] }
+  | { type: 'result'; id: number; outputs: Record<string, OutputTensor> }
+  | { type: 'failed'; id?: number; message: string; loadError: boolean }
+  | { type: 'released' };
+
+/**
+ * An onnxruntime session in a worker thread. Requests and replies are messages; the output
+ * buffers are transferred, not copied.
+ */
+export class WorkerSession implements ForwardSession {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (outputs: Record<string, OutputTensor>) => void; reject: (error: Error) => void }>();
+  private stopped?: Error;
+  private released?: () => void;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {
+    worker.on('message', (reply: WorkerReply) => {
+      if (reply.type === 'released') this.released?.();
+      if (reply.type !== 'result' && reply.type !== 'failed') return;
+      const request = reply.id === undefined ? undefined : this.pending.get(reply.id);
+      if (!request) return;
+      this.pending.delete(reply.id!);
+      if (reply.type === 'result') request.resolve(reply.outputs);
+      else request.reject(reply.loadError ? new ModelLoadError(reply.message) : new Error(reply.message));
+    });
+    const stop = (error: Error) => {
+      this.stopped ??= error;
+      for (const request of this.pending.values()) request.reject(this.stopped);
+      this.pending.clear();
+      this.released?.();
+    };
+    worker.on('error', (error) => stop(new Error(`The model worker thread failed: ${firstLine(error)}`)));
+    worker.on('exit', (code) => stop(new Error(`The model worker thread stopped (exit code ${code}).`)));
+  }
+
+  static async open(file: string, setting: ExecutionProviderSetting): Promise<OpenedSession<WorkerSession>> {
+    const worker = new Worker(join(__dirname, 'modelWorker.js'));
+    const reply = await new Promise<WorkerReply>((resolveReply, rejectReply) => {
+      worker.once('message', resolveReply);
+      worker.once('error', rejectReply);
+      worker.postMessage({ type: 'open', file, setting } satisfies WorkerRequest);
+    }).catch((error: unknown) => ({ type: 'failed', message: `The model worker thread did not start: ${firstLine(error)}`, loadError: true }) as WorkerReply);
+    if (reply.type !== 'opened') {
+      await worker.terminate();
+      const message = reply.type === 'failed' ? reply.message : `Unexpected reply from the model worker: ${reply.type}`;
+      throw new ModelLoadError(message);
+    }
+    return { session: new WorkerSession(worker, reply.inputNames, reply.outputNames), device: reply.device, fallbackReason: reply.fallbackReason };
+  }
+
+  run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    const id = this.nextId++;
+    return new Promise((resolveRun, rejectRun) => {
+      this.pending.set(id, { resolve: resolveRun, reject: rejectRun });
+      this.worker.postMessage({ type: 'run', id, ids: [...ids], fetches: [...fetches] } satisfies WorkerRequest);
+    });
+  }
+
+  async release(): Promise<void> {
+    if (!this.stopped) {
+      await new Promise<void>((done) => {
+        this.released = done;
+        this.worker.postMessage({ type: 'release' } satisfies WorkerRequest);
+      });
+    }
+    await this.worker.terminate();
   }
 }
 

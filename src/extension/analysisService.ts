@@ -85,7 +85,8 @@ export class AnalysisService implements vscode.Disposable {
     if (!modelPath) return Promise.reject(new ModelLoadError('No model is available. Add an exported model folder to the "codeAttention.models" setting.'));
     const key = `${modelPath}|${this.provider()}`;
     if (this.analyzer?.key !== key) {
-      const promise = Analyzer.create({ modelDir: modelPath, executionProvider: this.provider(), grammarsDir: path.join(this.context.extensionPath, 'grammars') });
+      // The model runs in a worker thread: a forward pass must not stop the extension host's event loop.
+      const promise = Analyzer.create({ modelDir: modelPath, executionProvider: this.provider(), grammarsDir: path.join(this.context.extensionPath, 'grammars'), thread: 'worker' });
       promise.then(
         (analyzer) => this.output.appendLine(`Loaded ${analyzer.model.info.displayName} from ${modelPath} on ${analyzer.model.device}${analyzer.model.fallbackReason ? ` (CUDA unavailable: ${analyzer.model.fallbackReason})` : ''}.`),
         (error) => this.output.appendLine(`Model load failed: ${(error as Error).message}`),

@@ -385,9 +385,9 @@ export function activate(context: vscode.ExtensionContext): void {
         const results: AnalysisResult[] = [];
         for (const modelDir of [modelA!, modelB!]) {
           progress.report({ message: path.basename(modelDir) });
-          const analyzer = await Analyzer.create({ modelDir, executionProvider: vscode.workspace.getConfiguration('codeAttention').get('executionProvider', 'auto'), grammarsDir: path.join(context.extensionPath, 'grammars') });
+          const analyzer = await Analyzer.create({ modelDir, executionProvider: vscode.workspace.getConfiguration('codeAttention').get('executionProvider', 'auto'), grammarsDir: path.join(context.extensionPath, 'grammars'), thread: 'worker' });
           try {
-            results.push(await analyzer.analyze(text, language, { path: document.uri.fsPath, version: document.version, signal: abort.signal }));
+            results.push(await analyzer.analyze(text, language, { path: document.uri.fsPath, version: document.version, signal: abort.signal, reports: ['cat', 'dataFlow'] }));
           } finally {
             await analyzer.dispose();
           }

@@ -1,0 +1,42 @@
+/**
+ * The worker thread behind `WorkerSession` (model.ts): opens one onnxruntime session and answers
+ * forward requests, transferring the output buffers to the caller's thread.
+ */
+import { parentPort } from 'node:worker_threads';
+import { ModelLoadError, openSession, type InProcessSession, type WorkerReply, type WorkerRequest } from './model';
+
+const port = parentPort;
+if (!port) throw new Error('modelWorker.js runs only as a worker thread.');
+
+let session: InProcessSession | undefined;
+const reply = (message: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+const messageOf = (error: unknown) => String((error as Error)?.message ?? error);
+
+port.on('message', async (request: WorkerRequest) => {
+  switch (request.type) {
+    case 'open':
+      try {
+        const opened = await openSession(request.file, request.setting);
+        session = opened.session;
+        reply({ type: 'opened', device: opened.device, fallbackReason: opened.fallbackReason, inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
+      } catch (error) {
+        reply({ type: 'failed', message: messageOf(error), loadError: error instanceof ModelLoadError });
+      }
+      return;
+    case 'run':
+      try {
+        if (!session) throw new Error('The model worker has no open session.');
+        const outputs = await session.run(request.ids, request.fetches);
+        const buffers = new Set(Object.values(outputs).map((output) => output.data.buffer as ArrayBuffer));
+        reply({ type: 'result', id: request.id, outputs }, [...buffers]);
+      } catch (error) {
+        reply({ type: 'failed', id: request.id, message: messageOf(error), loadError: error instanceof ModelLoadError });
+      }
+      return;
+    case 'release':
+      await session?.release();
+      session = undefined;
+      reply({ type: 'released' });
+      return;
+  }
+});
