@@ -77,9 +77,11 @@ describe('model runner', function () {
         assert.ok(worst < 1e-5, `${key} differ by ${worst}`);
       }
       assert.ok(there.turns > 10 * (here.turns + 1), `event-loop turns during the pass: ${there.turns} with the worker, ${here.turns} without`);
+      assert.equal(inWorker.stopped, false);
     } finally {
       await inWorker.dispose();
     }
+    assert.equal(inWorker.stopped, true, 'a stopped worker is reported, so that the editor loads the model again');
     await assert.rejects(inWorker.forward([0, 2]), /worker thread stopped/);
   });
 

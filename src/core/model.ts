@@ -153,6 +153,11 @@ export class LoadedModel {
     return result;
   }
 
+  /** True once the session cannot run any more (its worker thread stopped or was disposed). */
+  get stopped(): boolean {
+    return this.session.stopped;
+  }
+
   async dispose(): Promise<void> {
     await this.session.release();
   }
@@ -171,6 +176,8 @@ export interface ForwardSession {
   /** One forward pass over `ids` (batch of one, no padding). */
   run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>>;
   release(): Promise<void>;
+  /** True once `run` can only fail (released, or its worker thread stopped). */
+  readonly stopped: boolean;
 }
 
 export interface OpenedSession<S extends ForwardSession = ForwardSession> {
@@ -181,6 +188,8 @@ export interface OpenedSession<S extends ForwardSession = ForwardSession> {
 
 /** An onnxruntime session in this thread. */
 export class InProcessSession implements ForwardSession {
+  stopped = false;
+
   constructor(private readonly session: ort.InferenceSession) {}
 
   get inputNames(): readonly string[] {
@@ -202,6 +211,7 @@ export class InProcessSession implements ForwardSession {
   }
 
   release(): Promise<void> {
+    this.stopped = true;
     return this.session.release();
   }
 }
@@ -246,7 +256,7 @@ export type WorkerReply =
 export class WorkerSession implements ForwardSession {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (outputs: Record<string, OutputTensor>) => void; reject: (error: Error) => void }>();
-  private stopped?: Error;
+  private stoppedBy?: Error;
   private released?: () => void;
 
   private constructor(
@@ -264,8 +274,8 @@ export class WorkerSession implements ForwardSession {
       else request.reject(reply.loadError ? new ModelLoadError(reply.message) : new Error(reply.message));
     });
     const stop = (error: Error) => {
-      this.stopped ??= error;
-      for (const request of this.pending.values()) request.reject(this.stopped);
+      this.stoppedBy ??= error;
+      for (const request of this.pending.values()) request.reject(this.stoppedBy);
       this.pending.clear();
       this.released?.();
     };
@@ -288,8 +298,12 @@ export class WorkerSession implements ForwardSession {
     return { session: new WorkerSession(worker, reply.inputNames, reply.outputNames), device: reply.device, fallbackReason: reply.fallbackReason };
   }
 
+  get stopped(): boolean {
+    return this.stoppedBy !== undefined;
+  }
+
   run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>> {
-    if (this.stopped) return Promise.reject(this.stopped);
+    if (this.stoppedBy) return Promise.reject(this.stoppedBy);
     const id = this.nextId++;
     return new Promise((resolveRun, rejectRun) => {
       this.pending.set(id, { resolve: resolveRun, reject: rejectRun });
@@ -298,12 +312,13 @@ export class WorkerSession implements ForwardSession {
   }
 
   async release(): Promise<void> {
-    if (!this.stopped) {
+    if (!this.stoppedBy) {
       await new Promise<void>((done) => {
         this.released = done;
         this.worker.postMessage({ type: 'release' } satisfies WorkerRequest);
       });
     }
+    this.stoppedBy ??= new Error('The model worker thread stopped: the model was released.');
     await this.worker.terminate();
   }
 }

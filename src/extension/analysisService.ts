@@ -17,7 +17,7 @@ const SELECTED_MODEL_KEY = 'codeAttention.selectedModel';
  * document. A result is only ever returned for the exact version it was computed on.
  */
 export class AnalysisService implements vscode.Disposable {
-  private analyzer: { key: string; promise: Promise<Analyzer> } | undefined;
+  private analyzer: { key: string; promise: Promise<Analyzer>; loaded?: Analyzer } | undefined;
   private readonly results = new Map<string, AnalysisResult>();
   private readonly inFlight = new Map<string, { version: number; promise: Promise<AnalysisResult | undefined>; abort: AbortController }>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
@@ -84,14 +84,18 @@ export class AnalysisService implements vscode.Disposable {
   getAnalyzer(modelPath = this.selectedModelPath()): Promise<Analyzer> {
     if (!modelPath) return Promise.reject(new ModelLoadError('No model is available. Add an exported model folder to the "codeAttention.models" setting.'));
     const key = `${modelPath}|${this.provider()}`;
-    if (this.analyzer?.key !== key) {
+    // A model whose worker thread stopped (e.g. out of memory) is loaded again rather than failing every analysis.
+    if (this.analyzer?.key !== key || this.analyzer.loaded?.model.stopped) {
+      if (this.analyzer?.loaded?.model.stopped) void this.analyzer.loaded.dispose().catch(() => undefined);
       // The model runs in a worker thread: a forward pass must not stop the extension host's event loop.
       const promise = Analyzer.create({ modelDir: modelPath, executionProvider: this.provider(), grammarsDir: path.join(this.context.extensionPath, 'grammars'), thread: 'worker' });
       promise.then(
         (analyzer) => this.output.appendLine(`Loaded ${analyzer.model.info.displayName} from ${modelPath} on ${analyzer.model.device}${analyzer.model.fallbackReason ? ` (CUDA unavailable: ${analyzer.model.fallbackReason})` : ''}.`),
         (error) => this.output.appendLine(`Model load failed: ${(error as Error).message}`),
       );
-      this.analyzer = { key, promise };
+      const entry: NonNullable<typeof this.analyzer> = { key, promise };
+      promise.then((analyzer) => (entry.loaded = analyzer), () => undefined);
+      this.analyzer = entry;
       promise.catch(() => {
         if (this.analyzer?.promise === promise) this.analyzer = undefined;
       });
