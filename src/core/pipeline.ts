@@ -46,9 +46,9 @@ export interface AnalyzeOptions {
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
   /**
-   * Reports computed before `analyze` returns (default: all). The per-head detail reports cost
-   * about as much as the forward pass of a 12-layer model; an editor that only needs the CAT-score
-   * asks for less and calls `completeScores` when a view needs the rest.
+   * Reports computed before `analyze` returns (default: all). The per-head reports cost about as
+   * much as the forward pass of a 12-layer model; an editor that shows per-layer scores asks for
+   * `catLayers` and `dataFlowLayers` and calls `completeScores` when a view needs the rest.
    */
   reports?: 'all' | readonly ReportName[];
 }
@@ -193,13 +193,11 @@ export function completeScores(result: AnalysisResult, reports: 'all' | readonly
   const wanted = reports === 'all' ? ALL_REPORTS : reports;
   const started = performance.now();
   const scores = result.scores;
-  const heads = { cat: wanted.includes('cat'), dataFlow: wanted.includes('dataFlow') };
-  if ((heads.cat || wanted.includes('catLayers')) && !(scores.cat && (scores.cat.headsScored || !heads.cat))) {
-    scores.cat = catReport(result, parsedOf(result), result.options, undefined, undefined, heads.cat);
-  }
-  if (result.dataFlow && (heads.dataFlow || wanted.includes('dataFlowLayers')) && !(scores.dataFlow && (scores.dataFlow.headsScored || !heads.dataFlow))) {
-    scores.dataFlow = dataFlowScore(result, result.dataFlow, heads.dataFlow);
-  }
+  // A per-layer report satisfies `…Layers`; `cat`/`dataFlow` need the heads scored too.
+  const missing = (report: 'cat' | 'dataFlow', existing?: { headsScored: boolean }) =>
+    wanted.includes(report) ? !existing?.headsScored : wanted.includes(`${report}Layers`) && !existing;
+  if (missing('cat', scores.cat)) scores.cat = catReport(result, parsedOf(result), result.options, undefined, undefined, wanted.includes('cat'));
+  if (result.dataFlow && missing('dataFlow', scores.dataFlow)) scores.dataFlow = dataFlowScore(result, result.dataFlow, wanted.includes('dataFlow'));
   if (wanted.includes('headStatistics') && !scores.headStatistics) {
     scores.headStatistics = headStatistics(result);
     scores.headRoles = headRoles(scores.headStatistics);
