@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AnalysisCancelledError, Analyzer, completeScores, InputError } from '../src/core/pipeline';
+import { AnalysisCancelledError, Analyzer, completeScores, completeScoresStepwise, InputError, missingReports } from '../src/core/pipeline';
 import { headMatrix, headTokenMatrix } from '../src/core/alignment';
 import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
 
@@ -69,6 +69,24 @@ describe('analysis pipeline on the bundled model', function () {
     assert.equal(light.scores.cat!.headsScored, true);
     assert.deepEqual(light.scores.cat, full.scores.cat);
     assert.deepEqual(light.scores.dataFlow, full.scores.dataFlow);
+  });
+
+  it('completes reports step by step, yielding to the event loop between them, to the same scores', async () => {
+    const source = readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8');
+    const full = await analyzer.analyze(source, 'python');
+    const light = await analyzer.analyze(source, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
+    assert.deepEqual(missingReports(light, ['catLayers', 'dataFlowLayers']), []);
+    assert.deepEqual(missingReports(light), ['cat', 'dataFlow', 'headStatistics', 'structureHeads']);
+    assert.deepEqual(missingReports(light, ['cat', 'catLayers']), ['cat'], 'the per-head report covers the per-layer one');
+    const steps: string[] = [];
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    await completeScoresStepwise(light, 'all', (report, index, count) => steps.push(`${index + 1}/${count} ${report}`));
+    clearInterval(ticker);
+    assert.deepEqual(steps, ['1/4 cat', '2/4 dataFlow', '3/4 headStatistics', '4/4 structureHeads']);
+    assert.ok(turns >= 1, 'timers ran between the reports');
+    assert.deepEqual(missingReports(light), []);
+    for (const report of ['cat', 'dataFlow', 'headStatistics', 'headRoles', 'structureHeads'] as const) assert.deepEqual(light.scores[report], full.scores[report], report);
   });
 
   it('rows of token attention sum to 1 minus the special-token mass under the sumMean rule', async () => {

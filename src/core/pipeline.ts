@@ -185,26 +185,74 @@ export interface ScoreOptions {
   pairRule: PairRule;
 }
 
+/** The reports among `reports` that `result.scores` lacks (a per-head report makes its per-layer one redundant). */
+export function missingReports(result: AnalysisResult, reports: 'all' | readonly ReportName[] = 'all'): ReportName[] {
+  const wanted = reports === 'all' ? ALL_REPORTS : reports;
+  const scores = result.scores;
+  const lacking = (report: ReportName): boolean => {
+    switch (report) {
+      case 'cat':
+        return !scores.cat?.headsScored;
+      case 'catLayers':
+        return !scores.cat && !wanted.includes('cat');
+      case 'dataFlow':
+        return result.dataFlow !== undefined && !scores.dataFlow?.headsScored;
+      case 'dataFlowLayers':
+        return result.dataFlow !== undefined && !scores.dataFlow && !wanted.includes('dataFlow');
+      case 'headStatistics':
+        return !scores.headStatistics;
+      case 'structureHeads':
+        return !scores.structureHeads;
+    }
+  };
+  return wanted.filter((report, index) => wanted.indexOf(report) === index && lacking(report));
+}
+
 /**
  * The metrics stage: adds to `result.scores` each of `reports` that it does not hold yet, and the
  * time spent to `result.timings.metricsMs`. Views call it with what they show.
  */
 export function completeScores(result: AnalysisResult, reports: 'all' | readonly ReportName[] = 'all'): AnalysisScores {
-  const wanted = reports === 'all' ? ALL_REPORTS : reports;
+  for (const report of missingReports(result, reports)) computeReport(result, report);
+  return result.scores;
+}
+
+/**
+ * {@link completeScores} one report at a time, yielding to the event loop before each, so that the
+ * thread stays responsive between reports (each is one blocking step, at most a few hundred ms for
+ * a 12-layer model on 512 subwords). `onReport` hears which report runs next.
+ */
+export async function completeScoresStepwise(result: AnalysisResult, reports: 'all' | readonly ReportName[] = 'all', onReport?: (report: ReportName, index: number, count: number) => void): Promise<AnalysisScores> {
+  const missing = missingReports(result, reports);
+  for (const [index, report] of missing.entries()) {
+    onReport?.(report, index, missing.length);
+    await new Promise((resolve) => setImmediate(resolve));
+    if (missingReports(result, [report]).length) computeReport(result, report);
+  }
+  return result.scores;
+}
+
+function computeReport(result: AnalysisResult, report: ReportName): void {
   const started = performance.now();
   const scores = result.scores;
-  // A per-layer report satisfies `…Layers`; `cat`/`dataFlow` need the heads scored too.
-  const missing = (report: 'cat' | 'dataFlow', existing?: { headsScored: boolean }) =>
-    wanted.includes(report) ? !existing?.headsScored : wanted.includes(`${report}Layers`) && !existing;
-  if (missing('cat', scores.cat)) scores.cat = catReport(result, parsedOf(result), result.options, undefined, undefined, wanted.includes('cat'));
-  if (result.dataFlow && missing('dataFlow', scores.dataFlow)) scores.dataFlow = dataFlowScore(result, result.dataFlow, wanted.includes('dataFlow'));
-  if (wanted.includes('headStatistics') && !scores.headStatistics) {
-    scores.headStatistics = headStatistics(result);
-    scores.headRoles = headRoles(scores.headStatistics);
+  switch (report) {
+    case 'cat':
+    case 'catLayers':
+      scores.cat = catReport(result, parsedOf(result), result.options, undefined, undefined, report === 'cat');
+      break;
+    case 'dataFlow':
+    case 'dataFlowLayers':
+      if (result.dataFlow) scores.dataFlow = dataFlowScore(result, result.dataFlow, report === 'dataFlow');
+      break;
+    case 'headStatistics':
+      scores.headStatistics = headStatistics(result);
+      scores.headRoles = headRoles(scores.headStatistics);
+      break;
+    case 'structureHeads':
+      scores.structureHeads = structureHeads(result, result.dataFlow);
+      break;
   }
-  if (wanted.includes('structureHeads') && !scores.structureHeads) scores.structureHeads = structureHeads(result, result.dataFlow);
   result.timings.metricsMs += performance.now() - started;
-  return scores;
 }
 
 /** CAT-score snippets of a result: one per window, over the kept tokens in `[from, to)`. */

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { compareAnalyses } from '../core/compare';
 import { LANGUAGES } from '../core/languages';
 import { faithfulness, type ForwardModel } from '../core/metrics/faithfulness';
-import { AnalysisCancelledError, Analyzer } from '../core/pipeline';
+import { AnalysisCancelledError, Analyzer, completeScoresStepwise } from '../core/pipeline';
 import type { AnalysisResult } from '../core/types';
 import { VIEW_MODE_LABELS, viewLabel, type AttentionView, type ViewMode } from '../core/views';
 import { functionScores } from '../presenters/codeLens';
@@ -61,7 +61,7 @@ export function activate(context: vscode.ExtensionContext): void {
     const panel = ScorePanel.instance;
     if (!panel) return;
     const result = service.resultFor(editor.document);
-    if (result) panel.update(result, panelView(result));
+    if (result) void panel.update(result, panelView(result));
     else if (!autoAnalyze() && AnalysisService.languageOf(editor.document)) panel.showEmpty(`Run “Code Attention: Analyze Current File” to score ${path.basename(editor.document.uri.fsPath)}.`);
   };
 
@@ -259,7 +259,7 @@ export function activate(context: vscode.ExtensionContext): void {
       const position = typeof line === 'number' && typeof character === 'number' ? new vscode.Position(line, character) : editor.selection.active;
       const focus = tokenAtCursor(editor, result, position);
       const panel = ScorePanel.show(context.extensionUri, undefined);
-      panel.update(result, panelView(result));
+      await panel.update(result, panelView(result));
       if (focus === undefined) {
         const message = `No code token at line ${position.line + 1}, column ${position.character + 1}: put the cursor on a code token (not a comment or blank) and check again.`;
         panel.showFaithfulness(result, { status: 'failed', message });
@@ -332,7 +332,7 @@ export function activate(context: vscode.ExtensionContext): void {
       const result = editor ? await service.analyze(editor.document, { withProgress: true }) : service.lastResult;
       // Resolve once the panel is up, so that callers (and integration tests) see it open.
       const panel = ScorePanel.show(context.extensionUri, undefined);
-      if (result) panel.update(result, panelView(result));
+      if (result) await panel.update(result, panelView(result));
       await shownWithin(panel.whenReady, 15_000);
       return result ? resultSummary(result) : undefined;
     }),
@@ -350,6 +350,7 @@ export function activate(context: vscode.ExtensionContext): void {
       const editor = vscode.window.activeTextEditor;
       const result = editor ? service.resultFor(editor.document) ?? (await service.analyze(editor.document, { withProgress: true })) : service.lastResult;
       if (!result) return undefined;
+      await completeScoresStepwise(result);
       const model = panelModel(result);
       if (!target) {
         const folder = vscode.workspace.workspaceFolders?.[0]?.uri;

@@ -1,9 +1,19 @@
 import * as vscode from 'vscode';
 import type { AnalysisResult } from '../core/types';
+import { completeScoresStepwise, missingReports, type ReportName } from '../core/pipeline';
 import { panelCsv, panelModel } from '../presenters/panel';
 import type { FaithfulnessSection, HostToPanel, PanelModel, PanelToHost, PanelView } from '../protocol/panel';
 import { exportFileName, pngFromDataUrl } from '../presenters/export';
 import { panelHtml, panelOptions, saveWithDialog } from './webviewHtml';
+
+const REPORT_LABELS: Record<ReportName, string> = {
+  cat: 'CAT-score per head',
+  catLayers: 'CAT-score per layer',
+  dataFlow: 'data-flow share per head',
+  dataFlowLayers: 'data-flow share per layer',
+  headStatistics: 'head statistics',
+  structureHeads: 'structure heads',
+};
 
 /**
  * The "Score Structure Attention" panel: a webview that follows the active editor's analysis.
@@ -19,6 +29,7 @@ export class ScorePanel implements vscode.Disposable {
   /** The faithfulness section and the document version it belongs to (another file or version resets it). */
   private faithfulness: { source: string; section: FaithfulnessSection } | undefined;
   private ready = false;
+  private updates = 0;
   private markReady!: () => void;
   /** Resolves when the webview's script has started and asked for data. */
   readonly whenReady = new Promise<void>((resolve) => (this.markReady = resolve));
@@ -30,7 +41,7 @@ export class ScorePanel implements vscode.Disposable {
       const panel = vscode.window.createWebviewPanel(ScorePanel.viewType, 'Structure Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(extensionUri));
       ScorePanel.current = new ScorePanel(panel, extensionUri);
     }
-    if (result) ScorePanel.current.update(result);
+    if (result) void ScorePanel.current.update(result);
     return ScorePanel.current;
   }
 
@@ -53,7 +64,18 @@ export class ScorePanel implements vscode.Disposable {
     panel.webview.onDidReceiveMessage((message: PanelToHost) => void this.receive(message), undefined, this.disposables);
   }
 
-  update(result: AnalysisResult, view?: PanelView): void {
+  /**
+   * Shows `result`. The panel needs every report; those an editor analysis left out are computed
+   * first, one at a time with the event loop free in between, under a progress message.
+   */
+  async update(result: AnalysisResult, view?: PanelView): Promise<void> {
+    const update = ++this.updates;
+    if (missingReports(result).length) {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Code Attention' }, (progress) =>
+        completeScoresStepwise(result, 'all', (report, index, count) => progress.report({ message: `scoring every head (${REPORT_LABELS[report]}, ${index + 1}/${count})` })),
+      );
+    }
+    if (update !== this.updates) return; // a later update has taken over
     this.model = panelModel(result);
     this.view = view ?? this.view;
     if (this.faithfulness && this.faithfulness.source !== sourceKey(result)) this.faithfulness = undefined;
@@ -73,6 +95,7 @@ export class ScorePanel implements vscode.Disposable {
   }
 
   showEmpty(reason: string): void {
+    this.updates++;
     this.model = undefined;
     this.panel.title = 'Structure Attention';
     this.post({ type: 'empty', reason });
