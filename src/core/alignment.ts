@@ -89,24 +89,18 @@ export function alignAttention(attentions: Tensor, window: SubwordWindow, rule: 
  * heads up to float rounding) — a twelfth of aligning every head of a 12-head model.
  */
 export function alignLayerMeans(attentions: Tensor, window: SubwordWindow, rule: PairRule): Tensor {
-  const [layers, heads, n] = attentions.shape;
+  const [layers, , n] = attentions.shape;
   const plan = new AlignmentPlan(n, window, rule);
   const m = plan.m;
   const data = new Float32Array(layers * m * m);
   const row = new Float64Array(m);
   const mean = new Float32Array(n * n);
-  for (let l = 0; l < layers; l++) {
-    mean.fill(0);
-    for (let h = 0; h < heads; h++) {
-      const offset = (l * heads + h) * n * n;
-      for (let x = 0; x < n * n; x++) mean[x] += attentions.data[offset + x];
-    }
-    for (let x = 0; x < n * n; x++) mean[x] /= heads;
-    alignInto(data, l * m * m, mean, 0, n, plan, row);
-  }
+  for (let l = 0; l < layers; l++) alignInto(data, l * m * m, meanOverHeadsInto(mean, attentions, l), 0, n, plan, row);
   return { data, shape: [layers, 1, m, m] };
 }
 
+/** Windows whose `tokenAttention` is aligned on first read, and the tensor once it has been. */
+const lazyWindows = new WeakSet<object>();
 const everyHead = new WeakMap<object, Tensor>();
 
 /**
@@ -125,13 +119,13 @@ export function withTokenAttention<W extends SubwordWindow & { subwordAttention:
       return tensor;
     },
   });
+  lazyWindows.add(aligned);
   return aligned as W & AnalyzedWindow;
 }
 
 /** One head's m×m code-token attention: a view of `tokenAttention` once aligned, else that head aligned alone. */
 export function headTokenMatrix(window: AnalyzedWindow, layer: number, head: number, rule: PairRule): Float32Array {
-  const lazy = Object.getOwnPropertyDescriptor(window, 'tokenAttention')?.get !== undefined;
-  if (!lazy || everyHead.has(window)) return headMatrix(window.tokenAttention, layer, head);
+  if (!lazyWindows.has(window) || everyHead.has(window)) return headMatrix(window.tokenAttention, layer, head);
   const [, heads, n] = window.subwordAttention.shape;
   return alignMatrix(window.subwordAttention.data, n, window, rule, (layer * heads + head) * n * n);
 }
