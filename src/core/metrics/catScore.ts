@@ -67,7 +67,7 @@ export function quantile(values: ArrayLike<number>, q: number): number {
 }
 
 /** {@link quantile} that reorders `work` instead of copying it. */
-export function quantileInPlace(work: Float64Array, q: number): number {
+function quantileInPlace(work: Float64Array, q: number): number {
   const n = work.length;
   if (n === 0) return NaN;
   const position = q * (n - 1);
@@ -176,11 +176,7 @@ function catCounts(attention: ArrayLike<number>, threshold: number, near: NearPa
   return { both, high, expectedBoth };
 }
 
-/** Restricts a k×k matrix (row-major, over window-local indices) to the `local` indices. */
-export function submatrix(matrix: ArrayLike<number>, size: number, local: readonly number[]): Float32Array {
-  return submatrixInto(new Float32Array(local.length * local.length), matrix, size, local);
-}
-
+/** Restricts a matrix (row-major, `size` wide, over window-local indices) to the `local` indices, into `out`. */
 function submatrixInto(out: Float32Array, matrix: ArrayLike<number>, size: number, local: readonly number[]): Float32Array {
   const k = local.length;
   for (let a = 0; a < k; a++) {
