@@ -21,11 +21,14 @@ export class AnalysisService implements vscode.Disposable {
   private readonly results = new Map<string, AnalysisResult>();
   private readonly inFlight = new Map<string, { version: number; promise: Promise<AnalysisResult | undefined>; abort: AbortController }>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  private readonly invalidated = new vscode.EventEmitter<void>();
   /** Documents already told that their language is not supported (told once per document). */
   private readonly toldUnsupported = new Set<string>();
   /** Why the last analysis of a document version failed (too large, binary, model missing …). */
   private readonly failures = new Map<string, { version: number; message: string }>();
   readonly onDidChangeResult = this.changed.event;
+  /** Every result and the loaded model were dropped (another model, provider or model list). */
+  readonly onDidInvalidate = this.invalidated.event;
   lastResult: AnalysisResult | undefined;
 
   constructor(
@@ -75,6 +78,7 @@ export class AnalysisService implements vscode.Disposable {
     const previous = this.analyzer;
     this.analyzer = undefined;
     void previous?.promise.then((analyzer) => analyzer.dispose(), () => undefined);
+    this.invalidated.fire();
   }
 
   private provider(): ExecutionProviderSetting {
@@ -188,6 +192,7 @@ export class AnalysisService implements vscode.Disposable {
   dispose(): void {
     this.invalidate();
     this.changed.dispose();
+    this.invalidated.dispose();
   }
 }
 

@@ -1,0 +1,76 @@
+import * as vscode from 'vscode';
+import type { AnalysisResult } from '../core/types';
+import { BUCKETS, presentHover } from '../presenters/hover';
+import { tokenRange } from './editorRanges';
+import type { EditorState } from './state';
+
+/**
+ * The attention highlights: one decoration type per colour bucket (many ranges each) and a border
+ * on the focused token. Redraws the focused token when the view changes; clears an editor's
+ * highlights when its text or selection changes (token ranges belong to the old text).
+ */
+export class AttentionOverlay implements vscode.Disposable {
+  private readonly buckets = Array.from({ length: BUCKETS }, (_, bucket) =>
+    vscode.window.createTextEditorDecorationType({
+      backgroundColor: new vscode.ThemeColor(`codeAttention.weight${bucket}`),
+      borderRadius: '2px',
+    }),
+  );
+  private readonly focusBorder = vscode.window.createTextEditorDecorationType({
+    border: '1px solid',
+    borderColor: new vscode.ThemeColor('codeAttention.focusBorder'),
+    borderRadius: '2px',
+  });
+  private readonly disposables: vscode.Disposable[];
+
+  constructor(private readonly state: EditorState) {
+    this.disposables = [
+      ...this.buckets,
+      this.focusBorder,
+      state.onDidChangeView(() => this.redraw()),
+      state.onDidRequestClear(({ editor }) => this.clear(editor)),
+      vscode.workspace.onDidChangeTextDocument((event) => {
+        if (event.contentChanges.length === 0) return;
+        const editor = vscode.window.visibleTextEditors.find((candidate) => candidate.document === event.document);
+        if (editor) this.clear(editor);
+      }),
+      vscode.window.onDidChangeTextEditorSelection((event) => this.clear(event.textEditor)),
+    ];
+  }
+
+  /** Highlights what `focus` attends to (or is attended by) under the current view; returns what was drawn. */
+  draw(editor: vscode.TextEditor, result: AnalysisResult, focus: number): ReturnType<typeof presentHover> {
+    const presentation = presentHover(result, this.state.resolvedView(result), focus);
+    const byBucket: vscode.Range[][] = this.buckets.map(() => []);
+    for (const highlight of presentation.highlights) byBucket[highlight.bucket].push(tokenRange(result, highlight.token));
+    this.buckets.forEach((decoration, bucket) => editor.setDecorations(decoration, byBucket[bucket]));
+    editor.setDecorations(this.focusBorder, [tokenRange(result, focus)]);
+    this.state.focused = { editor, version: editor.document.version, token: focus };
+    return presentation;
+  }
+
+  clear(editor = vscode.window.activeTextEditor): void {
+    if (!editor) return;
+    for (const decoration of this.buckets) editor.setDecorations(decoration, []);
+    editor.setDecorations(this.focusBorder, []);
+    if (this.state.focused?.editor === editor) this.state.focused = undefined;
+  }
+
+  /** Draws the focused token again under the current view, if its editor still shows that text. */
+  private redraw(): void {
+    const focused = this.state.focused;
+    if (!focused) return;
+    const { editor, version, token } = focused;
+    const result = this.state.service.resultFor(editor.document);
+    if (!result || editor.document.version !== version || !vscode.window.visibleTextEditors.includes(editor)) return;
+    try {
+      this.draw(editor, result, token);
+    } catch {
+      this.clear(editor);
+    }
+  }
+
+  dispose(): void {
+    for (const disposable of this.disposables) disposable.dispose();
+  }
+}

@@ -1,0 +1,48 @@
+import * as vscode from 'vscode';
+import type { AnalysisService } from './analysisService';
+import type { EditorState } from './state';
+
+/** Select Model: bundled checkpoints and the folders of the `codeAttention.models` setting. */
+export class ModelSelection implements vscode.Disposable {
+  private readonly registration: vscode.Disposable;
+
+  constructor(
+    private readonly state: EditorState,
+    private readonly service: AnalysisService,
+  ) {
+    this.registration = vscode.commands.registerCommand('codeAttention.selectModel', () => this.select());
+  }
+
+  private async select(): Promise<void> {
+    const service = this.service;
+    const models = service.availableModels();
+    if (!models.length) {
+      const where = 'to the "codeAttention.models" user setting';
+      void vscode.window.showWarningMessage(`No models found. Add exported model folders (models/export_onnx.py) ${where}.`);
+      return;
+    }
+    const current = service.selectedModelPath();
+    const items = models.map((model) => ({
+      label: model.displayName,
+      description: model.checkpoint === 'external' ? model.path : `bundled · ${model.checkpoint}`,
+      detail: model.path === current ? 'current' : undefined,
+      path: model.path,
+    }));
+    const pick = await vscode.window.showQuickPick(items, { title: 'Code Attention: model' });
+    if (!pick) return;
+    await service.selectModel(pick.path);
+    try {
+      await service.getAnalyzer(pick.path);
+    } catch (error) {
+      void vscode.window.showErrorMessage(`Code Attention Lens: ${(error as Error).message}`);
+      return;
+    }
+    this.state.requestClear({ editor: vscode.window.activeTextEditor, everything: false });
+    const editor = vscode.window.activeTextEditor;
+    if (editor) void service.analyze(editor.document, { withProgress: true });
+  }
+
+  dispose(): void {
+    this.registration.dispose();
+  }
+}
