@@ -30,7 +30,7 @@ export class CompareController implements vscode.Disposable {
       this.moreInB,
       vscode.commands.registerCommand('codeAttention.compareModels', (a?: string, b?: string) => this.compare(a, b)),
       vscode.window.registerWebviewPanelSerializer(ComparePanel.viewType, {
-        deserializeWebviewPanel: async (panel) => ComparePanel.revive(panel, context.extensionUri),
+        deserializeWebviewPanel: (panel) => Promise.resolve(ComparePanel.revive(panel, context.extensionUri)),
       }),
       state.onDidRequestClear(({ editor, everything }) => everything && this.clear(editor)),
       vscode.workspace.onDidChangeTextDocument((event) => {

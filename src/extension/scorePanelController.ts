@@ -22,7 +22,7 @@ export class ScorePanelController implements vscode.Disposable {
     this.disposables = [
       vscode.commands.registerCommand('codeAttention.scoreFile', () => this.scoreFile()),
       vscode.window.registerWebviewPanelSerializer(ScorePanel.viewType, {
-        deserializeWebviewPanel: async (panel) => ScorePanel.revive(panel, extensionUri),
+        deserializeWebviewPanel: (panel) => Promise.resolve(ScorePanel.revive(panel, extensionUri)),
       }),
       vscode.window.onDidChangeActiveTextEditor((editor) => editor && this.sync(editor)),
       service.onDidChangeResult((uri) => {

@@ -25,12 +25,12 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, opt
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link href="${style}" rel="stylesheet">
+<link href="${style.toString()}" rel="stylesheet">
 <title>${escapeHtml(options.title)}</title>
 </head>
 <body>
 <main id="app"><p id="status">${escapeHtml(options.placeholder)}</p></main>
-<script nonce="${nonce}" src="${script}"></script>
+<script nonce="${nonce}" src="${script.toString()}"></script>
 </body>
 </html>`;
 }
