@@ -11,6 +11,14 @@ import { unsupportedLanguageMessage } from '../presenters/status';
 
 const SELECTED_MODEL_KEY = 'codeAttention.selectedModel';
 
+interface InFlight {
+  version: number;
+  promise: Promise<AnalysisResult | undefined>;
+  abort: AbortController;
+  /** The pipeline's last progress message ("Running the model on window 3 of 13"). */
+  progress?: string;
+}
+
 /**
  * Owns the loaded model and the analyses of open documents: one Analyzer per (model folder,
  * execution provider), results cached per document version, at most one analysis in flight per
@@ -19,9 +27,10 @@ const SELECTED_MODEL_KEY = 'codeAttention.selectedModel';
 export class AnalysisService implements vscode.Disposable {
   private analyzer: { key: string; promise: Promise<Analyzer>; loaded?: Analyzer } | undefined;
   private readonly results = new Map<string, AnalysisResult>();
-  private readonly inFlight = new Map<string, { version: number; promise: Promise<AnalysisResult | undefined>; abort: AbortController }>();
+  private readonly inFlight = new Map<string, InFlight>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   private readonly invalidated = new vscode.EventEmitter<void>();
+  private readonly runningChanged = new vscode.EventEmitter<vscode.Uri>();
   /** Documents already told that their language is not supported (told once per document). */
   private readonly toldUnsupported = new Set<string>();
   /** Why the last analysis of a document version failed (too large, binary, model missing …). */
@@ -29,11 +38,13 @@ export class AnalysisService implements vscode.Disposable {
   readonly onDidChangeResult = this.changed.event;
   /** Every result and the loaded model were dropped (another model, provider or model list). */
   readonly onDidInvalidate = this.invalidated.event;
+  /** An analysis of a document started, progressed or ended ({@link running} tells which). */
+  readonly onDidChangeRunning = this.runningChanged.event;
   lastResult: AnalysisResult | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
-    private readonly output: vscode.OutputChannel,
+    private readonly output: vscode.LogOutputChannel,
   ) {}
 
   /** Bundled models first, then folders from the `codeAttention.models` setting. */
@@ -92,10 +103,16 @@ export class AnalysisService implements vscode.Disposable {
     if (this.analyzer?.key !== key || this.analyzer.loaded?.model.stopped) {
       if (this.analyzer?.loaded?.model.stopped) void this.analyzer.loaded.dispose().catch(() => undefined);
       // The model runs in a worker thread: a forward pass must not stop the extension host's event loop.
+      const loadStarted = performance.now();
       const promise = Analyzer.create({ modelDir: modelPath, executionProvider: this.provider(), grammarsDir: path.join(this.context.extensionPath, 'grammars'), thread: 'worker' });
       promise.then(
-        (analyzer) => this.output.appendLine(`Loaded ${analyzer.model.info.displayName} from ${modelPath} on ${analyzer.model.device}${analyzer.model.fallbackReason ? ` (CUDA unavailable: ${analyzer.model.fallbackReason})` : ''}.`),
-        (error) => this.output.appendLine(`Model load failed: ${(error as Error).message}`),
+        (analyzer) => {
+          const model = analyzer.model;
+          const fallback = model.fallbackReason ? ` (CUDA unavailable: ${model.fallbackReason})` : '';
+          const took = `${(performance.now() - loadStarted).toFixed(0)} ms`;
+          this.output.info(`Loaded ${model.info.displayName} from ${modelPath} on ${model.device}${fallback} in ${took}.`);
+        },
+        (error) => this.output.error(`Model load failed: ${(error as Error).message}`),
       );
       const entry: NonNullable<typeof this.analyzer> = { key, promise };
       promise.then((analyzer) => (entry.loaded = analyzer), () => undefined);
@@ -140,16 +157,22 @@ export class AnalysisService implements vscode.Disposable {
 
     const abort = new AbortController();
     const version = document.version;
+    const requested = performance.now();
     const text = document.getText();
     const run = async (report?: (message: string) => void): Promise<AnalysisResult | undefined> => {
       try {
         const analyzer = await this.getAnalyzer();
         // Hover, status bar and CodeLens need per-layer scores only; the score panel completes the per-head reports when it opens.
-        const result = await analyzer.analyze(text, language, { path: document.uri.fsPath, version, signal: abort.signal, onProgress: (message) => report?.(message), reports: ['catLayers', 'dataFlowLayers'] });
-        this.output.appendLine(
-          `${path.basename(document.uri.fsPath)} v${version}: ${result.tokens.length} tokens, ${result.windows.length} window(s); parse ${result.timings.parseMs.toFixed(0)} ms, forward ${result.timings.forwardMs.toFixed(0)} ms, metrics ${result.timings.metricsMs.toFixed(0)} ms on ${result.device}.`,
-        );
-        for (const warning of result.warnings) this.output.appendLine(`  ${warning}`);
+        const result = await analyzer.analyze(text, language, { path: document.uri.fsPath, version, signal: abort.signal, onProgress: (message) => {
+          report?.(message);
+          const flight = this.inFlight.get(key);
+          if (flight?.abort === abort) {
+            flight.progress = message;
+            this.runningChanged.fire(document.uri);
+          }
+        }, reports: ['catLayers', 'dataFlowLayers'] });
+        this.output.info(analysisLog(path.basename(document.uri.fsPath), version, result, performance.now() - requested));
+        for (const warning of result.warnings) this.output.warn(`  ${warning}`);
         if (document.version === version) {
           this.results.set(key, result);
           this.lastResult = result;
@@ -159,12 +182,15 @@ export class AnalysisService implements vscode.Disposable {
       } catch (error) {
         if (error instanceof AnalysisCancelledError) return undefined;
         const message = error instanceof InputError || error instanceof ModelLoadError ? error.message : `Analysis failed: ${(error as Error).message}`;
-        this.output.appendLine(message);
+        this.output.error(message);
         this.failures.set(key, { version, message });
         if (!options.quiet) void vscode.window.showWarningMessage(`Code Attention Lens: ${message}`);
         return undefined;
       } finally {
-        if (this.inFlight.get(key)?.abort === abort) this.inFlight.delete(key);
+        if (this.inFlight.get(key)?.abort === abort) {
+          this.inFlight.delete(key);
+          this.runningChanged.fire(document.uri);
+        }
       }
     };
     const promise = options.withProgress
@@ -177,7 +203,14 @@ export class AnalysisService implements vscode.Disposable {
         )
       : run();
     this.inFlight.set(key, { version, promise, abort });
+    this.runningChanged.fire(document.uri);
     return promise;
+  }
+
+  /** The analysis of this document in flight, if any, with its last progress message. */
+  running(document: vscode.TextDocument): { progress?: string } | undefined {
+    const flight = this.inFlight.get(document.uri.toString());
+    return flight && { progress: flight.progress };
   }
 
   forget(document: vscode.TextDocument): void {
@@ -193,7 +226,26 @@ export class AnalysisService implements vscode.Disposable {
     this.invalidate();
     this.changed.dispose();
     this.invalidated.dispose();
+    this.runningChanged.dispose();
   }
+}
+
+/**
+ * One Output line per analysis: the wall time the user waited (queue, model load and all) beside
+ * the time of each stage, so that a slow first analysis shows where the time went.
+ */
+function analysisLog(file: string, version: number, result: AnalysisResult, wallMs: number): string {
+  const t = result.timings;
+  const ms = (value: number) => `${value.toFixed(0)} ms`;
+  const stages = [
+    `parse ${ms(t.parseMs + t.tokenizeMs)}`,
+    `forward ${ms(t.forwardMs)} on ${result.device}`,
+    `align ${ms(t.alignMs)}`,
+    `metrics ${ms(t.metricsMs)}`,
+    `waiting for the model and the event loop ${ms(Math.max(0, wallMs - t.totalMs))}`,
+  ];
+  const size = `${result.tokens.length} tokens, ${result.windows.length} window(s)`;
+  return `${file} v${version}: ${size}; ${ms(wallMs)} from request to result (${stages.join(', ')}).`;
 }
 
 /** A model folder from the settings, named by its manifest when it has one (loading checks the rest). */

@@ -4,6 +4,9 @@ import { BUCKETS, presentHover } from '../presenters/hover';
 import { tokenRange } from './editorRanges';
 import type { EditorState } from './state';
 
+/** How many of the strongest colour buckets also mark the overview ruler. */
+const RULER_BUCKETS = 2;
+
 /**
  * The attention highlights: one decoration type per colour bucket (many ranges each) and a border
  * on the focused token. Redraws the focused token when the view changes; clears an editor's
@@ -14,6 +17,11 @@ export class AttentionOverlay implements vscode.Disposable {
     vscode.window.createTextEditorDecorationType({
       backgroundColor: new vscode.ThemeColor(`codeAttention.weight${bucket}`),
       borderRadius: '2px',
+      // The strongest tokens can be far from the hovered one: mark them in the overview ruler.
+      ...(bucket >= BUCKETS - RULER_BUCKETS && {
+        overviewRulerColor: new vscode.ThemeColor('codeAttention.rulerMark'),
+        overviewRulerLane: vscode.OverviewRulerLane.Right,
+      }),
     }),
   );
   private readonly focusBorder = vscode.window.createTextEditorDecorationType({

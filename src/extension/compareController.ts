@@ -23,7 +23,7 @@ export class CompareController implements vscode.Disposable {
     private readonly context: vscode.ExtensionContext,
     state: EditorState,
     private readonly service: AnalysisService,
-    private readonly output: vscode.OutputChannel,
+    private readonly output: vscode.LogOutputChannel,
   ) {
     this.disposables = [
       this.moreInA,
@@ -71,7 +71,7 @@ export class CompareController implements vscode.Disposable {
     const compared = compareAnalyses(reference, other);
     const name = path.basename(document.uri.fsPath);
     const forwards = analysed.map((result) => `${result.timings.forwardMs.toFixed(0)} ms on ${result.device}`);
-    this.output.appendLine(`Compared ${compared.a.name} and ${compared.b.name} on ${name}: forward ${forwards.join(' and ')}.`);
+    this.output.info(`Compared ${compared.a.name} and ${compared.b.name} on ${name}: forward ${forwards.join(' and ')}.`);
     const highlights = differenceHighlights(compared);
     const panel = ComparePanel.show(this.context.extensionUri, comparePanelModel(reference, other, compared, highlights));
     // Token ranges come from the text both models read: draw them only if the editor still shows it.

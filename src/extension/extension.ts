@@ -16,7 +16,7 @@ import { ViewCommands } from './viewCommands';
 
 /** Wires the features; each owns its registrations and disposables (docs/architecture.md has the map). */
 export function activate(context: vscode.ExtensionContext): void {
-  const output = vscode.window.createOutputChannel('Code Attention Lens');
+  const output = vscode.window.createOutputChannel('Code Attention Lens', { log: true });
   const service = new AnalysisService(context, output);
   const state = new EditorState(context, service);
   const overlay = new AttentionOverlay(state);

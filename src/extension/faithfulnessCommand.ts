@@ -20,7 +20,7 @@ export class FaithfulnessCommand implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly state: EditorState,
     private readonly service: AnalysisService,
-    private readonly output: vscode.OutputChannel,
+    private readonly output: vscode.LogOutputChannel,
   ) {
     this.registration = vscode.commands.registerCommand('codeAttention.checkFaithfulness', (line?: number, character?: number) =>
       this.check(line, character),
@@ -70,7 +70,7 @@ export class FaithfulnessCommand implements vscode.Disposable {
     const where = `${path.basename(document.uri.fsPath)} line ${token.range.start.line + 1}`;
     const views = shown.views.map((row) => `${row.mode} ρ ${row.spearman.toFixed(3)}`).join(', ');
     const skipped = shown.skipped.length ? `; skipped ${shown.skipped.map((row) => row.mode).join(', ')}` : '';
-    this.output.appendLine(`Faithfulness at “${token.text}” (${where}), ${passes} passes: ${views}${skipped}.`);
+    this.output.info(`Faithfulness at “${token.text}” (${where}), ${passes} passes: ${views}${skipped}.`);
     return {
       focus: shown.focus,
       views: shown.views.map(({ mode, spearman }) => ({ mode, spearman })),

@@ -20,6 +20,7 @@ export class StatusBarController implements vscode.Disposable {
       state.onDidChangeDataFlow(update),
       service.onDidChangeResult(update),
       service.onDidInvalidate(update),
+      service.onDidChangeRunning(update),
       vscode.window.onDidChangeActiveTextEditor(update),
     ];
     this.update();
@@ -36,8 +37,13 @@ export class StatusBarController implements vscode.Disposable {
     }
     const result = this.service.resultFor(editor.document);
     const shown = statusPresentation(result, this.state.view);
-    this.item.text = this.state.dataFlowEnabled && result?.dataFlow ? `${shown.text} · data flow` : shown.text;
-    this.item.tooltip = shown.tooltip;
+    const text = this.state.dataFlowEnabled && result?.dataFlow ? `${shown.text} · data flow` : shown.text;
+    const running = this.service.running(editor.document);
+    const step = running?.progress?.match(/window (\d+) of (\d+)/);
+    const windows = step ? ` ${Number(step[1]) - 1}/${step[2]} windows` : '';
+    // While an analysis runs, a spinner (with windows done / total) replaces the view's icon.
+    this.item.text = running ? text.replace(/^\$\([\w-]+\)/, `$(sync~spin)${windows}`) : text;
+    this.item.tooltip = running ? `Analysing: ${running.progress ?? 'starting'}…\n${shown.tooltip}` : shown.tooltip;
     this.item.show();
   }
 
