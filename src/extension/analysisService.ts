@@ -7,6 +7,7 @@ import { findModels, ModelLoadError, type ModelEntry } from '../core/model';
 import { AnalysisCancelledError, Analyzer, InputError } from '../core/pipeline';
 import type { AnalysisResult, ExecutionProviderSetting, LanguageId } from '../core/types';
 import { resolveModelFolder } from '../presenters/models';
+import { settings } from './config';
 import { unsupportedLanguageMessage } from '../presenters/status';
 
 const SELECTED_MODEL_KEY = 'codeAttention.selectedModel';
@@ -170,7 +171,7 @@ export class AnalysisService implements vscode.Disposable {
             flight.progress = message;
             this.runningChanged.fire(document.uri);
           }
-        }, reports: ['catLayers', 'dataFlowLayers'] });
+        }, reports: ['catLayers', 'dataFlowLayers'], ...settings.analysisOptions() });
         this.output.info(analysisLog(path.basename(document.uri.fsPath), version, result, performance.now() - requested));
         for (const warning of result.warnings) this.output.warn(`  ${warning}`);
         if (document.version === version) {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { AnalysisResult } from '../core/types';
 import { BUCKETS, presentHover } from '../presenters/hover';
+import { settings } from './config';
 import { tokenRange } from './editorRanges';
 import type { EditorState } from './state';
 
@@ -48,7 +49,7 @@ export class AttentionOverlay implements vscode.Disposable {
 
   /** Highlights what `focus` attends to (or is attended by) under the current view; returns what was drawn. */
   draw(editor: vscode.TextEditor, result: AnalysisResult, focus: number): ReturnType<typeof presentHover> {
-    const presentation = presentHover(result, this.state.resolvedView(result), focus);
+    const presentation = presentHover(result, this.state.resolvedView(result), focus, { topK: settings.hoverRows() });
     const byBucket: vscode.Range[][] = this.buckets.map(() => []);
     for (const highlight of presentation.highlights) byBucket[highlight.bucket].push(tokenRange(result, highlight.token));
     this.buckets.forEach((decoration, bucket) => editor.setDecorations(decoration, byBucket[bucket]));

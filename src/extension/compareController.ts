@@ -113,7 +113,7 @@ export class CompareController implements vscode.Disposable {
             thread: 'worker',
           });
           try {
-            const options = { path: document.uri.fsPath, version: document.version, signal: abort.signal };
+            const options = { path: document.uri.fsPath, version: document.version, signal: abort.signal, ...settings.analysisOptions() };
             results.push(await analyzer.analyze(text, language, { ...options, reports: ['cat', 'dataFlow'] }));
           } finally {
             await analyzer.dispose();

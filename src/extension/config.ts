@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { AnalyzeOptions } from '../core/pipeline';
 import type { ExecutionProviderSetting } from '../core/types';
 
 /** The extension's settings, read fresh on every call (VS Code caches the configuration itself). */
@@ -10,9 +11,27 @@ export const settings = {
   executionProvider: (): ExecutionProviderSetting => section().get<ExecutionProviderSetting>('executionProvider', 'auto'),
   /** In an untrusted workspace VS Code returns only the user's value of this restricted setting. */
   modelFolders: (): string[] => section().get<string[]>('models', []),
+  /** How many tokens the hover card lists (1–50; other values fall back to 8). */
+  hoverRows: (): number => {
+    const rows = section().get<number>('hover.rows', DEFAULT_HOVER_ROWS);
+    return Number.isInteger(rows) && rows >= 1 && rows <= 50 ? rows : DEFAULT_HOVER_ROWS;
+  },
+  /** The CAT-score definition choices the CLI offers too; a value outside the choices means the default. */
+  analysisOptions: (): Pick<AnalyzeOptions, 'keepComments' | 'pairRule' | 'distance'> => ({
+    keepComments: section().get<boolean>('keepComments', false) === true,
+    pairRule: oneOf(section().get('pairRule'), ['mean', 'sumMean'] as const, 'mean'),
+    distance: oneOf(section().get('distance'), ['ast', 'upgraded'] as const, 'ast'),
+  }),
 };
+
+const DEFAULT_HOVER_ROWS = 8;
+
+function oneOf<T extends string>(value: unknown, choices: readonly T[], fallback: T): T {
+  return choices.includes(value as T) ? (value as T) : fallback;
+}
 
 /** Settings whose change makes every loaded model and cached result stale. */
 export function affectsModel(event: vscode.ConfigurationChangeEvent): boolean {
-  return event.affectsConfiguration('codeAttention.executionProvider') || event.affectsConfiguration('codeAttention.models');
+  const names = ['executionProvider', 'models', 'keepComments', 'pairRule', 'distance'];
+  return names.some((name) => event.affectsConfiguration(`codeAttention.${name}`));
 }

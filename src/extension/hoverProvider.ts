@@ -54,7 +54,7 @@ export class HoverController implements vscode.Disposable {
     try {
       presentation = editor
         ? this.overlay.draw(editor, result, focus)
-        : presentHover(result, this.state.resolvedView(result), focus);
+        : presentHover(result, this.state.resolvedView(result), focus, { topK: settings.hoverRows() });
     } catch (error) {
       return new vscode.Hover(new vscode.MarkdownString(`Code Attention Lens: ${(error as Error).message}`));
     }
