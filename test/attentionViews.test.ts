@@ -88,6 +88,34 @@ describe('rollout and flow', () => {
     assert.ok(firstPhaseOnly > 0 && morePhases > 0, `${firstPhaseOnly} pairs in one phase, ${morePhases} in more`);
   });
 
+  it('between sets (super-source over top positions, super-sink over inputs) equals Edmonds–Karp on the explicit graph', () => {
+    let seed = 11;
+    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const subset = (n: number) => {
+      const chosen = Array.from({ length: n }, (_, i) => i).filter(() => random() < 0.4);
+      return chosen.length ? chosen : [Math.floor(random() * n)];
+    };
+    let multiPhase = 0;
+    for (const layers of [1, 2, 4]) {
+      for (const n of [2, 5, 8]) {
+        const capacities = Array.from({ length: layers }, () =>
+          Float64Array.from({ length: n * n }, () => (random() < 0.3 ? 0 : Math.round(random() * 10) / 10)),
+        );
+        const solver = new LayeredMaxFlow(capacities, n);
+        for (let trial = 0; trial < 12; trial++) {
+          const sources = subset(n);
+          const sinks = subset(n);
+          const flow = solver.maxFlowBetween(sources, sinks);
+          const expected = edmondsKarp(capacities, n, sources, sinks);
+          const what = `${layers} layers × ${n}, {${sources.join(',')}} → {${sinks.join(',')}}`;
+          assert.ok(Math.abs(flow - expected) < 1e-9, `${what}: ${flow} ≠ ${expected}`);
+          if (solver.phases > 1) multiPhase++;
+        }
+      }
+    }
+    assert.ok(multiPhase > 0, 'some pairs of sets needed further Dinic phases');
+  });
+
   it('a single layer is its residual attention; a single position flows 1', () => {
     const single = attentionFlow(tensor([[0.1, 0.6, 0.3, 0.2, 0.2, 0.6, 0.5, 0.25, 0.25]]), 2);
     const expected = residualAttention(tensor([[0.1, 0.6, 0.3, 0.2, 0.2, 0.6, 0.5, 0.25, 0.25]]), 0).slice(6, 9);
@@ -131,26 +159,45 @@ describe('rollout and flow', () => {
   });
 });
 
-/** Reference max-flow on the explicit graph, nodes (k, i) → k·n + i. */
-function edmondsKarp(capacities: Float64Array[], n: number, source: number, sink: number): number {
+/**
+ * Reference max-flow on the explicit graph, nodes (k, i) → k·n + i; sets of sources and sinks are
+ * joined to a super-source and a super-sink by arcs of unbounded capacity.
+ */
+function edmondsKarp(
+  capacities: Float64Array[],
+  n: number,
+  sources: number | number[],
+  sinks: number | number[],
+): number {
   const K = capacities.length;
-  const size = (K + 1) * n;
+  const size = (K + 1) * n + 2;
+  const [s, t] = [size - 2, size - 1];
   const residual = Array.from({ length: size }, () => new Float64Array(size));
-  for (let k = 1; k <= K; k++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) residual[k * n + i][(k - 1) * n + j] += capacities[k - 1][i * n + j];
-  const s = K * n + source;
+  for (let k = 1; k <= K; k++) {
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) residual[k * n + i][(k - 1) * n + j] += capacities[k - 1][i * n + j];
+    }
+  }
+  for (const source of [sources].flat()) residual[s][K * n + source] = Infinity;
+  for (const sink of [sinks].flat()) residual[sink][t] = Infinity;
   let total = 0;
   for (;;) {
     const parent = new Int32Array(size).fill(-1);
     parent[s] = s;
     const queue = [s];
-    while (queue.length && parent[sink] < 0) {
+    while (queue.length && parent[t] < 0) {
       const v = queue.shift()!;
-      for (let w = 0; w < size; w++) if (parent[w] < 0 && residual[v][w] > 1e-12) { parent[w] = v; queue.push(w); }
+      for (let w = 0; w < size; w++) {
+        if (parent[w] < 0 && residual[v][w] > 1e-12) {
+          parent[w] = v;
+          queue.push(w);
+        }
+      }
     }
-    if (parent[sink] < 0) return total;
+    if (parent[t] < 0) return total;
     let bottleneck = Infinity;
-    for (let v = sink; v !== s; v = parent[v]) bottleneck = Math.min(bottleneck, residual[parent[v]][v]);
-    for (let v = sink; v !== s; v = parent[v]) {
+    for (let v = t; v !== s; v = parent[v]) bottleneck = Math.min(bottleneck, residual[parent[v]][v]);
+    for (let v = t; v !== s; v = parent[v]) {
       residual[parent[v]][v] -= bottleneck;
       residual[v][parent[v]] += bottleneck;
     }
@@ -232,14 +279,23 @@ describe('views and head metrics on the bundled model', function () {
     assert.match(attendedBy.label, /attended by/);
   });
 
-  it('flow rows for a focused token on a short function: bounded by 1, largest at the focus', async () => {
+  it('flow rows: the max-flow from the focus token into each token’s subwords (Edmonds–Karp), normalised', async () => {
     const short = await analyzer.analyze('function add(a, b) {\n  return a + b;\n}\n', 'javascript');
     const token = short.tokens.findIndex((t) => t.text === 'return');
-    const row = tokenAttentionRow(short, { mode: 'flow', layer: short.model.layers - 1, direction: 'attendsTo' }, token);
-    assert.match(row.label, /attention flow · layers 0–3 · flows to/);
-    assert.ok(row.weights.every((weight) => weight >= 0 && weight <= 1 + 1e-6));
-    // The residual half of every layer routes at least 0.5^L of the flow straight down.
-    assert.ok(row.weights[token] >= 0.5 ** short.model.layers);
+    const layer = short.model.layers - 1;
+    const row = tokenAttentionRow(short, { mode: 'flow', layer, direction: 'attendsTo' }, token);
+    assert.match(row.label, /attention flow · layers 0–3 · flows to \(max-flow into each token, row normalised to 1\)/);
+    const window = short.windows[0];
+    const attentions = window.subwordAttention;
+    const n = attentions.shape[2];
+    const capacities = Array.from({ length: layer + 1 }, (_, l) => residualAttention(attentions, l));
+    const subwordsOf = (t: number) => [...window.tokenOfSubword.keys()].filter((s) => window.tokenOfSubword[s] === t);
+    const raw = short.tokens.map((_, t) => edmondsKarp(capacities, n, subwordsOf(token), subwordsOf(t)));
+    const total = raw.reduce((a, b) => a + b, 0);
+    raw.forEach((flow, t) => assert.ok(Math.abs(row.weights[t] - flow / total) < 1e-6, `${t}: ${row.weights[t]}`));
+    close(Array.from(row.weights).reduce((a, b) => a + b, 0), 1);
+    // The residual half of every layer keeps at least 0.5 on the straight path down to the focus itself.
+    assert.ok(raw[token] >= 0.5);
   });
 
   it('rollout rows of a window still sum to 1 over subwords', () => {

@@ -1,5 +1,5 @@
 import { alignMatrix, headMatrix, headTokenMatrix } from './alignment';
-import { attentionFlow } from './metrics/flow';
+import { tokenFlow } from './metrics/flow';
 import { attentionRollout } from './metrics/rollout';
 import { valueWeightedAttention } from './metrics/valueWeighted';
 import type { AnalysisResult, AnalyzedWindow } from './types';
@@ -27,7 +27,8 @@ export const VIEW_MODE_LABELS: Record<ViewMode, string> = {
 export function viewLabel(view: AttentionView): string {
   const where = view.mode === 'head' || (view.mode === 'valueWeighted' && view.head !== undefined) ? `layer ${view.layer} · head ${view.head ?? 0}` : view.mode === 'rollout' || view.mode === 'flow' ? `layers 0–${view.layer}` : `layer ${view.layer}`;
   const direction = view.mode === 'flow' ? 'flows to' : view.direction === 'attendsTo' ? 'attends to' : 'attended by';
-  return `${VIEW_MODE_LABELS[view.mode]} · ${where} · ${direction}`;
+  const note = view.mode === 'flow' ? ' (max-flow into each token, row normalised to 1)' : '';
+  return `${VIEW_MODE_LABELS[view.mode]} · ${where} · ${direction}${note}`;
 }
 
 export interface TokenWeights {
@@ -93,7 +94,7 @@ export function tokenAttentionRow(result: AnalysisResult, view: AttentionView, t
   const m = window.tokenEnd - window.tokenStart;
   const local = token - window.tokenStart;
   if (view.mode === 'flow') {
-    const flows = cached(window, `flow:${view.layer}:${token}`, () => flowRow(result, window, view.layer, token));
+    const flows = cached(window, `flow:${view.layer}:${token}`, () => flowRow(window, view.layer, token));
     weights.set(flows, window.tokenStart);
     return { weights, label: viewLabel({ ...view, direction: 'attendsTo' }) };
   }
@@ -102,26 +103,20 @@ export function tokenAttentionRow(result: AnalysisResult, view: AttentionView, t
   return { weights, label: viewLabel(view) };
 }
 
-function flowRow(result: AnalysisResult, window: AnalyzedWindow, layer: number, token: number): Float32Array {
-  const n = window.ids.length;
+/**
+ * The flow row of a focused token: the max-flow from its subwords into each code token's subwords
+ * of the window (`tokenFlow`), normalised to sum to 1 over the window's tokens as Abnar & Zuidema
+ * normalise each row. The pair rule does not apply: a flow into a set of subwords is one number.
+ */
+function flowRow(window: AnalyzedWindow, layer: number, token: number): Float32Array {
   const m = window.tokenEnd - window.tokenStart;
-  const owner = window.tokenOfSubword;
-  const focusSubwords: number[] = [];
-  for (let s = 0; s < n; s++) if (owner[s] === token) focusSubwords.push(s);
-  const sums = new Float64Array(m);
-  const counts = new Float64Array(m);
-  for (let s = 0; s < n; s++) if (owner[s] >= 0) counts[owner[s] - window.tokenStart]++;
-  for (const focus of focusSubwords) {
-    const flows = attentionFlow(window.subwordAttention, focus, { layer });
-    for (let s = 0; s < n; s++) if (owner[s] >= 0) sums[owner[s] - window.tokenStart] += flows[s];
-  }
-  const row = new Float32Array(m);
-  const attendingCount = Math.max(1, focusSubwords.length);
-  for (let b = 0; b < m; b++) {
-    const divisor = result.options.pairRule === 'mean' ? attendingCount * counts[b] : attendingCount;
-    row[b] = divisor > 0 ? sums[b] / divisor : 0;
-  }
-  return row;
+  const groups: number[][] = Array.from({ length: m }, () => []);
+  window.tokenOfSubword.forEach((owner, subword) => {
+    if (owner >= 0) groups[owner - window.tokenStart].push(subword);
+  });
+  const flows = tokenFlow(window.subwordAttention, groups[token - window.tokenStart], groups, { layer });
+  const total = flows.reduce((sum, value) => sum + value, 0);
+  return Float32Array.from(flows, (value) => (total > 0 ? value / total : 0));
 }
 
 export interface RankedToken {

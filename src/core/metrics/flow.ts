@@ -26,19 +26,54 @@ export class FlowTooLargeError extends Error {}
 export function attentionFlow(attentions: Tensor, focus: number, options: { layer?: number; timeBudgetMs?: number } = {}): Float64Array {
   const [layers, , n] = attentions.shape;
   const top = (options.layer ?? layers - 1) + 1;
-  if (top * n > MAX_FLOW_CELLS) {
-    throw new FlowTooLargeError(`Attention flow is limited to ${MAX_FLOW_CELLS} layer × subword cells (this window has ${top} × ${n}); use rollout, or analyse a smaller selection.`);
-  }
+  checkFlowSize(top, n);
   const solver = solverFor(attentions, top);
   const budget = options.timeBudgetMs ?? DEFAULT_FLOW_TIME_BUDGET_MS;
   const deadline = Date.now() + budget;
   const result = new Float64Array(n);
   for (let j = 0; j < n; j++) {
-    if (Date.now() > deadline) throw new FlowTooLargeError(`Attention flow took longer than ${budget} ms; use rollout for this window.`);
+    if (Date.now() > deadline) throw tooSlow(budget);
     result[j] = solver.maxFlow(focus, j);
   }
   return result;
 }
+
+/**
+ * Attention flow between code tokens: for each group of input positions (the subwords of one code
+ * token), the maximum flow from the focus token's subwords at the top layer (one super-source) into
+ * that group at layer 0 (one super-sink). This is a flow in the graph's own sense, unlike a mean or
+ * sum of per-subword flows: a 19-subword token cannot receive more than the focus can send.
+ */
+export function tokenFlow(
+  attentions: Tensor,
+  focusSubwords: readonly number[],
+  groups: ReadonlyArray<readonly number[]>,
+  options: { layer?: number; timeBudgetMs?: number } = {},
+): Float64Array {
+  const [layers, , n] = attentions.shape;
+  const top = (options.layer ?? layers - 1) + 1;
+  checkFlowSize(top, n);
+  const solver = solverFor(attentions, top);
+  const budget = options.timeBudgetMs ?? DEFAULT_FLOW_TIME_BUDGET_MS;
+  const deadline = Date.now() + budget;
+  const result = new Float64Array(groups.length);
+  groups.forEach((group, index) => {
+    if (Date.now() > deadline) throw tooSlow(budget);
+    result[index] = group.length && focusSubwords.length ? solver.maxFlowBetween(focusSubwords, group) : 0;
+  });
+  return result;
+}
+
+function checkFlowSize(top: number, n: number): void {
+  if (top * n <= MAX_FLOW_CELLS) return;
+  const shape = `this window has ${top} × ${n}`;
+  throw new FlowTooLargeError(
+    `Attention flow is limited to ${MAX_FLOW_CELLS} layer × subword cells (${shape}); use rollout, or analyse a smaller selection.`,
+  );
+}
+
+const tooSlow = (budget: number) =>
+  new FlowTooLargeError(`Attention flow took longer than ${budget} ms; use rollout for this window.`);
 
 /**
  * One solver per attention tensor (for the last layer count asked): a hovered token's subwords, and
@@ -92,6 +127,8 @@ export class LayeredMaxFlow {
   /** Layer 0 transposed: the capacities into input j are row j. */
   private readonly intoInput: Float64Array;
   private sinkCapacity: Float64Array;
+  /** The capacities into a set of input positions merged into one sink (see maxFlowBetween). */
+  private readonly mergedSink: Float64Array;
   private readonly sinkFlow: Float64Array;
   /** Current arc per node; nodes (k, i), k = 1..K, have index (k − 1)·n + i. */
   private readonly arc: Int32Array;
@@ -120,6 +157,7 @@ export class LayeredMaxFlow {
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) this.intoInput[j * n + i] = this.capacity[i * n + j];
     this.sinkCapacity = this.intoInput.subarray(0, n);
     this.sinkFlow = new Float64Array(n);
+    this.mergedSink = new Float64Array(n);
     this.arc = new Int32Array(this.K * n);
     this.allOpen = Int32Array.from({ length: this.K * (n + 1) }, (_, x) => x);
     this.open = new Int32Array(this.K * (n + 1));
@@ -129,29 +167,56 @@ export class LayeredMaxFlow {
   }
 
   maxFlow(source: number, sink: number): number {
+    return this.maxFlowBetween([source], [sink]);
+  }
+
+  /**
+   * Max-flow from a set of top-layer positions (one super-source joined to each by an arc of
+   * unbounded capacity) to a set of input positions (merged into one super-sink). Merging is exact
+   * because every layer-0 node is a dead end except through the sink: a layer-1 node's capacity
+   * into the merged sink is the sum of its capacities into the set. The first phase pushes from
+   * each source in turn over the same level graph (one blocking flow of the super-source), and
+   * later phases start their BFS from all sources.
+   */
+  maxFlowBetween(sources: readonly number[], sinks: readonly number[]): number {
     const n = this.n;
     const K = this.K;
     const flow = this.flow;
     for (let w = 0; w < this.writtenCount; w++) flow[this.written[w]] = 0;
     this.writtenCount = 0;
     this.sinkFlow.fill(0);
-    this.sinkCapacity = this.intoInput.subarray(sink * n, sink * n + n);
+    if (sinks.length === 1) this.sinkCapacity = this.intoInput.subarray(sinks[0] * n, sinks[0] * n + n);
+    else {
+      const merged = this.mergedSink.fill(0);
+      for (const sink of sinks) for (let i = 0, cell = sink * n; i < n; i++, cell++) merged[i] += this.intoInput[cell];
+      this.sinkCapacity = merged;
+    }
     let intoSink = 0;
     for (let i = 0; i < n; i++) intoSink += this.sinkCapacity[i];
-    let outOfSource = 0;
-    if (K === 1) outOfSource = this.sinkCapacity[source];
-    else for (let cell = ((K - 1) * n + source) * n, end = cell + n; cell < end; cell++) outOfSource += this.capacity[cell];
-    const bound = Math.min(intoSink, outOfSource);
-    const s = (K - 1) * n + source;
+    let outOfSources = 0;
+    for (const source of new Set(sources)) {
+      if (K === 1) outOfSources += this.sinkCapacity[source];
+      else for (let cell = ((K - 1) * n + source) * n, end = cell + n; cell < end; cell++) outOfSources += this.capacity[cell];
+    }
+    const bound = Math.min(intoSink, outOfSources);
+    const starts = [...new Set(sources)].map((source) => (K - 1) * n + source);
 
     this.arc.fill(0);
     this.open.set(this.allOpen);
-    let total = this.pushDown(s, bound);
+    let total = 0;
+    for (const s of starts) {
+      if (bound - total <= EPSILON) break;
+      total += this.pushDown(s, bound - total);
+    }
     this.phases = 1;
-    while (bound - total > EPSILON && this.buildLevels(s)) {
+    while (bound - total > EPSILON && this.buildLevels(starts)) {
       this.arc.fill(0);
       this.phases++;
-      const pushed = this.pushResidual(s, bound - total);
+      let pushed = 0;
+      for (const s of starts) {
+        if (bound - total - pushed <= EPSILON) break;
+        pushed += this.pushResidual(s, bound - total - pushed);
+      }
       if (pushed <= EPSILON) break;
       total += pushed;
     }
@@ -231,8 +296,8 @@ export class LayeredMaxFlow {
     return total;
   }
 
-  /** BFS distances from s over the residual graph; true when the sink is reachable. */
-  private buildLevels(s: number): boolean {
+  /** BFS distances from the sources over the residual graph; true when the sink is reachable. */
+  private buildLevels(sources: readonly number[]): boolean {
     const n = this.n;
     const cells = n * n;
     const K = this.K;
@@ -243,8 +308,10 @@ export class LayeredMaxFlow {
     level.fill(-1);
     let head = 0;
     let tail = 0;
-    queue[tail++] = s;
-    level[s] = 0;
+    for (const s of sources) {
+      queue[tail++] = s;
+      level[s] = 0;
+    }
     let sinkLevel = -1;
     while (head < tail) {
       const v = queue[head++];
