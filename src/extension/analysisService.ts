@@ -4,10 +4,11 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isLanguageId } from '../core/languages';
 import { findModels, ModelLoadError, type ModelEntry } from '../core/model';
-import { AnalysisCancelledError, Analyzer, InputError } from '../core/pipeline';
+import { AnalysisCancelledError, type Analyzer, InputError } from '../core/pipeline';
 import type { AnalysisResult, ExecutionProviderSetting, LanguageId } from '../core/types';
 import { resolveModelFolder } from '../presenters/models';
 import { settings } from './config';
+import { ModelCache } from './modelCache';
 import { unsupportedLanguageMessage } from '../presenters/status';
 
 const SELECTED_MODEL_KEY = 'codeAttention.selectedModel';
@@ -26,7 +27,7 @@ interface InFlight {
  * document. A result is only ever returned for the exact version it was computed on.
  */
 export class AnalysisService implements vscode.Disposable {
-  private analyzer: { key: string; promise: Promise<Analyzer>; loaded?: Analyzer } | undefined;
+  private readonly models: ModelCache;
   private readonly results = new Map<string, AnalysisResult>();
   private readonly inFlight = new Map<string, InFlight>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
@@ -46,7 +47,17 @@ export class AnalysisService implements vscode.Disposable {
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly output: vscode.LogOutputChannel,
-  ) {}
+  ) {
+    this.models = new ModelCache(path.join(context.extensionPath, 'grammars'), {
+      loaded: (analyzer, modelDir, ms) => {
+        const model = analyzer.model;
+        const fallback = model.fallbackReason ? ` (CUDA unavailable: ${model.fallbackReason})` : '';
+        const took = `${ms.toFixed(0)} ms`;
+        output.info(`Loaded ${model.info.displayName} from ${modelDir} on ${model.device}${fallback} in ${took}.`);
+      },
+      failed: (error) => output.error(`Model load failed: ${error.message}`),
+    });
+  }
 
   /** Bundled models first, then folders from the `codeAttention.models` setting. */
   availableModels(): ModelEntry[] {
@@ -87,9 +98,7 @@ export class AnalysisService implements vscode.Disposable {
     this.inFlight.clear();
     this.results.clear();
     this.failures.clear();
-    const previous = this.analyzer;
-    this.analyzer = undefined;
-    void previous?.promise.then((analyzer) => analyzer.dispose(), () => undefined);
+    this.models.clear();
     this.invalidated.fire();
   }
 
@@ -97,32 +106,13 @@ export class AnalysisService implements vscode.Disposable {
     return vscode.workspace.getConfiguration('codeAttention').get<ExecutionProviderSetting>('executionProvider', 'auto');
   }
 
+  /** The selected model (or `modelPath`), loaded once and kept warm in the model cache. */
   getAnalyzer(modelPath = this.selectedModelPath()): Promise<Analyzer> {
-    if (!modelPath) return Promise.reject(new ModelLoadError('No model is available. Add an exported model folder to the "codeAttention.models" setting.'));
-    const key = `${modelPath}|${this.provider()}`;
-    // A model whose worker thread stopped (e.g. out of memory) is loaded again rather than failing every analysis.
-    if (this.analyzer?.key !== key || this.analyzer.loaded?.model.stopped) {
-      if (this.analyzer?.loaded?.model.stopped) void this.analyzer.loaded.dispose().catch(() => undefined);
-      // The model runs in a worker thread: a forward pass must not stop the extension host's event loop.
-      const loadStarted = performance.now();
-      const promise = Analyzer.create({ modelDir: modelPath, executionProvider: this.provider(), grammarsDir: path.join(this.context.extensionPath, 'grammars'), thread: 'worker' });
-      promise.then(
-        (analyzer) => {
-          const model = analyzer.model;
-          const fallback = model.fallbackReason ? ` (CUDA unavailable: ${model.fallbackReason})` : '';
-          const took = `${(performance.now() - loadStarted).toFixed(0)} ms`;
-          this.output.info(`Loaded ${model.info.displayName} from ${modelPath} on ${model.device}${fallback} in ${took}.`);
-        },
-        (error) => this.output.error(`Model load failed: ${(error as Error).message}`),
-      );
-      const entry: NonNullable<typeof this.analyzer> = { key, promise };
-      promise.then((analyzer) => (entry.loaded = analyzer), () => undefined);
-      this.analyzer = entry;
-      promise.catch(() => {
-        if (this.analyzer?.promise === promise) this.analyzer = undefined;
-      });
+    if (!modelPath) {
+      const where = 'Add an exported model folder to the "codeAttention.models" setting.';
+      return Promise.reject(new ModelLoadError(`No model is available. ${where}`));
     }
-    return this.analyzer.promise;
+    return this.models.get(modelPath, this.provider());
   }
 
   /** Why the analysis of exactly this document version failed, if it did (then hovers do not retry it). */
@@ -225,6 +215,7 @@ export class AnalysisService implements vscode.Disposable {
 
   dispose(): void {
     this.invalidate();
+    this.models.dispose();
     this.changed.dispose();
     this.invalidated.dispose();
     this.runningChanged.dispose();

@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { compareAnalyses } from '../core/compare';
-import { Analyzer } from '../core/pipeline';
 import type { AnalysisResult } from '../core/types';
 import { comparePanelModel, differenceHighlights } from '../presenters/compare';
 import type { AnalysisService } from './analysisService';
@@ -106,18 +105,11 @@ export class CompareController implements vscode.Disposable {
         const results: AnalysisResult[] = [];
         for (const modelDir of modelDirs) {
           progress.report({ message: path.basename(modelDir) });
-          const analyzer = await Analyzer.create({
-            modelDir,
-            executionProvider: settings.executionProvider(),
-            grammarsDir: path.join(this.context.extensionPath, 'grammars'),
-            thread: 'worker',
-          });
-          try {
-            const options = { path: document.uri.fsPath, version: document.version, signal: abort.signal, ...settings.analysisOptions() };
-            results.push(await analyzer.analyze(text, language, { ...options, reports: ['cat', 'dataFlow'] }));
-          } finally {
-            await analyzer.dispose();
-          }
+          // Both models stay loaded in the service's model cache: a second comparison reloads neither.
+          const analyzer = await this.service.getAnalyzer(modelDir);
+          const options = { path: document.uri.fsPath, version: document.version, signal: abort.signal };
+          const definition = settings.analysisOptions();
+          results.push(await analyzer.analyze(text, language, { ...options, ...definition, reports: ['cat', 'dataFlow'] }));
         }
         return results;
       },
