@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isLanguageId } from '../core/languages';
+import { isLanguageId, LANGUAGES } from '../core/languages';
 import { findModels, ModelLoadError, type ModelEntry } from '../core/model';
 import { AnalysisCancelledError, type Analyzer, InputError } from '../core/pipeline';
 import type { AnalysisResult, ExecutionProviderSetting, LanguageId } from '../core/types';
@@ -12,6 +12,9 @@ import { ModelCache } from './modelCache';
 import { unsupportedLanguageMessage } from '../presenters/status';
 
 const SELECTED_MODEL_KEY = 'codeAttention.selectedModel';
+
+/** The documents the extension analyses: one selector entry per supported language. */
+export const SUPPORTED_FILES: vscode.DocumentSelector = LANGUAGES.map((spec) => ({ language: spec.id }));
 
 interface InFlight {
   version: number;

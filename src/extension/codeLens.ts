@@ -1,8 +1,7 @@
 import * as vscode from 'vscode';
 import { functionScores } from '../presenters/codeLens';
-import type { AnalysisService } from './analysisService';
+import { SUPPORTED_FILES, type AnalysisService } from './analysisService';
 import { settings } from './config';
-import { SUPPORTED_FILES } from './hoverProvider';
 
 /** Each function's CAT-score above it, refreshed when a result lands or the setting changes. */
 export class CodeLensController implements vscode.Disposable, vscode.CodeLensProvider {

@@ -1,14 +1,12 @@
 import * as vscode from 'vscode';
-import { LANGUAGES } from '../core/languages';
 import { hoverMarkdown, presentHover, tokenAtOffset } from '../presenters/hover';
-import { AnalysisService } from './analysisService';
+import { AnalysisService, SUPPORTED_FILES } from './analysisService';
 import type { AttentionOverlay } from './attentionOverlay';
 import { settings } from './config';
 import type { DataFlowController } from './dataFlowController';
 import { tokenRange } from './editorRanges';
 import type { EditorState } from './state';
 
-export const SUPPORTED_FILES: vscode.DocumentSelector = LANGUAGES.map((spec) => ({ language: spec.id }));
 /** Every other file on disk or unsaved: hovering there tells the user, once, what is supported. */
 const OTHER_FILES: vscode.DocumentSelector = [{ scheme: 'file' }, { scheme: 'untitled' }];
 const FLIP_COMMAND = 'codeAttention.flipDirection';
