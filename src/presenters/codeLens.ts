@@ -1,6 +1,7 @@
 import { catReport, parsedOf, type ScoreOptions } from '../core/pipeline';
 import { referenceTypeFilter } from '../core/metrics/catScore';
 import type { AnalysisResult, SourceRange } from '../core/types';
+import { tooltipText } from './escape';
 
 /** Node types that are functions or methods, per grammar. */
 const FUNCTION_TYPES = new Set([
@@ -60,4 +61,14 @@ export function functionScores(result: AnalysisResult, options: Partial<ScoreOpt
     });
   }
   return scores;
+}
+
+/** What a function's CodeLens shows: the title (rendered with icons) and the plain tooltip naming the function. */
+export function functionLens(score: FunctionScore): { title: string; tooltip: string } {
+  return {
+    title: `CAT ${score.cat.toFixed(3)} (baseline ${score.baseline.toFixed(3)}) · best L${score.bestLayer} ${score.bestLayerScore.toFixed(3)}`,
+    tooltip: tooltipText(
+      `CAT-score of ${score.name}: mean over layers of the file's CAT definition restricted to its ${score.tokens} tokens. Click to open the score panel.`,
+    ),
+  };
 }

@@ -2,7 +2,8 @@ import { languageSpec } from '../core/languages';
 import { completeScores } from '../core/pipeline';
 import type { AnalysisResult, DataFlowEdge, SourcePosition, SourceRange } from '../core/types';
 import { tokenAttentionRow, viewLabel, windowOfToken, type AttentionView } from '../core/views';
-import { markdownCell } from './hover';
+import { LineIndex } from '../core/text';
+import { markdownCell, markdownText, visibleText } from './escape';
 
 /**
  * What the editor draws for the data-flow overlay: every variable occurrence that is a node of the
@@ -162,7 +163,11 @@ function fileShare(result: AnalysisResult, view: AttentionView): DataFlowFileSha
 }
 
 const number = (value: number) => (Number.isFinite(value) ? value.toFixed(3) : 'n/a');
-const quoted = (text: string) => '`' + (text.length > 30 ? text.slice(0, 29) + '…' : text) + '`';
+/** A token for the inline hint (plain decoration text): cut to 30 code points, invisible characters shown as escapes. */
+const quoted = (text: string) => {
+  const codePoints = Array.from(text);
+  return '`' + visibleText(codePoints.length > 30 ? codePoints.slice(0, 29).join('') + '…' : text) + '`';
+};
 
 function edgeList(rows: DataFlowEdgeRow[]): string {
   const named = rows.slice(0, HINT_EDGES).map((row) => `${quoted(row.text)} line ${row.range.start.line + 1} (attention ${number(row.attention)})`);
@@ -181,11 +186,6 @@ export function dataFlowHint(focus: DataFlowFocus): string {
   return `${quoted(focus.text)}: ${parts.join(' · ')}`;
 }
 
-/** Escapes prose for Markdown (no truncation, unlike a table cell). */
-function markdownText(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (char) => '\\' + char);
-}
-
 /** The data-flow part of the hover card, as Markdown (every piece of source text escaped). */
 export function dataFlowMarkdown(focus: DataFlowFocus): string {
   const lines = ['', `**Data flow of ${markdownCell(focus.text)}** — attention: ${markdownText(focus.viewLabel)}`, ''];
@@ -200,15 +200,7 @@ export function dataFlowMarkdown(focus: DataFlowFocus): string {
   return lines.join('\n');
 }
 
-/** Length in UTF-16 code units of a 0-based line of `text` (without its line break). */
+/** Length in UTF-16 code units of a 0-based line of `text` (without its line break: CR, LF or CRLF, as in VS Code). */
 function lineLength(text: string, line: number): number {
-  let start = 0;
-  for (let l = 0; l < line; l++) {
-    const next = text.indexOf('\n', start);
-    if (next < 0) return 0;
-    start = next + 1;
-  }
-  const end = text.indexOf('\n', start);
-  const slice = text.slice(start, end < 0 ? text.length : end);
-  return slice.endsWith('\r') ? slice.length - 1 : slice.length;
+  return new LineIndex(text).lineLength(line);
 }

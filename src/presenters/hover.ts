@@ -1,5 +1,8 @@
 import type { AnalysisResult, CodeToken } from '../core/types';
 import { tokenAttentionRow, topK, type AttentionView } from '../core/views';
+import { markdownCell, markdownText } from './escape';
+
+export { markdownCell } from './escape';
 
 /** Number of intensity buckets the editor overlay uses (one decoration type each). */
 export const BUCKETS = 5;
@@ -64,23 +67,21 @@ export function presentHover(result: AnalysisResult, view: AttentionView, focus:
   };
 }
 
-/** Escapes text for a Markdown table cell (the hover card), including pipes and backticks. */
-export function markdownCell(text: string): string {
-  const singleLine = text.length > 40 ? text.slice(0, 37) + '…' : text;
-  return singleLine.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (char) => '\\' + char).replace(/\r?\n/g, '⏎');
-}
-
-/** The hover card as Markdown: what is shown, then the top tokens with weights. */
+/**
+ * The hover card as Markdown for a MarkdownString with theme icons: what is shown, then the top
+ * tokens with weights. Source text and model metadata are escaped (shown literally); only the flip
+ * link, ours, is Markdown.
+ */
 export function hoverMarkdown(result: AnalysisResult, presentation: HoverPresentation, flipCommandUri?: string): string {
   const focus = result.tokens[presentation.focus];
   const lines = [
-    `**${markdownCell(focus.text)}** — ${presentation.label}`,
+    `**${markdownCell(focus.text)}** — ${markdownText(presentation.label)}`,
     '',
     '| token | line | weight |',
     '| --- | ---: | ---: |',
     ...presentation.rows.map((row) => `| ${markdownCell(row.text)} | ${row.line + 1} | ${row.weight.toFixed(3)} |`),
     '',
-    `${result.model.displayName} · ${result.device}`,
+    `${markdownText(result.model.displayName)} · ${markdownText(result.device)}`,
   ];
   if (flipCommandUri) lines.push('', `[$(arrow-swap) Flip direction](${flipCommandUri})`);
   return lines.join('\n');

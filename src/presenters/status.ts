@@ -1,6 +1,7 @@
 import { SUPPORTED_LANGUAGE_NAMES } from '../core/languages';
 import type { AnalysisResult } from '../core/types';
 import { viewLabel, type AttentionView } from '../core/views';
+import { labelText, messageText, tooltipText } from './escape';
 
 /** The layer and head a stored view means for one model (stored views may come from a bigger model). */
 export function resolveView(view: AttentionView, layers: number, heads: number): AttentionView {
@@ -32,7 +33,10 @@ export interface StatusPresentation {
   warning: boolean;
 }
 
-/** Status bar text and tooltip: model · device · view, with the analysis warnings in the tooltip. */
+/**
+ * Status bar text and tooltip: model · device · view, with the analysis warnings in the tooltip.
+ * The model's name and display name come from its manifest and are shown literally (no icons).
+ */
 export function statusPresentation(result: AnalysisResult | undefined, view: AttentionView): StatusPresentation {
   if (!result) {
     return { text: '$(eye) Code Attention', tooltip: 'Code Attention Lens: run "Code Attention: Analyze Current File" or hover a token.', warning: false };
@@ -40,12 +44,13 @@ export function statusPresentation(result: AnalysisResult | undefined, view: Att
   const shown = resolveView(view, result.model.layers, result.model.heads);
   const warning = result.warnings.length > 0;
   const lines = [`Code Attention Lens: ${result.model.displayName} on ${result.device}.`, `Showing ${viewLabel(shown)}. Click to change the view.`, ...result.warnings.map((text) => `⚠ ${text}`)];
-  return { text: `${warning ? '$(warning)' : '$(eye)'} ${result.model.name} · ${result.device} · ${shortView(shown)}`, tooltip: lines.join('\n'), warning };
+  const text = `${warning ? '$(warning)' : '$(eye)'} ${labelText(result.model.name)} · ${labelText(result.device)} · ${shortView(shown)}`;
+  return { text, tooltip: tooltipText(lines.join('\n')), warning };
 }
 
-/** The one-line notice for a file the extension cannot analyse. */
+/** The one-line notice for a file the extension cannot analyse (the language id comes from other extensions). */
 export function unsupportedLanguageMessage(languageId: string): string {
-  return `Code Attention Lens does not support "${languageId}" files. Supported languages: ${SUPPORTED_LANGUAGE_NAMES}.`;
+  return `Code Attention Lens does not support "${messageText(languageId)}" files. Supported languages: ${SUPPORTED_LANGUAGE_NAMES}.`;
 }
 
 /** A small, serialisable summary of a result, returned by the analyze command (integration tests use it). */
