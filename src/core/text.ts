@@ -2,7 +2,8 @@ import type { SourcePosition, SourceRange } from './types';
 
 /**
  * Converts UTF-16 offsets of a source string to VS Code line/character positions and to UTF-8
- * byte offsets. Lines end at `\n`; a `\r` before it belongs to the line, as in VS Code.
+ * byte offsets. A line ends at CRLF, at a lone CR or at a lone LF, as in VS Code; an offset
+ * between the CR and the LF of a CRLF is on the line the pair ends.
  */
 export class LineIndex {
   private readonly lineStarts: number[] = [0];
@@ -10,7 +11,8 @@ export class LineIndex {
 
   constructor(private readonly source: string) {
     for (let i = 0; i < source.length; i++) {
-      if (source.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
+      const code = source.charCodeAt(i);
+      if (code === 10 || (code === 13 && source.charCodeAt(i + 1) !== 10)) this.lineStarts.push(i + 1);
     }
   }
 
@@ -31,6 +33,16 @@ export class LineIndex {
 
   range(start: number, end: number): SourceRange {
     return { start: this.position(start), end: this.position(end) };
+  }
+
+  /** Length of a 0-based line in UTF-16 code units, without its line break (0 beyond the last line). */
+  lineLength(line: number): number {
+    if (line < 0 || line >= this.lineStarts.length) return 0;
+    const start = this.lineStarts[line];
+    let end = line + 1 < this.lineStarts.length ? this.lineStarts[line + 1] : this.source.length;
+    if (end > start && line + 1 < this.lineStarts.length) end--;
+    if (end > start && this.source.charCodeAt(end) === 10 && this.source.charCodeAt(end - 1) === 13) end--;
+    return end - start;
   }
 
   /** UTF-16 offset of a line/character position (clamped to the text). */
