@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { FileRefusedError, readFileSafely } from '../core/files';
 import { findModels } from '../core/model';
 import { InputError } from '../core/pipeline';
 
@@ -23,24 +24,20 @@ export function defaultModelDir(): string {
   return models[0].path;
 }
 
-/** Reads a source file as UTF-8 text, with one-line messages for unreadable, binary and non-UTF-8 files. */
-export function readSourceFile(file: string, maxBytes: number): string {
-  const path = resolve(file);
-  let size: number;
-  try {
-    const stat = statSync(path);
-    if (stat.isDirectory()) throw new InputError(`${file} is a folder; give a source file.`);
-    size = stat.size;
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`);
-  }
-  if (size > maxBytes) throw new InputError(`${file} has ${(size / 1e6).toFixed(2)} MB; the limit is ${(maxBytes / 1e6).toFixed(2)} MB (--max-bytes). Analyse a smaller file.`);
+/** The most --max-bytes allows: larger text is beyond what the analysis (and a JavaScript string) holds. */
+export const MAX_SOURCE_BYTES = 256 * 2 ** 20;
+
+/**
+ * Reads a source file as UTF-8 text, with one-line messages for missing, special (FIFO, device,
+ * folder), oversized, binary and non-UTF-8 files. At most `maxBytes` bytes are ever read.
+ */
+export function readSourceFile(file: string, maxBytes: number, limitHint = '--max-bytes'): string {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(path);
+    bytes = readFileSafely(resolve(file), { maxBytes, label: file, limitHint });
   } catch (error) {
-    throw new InputError(`Cannot read ${file}: ${(error as Error).message}.`);
+    if (error instanceof FileRefusedError) throw new InputError(error.message);
+    throw error;
   }
   if (bytes.includes(0)) throw new InputError(`${file} looks binary (it contains NUL bytes); give a source file.`);
   try {

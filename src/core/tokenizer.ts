@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { readTextSafely } from './files';
 import type { CodeToken } from './types';
 
 export interface SpecialTokenIds {
@@ -18,6 +18,19 @@ export interface SubwordSequence {
   tokenOfSubword: number[];
 }
 
+/** The largest tokenizer.json read (CodeBERT's is about 2 MB). */
+export const MAX_TOKENIZER_BYTES = 64 * 2 ** 20;
+
+/** The largest id in tokenizer.json's vocabulary (a BPE/WordPiece map or a Unigram list) and added tokens. */
+function largestTokenId(json: { model?: { vocab?: unknown }; added_tokens?: unknown }): number {
+  let largest = -1;
+  const vocab = json.model?.vocab;
+  if (Array.isArray(vocab)) largest = vocab.length - 1;
+  else if (vocab && typeof vocab === 'object') for (const id of Object.values(vocab)) if (typeof id === 'number' && id > largest) largest = id;
+  if (Array.isArray(json.added_tokens)) for (const token of json.added_tokens) if (typeof token?.id === 'number' && token.id > largest) largest = token.id;
+  return largest;
+}
+
 /**
  * Tokenizes code the way CodeBERT, GraphCodeBERT and CAT-probing feed it: code token by code
  * token, with a leading space before every token but the first, so each subword belongs to
@@ -29,17 +42,21 @@ export class CodeTokenizer {
   constructor(
     private readonly tokenizer: Tokenizer,
     readonly special: SpecialTokenIds,
+    /** The largest id the tokenizer can produce (vocabulary and added tokens); -1 when unknown. */
+    readonly largestId = -1,
   ) {}
 
   static load(modelDir: string, special: SpecialTokenIds): CodeTokenizer {
-    const json = JSON.parse(readFileSync(join(modelDir, 'tokenizer.json'), 'utf8'));
+    const json = JSON.parse(readTextSafely(join(modelDir, 'tokenizer.json'), { maxBytes: MAX_TOKENIZER_BYTES, label: 'tokenizer.json' }));
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('tokenizer.json does not hold a JSON object');
     let config: object = {};
     try {
-      config = JSON.parse(readFileSync(join(modelDir, 'tokenizer_config.json'), 'utf8'));
+      const parsed = JSON.parse(readTextSafely(join(modelDir, 'tokenizer_config.json'), { maxBytes: MAX_TOKENIZER_BYTES, label: 'tokenizer_config.json' }));
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) config = parsed;
     } catch {
       // tokenizer_config.json is optional: tokenizer.json alone defines the encoding.
     }
-    return new CodeTokenizer(new Tokenizer(json, config), special);
+    return new CodeTokenizer(new Tokenizer(json, config), special, largestTokenId(json));
   }
 
   /** Encodes plain text without special tokens. */
