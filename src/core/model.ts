@@ -1,7 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { checkRegularFile, FileRefusedError, readTextSafely } from './files';
+import { embeddingTables, type EmbeddingTables } from './onnxGraph';
 import { CodeTokenizer, type SpecialTokenIds } from './tokenizer';
 import type { ExecutionDevice, ExecutionProviderSetting, ForwardOutput, ModelInfo } from './types';
 
@@ -61,17 +63,33 @@ export class LoadedModel {
     const missing = ['model.onnx', 'tokenizer.json', 'config.json'].filter((name) => !existsSync(join(folder, name)));
     if (missing.length) throw new ModelLoadError(`Model folder ${folder} lacks ${missing.join(', ')}. ${REEXPORT}`);
     const manifest = readJson<Manifest>(join(folder, 'manifest.json'), {});
-    const config = readJson<Record<string, number>>(join(folder, 'config.json'));
-    const special: SpecialTokenIds = { bos: 0, pad: 1, eos: 2, unk: 3, mask: 4, ...manifest.specialTokens };
+    const config = readJson<Record<string, unknown>>(join(folder, 'config.json'));
+    const declared = declaredShape(folder, manifest, config);
+    const special: SpecialTokenIds = { bos: 0, pad: 1, eos: 2, unk: 3, mask: 4, ...declared.specialTokens };
+    const modelFile = join(folder, 'model.onnx');
+    try {
+      checkRegularFile(modelFile, `model.onnx in ${folder}`);
+    } catch (error) {
+      throw new ModelLoadError(`${(error as Error).message} ${REEXPORT}`);
+    }
     let tokenizer: CodeTokenizer;
     try {
       tokenizer = CodeTokenizer.load(folder, special);
     } catch (error) {
-      throw new ModelLoadError(`tokenizer.json in ${folder} cannot be read (${(error as Error).message}). ${REEXPORT}`);
+      throw new ModelLoadError(`tokenizer.json in ${folder} cannot be read (${firstLine(error)}). ${REEXPORT}`);
     }
+    let tables: EmbeddingTables = {};
+    try {
+      tables = embeddingTables(modelFile);
+    } catch {
+      // A graph this reader cannot walk is checked by onnxruntime below.
+    }
+    // Checks that need no session: a wrong vocabulary or position table would end in a Gather error.
+    const problems = tableProblems(declared, tables, special, tokenizer.largestId);
+    if (problems.length) throw mismatch(folder, problems);
 
     const setting = options.executionProvider ?? 'auto';
-    const { session, device, fallbackReason } = options.thread === 'worker' ? await WorkerSession.open(join(folder, 'model.onnx'), setting) : await openSession(join(folder, 'model.onnx'), setting);
+    const { session, device, fallbackReason } = options.thread === 'worker' ? await WorkerSession.open(modelFile, setting) : await openSession(modelFile, setting);
     try {
       const names = {
         attentions: manifest.outputs?.attentions ?? 'attentions',
@@ -88,19 +106,17 @@ export class LoadedModel {
         );
       }
       const hasValueNorms = session.outputNames.includes(names.valueNorms);
-      const layers = manifest.layers ?? config.num_hidden_layers;
-      const heads = manifest.heads ?? config.num_attention_heads;
       const info: ModelInfo = {
         name: manifest.name ?? basename(folder),
         displayName: manifest.displayName ?? manifest.name ?? basename(folder),
         path: folder,
         family: manifest.family ?? 'roberta',
         checkpoint: manifest.checkpoint ?? 'external',
-        layers,
-        heads,
-        hiddenSize: manifest.hiddenSize ?? config.hidden_size,
-        vocabSize: manifest.vocabSize ?? config.vocab_size,
-        maxPositions: manifest.maxPositions ?? (config.max_position_embeddings ?? 514) - 2,
+        layers: declared.layers.value ?? 0,
+        heads: declared.heads.value ?? 0,
+        hiddenSize: declared.hiddenSize.value ?? 0,
+        vocabSize: declared.vocabSize.value ?? tables.words?.rows ?? tokenizer.largestId + 1,
+        maxPositions: declared.maxPositions,
         hasValueNorms,
       };
       const model = new LoadedModel(info, device, tokenizer, session, {
@@ -108,7 +124,7 @@ export class LoadedModel {
         valueNorms: hasValueNorms ? names.valueNorms : undefined,
         lastHiddenState: names.lastHiddenState,
       }, fallbackReason);
-      await model.probe();
+      await model.probe(declared);
       return model;
     } catch (error) {
       // Release what was opened (a worker thread would otherwise keep the process alive).
@@ -117,16 +133,31 @@ export class LoadedModel {
     }
   }
 
-  /** Runs a 3-token input and checks that the attention output has the declared shape. */
-  private async probe(): Promise<void> {
-    const { bos, eos } = this.tokenizer.special;
-    const output = await this.forward([bos, this.tokenizer.encodeText('x')[0] ?? bos, eos]);
-    const [layers, heads, rows, columns] = output.attentions.shape;
-    if (layers !== this.info.layers || heads !== this.info.heads || rows !== 3 || columns !== 3) {
-      throw new ModelLoadError(
-        `The attentions output of ${this.info.path} has shape [${output.attentions.shape.join(', ')}] for 3 tokens; expected [${this.info.layers}, ${this.info.heads}, 3, 3] (layers, heads, seq, seq). ${REEXPORT}`,
-      );
+  /**
+   * Runs a short input holding every special token and checks the graph's layers, heads and hidden
+   * size against what the folder declares (one problem named per disagreement); a folder that
+   * declares none of them takes the graph's.
+   */
+  private async probe(declared: DeclaredShape): Promise<void> {
+    const { bos, eos, pad, unk, mask } = this.tokenizer.special;
+    const ids = [bos, this.tokenizer.encodeText('x')[0] ?? bos, unk, mask, pad, eos];
+    let output: ForwardOutput;
+    try {
+      output = await this.forward(ids);
+    } catch (error) {
+      if (error instanceof ModelLoadError) throw error;
+      throw new ModelLoadError(`model.onnx in ${this.info.path} fails on a ${ids.length}-token probe with the special tokens [${ids.join(', ')}] (onnxruntime: ${firstLine(error)}). Check specialTokens in manifest.json against the vocabulary, or ${REEXPORT.toLowerCase()}`);
     }
+    const [layers, heads, rows, columns] = output.attentions.shape;
+    const problems: string[] = [];
+    if (rows !== ids.length || columns !== ids.length) problems.push(`the attentions output has shape [${output.attentions.shape.join(', ')}] for ${ids.length} tokens; expected [layers, heads, ${ids.length}, ${ids.length}]`);
+    const hidden = output.lastHiddenState.data.length / ids.length;
+    problems.push(...graphProblems(declared.layers, layers, 'layers'), ...graphProblems(declared.heads, heads, 'attention heads'), ...graphProblems(declared.hiddenSize, hidden, 'hidden size (last_hidden_state width)'));
+    if (problems.length) throw mismatch(this.info.path, problems);
+    const mutable = this.info as { layers: number; heads: number; hiddenSize: number };
+    mutable.layers = layers;
+    mutable.heads = heads;
+    mutable.hiddenSize = hidden;
   }
 
   /** One forward pass over one window (batch of one). */
@@ -134,7 +165,16 @@ export class LoadedModel {
     const n = ids.length;
     const fetches = [this.outputNames.attentions, this.outputNames.lastHiddenState];
     if (this.outputNames.valueNorms) fetches.push(this.outputNames.valueNorms);
-    const outputs = await this.session.run(ids, fetches);
+    let outputs: Record<string, OutputTensor>;
+    try {
+      outputs = await this.session.run(ids, fetches);
+    } catch (error) {
+      // An index beyond a table (vocabulary, positions) ends in an onnxruntime Gather error: name the folder's numbers instead.
+      if (!(error instanceof ModelLoadError) && /Gather|out of (data )?bounds|indices/i.test(String((error as Error)?.message ?? error))) {
+        throw new ModelLoadError(`model.onnx in ${this.info.path} cannot run a window of ${n} subwords (largest id ${Math.max(...ids)}): a token id or position is beyond its tables; check vocab_size, max_position_embeddings and specialTokens (onnxruntime: ${firstLine(error)}).`);
+      }
+      throw error;
+    }
     const attentions = outputs[this.outputNames.attentions];
     const dims = attentions.dims;
     if (dims.length !== 5) {
@@ -327,16 +367,138 @@ function firstLine(error: unknown): string {
   return String((error as Error)?.message ?? error).split('\n')[0].slice(0, 200);
 }
 
-function readJson<T>(file: string, fallback?: T): T {
+/** The largest manifest.json or config.json read. */
+const MAX_JSON_BYTES = 16 * 2 ** 20;
+
+function readJson<T extends object>(file: string, fallback?: T): T {
   if (!existsSync(file)) {
     if (fallback !== undefined) return fallback;
     throw new ModelLoadError(`${file} is missing. ${REEXPORT}`);
   }
+  let value: unknown;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
+    value = JSON.parse(readTextSafely(file, { maxBytes: MAX_JSON_BYTES }));
   } catch (error) {
+    if (error instanceof FileRefusedError) throw new ModelLoadError(`${error.message} ${REEXPORT}`);
     throw new ModelLoadError(`${file} is not valid JSON (${firstLine(error)}). ${REEXPORT}`);
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ModelLoadError(`${file} must hold a JSON object; it holds ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}. ${REEXPORT}`);
+  }
+  return value as T;
+}
+
+/** A number the folder declares, with every file and key that declares it. */
+interface DeclaredValue {
+  value?: number;
+  sources: Array<{ where: string; value: number }>;
+}
+
+interface DeclaredShape {
+  layers: DeclaredValue;
+  heads: DeclaredValue;
+  hiddenSize: DeclaredValue;
+  vocabSize: DeclaredValue;
+  /** Subwords per window, <s> and </s> included. */
+  maxPositions: number;
+  maxPositionsFrom: string;
+  /** config.json's max_position_embeddings, when present. */
+  positionEmbeddings?: number;
+  /** Rows of the position table before the first position (RoBERTa numbers positions from padding_idx + 1 = 2). */
+  positionOffset: number;
+  specialTokens: Partial<SpecialTokenIds>;
+}
+
+const SPECIAL_NAMES = ['bos', 'pad', 'eos', 'unk', 'mask'] as const;
+
+function mismatch(folder: string, problems: readonly string[]): ModelLoadError {
+  return new ModelLoadError(`Model folder ${folder} does not match its model.onnx: ${problems.join('; ')}. Correct these entries, or ${REEXPORT.charAt(0).toLowerCase()}${REEXPORT.slice(1)}`);
+}
+
+/** What manifest.json and config.json declare, each number checked to be a whole number in range. */
+function declaredShape(folder: string, manifest: Manifest, config: Record<string, unknown>): DeclaredShape {
+  const problems: string[] = [];
+  const whole = (where: string, value: unknown, minimum: number): number | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= minimum) return value;
+    problems.push(`${where} is ${JSON.stringify(value) ?? String(value)}; it must be a whole number ≥ ${minimum}`);
+    return undefined;
+  };
+  const declared = (entries: Array<[string, unknown]>, minimum = 1): DeclaredValue => {
+    const sources: DeclaredValue['sources'] = [];
+    for (const [where, raw] of entries) {
+      const value = whole(where, raw, minimum);
+      if (value !== undefined) sources.push({ where, value });
+    }
+    return { value: sources[0]?.value, sources };
+  };
+  for (const key of ['name', 'displayName', 'family', 'checkpoint'] as const) {
+    if (manifest[key] !== undefined && typeof manifest[key] !== 'string') problems.push(`manifest.json ${key} is ${JSON.stringify(manifest[key])}; it must be a string`);
+  }
+  const family = typeof manifest.family === 'string' ? manifest.family : 'roberta';
+  const positionOffset = family === 'roberta' ? 2 : 0;
+  const shape: DeclaredShape = {
+    layers: declared([['manifest.json layers', manifest.layers], ['config.json num_hidden_layers', config.num_hidden_layers]]),
+    heads: declared([['manifest.json heads', manifest.heads], ['config.json num_attention_heads', config.num_attention_heads]]),
+    hiddenSize: declared([['manifest.json hiddenSize', manifest.hiddenSize], ['config.json hidden_size', config.hidden_size]]),
+    vocabSize: declared([['manifest.json vocabSize', manifest.vocabSize], ['config.json vocab_size', config.vocab_size]]),
+    maxPositions: 512,
+    maxPositionsFrom: 'the default of 512',
+    positionOffset,
+    specialTokens: {},
+  };
+  // A window holds <s>, </s> and at least one code token.
+  const manifestPositions = whole('manifest.json maxPositions', manifest.maxPositions, 3);
+  const configPositions = whole('config.json max_position_embeddings', config.max_position_embeddings, 3 + positionOffset);
+  shape.positionEmbeddings = configPositions;
+  if (manifestPositions !== undefined) [shape.maxPositions, shape.maxPositionsFrom] = [manifestPositions, `manifest.json maxPositions ${manifestPositions}`];
+  else if (configPositions !== undefined) [shape.maxPositions, shape.maxPositionsFrom] = [configPositions - positionOffset, `config.json max_position_embeddings ${configPositions}`];
+  const special = manifest.specialTokens;
+  if (special !== undefined && (typeof special !== 'object' || special === null || Array.isArray(special))) problems.push(`manifest.json specialTokens is ${JSON.stringify(special)}; it must be an object of token ids`);
+  else if (special) {
+    for (const name of SPECIAL_NAMES) {
+      const id = whole(`manifest.json specialTokens.${name}`, special[name], 0);
+      if (id !== undefined) shape.specialTokens[name] = id;
+    }
+  }
+  const outputs = manifest.outputs;
+  if (outputs !== undefined && (typeof outputs !== 'object' || outputs === null || Object.values(outputs).some((name) => typeof name !== 'string'))) {
+    problems.push(`manifest.json outputs is ${JSON.stringify(outputs)}; it must map attentions, valueNorms and lastHiddenState to output names`);
+  }
+  if (problems.length) throw mismatch(folder, problems);
+  return shape;
+}
+
+/** Disagreements of the declared vocabulary, hidden size, positions and special ids with the graph's embedding tables. */
+function tableProblems(declared: DeclaredShape, tables: EmbeddingTables, special: SpecialTokenIds, largestTokenId: number): string[] {
+  const problems: string[] = [];
+  const words = tables.words;
+  if (words) {
+    for (const { where, value } of declared.vocabSize.sources) if (value !== words.rows) problems.push(`${where} is ${value} but model.onnx's word-embedding table has ${words.rows} rows`);
+    for (const { where, value } of declared.hiddenSize.sources) if (value !== words.columns) problems.push(`${where} is ${value} but model.onnx's embeddings are ${words.columns} wide`);
+    if (largestTokenId >= words.rows) problems.push(`tokenizer.json has token ids up to ${largestTokenId} but model.onnx's word-embedding table has ${words.rows} rows`);
+  }
+  const vocabulary = words?.rows ?? declared.vocabSize.value ?? (largestTokenId >= 0 ? largestTokenId + 1 : undefined);
+  if (vocabulary !== undefined) {
+    for (const name of SPECIAL_NAMES) {
+      if (special[name] >= vocabulary) problems.push(`specialTokens.${name} is ${special[name]}, outside the vocabulary (ids 0–${vocabulary - 1})`);
+    }
+  }
+  const positions = tables.positions;
+  if (positions) {
+    const needed = declared.maxPositions + declared.positionOffset;
+    if (declared.positionEmbeddings !== undefined && declared.positionEmbeddings > positions.rows) {
+      problems.push(`config.json max_position_embeddings is ${declared.positionEmbeddings} but model.onnx's position table has ${positions.rows} rows`);
+    } else if (needed > positions.rows) {
+      problems.push(`${declared.maxPositionsFrom} means windows of ${declared.maxPositions} subwords, which need ${needed} rows of the position table; model.onnx has ${positions.rows}`);
+    }
+  }
+  return problems;
+}
+
+/** Each declared value that disagrees with what the graph computes. */
+function graphProblems(declared: DeclaredValue, graph: number, what: string): string[] {
+  return declared.sources.filter(({ value }) => value !== graph).map(({ where, value }) => `${where} is ${value} but model.onnx has ${graph} ${what}`);
 }
 
 export interface ModelEntry {
@@ -348,13 +510,25 @@ export interface ModelEntry {
 
 /** Model folders (those with a manifest.json) directly under `modelsDir`, final checkpoints first. */
 export function findModels(modelsDir: string): ModelEntry[] {
-  if (!existsSync(modelsDir)) return [];
+  let names: string[];
+  try {
+    names = readdirSync(modelsDir).sort();
+  } catch {
+    // Missing, or not a folder (a settings entry pointing at a file): no models there.
+    return [];
+  }
   const entries: ModelEntry[] = [];
-  for (const name of readdirSync(modelsDir).sort()) {
+  for (const name of names) {
     const manifestPath = join(modelsDir, name, 'manifest.json');
     if (!existsSync(manifestPath) || !existsSync(join(modelsDir, name, 'model.onnx'))) continue;
-    const manifest = readJson<Manifest>(manifestPath, {});
-    entries.push({ name: manifest.name ?? name, displayName: manifest.displayName ?? name, path: join(modelsDir, name), checkpoint: manifest.checkpoint ?? 'external' });
+    let manifest: Manifest = {};
+    try {
+      manifest = readJson<Manifest>(manifestPath, {});
+    } catch {
+      // Listed under its folder name; loading it reports what is wrong with the manifest.
+    }
+    const text = (value: unknown, fallback: string) => (typeof value === 'string' && value.trim() ? value : fallback);
+    entries.push({ name: text(manifest.name, name), displayName: text(manifest.displayName, name), path: join(modelsDir, name), checkpoint: text(manifest.checkpoint, 'external') });
   }
   return entries.sort((a, b) => Number(a.checkpoint !== 'final') - Number(b.checkpoint !== 'final'));
 }
