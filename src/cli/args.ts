@@ -39,3 +39,18 @@ export function choice<T extends string>(args: ParsedArgs, name: string, allowed
   if (!allowed.includes(value as T)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')} (got "${value}").`);
   return value as T;
 }
+
+/**
+ * A whole-number option: digits only (no sign, fraction, exponent, NaN or Infinity), within
+ * [minimum, maximum]; `fallback` when the option is absent.
+ */
+export function integerOption(args: ParsedArgs, name: string, fallback: number, minimum = 1, maximum = Number.MAX_SAFE_INTEGER): number {
+  const raw = option(args, name);
+  if (raw === undefined) return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < minimum || value > maximum) {
+    const range = maximum === Number.MAX_SAFE_INTEGER ? `≥ ${minimum}` : `from ${minimum} to ${maximum}`;
+    throw new UsageError(`--${name} must be a whole number ${range} (got "${raw}").`);
+  }
+  return value;
+}

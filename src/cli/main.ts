@@ -2,6 +2,7 @@
 import { ModelLoadError } from '../core/model';
 import { InputError } from '../core/pipeline';
 import { UnsupportedLanguageError } from '../core/languages';
+import { terminalText } from '../presenters/escape';
 import { UsageError } from './args';
 import { ANALYZE_USAGE, analyzeCommand } from './commands/analyze';
 import { COMPARE_USAGE, compareCommand } from './commands/compare';
@@ -28,18 +29,20 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`Unknown command "${name}".\n${usage()}\n`);
+    process.stderr.write(`Unknown command "${terminalText(name)}".\n${usage()}\n`);
     return 2;
   }
   try {
     return await command.run(rest);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n`);
+      // Usage text spans lines; each line may quote what was typed.
+      process.stderr.write(`${error.message.split('\n').map(terminalText).join('\n')}\n`);
       return 2;
     }
     if (error instanceof InputError || error instanceof ModelLoadError || error instanceof UnsupportedLanguageError) {
-      process.stderr.write(`error: ${error.message}\n`);
+      // Messages quote file names, paths and manifest fields: no control characters reach the terminal.
+      process.stderr.write(`error: ${terminalText(error.message)}\n`);
       return 1;
     }
     throw error;

@@ -2,8 +2,9 @@ import { relative } from 'node:path';
 import { languageForFile, languageSpec, SUPPORTED_LANGUAGE_NAMES } from '../../core/languages';
 import { Analyzer, DEFAULT_MAX_BYTES, InputError } from '../../core/pipeline';
 import type { AnalysisResult } from '../../core/types';
-import { choice, option, parseArgs, UsageError } from '../args';
-import { defaultModelDir, readSourceFile } from '../common';
+import { choice, integerOption, option, parseArgs, UsageError } from '../args';
+import { defaultModelDir, MAX_SOURCE_BYTES, readSourceFile } from '../common';
+import { terminalText } from '../../presenters/escape';
 import { formatNumber, ms, table } from '../format';
 import { RELATION_LABELS, topHeads, type StructureHeadsReport, type StructureRelation } from '../../core/metrics/structureHeads';
 import { faithfulness, type FaithfulnessReport } from '../../core/metrics/faithfulness';
@@ -17,8 +18,10 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   const file = args.positional[0];
   if (!file || args.positional.length > 1) throw new UsageError(`Usage: ${ANALYZE_USAGE}`);
   const language = languageForFile(file);
-  if (!language) throw new InputError(`${file}: unsupported file type. Code Attention Lens supports ${SUPPORTED_LANGUAGE_NAMES}.`);
-  const maxBytes = Number(option(args, 'max-bytes') ?? DEFAULT_MAX_BYTES);
+  if (!language) throw new InputError(`${terminalText(file)}: unsupported file type. Code Attention Lens supports ${SUPPORTED_LANGUAGE_NAMES}.`);
+  const maxBytes = integerOption(args, 'max-bytes', DEFAULT_MAX_BYTES, 1, MAX_SOURCE_BYTES);
+  const focus = option(args, 'faithfulness');
+  if (focus !== undefined) checkFocus(focus);
   const source = readSourceFile(file, maxBytes);
   const analyzer = await Analyzer.create({
     modelDir: option(args, 'model') ?? defaultModelDir(),
@@ -32,11 +35,10 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       distance: choice(args, 'distance', ['ast', 'upgraded'] as const, 'ast'),
       maxBytes,
     });
-    const focus = option(args, 'faithfulness');
     const faithfulnessReport = focus === undefined ? undefined : await faithfulness(result, analyzer.model, focusToken(result, focus));
     if (args.flags.has('json')) process.stdout.write(JSON.stringify({ ...resultSummary(result, args.flags.has('include-attention')), ...(faithfulnessReport ? { faithfulness: faithfulnessReport } : {}) }, null, 2) + '\n');
     else process.stdout.write(formatAnalysis(result, file) + (faithfulnessReport ? '\n\n' + formatFaithfulness(result, faithfulnessReport) : '') + '\n');
-    for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
+    for (const warning of result.warnings) process.stderr.write(`warning: ${terminalText(warning)}\n`);
     return 0;
   } finally {
     await analyzer.dispose();
@@ -85,8 +87,8 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
   const t = result.timings;
   const cat = result.scores.cat;
   const lines = [
-    `${relative(process.cwd(), file) || file} (${languageSpec(result.source.language).displayName})`,
-    `model    ${result.model.displayName} [${result.model.name}], ${result.model.layers} layers × ${result.model.heads} heads, device ${result.device}`,
+    `${terminalText(relative(process.cwd(), file) || file)} (${languageSpec(result.source.language).displayName})`,
+    `model    ${terminalText(result.model.displayName)} [${terminalText(result.model.name)}], ${result.model.layers} layers × ${result.model.heads} heads, device ${result.device}`,
     `tokens   ${c.codeTokens} code tokens, ${c.subwords} subwords incl. <s> </s>, ${c.windows} window${c.windows === 1 ? '' : 's'}` +
       (result.errors.length ? `, ${result.errors.length} syntax error region(s) (${c.tokensInErrors} tokens)` : ''),
     `time     parse ${ms(t.parseMs)} · tokenize ${ms(t.tokenizeMs)} · forward ${ms(t.forwardMs)} · align ${ms(t.alignMs)} · metrics ${ms(t.metricsMs)} · total ${ms(t.totalMs)}`,
@@ -134,17 +136,25 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
   return lines.join('\n');
 }
 
+/** Checks the form of a --faithfulness focus before any work (its token is found after the analysis). */
+function checkFocus(focus: string): void {
+  const position = /^(\d+):(\d+)$/.exec(focus);
+  if (position && (Number(position[1]) < 1 || Number(position[2]) < 1)) throw new UsageError(`--faithfulness ${focus}: LINE and COL count from 1.`);
+  if (!position && !/^\d+$/.test(focus)) throw new UsageError(`--faithfulness takes a code-token index or LINE:COL (1-based), got "${focus}".`);
+}
+
 /** A code-token index, or a 1-based LINE:COL inside a code token. */
 export function focusToken(result: AnalysisResult, focus: string): number {
   const position = /^(\d+):(\d+)$/.exec(focus);
   if (position) {
     const line = Number(position[1]) - 1;
     const character = Number(position[2]) - 1;
+    if (line < 0 || character < 0) throw new UsageError(`--faithfulness ${focus}: LINE and COL count from 1.`);
     const index = result.tokens.findIndex(({ range: { start, end } }) => (line > start.line || (line === start.line && character >= start.character)) && (line < end.line || (line === end.line && character < end.character)));
     if (index < 0) throw new UsageError(`--faithfulness ${focus}: no code token at line ${line + 1}, column ${character + 1}.`);
     return index;
   }
-  if (!/^\d+$/.test(focus)) throw new UsageError(`--faithfulness takes a code-token index or LINE:COL (1-based), got "${focus}".`);
+  if (!/^\d+$/.test(focus)) throw new UsageError(`--faithfulness takes a code-token index or LINE:COL (1-based), got "${terminalText(focus)}".`);
   const index = Number(focus);
   if (index >= result.tokens.length) throw new UsageError(`--faithfulness ${focus}: the file has ${result.tokens.length} code tokens (0–${result.tokens.length - 1}).`);
   return index;
@@ -153,10 +163,10 @@ export function focusToken(result: AnalysisResult, focus: string): number {
 export function formatFaithfulness(result: AnalysisResult, report: FaithfulnessReport): string {
   const token = result.tokens[report.focus];
   return [
-    `Faithfulness for token ${report.focus} "${token.text}" (line ${token.range.start.line + 1}, column ${token.range.start.character + 1}), ${report.tokens.length} tokens blanked out`,
+    `Faithfulness for token ${report.focus} "${terminalText(token.text)}" (line ${token.range.start.line + 1}, column ${token.range.start.character + 1}), ${report.tokens.length} tokens blanked out`,
     `         ${report.definition}`,
     table(['view', 'Spearman ρ'], report.views.map((view) => [view.label, view.spearman])),
-    ...report.skipped.map((reason) => `skipped  ${reason}`),
+    ...report.skipped.map((reason) => `skipped  ${terminalText(reason)}`),
   ].join('\n');
 }
 

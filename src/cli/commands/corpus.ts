@@ -1,10 +1,12 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { FileRefusedError, readTextSafely } from '../../core/files';
 import { isLanguageId, SUPPORTED_LANGUAGE_NAMES } from '../../core/languages';
 import { topTypesFilter, type TypeFilter } from '../../core/metrics/catScore';
 import { mergeStructureHeads, type StructureHeadsReport } from '../../core/metrics/structureHeads';
 import { Analyzer, InputError } from '../../core/pipeline';
 import type { LanguageId } from '../../core/types';
-import { choice, option, parseArgs, UsageError } from '../args';
+import { choice, integerOption, option, parseArgs, UsageError } from '../args';
+import { terminalText } from '../../presenters/escape';
 import { defaultModelDir } from '../common';
 import { csv, table } from '../format';
 import { structureHeadsTable } from './analyze';
@@ -13,6 +15,9 @@ export const CORPUS_USAGE = `code-attention corpus FILE.jsonl --language L [--mo
     [--out PREFIX] [--limit N] [--distance ast|upgraded] [--pair-rule mean|sumMean]
     [--types reference|top:K]   (kept token types: the CAT-probing list, or the corpus's K most frequent)
     [--heads]                   (also the top structure heads over the whole corpus)`;
+
+/** The largest JSONL corpus read at once (well below the longest string V8 holds, about 512 MiB). */
+export const MAX_CORPUS_BYTES = 256 * 2 ** 20;
 
 interface Series {
   values: number[][];
@@ -35,15 +40,14 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const file = args.positional[0];
   const language = option(args, 'language');
   if (!file || !language) throw new UsageError(`Usage: ${CORPUS_USAGE}`);
-  if (!isLanguageId(language)) throw new InputError(`Unknown language "${language}". Supported: ${SUPPORTED_LANGUAGE_NAMES} (use lower case ids: python, java, javascript, typescript, go, ruby, php).`);
+  if (!isLanguageId(language)) throw new InputError(`Unknown language "${terminalText(language)}". Supported: ${SUPPORTED_LANGUAGE_NAMES} (use lower case ids: python, java, javascript, typescript, go, ruby, php).`);
   let lines: string[];
   try {
-    lines = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim());
+    lines = readTextSafely(file, { maxBytes: MAX_CORPUS_BYTES, label: file, limitHint: 'split the corpus into smaller files' }).split('\n').filter((line) => line.trim());
   } catch (error) {
-    throw new InputError(`Cannot read ${file}: ${(error as Error).message}.`);
+    throw new InputError(error instanceof FileRefusedError ? error.message : `Cannot read ${file}: ${(error as Error).message}.`);
   }
-  const limit = Number(option(args, 'limit') ?? Infinity);
-  if (!(limit >= 1)) throw new UsageError(`--limit must be a positive number (got "${option(args, 'limit')}").`);
+  const limit = integerOption(args, 'limit', Infinity);
   const typesOption = option(args, 'types') ?? 'reference';
   const topTypes = /^top:([1-9]\d*)$/.exec(typesOption);
   if (typesOption !== 'reference' && !topTypes) throw new UsageError(`--types must be "reference" or "top:K", e.g. top:8 (got "${typesOption}").`);
@@ -117,7 +121,7 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       dataFlow: { snippets: dataFlowScores.values.length, perLayer: dataFlowScore.map((entry, layer) => ({ ...entry, baselineMean: dataFlowBaseline[layer].mean, baselineStd: dataFlowBaseline[layer].std })) },
       ...(structureHeads ? { structureHeads } : {}) }, null, 2) + '\n',
   );
-  process.stdout.write(`${analyzer.model.info.displayName}, ${language}, ${scores.values.length} snippets scored` + (Object.keys(skipped).length ? `, skipped: ${Object.entries(skipped).map(([why, n]) => `${n} (${why})`).join('; ')}` : '') + '\n\n');
+  process.stdout.write(`${terminalText(analyzer.model.info.displayName)}, ${language}, ${scores.values.length} snippets scored` + (Object.keys(skipped).length ? `, skipped: ${Object.entries(skipped).map(([why, n]) => `${n} (${terminalText(why)})`).join('; ')}` : '') + '\n\n');
   process.stdout.write(table(['layer', 'CAT mean', 'CAT std', 'baseline', 'baseline std', 'n'], rows) + '\n');
   if (dataFlowScores.values.length) {
     process.stdout.write(`\nShare of attention on data-flow edges (${dataFlowScores.values.length} snippets with data flow; baseline: same offsets, graph ignored)\n`);
