@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { marked } from 'marked';
+import { MARKUP, NOTIFICATION_LINK, renderHover, renderLabel, visibleHtmlText } from './markdownRender';
 import { labelText, markdownCell, markdownText, messageText, terminalText, tooltipText, visibleText } from '../src/presenters/escape';
 
 /** Outside text an attacker or an unlucky user can put in a file name, a token or a model manifest. */
@@ -34,48 +35,6 @@ const HOSTILE = [
   '___',
   'setext\n===',
 ];
-
-const ICON_NAME = /(\\)?\$\(([A-Za-z0-9-]+(?:~[A-Za-z]+)?)\)/g;
-
-/**
- * How VS Code renders a MarkdownString with theme icons: Markdown (GFM) to HTML, after doubling the
- * backslash of an escaped icon in the source; then, in the HTML, `$(name)` becomes an icon element
- * and `\$(name)` the text `$(name)`.
- */
-function renderHover(markdown: string): string {
-  const source = markdown.replace(/\\\$\([A-Za-z0-9-]+(?:~[A-Za-z]+)?\)/g, (icon) => '\\' + icon);
-  const html = marked.parse(source, { async: false, gfm: true }) as string;
-  return html.replace(ICON_NAME, (_match, escaped: string | undefined, name: string) => (escaped ? `$(${name})` : `<span class="codicon codicon-${name}"></span>`));
-}
-
-/** The text a reader sees in rendered HTML (tags dropped, entities decoded). */
-function visibleHtmlText(html: string): string {
-  const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', nbsp: '\u00A0' };
-  return html
-    .replace(/<[^>]+>/g, '')
-    .replace(/&(#\d+|#x[0-9a-f]+|[a-z]+);/gi, (entity, name: string) => {
-      if (name.startsWith('#x')) return String.fromCodePoint(parseInt(name.slice(2), 16));
-      if (name.startsWith('#')) return String.fromCodePoint(Number(name.slice(1)));
-      return entities[name] ?? entity;
-    });
-}
-
-/** Tags a hover must never contain when it renders outside text. */
-const MARKUP = /<(a|img|del|s|em|strong|code|span|h\d|blockquote|ul|ol|li|hr|script|table)\b/;
-
-/** How VS Code turns a notification message into links (its link pattern: label, then a command, http(s) or file target). */
-const NOTIFICATION_LINK = /\[([^\]]+)\]\(((?:https?:\/\/|command:|file:)[^)\s]+)(?: (["'])(.+?)(\3))?\)/gi;
-
-/** How VS Code renders a label with icons (status bar, QuickPick, CodeLens title): icons out, escaped icons as text. */
-function renderLabel(text: string): { text: string; icons: number } {
-  let icons = 0;
-  const shown = text.replace(ICON_NAME, (_match, escaped: string | undefined, name: string) => {
-    if (escaped) return `$(${name})`;
-    icons++;
-    return '';
-  });
-  return { text: shown, icons };
-}
 
 describe('escaping outside text for each surface', () => {
   describe('Markdown (hover cards)', () => {

@@ -87,6 +87,12 @@ describe('hostile input', function () {
       await assert.rejects(LoadedModel.load(other, { executionProvider: 'cpu' }), (error: Error) => error instanceof ModelLoadError && /tokenizer\.json \(a link to \/dev\/zero\) is a character device/.test(error.message));
     });
 
+    it('a UTF-16 source file is named as such, not as binary', () => {
+      const file = join(scratch, 'utf16.py');
+      writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('x = 1\n', 'utf16le')]));
+      assertRefused(cli(['analyze', file, '--model', MODEL_DIR]), 1, /utf16\.py is UTF-16 text; save it as UTF-8 first/, 10_000);
+    });
+
     it('reads at most the cap whatever stat says (a /proc file claims 0 bytes)', () => {
       assert.throws(
         () => readFileSafely('/proc/self/status', { maxBytes: 16 }),
@@ -207,6 +213,19 @@ describe('hostile input', function () {
           return true;
         });
       });
+    });
+
+    it('tokenizer.json holding null, a file given as the model folder, an unknown execution provider', async () => {
+      const folder = modelCopy('null-tokenizer');
+      writeFileSync(join(folder, 'tokenizer.json'), 'null');
+      await assert.rejects(LoadedModel.load(folder, { executionProvider: 'cpu' }), (error: Error) => error instanceof ModelLoadError && /tokenizer\.json in .* cannot be read \(tokenizer\.json does not hold a JSON object\)/.test(error.message));
+      await assert.rejects(LoadedModel.load(join(MODEL_DIR, 'config.json')), (error: Error) => error instanceof ModelLoadError && /config\.json is a file, not a model folder/.test(error.message));
+      for (const setting of ['gpu', '', 42, 'CPU']) {
+        await assert.rejects(
+          LoadedModel.load(MODEL_DIR, { executionProvider: setting as never }),
+          (error: Error) => error instanceof ModelLoadError && /execution provider must be one of auto, cuda, cpu \(got .*\); set codeAttention\.executionProvider/.test(error.message),
+        );
+      }
     });
 
     it('two problems at once are both named, in one line of the CLI', () => {

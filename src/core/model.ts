@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
@@ -60,6 +60,7 @@ export class LoadedModel {
   static async load(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
     const folder = resolve(dir);
     if (!existsSync(folder)) throw new ModelLoadError(`Model folder ${folder} does not exist. Choose a folder that holds model.onnx, tokenizer.json and manifest.json.`);
+    if (!statSync(folder).isDirectory()) throw new ModelLoadError(`${folder} is a file, not a model folder. Choose the folder that holds model.onnx, tokenizer.json and manifest.json.`);
     const missing = ['model.onnx', 'tokenizer.json', 'config.json'].filter((name) => !existsSync(join(folder, name)));
     if (missing.length) throw new ModelLoadError(`Model folder ${folder} lacks ${missing.join(', ')}. ${REEXPORT}`);
     const manifest = readJson<Manifest>(join(folder, 'manifest.json'), {});
@@ -89,6 +90,7 @@ export class LoadedModel {
     if (problems.length) throw mismatch(folder, problems);
 
     const setting = options.executionProvider ?? 'auto';
+    checkExecutionProvider(setting);
     const { session, device, fallbackReason } = options.thread === 'worker' ? await WorkerSession.open(modelFile, setting) : await openSession(modelFile, setting);
     try {
       const names = {
@@ -258,6 +260,7 @@ export class InProcessSession implements ForwardSession {
 
 /** Opens `file` in this thread with the chosen execution provider, falling back to the CPU under `auto`. */
 export async function openSession(file: string, setting: ExecutionProviderSetting): Promise<OpenedSession<InProcessSession>> {
+  checkExecutionProvider(setting);
   // A missing CUDA provider is expected on most machines: keep onnxruntime's own error log quiet
   // for that attempt and report the fallback ourselves.
   const open = async (providers: string[]) =>
@@ -275,6 +278,15 @@ export async function openSession(file: string, setting: ExecutionProviderSettin
   } catch (error) {
     if (error instanceof ModelLoadError) throw error;
     throw new ModelLoadError(`${file} is not a readable ONNX model (${firstLine(error)}). ${REEXPORT}`);
+  }
+}
+
+/** The execution providers a setting may name; anything else (a hand-edited settings.json, a script) is refused, not tried as CUDA. */
+export const EXECUTION_PROVIDER_SETTINGS: readonly ExecutionProviderSetting[] = ['auto', 'cuda', 'cpu'];
+
+export function checkExecutionProvider(setting: unknown): asserts setting is ExecutionProviderSetting {
+  if (!EXECUTION_PROVIDER_SETTINGS.includes(setting as ExecutionProviderSetting)) {
+    throw new ModelLoadError(`The execution provider must be one of ${EXECUTION_PROVIDER_SETTINGS.join(', ')} (got ${JSON.stringify(setting) ?? String(setting)}); set codeAttention.executionProvider / --device to one of them.`);
   }
 }
 

@@ -1,6 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { ModelEntry } from '../core/model';
-import { labelText } from './escape';
+import { labelText, messageText } from './escape';
 
 /**
  * Where a folder from the `codeAttention.models` setting points: `~` expands to the home folder,
@@ -12,6 +12,37 @@ export function resolveModelFolder(configured: string, home: string, workspaceRo
   if (trimmed.startsWith('~/')) return join(home, trimmed.slice(2));
   if (isAbsolute(trimmed)) return resolve(trimmed);
   return resolve(workspaceRoot ?? home, trimmed);
+}
+
+/** The model folders of the `codeAttention.models` setting, and a message for each entry that is not a usable path. */
+export interface ModelFolderSetting {
+  folders: string[];
+  problems: string[];
+}
+
+/**
+ * Reads the `codeAttention.models` setting as the user wrote it (settings.json is not held to the
+ * schema): an array of non-empty path strings. Anything else is left out with a message naming it;
+ * an empty entry would otherwise mean the workspace folder itself.
+ */
+export function modelFoldersFromSetting(value: unknown, home: string, workspaceRoot?: string): ModelFolderSetting {
+  if (value === undefined || value === null) return { folders: [], problems: [] };
+  if (!Array.isArray(value)) return { folders: [], problems: [messageText(`"codeAttention.models" must be a list of folder paths; it is ${describe(value)}.`)] };
+  const folders: string[] = [];
+  const problems: string[] = [];
+  value.forEach((entry, index) => {
+    if (typeof entry !== 'string' || !entry.trim()) problems.push(`"codeAttention.models" entry ${index + 1} is ${describe(entry)}; give the path of a model folder.`);
+    else if (entry.includes('\u0000')) problems.push(`"codeAttention.models" entry ${index + 1} contains a NUL character; give the path of a model folder.`);
+    else folders.push(resolveModelFolder(entry, home, workspaceRoot));
+  });
+  return { folders: [...new Set(folders)], problems: problems.map(messageText) };
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return value.trim() ? JSON.stringify(value) : 'empty';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }
 
 /** A model of the QuickPick that selects one: its folder travels with the item. */

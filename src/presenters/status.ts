@@ -1,13 +1,22 @@
 import { SUPPORTED_LANGUAGE_NAMES } from '../core/languages';
 import type { AnalysisResult } from '../core/types';
-import { viewLabel, type AttentionView } from '../core/views';
+import { VIEW_MODE_LABELS, viewLabel, type AttentionView, type Direction, type ViewMode } from '../core/views';
 import { labelText, messageText, tooltipText } from './escape';
 
-/** The layer and head a stored view means for one model (stored views may come from a bigger model). */
+/**
+ * The layer and head a stored view means for one model (stored views may come from a bigger model,
+ * or from workspace state edited or written by an older version): an unknown mode becomes the mean
+ * over heads, a layer that is not a whole number in range the last layer, a head out of range the
+ * nearest one, an unknown direction "attends to".
+ */
 export function resolveView(view: AttentionView, layers: number, heads: number): AttentionView {
-  const layer = view.layer < 0 || view.layer >= layers ? layers - 1 : view.layer;
-  const head = view.head === undefined ? undefined : Math.min(Math.max(0, view.head), heads - 1);
-  return { ...view, layer, head: view.mode === 'head' ? head ?? 0 : head };
+  const stored = (view ?? {}) as Partial<Record<keyof AttentionView, unknown>>;
+  const mode = typeof stored.mode === 'string' && Object.hasOwn(VIEW_MODE_LABELS, stored.mode) ? (stored.mode as ViewMode) : 'meanHeads';
+  const direction: Direction = stored.direction === 'attendedBy' ? 'attendedBy' : 'attendsTo';
+  const wholeNumber = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value);
+  const layer = wholeNumber(stored.layer) && stored.layer >= 0 && stored.layer < layers ? stored.layer : layers - 1;
+  const head = wholeNumber(stored.head) ? Math.min(Math.max(0, stored.head), heads - 1) : undefined;
+  return { mode, layer, head: mode === 'head' ? head ?? 0 : head, direction };
 }
 
 /** A compact label of the view for the status bar: "L3 H2", "L5 mean", "rollout ≤L5" … */
