@@ -4,7 +4,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unli
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileRefusedError, readFileSafely } from '../src/core/files';
-import { LoadedModel, ModelLoadError } from '../src/core/model';
+import { findModels, LoadedModel, modelEntry, ModelLoadError } from '../src/core/model';
 import { Analyzer } from '../src/core/pipeline';
 import { LineIndex } from '../src/core/text';
 import { dataFlowOverlay } from '../src/presenters/dataFlowOverlay';
@@ -60,6 +60,12 @@ describe('hostile input', function () {
       const link = join(scratch, 'zero.py');
       symlinkSync('/dev/zero', link);
       assertRefused(cli(['analyze', link, '--model', MODEL_DIR]), 1, /zero\.py \(a link to \/dev\/zero\) is a character device, not a regular file/, 10_000);
+    });
+
+    it('a symbolic-link loop', () => {
+      symlinkSync(join(scratch, 'loop-b.py'), join(scratch, 'loop-a.py'));
+      symlinkSync(join(scratch, 'loop-a.py'), join(scratch, 'loop-b.py'));
+      assertRefused(cli(['analyze', join(scratch, 'loop-a.py'), '--model', MODEL_DIR]), 1, /Cannot read .*loop-a\.py: too many levels of symbolic links/, 10_000);
     });
 
     it('a folder named like a source file', () => {
@@ -219,6 +225,8 @@ describe('hostile input', function () {
       const folder = modelCopy('null-tokenizer');
       writeFileSync(join(folder, 'tokenizer.json'), 'null');
       await assert.rejects(LoadedModel.load(folder, { executionProvider: 'cpu' }), (error: Error) => error instanceof ModelLoadError && /tokenizer\.json in .* cannot be read \(tokenizer\.json does not hold a JSON object\)/.test(error.message));
+      writeFileSync(join(folder, 'tokenizer.json'), '{}');
+      await assert.rejects(LoadedModel.load(folder, { executionProvider: 'cpu' }), (error: Error) => error instanceof ModelLoadError && /tokenizer\.json in .* cannot be read \(/.test(error.message));
       await assert.rejects(LoadedModel.load(join(MODEL_DIR, 'config.json')), (error: Error) => error instanceof ModelLoadError && /config\.json is a file, not a model folder/.test(error.message));
       for (const setting of ['gpu', '', 42, 'CPU']) {
         await assert.rejects(
@@ -226,6 +234,28 @@ describe('hostile input', function () {
           (error: Error) => error instanceof ModelLoadError && /execution provider must be one of auto, cuda, cpu \(got .*\); set codeAttention\.executionProvider/.test(error.message),
         );
       }
+    });
+
+    it('findModels and modelEntry list a folder with a broken or FIFO manifest under its folder name, and a file as no models', () => {
+      const models = join(scratch, 'listed');
+      mkdirSync(models);
+      cpSync(MODEL_DIR, join(models, 'broken'), { recursive: true });
+      writeFileSync(join(models, 'broken', 'manifest.json'), 'null');
+      cpSync(MODEL_DIR, join(models, 'odd'), { recursive: true });
+      writeFileSync(join(models, 'odd', 'manifest.json'), JSON.stringify({ name: 7, displayName: '  ', checkpoint: ['final'] }));
+      assert.deepEqual(
+        findModels(models).map(({ name, displayName, checkpoint }) => ({ name, displayName, checkpoint })),
+        [
+          { name: 'broken', displayName: 'broken', checkpoint: 'external' },
+          { name: 'odd', displayName: 'odd', checkpoint: 'external' },
+        ],
+      );
+      assert.deepEqual(findModels(join(MODEL_DIR, 'config.json')), []);
+      // A folder from the models setting whose manifest is a FIFO: listed at once, not waited on.
+      const piped = modelCopy('fifo-manifest');
+      unlinkSync(join(piped, 'manifest.json'));
+      execFileSync('mkfifo', [join(piped, 'manifest.json')]);
+      assert.deepEqual(modelEntry(piped), { name: 'fifo-manifest', displayName: 'fifo-manifest', path: piped, checkpoint: 'external' });
     });
 
     it('two problems at once are both named, in one line of the CLI', () => {

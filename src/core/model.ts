@@ -520,6 +520,24 @@ export interface ModelEntry {
   checkpoint: string;
 }
 
+/**
+ * How a model folder is listed (model pickers, the bundled list): name, display name and checkpoint
+ * from its manifest when those are non-empty strings, the folder name and "external" otherwise. The
+ * manifest is read with the safe reader (a FIFO or device there is not waited on); a folder whose
+ * manifest is missing or broken is still listed, and loading it names the problem.
+ */
+export function modelEntry(folder: string): ModelEntry {
+  let manifest: Manifest = {};
+  try {
+    manifest = readJson<Manifest>(join(folder, 'manifest.json'), {});
+  } catch {
+    // Listed under its folder name; LoadedModel.load reports what is wrong with the manifest.
+  }
+  const text = (value: unknown, fallback: string) => (typeof value === 'string' && value.trim() ? value : fallback);
+  const name = basename(folder);
+  return { name: text(manifest.name, name), displayName: text(manifest.displayName, text(manifest.name, name)), path: folder, checkpoint: text(manifest.checkpoint, 'external') };
+}
+
 /** Model folders (those with a manifest.json) directly under `modelsDir`, final checkpoints first. */
 export function findModels(modelsDir: string): ModelEntry[] {
   let names: string[];
@@ -531,16 +549,9 @@ export function findModels(modelsDir: string): ModelEntry[] {
   }
   const entries: ModelEntry[] = [];
   for (const name of names) {
-    const manifestPath = join(modelsDir, name, 'manifest.json');
-    if (!existsSync(manifestPath) || !existsSync(join(modelsDir, name, 'model.onnx'))) continue;
-    let manifest: Manifest = {};
-    try {
-      manifest = readJson<Manifest>(manifestPath, {});
-    } catch {
-      // Listed under its folder name; loading it reports what is wrong with the manifest.
-    }
-    const text = (value: unknown, fallback: string) => (typeof value === 'string' && value.trim() ? value : fallback);
-    entries.push({ name: text(manifest.name, name), displayName: text(manifest.displayName, name), path: join(modelsDir, name), checkpoint: text(manifest.checkpoint, 'external') });
+    const folder = join(modelsDir, name);
+    if (!existsSync(join(folder, 'manifest.json')) || !existsSync(join(folder, 'model.onnx'))) continue;
+    entries.push(modelEntry(folder));
   }
   return entries.sort((a, b) => Number(a.checkpoint !== 'final') - Number(b.checkpoint !== 'final'));
 }
