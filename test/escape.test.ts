@@ -1,7 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { marked } from 'marked';
 import { MARKUP, NOTIFICATION_LINK, renderHover, renderLabel, visibleHtmlText } from './markdownRender';
-import { labelText, markdownCell, markdownText, messageText, terminalText, tooltipText, visibleText } from '../src/presenters/escape';
+import {
+  labelText,
+  markdownCell,
+  markdownText,
+  messageText,
+  terminalText,
+  tooltipText,
+  visibleText,
+} from '../src/presenters/escape';
 
 /** Outside text an attacker or an unlucky user can put in a file name, a token or a model manifest. */
 const HOSTILE = [
@@ -54,7 +62,7 @@ describe('escaping outside text for each surface', () => {
     }
 
     it('keeps an icon when the MarkdownString has no theme icons (no backslash left over)', () => {
-      const html = marked.parse(markdownText('$(zap)', false), { async: false }) as string;
+      const html = marked.parse(markdownText('$(zap)', false), { async: false });
       assert.equal(visibleHtmlText(html).trim(), '$(zap)');
     });
 
@@ -103,6 +111,7 @@ describe('escaping outside text for each surface', () => {
     it('terminal text escapes every control character, so nothing moves the cursor or restyles output', () => {
       const printed = terminalText('x\u001b[2J\u001b]0;title\u0007\r\n\t\u009b\u202E');
       assert.equal(printed, 'x\\x1B[2J\\x1B]0;title\\x07\\r\\n\\t\\x9B\\u202E');
+      // eslint-disable-next-line no-control-regex -- asserting that no control character is left
       assert.doesNotMatch(printed, /[\u0000-\u001f\u007f-\u009f\u202e]/);
     });
   });

@@ -16,8 +16,18 @@ import { MARKUP, NOTIFICATION_LINK, renderHover, renderLabel, visibleHtmlText } 
 import { MODEL_DIR, ROOT } from './helpers';
 
 /** Strings a source file or a manifest can carry into the editor's surfaces. */
-const HOSTILE_STRINGS = ['$(zap)', '~~x~~', '&lt;', '<img src=x>', '[R](command:x)', 'https://example.invalid', '`a|b`', '**b**'];
-const DISPLAY_NAME = '$(zap) <img src="https://example.invalid/p.png"> [Reload](command:workbench.action.reloadWindow) ~~mini~~ &lt;';
+const HOSTILE_STRINGS = [
+  '$(zap)',
+  '~~x~~',
+  '&lt;',
+  '<img src=x>',
+  '[R](command:x)',
+  'https://example.invalid',
+  '`a|b`',
+  '**b**',
+];
+const DISPLAY_NAME =
+  '$(zap) <img src="https://example.invalid/p.png"> [Reload](command:workbench.action.reloadWindow) ~~mini~~ &lt;';
 const NAME = '$(zap)mini';
 
 describe('presenters on a real analysis with hostile source text and a hostile manifest', function () {
@@ -26,16 +36,29 @@ describe('presenters on a real analysis with hostile source text and a hostile m
   let analyzer: Analyzer;
   let result: AnalysisResult;
   const view: AttentionView = { mode: 'meanHeads', layer: -1, direction: 'attendsTo' };
-  const source = [...HOSTILE_STRINGS.map((text, index) => `s${index} = ${JSON.stringify(text)}`), 'def join_all(parts, sep):', '    total = sep.join(parts)', '    return total + s0', ''].join('\n');
+  const source = [
+    ...HOSTILE_STRINGS.map((text, index) => `s${index} = ${JSON.stringify(text)}`),
+    'def join_all(parts, sep):',
+    '    total = sep.join(parts)',
+    '    return total + s0',
+    '',
+  ].join('\n');
 
   before(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'cal-hostile-presenters-'));
     const folder = join(scratch, 'models', 'hostile');
     mkdirSync(join(scratch, 'models'));
     cpSync(MODEL_DIR, folder, { recursive: true });
-    const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'));
-    writeFileSync(join(folder, 'manifest.json'), JSON.stringify({ ...manifest, name: NAME, displayName: DISPLAY_NAME, checkpoint: 'external' }));
-    analyzer = await Analyzer.create({ modelDir: folder, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as object;
+    writeFileSync(
+      join(folder, 'manifest.json'),
+      JSON.stringify({ ...manifest, name: NAME, displayName: DISPLAY_NAME, checkpoint: 'external' }),
+    );
+    analyzer = await Analyzer.create({
+      modelDir: folder,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
     result = await analyzer.analyze(source, 'python', { path: join(scratch, '[x](command:y).py') });
   });
   after(async () => {
@@ -43,11 +66,13 @@ describe('presenters on a real analysis with hostile source text and a hostile m
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('the hover card shows each hostile string token and the display name literally; only the flip link is a link', () => {
+  it('the hover card shows each hostile token and the display name literally; the flip link is the only link', () => {
     for (const text of HOSTILE_STRINGS) {
       const focus = result.tokens.findIndex((token) => token.text === JSON.stringify(text));
       assert.ok(focus >= 0, text);
-      const html = renderHover(hoverMarkdown(result, presentHover(result, view, focus), 'command:codeAttention.flipDirection'));
+      const html = renderHover(
+        hoverMarkdown(result, presentHover(result, view, focus), 'command:codeAttention.flipDirection'),
+      );
       const links = [...html.matchAll(/<a [^>]*href="([^"]*)"/g)].map((match) => match[1]);
       assert.deepEqual(links, ['command:codeAttention.flipDirection'], html);
       assert.equal([...html.matchAll(/class="codicon/g)].length, 1, 'only the flip link has an icon');
@@ -59,7 +84,9 @@ describe('presenters on a real analysis with hostile source text and a hostile m
   });
 
   it('the data-flow hover section shows source text literally', () => {
-    const focus = result.tokens.findIndex((token) => token.text === 'total' && token.range.start.line === HOSTILE_STRINGS.length + 2);
+    const focus = result.tokens.findIndex(
+      (token) => token.text === 'total' && token.range.start.line === HOSTILE_STRINGS.length + 2,
+    );
     const html = renderHover(dataFlowMarkdown(dataFlowFocus(result, view, focus)!));
     assert.doesNotMatch(html.replace(/<\/?(p|strong|table|thead|tbody|tr|th|td)[^>]*>/g, ''), MARKUP, html);
     assert.match(visibleHtmlText(html), /Data flow of total/);
@@ -114,11 +141,20 @@ describe('settings and stored state that reach the presenters', () => {
       assert.ok(shown.direction === 'attendsTo' || shown.direction === 'attendedBy');
       if (shown.mode === 'head') assert.ok(Number.isInteger(shown.head) && shown.head! >= 0 && shown.head! < 4);
     }
-    assert.deepEqual(resolveView({ mode: 'head', layer: 2, head: 9, direction: 'attendedBy' }, 4, 4), { mode: 'head', layer: 2, head: 3, direction: 'attendedBy' });
+    assert.deepEqual(resolveView({ mode: 'head', layer: 2, head: 9, direction: 'attendedBy' }, 4, 4), {
+      mode: 'head',
+      layer: 2,
+      head: 3,
+      direction: 'attendedBy',
+    });
   });
 
   it('codeAttention.models: non-strings, empty entries and a non-list are left out with a message each', () => {
-    const setting = modelFoldersFromSetting(['~/models/a', '', 42, null, '  ', 'rel', '~/models/a', '[x](command:y)\u0000'], '/home/u', '/ws');
+    const setting = modelFoldersFromSetting(
+      ['~/models/a', '', 42, null, '  ', 'rel', '~/models/a', '[x](command:y)\u0000'],
+      '/home/u',
+      '/ws',
+    );
     assert.deepEqual(setting.folders, ['/home/u/models/a', '/ws/rel']);
     assert.equal(setting.problems.length, 5);
     assert.match(setting.problems[0], /entry 2 is empty/);
@@ -126,7 +162,10 @@ describe('settings and stored state that reach the presenters', () => {
     assert.match(setting.problems[2], /entry 4 is null/);
     assert.ok(setting.problems.every((problem) => [...problem.matchAll(NOTIFICATION_LINK)].length === 0));
     assert.deepEqual(modelFoldersFromSetting('~/models', '/home/u').folders, []);
-    assert.match(modelFoldersFromSetting('~/models', '/home/u').problems[0], /must be a list of folder paths; it is "~\/models"/);
+    assert.match(
+      modelFoldersFromSetting('~/models', '/home/u').problems[0],
+      /must be a list of folder paths; it is "~\/models"/,
+    );
     assert.deepEqual(modelFoldersFromSetting(undefined, '/home/u'), { folders: [], problems: [] });
   });
 

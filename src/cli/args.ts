@@ -44,7 +44,13 @@ export function choice<T extends string>(args: ParsedArgs, name: string, allowed
  * A whole-number option: digits only (no sign, fraction, exponent, NaN or Infinity), within
  * [minimum, maximum]; `fallback` when the option is absent.
  */
-export function integerOption(args: ParsedArgs, name: string, fallback: number, minimum = 1, maximum = Number.MAX_SAFE_INTEGER): number {
+export function integerOption(
+  args: ParsedArgs,
+  name: string,
+  fallback: number,
+  minimum = 1,
+  maximum = Number.MAX_SAFE_INTEGER,
+): number {
   const raw = option(args, name);
   if (raw === undefined) return fallback;
   const value = /^\d+$/.test(raw) ? Number(raw) : NaN;

@@ -39,7 +39,8 @@ export function readSourceFile(file: string, maxBytes: number, limitHint = '--ma
     if (error instanceof FileRefusedError) throw new InputError(error.message);
     throw error;
   }
-  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) throw new InputError(`${file} is UTF-16 text; save it as UTF-8 first.`);
+  const utf16 = (bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff);
+  if (utf16) throw new InputError(`${file} is UTF-16 text; save it as UTF-8 first.`);
   if (bytes.includes(0)) throw new InputError(`${file} looks binary (it contains NUL bytes); give a source file.`);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);

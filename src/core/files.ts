@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 
-/** Why a file was refused: missing, not a regular file (FIFO, device, socket, folder), over the byte cap, or unreadable. */
+/** Why a file was refused: missing, not a regular file (FIFO, device, socket, folder), over the cap, or unreadable. */
 export type FileRefusal = 'missing' | 'notRegular' | 'tooLarge' | 'unreadable';
 
 /** A file that cannot be read as data, with a one-line message naming the file and what is wrong. */
@@ -58,7 +58,8 @@ function openRegular(path: string, label: string): { fd: number; size: number } 
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new FileRefusedError(`Cannot read ${label}: no such file.`, 'missing');
     if (code === 'EISDIR') throw new FileRefusedError(`${label} is a folder, not a file.`, 'notRegular');
-    if (code === 'ELOOP') throw new FileRefusedError(`Cannot read ${label}: too many levels of symbolic links.`, 'unreadable');
+    if (code === 'ELOOP')
+      throw new FileRefusedError(`Cannot read ${label}: too many levels of symbolic links.`, 'unreadable');
     throw new FileRefusedError(`Cannot read ${label}: ${(error as Error).message}.`, 'unreadable');
   }
   let stats: Stats;
@@ -70,12 +71,15 @@ function openRegular(path: string, label: string): { fd: number; size: number } 
   }
   if (!stats.isFile()) {
     closeSync(fd);
-    throw new FileRefusedError(`${described(path, label)} is ${kindOf(stats)}, not a regular file; give a regular file.`, 'notRegular');
+    throw new FileRefusedError(
+      `${described(path, label)} is ${kindOf(stats)}, not a regular file; give a regular file.`,
+      'notRegular',
+    );
   }
   return { fd, size: stats.size };
 }
 
-/** Refuses anything but a regular file (after symbolic links) without reading it, e.g. before a library opens it by path. */
+/** Refuses anything but a regular file (after symbolic links) without reading it: before a library opens it by path. */
 export function checkRegularFile(path: string, label = path): void {
   closeSync(openRegular(path, label).fd);
 }
@@ -88,9 +92,13 @@ export function checkRegularFile(path: string, label = path): void {
 export function readFileSafely(path: string, options: SafeReadOptions): Buffer {
   const label = options.label ?? path;
   const maxBytes = options.maxBytes;
-  if (!(maxBytes >= 0) || !Number.isSafeInteger(maxBytes)) throw new RangeError(`maxBytes must be a whole number of bytes, got ${maxBytes}.`);
+  if (!(maxBytes >= 0) || !Number.isSafeInteger(maxBytes))
+    throw new RangeError(`maxBytes must be a whole number of bytes, got ${maxBytes}.`);
   const tooLarge = (seen: string) =>
-    new FileRefusedError(`${label} has ${seen}; the limit is ${megabytes(maxBytes)}${options.limitHint ? ` (${options.limitHint})` : ''}.`, 'tooLarge');
+    new FileRefusedError(
+      `${label} has ${seen}; the limit is ${megabytes(maxBytes)}${options.limitHint ? ` (${options.limitHint})` : ''}.`,
+      'tooLarge',
+    );
   const { fd, size } = openRegular(path, label);
   try {
     if (size > maxBytes) throw tooLarge(megabytes(size));

@@ -2,39 +2,29 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { checkRegularFile, FileRefusedError, readTextSafely } from './files';
+import { checkRegularFile } from './files';
+import {
+  declaredShape,
+  firstLine,
+  graphProblems,
+  type DeclaredShape,
+  type Manifest,
+  mismatch,
+  ModelLoadError,
+  readJson,
+  REEXPORT,
+  tableProblems,
+} from './modelFolder';
 import { embeddingTables, type EmbeddingTables } from './onnxGraph';
 import { CodeTokenizer, type SpecialTokenIds } from './tokenizer';
 import type { ExecutionDevice, ExecutionProviderSetting, ForwardOutput, ModelInfo } from './types';
 
-/** A model folder that cannot be used, with a message that says what is wrong and what to do. */
-export class ModelLoadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelLoadError';
-  }
-}
-
-interface Manifest {
-  name?: string;
-  displayName?: string;
-  family?: string;
-  checkpoint?: string;
-  maxPositions?: number;
-  layers?: number;
-  heads?: number;
-  hiddenSize?: number;
-  vocabSize?: number;
-  specialTokens?: Partial<SpecialTokenIds>;
-  outputs?: { attentions?: string; valueNorms?: string; lastHiddenState?: string };
-}
+export { ModelLoadError } from './modelFolder';
 
 // onnxruntime's global logger prints a failed CUDA load before the call throws; the environment
 // takes its level from the first session of the process, so it is set here, once. Errors still
 // reach the caller as exceptions with our own messages.
 ort.env.logLevel = 'fatal';
-
-const REEXPORT = 'Export the checkpoint again with models/export_onnx.py CHECKPOINT_DIR OUT_DIR.';
 
 export interface LoadModelOptions {
   executionProvider?: ExecutionProviderSetting;
@@ -60,7 +50,12 @@ export class LoadedModel {
   static async load(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
     const folder = resolve(dir);
     if (!existsSync(folder)) throw new ModelLoadError(`Model folder ${folder} does not exist. Choose a folder that holds model.onnx, tokenizer.json and manifest.json.`);
-    if (!statSync(folder).isDirectory()) throw new ModelLoadError(`${folder} is a file, not a model folder. Choose the folder that holds model.onnx, tokenizer.json and manifest.json.`);
+    if (!statSync(folder).isDirectory()) {
+      throw new ModelLoadError(
+        `${folder} is a file, not a model folder. ` +
+          'Choose the folder that holds model.onnx, tokenizer.json and manifest.json.',
+      );
+    }
     const missing = ['model.onnx', 'tokenizer.json', 'config.json'].filter((name) => !existsSync(join(folder, name)));
     if (missing.length) throw new ModelLoadError(`Model folder ${folder} lacks ${missing.join(', ')}. ${REEXPORT}`);
     const manifest = readJson<Manifest>(join(folder, 'manifest.json'), {});
@@ -91,7 +86,9 @@ export class LoadedModel {
 
     const setting = options.executionProvider ?? 'auto';
     checkExecutionProvider(setting);
-    const { session, device, fallbackReason } = options.thread === 'worker' ? await WorkerSession.open(modelFile, setting) : await openSession(modelFile, setting);
+    const inWorker = options.thread === 'worker';
+    const opened = inWorker ? WorkerSession.open(modelFile, setting) : openSession(modelFile, setting);
+    const { session, device, fallbackReason } = await opened;
     try {
       const names = {
         attentions: manifest.outputs?.attentions ?? 'attentions',
@@ -148,13 +145,25 @@ export class LoadedModel {
       output = await this.forward(ids);
     } catch (error) {
       if (error instanceof ModelLoadError) throw error;
-      throw new ModelLoadError(`model.onnx in ${this.info.path} fails on a ${ids.length}-token probe with the special tokens [${ids.join(', ')}] (onnxruntime: ${firstLine(error)}). Check specialTokens in manifest.json against the vocabulary, or ${REEXPORT.toLowerCase()}`);
+      throw new ModelLoadError(
+        `model.onnx in ${this.info.path} fails on a ${ids.length}-token probe with the special tokens ` +
+          `[${ids.join(', ')}] (onnxruntime: ${firstLine(error)}). ` +
+          `Check specialTokens in manifest.json against the vocabulary. ${REEXPORT}`,
+      );
     }
     const [layers, heads, rows, columns] = output.attentions.shape;
     const problems: string[] = [];
-    if (rows !== ids.length || columns !== ids.length) problems.push(`the attentions output has shape [${output.attentions.shape.join(', ')}] for ${ids.length} tokens; expected [layers, heads, ${ids.length}, ${ids.length}]`);
+    if (rows !== ids.length || columns !== ids.length) {
+      const shape = output.attentions.shape.join(', ');
+      const n = ids.length;
+      problems.push(`the attentions output has shape [${shape}] for ${n} tokens; expected [layers, heads, ${n}, ${n}]`);
+    }
     const hidden = output.lastHiddenState.data.length / ids.length;
-    problems.push(...graphProblems(declared.layers, layers, 'layers'), ...graphProblems(declared.heads, heads, 'attention heads'), ...graphProblems(declared.hiddenSize, hidden, 'hidden size (last_hidden_state width)'));
+    problems.push(
+      ...graphProblems(declared.layers, layers, 'layers'),
+      ...graphProblems(declared.heads, heads, 'attention heads'),
+      ...graphProblems(declared.hiddenSize, hidden, 'hidden size (last_hidden_state width)'),
+    );
     if (problems.length) throw mismatch(this.info.path, problems);
     const mutable = this.info as { layers: number; heads: number; hiddenSize: number };
     mutable.layers = layers;
@@ -171,9 +180,15 @@ export class LoadedModel {
     try {
       outputs = await this.session.run(ids, fetches);
     } catch (error) {
-      // An index beyond a table (vocabulary, positions) ends in an onnxruntime Gather error: name the folder's numbers instead.
-      if (!(error instanceof ModelLoadError) && /Gather|out of (data )?bounds|indices/i.test(String((error as Error)?.message ?? error))) {
-        throw new ModelLoadError(`model.onnx in ${this.info.path} cannot run a window of ${n} subwords (largest id ${Math.max(...ids)}): a token id or position is beyond its tables; check vocab_size, max_position_embeddings and specialTokens (onnxruntime: ${firstLine(error)}).`);
+      // An index beyond a table (vocabulary, positions) ends in an onnxruntime Gather error:
+      // name the folder's numbers instead.
+      if (!(error instanceof ModelLoadError) && /Gather|out of (data )?bounds|indices/i.test(firstLine(error))) {
+        throw new ModelLoadError(
+          `model.onnx in ${this.info.path} cannot run a window of ${n} subwords (largest id ${Math.max(...ids)}): ` +
+            'a token id or position is beyond its tables; ' +
+            'check vocab_size, max_position_embeddings and specialTokens ' +
+            `(onnxruntime: ${firstLine(error)}).`,
+        );
       }
       throw error;
     }
@@ -281,12 +296,19 @@ export async function openSession(file: string, setting: ExecutionProviderSettin
   }
 }
 
-/** The execution providers a setting may name; anything else (a hand-edited settings.json, a script) is refused, not tried as CUDA. */
+/**
+ * The execution providers a setting may name; anything else (a hand-edited settings.json, a script)
+ * is refused, not tried as CUDA.
+ */
 export const EXECUTION_PROVIDER_SETTINGS: readonly ExecutionProviderSetting[] = ['auto', 'cuda', 'cpu'];
 
 export function checkExecutionProvider(setting: unknown): asserts setting is ExecutionProviderSetting {
   if (!EXECUTION_PROVIDER_SETTINGS.includes(setting as ExecutionProviderSetting)) {
-    throw new ModelLoadError(`The execution provider must be one of ${EXECUTION_PROVIDER_SETTINGS.join(', ')} (got ${JSON.stringify(setting) ?? String(setting)}); set codeAttention.executionProvider / --device to one of them.`);
+    const got = JSON.stringify(setting) ?? typeof setting;
+    throw new ModelLoadError(
+      `The execution provider must be one of ${EXECUTION_PROVIDER_SETTINGS.join(', ')} (got ${got}); ` +
+        'set codeAttention.executionProvider / --device to one of them.',
+    );
   }
 }
 
@@ -375,143 +397,6 @@ export class WorkerSession implements ForwardSession {
   }
 }
 
-function firstLine(error: unknown): string {
-  return String((error as Error)?.message ?? error).split('\n')[0].slice(0, 200);
-}
-
-/** The largest manifest.json or config.json read. */
-const MAX_JSON_BYTES = 16 * 2 ** 20;
-
-function readJson<T extends object>(file: string, fallback?: T): T {
-  if (!existsSync(file)) {
-    if (fallback !== undefined) return fallback;
-    throw new ModelLoadError(`${file} is missing. ${REEXPORT}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(readTextSafely(file, { maxBytes: MAX_JSON_BYTES }));
-  } catch (error) {
-    if (error instanceof FileRefusedError) throw new ModelLoadError(`${error.message} ${REEXPORT}`);
-    throw new ModelLoadError(`${file} is not valid JSON (${firstLine(error)}). ${REEXPORT}`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ModelLoadError(`${file} must hold a JSON object; it holds ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}. ${REEXPORT}`);
-  }
-  return value as T;
-}
-
-/** A number the folder declares, with every file and key that declares it. */
-interface DeclaredValue {
-  value?: number;
-  sources: Array<{ where: string; value: number }>;
-}
-
-interface DeclaredShape {
-  layers: DeclaredValue;
-  heads: DeclaredValue;
-  hiddenSize: DeclaredValue;
-  vocabSize: DeclaredValue;
-  /** Subwords per window, <s> and </s> included. */
-  maxPositions: number;
-  maxPositionsFrom: string;
-  /** config.json's max_position_embeddings, when present. */
-  positionEmbeddings?: number;
-  /** Rows of the position table before the first position (RoBERTa numbers positions from padding_idx + 1 = 2). */
-  positionOffset: number;
-  specialTokens: Partial<SpecialTokenIds>;
-}
-
-const SPECIAL_NAMES = ['bos', 'pad', 'eos', 'unk', 'mask'] as const;
-
-function mismatch(folder: string, problems: readonly string[]): ModelLoadError {
-  return new ModelLoadError(`Model folder ${folder} does not match its model.onnx: ${problems.join('; ')}. Correct these entries, or ${REEXPORT.charAt(0).toLowerCase()}${REEXPORT.slice(1)}`);
-}
-
-/** What manifest.json and config.json declare, each number checked to be a whole number in range. */
-function declaredShape(folder: string, manifest: Manifest, config: Record<string, unknown>): DeclaredShape {
-  const problems: string[] = [];
-  const whole = (where: string, value: unknown, minimum: number): number | undefined => {
-    if (value === undefined) return undefined;
-    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= minimum) return value;
-    problems.push(`${where} is ${JSON.stringify(value) ?? String(value)}; it must be a whole number ≥ ${minimum}`);
-    return undefined;
-  };
-  const declared = (entries: Array<[string, unknown]>, minimum = 1): DeclaredValue => {
-    const sources: DeclaredValue['sources'] = [];
-    for (const [where, raw] of entries) {
-      const value = whole(where, raw, minimum);
-      if (value !== undefined) sources.push({ where, value });
-    }
-    return { value: sources[0]?.value, sources };
-  };
-  for (const key of ['name', 'displayName', 'family', 'checkpoint'] as const) {
-    if (manifest[key] !== undefined && typeof manifest[key] !== 'string') problems.push(`manifest.json ${key} is ${JSON.stringify(manifest[key])}; it must be a string`);
-  }
-  const family = typeof manifest.family === 'string' ? manifest.family : 'roberta';
-  const positionOffset = family === 'roberta' ? 2 : 0;
-  const shape: DeclaredShape = {
-    layers: declared([['manifest.json layers', manifest.layers], ['config.json num_hidden_layers', config.num_hidden_layers]]),
-    heads: declared([['manifest.json heads', manifest.heads], ['config.json num_attention_heads', config.num_attention_heads]]),
-    hiddenSize: declared([['manifest.json hiddenSize', manifest.hiddenSize], ['config.json hidden_size', config.hidden_size]]),
-    vocabSize: declared([['manifest.json vocabSize', manifest.vocabSize], ['config.json vocab_size', config.vocab_size]]),
-    maxPositions: 512,
-    maxPositionsFrom: 'the default of 512',
-    positionOffset,
-    specialTokens: {},
-  };
-  // A window holds <s>, </s> and at least one code token.
-  const manifestPositions = whole('manifest.json maxPositions', manifest.maxPositions, 3);
-  const configPositions = whole('config.json max_position_embeddings', config.max_position_embeddings, 3 + positionOffset);
-  shape.positionEmbeddings = configPositions;
-  if (manifestPositions !== undefined) [shape.maxPositions, shape.maxPositionsFrom] = [manifestPositions, `manifest.json maxPositions ${manifestPositions}`];
-  else if (configPositions !== undefined) [shape.maxPositions, shape.maxPositionsFrom] = [configPositions - positionOffset, `config.json max_position_embeddings ${configPositions}`];
-  const special = manifest.specialTokens;
-  if (special !== undefined && (typeof special !== 'object' || special === null || Array.isArray(special))) problems.push(`manifest.json specialTokens is ${JSON.stringify(special)}; it must be an object of token ids`);
-  else if (special) {
-    for (const name of SPECIAL_NAMES) {
-      const id = whole(`manifest.json specialTokens.${name}`, special[name], 0);
-      if (id !== undefined) shape.specialTokens[name] = id;
-    }
-  }
-  const outputs = manifest.outputs;
-  if (outputs !== undefined && (typeof outputs !== 'object' || outputs === null || Object.values(outputs).some((name) => typeof name !== 'string'))) {
-    problems.push(`manifest.json outputs is ${JSON.stringify(outputs)}; it must map attentions, valueNorms and lastHiddenState to output names`);
-  }
-  if (problems.length) throw mismatch(folder, problems);
-  return shape;
-}
-
-/** Disagreements of the declared vocabulary, hidden size, positions and special ids with the graph's embedding tables. */
-function tableProblems(declared: DeclaredShape, tables: EmbeddingTables, special: SpecialTokenIds, largestTokenId: number): string[] {
-  const problems: string[] = [];
-  const words = tables.words;
-  if (words) {
-    for (const { where, value } of declared.vocabSize.sources) if (value !== words.rows) problems.push(`${where} is ${value} but model.onnx's word-embedding table has ${words.rows} rows`);
-    for (const { where, value } of declared.hiddenSize.sources) if (value !== words.columns) problems.push(`${where} is ${value} but model.onnx's embeddings are ${words.columns} wide`);
-    if (largestTokenId >= words.rows) problems.push(`tokenizer.json has token ids up to ${largestTokenId} but model.onnx's word-embedding table has ${words.rows} rows`);
-  }
-  const vocabulary = words?.rows ?? declared.vocabSize.value ?? (largestTokenId >= 0 ? largestTokenId + 1 : undefined);
-  if (vocabulary !== undefined) {
-    for (const name of SPECIAL_NAMES) {
-      if (special[name] >= vocabulary) problems.push(`specialTokens.${name} is ${special[name]}, outside the vocabulary (ids 0–${vocabulary - 1})`);
-    }
-  }
-  const positions = tables.positions;
-  if (positions) {
-    const needed = declared.maxPositions + declared.positionOffset;
-    if (declared.positionEmbeddings !== undefined && declared.positionEmbeddings > positions.rows) {
-      problems.push(`config.json max_position_embeddings is ${declared.positionEmbeddings} but model.onnx's position table has ${positions.rows} rows`);
-    } else if (needed > positions.rows) {
-      problems.push(`${declared.maxPositionsFrom} means windows of ${declared.maxPositions} subwords, which need ${needed} rows of the position table; model.onnx has ${positions.rows}`);
-    }
-  }
-  return problems;
-}
-
-/** Each declared value that disagrees with what the graph computes. */
-function graphProblems(declared: DeclaredValue, graph: number, what: string): string[] {
-  return declared.sources.filter(({ value }) => value !== graph).map(({ where, value }) => `${where} is ${value} but model.onnx has ${graph} ${what}`);
-}
 
 export interface ModelEntry {
   name: string;
@@ -535,7 +420,12 @@ export function modelEntry(folder: string): ModelEntry {
   }
   const text = (value: unknown, fallback: string) => (typeof value === 'string' && value.trim() ? value : fallback);
   const name = basename(folder);
-  return { name: text(manifest.name, name), displayName: text(manifest.displayName, text(manifest.name, name)), path: folder, checkpoint: text(manifest.checkpoint, 'external') };
+  return {
+    name: text(manifest.name, name),
+    displayName: text(manifest.displayName, text(manifest.name, name)),
+    path: folder,
+    checkpoint: text(manifest.checkpoint, 'external'),
+  };
 }
 
 /** Model folders (those with a manifest.json) directly under `modelsDir`, final checkpoints first. */

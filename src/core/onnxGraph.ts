@@ -25,7 +25,7 @@ export function embeddingTables(file: string): EmbeddingTables {
     const tables: EmbeddingTables = {};
     const graph = reader.findField(0, reader.size, 7);
     if (!graph) return tables;
-    for (let at = graph.start; at < graph.end; ) {
+    for (let at = graph.start; at < graph.end;) {
       const field = reader.field(at);
       if (field.number === 5 && field.wire === 2) {
         const tensor = reader.tensorHeader(field.start, field.end);
@@ -100,7 +100,7 @@ class ProtobufFile {
   }
 
   findField(start: number, end: number, number: number): Field | undefined {
-    for (let at = start; at < end; ) {
+    for (let at = start; at < end;) {
       const field = this.field(at);
       if (field.number === number && field.wire === 2) return field;
       at = field.next;
@@ -112,11 +112,11 @@ class ProtobufFile {
   tensorHeader(start: number, end: number): { dims: number[]; name: string } {
     const dims: number[] = [];
     let name = '';
-    for (let at = start; at < end; ) {
+    for (let at = start; at < end;) {
       const field = this.field(at);
       if (field.number === 1 && field.wire === 0) dims.push(field.value);
       else if (field.number === 1 && field.wire === 2) {
-        for (let inner = field.start; inner < field.end; ) {
+        for (let inner = field.start; inner < field.end;) {
           const dim = this.varint(inner);
           dims.push(dim.value);
           inner = dim.next;

@@ -25,9 +25,15 @@ export const MAX_TOKENIZER_BYTES = 64 * 2 ** 20;
 function largestTokenId(json: { model?: { vocab?: unknown }; added_tokens?: unknown }): number {
   let largest = -1;
   const vocab = json.model?.vocab;
-  if (Array.isArray(vocab)) largest = vocab.length - 1;
-  else if (vocab && typeof vocab === 'object') for (const id of Object.values(vocab)) if (typeof id === 'number' && id > largest) largest = id;
-  if (Array.isArray(json.added_tokens)) for (const token of json.added_tokens) if (typeof token?.id === 'number' && token.id > largest) largest = token.id;
+  const ids: unknown[] = [];
+  if (Array.isArray(vocab)) ids.push(vocab.length - 1);
+  else if (vocab && typeof vocab === 'object') ids.push(...Object.values(vocab as Record<string, unknown>));
+  if (Array.isArray(json.added_tokens)) {
+    for (const token of json.added_tokens as unknown[]) {
+      if (token && typeof token === 'object' && 'id' in token) ids.push(token.id);
+    }
+  }
+  for (const id of ids) if (typeof id === 'number' && id > largest) largest = id;
   return largest;
 }
 
@@ -47,11 +53,15 @@ export class CodeTokenizer {
   ) {}
 
   static load(modelDir: string, special: SpecialTokenIds): CodeTokenizer {
-    const json = JSON.parse(readTextSafely(join(modelDir, 'tokenizer.json'), { maxBytes: MAX_TOKENIZER_BYTES, label: 'tokenizer.json' }));
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('tokenizer.json does not hold a JSON object');
+    const read = (name: string): unknown =>
+      JSON.parse(readTextSafely(join(modelDir, name), { maxBytes: MAX_TOKENIZER_BYTES, label: name }));
+    const json = read('tokenizer.json');
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      throw new Error('tokenizer.json does not hold a JSON object');
+    }
     let config: object = {};
     try {
-      const parsed = JSON.parse(readTextSafely(join(modelDir, 'tokenizer_config.json'), { maxBytes: MAX_TOKENIZER_BYTES, label: 'tokenizer_config.json' }));
+      const parsed = read('tokenizer_config.json');
       if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) config = parsed;
     } catch {
       // tokenizer_config.json is optional: tokenizer.json alone defines the encoding.

@@ -66,9 +66,12 @@ export function functionScores(result: AnalysisResult, options: Partial<ScoreOpt
 /** What a function's CodeLens shows: the title (rendered with icons) and the plain tooltip naming the function. */
 export function functionLens(score: FunctionScore): { title: string; tooltip: string } {
   return {
-    title: `CAT ${score.cat.toFixed(3)} (baseline ${score.baseline.toFixed(3)}) · best L${score.bestLayer} ${score.bestLayerScore.toFixed(3)}`,
+    title:
+      `CAT ${score.cat.toFixed(3)} (baseline ${score.baseline.toFixed(3)}) · ` +
+      `best L${score.bestLayer} ${score.bestLayerScore.toFixed(3)}`,
     tooltip: tooltipText(
-      `CAT-score of ${score.name}: mean over layers of the file's CAT definition restricted to its ${score.tokens} tokens. Click to open the score panel.`,
+      `CAT-score of ${score.name}: mean over layers of the file's CAT definition restricted to its ` +
+        `${score.tokens} tokens. Click to open the score panel.`,
     ),
   };
 }

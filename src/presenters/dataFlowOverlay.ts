@@ -163,7 +163,7 @@ function fileShare(result: AnalysisResult, view: AttentionView): DataFlowFileSha
 }
 
 const number = (value: number) => (Number.isFinite(value) ? value.toFixed(3) : 'n/a');
-/** A token for the inline hint (plain decoration text): cut to 30 code points, invisible characters shown as escapes. */
+/** A token for the inline hint (plain decoration text): cut to 30 code points, invisible characters as escapes. */
 const quoted = (text: string) => {
   const codePoints = Array.from(text);
   return '`' + visibleText(codePoints.length > 30 ? codePoints.slice(0, 29).join('') + '…' : text) + '`';

@@ -10,11 +10,15 @@
  * controls ("Trojan source"), zero-width characters and the Unicode line/paragraph separators.
  * Tab, LF and CR are handled by each surface.
  */
-const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]/g;
+const INVISIBLE =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]/g;
 
 function codeEscape(char: string): string {
   const code = char.charCodeAt(0);
-  return code < 0x100 ? `\\x${code.toString(16).toUpperCase().padStart(2, '0')}` : `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  return code < 0x100
+    ? `\\x${code.toString(16).toUpperCase().padStart(2, '0')}`
+    : `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
 /** The mark that stands for a line break inside one-line text (a table cell, a label). */
@@ -28,9 +32,11 @@ export function visibleText(text: string): string {
   return text.replace(INVISIBLE, codeEscape).replace(/\r\n|\r|\n/g, LINE_BREAK_MARK);
 }
 
-/** Text for a terminal: every control character escaped (`\x1B`, `\r`, `\n`, `\t`), so nothing moves the cursor or restyles output. */
+/** Text for a terminal: every control character escaped (`\x1B`, `\r`, `\n`, `\t`); nothing moves the cursor. */
 export function terminalText(text: string): string {
-  return text.replace(INVISIBLE, codeEscape).replace(/[\t\n\r]/g, (char) => (char === '\t' ? '\\t' : char === '\n' ? '\\n' : '\\r'));
+  return text
+    .replace(INVISIBLE, codeEscape)
+    .replace(/[\t\n\r]/g, (char) => (char === '\t' ? '\\t' : char === '\n' ? '\\n' : '\\r'));
 }
 
 /** `$(name)` or `$(name~modifier)`: what VS Code renders as a theme icon (its own icon-name pattern). */
@@ -87,7 +93,7 @@ export function labelText(text: string): string {
   return visibleText(text).replace(THEME_ICON, (icon) => '\\' + icon);
 }
 
-/** Text for a plain string tooltip (status bar, CodeLens): shown as text, so only invisible characters are made visible. */
+/** Text for a plain string tooltip (status bar, CodeLens): shown as text, so only invisible characters are escaped. */
 export function tooltipText(text: string): string {
   return text.replace(INVISIBLE, codeEscape);
 }

@@ -27,12 +27,17 @@ export interface ModelFolderSetting {
  */
 export function modelFoldersFromSetting(value: unknown, home: string, workspaceRoot?: string): ModelFolderSetting {
   if (value === undefined || value === null) return { folders: [], problems: [] };
-  if (!Array.isArray(value)) return { folders: [], problems: [messageText(`"codeAttention.models" must be a list of folder paths; it is ${describe(value)}.`)] };
+  if (!Array.isArray(value)) {
+    const problem = `"codeAttention.models" must be a list of folder paths; it is ${describe(value)}.`;
+    return { folders: [], problems: [messageText(problem)] };
+  }
   const folders: string[] = [];
   const problems: string[] = [];
   value.forEach((entry, index) => {
-    if (typeof entry !== 'string' || !entry.trim()) problems.push(`"codeAttention.models" entry ${index + 1} is ${describe(entry)}; give the path of a model folder.`);
-    else if (entry.includes('\u0000')) problems.push(`"codeAttention.models" entry ${index + 1} contains a NUL character; give the path of a model folder.`);
+    const entryName = `"codeAttention.models" entry ${index + 1}`;
+    const what = 'give the path of a model folder.';
+    if (typeof entry !== 'string' || !entry.trim()) problems.push(`${entryName} is ${describe(entry)}; ${what}`);
+    else if (entry.includes('\u0000')) problems.push(`${entryName} contains a NUL character; ${what}`);
     else folders.push(resolveModelFolder(entry, home, workspaceRoot));
   });
   return { folders: [...new Set(folders)], problems: problems.map(messageText) };
@@ -42,7 +47,7 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return value.trim() ? JSON.stringify(value) : 'empty';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value) ?? ''}`.trim();
 }
 
 /** A model of the QuickPick that selects one: its folder travels with the item. */
@@ -68,5 +73,9 @@ export function modelPickItems(models: readonly ModelEntry[], currentPath?: stri
 
 /** QuickPick items for "Compare Models": display name and folder, shown literally. */
 export function comparePickItems(models: readonly ModelEntry[]): ModelPickItem[] {
-  return models.map((model) => ({ label: labelText(model.displayName), description: labelText(model.path), path: model.path }));
+  return models.map((model) => ({
+    label: labelText(model.displayName),
+    description: labelText(model.path),
+    path: model.path,
+  }));
 }

@@ -11,7 +11,8 @@ import { labelText, messageText, tooltipText } from './escape';
  */
 export function resolveView(view: AttentionView, layers: number, heads: number): AttentionView {
   const stored = (view ?? {}) as Partial<Record<keyof AttentionView, unknown>>;
-  const mode = typeof stored.mode === 'string' && Object.hasOwn(VIEW_MODE_LABELS, stored.mode) ? (stored.mode as ViewMode) : 'meanHeads';
+  const known = typeof stored.mode === 'string' && Object.hasOwn(VIEW_MODE_LABELS, stored.mode);
+  const mode = known ? (stored.mode as ViewMode) : 'meanHeads';
   const direction: Direction = stored.direction === 'attendedBy' ? 'attendedBy' : 'attendsTo';
   const wholeNumber = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value);
   const layer = wholeNumber(stored.layer) && stored.layer >= 0 && stored.layer < layers ? stored.layer : layers - 1;
@@ -53,13 +54,15 @@ export function statusPresentation(result: AnalysisResult | undefined, view: Att
   const shown = resolveView(view, result.model.layers, result.model.heads);
   const warning = result.warnings.length > 0;
   const lines = [`Code Attention Lens: ${result.model.displayName} on ${result.device}.`, `Showing ${viewLabel(shown)}. Click to change the view.`, ...result.warnings.map((text) => `⚠ ${text}`)];
-  const text = `${warning ? '$(warning)' : '$(eye)'} ${labelText(result.model.name)} · ${labelText(result.device)} · ${shortView(shown)}`;
+  const icon = warning ? '$(warning)' : '$(eye)';
+  const text = `${icon} ${labelText(result.model.name)} · ${labelText(result.device)} · ${shortView(shown)}`;
   return { text, tooltip: tooltipText(lines.join('\n')), warning };
 }
 
 /** The one-line notice for a file the extension cannot analyse (the language id comes from other extensions). */
 export function unsupportedLanguageMessage(languageId: string): string {
-  return `Code Attention Lens does not support "${messageText(languageId)}" files. Supported languages: ${SUPPORTED_LANGUAGE_NAMES}.`;
+  const language = messageText(languageId);
+  return `Code Attention Lens does not support "${language}" files. Supported languages: ${SUPPORTED_LANGUAGE_NAMES}.`;
 }
 
 /** A small, serialisable summary of a result, returned by the analyze command (integration tests use it). */

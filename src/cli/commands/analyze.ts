@@ -18,7 +18,11 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   const file = args.positional[0];
   if (!file || args.positional.length > 1) throw new UsageError(`Usage: ${ANALYZE_USAGE}`);
   const language = languageForFile(file);
-  if (!language) throw new InputError(`${terminalText(file)}: unsupported file type. Code Attention Lens supports ${SUPPORTED_LANGUAGE_NAMES}.`);
+  if (!language) {
+    throw new InputError(
+      `${terminalText(file)}: unsupported file type. Code Attention Lens supports ${SUPPORTED_LANGUAGE_NAMES}.`,
+    );
+  }
   const maxBytes = integerOption(args, 'max-bytes', DEFAULT_MAX_BYTES, 1, MAX_SOURCE_BYTES);
   const focus = option(args, 'faithfulness');
   if (focus !== undefined) checkFocus(focus);
@@ -88,7 +92,8 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
   const cat = result.scores.cat;
   const lines = [
     `${terminalText(relative(process.cwd(), file) || file)} (${languageSpec(result.source.language).displayName})`,
-    `model    ${terminalText(result.model.displayName)} [${terminalText(result.model.name)}], ${result.model.layers} layers × ${result.model.heads} heads, device ${result.device}`,
+    `model    ${terminalText(result.model.displayName)} [${terminalText(result.model.name)}], ` +
+      `${result.model.layers} layers × ${result.model.heads} heads, device ${result.device}`,
     `tokens   ${c.codeTokens} code tokens, ${c.subwords} subwords incl. <s> </s>, ${c.windows} window${c.windows === 1 ? '' : 's'}` +
       (result.errors.length ? `, ${result.errors.length} syntax error region(s) (${c.tokensInErrors} tokens)` : ''),
     `time     parse ${ms(t.parseMs)} · tokenize ${ms(t.tokenizeMs)} · forward ${ms(t.forwardMs)} · align ${ms(t.alignMs)} · metrics ${ms(t.metricsMs)} · total ${ms(t.totalMs)}`,
@@ -139,8 +144,12 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
 /** Checks the form of a --faithfulness focus before any work (its token is found after the analysis). */
 function checkFocus(focus: string): void {
   const position = /^(\d+):(\d+)$/.exec(focus);
-  if (position && (Number(position[1]) < 1 || Number(position[2]) < 1)) throw new UsageError(`--faithfulness ${focus}: LINE and COL count from 1.`);
-  if (!position && !/^\d+$/.test(focus)) throw new UsageError(`--faithfulness takes a code-token index or LINE:COL (1-based), got "${focus}".`);
+  if (position && (Number(position[1]) < 1 || Number(position[2]) < 1)) {
+    throw new UsageError(`--faithfulness ${focus}: LINE and COL count from 1.`);
+  }
+  if (!position && !/^\d+$/.test(focus)) {
+    throw new UsageError(`--faithfulness takes a code-token index or LINE:COL (1-based), got "${focus}".`);
+  }
 }
 
 /** A code-token index, or a 1-based LINE:COL inside a code token. */
@@ -154,7 +163,10 @@ export function focusToken(result: AnalysisResult, focus: string): number {
     if (index < 0) throw new UsageError(`--faithfulness ${focus}: no code token at line ${line + 1}, column ${character + 1}.`);
     return index;
   }
-  if (!/^\d+$/.test(focus)) throw new UsageError(`--faithfulness takes a code-token index or LINE:COL (1-based), got "${terminalText(focus)}".`);
+  if (!/^\d+$/.test(focus)) {
+    const got = terminalText(focus);
+    throw new UsageError(`--faithfulness takes a code-token index or LINE:COL (1-based), got "${got}".`);
+  }
   const index = Number(focus);
   if (index >= result.tokens.length) throw new UsageError(`--faithfulness ${focus}: the file has ${result.tokens.length} code tokens (0–${result.tokens.length - 1}).`);
   return index;
@@ -163,7 +175,9 @@ export function focusToken(result: AnalysisResult, focus: string): number {
 export function formatFaithfulness(result: AnalysisResult, report: FaithfulnessReport): string {
   const token = result.tokens[report.focus];
   return [
-    `Faithfulness for token ${report.focus} "${terminalText(token.text)}" (line ${token.range.start.line + 1}, column ${token.range.start.character + 1}), ${report.tokens.length} tokens blanked out`,
+    `Faithfulness for token ${report.focus} "${terminalText(token.text)}" ` +
+      `(line ${token.range.start.line + 1}, column ${token.range.start.character + 1}), ` +
+      `${report.tokens.length} tokens blanked out`,
     `         ${report.definition}`,
     table(['view', 'Spearman ρ'], report.views.map((view) => [view.label, view.spearman])),
     ...report.skipped.map((reason) => `skipped  ${terminalText(reason)}`),

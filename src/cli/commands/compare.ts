@@ -1,7 +1,7 @@
 import { compareAnalyses } from '../../core/compare';
 import { languageForFile, SUPPORTED_LANGUAGE_NAMES } from '../../core/languages';
 import { Analyzer, DEFAULT_MAX_BYTES, InputError } from '../../core/pipeline';
-import { choice, option, parseArgs, UsageError } from '../args';
+import { choice, parseArgs, UsageError } from '../args';
 import { readSourceFile } from '../common';
 import { table } from '../format';
 import { terminalText } from '../../presenters/escape';
@@ -14,7 +14,11 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const models = args.options.get('model') ?? [];
   if (!file || models.length !== 2) throw new UsageError(`Usage: ${COMPARE_USAGE}`);
   const language = languageForFile(file);
-  if (!language) throw new InputError(`${terminalText(file)}: unsupported file type. Code Attention Lens supports ${SUPPORTED_LANGUAGE_NAMES}.`);
+  if (!language) {
+    throw new InputError(
+      `${terminalText(file)}: unsupported file type. Code Attention Lens supports ${SUPPORTED_LANGUAGE_NAMES}.`,
+    );
+  }
   const source = readSourceFile(file, DEFAULT_MAX_BYTES);
   const executionProvider = choice(args, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto');
   const results = [];
@@ -32,7 +36,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const { a, b } = comparison;
-  const lines = [`${terminalText(file)}: ${terminalText(a.displayName)} (A) vs ${terminalText(b.displayName)} (B)`, comparison.note, ''];
+  const title = `${terminalText(file)}: ${terminalText(a.displayName)} (A) vs ${terminalText(b.displayName)} (B)`;
+  const lines = [title, comparison.note, ''];
   if (!comparison.relativeDepth) {
     lines.push(table(['layer', 'CAT A', 'baseline A', 'CAT B', 'baseline B', 'B − A'], a.cat.map((value, layer) => [String(layer), value, a.baseline[layer], b.cat[layer], b.baseline[layer], b.cat[layer] - value])));
   } else {

@@ -40,12 +40,20 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const file = args.positional[0];
   const language = option(args, 'language');
   if (!file || !language) throw new UsageError(`Usage: ${CORPUS_USAGE}`);
-  if (!isLanguageId(language)) throw new InputError(`Unknown language "${terminalText(language)}". Supported: ${SUPPORTED_LANGUAGE_NAMES} (use lower case ids: python, java, javascript, typescript, go, ruby, php).`);
+  if (!isLanguageId(language)) {
+    throw new InputError(
+      `Unknown language "${terminalText(language)}". Supported: ${SUPPORTED_LANGUAGE_NAMES} ` +
+        '(use lower case ids: python, java, javascript, typescript, go, ruby, php).',
+    );
+  }
   let lines: string[];
   try {
-    lines = readTextSafely(file, { maxBytes: MAX_CORPUS_BYTES, label: file, limitHint: 'split the corpus into smaller files' }).split('\n').filter((line) => line.trim());
+    const limitHint = 'split the corpus into smaller files';
+    const text = readTextSafely(file, { maxBytes: MAX_CORPUS_BYTES, label: file, limitHint });
+    lines = text.split('\n').filter((line) => line.trim());
   } catch (error) {
-    throw new InputError(error instanceof FileRefusedError ? error.message : `Cannot read ${file}: ${(error as Error).message}.`);
+    if (error instanceof FileRefusedError) throw new InputError(error.message);
+    throw new InputError(`Cannot read ${file}: ${(error as Error).message}.`);
   }
   const limit = integerOption(args, 'limit', Infinity);
   const typesOption = option(args, 'types') ?? 'reference';
@@ -121,7 +129,10 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       dataFlow: { snippets: dataFlowScores.values.length, perLayer: dataFlowScore.map((entry, layer) => ({ ...entry, baselineMean: dataFlowBaseline[layer].mean, baselineStd: dataFlowBaseline[layer].std })) },
       ...(structureHeads ? { structureHeads } : {}) }, null, 2) + '\n',
   );
-  process.stdout.write(`${terminalText(analyzer.model.info.displayName)}, ${language}, ${scores.values.length} snippets scored` + (Object.keys(skipped).length ? `, skipped: ${Object.entries(skipped).map(([why, n]) => `${n} (${terminalText(why)})`).join('; ')}` : '') + '\n\n');
+  const skippedNote = Object.entries(skipped).map(([why, n]) => `${n} (${terminalText(why)})`).join('; ');
+  const modelName = terminalText(analyzer.model.info.displayName);
+  const scored = `${modelName}, ${language}, ${scores.values.length} snippets scored`;
+  process.stdout.write(scored + (skippedNote ? `, skipped: ${skippedNote}` : '') + '\n\n');
   process.stdout.write(table(['layer', 'CAT mean', 'CAT std', 'baseline', 'baseline std', 'n'], rows) + '\n');
   if (dataFlowScores.values.length) {
     process.stdout.write(`\nShare of attention on data-flow edges (${dataFlowScores.values.length} snippets with data flow; baseline: same offsets, graph ignored)\n`);
