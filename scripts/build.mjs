@@ -27,6 +27,7 @@ const entryPoints = [
   { in: 'src/extension/extension.ts', out: 'extension' },
   { in: 'src/cli/main.ts', out: 'cli' },
   { in: 'src/core/modelWorker.ts', out: 'modelWorker' },
+  { in: 'src/core/modelProcessMain.ts', out: 'modelProcessMain' },
   { in: 'src/bench/bench.ts', out: 'bench' },
   { in: 'src/bench/flowBench.ts', out: 'flow-bench' },
 ].filter((entry) => existsSync(join(root, entry.in)));

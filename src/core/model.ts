@@ -16,6 +16,7 @@ import {
   tableProblems,
 } from './modelFolder';
 import { embeddingTables, type EmbeddingTables } from './onnxGraph';
+import { ProcessSession } from './modelProcess';
 import { CodeTokenizer, type SpecialTokenIds } from './tokenizer';
 import type { ExecutionDevice, ExecutionProviderSetting, ForwardOutput, ModelInfo } from './types';
 
@@ -31,9 +32,11 @@ export interface LoadModelOptions {
   /**
    * Where onnxruntime runs: `main` (this thread) or `worker` (a worker thread, so that this
    * thread's event loop keeps running during a forward pass — onnxruntime-node's `run` blocks
-   * it for the whole pass, seconds for a 12-layer model; the editor uses `worker`).
+   * it for the whole pass, seconds for a 12-layer model) or `process` (a child process, so that a
+   * native crash or out-of-memory in onnxruntime ends that process only; it is started again by
+   * the next forward pass; the editor uses `process`).
    */
-  thread?: 'main' | 'worker';
+  thread?: 'main' | 'worker' | 'process';
 }
 
 export class LoadedModel {
@@ -86,9 +89,12 @@ export class LoadedModel {
 
     const setting = options.executionProvider ?? 'auto';
     checkExecutionProvider(setting);
-    const inWorker = options.thread === 'worker';
-    const opened = inWorker ? WorkerSession.open(modelFile, setting) : openSession(modelFile, setting);
-    const { session, device, fallbackReason } = await opened;
+    const openers = {
+      main: () => openSession(modelFile, setting),
+      worker: () => WorkerSession.open(modelFile, setting),
+      process: () => ProcessSession.open(modelFile, setting),
+    };
+    const { session, device, fallbackReason } = await openers[options.thread ?? 'main']();
     try {
       const names = {
         attentions: manifest.outputs?.attentions ?? 'attentions',
@@ -126,7 +132,7 @@ export class LoadedModel {
       await model.probe(declared);
       return model;
     } catch (error) {
-      // Release what was opened (a worker thread would otherwise keep the process alive).
+      // Release what was opened (a worker thread or a child process would otherwise keep this one alive).
       await session.release().catch(() => undefined);
       throw error;
     }
@@ -210,7 +216,7 @@ export class LoadedModel {
     return result;
   }
 
-  /** True once the session cannot run any more (its worker thread stopped or was disposed). */
+  /** True once the session cannot run any more (disposed, or its worker thread stopped; a model process restarts). */
   get stopped(): boolean {
     return this.session.stopped;
   }

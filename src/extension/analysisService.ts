@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isLanguageId, LANGUAGES } from '../core/languages';
 import { findModels, ModelLoadError, type ModelEntry } from '../core/model';
+import { ModelProcessStoppedError } from '../core/modelProcess';
 import { AnalysisCancelledError, type Analyzer, InputError } from '../core/pipeline';
 import type { AnalysisResult, ExecutionProviderSetting, LanguageId } from '../core/types';
 import { resolveModelFolder } from '../presenters/models';
@@ -175,7 +176,8 @@ export class AnalysisService implements vscode.Disposable {
         return document.version === version ? result : undefined;
       } catch (error) {
         if (error instanceof AnalysisCancelledError) return undefined;
-        const message = error instanceof InputError || error instanceof ModelLoadError ? error.message : `Analysis failed: ${(error as Error).message}`;
+        const known = error instanceof InputError || error instanceof ModelLoadError || error instanceof ModelProcessStoppedError;
+        const message = known ? error.message : `Analysis failed: ${(error as Error).message}`;
         this.output.error(message);
         this.failures.set(key, { version, message });
         if (!options.quiet) void vscode.window.showWarningMessage(`Code Attention Lens: ${message}`);
