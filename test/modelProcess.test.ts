@@ -75,18 +75,20 @@ describe('model in a child process', function () {
     assert.ok(largestDifference(expected, small).attentions < 1e-5);
   });
 
-  it('a SIGKILL during a forward pass fails the pending calls with one clear message; the next pass restarts the process', async () => {
+  it('a SIGKILL during a forward pass fails the pending and later calls with one clear message until the model restarts', async () => {
     const killed = sessionOf(there).pid!;
     const pending = [there.forward(ids), there.forward(ids)];
     process.kill(killed, 'SIGKILL');
-    for (const call of pending) {
-      await assert.rejects(call, (error: Error) => {
-        assert.ok(error instanceof ModelProcessStoppedError, `a ModelProcessStoppedError (${error.name}: ${error.message})`);
-        assert.equal(error.message, 'The model process stopped: signal SIGKILL; it will restart on the next analysis.');
-        return true;
-      });
-    }
-    assert.equal(there.stopped, false, 'a model whose process died is not stopped: it restarts');
+    const stoppedBySigkill = (error: Error) => {
+      assert.ok(error instanceof ModelProcessStoppedError, `a ModelProcessStoppedError (${error.name}: ${error.message})`);
+      assert.equal(error.message, 'The model process stopped: signal SIGKILL; it will restart on the next analysis.');
+      return true;
+    };
+    for (const call of pending) await assert.rejects(call, stoppedBySigkill);
+    await assert.rejects(there.forward(ids), stoppedBySigkill, 'a later call fails the same way');
+    assert.equal(there.stopped, true, 'a model whose process died is reported stopped');
+    await there.restartIfStopped();
+    assert.equal(there.stopped, false);
     const after = await there.forward(ids);
     const restarted = sessionOf(there).pid!;
     assert.notEqual(restarted, killed);

@@ -33,8 +33,8 @@ export interface LoadModelOptions {
    * Where onnxruntime runs: `main` (this thread) or `worker` (a worker thread, so that this
    * thread's event loop keeps running during a forward pass — onnxruntime-node's `run` blocks
    * it for the whole pass, seconds for a 12-layer model) or `process` (a child process, so that a
-   * native crash or out-of-memory in onnxruntime ends that process only; it is started again by
-   * the next forward pass; the editor uses `process`).
+   * native crash or out-of-memory in onnxruntime ends that process only; the next analysis starts
+   * it again; the editor uses `process`).
    */
   thread?: 'main' | 'worker' | 'process';
 }
@@ -216,9 +216,14 @@ export class LoadedModel {
     return result;
   }
 
-  /** True once the session cannot run any more (disposed, or its worker thread stopped; a model process restarts). */
+  /** True once the session cannot run (disposed, its worker thread stopped, or its process died and was not restarted). */
   get stopped(): boolean {
     return this.session.stopped;
+  }
+
+  /** Starts the model process again if it died (`thread: 'process'`); nothing to do otherwise. */
+  async restartIfStopped(): Promise<void> {
+    if (this.session.stopped && this.session.restart) await this.session.restart();
   }
 
   async dispose(): Promise<void> {
@@ -239,8 +244,10 @@ export interface ForwardSession {
   /** One forward pass over `ids` (batch of one, no padding). */
   run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>>;
   release(): Promise<void>;
-  /** True once `run` can only fail (released, or its worker thread stopped). */
+  /** True once `run` can only fail (released, its worker thread stopped, or its process died). */
   readonly stopped: boolean;
+  /** Brings a stopped session back where that is possible (a model process that died). */
+  restart?(): Promise<unknown>;
 }
 
 export interface OpenedSession<S extends ForwardSession = ForwardSession> {

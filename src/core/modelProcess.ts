@@ -61,8 +61,9 @@ interface Running {
 
 /**
  * An onnxruntime session in a child process that is started on open, reused for every run and
- * stopped on release. When the process dies, the calls in flight fail with one
- * {@link ModelProcessStoppedError}, and the next `run` starts a new process on the same model.
+ * stopped on release. When the process dies, the calls in flight and every later `run` fail with
+ * one {@link ModelProcessStoppedError} until `restart` starts a new process on the same model
+ * (`Analyzer.analyze` does at its start): an analysis never silently switches process midway.
  */
 export class ProcessSession implements ForwardSession {
   private nextId = 0;
@@ -70,6 +71,8 @@ export class ProcessSession implements ForwardSession {
   private running?: Running;
   private starting?: Promise<Running>;
   private releasedFlag = false;
+  /** Why the last process ended, until a new one runs. */
+  private died?: ModelProcessStoppedError;
 
   private constructor(
     private readonly file: string,
@@ -90,13 +93,14 @@ export class ProcessSession implements ForwardSession {
     return this.running?.child.pid;
   }
 
-  /** True once released; a process that died is started again by the next `run`. */
+  /** True once released, or while its process is dead and not restarted. */
   get stopped(): boolean {
-    return this.releasedFlag;
+    return this.releasedFlag || this.died !== undefined;
   }
 
   async run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>> {
     if (this.releasedFlag) throw new Error('The model process was stopped: the model was released.');
+    if (this.died) throw this.died;
     const running = this.running ?? (await this.restart());
     const id = this.nextId++;
     return new Promise((resolveRun, rejectRun) => {
@@ -121,7 +125,10 @@ export class ProcessSession implements ForwardSession {
     await running.exited;
   }
 
-  private restart(): Promise<Running> {
+  /** Starts a new process on the same model when the last one died; returns the running one otherwise. */
+  restart(): Promise<Running> {
+    if (this.releasedFlag) return Promise.reject(new Error('The model process was stopped: the model was released.'));
+    if (this.running) return Promise.resolve(this.running);
     this.starting ??= startProcess(this.file, this.setting).then(
       ({ running }) => {
         this.starting = undefined;
@@ -142,6 +149,7 @@ export class ProcessSession implements ForwardSession {
 
   private adopt(running: Running): void {
     this.running = running;
+    this.died = undefined;
     running.child.on('message', (reply: ProcessReply) => {
       if (reply.type !== 'result' && reply.type !== 'failed') return;
       const request = reply.id === undefined ? undefined : this.pending.get(reply.id);
@@ -158,8 +166,10 @@ export class ProcessSession implements ForwardSession {
       }
     });
     void running.exited.then(() => {
-      if (this.running === running) this.running = undefined;
+      if (this.running !== running) return;
+      this.running = undefined;
       const error = new ModelProcessStoppedError(exitReason(running));
+      if (!this.releasedFlag) this.died = error;
       for (const request of this.pending.values()) request.reject(error);
       this.pending.clear();
     });

@@ -109,6 +109,8 @@ export class Analyzer {
       if (options.signal?.aborted) throw new AnalysisCancelledError();
     };
     const warnings: string[] = [];
+    // A model process that died during an earlier analysis starts again here, not midway through this one.
+    await this.model.restartIfStopped();
     const started = performance.now();
 
     const parsed = await this.parser.parse(source, language, { keepComments: options.keepComments });
