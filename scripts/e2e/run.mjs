@@ -1,14 +1,21 @@
 // End-to-end tests in a real VS Code (code-server) driven by Debian's Chromium:
-// 1. integration tests inside the extension host (test/e2e/integration, full vscode API);
-// 2. UI checks of what a person sees: analyse through the command palette, hover a token (the
+// 1. integration tests inside the extension host (test/e2e/integration, full vscode API), with the
+//    repository loaded as the development extension;
+// 2. UI checks of the packaged product: the linux-x64 VSIX (dist-vsix/, built by
+//    `node scripts/package.mjs --target linux-x64`; CAL_E2E_VSIX=FILE for another) is installed with
+//    --install-extension into an empty extensions folder and the workbench opens without a
+//    development extension. They measure activation and the time from opening an example to its
+//    first analysis, then check what a person sees: analyse through the command palette, hover a token (the
 //    attended tokens light up, the card lists weights), the score panel (one chart point per
 //    layer; clicking a head cell selects it and names the view), the data-flow edges of a Python
 //    variable, the faithfulness section (one ρ per view), the compare panel, the unsupported-file
-//    message, JSON export through the save dialog. Each view is saved to docs/screenshots/.
+//    message, JSON export through the save dialog, and a model process killed with SIGKILL during an
+//    analysis (the message appears, the editor responds, the next analysis works). Each view is
+//    saved to docs/screenshots/.
 // Usage: node scripts/e2e/run.mjs [--ui-only | --integration-only]   (CAL_E2E_EXTRA_MODELS: see below)
 // (after scripts/e2e/setup-code-server.sh; `npm run test:e2e` builds and does both)
 import { spawn, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -33,17 +40,54 @@ if (!bundledModels.length) {
   process.exit(1);
 }
 const layersOf = (name) => JSON.parse(readFileSync(join(root, 'models', name, 'manifest.json'), 'utf8')).layers;
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const uiChecks = !process.argv.includes('--integration-only');
+const vsix = process.env.CAL_E2E_VSIX ?? join(root, 'dist-vsix', `${manifest.name}-linux-x64-${manifest.version}.vsix`);
+if (uiChecks && !existsSync(vsix)) {
+  console.error(`${vsix} is missing: the UI checks run the packaged extension. Build it with \`node scripts/package.mjs --target linux-x64\` (\`npm run test:e2e\` does).`);
+  process.exit(1);
+}
 
 const scratch = mkdtempSync(join(tmpdir(), 'cal-e2e-'));
 const workspace = join(scratch, 'workspace');
 mkdirSync(workspace);
 for (const file of readdirSync(join(root, 'examples'))) cpSync(join(root, 'examples', file), join(workspace, file));
 writeFileSync(join(workspace, 'notes.txt'), 'Plain text: not a supported language.\n');
+// A file of many windows, so that an analysis lasts long enough to kill the model process during it.
+writeFileSync(join(workspace, 'big_module.py'), readFileSync(join(root, 'examples', 'lru_cache.py'), 'utf8').repeat(20));
 mkdirSync(join(workspace, '.vscode'));
 const settings = { 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'editor.hover.delay': 300, 'files.simpleDialog.enable': true, 'workbench.tips.enabled': false, 'editor.minimap.enabled': false, 'editor.stickyScroll.enabled': false };
 // CAL_E2E_EXTRA_MODELS=DIR[:DIR…] offers more model folders next to the bundled ones (codeAttention.models).
 if (process.env.CAL_E2E_EXTRA_MODELS) settings['codeAttention.models'] = process.env.CAL_E2E_EXTRA_MODELS.split(':').filter(Boolean);
 writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings));
+
+const extensionsDir = join(scratch, 'extensions');
+mkdirSync(extensionsDir);
+let installedExtension;
+if (uiChecks) {
+  const installLog = execFileSync(process.execPath, [join(codeServer, 'out/node/entry.js'), '--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', join(scratch, 'user')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const folder = readdirSync(extensionsDir).find((name) => name === `${manifest.publisher}.${manifest.name}-${manifest.version}`);
+  if (!folder || !existsSync(join(extensionsDir, folder, 'dist', 'extension.js'))) {
+    console.error(`Installing ${vsix} left no ${manifest.publisher}.${manifest.name}-${manifest.version} in ${extensionsDir} (it holds ${readdirSync(extensionsDir).join(', ') || 'nothing'}):\n${installLog}`);
+    process.exit(1);
+  }
+  installedExtension = join(extensionsDir, folder);
+  say(`installed ${vsix.slice(root.length + 1)} (${(statSync(vsix).size / 2 ** 20).toFixed(1)} MiB) into an empty extensions folder: ${folder}`);
+}
+
+/** Process ids of model processes (modelProcessMain.js) whose entry script lies under `folder`. */
+function modelProcesses(folder) {
+  const pids = [];
+  for (const name of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (args.some((arg) => arg.endsWith('modelProcessMain.js') && arg.startsWith(folder))) pids.push(Number(name));
+    } catch {
+      // the process ended while the list was read
+    }
+  }
+  return pids;
+}
 
 const port = await new Promise((resolve) => {
   const probe = createServer();
@@ -56,7 +100,7 @@ const host = `127.0.0.1:${port}`;
 const serverLog = [];
 say(`starting code-server on ${host} (workspace ${workspace})`);
 const server = spawn(process.execPath, [join(codeServer, 'out/node/entry.js'), '--auth', 'none', '--bind-addr', host, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-  '--user-data-dir', join(scratch, 'user'), '--extensions-dir', join(scratch, 'extensions'), workspace], { stdio: ['ignore', 'pipe', 'pipe'] });
+  '--user-data-dir', join(scratch, 'user'), '--extensions-dir', extensionsDir, workspace], { stdio: ['ignore', 'pipe', 'pipe'] });
 server.stdout.on('data', (chunk) => serverLog.push(String(chunk)));
 server.stderr.on('data', (chunk) => serverLog.push(String(chunk)));
 
@@ -177,13 +221,31 @@ try {
     rmSync(join(workspace, 'wordcount-scores.json'), { force: true });
   }
 
-  if (!process.argv.includes('--integration-only')) {
-    say('UI checks');
+  if (uiChecks) {
+    say('UI checks on the installed VSIX');
     const ui = await newPage();
     page = ui;
-    await ui.goto(workbenchUrl([['extensionDevelopmentPath', extensionUri], ['skipWelcome', 'true']]));
+    await ui.goto(workbenchUrl([['skipWelcome', 'true']]));
     await ui.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     await ui.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60_000 });
+
+    // Opening a Python file activates the extension, which analyses it (codeAttention.autoAnalyze,
+    // 800 ms after the editor opens): the time until its result shows in the status bar.
+    const opened = Date.now();
+    await openFile(ui, 'lru_cache.py');
+    await ui.locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ }).first().waitFor({ timeout: 120_000 });
+    const firstAnalysisMs = Date.now() - opened;
+    const processes = modelProcesses(installedExtension);
+    check(processes.length === 1, `one model process runs, from the installed extension (${processes.length} under ${installedExtension})`);
+    await palette(ui, 'Developer: Show Running Extensions');
+    const runningRow = ui.locator('.monaco-list-row').filter({ hasText: manifest.displayName }).filter({ hasText: /Activation: \d+/ });
+    await runningRow.first().waitFor({ timeout: 30_000 });
+    const runningText = (await runningRow.first().innerText()).replace(/\s+/g, ' ');
+    const activationMs = Number(/Activation: (\d+)\s*ms/.exec(runningText)?.[1] ?? NaN);
+    say(`timing: activation (code loading + activate(), as VS Code measures it) ${activationMs} ms; opening lru_cache.py to its first analysis in the status bar ${firstAnalysisMs} ms (includes the 800 ms auto-analysis delay, the model process start and the model load)`);
+    check(runningText.includes(manifest.version), `the running extension is the installed ${manifest.version} (${runningText.slice(0, 200)})`);
+    check(Number.isFinite(activationMs), `VS Code reports the activation time (${runningText.slice(0, 200)})`);
+    await closeAllEditors(ui);
 
     // Analyse through the command palette; the status bar shows model · device · view when done.
     await openFile(ui, 'lru_cache.py');
@@ -335,6 +397,45 @@ try {
     await ui.screenshot({ path: join(screenshots, 'unsupported.png') });
     say(`unsupported file: ${toastText}`);
     check(/Python|Java/.test(toastText), `the message names the supported languages (${toastText})`);
+
+    // Kill the model process with SIGKILL during an analysis started from the palette (automatic
+    // analysis off, so that the palette's run, which reports errors, is the one in flight).
+    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ ...settings, 'codeAttention.autoAnalyze': false }));
+    await ui.waitForTimeout(1500);
+    await closeAllEditors(ui);
+    await ui.keyboard.press('Escape');
+    await openFile(ui, 'big_module.py');
+    await ui.locator('.monaco-editor .view-lines').first().click();
+    const [before] = modelProcesses(installedExtension);
+    await palette(ui, 'Code Attention: Analyze Current File');
+    await ui.locator('.notifications-toasts .notification-toast', { hasText: /Analysing big_module\.py|window \d+ of \d+/ }).first().waitFor({ timeout: 30_000 });
+    const [killed] = modelProcesses(installedExtension);
+    check(killed !== undefined, 'the model process runs during the analysis');
+    if (killed !== undefined) process.kill(killed, 'SIGKILL');
+    const stoppedToast = ui.locator('.notifications-toasts .notification-toast', { hasText: 'model process stopped' });
+    await stoppedToast.first().waitFor({ timeout: 60_000 });
+    const stoppedText = (await stoppedToast.first().innerText()).split('\n')[0];
+    await ui.waitForTimeout(800);
+    await ui.screenshot({ path: join(screenshots, 'model-process-stopped.png') });
+    // The editor responds: the command palette opens and the cursor moves while no model process runs.
+    const respondStarted = Date.now();
+    await goToLine(ui, 30, 5);
+    const respondMs = Date.now() - respondStarted;
+    const alive = await ui.evaluate(() => document.querySelector('.editor-group-container.active .monaco-editor .view-lines')?.textContent?.length ?? 0);
+    say(`killed model process ${killed} (before the analysis: ${before}); message: ${stoppedText}; go-to-line answered in ${respondMs} ms`);
+    check(/The model process stopped: signal SIGKILL; it will restart on the next analysis/.test(stoppedText), `the message says the model process stopped and will restart (${stoppedText})`);
+    check(respondMs < 5000 && alive > 0, `the editor responds after the kill (go to line took ${respondMs} ms)`);
+    // The next analysis starts a new process and completes: CodeLens scores appear on the big file.
+    await closeAllEditors(ui);
+    await openFile(ui, 'big_module.py');
+    await ui.locator('.monaco-editor .view-lines').first().click();
+    await palette(ui, 'Code Attention: Analyze Current File');
+    await ui.locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ }).first().waitFor({ timeout: 180_000 });
+    await ui.locator('.codelens-decoration').filter({ hasText: /CAT \d\.\d{3}/, visible: true }).first().waitFor({ timeout: 30_000 });
+    const after = modelProcesses(installedExtension);
+    say(`next analysis of big_module.py done; model process now ${after.join(', ')}`);
+    check(after.length === 1 && after[0] !== killed, `a new model process runs after the kill (${after.join(', ') || 'none'}; killed ${killed})`);
+    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings));
   }
 } catch (error) {
   failures.push(error.message);
