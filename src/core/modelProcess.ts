@@ -2,8 +2,10 @@
  * An onnxruntime session in a child process (`modelProcessMain.ts`), so that a native crash,
  * abort or out-of-memory in onnxruntime ends that process only, and onnxruntime's working memory
  * is not the caller's. Requests and small replies travel over the IPC channel (V8 serialization);
- * the attention tensors of a reply are written to one file in a memory-backed folder and read
- * back here, which measured 2–4× faster than serializing 16–144 MiB through the channel.
+ * the attention tensors of a reply are written to one file in a memory-backed folder (/dev/shm
+ * where it exists) and read back here: on a busy 2-core machine that took 0.5–0.9× the time of
+ * V8-serializing them through the channel (scripts/bench-transfer.mjs: one 512-subword window,
+ * 16 MiB for 4×4 heads, 144 MiB for 12×12).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
