@@ -1,7 +1,8 @@
 // How the model process hands attention tensors back (src/core/modelProcess.ts): a child fills a
 // Float32Array of one window's attentions and the parent receives it, either V8-serialized through
 // the IPC channel (`fork` with serialization 'advanced') or written to a file in a memory-backed
-// folder (/dev/shm where it exists) and read back. Prints the median round trip of each.
+// folder (/dev/shm where it exists) and read back. Prints the median round trip of each, then the
+// bundled model's forward pass in this thread, a worker thread and the model process.
 // Usage: node scripts/bench-transfer.mjs [REPEATS]
 import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -47,4 +48,26 @@ if (process.argv[2] === '--child') {
   }
   child.kill();
   rmSync(dir, { recursive: true, force: true });
+
+  // The whole forward pass of the bundled model per thread option (needs `npm run pretest`'s out/).
+  const compiled = join(fileURLToPath(new URL('..', import.meta.url)), 'out', 'src', 'core', 'model.js');
+  if (existsSync(compiled)) {
+    const { createRequire } = await import('node:module');
+    const { LoadedModel } = createRequire(import.meta.url)(compiled);
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const source = readFileSync(join(root, 'examples', 'lru_cache.py'), 'utf8').repeat(3);
+    console.log('\n| forward pass, bundled model, 512 subwords | median (ms) |\n| --- | ---: |');
+    for (const thread of ['main', 'worker', 'process']) {
+      const model = await LoadedModel.load(join(root, 'models', 'code-attention-mini'), { executionProvider: 'cpu', thread });
+      const ids = [0, ...model.tokenizer.encodeText(source).slice(0, 510), 2];
+      const times = [];
+      for (let repeat = 0; repeat < repeats; repeat++) {
+        const started = performance.now();
+        await model.forward(ids);
+        times.push(performance.now() - started);
+      }
+      await model.dispose();
+      console.log(`| thread: '${thread}' | ${median(times).toFixed(0)} |`);
+    }
+  }
 }
