@@ -255,6 +255,25 @@ try {
     await ui.locator('.codelens-decoration', { hasText: /CAT \d\.\d{3}/ }).first().waitFor({ timeout: 30_000 });
     say('analysed lru_cache.py');
 
+    // The manifest's entry points: Score and Compare in the editor title bar and context menu, the
+    // Select View keybinding (Ctrl+Alt+A V).
+    const titleActions = await ui.locator('.editor-actions .action-label').evaluateAll((labels) => labels.map((label) => label.getAttribute('aria-label') ?? ''));
+    check(['Score Structure Attention', 'Compare Models'].every((title) => titleActions.some((label) => label.includes(title))), `the editor title bar offers Score and Compare (${titleActions.join(' | ')})`);
+    await ui.locator('.monaco-editor .view-lines').first().click({ button: 'right' });
+    const contextMenu = ui.locator('.context-view .monaco-menu .action-label');
+    await contextMenu.first().waitFor({ timeout: 10_000 });
+    const contextItems = await contextMenu.allInnerTexts();
+    await ui.keyboard.press('Escape');
+    check(['Score Structure Attention', 'Compare Models'].every((title) => contextItems.some((item) => item.includes(title))), `the editor context menu offers Score and Compare (${contextItems.filter(Boolean).slice(-6).join(' | ')})`);
+    await ui.locator('.monaco-editor .view-lines').first().click();
+    await ui.keyboard.press('Control+Alt+KeyA');
+    await ui.keyboard.press('KeyV');
+    const viewPicker = ui.locator('.quick-input-widget .monaco-list-row', { hasText: 'mean over heads' });
+    const keybindingOpened = await viewPicker.first().waitFor({ timeout: 10_000 }).then(() => true, () => false);
+    await ui.keyboard.press('Escape');
+    say(`title bar: ${titleActions.filter((label) => /Score|Compare/.test(label)).join(', ')}; Ctrl+Alt+A V opened the view picker: ${keybindingOpened}`);
+    check(keybindingOpened, 'Ctrl+Alt+A V opens the attention view picker');
+
     // Hover a code token: the attended tokens get decorations, the card lists tokens with weights.
     await ui.locator('.view-line span', { hasText: /^capacity$/ }).first().hover();
     const hover = ui.locator('.monaco-hover', { hasText: 'weight' });
@@ -397,6 +416,19 @@ try {
     await ui.screenshot({ path: join(screenshots, 'unsupported.png') });
     say(`unsupported file: ${toastText}`);
     check(/Python|Java/.test(toastText), `the message names the supported languages (${toastText})`);
+
+    // The Getting Started walkthrough lists its five steps.
+    await palette(ui, 'Welcome: Open Walkthrough...');
+    await pick(ui, 'Get started with Code Attention Lens');
+    const stepTitles = ['Open an example', 'Hover a token', 'Score the file', 'Compare the two checkpoints', 'Bring your own model'];
+    const shownSteps = [];
+    for (const title of stepTitles) {
+      if (await ui.getByText(title, { exact: true }).first().waitFor({ timeout: 15_000 }).then(() => true, () => false)) shownSteps.push(title);
+    }
+    await ui.waitForTimeout(500);
+    await ui.screenshot({ path: join(screenshots, 'walkthrough.png') });
+    say(`walkthrough steps shown: ${shownSteps.join(', ')}`);
+    check(shownSteps.length === stepTitles.length, `the walkthrough shows its five steps (it shows ${shownSteps.join(', ') || 'none'})`);
 
     // Kill the model process with SIGKILL during an analysis started from the palette (automatic
     // analysis off, so that the palette's run, which reports errors, is the one in flight).
