@@ -38,13 +38,21 @@ if (process.argv[2] === '--child') {
       child.send({ length, via, dir });
     });
   const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  console.log(`| attentions of one 512-subword window | IPC, V8 serialization (ms) | file in ${dir.split('/').slice(0, -1).join('/')} (ms) |`);
+  console.log(
+    `| attentions of one 512-subword window | IPC, V8 serialization (ms) | file in ${dir.split('/').slice(0, -1).join('/')} (ms) |`,
+  );
   console.log('| --- | ---: | ---: |');
-  for (const [label, layers, heads] of [['4 layers × 4 heads (bundled model)', 4, 4], ['12 layers × 12 heads (CodeBERT-shaped)', 12, 12]]) {
+  for (const [label, layers, heads] of [
+    ['4 layers × 4 heads (bundled model)', 4, 4],
+    ['12 layers × 12 heads (CodeBERT-shaped)', 12, 12],
+  ]) {
     const length = layers * heads * 512 * 512;
     const times = { ipc: [], file: [] };
-    for (let repeat = 0; repeat < repeats; repeat++) for (const via of ['ipc', 'file']) times[via].push(await roundTrip(length, via));
-    console.log(`| ${label}, ${((length * 4) / 2 ** 20).toFixed(0)} MiB | ${median(times.ipc).toFixed(0)} | ${median(times.file).toFixed(0)} |`);
+    for (let repeat = 0; repeat < repeats; repeat++)
+      for (const via of ['ipc', 'file']) times[via].push(await roundTrip(length, via));
+    console.log(
+      `| ${label}, ${((length * 4) / 2 ** 20).toFixed(0)} MiB | ${median(times.ipc).toFixed(0)} | ${median(times.file).toFixed(0)} |`,
+    );
   }
   child.kill();
   rmSync(dir, { recursive: true, force: true });
@@ -58,7 +66,10 @@ if (process.argv[2] === '--child') {
     const source = readFileSync(join(root, 'examples', 'lru_cache.py'), 'utf8').repeat(3);
     console.log('\n| forward pass, bundled model, 512 subwords | median (ms) |\n| --- | ---: |');
     for (const thread of ['main', 'worker', 'process']) {
-      const model = await LoadedModel.load(join(root, 'models', 'code-attention-mini'), { executionProvider: 'cpu', thread });
+      const model = await LoadedModel.load(join(root, 'models', 'code-attention-mini'), {
+        executionProvider: 'cpu',
+        thread,
+      });
       const ids = [0, ...model.tokenizer.encodeText(source).slice(0, 510), 2];
       const times = [];
       for (let repeat = 0; repeat < repeats; repeat++) {

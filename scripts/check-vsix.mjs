@@ -23,7 +23,19 @@ export const TARGETS = {
 };
 export const BUNDLED_MODELS = ['code-attention-mini', 'code-attention-mini-early'];
 // vsce stores README.md and CHANGELOG.md as readme.md and changelog.md, LICENSE as LICENSE.txt.
-const TOP_LEVEL = new Set(['package.json', 'readme.md', 'changelog.md', 'LICENSE.txt', 'dist', 'grammars', 'models', 'examples', 'media', 'webview', 'node_modules']);
+const TOP_LEVEL = new Set([
+  'package.json',
+  'readme.md',
+  'changelog.md',
+  'LICENSE.txt',
+  'dist',
+  'grammars',
+  'models',
+  'examples',
+  'media',
+  'webview',
+  'node_modules',
+]);
 const FORBIDDEN = [
   [/\.map$/, 'a source map'],
   [/^(?!examples\/).*\.ts$/, 'TypeScript source'],
@@ -82,22 +94,38 @@ export function checkEntries(entries, options = {}) {
   const target = /TargetPlatform="([^"]+)"/.exec(vsixManifest)?.[1];
   if (!target || !TARGETS[target]) return [`the VSIX names no known target platform (TargetPlatform=${target})`];
   const [platform, arch] = TARGETS[target];
-  const files = entries.filter((entry) => entry.name.startsWith('extension/')).map((entry) => entry.name.slice('extension/'.length));
+  const files = entries
+    .filter((entry) => entry.name.startsWith('extension/'))
+    .map((entry) => entry.name.slice('extension/'.length));
   const has = (path) => files.includes(path);
 
   const manifest = JSON.parse(byName.get('extension/package.json')?.read().toString('utf8') ?? '{}');
   // The grammars the build copied (scripts/build.mjs GRAMMARS), and the tree-sitter runtime.
-  const grammars = readdirSync(join(root, 'grammars')).filter((name) => name.endsWith('.wasm')).map((name) => `grammars/${name}`);
+  const grammars = readdirSync(join(root, 'grammars'))
+    .filter((name) => name.endsWith('.wasm'))
+    .map((name) => `grammars/${name}`);
   const required = [
-    'package.json', 'readme.md', 'changelog.md', 'LICENSE.txt',
+    'package.json',
+    'readme.md',
+    'changelog.md',
+    'LICENSE.txt',
     manifest.main?.replace(/^\.\//, '') ?? 'dist/extension.js',
-    'dist/modelProcessMain.js', 'dist/modelWorker.js', 'dist/webview/panel.js', 'dist/webview/compare.js', 'webview/panel.css',
-    'grammars/tree-sitter.wasm', ...grammars,
+    'dist/modelProcessMain.js',
+    'dist/modelWorker.js',
+    'dist/webview/panel.js',
+    'dist/webview/compare.js',
+    'webview/panel.css',
+    'grammars/tree-sitter.wasm',
+    ...grammars,
     manifest.icon,
-    ...(manifest.contributes?.walkthroughs ?? []).flatMap((walkthrough) => walkthrough.steps.map((step) => step.media?.markdown ?? step.media?.image)),
-    'node_modules/onnxruntime-node/package.json', 'node_modules/onnxruntime-node/dist/index.js',
+    ...(manifest.contributes?.walkthroughs ?? []).flatMap((walkthrough) =>
+      walkthrough.steps.map((step) => step.media?.markdown ?? step.media?.image),
+    ),
+    'node_modules/onnxruntime-node/package.json',
+    'node_modules/onnxruntime-node/dist/index.js',
     `node_modules/onnxruntime-node/bin/napi-v6/${platform}/${arch}/onnxruntime_binding.node`,
-    'node_modules/onnxruntime-common/package.json', 'node_modules/onnxruntime-common/dist/cjs/index.js',
+    'node_modules/onnxruntime-common/package.json',
+    'node_modules/onnxruntime-common/dist/cjs/index.js',
   ].filter(Boolean);
   for (const path of required) if (!has(path)) problems.push(`missing ${path}`);
 
@@ -107,7 +135,8 @@ export function checkEntries(entries, options = {}) {
       const entry = byName.get(`extension/models/${model}/${path}`);
       const expected = statSync(join(root, 'models', model, path)).size;
       if (!entry) problems.push(`missing models/${model}/${path}`);
-      else if (entry.size !== expected) problems.push(`models/${model}/${path} has ${entry.size} bytes, the repository's ${expected}`);
+      else if (entry.size !== expected)
+        problems.push(`models/${model}/${path} has ${entry.size} bytes, the repository's ${expected}`);
     }
   }
 
@@ -116,15 +145,19 @@ export function checkEntries(entries, options = {}) {
     if (!TOP_LEVEL.has(top)) problems.push(`unexpected ${path}`);
     for (const [pattern, what] of FORBIDDEN) if (pattern.test(path)) problems.push(`${path} is ${what}`);
     const binary = /^node_modules\/onnxruntime-node\/bin\/napi-v6\/([^/]+)\/([^/]+)\//.exec(path);
-    if (binary && (binary[1] !== platform || binary[2] !== arch)) problems.push(`${path} belongs to ${binary[1]}-${binary[2]}, not ${target}`);
+    if (binary && (binary[1] !== platform || binary[2] !== arch))
+      problems.push(`${path} belongs to ${binary[1]}-${binary[2]}, not ${target}`);
     const dependency = /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path);
-    if (dependency && !['onnxruntime-node', 'onnxruntime-common'].includes(dependency[1])) problems.push(`${path}: ${dependency[1]} is not a run-time dependency`);
+    if (dependency && !['onnxruntime-node', 'onnxruntime-common'].includes(dependency[1]))
+      problems.push(`${path}: ${dependency[1]} is not a run-time dependency`);
   }
 
   if (options.requireHere && platform === process.platform && arch === process.arch && !problems.length) {
     const scratch = mkdtempSync(join(tmpdir(), 'cal-vsix-'));
     try {
-      for (const entry of entries.filter((candidate) => candidate.name.startsWith('extension/') && !candidate.name.endsWith('/'))) {
+      for (const entry of entries.filter(
+        (candidate) => candidate.name.startsWith('extension/') && !candidate.name.endsWith('/'),
+      )) {
         const out = join(scratch, entry.name);
         mkdirSync(dirname(out), { recursive: true });
         writeFileSync(out, entry.read());
@@ -133,10 +166,17 @@ export function checkEntries(entries, options = {}) {
       // Resolved as the extension host resolves it: from the bundle's folder, nothing outside the unpacked VSIX.
       const probe = `const ort = require(require.resolve('onnxruntime-node', { paths: [${JSON.stringify(join(extension, 'dist'))}] }));
         ort.InferenceSession.create(${JSON.stringify(join(extension, 'models', BUNDLED_MODELS[0], 'model.onnx'))}).then((session) => console.log(session.outputNames.join(',')));`;
-      const outputs = execFileSync(process.execPath, ['-e', probe], { cwd: scratch, encoding: 'utf8', env: { ...process.env, NODE_PATH: '' } }).trim();
-      if (!outputs.split(',').includes('attentions')) problems.push(`the shipped onnxruntime-node opened the bundled model but it has outputs ${outputs}`);
+      const outputs = execFileSync(process.execPath, ['-e', probe], {
+        cwd: scratch,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_PATH: '' },
+      }).trim();
+      if (!outputs.split(',').includes('attentions'))
+        problems.push(`the shipped onnxruntime-node opened the bundled model but it has outputs ${outputs}`);
     } catch (error) {
-      problems.push(`the shipped onnxruntime-node does not load the bundled model: ${String(error.message).split('\n').slice(0, 3).join(' ')}`);
+      problems.push(
+        `the shipped onnxruntime-node does not load the bundled model: ${String(error.message).split('\n').slice(0, 3).join(' ')}`,
+      );
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
@@ -149,7 +189,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const file of process.argv.slice(2)) {
     const problems = checkVsix(file, { requireHere: true });
     failed ||= problems.length > 0;
-    console.log(problems.length ? `${file}: ${problems.length} problem(s)\n  ${problems.join('\n  ')}` : `${file}: contents checked`);
+    console.log(
+      problems.length
+        ? `${file}: ${problems.length} problem(s)\n  ${problems.join('\n  ')}`
+        : `${file}: contents checked`,
+    );
   }
   process.exit(failed ? 1 : 0);
 }

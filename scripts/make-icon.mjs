@@ -17,17 +17,38 @@ const blue = [55, 148, 255];
 const focus = [255, 204, 0];
 /** Token bars per line: [x, width, attention weight 0–1]; the focused token is marked. */
 const lines = [
-  [[18, 22, 0.25], [44, 34, 0.9], [82, 26, 0.35]],
-  [[28, 18, 0.2], [50, 40, 0.55, 'focus'], [94, 16, 0.2]],
-  [[28, 30, 0.45], [62, 14, 0.15], [80, 30, 0.7]],
-  [[18, 26, 0.15], [48, 20, 0.3], [72, 36, 0.2]],
+  [
+    [18, 22, 0.25],
+    [44, 34, 0.9],
+    [82, 26, 0.35],
+  ],
+  [
+    [28, 18, 0.2],
+    [50, 40, 0.55, 'focus'],
+    [94, 16, 0.2],
+  ],
+  [
+    [28, 30, 0.45],
+    [62, 14, 0.15],
+    [80, 30, 0.7],
+  ],
+  [
+    [18, 26, 0.15],
+    [48, 20, 0.3],
+    [72, 36, 0.2],
+  ],
 ];
 const LINE_Y = [30, 52, 74, 96];
 const BAR_HEIGHT = 11;
-const bars = lines.flatMap((line, row) => line.map(([x, width, weight, mark]) => ({ x, y: LINE_Y[row], width, weight, focus: mark === 'focus' })));
+const bars = lines.flatMap((line, row) =>
+  line.map(([x, width, weight, mark]) => ({ x, y: LINE_Y[row], width, weight, focus: mark === 'focus' })),
+);
 const focused = bars.find((bar) => bar.focus);
 // Arcs from the focused token to the two it attends to most (the weights above).
-const targets = bars.filter((bar) => !bar.focus).sort((a, b) => b.weight - a.weight).slice(0, 2);
+const targets = bars
+  .filter((bar) => !bar.focus)
+  .sort((a, b) => b.weight - a.weight)
+  .slice(0, 2);
 const arcs = targets.map((target) => {
   // From the focused token's right end, bulging out to the right, to the target's right end.
   const [x0, y0] = [focused.x + focused.width, focused.y + BAR_HEIGHT / 2];
@@ -35,7 +56,10 @@ const arcs = targets.map((target) => {
   const control = [Math.max(x0, x1) + 18, (y0 + y1) / 2];
   return Array.from({ length: 65 }, (_, step) => {
     const t = step / 64;
-    return [(1 - t) ** 2 * x0 + 2 * (1 - t) * t * control[0] + t * t * x1, (1 - t) ** 2 * y0 + 2 * (1 - t) * t * control[1] + t * t * y1];
+    return [
+      (1 - t) ** 2 * x0 + 2 * (1 - t) * t * control[0] + t * t * x1,
+      (1 - t) ** 2 * y0 + 2 * (1 - t) * t * control[1] + t * t * y1,
+    ];
   });
 });
 
@@ -49,7 +73,10 @@ const distanceToPolyline = (px, py, points) => {
   for (let index = 1; index < points.length; index++) {
     const [ax, ay] = points[index - 1];
     const [bx, by] = points[index];
-    const t = Math.max(0, Math.min(1, ((px - ax) * (bx - ax) + (py - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2 || 1)));
+    const t = Math.max(
+      0,
+      Math.min(1, ((px - ax) * (bx - ax) + (py - ay) * (by - ay)) / ((bx - ax) ** 2 + (by - ay) ** 2 || 1)),
+    );
     best = Math.min(best, Math.hypot(px - ax - t * (bx - ax), py - ay - t * (by - ay)));
   }
   return best;
@@ -64,7 +91,8 @@ function sample(px, py) {
   for (const arc of arcs) if (distanceToPolyline(px, py, arc) <= 1.8) colour = blend(colour, focus, 0.85);
   for (const bar of bars) {
     if (bar.focus && insideRoundedRect(px, py, bar.x - 3, bar.y - 3, bar.width + 6, BAR_HEIGHT + 6, 7)) colour = focus;
-    if (insideRoundedRect(px, py, bar.x, bar.y, bar.width, BAR_HEIGHT, 4)) colour = blend(background, blue, 0.2 + 0.8 * bar.weight);
+    if (insideRoundedRect(px, py, bar.x, bar.y, bar.width, BAR_HEIGHT, 4))
+      colour = blend(background, blue, 0.2 + 0.8 * bar.weight);
   }
   return [...colour, 255];
 }
@@ -86,7 +114,8 @@ for (let y = 0; y < SIZE; y++) {
     }
     const offset = y * (SIZE * 4 + 1) + 1 + x * 4;
     const alpha = sum[3] / (SAMPLES * SAMPLES);
-    for (let channel = 0; channel < 3; channel++) pixels[offset + channel] = sum[3] ? Math.round(sum[channel] / sum[3]) : 0;
+    for (let channel = 0; channel < 3; channel++)
+      pixels[offset + channel] = sum[3] ? Math.round(sum[channel] / sum[3]) : 0;
     pixels[offset + 3] = Math.round(alpha);
   }
 }
@@ -114,7 +143,12 @@ header.writeUInt32BE(SIZE, 0);
 header.writeUInt32BE(SIZE, 4);
 header[8] = 8; // bit depth
 header[9] = 6; // colour type RGBA
-const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(pixels, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+const png = Buffer.concat([
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  chunk('IHDR', header),
+  chunk('IDAT', deflateSync(pixels, { level: 9 })),
+  chunk('IEND', Buffer.alloc(0)),
+]);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, png);
 console.log(`${out}: ${SIZE}×${SIZE}, ${png.length} bytes`);

@@ -52,22 +52,29 @@ const PROVIDER_LIBRARIES = /onnxruntime_providers_(cuda|tensorrt|shared)/;
 
 const missing = EXTENSION_FILES.filter((file) => !existsSync(join(root, file)));
 if (missing.length) {
-  console.error(`Missing ${missing.join(', ')}: run \`npm run build\` first (\`npm run package\` does), and check the models under models/.`);
+  console.error(
+    `Missing ${missing.join(', ')}: run \`npm run build\` first (\`npm run package\` does), and check the models under models/.`,
+  );
   process.exit(1);
 }
 
 function copyFiltered(from, to, keep = () => true) {
-  cpSync(from, to, { recursive: true, filter: (source) => {
-    const path = relative(root, source).replace(/\\/g, '/');
-    return !DROPPED.test(path) && (statSync(source).isDirectory() || keep(path));
-  } });
+  cpSync(from, to, {
+    recursive: true,
+    filter: (source) => {
+      const path = relative(root, source).replace(/\\/g, '/');
+      return !DROPPED.test(path) && (statSync(source).isDirectory() || keep(path));
+    },
+  });
 }
 
 /** A dependency's package.json without what only its development or install needs. */
 function runtimeManifest(packageDir, keepDependencies) {
   const original = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
   const { scripts, devDependencies, dependencies, ...rest } = original;
-  const kept = Object.fromEntries(Object.entries(dependencies ?? {}).filter(([name]) => keepDependencies.includes(name)));
+  const kept = Object.fromEntries(
+    Object.entries(dependencies ?? {}).filter(([name]) => keepDependencies.includes(name)),
+  );
   return { ...rest, ...(Object.keys(kept).length ? { dependencies: kept } : {}) };
 }
 
@@ -101,7 +108,10 @@ function stage(target) {
   copyFiltered(join(ortDir, 'dist'), join(ortStage, 'dist'));
   copyFiltered(join(ortDir, binaries), join(ortStage, binaries), (path) => !PROVIDER_LIBRARIES.test(path));
   cpSync(join(ortDir, 'README.md'), join(ortStage, 'README.md'));
-  writeFileSync(join(ortStage, 'package.json'), JSON.stringify(runtimeManifest(ortDir, ['onnxruntime-common']), null, 2));
+  writeFileSync(
+    join(ortStage, 'package.json'),
+    JSON.stringify(runtimeManifest(ortDir, ['onnxruntime-common']), null, 2),
+  );
   const commonDir = packageRoot(require.resolve('onnxruntime-common', { paths: [ortDir] }), 'onnxruntime-common');
   const commonStage = join(dir, 'node_modules', 'onnxruntime-common');
   copyFiltered(join(commonDir, 'dist', 'cjs'), join(commonStage, 'dist', 'cjs'));
@@ -127,7 +137,10 @@ for (const target of targets) {
   const file = join(outDir, `${manifest.name}-${target}-${manifest.version}.vsix`);
   rmSync(file, { force: true });
   // Relative README links stay relative: the installed extension shows README.md from its own folder.
-  execFileSync(process.execPath, [vsce, 'package', '--target', target, '--out', file, '--no-rewrite-relative-links'], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync(process.execPath, [vsce, 'package', '--target', target, '--out', file, '--no-rewrite-relative-links'], {
+    cwd: dir,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   built.push(file);
 }
 let failed = false;
@@ -141,7 +154,9 @@ for (const file of built) {
     console.log(`${relative(root, file)}: ${size} MiB, contents checked`);
   }
 }
-for (const leftover of readdirSync(outDir).filter((name) => name.endsWith('.vsix') && !built.some((file) => file.endsWith(name)))) {
+for (const leftover of readdirSync(outDir).filter(
+  (name) => name.endsWith('.vsix') && !built.some((file) => file.endsWith(name)),
+)) {
   console.log(`(also in ${relative(root, outDir)}: ${leftover}, not built by this run)`);
 }
 process.exit(failed ? 1 : 0);

@@ -19,10 +19,12 @@ const isAlive = (pid: number) => {
   }
 };
 const waitUntil = async (condition: () => boolean, ms: number) => {
-  for (const until = Date.now() + ms; !condition() && Date.now() < until; ) await new Promise((done) => setTimeout(done, 20));
+  for (const until = Date.now() + ms; !condition() && Date.now() < until;)
+    await new Promise((done) => setTimeout(done, 20));
   return condition();
 };
-const tensorFolders = () => readdirSync(existsSync('/dev/shm') ? '/dev/shm' : tmpdir()).filter((name) => name.startsWith('code-attention-'));
+const tensorFolders = () =>
+  readdirSync(existsSync('/dev/shm') ? '/dev/shm' : tmpdir()).filter((name) => name.startsWith('code-attention-'));
 
 function largestDifference(a: ForwardOutput, b: ForwardOutput): Record<string, number> {
   const differences: Record<string, number> = {};
@@ -80,7 +82,10 @@ describe('model in a child process', function () {
     const pending = [there.forward(ids), there.forward(ids)];
     process.kill(killed, 'SIGKILL');
     const stoppedBySigkill = (error: Error) => {
-      assert.ok(error instanceof ModelProcessStoppedError, `a ModelProcessStoppedError (${error.name}: ${error.message})`);
+      assert.ok(
+        error instanceof ModelProcessStoppedError,
+        `a ModelProcessStoppedError (${error.name}: ${error.message})`,
+      );
       assert.equal(error.message, 'The model process stopped: signal SIGKILL; it will restart on the next analysis.');
       return true;
     };
@@ -93,11 +98,19 @@ describe('model in a child process', function () {
     const restarted = sessionOf(there).pid!;
     assert.notEqual(restarted, killed);
     assert.ok(isAlive(restarted));
-    assert.ok(largestDifference(await here.forward(ids), after).attentions < 1e-5, 'the restarted process gives the same outputs');
+    assert.ok(
+      largestDifference(await here.forward(ids), after).attentions < 1e-5,
+      'the restarted process gives the same outputs',
+    );
   });
 
   it('an analysis interrupted by the kill fails with that message, and the next analysis of the same Analyzer works', async () => {
-    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars'), thread: 'process' });
+    const analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+      thread: 'process',
+    });
     try {
       const source = readFileSync(join(ROOT, 'examples', 'lru_cache.py'), 'utf8').repeat(12);
       const pid = sessionOf(analyzer.model).pid!;
@@ -106,7 +119,10 @@ describe('model in a child process', function () {
         // Killed once the second window is under way: the first forward pass has come back.
         onProgress: (message) => /window 2 of/.test(message) && process.kill(pid, 'SIGKILL'),
       });
-      await assert.rejects(analysis, /^ModelProcessStoppedError: The model process stopped: signal SIGKILL; it will restart on the next analysis\.$/);
+      await assert.rejects(
+        analysis,
+        /^ModelProcessStoppedError: The model process stopped: signal SIGKILL; it will restart on the next analysis\.$/,
+      );
       const result = await analyzer.analyze(source, 'python', { reports: ['catLayers'] });
       assert.ok(result.windows.length > 1, `${result.windows.length} windows`);
       assert.ok(result.scores.cat && result.scores.cat.snippets > 1, 'the next analysis scores every window');
@@ -131,14 +147,20 @@ describe('model in a child process', function () {
   it('a bad model folder gives the in-process message and leaves no process or folder behind', async () => {
     const foldersBefore = tensorFolders().length;
     await assert.rejects(
-      LoadedModel.load(join(ROOT, 'test', 'fixtures', 'models', 'no-attentions'), { executionProvider: 'cpu', thread: 'process' }),
+      LoadedModel.load(join(ROOT, 'test', 'fixtures', 'models', 'no-attentions'), {
+        executionProvider: 'cpu',
+        thread: 'process',
+      }),
       (error: Error) => error instanceof ModelLoadError && /no "attentions" output/.test(error.message),
     );
     const scratch = mkdtempSync(join(tmpdir(), 'cal-model-'));
     try {
       cpSync(MODEL_DIR, scratch, { recursive: true });
       writeFileSync(join(scratch, 'model.onnx'), 'not an onnx file');
-      await assert.rejects(LoadedModel.load(scratch, { executionProvider: 'cpu', thread: 'process' }), (error: Error) => error instanceof ModelLoadError && /not a readable ONNX model/.test(error.message));
+      await assert.rejects(
+        LoadedModel.load(scratch, { executionProvider: 'cpu', thread: 'process' }),
+        (error: Error) => error instanceof ModelLoadError && /not a readable ONNX model/.test(error.message),
+      );
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }

@@ -15,7 +15,8 @@
 // Usage: node scripts/e2e/run.mjs [--ui-only | --integration-only]   (CAL_E2E_EXTRA_MODELS: see below)
 // (after scripts/e2e/setup-code-server.sh; `npm run test:e2e` builds and does both)
 import { spawn, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -44,7 +45,10 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const uiChecks = !process.argv.includes('--integration-only');
 const vsix = process.env.CAL_E2E_VSIX ?? join(root, 'dist-vsix', `${manifest.name}-linux-x64-${manifest.version}.vsix`);
 if (uiChecks && !existsSync(vsix)) {
-  console.error(`${vsix} is missing: the UI checks run the packaged extension. Build it with \`node scripts/package.mjs --target linux-x64\` (\`npm run test:e2e\` does).`);
+  console.error(
+    `${vsix} is missing: the UI checks run the packaged extension. ` +
+      'Build it with `node scripts/package.mjs --target linux-x64` (`npm run test:e2e` does).',
+  );
   process.exit(1);
 }
 
@@ -54,7 +58,8 @@ mkdirSync(workspace);
 for (const file of readdirSync(join(root, 'examples'))) cpSync(join(root, 'examples', file), join(workspace, file));
 writeFileSync(join(workspace, 'notes.txt'), 'Plain text: not a supported language.\n');
 // A file of many windows, so that an analysis lasts long enough to kill the model process during it.
-writeFileSync(join(workspace, 'big_module.py'), readFileSync(join(root, 'examples', 'lru_cache.py'), 'utf8').repeat(20));
+const example = readFileSync(join(root, 'examples', 'lru_cache.py'), 'utf8');
+writeFileSync(join(workspace, 'big_module.py'), example.repeat(20));
 mkdirSync(join(workspace, '.vscode'));
 const settings = { 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'editor.hover.delay': 300, 'files.simpleDialog.enable': true, 'workbench.tips.enabled': false, 'editor.minimap.enabled': false, 'editor.stickyScroll.enabled': false };
 // CAL_E2E_EXTRA_MODELS=DIR[:DIR…] offers more model folders next to the bundled ones (codeAttention.models).
@@ -65,23 +70,34 @@ const extensionsDir = join(scratch, 'extensions');
 mkdirSync(extensionsDir);
 let installedExtension;
 if (uiChecks) {
-  const installLog = execFileSync(process.execPath, [join(codeServer, 'out/node/entry.js'), '--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', join(scratch, 'user')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const folder = readdirSync(extensionsDir).find((name) => name === `${manifest.publisher}.${manifest.name}-${manifest.version}`);
-  if (!folder || !existsSync(join(extensionsDir, folder, 'dist', 'extension.js'))) {
-    console.error(`Installing ${vsix} left no ${manifest.publisher}.${manifest.name}-${manifest.version} in ${extensionsDir} (it holds ${readdirSync(extensionsDir).join(', ') || 'nothing'}):\n${installLog}`);
+  const install = ['--install-extension', vsix, '--extensions-dir', extensionsDir];
+  install.push('--user-data-dir', join(scratch, 'user'));
+  const installLog = execFileSync(process.execPath, [join(codeServer, 'out/node/entry.js'), ...install], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const folder = `${manifest.publisher}.${manifest.name}-${manifest.version}`;
+  if (!existsSync(join(extensionsDir, folder, 'dist', 'extension.js'))) {
+    const holds = readdirSync(extensionsDir).join(', ') || 'nothing';
+    console.error(`Installing ${vsix} left no ${folder} in ${extensionsDir} (it holds ${holds}):\n${installLog}`);
     process.exit(1);
   }
   installedExtension = join(extensionsDir, folder);
-  say(`installed ${vsix.slice(root.length + 1)} (${(statSync(vsix).size / 2 ** 20).toFixed(1)} MiB) into an empty extensions folder: ${folder}`);
+  const size = `${(statSync(vsix).size / 2 ** 20).toFixed(1)} MiB`;
+  say(`installed ${vsix.slice(root.length + 1)} (${size}) into an empty extensions folder: ${folder}`);
 }
 
-/** Process ids of model processes (modelProcessMain.js) whose entry script lies under `folder`. */
-function modelProcesses(folder) {
+/**
+ * Process ids of the model processes (modelProcessMain.js) whose entry script lies under `folder`
+ * and that run the bundled model `model` (the model file is on their command line).
+ */
+function modelProcesses(folder, model = bundledModels[0]) {
   const pids = [];
   for (const name of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
     try {
       const args = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      if (args.some((arg) => arg.endsWith('modelProcessMain.js') && arg.startsWith(folder))) pids.push(Number(name));
+      const entry = args.some((arg) => arg.endsWith('modelProcessMain.js') && arg.startsWith(folder));
+      if (entry && args.includes(join(folder, 'models', model, 'model.onnx'))) pids.push(Number(name));
     } catch {
       // the process ended while the list was read
     }
@@ -100,7 +116,8 @@ const host = `127.0.0.1:${port}`;
 const serverLog = [];
 say(`starting code-server on ${host} (workspace ${workspace})`);
 const server = spawn(process.execPath, [join(codeServer, 'out/node/entry.js'), '--auth', 'none', '--bind-addr', host, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-  '--user-data-dir', join(scratch, 'user'), '--extensions-dir', extensionsDir, workspace], { stdio: ['ignore', 'pipe', 'pipe'] });
+  '--user-data-dir', join(scratch, 'user'), '--extensions-dir', extensionsDir, workspace],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
 server.stdout.on('data', (chunk) => serverLog.push(String(chunk)));
 server.stderr.on('data', (chunk) => serverLog.push(String(chunk)));
 
@@ -236,14 +253,23 @@ try {
     await ui.locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ }).first().waitFor({ timeout: 120_000 });
     const firstAnalysisMs = Date.now() - opened;
     const processes = modelProcesses(installedExtension);
-    check(processes.length === 1, `one model process runs, from the installed extension (${processes.length} under ${installedExtension})`);
+    check(processes.length === 1, `one model process runs, from the installed extension (${processes.length})`);
     await palette(ui, 'Developer: Show Running Extensions');
-    const runningRow = ui.locator('.monaco-list-row').filter({ hasText: manifest.displayName }).filter({ hasText: /Activation: \d+/ });
+    const runningRow = ui
+      .locator('.monaco-list-row')
+      .filter({ hasText: manifest.displayName })
+      .filter({ hasText: /Activation: \d+/ });
     await runningRow.first().waitFor({ timeout: 30_000 });
     const runningText = (await runningRow.first().innerText()).replace(/\s+/g, ' ');
     const activationMs = Number(/Activation: (\d+)\s*ms/.exec(runningText)?.[1] ?? NaN);
-    say(`timing: activation (code loading + activate(), as VS Code measures it) ${activationMs} ms; opening lru_cache.py to its first analysis in the status bar ${firstAnalysisMs} ms (includes the 800 ms auto-analysis delay, the model process start and the model load)`);
-    check(runningText.includes(manifest.version), `the running extension is the installed ${manifest.version} (${runningText.slice(0, 200)})`);
+    say(
+      `timing: activation (code loading + activate(), as VS Code measures it) ${activationMs} ms; ` +
+        `opening lru_cache.py to its first analysis in the status bar ${firstAnalysisMs} ms ` +
+        '(includes the 800 ms auto-analysis delay, the model process start and the model load)',
+    );
+    const running = runningText.slice(0, 200);
+    const installedVersion = `the running extension is the installed ${manifest.version} (${running})`;
+    check(runningText.includes(manifest.version), installedVersion);
     check(Number.isFinite(activationMs), `VS Code reports the activation time (${runningText.slice(0, 200)})`);
     await closeAllEditors(ui);
 
@@ -257,21 +283,27 @@ try {
 
     // The manifest's entry points: Score and Compare in the editor title bar and context menu, the
     // Select View keybinding (Ctrl+Alt+A V).
-    const titleActions = await ui.locator('.editor-actions .action-label').evaluateAll((labels) => labels.map((label) => label.getAttribute('aria-label') ?? ''));
-    check(['Score Structure Attention', 'Compare Models'].every((title) => titleActions.some((label) => label.includes(title))), `the editor title bar offers Score and Compare (${titleActions.join(' | ')})`);
+    const entryTitles = ['Score Structure Attention', 'Compare Models'];
+    const offersBoth = (labels) => entryTitles.every((title) => labels.some((label) => label.includes(title)));
+    const titleActions = await ui
+      .locator('.editor-actions .action-label')
+      .evaluateAll((labels) => labels.map((label) => label.getAttribute('aria-label') ?? ''));
+    check(offersBoth(titleActions), `the editor title bar offers Score and Compare (${titleActions.join(' | ')})`);
     await ui.locator('.monaco-editor .view-lines').first().click({ button: 'right' });
     const contextMenu = ui.locator('.context-view .monaco-menu .action-label');
     await contextMenu.first().waitFor({ timeout: 10_000 });
     const contextItems = await contextMenu.allInnerTexts();
     await ui.keyboard.press('Escape');
-    check(['Score Structure Attention', 'Compare Models'].every((title) => contextItems.some((item) => item.includes(title))), `the editor context menu offers Score and Compare (${contextItems.filter(Boolean).slice(-6).join(' | ')})`);
+    const lastItems = contextItems.filter(Boolean).slice(-6).join(' | ');
+    check(offersBoth(contextItems), `the editor context menu offers Score and Compare (${lastItems})`);
     await ui.locator('.monaco-editor .view-lines').first().click();
     await ui.keyboard.press('Control+Alt+KeyA');
     await ui.keyboard.press('KeyV');
     const viewPicker = ui.locator('.quick-input-widget .monaco-list-row', { hasText: 'mean over heads' });
     const keybindingOpened = await viewPicker.first().waitFor({ timeout: 10_000 }).then(() => true, () => false);
     await ui.keyboard.press('Escape');
-    say(`title bar: ${titleActions.filter((label) => /Score|Compare/.test(label)).join(', ')}; Ctrl+Alt+A V opened the view picker: ${keybindingOpened}`);
+    const ours = titleActions.filter((label) => /Score|Compare/.test(label)).join(', ');
+    say(`title bar: ${ours}; Ctrl+Alt+A V opened the view picker: ${keybindingOpened}`);
     check(keybindingOpened, 'Ctrl+Alt+A V opens the attention view picker');
 
     // Hover a code token: the attended tokens get decorations, the card lists tokens with weights.
@@ -420,19 +452,23 @@ try {
     // The Getting Started walkthrough lists its five steps.
     await palette(ui, 'Welcome: Open Walkthrough...');
     await pick(ui, 'Get started with Code Attention Lens');
-    const stepTitles = ['Open an example', 'Hover a token', 'Score the file', 'Compare the two checkpoints', 'Bring your own model'];
+    const stepTitles = ['Open an example', 'Hover a token', 'Score the file', 'Compare the two checkpoints'];
+    stepTitles.push('Bring your own model');
     const shownSteps = [];
     for (const title of stepTitles) {
-      if (await ui.getByText(title, { exact: true }).first().waitFor({ timeout: 15_000 }).then(() => true, () => false)) shownSteps.push(title);
+      const step = ui.getByText(title, { exact: true }).first();
+      if (await step.waitFor({ timeout: 15_000 }).then(() => true, () => false)) shownSteps.push(title);
     }
     await ui.waitForTimeout(500);
     await ui.screenshot({ path: join(screenshots, 'walkthrough.png') });
     say(`walkthrough steps shown: ${shownSteps.join(', ')}`);
-    check(shownSteps.length === stepTitles.length, `the walkthrough shows its five steps (it shows ${shownSteps.join(', ') || 'none'})`);
+    const shown = shownSteps.join(', ') || 'none';
+    check(shownSteps.length === stepTitles.length, `the walkthrough shows its five steps (it shows ${shown})`);
 
     // Kill the model process with SIGKILL during an analysis started from the palette (automatic
     // analysis off, so that the palette's run, which reports errors, is the one in flight).
-    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ ...settings, 'codeAttention.autoAnalyze': false }));
+    const manualSettings = { ...settings, 'codeAttention.autoAnalyze': false };
+    writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify(manualSettings));
     await ui.waitForTimeout(1500);
     await closeAllEditors(ui);
     await ui.keyboard.press('Escape');
@@ -440,7 +476,9 @@ try {
     await ui.locator('.monaco-editor .view-lines').first().click();
     const [before] = modelProcesses(installedExtension);
     await palette(ui, 'Code Attention: Analyze Current File');
-    await ui.locator('.notifications-toasts .notification-toast', { hasText: /Analysing big_module\.py|window \d+ of \d+/ }).first().waitFor({ timeout: 30_000 });
+    const progress = /Analysing big_module\.py|window \d+ of \d+/;
+    const progressToast = ui.locator('.notifications-toasts .notification-toast', { hasText: progress });
+    await progressToast.first().waitFor({ timeout: 30_000 });
     const [killed] = modelProcesses(installedExtension);
     check(killed !== undefined, 'the model process runs during the analysis');
     if (killed !== undefined) process.kill(killed, 'SIGKILL');
@@ -453,9 +491,13 @@ try {
     const respondStarted = Date.now();
     await goToLine(ui, 30, 5);
     const respondMs = Date.now() - respondStarted;
-    const alive = await ui.evaluate(() => document.querySelector('.editor-group-container.active .monaco-editor .view-lines')?.textContent?.length ?? 0);
-    say(`killed model process ${killed} (before the analysis: ${before}); message: ${stoppedText}; go-to-line answered in ${respondMs} ms`);
-    check(/The model process stopped: signal SIGKILL; it will restart on the next analysis/.test(stoppedText), `the message says the model process stopped and will restart (${stoppedText})`);
+    const alive = await ui.evaluate(
+      () =>
+        document.querySelector('.editor-group-container.active .monaco-editor .view-lines')?.textContent?.length ?? 0,
+    );
+    say(`killed model process ${killed} (before: ${before}); message: ${stoppedText}; go-to-line took ${respondMs} ms`);
+    const expected = /The model process stopped: signal SIGKILL; it will restart on the next analysis/;
+    check(expected.test(stoppedText), `the message says the model process stopped and will restart (${stoppedText})`);
     check(respondMs < 5000 && alive > 0, `the editor responds after the kill (go to line took ${respondMs} ms)`);
     // The next analysis starts a new process and completes: CodeLens scores appear on the big file.
     await closeAllEditors(ui);
@@ -463,10 +505,13 @@ try {
     await ui.locator('.monaco-editor .view-lines').first().click();
     await palette(ui, 'Code Attention: Analyze Current File');
     await ui.locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ }).first().waitFor({ timeout: 180_000 });
-    await ui.locator('.codelens-decoration').filter({ hasText: /CAT \d\.\d{3}/, visible: true }).first().waitFor({ timeout: 30_000 });
+    const scoreLens = ui.locator('.codelens-decoration').filter({ hasText: /CAT \d\.\d{3}/, visible: true });
+    await scoreLens.first().waitFor({ timeout: 30_000 });
     const after = modelProcesses(installedExtension);
     say(`next analysis of big_module.py done; model process now ${after.join(', ')}`);
-    check(after.length === 1 && after[0] !== killed, `a new model process runs after the kill (${after.join(', ') || 'none'}; killed ${killed})`);
+    const now = after.join(', ') || 'none';
+    const restarted = after.length === 1 && after[0] !== killed;
+    check(restarted, `a new model process runs after the kill (${now}; killed ${killed})`);
     writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings));
   }
 } catch (error) {

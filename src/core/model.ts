@@ -216,7 +216,7 @@ export class LoadedModel {
     return result;
   }
 
-  /** True once the session cannot run (disposed, its worker thread stopped, or its process died and was not restarted). */
+  /** True once the session cannot run: disposed, its worker thread stopped, or its process died (until restarted). */
   get stopped(): boolean {
     return this.session.stopped;
   }

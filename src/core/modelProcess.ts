@@ -108,7 +108,10 @@ export class ProcessSession implements ForwardSession {
     return new Promise((resolveRun, rejectRun) => {
       this.pending.set(id, { resolve: resolveRun, reject: rejectRun });
       // A send to a process that just died fails; its exit rejects this call with the exit's reason.
-      running.child.send({ type: 'run', id, ids: [...ids], fetches: [...fetches] } satisfies ProcessRequest, () => undefined);
+      running.child.send(
+        { type: 'run', id, ids: [...ids], fetches: [...fetches] } satisfies ProcessRequest,
+        () => undefined,
+      );
     });
   }
 
@@ -179,10 +182,15 @@ export class ProcessSession implements ForwardSession {
 }
 
 /** Forks the child, opens the model there and waits for its answer. */
-async function startProcess(file: string, setting: ExecutionProviderSetting): Promise<{ running: Running; reply: Extract<ProcessReply, { type: 'opened' }> }> {
+async function startProcess(
+  file: string,
+  setting: ExecutionProviderSetting,
+): Promise<{ running: Running; reply: Extract<ProcessReply, { type: 'opened' }> }> {
   const tensorDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'code-attention-'));
   // In VS Code's desktop extension host process.execPath is Electron: ELECTRON_RUN_AS_NODE makes it plain Node.
-  const child = fork(join(__dirname, MODEL_PROCESS_ENTRY), [], {
+  // The model file on the command line names the process in `ps` (the end-to-end tests find it
+  // so); the child ignores it.
+  const child = fork(join(__dirname, MODEL_PROCESS_ENTRY), ['--model', file], {
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     execArgv: [],
@@ -219,7 +227,10 @@ function readTensors(file: string, placements: readonly TensorPlacement[]): Reco
   const outputs: Record<string, OutputTensor> = {};
   for (const placement of placements) {
     // Buffers start 8-byte aligned (also inside Node's pool) and offsets are multiples of 4.
-    outputs[placement.name] = { data: new Float32Array(bytes.buffer, bytes.byteOffset + placement.byteOffset, placement.length), dims: placement.dims };
+    outputs[placement.name] = {
+      data: new Float32Array(bytes.buffer, bytes.byteOffset + placement.byteOffset, placement.length),
+      dims: placement.dims,
+    };
   }
   return outputs;
 }
@@ -232,5 +243,7 @@ function exitReason(running: Running): string {
 }
 
 function firstLine(error: unknown): string {
-  return String((error as Error)?.message ?? error).split('\n')[0].slice(0, 200);
+  return String((error as Error)?.message ?? error)
+    .split('\n')[0]
+    .slice(0, 200);
 }

@@ -21,14 +21,22 @@ process.on('disconnect', () => {
   process.exit(0);
 });
 
-process.on('message', async (request: ProcessRequest) => {
+process.on('message', (request: ProcessRequest) => void answer(request));
+
+async function answer(request: ProcessRequest): Promise<void> {
   switch (request.type) {
     case 'open':
       tensorDir = request.tensorDir;
       try {
         const opened = await openSession(request.file, request.setting);
         session = opened.session;
-        reply({ type: 'opened', device: opened.device, fallbackReason: opened.fallbackReason, inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
+        reply({
+          type: 'opened',
+          device: opened.device,
+          fallbackReason: opened.fallbackReason,
+          inputNames: [...session.inputNames],
+          outputNames: [...session.outputNames],
+        });
       } catch (error) {
         reply({ type: 'failed', message: messageOf(error), loadError: error instanceof ModelLoadError });
       }
@@ -44,7 +52,8 @@ process.on('message', async (request: ProcessRequest) => {
           let byteOffset = 0;
           for (const [name, output] of Object.entries(outputs)) {
             const bytes = new Uint8Array(output.data.buffer, output.data.byteOffset, output.data.byteLength);
-            for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written, byteOffset + written);
+            for (let written = 0; written < bytes.length;)
+              written += writeSync(fd, bytes, written, bytes.length - written, byteOffset + written);
             tensors.push({ name, dims: output.dims, byteOffset, length: output.data.length });
             byteOffset += bytes.length;
           }
@@ -53,7 +62,12 @@ process.on('message', async (request: ProcessRequest) => {
         }
         reply({ type: 'result', id: request.id, file, tensors });
       } catch (error) {
-        reply({ type: 'failed', id: request.id, message: messageOf(error), loadError: error instanceof ModelLoadError });
+        reply({
+          type: 'failed',
+          id: request.id,
+          message: messageOf(error),
+          loadError: error instanceof ModelLoadError,
+        });
       }
       return;
     case 'release':
@@ -63,4 +77,4 @@ process.on('message', async (request: ProcessRequest) => {
       process.disconnect();
       return;
   }
-});
+}

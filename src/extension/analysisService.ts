@@ -176,7 +176,8 @@ export class AnalysisService implements vscode.Disposable {
         return document.version === version ? result : undefined;
       } catch (error) {
         if (error instanceof AnalysisCancelledError) return undefined;
-        const known = error instanceof InputError || error instanceof ModelLoadError || error instanceof ModelProcessStoppedError;
+        const known =
+          error instanceof InputError || error instanceof ModelLoadError || error instanceof ModelProcessStoppedError;
         const message = known ? error.message : `Analysis failed: ${(error as Error).message}`;
         this.output.error(message);
         this.failures.set(key, { version, message });

@@ -72,8 +72,14 @@ export class ModelCache {
 
   private load(key: string, modelDir: string, provider: ExecutionProviderSetting): Entry {
     const started = performance.now();
-    // The model runs in its own process: a forward pass must not stop the extension host's event loop, nor a crash end it.
-    const promise = Analyzer.create({ modelDir, executionProvider: provider, grammarsDir: this.grammarsDir, thread: 'process' });
+    // The model runs in its own process: a forward pass must not stop the extension host's event
+    // loop, nor a native crash end it.
+    const promise = Analyzer.create({
+      modelDir,
+      executionProvider: provider,
+      grammarsDir: this.grammarsDir,
+      thread: 'process',
+    });
     const entry: Entry = { key, promise, bytes: modelBytes(modelDir), lastUsed: Date.now() };
     promise.then(
       (analyzer) => {

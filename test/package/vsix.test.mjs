@@ -30,16 +30,21 @@ describe('the linux-x64 VSIX', function () {
   it('holds onnxruntime-node with linux-x64 binaries only, and no CUDA or TensorRT provider library', () => {
     const binaries = names().filter((name) => name.includes('/bin/napi-v6/'));
     assert.ok(binaries.length >= 2, binaries.join(', '));
-    assert.ok(binaries.every((name) => name.startsWith('extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/')), binaries.join(', '));
+    assert.ok(
+      binaries.every((name) => name.startsWith('extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/')),
+      binaries.join(', '),
+    );
     assert.ok(binaries.some((name) => name.endsWith('/onnxruntime_binding.node')));
     assert.ok(!names().some((name) => /providers_(cuda|tensorrt)/.test(name)));
   });
 
   it('holds every file of both bundled models and every grammar the build copies', () => {
     for (const model of BUNDLED_MODELS) {
-      for (const file of readdirSync(join(root, 'models', model))) assert.ok(entry(`extension/models/${model}/${file}`), `models/${model}/${file}`);
+      for (const file of readdirSync(join(root, 'models', model)))
+        assert.ok(entry(`extension/models/${model}/${file}`), `models/${model}/${file}`);
     }
-    for (const grammar of readdirSync(join(root, 'grammars')).filter((name) => name.endsWith('.wasm'))) assert.ok(entry(`extension/grammars/${grammar}`), grammar);
+    for (const grammar of readdirSync(join(root, 'grammars')).filter((name) => name.endsWith('.wasm')))
+      assert.ok(entry(`extension/grammars/${grammar}`), grammar);
   });
 
   it('ships a complete manifest: version, license, repository, icon, kind, trust and walkthrough media', () => {
@@ -60,14 +65,17 @@ describe('the linux-x64 VSIX', function () {
     assert.equal(icon.subarray(1, 4).toString('ascii'), 'PNG');
     const [width, height] = [icon.readUInt32BE(16), icon.readUInt32BE(20)];
     assert.ok((width === 128 && height === 128) || (width === 256 && height === 256), `icon ${width}×${height}`);
-    for (const step of shipped.contributes.walkthroughs[0].steps) assert.ok(entry(`extension/${step.media.markdown}`), step.media.markdown);
+    for (const step of shipped.contributes.walkthroughs[0].steps)
+      assert.ok(entry(`extension/${step.media.markdown}`), step.media.markdown);
   });
 
   it('the checker refuses another platform’s binary, a provider library, a missing model file and the excluded folders', () => {
     const refused = {
       'extension/node_modules/onnxruntime-node/bin/napi-v6/win32/x64/onnxruntime.dll': /belongs to win32-x64/,
-      'extension/node_modules/onnxruntime-node/bin/napi-v6/darwin/arm64/onnxruntime_binding.node': /belongs to darwin-arm64/,
-      'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so': /CUDA\/TensorRT provider/,
+      'extension/node_modules/onnxruntime-node/bin/napi-v6/darwin/arm64/onnxruntime_binding.node':
+        /belongs to darwin-arm64/,
+      'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so':
+        /CUDA\/TensorRT provider/,
       'extension/models/_work/checkpoint.pt': /development folder/,
       'extension/.cache/code-server/x.js': /development folder|unexpected/,
       'extension/test/fixtures/a.json': /development folder|unexpected/,
@@ -78,7 +86,10 @@ describe('the linux-x64 VSIX', function () {
     };
     for (const [name, expected] of Object.entries(refused)) {
       const problems = checkEntries(withExtra(name));
-      assert.ok(problems.some((problem) => expected.test(problem)), `${name}: ${problems.join('; ') || 'accepted'}`);
+      assert.ok(
+        problems.some((problem) => expected.test(problem)),
+        `${name}: ${problems.join('; ') || 'accepted'}`,
+      );
     }
     const modelFile = `extension/models/${BUNDLED_MODELS[1]}/model.onnx`;
     const problems = checkEntries(entries.filter((candidate) => candidate.name !== modelFile));
