@@ -23,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 import { chromium } from 'playwright-core';
+import { hostileChecks, prepareHostileWorkspace } from './hostile-checks.mjs';
 
 const started = Date.now();
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -60,6 +61,7 @@ writeFileSync(join(workspace, 'notes.txt'), 'Plain text: not a supported languag
 // A file of many windows, so that an analysis lasts long enough to kill the model process during it.
 const example = readFileSync(join(root, 'examples', 'lru_cache.py'), 'utf8');
 writeFileSync(join(workspace, 'big_module.py'), example.repeat(20));
+prepareHostileWorkspace(workspace);
 mkdirSync(join(workspace, '.vscode'));
 const settings = { 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'editor.hover.delay': 300, 'files.simpleDialog.enable': true, 'workbench.tips.enabled': false, 'editor.minimap.enabled': false, 'editor.stickyScroll.enabled': false };
 // CAL_E2E_EXTRA_MODELS=DIR[:DIR…] offers more model folders next to the bundled ones (codeAttention.models).
@@ -435,6 +437,10 @@ try {
       const [layersA, layersB] = (comparePoints ?? '').split(',');
       check(heatmapLayers.length === 2 && heatmapLayers[0].startsWith(`${layersA}×`) && heatmapLayers[1].startsWith(`${layersB}×`), `each head map has its model's layers (${heatmapLayers.join(', ')} for chart points ${comparePoints})`);
     }
+
+    // Hostile input: a file named like a command link, source text with icon and Markdown syntax.
+    await closeAllEditors(ui);
+    await hostileChecks(ui, { palette, openFile, check, say, screenshots });
 
     // An unsupported file: a clear message.
     await closeAllEditors(ui);

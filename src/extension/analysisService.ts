@@ -1,13 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isLanguageId, LANGUAGES } from '../core/languages';
-import { findModels, ModelLoadError, type ModelEntry } from '../core/model';
+import { findModels, ModelLoadError, modelEntry, type ModelEntry } from '../core/model';
 import { ModelProcessStoppedError } from '../core/modelProcess';
 import { AnalysisCancelledError, type Analyzer, InputError } from '../core/pipeline';
 import type { AnalysisResult, ExecutionProviderSetting, LanguageId } from '../core/types';
-import { resolveModelFolder } from '../presenters/models';
+import { messageText } from '../presenters/escape';
+import { modelFoldersFromSetting } from '../presenters/models';
 import { settings } from './config';
 import { ModelCache } from './modelCache';
 import { unsupportedLanguageMessage } from '../presenters/status';
@@ -39,6 +39,7 @@ export class AnalysisService implements vscode.Disposable {
   private readonly runningChanged = new vscode.EventEmitter<vscode.Uri>();
   /** Documents already told that their language is not supported (told once per document). */
   private readonly toldUnsupported = new Set<string>();
+  private readonly toldProblems = new Set<string>();
   /** Why the last analysis of a document version failed (too large, binary, model missing …). */
   private readonly failures = new Map<string, { version: number; message: string }>();
   readonly onDidChangeResult = this.changed.event;
@@ -67,11 +68,20 @@ export class AnalysisService implements vscode.Disposable {
   availableModels(): ModelEntry[] {
     const bundled = findModels(path.join(this.context.extensionPath, 'models'));
     // In an untrusted workspace VS Code returns only the user's value of this restricted setting.
-    const configured = vscode.workspace.getConfiguration('codeAttention').get<string[]>('models', []);
     const workspaceRoot = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const user = configured.filter((folder) => typeof folder === 'string' && folder.trim()).map((folder) => configuredModel(resolveModelFolder(folder, homedir(), workspaceRoot)));
+    const setting = modelFoldersFromSetting(settings.modelFolders(), homedir(), workspaceRoot);
+    for (const problem of setting.problems) this.tellOnce(problem);
+    const user = setting.folders.map(modelEntry);
     const seen = new Set<string>();
     return [...bundled, ...user].filter((model) => !seen.has(model.path) && seen.add(model.path));
+  }
+
+  /** A warning about the settings, shown once per session however often the models are listed. */
+  private tellOnce(problem: string): void {
+    if (this.toldProblems.has(problem)) return;
+    this.toldProblems.add(problem);
+    this.output.warn(problem);
+    void vscode.window.showWarningMessage(`Code Attention Lens: ${problem}`);
   }
 
   /** Tells the user, once per document, which languages are supported. Returns the language when supported. */
@@ -181,7 +191,7 @@ export class AnalysisService implements vscode.Disposable {
         const message = known ? error.message : `Analysis failed: ${(error as Error).message}`;
         this.output.error(message);
         this.failures.set(key, { version, message });
-        if (!options.quiet) void vscode.window.showWarningMessage(`Code Attention Lens: ${message}`);
+        if (!options.quiet) void vscode.window.showWarningMessage(`Code Attention Lens: ${messageText(message)}`);
         return undefined;
       } finally {
         if (this.inFlight.get(key)?.abort === abort) {
@@ -194,8 +204,8 @@ export class AnalysisService implements vscode.Disposable {
       ? Promise.resolve(
           vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Code Attention Lens', cancellable: true }, (progress, token) => {
             token.onCancellationRequested(() => abort.abort());
-            progress.report({ message: `Analysing ${path.basename(document.uri.fsPath)}…` });
-            return run((message) => progress.report({ message }));
+            progress.report({ message: `Analysing ${messageText(path.basename(document.uri.fsPath))}…` });
+            return run((message) => progress.report({ message: messageText(message) }));
           }),
         )
       : run();
@@ -244,17 +254,4 @@ function analysisLog(file: string, version: number, result: AnalysisResult, wall
   ];
   const size = `${result.tokens.length} tokens, ${result.windows.length} window(s)`;
   return `${file} v${version}: ${size}; ${ms(wallMs)} from request to result (${stages.join(', ')}).`;
-}
-
-/** A model folder from the settings, named by its manifest when it has one (loading checks the rest). */
-function configuredModel(folder: string): ModelEntry {
-  const fallback = { name: path.basename(folder), displayName: path.basename(folder), path: folder, checkpoint: 'external' };
-  const manifest = path.join(folder, 'manifest.json');
-  if (!existsSync(manifest)) return fallback;
-  try {
-    const parsed = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; displayName?: string };
-    return { ...fallback, name: parsed.name ?? fallback.name, displayName: parsed.displayName ?? fallback.displayName };
-  } catch {
-    return fallback;
-  }
 }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { functionScores } from '../presenters/codeLens';
+import { functionLens, functionScores } from '../presenters/codeLens';
 import { SUPPORTED_FILES, type AnalysisService } from './analysisService';
 import { settings } from './config';
 
@@ -26,12 +26,9 @@ export class CodeLensController implements vscode.Disposable, vscode.CodeLensPro
     if (!result) return [];
     return functionScores(result).map((score) => {
       const { line, character } = score.range.start;
-      const baseline = `(baseline ${score.baseline.toFixed(3)})`;
+      const lens = functionLens(score);
       return new vscode.CodeLens(new vscode.Range(line, character, line, character), {
-        title: `CAT ${score.cat.toFixed(3)} ${baseline} · best L${score.bestLayer} ${score.bestLayerScore.toFixed(3)}`,
-        tooltip:
-          `CAT-score of ${score.name}: mean over layers of the file's CAT definition restricted to its ` +
-          `${score.tokens} tokens. Click to open the score panel.`,
+        ...lens,
         command: 'codeAttention.scoreFile',
       });
     });

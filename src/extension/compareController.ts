@@ -3,6 +3,8 @@ import * as vscode from 'vscode';
 import { compareAnalyses } from '../core/compare';
 import type { AnalysisResult } from '../core/types';
 import { comparePanelModel, differenceHighlights } from '../presenters/compare';
+import { messageText } from '../presenters/escape';
+import { comparePickItems } from '../presenters/models';
 import type { AnalysisService } from './analysisService';
 import { ComparePanel } from './comparePanel';
 import { settings } from './config';
@@ -49,8 +51,7 @@ export class CompareController implements vscode.Disposable {
     if (!language) return undefined;
     if (!modelA || !modelB) {
       const models = this.service.availableModels();
-      const items = models.map((model) => ({ label: model.displayName, description: model.path, path: model.path }));
-      const picks = await vscode.window.showQuickPick(items, {
+      const picks = await vscode.window.showQuickPick(comparePickItems(models), {
         canPickMany: true,
         title: 'Code Attention: pick two models to compare',
       });
@@ -62,7 +63,7 @@ export class CompareController implements vscode.Disposable {
     }
     const document = editor.document;
     const analysed = await this.analyseWithBoth(document, language, [modelA, modelB]).then(undefined, (error: Error) => {
-      if (error.name !== 'AnalysisCancelledError') void vscode.window.showWarningMessage(`Code Attention Lens: ${error.message}`);
+      if (error.name !== 'AnalysisCancelledError') void vscode.window.showWarningMessage(`Code Attention Lens: ${messageText(error.message)}`);
       return undefined;
     });
     if (!analysed) return undefined;
@@ -104,7 +105,7 @@ export class CompareController implements vscode.Disposable {
         token.onCancellationRequested(() => abort.abort());
         const results: AnalysisResult[] = [];
         for (const modelDir of modelDirs) {
-          progress.report({ message: path.basename(modelDir) });
+          progress.report({ message: messageText(path.basename(modelDir)) });
           // Both models stay loaded in the service's model cache: a second comparison reloads neither.
           const analyzer = await this.service.getAnalyzer(modelDir);
           const options = { path: document.uri.fsPath, version: document.version, signal: abort.signal };

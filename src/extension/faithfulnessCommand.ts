@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { faithfulness, type FaithfulnessReport, type ForwardModel } from '../core/metrics/faithfulness';
 import { AnalysisCancelledError } from '../core/pipeline';
 import type { AnalysisResult } from '../core/types';
+import { messageText } from '../presenters/escape';
 import { faithfulnessPanelModel, faithfulnessPasses } from '../presenters/faithfulness';
 import type { AnalysisService } from './analysisService';
 import { PANEL_READY_MS, shownWithin, tokenAtCursor } from './editorRanges';
@@ -46,7 +47,7 @@ export class FaithfulnessCommand implements vscode.Disposable {
       const where = `line ${position.line + 1}, column ${position.character + 1}`;
       const message = `No code token at ${where}: put the cursor on a code token (not a comment or blank) and check again.`;
       panel.showFaithfulness(result, { status: 'failed', message });
-      void vscode.window.showInformationMessage(message);
+      void vscode.window.showInformationMessage(messageText(message));
       return undefined;
     }
     const token = result.tokens[focus];
@@ -62,7 +63,7 @@ export class FaithfulnessCommand implements vscode.Disposable {
       const cancelled = outcome.error instanceof AnalysisCancelledError;
       const message = cancelled ? 'The check was cancelled.' : outcome.error.message;
       panel.showFaithfulness(result, { status: cancelled ? 'idle' : 'failed', message });
-      if (!cancelled) void vscode.window.showWarningMessage(`Code Attention Lens: ${message}`);
+      if (!cancelled) void vscode.window.showWarningMessage(`Code Attention Lens: ${messageText(message)}`);
       return undefined;
     }
     const shown = faithfulnessPanelModel(result, outcome.report);
@@ -98,7 +99,7 @@ export class FaithfulnessCommand implements vscode.Disposable {
           forward: async (ids) => {
             if (cancellation.isCancellationRequested) throw new AnalysisCancelledError();
             done++;
-            progress.report({ increment: 100 / passes, message: `“${text}”: forward pass ${done} of ${passes}` });
+            progress.report({ increment: 100 / passes, message: `“${messageText(text)}”: pass ${done} of ${passes}` });
             return analyzer.model.forward(ids);
           },
         };

@@ -54,7 +54,7 @@ export class HoverController implements vscode.Disposable {
         ? this.overlay.draw(editor, result, focus)
         : presentHover(result, this.state.resolvedView(result), focus, { topK: settings.hoverRows() });
     } catch (error) {
-      return new vscode.Hover(new vscode.MarkdownString(`Code Attention Lens: ${(error as Error).message}`));
+      return new vscode.Hover(new vscode.MarkdownString().appendText(`Code Attention Lens: ${(error as Error).message}`));
     }
     let card = hoverMarkdown(result, presentation, `command:${FLIP_COMMAND}`);
     const dataFlowSection = editor ? this.dataFlow.hoverSection(editor, result, focus) : undefined;

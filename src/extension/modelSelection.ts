@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { messageText } from '../presenters/escape';
+import { modelPickItems } from '../presenters/models';
 import type { AnalysisService } from './analysisService';
 import type { EditorState } from './state';
 
@@ -22,19 +24,13 @@ export class ModelSelection implements vscode.Disposable {
       return;
     }
     const current = service.selectedModelPath();
-    const items = models.map((model) => ({
-      label: model.displayName,
-      description: model.checkpoint === 'external' ? model.path : `bundled · ${model.checkpoint}`,
-      detail: model.path === current ? 'current' : undefined,
-      path: model.path,
-    }));
-    const pick = await vscode.window.showQuickPick(items, { title: 'Code Attention: model' });
+    const pick = await vscode.window.showQuickPick(modelPickItems(models, current), { title: 'Code Attention: model' });
     if (!pick) return;
     await service.selectModel(pick.path);
     try {
       await service.getAnalyzer(pick.path);
     } catch (error) {
-      void vscode.window.showErrorMessage(`Code Attention Lens: ${(error as Error).message}`);
+      void vscode.window.showErrorMessage(`Code Attention Lens: ${messageText((error as Error).message)}`);
       return;
     }
     this.state.requestClear({ editor: vscode.window.activeTextEditor, everything: false });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { messageText } from '../presenters/escape';
 
 /** Webview options shared by the panels: scripts on, resources only from dist/webview and webview/. */
 export function panelOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
@@ -46,6 +47,6 @@ export async function saveWithDialog(fileName: string, content: string | Uint8Ar
   const target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, fileName) : undefined, filters: { [extension.toUpperCase()]: [extension] } });
   if (!target) return undefined;
   await vscode.workspace.fs.writeFile(target, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
-  void vscode.window.showInformationMessage(`Saved ${vscode.workspace.asRelativePath(target)}`);
+  void vscode.window.showInformationMessage(`Saved ${messageText(vscode.workspace.asRelativePath(target))}`);
   return target;
 }
