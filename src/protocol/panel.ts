@@ -35,7 +35,7 @@ export interface PanelModel {
   layers: PanelLayerRow[];
   /** [layer][head] CAT-score. */
   heatmap: number[][];
-  definition: { keptTypes: string; typeSource: string; attentionThreshold: string; distanceThreshold: string; distance: string; pairRule: string; baseline: string };
+  definition: { preset: string; choices: string[]; keptTypes: string; typeSource: string; attentionThreshold: string; distanceThreshold: string; distance: string; pairRule: string; baseline: string };
   structureHeads: PanelStructureHead[];
   warnings: string[];
 }
