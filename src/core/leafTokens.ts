@@ -40,8 +40,8 @@ export function inputChunks(parsed: ParsedSource): InputChunk[] {
 
 /**
  * Subwords of leaf tokens, chunk by chunk (see {@link inputChunks}), each subword assigned to the
- * leaf holding its first byte (a subword that starts in whitespace between leaves goes to the next
- * leaf). Byte-level BPE pieces hold one character per byte, which gives each piece's byte offset.
+ * leaf holding its first byte that is not whitespace (`Ġ{` after `hi ` in `f"hi {name}"` is the brace's;
+ * a subword of whitespace only goes to the leaf holding its first byte, or the next one). Byte-level BPE pieces hold one character per byte, which gives each piece's byte offset.
  * A leaf whose bytes all fall inside a piece that starts in an earlier leaf (the second quote of
  * `""`) gets no subword and, as in the reference, no score row. `approximateChunks` counts chunks
  * whose pieces did not add up to their bytes (a tokenizer that is not byte-level); their subwords
@@ -64,7 +64,9 @@ export function encodeLeafTokens(tokenizer: CodeTokenizer, parsed: ParsedSource)
     let byte = -leading;
     let leaf = 0;
     for (let k = 0; k < encoded.ids.length; k++) {
-      const start = Math.max(byte, 0);
+      const piece = encoded.pieces[k];
+      const blank = /^[\u0120\u010a\u0109\u010d]*/.exec(piece)![0].length;
+      const start = Math.max(byte + (blank < piece.length ? blank : 0), 0);
       while (exact && leaf < leafEnds.length - 1 && leafEnds[leaf] <= start) leaf++;
       ids.push(encoded.ids[k]);
       pieces.push(encoded.pieces[k]);
