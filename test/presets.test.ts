@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { astDistances, sastDistances, upgradedAstDistances } from '../src/core/astDistance';
 import { languageSpec } from '../src/core/languages';
-import { encodeLeafTokens } from '../src/core/leafTokens';
+import { collapseWhitespace, encodeLeafTokens } from '../src/core/leafTokens';
+import { panelModel } from '../src/presenters/panel';
 import { countResultTypes, FrequentTypeCounter, newCounters } from '../src/core/metrics/frequentTypes';
 import { headMatrix } from '../src/core/alignment';
 import { Analyzer } from '../src/core/pipeline';
@@ -75,6 +76,21 @@ describe('reference preset: leaf subwords', function () {
     }
   });
 
+  it('collapses runs of whitespace inside string literals as the reference does, mapping back to the source leaves', async () => {
+    assert.deepEqual(collapseWhitespace('a \t\n b é'), { text: 'a b é', sourceByte: [0, 1, 5, 6, 7, 8] });
+    const parsed = await analyzer.parser.parse('x = """doc\n    more"""\n', 'python', { tokens: 'leaves' });
+    const sequence = encodeLeafTokens(analyzer.model.tokenizer, parsed, { collapseWhitespace: true });
+    assert.deepEqual(sequence.ids, analyzer.model.tokenizer.encodeChunk('x = """doc more"""').ids);
+    const byteOf = byteLevelDecoder();
+    const decode = (index: number) => sequence.pieces.filter((_, s) => sequence.tokenOfSubword[s] === index).join('');
+    const perLeaf = parsed.tokens.map((token) => new TextDecoder().decode(Uint8Array.from([...decode(token.index)].map(byteOf))));
+    assert.deepEqual(perLeaf, ['x', ' =', ' """', 'doc more', '"""']);
+  });
+
+  it('refuses an input cut longer than the model’s positions, in one line', async () => {
+    await assert.rejects(analyzer.analyze('x = 1\n', 'python', { maxSubwords: 100_000 }), /must be between 3 and the model's 512 positions/);
+  });
+
   it('cuts the input at 256 subwords like the reference, keeping the first 254 code subwords', async () => {
     const source = readFileSync(join(ROOT, 'examples', 'lru_cache.py'), 'utf8');
     const cut = await analyzer.analyze(source, 'python', { maxSubwords: 256, reports: ['catLayers'] });
@@ -100,6 +116,10 @@ describe('reference preset: leaf subwords', function () {
     assert.ok(definition.choices!.some((line) => /tokens: leaves/.test(line)));
     assert.ok(definition.choices!.some((line) => /`def add\(a, b\)`/.test(line)));
     assert.deepEqual(referenceRanking(result, result.model.layers - 1), counters[result.model.layers - 1].top());
+    const panel = panelModel(result);
+    assert.equal(panel.definition.preset, 'reference');
+    assert.deepEqual(panel.definition.choices, definition.choices);
+    assert.match(panel.definition.keptTypes, /^layer 0: .+; layer 1: /);
   });
 });
 

@@ -18,6 +18,7 @@ export interface PresetOptions {
   /** Whether CAT's types are chosen from the data (per layer) rather than the per-language list. */
   typesFromData: boolean;
   maxSubwords?: number;
+  collapseWhitespace: boolean;
 }
 
 /** The preset's settings with any explicit option on top of them. */
@@ -38,6 +39,7 @@ export function presetOptions(args: ParsedArgs, typesFromDataOverride?: boolean)
     distance: choice(args, 'distance', DISTANCE_KINDS, settings.distance),
     typesFromData: typesFromDataOverride ?? settings.types === 'data',
     maxSubwords,
+    collapseWhitespace: settings.collapseWhitespace,
   };
 }
 

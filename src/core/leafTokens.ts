@@ -47,13 +47,14 @@ export function inputChunks(parsed: ParsedSource): InputChunk[] {
  * whose pieces did not add up to their bytes (a tokenizer that is not byte-level); their subwords
  * all go to the chunk's first leaf.
  */
-export function encodeLeafTokens(tokenizer: CodeTokenizer, parsed: ParsedSource): SubwordSequence & { approximateChunks: number } {
+export function encodeLeafTokens(tokenizer: CodeTokenizer, parsed: ParsedSource, options: { collapseWhitespace?: boolean } = {}): SubwordSequence & { approximateChunks: number } {
   const ids: number[] = [];
   const pieces: string[] = [];
   const tokenOfSubword: number[] = [];
   let approximateChunks = 0;
   for (const [position, chunk] of inputChunks(parsed).entries()) {
-    const text = parsed.source.slice(chunk.startIndex, chunk.endIndex);
+    const original = parsed.source.slice(chunk.startIndex, chunk.endIndex);
+    const { text, sourceByte } = options.collapseWhitespace ? collapseWhitespace(original) : { text: original, sourceByte: undefined };
     const leading = position === 0 ? 0 : 1;
     const encoded = tokenizer.encodeChunk(leading ? ' ' + text : text);
     const totalBytes = encoded.pieces.reduce((sum, piece) => sum + piece.length, 0);
@@ -66,7 +67,8 @@ export function encodeLeafTokens(tokenizer: CodeTokenizer, parsed: ParsedSource)
     for (let k = 0; k < encoded.ids.length; k++) {
       const piece = encoded.pieces[k];
       const blank = /^[\u0120\u010a\u0109\u010d]*/.exec(piece)![0].length;
-      const start = Math.max(byte + (blank < piece.length ? blank : 0), 0);
+      const inText = Math.max(byte + (blank < piece.length ? blank : 0), 0);
+      const start = sourceByte ? sourceByte[Math.min(inText, sourceByte.length - 1)] : inText;
       while (exact && leaf < leafEnds.length - 1 && leafEnds[leaf] <= start) leaf++;
       ids.push(encoded.ids[k]);
       pieces.push(encoded.pieces[k]);
@@ -75,4 +77,31 @@ export function encodeLeafTokens(tokenizer: CodeTokenizer, parsed: ParsedSource)
     }
   }
   return { ids, pieces, tokenOfSubword, approximateChunks };
+}
+
+/**
+ * Runs of whitespace as one space, as the reference prepares its input (`' '.join(code.split())`),
+ * with the chunk byte each byte of the new text comes from.
+ */
+export function collapseWhitespace(text: string): { text: string; sourceByte: number[] } {
+  let collapsed = '';
+  const sourceByte: number[] = [];
+  let byte = 0;
+  let inBlank = false;
+  for (const char of text) {
+    const width = Buffer.byteLength(char, 'utf8');
+    if (/\s/.test(char)) {
+      if (!inBlank) {
+        collapsed += ' ';
+        sourceByte.push(byte);
+      }
+      inBlank = true;
+    } else {
+      collapsed += char;
+      for (let b = 0; b < width; b++) sourceByte.push(byte + b);
+      inBlank = false;
+    }
+    byte += width;
+  }
+  return { text: collapsed, sourceByte };
 }

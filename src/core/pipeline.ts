@@ -48,6 +48,8 @@ export interface AnalyzeOptions {
   tokens?: TokenMode;
   /** Cut the input at this many subwords (incl. `<s>` `</s>`), as the reference does, instead of windows. */
   maxSubwords?: number;
+  /** Leaf tokens: feed runs of whitespace as one space, as the reference does (`' '.join(code.split())`). */
+  collapseWhitespace?: boolean;
   path?: string;
   version?: number;
   maxBytes?: number;
@@ -134,7 +136,7 @@ export class Analyzer {
     cancelled();
 
     let mark = performance.now();
-    const { sequence, tokensFed } = this.encode(parsed, tokenMode, options.maxSubwords, warnings);
+    const { sequence, tokensFed } = this.encode(parsed, tokenMode, options, warnings);
     const plan = planWindows(sequence, tokensFed, options.maxSubwords ?? this.model.info.maxPositions, this.model.tokenizer.special);
     const tokenizeMs = performance.now() - mark;
     if (plan.windows.length > 1) warnings.push(`The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${this.model.info.maxPositions}. Attention does not cross windows.`);
@@ -178,6 +180,7 @@ export class Analyzer {
         ...(options.preset ? { preset: options.preset } : {}),
         ...(options.tokens ? { tokens: options.tokens } : {}),
         ...(options.maxSubwords ? { maxSubwords: options.maxSubwords } : {}),
+        ...(options.collapseWhitespace && tokenMode === 'leaves' ? { collapseWhitespace: true } : {}),
       },
       tree: parsed.tree,
       tokens: parsed.tokens,
@@ -195,15 +198,18 @@ export class Analyzer {
   }
 
   /** Subwords of the file (leaf tokens: by byte offsets, see leafTokens.ts), cut at `maxSubwords` when given. */
-  private encode(parsed: ParsedSource, mode: TokenMode, maxSubwords: number | undefined, warnings: string[]): { sequence: SubwordSequence; tokensFed: CodeToken[] } {
+  private encode(parsed: ParsedSource, mode: TokenMode, options: AnalyzeOptions, warnings: string[]): { sequence: SubwordSequence; tokensFed: CodeToken[] } {
+    const maxSubwords = options.maxSubwords;
+    if (maxSubwords !== undefined && (maxSubwords > this.model.info.maxPositions || maxSubwords < 3)) {
+      throw new InputError(`The input cut (${maxSubwords} subwords) must be between 3 and the model's ${this.model.info.maxPositions} positions.`);
+    }
     let sequence: SubwordSequence;
     if (mode === 'leaves') {
-      const encoded = encodeLeafTokens(this.model.tokenizer, parsed);
+      const encoded = encodeLeafTokens(this.model.tokenizer, parsed, { collapseWhitespace: options.collapseWhitespace });
       if (encoded.approximateChunks) warnings.push(`${encoded.approximateChunks} string literal(s): the tokenizer is not byte-level, so their subwords were all given to the literal's first leaf.`);
       sequence = encoded;
     } else sequence = this.model.tokenizer.encodeTokens(parsed.tokens);
     if (!maxSubwords || sequence.ids.length <= maxSubwords - 2) return { sequence, tokensFed: parsed.tokens };
-    if (maxSubwords > this.model.info.maxPositions) throw new InputError(`The input cut (${maxSubwords} subwords) is longer than the model's ${this.model.info.maxPositions} positions.`);
     const body = maxSubwords - 2;
     const lastToken = sequence.tokenOfSubword[body - 1];
     warnings.push(`Input cut at ${maxSubwords} subwords (incl. <s> </s>) as the reference does: ${lastToken + 1} of ${parsed.tokens.length} code tokens reach the model (${sequence.ids.length} subwords in all); the rest are not scored.`);

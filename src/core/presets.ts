@@ -28,11 +28,13 @@ export interface PresetSettings {
   types: TypeChoice;
   /** Subwords the model sees, `<s>` and `</s>` included; undefined: the whole file, in windows. */
   maxSubwords?: number;
+  /** Feed runs of whitespace as one space (leaf tokens only), as the reference prepares its input. */
+  collapseWhitespace: boolean;
 }
 
 export const PRESETS: Readonly<Record<PresetName, PresetSettings>> = {
-  lens: { tokens: 'whole-strings', distance: 'ast', types: 'language-list' },
-  reference: { tokens: 'leaves', distance: 'upgraded', types: 'data', maxSubwords: REFERENCE_MAX_SUBWORDS },
+  lens: { tokens: 'whole-strings', distance: 'ast', types: 'language-list', collapseWhitespace: false },
+  reference: { tokens: 'leaves', distance: 'upgraded', types: 'data', maxSubwords: REFERENCE_MAX_SUBWORDS, collapseWhitespace: true },
 };
 
 export const SUBWORD_MAP_NOTE =
@@ -52,7 +54,7 @@ const DISTANCE_WORDS: Record<DistanceKind, string> = {
 };
 
 /** Each choice in effect, in words, for every report. */
-export function describeChoices(options: Pick<AnalysisOptions, 'preset' | 'tokens' | 'distance' | 'typeFilter' | 'pairRule' | 'maxSubwords'>): string[] {
+export function describeChoices(options: Pick<AnalysisOptions, 'preset' | 'tokens' | 'distance' | 'typeFilter' | 'pairRule' | 'maxSubwords' | 'collapseWhitespace'>): string[] {
   const tokens = options.tokens ?? 'whole-strings';
   return [
     `preset: ${options.preset ?? DEFAULT_PRESET}` + (options.preset === 'reference' ? ' (CAT-probing’s default run: frequent_type=1, upgraded_ast=1, q=0.75, 256 subwords)' : ''),
@@ -62,6 +64,9 @@ export function describeChoices(options: Pick<AnalysisOptions, 'preset' | 'token
     options.maxSubwords
       ? `input: cut at ${options.maxSubwords} subwords incl. <s> </s>, as the reference; tokens past the cut are not scored`
       : 'input: the whole file, in windows of whole code tokens (attention does not cross windows)',
+    options.collapseWhitespace
+      ? 'input text: tokens joined by one space, runs of whitespace inside string literals as one space (as the reference)'
+      : 'input text: tokens joined by one space, whitespace inside string literals as written',
     `subwords: ${SUBWORD_MAP_NOTE}`,
     `pair rule: ${options.pairRule}; layer score from the mean over heads`,
   ];

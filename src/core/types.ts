@@ -182,6 +182,8 @@ export interface AnalysisOptions {
   tokens?: import('./parser').TokenMode;
   /** Input cut at this many subwords (incl. `<s>` `</s>`) instead of windows. */
   maxSubwords?: number;
+  /** Leaf tokens fed with runs of whitespace as one space. */
+  collapseWhitespace?: boolean;
 }
 
 export interface AnalysisResult {

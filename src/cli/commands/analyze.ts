@@ -46,6 +46,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       preset: preset.preset,
       tokens: preset.tokens,
       maxSubwords: preset.maxSubwords,
+      collapseWhitespace: preset.collapseWhitespace,
       typeFilter: fileTypeFilter(preset, language),
       maxBytes,
     });

@@ -68,7 +68,7 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const out = option(args, 'out') ?? file.replace(/\.jsonl?$/, '') + '.cat';
   const analyzer = await Analyzer.create({ modelDir: option(args, 'model') ?? defaultModelDir(), executionProvider: choice(args, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto') });
   const distance = preset.distance;
-  const presetAnalyzeOptions = { preset: preset.preset, tokens: preset.tokens, maxSubwords: preset.maxSubwords };
+  const presetAnalyzeOptions = { preset: preset.preset, tokens: preset.tokens, maxSubwords: preset.maxSubwords, collapseWhitespace: preset.collapseWhitespace };
   let typeRanking: string[] = [];
   const pairRule = choice(args, 'pair-rule', ['mean', 'sumMean'] as const, 'mean');
   const scores: Series = { values: [] };
