@@ -9,7 +9,11 @@ const { languageSpec } = require('../../out/src/core/languages');
 (async () => {
   const [corpus, language, out] = process.argv.slice(2);
   const root = join(__dirname, '..', '..');
-  const analyzer = await Analyzer.create({ modelDir: join(root, 'models', 'code-attention-mini'), executionProvider: 'cpu', grammarsDir: join(root, 'grammars') });
+  const analyzer = await Analyzer.create({
+    modelDir: join(root, 'models', 'code-attention-mini'),
+    executionProvider: 'cpu',
+    grammarsDir: join(root, 'grammars'),
+  });
   const snippets = [];
   for (const line of readFileSync(corpus, 'utf8').split('\n')) {
     let code;
@@ -39,7 +43,13 @@ const { languageSpec } = require('../../out/src/core/languages');
     }
     snippets.push({
       source: code,
-      nodes: result.tree.nodes.map((node) => [node.parent, node.type, node.startIndex, node.endIndex, node.children.length]),
+      nodes: result.tree.nodes.map((node) => [
+        node.parent,
+        node.type,
+        node.startIndex,
+        node.endIndex,
+        node.children.length,
+      ]),
       tokens: result.tokens.map((token) => [token.node, token.type, token.text]),
       tokenOfSubword: Array.from(window.tokenOfSubword),
       n,

@@ -29,9 +29,11 @@ export function presetOptions(args: ParsedArgs, typesFromDataOverride?: boolean)
   let maxSubwords = settings.maxSubwords;
   if (input !== undefined) {
     const cut = /^cut:([1-9]\d*)$/.exec(input);
-    if (input !== 'windows' && !cut) throw new UsageError(`--input must be "windows" or "cut:N", e.g. cut:256 (got "${input}").`);
+    if (input !== 'windows' && !cut)
+      throw new UsageError(`--input must be "windows" or "cut:N", e.g. cut:256 (got "${input}").`);
     maxSubwords = cut ? Number(cut[1]) : undefined;
-    if (maxSubwords !== undefined && maxSubwords < 3) throw new UsageError('--input cut:N needs N ≥ 3 (<s>, one subword, </s>).');
+    if (maxSubwords !== undefined && maxSubwords < 3)
+      throw new UsageError('--input cut:N needs N ≥ 3 (<s>, one subword, </s>).');
   }
   return {
     preset,

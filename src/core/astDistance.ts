@@ -77,7 +77,12 @@ export function upgradedAstDistances(tree: SyntaxTree, allTokens: readonly CodeT
  * parsed with `tokens: 'leaves'` to get the reference's leaves; on a whole-string tree a string
  * literal is one leaf. Distances are returned for `tokens` (source order).
  */
-export function sastDistances(tree: SyntaxTree, source: string, commentTypes: readonly string[], tokens: readonly CodeToken[]): Int32Array {
+export function sastDistances(
+  tree: SyntaxTree,
+  source: string,
+  commentTypes: readonly string[],
+  tokens: readonly CodeToken[],
+): Int32Array {
   const comments = new Set(commentTypes);
   const extra: number[][] = Array.from({ length: tree.nodes.length }, () => []);
   const lastIdentifier = new Map<string, number>();

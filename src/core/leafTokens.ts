@@ -25,7 +25,8 @@ export function inputChunks(parsed: ParsedSource): InputChunk[] {
   let currentOwner = -2;
   for (const token of parsed.tokens) {
     let owner = -1;
-    for (let node = nodes[token.node].parent; node >= 0; node = nodes[node].parent) if (atomic.has(nodes[node].type)) owner = node;
+    for (let node = nodes[token.node].parent; node >= 0; node = nodes[node].parent)
+      if (atomic.has(nodes[node].type)) owner = node;
     const last = chunks[chunks.length - 1];
     if (owner >= 0 && owner === currentOwner && last) {
       last.to = token.index + 1;
@@ -41,27 +42,35 @@ export function inputChunks(parsed: ParsedSource): InputChunk[] {
 /**
  * Subwords of leaf tokens, chunk by chunk (see {@link inputChunks}), each subword assigned to the
  * leaf holding its first byte that is not whitespace (`Ġ{` after `hi ` in `f"hi {name}"` is the brace's;
- * a subword of whitespace only goes to the leaf holding its first byte, or the next one). Byte-level BPE pieces hold one character per byte, which gives each piece's byte offset.
+ * a subword of whitespace only goes to the leaf holding its first byte, or the next one). Byte-level
+ * BPE pieces hold one character per byte, which gives each piece's byte offset.
  * A leaf whose bytes all fall inside a piece that starts in an earlier leaf (the second quote of
  * `""`) gets no subword and, as in the reference, no score row. `approximateChunks` counts chunks
  * whose pieces did not add up to their bytes (a tokenizer that is not byte-level); their subwords
  * all go to the chunk's first leaf.
  */
-export function encodeLeafTokens(tokenizer: CodeTokenizer, parsed: ParsedSource, options: { collapseWhitespace?: boolean } = {}): SubwordSequence & { approximateChunks: number } {
+export function encodeLeafTokens(
+  tokenizer: CodeTokenizer,
+  parsed: ParsedSource,
+  options: { collapseWhitespace?: boolean } = {},
+): SubwordSequence & { approximateChunks: number } {
   const ids: number[] = [];
   const pieces: string[] = [];
   const tokenOfSubword: number[] = [];
   let approximateChunks = 0;
   for (const [position, chunk] of inputChunks(parsed).entries()) {
     const original = parsed.source.slice(chunk.startIndex, chunk.endIndex);
-    const { text, sourceByte } = options.collapseWhitespace ? collapseWhitespace(original) : { text: original, sourceByte: undefined };
+    const { text, sourceByte } = options.collapseWhitespace
+      ? collapseWhitespace(original)
+      : { text: original, sourceByte: undefined };
     const leading = position === 0 ? 0 : 1;
     const encoded = tokenizer.encodeChunk(leading ? ' ' + text : text);
     const totalBytes = encoded.pieces.reduce((sum, piece) => sum + piece.length, 0);
     const exact = totalBytes === Buffer.byteLength(text, 'utf8') + leading;
     if (!exact) approximateChunks++;
     const leafEnds: number[] = [];
-    for (let t = chunk.from; t < chunk.to; t++) leafEnds.push(Buffer.byteLength(parsed.source.slice(chunk.startIndex, parsed.tokens[t].endIndex), 'utf8'));
+    for (let t = chunk.from; t < chunk.to; t++)
+      leafEnds.push(Buffer.byteLength(parsed.source.slice(chunk.startIndex, parsed.tokens[t].endIndex), 'utf8'));
     let byte = -leading;
     let leaf = 0;
     for (let k = 0; k < encoded.ids.length; k++) {

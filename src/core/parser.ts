@@ -81,7 +81,13 @@ export class CodeParser {
   }
 }
 
-function copyTree(cursor: TreeCursor, source: string, spec: LanguageSpec, keepComments: boolean, mode: TokenMode): ParsedSource {
+function copyTree(
+  cursor: TreeCursor,
+  source: string,
+  spec: LanguageSpec,
+  keepComments: boolean,
+  mode: TokenMode,
+): ParsedSource {
   const lines = new LineIndex(source);
   const nodes: SyntaxNode[] = [];
   const tokens: CodeToken[] = [];

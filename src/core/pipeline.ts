@@ -3,7 +3,7 @@ import { withTokenAttention } from './alignment';
 import { astDistances, sastDistances, upgradedAstDistances, type DistanceKind } from './astDistance';
 import { encodeLeafTokens } from './leafTokens';
 import { countResultTypes, dataTypeFilter, newCounters } from './metrics/frequentTypes';
-import { describeChoices, type PresetName } from './presets';
+import { DEFAULT_PRESET, describeChoices, type PresetName } from './presets';
 import type { TokenMode } from './parser';
 import { languageSpec } from './languages';
 import { LoadedModel, type LoadModelOptions } from './model';
@@ -95,7 +95,9 @@ export function checkInput(source: string, maxBytes = DEFAULT_MAX_BYTES): void {
 /** Distances over the kept tokens of a window (k×k), by the chosen definition. */
 export function keptDistances(parsed: ParsedSource, keptTokens: readonly CodeToken[], distance: DistanceKind): Int32Array {
   if (distance === 'ast') return astDistances(parsed.tree, keptTokens);
-  if (distance === 'upgraded') return sastDistances(parsed.tree, parsed.source, languageSpec(parsed.language).commentTypes, keptTokens);
+  if (distance === 'upgraded') {
+    return sastDistances(parsed.tree, parsed.source, languageSpec(parsed.language).commentTypes, keptTokens);
+  }
   return upgradedAstDistances(parsed.tree, parsed.tokens, keptTokens);
 }
 
@@ -137,7 +139,8 @@ export class Analyzer {
 
     let mark = performance.now();
     const { sequence, tokensFed } = this.encode(parsed, tokenMode, options, warnings);
-    const plan = planWindows(sequence, tokensFed, options.maxSubwords ?? this.model.info.maxPositions, this.model.tokenizer.special);
+    const windowSize = options.maxSubwords ?? this.model.info.maxPositions;
+    const plan = planWindows(sequence, tokensFed, windowSize, this.model.tokenizer.special);
     const tokenizeMs = performance.now() - mark;
     if (plan.windows.length > 1) warnings.push(`The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${this.model.info.maxPositions}. Attention does not cross windows.`);
     const attentionBytes = plan.windows.reduce((sum, window) => sum + 4 * this.model.info.layers * this.model.info.heads * (window.ids.length ** 2 + (window.tokenEnd - window.tokenStart) ** 2), 0);
@@ -198,23 +201,41 @@ export class Analyzer {
   }
 
   /** Subwords of the file (leaf tokens: by byte offsets, see leafTokens.ts), cut at `maxSubwords` when given. */
-  private encode(parsed: ParsedSource, mode: TokenMode, options: AnalyzeOptions, warnings: string[]): { sequence: SubwordSequence; tokensFed: CodeToken[] } {
+  private encode(
+    parsed: ParsedSource,
+    mode: TokenMode,
+    options: AnalyzeOptions,
+    warnings: string[],
+  ): { sequence: SubwordSequence; tokensFed: CodeToken[] } {
     const maxSubwords = options.maxSubwords;
     if (maxSubwords !== undefined && (maxSubwords > this.model.info.maxPositions || maxSubwords < 3)) {
-      throw new InputError(`The input cut (${maxSubwords} subwords) must be between 3 and the model's ${this.model.info.maxPositions} positions.`);
+      const positions = this.model.info.maxPositions;
+      throw new InputError(`The input cut (${maxSubwords} subwords) must be between 3 and the model's ${positions} positions.`);
     }
     let sequence: SubwordSequence;
     if (mode === 'leaves') {
       const encoded = encodeLeafTokens(this.model.tokenizer, parsed, { collapseWhitespace: options.collapseWhitespace });
-      if (encoded.approximateChunks) warnings.push(`${encoded.approximateChunks} string literal(s): the tokenizer is not byte-level, so their subwords were all given to the literal's first leaf.`);
+      if (encoded.approximateChunks) {
+        warnings.push(
+          `${encoded.approximateChunks} string literal(s): the tokenizer is not byte-level, ` +
+            "so their subwords were all given to the literal's first leaf.",
+        );
+      }
       sequence = encoded;
     } else sequence = this.model.tokenizer.encodeTokens(parsed.tokens);
     if (!maxSubwords || sequence.ids.length <= maxSubwords - 2) return { sequence, tokensFed: parsed.tokens };
     const body = maxSubwords - 2;
     const lastToken = sequence.tokenOfSubword[body - 1];
-    warnings.push(`Input cut at ${maxSubwords} subwords (incl. <s> </s>) as the reference does: ${lastToken + 1} of ${parsed.tokens.length} code tokens reach the model (${sequence.ids.length} subwords in all); the rest are not scored.`);
+    warnings.push(
+      `Input cut at ${maxSubwords} subwords (incl. <s> </s>) as the reference does: ${lastToken + 1} of ` +
+        `${parsed.tokens.length} code tokens reach the model (${sequence.ids.length} subwords in all); the rest are not scored.`,
+    );
     return {
-      sequence: { ids: sequence.ids.slice(0, body), pieces: sequence.pieces.slice(0, body), tokenOfSubword: sequence.tokenOfSubword.slice(0, body) },
+      sequence: {
+        ids: sequence.ids.slice(0, body),
+        pieces: sequence.pieces.slice(0, body),
+        tokenOfSubword: sequence.tokenOfSubword.slice(0, body),
+      },
       tokensFed: parsed.tokens.slice(0, lastToken + 1),
     };
   }
@@ -312,7 +333,9 @@ export function catSnippets(result: AnalysisResult, parsed: ParsedSource, option
     const hasSubword = new Uint8Array(end - start);
     for (const token of window.tokenOfSubword) if (token >= start && token < end) hasSubword[token - start] = 1;
     // Leaf tokens can lack subwords (the second quote of `""`); like the reference, they get no row.
-    const kept = keptTokenIndices(result.tokens, options.typeFilter, start, end).filter((index) => hasSubword[index - start]);
+    const kept = keptTokenIndices(result.tokens, options.typeFilter, start, end).filter(
+      (index) => hasSubword[index - start],
+    );
     tokensKept += kept.length;
     if (kept.length < 2) continue;
     const keptTokens = kept.map((index) => result.tokens[index]);
@@ -333,10 +356,14 @@ export function catReport(result: AnalysisResult, parsed: ParsedSource, options:
     countResultTypes(counters, result);
     typeFilter = dataTypeFilter(counters, 'this file alone (one snippet per window)');
   }
-  const { tokensKept, scored } = typeFilter.kind === 'data' && typeFilter.typesPerLayer ? scorePerLayerTypes(result, parsed, { ...options, typeFilter }, typeFilter.typesPerLayer, from, to, scoreHeads) : scoreAll(result, parsed, options, from, to, scoreHeads);
+  const { tokensKept, scored } =
+    typeFilter.kind === 'data' && typeFilter.typesPerLayer
+      ? scorePerLayerTypes(result, parsed, { ...options, typeFilter }, typeFilter.typesPerLayer, from, to, scoreHeads)
+      : scoreAll(result, parsed, options, from, to, scoreHeads);
   const resultOptions = { ...result.options, ...options, typeFilter };
+  const preset = { name: resultOptions.preset ?? DEFAULT_PRESET, choices: describeChoices(resultOptions) };
   return {
-    definition: catDefinition(typeFilter, options.distance, options.pairRule, undefined, { name: resultOptions.preset ?? 'lens', choices: describeChoices(resultOptions) }),
+    definition: catDefinition(typeFilter, options.distance, options.pairRule, undefined, preset),
     headsScored: scoreHeads,
     score: scored.score,
     baseline: scored.baseline,
@@ -347,13 +374,28 @@ export function catReport(result: AnalysisResult, parsed: ParsedSource, options:
   };
 }
 
-function scoreAll(result: AnalysisResult, parsed: ParsedSource, options: ScoreOptions, from: number | undefined, to: number | undefined, scoreHeads: boolean) {
+function scoreAll(
+  result: AnalysisResult,
+  parsed: ParsedSource,
+  options: ScoreOptions,
+  from: number | undefined,
+  to: number | undefined,
+  scoreHeads: boolean,
+) {
   const { snippets, tokensKept } = catSnippets(result, parsed, options, from, to);
   return { tokensKept, scored: scoreSnippets(snippets, result.model.layers, result.model.heads, { scoreHeads }) };
 }
 
 /** Each layer scored over its own kept types (as one run of the reference per layer); counts are the last layer's. */
-function scorePerLayerTypes(result: AnalysisResult, parsed: ParsedSource, options: ScoreOptions, typesPerLayer: string[][], from: number | undefined, to: number | undefined, scoreHeads: boolean) {
+function scorePerLayerTypes(
+  result: AnalysisResult,
+  parsed: ParsedSource,
+  options: ScoreOptions,
+  typesPerLayer: string[][],
+  from: number | undefined,
+  to: number | undefined,
+  scoreHeads: boolean,
+) {
   const layers = result.model.layers;
   let merged: ReturnType<typeof scoreSnippets> | undefined;
   let tokensKept = 0;

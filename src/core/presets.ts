@@ -34,7 +34,13 @@ export interface PresetSettings {
 
 export const PRESETS: Readonly<Record<PresetName, PresetSettings>> = {
   lens: { tokens: 'whole-strings', distance: 'ast', types: 'language-list', collapseWhitespace: false },
-  reference: { tokens: 'leaves', distance: 'upgraded', types: 'data', maxSubwords: REFERENCE_MAX_SUBWORDS, collapseWhitespace: true },
+  reference: {
+    tokens: 'leaves',
+    distance: 'upgraded',
+    types: 'data',
+    maxSubwords: REFERENCE_MAX_SUBWORDS,
+    collapseWhitespace: true,
+  },
 };
 
 export const SUBWORD_MAP_NOTE =
@@ -50,14 +56,23 @@ const TOKEN_WORDS: Record<TokenMode, string> = {
 const DISTANCE_WORDS: Record<DistanceKind, string> = {
   ast: 'tree distance (path length through the lowest common ancestor)',
   upgraded: 'the reference’s upgraded AST: tree + consecutive leaves + same-text leaves of type exactly `identifier`',
-  'upgraded-names': 'our upgraded AST variant: tree + consecutive tokens + same-text tokens of any type containing "identifier"',
+  'upgraded-names':
+    'our upgraded AST variant: tree + consecutive tokens + same-text tokens of any type containing "identifier"',
 };
 
 /** Each choice in effect, in words, for every report. */
-export function describeChoices(options: Pick<AnalysisOptions, 'preset' | 'tokens' | 'distance' | 'typeFilter' | 'pairRule' | 'maxSubwords' | 'collapseWhitespace'>): string[] {
+export function describeChoices(
+  options: Pick<
+    AnalysisOptions,
+    'preset' | 'tokens' | 'distance' | 'typeFilter' | 'pairRule' | 'maxSubwords' | 'collapseWhitespace'
+  >,
+): string[] {
   const tokens = options.tokens ?? 'whole-strings';
   return [
-    `preset: ${options.preset ?? DEFAULT_PRESET}` + (options.preset === 'reference' ? ' (CAT-probing’s default run: frequent_type=1, upgraded_ast=1, q=0.75, 256 subwords)' : ''),
+    `preset: ${options.preset ?? DEFAULT_PRESET}` +
+      (options.preset === 'reference'
+        ? ' (CAT-probing’s default run: frequent_type=1, upgraded_ast=1, q=0.75, 256 subwords)'
+        : ''),
     `tokens: ${tokens}: ${TOKEN_WORDS[tokens]}`,
     `distance: ${options.distance}: ${DISTANCE_WORDS[options.distance]}`,
     `types: ${options.typeFilter.source}`,

@@ -7,7 +7,9 @@ import type { CatDefinition } from '../core/metrics/catScore';
 import { DEFAULT_PRESET } from '../core/presets';
 
 function keptTypesText(definition: CatDefinition): string {
-  if (definition.keptTypesPerLayer) return definition.keptTypesPerLayer.map((types, layer) => `layer ${layer}: ${types.join(' ') || '(none)'}`).join('; ');
+  if (definition.keptTypesPerLayer) {
+    return definition.keptTypesPerLayer.map((types, layer) => `layer ${layer}: ${types.join(' ') || '(none)'}`).join('; ');
+  }
   return definition.keptTypes === 'all' ? 'all types' : definition.keptTypes.join(' ');
 }
 

@@ -17,9 +17,13 @@ export const ANALYZE_USAGE = `code-attention analyze FILE [--model DIR] [--devic
     [--faithfulness TOKEN|LINE:COL]   (blank out each token of the focus's window and rank the views against it)`;
 
 export async function analyzeCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['model', 'device', 'pair-rule', 'max-bytes', 'faithfulness', 'types', ...PRESET_VALUE_OPTIONS], ['json', 'keep-comments', 'include-attention']);
+  const valueOptions = ['model', 'device', 'pair-rule', 'max-bytes', 'faithfulness', 'types', ...PRESET_VALUE_OPTIONS];
+  const args = parseArgs(argv, valueOptions, ['json', 'keep-comments', 'include-attention']);
   const typesOption = option(args, 'types');
-  if (typesOption !== undefined && typesOption !== 'reference' && typesOption !== 'data') throw new UsageError(`--types must be "reference" (the per-language list) or "data" (chosen from this file, per layer) (got "${typesOption}").`);
+  if (typesOption !== undefined && typesOption !== 'reference' && typesOption !== 'data') {
+    const allowed = '"reference" (the per-language list) or "data" (chosen from this file, per layer)';
+    throw new UsageError(`--types must be ${allowed} (got "${typesOption}").`);
+  }
   const preset = presetOptions(args, typesOption === undefined ? undefined : typesOption === 'data');
   const file = args.positional[0];
   if (!file || args.positional.length > 1) throw new UsageError(`Usage: ${ANALYZE_USAGE}`);
@@ -210,9 +214,13 @@ export function structureHeadsTable(heads: StructureHeadsReport): string {
 /** The kept types: one line, or one per layer when they were chosen per layer. */
 export function typeLines(cat: CatScoreReport): string[] {
   const d = cat.definition;
-  if (!d.keptTypesPerLayer) return [`types    ${d.keptTypes === 'all' ? 'all' : d.keptTypes.join(' ')}  (${d.typeSource}; ${cat.tokensKept} tokens kept)`];
+  if (!d.keptTypesPerLayer) {
+    const kept = d.keptTypes === 'all' ? 'all' : d.keptTypes.join(' ');
+    return [`types    ${kept}  (${d.typeSource}; ${cat.tokensKept} tokens kept)`];
+  }
+  const none = '(none: no type is counted more than once per token row)';
   return [
     `types    ${d.typeSource}; ${cat.tokensKept} tokens kept in the last layer`,
-    ...d.keptTypesPerLayer.map((types, layer) => `         layer ${layer}: ${types.length ? types.join(' ') : '(none: no type is counted more than once per token row)'}`),
+    ...d.keptTypesPerLayer.map((types, layer) => `         layer ${layer}: ${types.length ? types.join(' ') : none}`),
   ];
 }

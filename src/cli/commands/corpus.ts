@@ -6,7 +6,7 @@ import type { TokenMode } from '../../core/parser';
 import { PRESET_USAGE, PRESET_VALUE_OPTIONS, presetOptions } from '../presetOptions';
 import { corpusDataTypes, typeRankingLines } from './corpusTypes';
 import { mergeStructureHeads, type StructureHeadsReport } from '../../core/metrics/structureHeads';
-import { Analyzer, InputError } from '../../core/pipeline';
+import { Analyzer, InputError, type ReportName } from '../../core/pipeline';
 import type { LanguageId } from '../../core/types';
 import { choice, integerOption, option, parseArgs, UsageError } from '../args';
 import { terminalText } from '../../presenters/escape';
@@ -39,7 +39,8 @@ export function meanAndSpread(series: Series, layers: number): Array<{ layer: nu
 }
 
 export async function corpusCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['language', 'model', 'device', 'out', 'limit', 'pair-rule', 'types', ...PRESET_VALUE_OPTIONS], ['heads']);
+  const valueOptions = ['language', 'model', 'device', 'out', 'limit', 'pair-rule', 'types', ...PRESET_VALUE_OPTIONS];
+  const args = parseArgs(argv, valueOptions, ['heads']);
   const withHeads = args.flags.has('heads');
   const file = args.positional[0];
   const language = option(args, 'language');
@@ -64,11 +65,18 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const preset = presetOptions(args, explicitTypes === undefined ? undefined : explicitTypes === 'data');
   const typesOption = explicitTypes ?? (preset.typesFromData ? 'data' : 'reference');
   const topTypes = /^top:([1-9]\d*)$/.exec(typesOption);
-  if (typesOption !== 'reference' && typesOption !== 'data' && !topTypes) throw new UsageError(`--types must be "reference", "data" or "top:K", e.g. top:8 (got "${typesOption}").`);
+  if (typesOption !== 'reference' && typesOption !== 'data' && !topTypes) {
+    throw new UsageError(`--types must be "reference", "data" or "top:K", e.g. top:8 (got "${typesOption}").`);
+  }
   const out = option(args, 'out') ?? file.replace(/\.jsonl?$/, '') + '.cat';
   const analyzer = await Analyzer.create({ modelDir: option(args, 'model') ?? defaultModelDir(), executionProvider: choice(args, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto') });
   const distance = preset.distance;
-  const presetAnalyzeOptions = { preset: preset.preset, tokens: preset.tokens, maxSubwords: preset.maxSubwords, collapseWhitespace: preset.collapseWhitespace };
+  const presetAnalyzeOptions = {
+    preset: preset.preset,
+    tokens: preset.tokens,
+    maxSubwords: preset.maxSubwords,
+    collapseWhitespace: preset.collapseWhitespace,
+  };
   let typeRanking: string[] = [];
   const pairRule = choice(args, 'pair-rule', ['mean', 'sumMean'] as const, 'mean');
   const scores: Series = { values: [] };
@@ -94,7 +102,9 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   });
   try {
     let typeFilter: TypeFilter | undefined;
-    if (topTypes) typeFilter = topTypesFilter(await countTokenTypes(analyzer, codes, language, preset.tokens), Number(topTypes[1]));
+    if (topTypes) {
+      typeFilter = topTypesFilter(await countTokenTypes(analyzer, codes, language, preset.tokens), Number(topTypes[1]));
+    }
     if (typesOption === 'data') {
       const chosen = await corpusDataTypes(analyzer, codes, language, { distance, pairRule, ...presetAnalyzeOptions });
       typeFilter = chosen.filter;
@@ -104,7 +114,8 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       const code = codes[index];
       if (code === undefined) continue;
       try {
-        const result = await analyzer.analyze(code, language, { distance, pairRule, typeFilter, ...presetAnalyzeOptions, reports: withHeads ? ['catLayers', 'dataFlowLayers', 'structureHeads'] : ['catLayers', 'dataFlowLayers'] });
+        const reports: ReportName[] = withHeads ? ['catLayers', 'dataFlowLayers', 'structureHeads'] : ['catLayers', 'dataFlowLayers'];
+        const result = await analyzer.analyze(code, language, { distance, pairRule, typeFilter, ...presetAnalyzeOptions, reports });
         if (result.scores.structureHeads) structureReports.push(result.scores.structureHeads);
         const cat = result.scores.cat!;
         definition ??= cat.definition;
@@ -148,7 +159,10 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   process.stdout.write(scored + (skippedNote ? `, skipped: ${skippedNote}` : '') + '\n\n');
   const choices = (definition as CatDefinition | undefined)?.choices ?? [];
   if (choices.length) process.stdout.write(`${choices.join('\n')}\n`);
-  if (typeRanking.length) process.stdout.write(`kept types per layer, with the share of their pair memberships above the attention quantile:\n${typeRanking.join('\n')}\n`);
+  if (typeRanking.length) {
+    const heading = 'kept types per layer, with the share of their pair memberships above the attention quantile:';
+    process.stdout.write(`${heading}\n${typeRanking.join('\n')}\n`);
+  }
   process.stdout.write('\n');
   process.stdout.write(table(['layer', 'CAT mean', 'CAT std', 'baseline', 'baseline std', 'n'], rows) + '\n');
   if (dataFlowScores.values.length) {
@@ -161,12 +175,18 @@ export async function corpusCommand(argv: string[]): Promise<number> {
 }
 
 /** Code-token type frequencies over the corpus (comments excluded, as in the analysis). */
-async function countTokenTypes(analyzer: Analyzer, codes: ReadonlyArray<string | undefined>, language: LanguageId, tokens: TokenMode): Promise<Map<string, number>> {
+async function countTokenTypes(
+  analyzer: Analyzer,
+  codes: ReadonlyArray<string | undefined>,
+  language: LanguageId,
+  tokens: TokenMode,
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (const code of codes) {
     if (code === undefined) continue;
     try {
-      for (const token of (await analyzer.parser.parse(code, language, { tokens })).tokens) counts.set(token.type, (counts.get(token.type) ?? 0) + 1);
+      const parsed = await analyzer.parser.parse(code, language, { tokens });
+      for (const token of parsed.tokens) counts.set(token.type, (counts.get(token.type) ?? 0) + 1);
     } catch {
       // Snippets the parser refuses are reported by the scoring pass.
     }

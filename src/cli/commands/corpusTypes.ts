@@ -1,4 +1,9 @@
-import { countResultTypes, dataTypeFilter, newCounters, type FrequentTypeCounter } from '../../core/metrics/frequentTypes';
+import {
+  countResultTypes,
+  dataTypeFilter,
+  newCounters,
+  type FrequentTypeCounter,
+} from '../../core/metrics/frequentTypes';
 import type { TypeFilter } from '../../core/metrics/catScore';
 import type { Analyzer, AnalyzeOptions } from '../../core/pipeline';
 import type { LanguageId } from '../../core/types';
@@ -8,7 +13,12 @@ import type { LanguageId } from '../../core/types';
  * the model on every snippet and counts; the scoring pass runs it again. Twice the forward time,
  * in exchange for not holding every snippet's attention in memory.
  */
-export async function corpusDataTypes(analyzer: Analyzer, codes: ReadonlyArray<string | undefined>, language: LanguageId, options: AnalyzeOptions): Promise<{ filter: TypeFilter; counters: FrequentTypeCounter[] }> {
+export async function corpusDataTypes(
+  analyzer: Analyzer,
+  codes: ReadonlyArray<string | undefined>,
+  language: LanguageId,
+  options: AnalyzeOptions,
+): Promise<{ filter: TypeFilter; counters: FrequentTypeCounter[] }> {
   const counters = newCounters(analyzer.model.info.layers);
   let counted = 0;
   for (const [index, code] of codes.entries()) {
@@ -29,6 +39,9 @@ export async function corpusDataTypes(analyzer: Analyzer, codes: ReadonlyArray<s
 export function typeRankingLines(counters: readonly FrequentTypeCounter[]): string[] {
   return counters.map((counter, layer) => {
     const kept = counter.ranking().slice(0, 8);
-    return `  layer ${layer}: ` + (kept.length ? kept.map((entry) => `${entry.type} ${entry.rate.toFixed(3)}`).join(', ') : '(none)');
+    return (
+      `  layer ${layer}: ` +
+      (kept.length ? kept.map((entry) => `${entry.type} ${entry.rate.toFixed(3)}`).join(', ') : '(none)')
+    );
   });
 }

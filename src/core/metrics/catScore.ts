@@ -62,7 +62,10 @@ export function topTypesFilter(typeCounts: ReadonlyMap<string, number>, k: numbe
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .slice(0, k)
     .map(([type]) => type);
-  return { kind: 'custom', types, source: `the ${types.length} most frequent token types of the corpus by raw count (not the reference's attention-based ranking)` };
+  const source =
+    `the ${types.length} most frequent token types of the corpus by raw count ` +
+    "(not the reference's attention-based ranking)";
+  return { kind: 'custom', types, source };
 }
 
 export function keptTokenIndices(tokens: readonly CodeToken[], filter: TypeFilter, from = 0, to = tokens.length): number[] {
@@ -262,7 +265,12 @@ export interface CatSnippet {
  * E[X] / (|A| + |D| − E[X]) with E[X] = Σ_a h_a·d_a/k: exact in the intersection's expectation, a
  * plug-in for the ratio (the intersection concentrates; the test compares it with many shuffles).
  */
-export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, heads: number, options: { q?: number; scoreHeads?: boolean; onlyLayer?: number } = {}): { score: LayerHeadScores; baseline: LayerHeadScores; snippets: number; pairs: number; thresholds: CatThresholdValues } {
+export function scoreSnippets(
+  snippets: readonly CatSnippet[],
+  layers: number,
+  heads: number,
+  options: { q?: number; scoreHeads?: boolean; /** Score this layer only. */ onlyLayer?: number } = {},
+): { score: LayerHeadScores; baseline: LayerHeadScores; snippets: number; pairs: number; thresholds: CatThresholdValues } {
   const q = options.q ?? DEFAULT_QUANTILE;
   const scoreHeads = options.scoreHeads ?? true;
   const sums = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
@@ -332,7 +340,13 @@ function divide(sums: LayerHeadScores, counts: LayerHeadScores): LayerHeadScores
   };
 }
 
-export function catDefinition(filter: TypeFilter, distance: DistanceKind, pairRule: PairRule, q = DEFAULT_QUANTILE, preset?: { name: string; choices: string[] }): CatDefinition {
+export function catDefinition(
+  filter: TypeFilter,
+  distance: DistanceKind,
+  pairRule: PairRule,
+  q = DEFAULT_QUANTILE,
+  preset?: { name: string; choices: string[] },
+): CatDefinition {
   return {
     quantile: q,
     attentionThreshold: `attention > ${q}-quantile of the snippet's token-pair attention`,

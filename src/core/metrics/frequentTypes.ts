@@ -113,5 +113,9 @@ export function dataTypeFilter(counters: readonly FrequentTypeCounter[], scope: 
 
 /** A type filter still to be chosen from the data of the result it is applied to (one file). */
 export function pendingDataTypeFilter(): TypeFilter {
-  return { kind: 'data', types: 'all', source: 'chosen from the data per layer (frequent_type=1), over this file alone' };
+  return {
+    kind: 'data',
+    types: 'all',
+    source: 'chosen from the data per layer (frequent_type=1), over this file alone',
+  };
 }
