@@ -8,7 +8,7 @@ import { choice, option, UsageError, type ParsedArgs } from './args';
 
 export const PRESET_VALUE_OPTIONS = ['preset', 'tokens', 'distance', 'input'] as const;
 
-export const PRESET_USAGE = `[--preset lens|reference]   (reference: CAT-probing's default run; see README "What is computed")
+export const PRESET_USAGE = `[--preset lens|reference]   (reference: CAT-probing's default run; README "What is computed")
     [--tokens whole-strings|leaves] [--distance ast|upgraded|upgraded-names] [--input windows|cut:N]`;
 
 export interface PresetOptions {

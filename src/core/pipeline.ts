@@ -210,11 +210,14 @@ export class Analyzer {
     const maxSubwords = options.maxSubwords;
     if (maxSubwords !== undefined && (maxSubwords > this.model.info.maxPositions || maxSubwords < 3)) {
       const positions = this.model.info.maxPositions;
-      throw new InputError(`The input cut (${maxSubwords} subwords) must be between 3 and the model's ${positions} positions.`);
+      throw new InputError(
+        `The input cut (${maxSubwords} subwords) must be between 3 and the model's ${positions} positions.`,
+      );
     }
     let sequence: SubwordSequence;
     if (mode === 'leaves') {
-      const encoded = encodeLeafTokens(this.model.tokenizer, parsed, { collapseWhitespace: options.collapseWhitespace });
+      const collapseWhitespace = options.collapseWhitespace;
+      const encoded = encodeLeafTokens(this.model.tokenizer, parsed, { collapseWhitespace });
       if (encoded.approximateChunks) {
         warnings.push(
           `${encoded.approximateChunks} string literal(s): the tokenizer is not byte-level, ` +
@@ -228,7 +231,8 @@ export class Analyzer {
     const lastToken = sequence.tokenOfSubword[body - 1];
     warnings.push(
       `Input cut at ${maxSubwords} subwords (incl. <s> </s>) as the reference does: ${lastToken + 1} of ` +
-        `${parsed.tokens.length} code tokens reach the model (${sequence.ids.length} subwords in all); the rest are not scored.`,
+        `${parsed.tokens.length} code tokens reach the model (${sequence.ids.length} subwords in all); ` +
+        'the rest are not scored.',
     );
     return {
       sequence: {

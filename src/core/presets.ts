@@ -77,10 +77,10 @@ export function describeChoices(
     `distance: ${options.distance}: ${DISTANCE_WORDS[options.distance]}`,
     `types: ${options.typeFilter.source}`,
     options.maxSubwords
-      ? `input: cut at ${options.maxSubwords} subwords incl. <s> </s>, as the reference; tokens past the cut are not scored`
+      ? `input: cut at ${options.maxSubwords} subwords incl. <s> </s>, as the reference; later tokens are not scored`
       : 'input: the whole file, in windows of whole code tokens (attention does not cross windows)',
     options.collapseWhitespace
-      ? 'input text: tokens joined by one space, runs of whitespace inside string literals as one space (as the reference)'
+      ? 'input text: tokens joined by one space, whitespace runs inside string literals as one space (as the reference)'
       : 'input text: tokens joined by one space, whitespace inside string literals as written',
     `subwords: ${SUBWORD_MAP_NOTE}`,
     `pair rule: ${options.pairRule}; layer score from the mean over heads`,

@@ -8,7 +8,8 @@ import { DEFAULT_PRESET } from '../core/presets';
 
 function keptTypesText(definition: CatDefinition): string {
   if (definition.keptTypesPerLayer) {
-    return definition.keptTypesPerLayer.map((types, layer) => `layer ${layer}: ${types.join(' ') || '(none)'}`).join('; ');
+    const perLayer = definition.keptTypesPerLayer.map((types, layer) => `layer ${layer}: ${types.join(' ') || '(none)'}`);
+    return perLayer.join('; ');
   }
   return definition.keptTypes === 'all' ? 'all types' : definition.keptTypes.join(' ');
 }

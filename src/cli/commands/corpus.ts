@@ -114,8 +114,9 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       const code = codes[index];
       if (code === undefined) continue;
       try {
-        const reports: ReportName[] = withHeads ? ['catLayers', 'dataFlowLayers', 'structureHeads'] : ['catLayers', 'dataFlowLayers'];
-        const result = await analyzer.analyze(code, language, { distance, pairRule, typeFilter, ...presetAnalyzeOptions, reports });
+        const reports: ReportName[] = ['catLayers', 'dataFlowLayers', ...(withHeads ? ['structureHeads' as const] : [])];
+        const options = { distance, pairRule, typeFilter, ...presetAnalyzeOptions, reports };
+        const result = await analyzer.analyze(code, language, options);
         if (result.scores.structureHeads) structureReports.push(result.scores.structureHeads);
         const cat = result.scores.cat!;
         definition ??= cat.definition;

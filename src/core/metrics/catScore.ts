@@ -270,7 +270,13 @@ export function scoreSnippets(
   layers: number,
   heads: number,
   options: { q?: number; scoreHeads?: boolean; /** Score this layer only. */ onlyLayer?: number } = {},
-): { score: LayerHeadScores; baseline: LayerHeadScores; snippets: number; pairs: number; thresholds: CatThresholdValues } {
+): {
+  score: LayerHeadScores;
+  baseline: LayerHeadScores;
+  snippets: number;
+  pairs: number;
+  thresholds: CatThresholdValues;
+} {
   const q = options.q ?? DEFAULT_QUANTILE;
   const scoreHeads = options.scoreHeads ?? true;
   const sums = { score: newScores(layers, heads), baseline: newScores(layers, heads) };

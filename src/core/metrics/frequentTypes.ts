@@ -106,8 +106,9 @@ export function dataTypeFilter(counters: readonly FrequentTypeCounter[], scope: 
     types: typesPerLayer[typesPerLayer.length - 1] ?? [],
     typesPerLayer,
     source:
-      `chosen from the data per layer, as CAT-probing's default (frequent_type=1): the ${REFERENCE_TOP_TYPES} types whose ` +
-      `pair memberships most often fall above the attention quantile, among types counted more than once per token row, over ${scope}`,
+      "chosen from the data per layer, as CAT-probing's default (frequent_type=1): " +
+      `the ${REFERENCE_TOP_TYPES} types whose pair memberships most often fall above the attention quantile, ` +
+      `among types counted more than once per token row, over ${scope}`,
   };
 }
 
