@@ -66,7 +66,7 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const typesOption = explicitTypes ?? (preset.typesFromData ? 'data' : 'reference');
   const topTypes = /^top:([1-9]\d*)$/.exec(typesOption);
   if (typesOption !== 'reference' && typesOption !== 'data' && !topTypes) {
-    throw new UsageError(`--types must be "reference", "data" or "top:K", e.g. top:8 (got "${typesOption}").`);
+    throw new UsageError(`--types must be "reference" or "top:K", e.g. top:8, or "data" (got "${typesOption}").`);
   }
   const out = option(args, 'out') ?? file.replace(/\.jsonl?$/, '') + '.cat';
   const analyzer = await Analyzer.create({ modelDir: option(args, 'model') ?? defaultModelDir(), executionProvider: choice(args, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto') });
