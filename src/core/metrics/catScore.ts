@@ -48,7 +48,11 @@ export function referenceTypeFilter(language: LanguageId): TypeFilter {
   const lookup = language === 'typescript' ? 'javascript' : language;
   const types = FREQUENT_TYPES[lookup];
   return types
-    ? { kind: 'reference', types, source: `CAT-probing frequent types for ${lookup}` }
+    ? {
+        kind: 'reference',
+        types,
+        source: `CAT-probing's printed list for ${lookup} (its default run chooses from the data)`,
+      }
     : { kind: 'reference', types: 'all', source: `no CAT-probing list for ${language}: all token types kept, as the reference does` };
 }
 
