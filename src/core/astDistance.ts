@@ -1,6 +1,12 @@
 import type { CodeToken, SyntaxTree } from './types';
 
-export type DistanceKind = 'ast' | 'upgraded';
+/**
+ * `ast`: tree distance. `upgraded`: the CAT-probing reference's upgraded AST (`get_sast`, its default).
+ * `upgraded-names`: our earlier variant of it, whose same-name edges link every token type containing
+ * "identifier" (also across types, e.g. a Java `type_identifier` to an `identifier` of the same text).
+ */
+export type DistanceKind = 'ast' | 'upgraded' | 'upgraded-names';
+export const DISTANCE_KINDS: readonly DistanceKind[] = ['ast', 'upgraded', 'upgraded-names'];
 
 /**
  * Tree distance (number of edges on the path through the lowest common ancestor) between every
@@ -41,29 +47,67 @@ export function lcaDepth(tree: SyntaxTree, a: number, b: number): number {
 }
 
 /**
- * The CAT-probing reference's "upgraded AST" distance: shortest paths in the syntax tree plus an
- * edge between consecutive code tokens plus an edge between successive occurrences of the same
- * identifier (a data-flow-like link). `allTokens` are all code tokens of the file (the extra edges
- * use them all); distances are returned for `tokens`, a subset in source order. Unreachable pairs
- * cannot occur (the tree is connected).
+ * Our variant of the upgraded AST (`upgraded-names`): shortest paths in the syntax tree plus an edge
+ * between consecutive code tokens plus an edge between successive occurrences of the same text among
+ * tokens whose type contains "identifier" (any such type, across types). `allTokens` are all code tokens
+ * of the file (the extra edges use them all, comments too when kept); distances are returned for
+ * `tokens`, a subset in source order.
  */
 export function upgradedAstDistances(tree: SyntaxTree, allTokens: readonly CodeToken[], tokens: readonly CodeToken[]): Int32Array {
-  const nodeCount = tree.nodes.length;
-  const extra: number[][] = Array.from({ length: nodeCount }, () => []);
-  const link = (a: number, b: number) => {
-    extra[a].push(b);
-    extra[b].push(a);
-  };
+  const extra: number[][] = Array.from({ length: tree.nodes.length }, () => []);
   const lastOccurrence = new Map<string, number>();
   for (let k = 0; k < allTokens.length; k++) {
     const token = allTokens[k];
-    if (k > 0) link(allTokens[k - 1].node, token.node);
+    if (k > 0) linkNodes(extra, allTokens[k - 1].node, token.node);
     if (/identifier/.test(token.type)) {
       const previous = lastOccurrence.get(token.text);
-      if (previous !== undefined) link(previous, token.node);
+      if (previous !== undefined) linkNodes(extra, previous, token.node);
       lastOccurrence.set(token.text, token.node);
     }
   }
+  return shortestPathDistances(tree, extra, tokens);
+}
+
+/**
+ * The CAT-probing reference's upgraded AST (`get_sast` in its `attention.py`, on by default): the tree
+ * plus an edge between consecutive leaves plus an edge from each leaf of type exactly `identifier` to
+ * the previous leaf of type `identifier` with the same text. Its leaves are every childless node but
+ * the root, comments excepted, zero-width ones (MISSING nodes) included: they carry no subword, so
+ * they never get a score row, but they are links of the consecutive-leaf chain. Run it on a tree
+ * parsed with `tokens: 'leaves'` to get the reference's leaves; on a whole-string tree a string
+ * literal is one leaf. Distances are returned for `tokens` (source order).
+ */
+export function sastDistances(
+  tree: SyntaxTree,
+  source: string,
+  commentTypes: readonly string[],
+  tokens: readonly CodeToken[],
+): Int32Array {
+  const comments = new Set(commentTypes);
+  const extra: number[][] = Array.from({ length: tree.nodes.length }, () => []);
+  const lastIdentifier = new Map<string, number>();
+  let previousLeaf = -1;
+  for (const node of tree.nodes) {
+    if (node.children.length > 0 || node.parent < 0 || comments.has(node.type)) continue;
+    if (previousLeaf >= 0) linkNodes(extra, previousLeaf, node.id);
+    previousLeaf = node.id;
+    if (node.type !== 'identifier') continue;
+    const text = source.slice(node.startIndex, node.endIndex);
+    const previous = lastIdentifier.get(text);
+    if (previous !== undefined) linkNodes(extra, previous, node.id);
+    lastIdentifier.set(text, node.id);
+  }
+  return shortestPathDistances(tree, extra, tokens);
+}
+
+function linkNodes(extra: number[][], a: number, b: number): void {
+  extra[a].push(b);
+  extra[b].push(a);
+}
+
+/** Breadth-first shortest path lengths over tree edges plus `extra` edges, between the given tokens. */
+function shortestPathDistances(tree: SyntaxTree, extra: readonly number[][], tokens: readonly CodeToken[]): Int32Array {
+  const nodeCount = tree.nodes.length;
   const m = tokens.length;
   const distances = new Int32Array(m * m);
   const seen = new Int32Array(nodeCount);

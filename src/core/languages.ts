@@ -9,8 +9,10 @@ export interface LanguageSpec {
   /** Leaf or subtree types that are comments. */
   commentTypes: string[];
   /**
-   * Node types kept as one code token although they have children: string literals, as in
-   * GraphCodeBERT's and CAT-probing's leaf extraction.
+   * Node types kept as one code token although they have children (string literals), in the
+   * `whole-strings` token mode: close to CodeSearchNet's `code_tokens`, which the CAT-probing
+   * reference feeds its model. The reference's own tree leaves split these literals into their
+   * parts (quotes, fragments, escapes, interpolated names): the `leaves` token mode.
    */
   atomicTypes: string[];
 }

@@ -8,7 +8,15 @@ import type { CodeToken, LanguageId, ParsedSource, SourceRange, SyntaxNode } fro
 export interface ParseOptions {
   /** Keep comments as code tokens (they are excluded from model input by default). */
   keepComments?: boolean;
+  /**
+   * `whole-strings` (default): a string literal (the language's `atomicTypes`) is one code token.
+   * `leaves`: every childless node is a token, as the CAT-probing reference takes them.
+   */
+  tokens?: TokenMode;
 }
+
+export type TokenMode = 'whole-strings' | 'leaves';
+export const TOKEN_MODES: readonly TokenMode[] = ['whole-strings', 'leaves'];
 
 /** Finds the folder holding `tree-sitter.wasm` and the grammar files, from a start folder upward. */
 export function findGrammarsDir(startDir: string = __dirname): string {
@@ -62,7 +70,7 @@ export class CodeParser {
     const tree = this.parser.parse(source);
     if (!tree) throw new Error(`tree-sitter returned no tree for this ${spec.displayName} source.`);
     try {
-      return copyTree(tree.walk(), source, spec, options.keepComments ?? false);
+      return copyTree(tree.walk(), source, spec, options.keepComments ?? false, options.tokens ?? 'whole-strings');
     } finally {
       tree.delete();
     }
@@ -73,13 +81,19 @@ export class CodeParser {
   }
 }
 
-function copyTree(cursor: TreeCursor, source: string, spec: LanguageSpec, keepComments: boolean): ParsedSource {
+function copyTree(
+  cursor: TreeCursor,
+  source: string,
+  spec: LanguageSpec,
+  keepComments: boolean,
+  mode: TokenMode,
+): ParsedSource {
   const lines = new LineIndex(source);
   const nodes: SyntaxNode[] = [];
   const tokens: CodeToken[] = [];
   const errors: SourceRange[] = [];
   const comments = new Set(spec.commentTypes);
-  const atomic = new Set(spec.atomicTypes);
+  const atomic = new Set(mode === 'leaves' ? [] : spec.atomicTypes);
   const stack: number[] = [];
   let errorDepth = 0;
 

@@ -1,6 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { withTokenAttention } from './alignment';
-import { astDistances, upgradedAstDistances, type DistanceKind } from './astDistance';
+import { astDistances, sastDistances, upgradedAstDistances, type DistanceKind } from './astDistance';
+import { encodeLeafTokens } from './leafTokens';
+import { countResultTypes, dataTypeFilter, newCounters } from './metrics/frequentTypes';
+import { DEFAULT_PRESET, describeChoices, type PresetName } from './presets';
+import type { TokenMode } from './parser';
 import { languageSpec } from './languages';
 import { LoadedModel, type LoadModelOptions } from './model';
 import { catDefinition, keptTokenIndices, referenceTypeFilter, scoreSnippets, type CatScoreReport, type CatSnippet, type TypeFilter } from './metrics/catScore';
@@ -11,6 +15,7 @@ import { headRoles } from './metrics/specialTokens';
 import { structureHeads } from './metrics/structureHeads';
 import { CodeParser } from './parser';
 import { planWindows } from './windows';
+import type { SubwordSequence } from './tokenizer';
 import type { AnalysisResult, AnalysisScores, AnalyzedWindow, CodeToken, LanguageId, PairRule, ParsedSource, StageTimings } from './types';
 
 /** Input the analysis refuses, with a one-line message for the user. */
@@ -38,6 +43,13 @@ export interface AnalyzeOptions {
   distance?: DistanceKind;
   /** Token types kept for CAT-score; defaults to the reference's list for the language. */
   typeFilter?: TypeFilter;
+  /** Recorded in the result and stated in every report; the caller applies its settings (`presets.ts`). */
+  preset?: PresetName;
+  tokens?: TokenMode;
+  /** Cut the input at this many subwords (incl. `<s>` `</s>`), as the reference does, instead of windows. */
+  maxSubwords?: number;
+  /** Leaf tokens: feed runs of whitespace as one space, as the reference does (`' '.join(code.split())`). */
+  collapseWhitespace?: boolean;
   path?: string;
   version?: number;
   maxBytes?: number;
@@ -82,7 +94,11 @@ export function checkInput(source: string, maxBytes = DEFAULT_MAX_BYTES): void {
 
 /** Distances over the kept tokens of a window (k×k), by the chosen definition. */
 export function keptDistances(parsed: ParsedSource, keptTokens: readonly CodeToken[], distance: DistanceKind): Int32Array {
-  return distance === 'ast' ? astDistances(parsed.tree, keptTokens) : upgradedAstDistances(parsed.tree, parsed.tokens, keptTokens);
+  if (distance === 'ast') return astDistances(parsed.tree, keptTokens);
+  if (distance === 'upgraded') {
+    return sastDistances(parsed.tree, parsed.source, languageSpec(parsed.language).commentTypes, keptTokens);
+  }
+  return upgradedAstDistances(parsed.tree, parsed.tokens, keptTokens);
 }
 
 /**
@@ -113,7 +129,8 @@ export class Analyzer {
     await this.model.restartIfStopped();
     const started = performance.now();
 
-    const parsed = await this.parser.parse(source, language, { keepComments: options.keepComments });
+    const tokenMode = options.tokens ?? 'whole-strings';
+    const parsed = await this.parser.parse(source, language, { keepComments: options.keepComments, tokens: tokenMode });
     const parseMs = performance.now() - started;
     if (parsed.tokens.length === 0) throw new InputError('The file has no code tokens (only comments or whitespace).');
     if (parsed.errors.length) {
@@ -123,8 +140,9 @@ export class Analyzer {
     cancelled();
 
     let mark = performance.now();
-    const sequence = this.model.tokenizer.encodeTokens(parsed.tokens);
-    const plan = planWindows(sequence, parsed.tokens, this.model.info.maxPositions, this.model.tokenizer.special);
+    const { sequence, tokensFed } = this.encode(parsed, tokenMode, options, warnings);
+    const windowSize = options.maxSubwords ?? this.model.info.maxPositions;
+    const plan = planWindows(sequence, tokensFed, windowSize, this.model.tokenizer.special);
     const tokenizeMs = performance.now() - mark;
     if (plan.windows.length > 1) warnings.push(`The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${this.model.info.maxPositions}. Attention does not cross windows.`);
     const attentionBytes = plan.windows.reduce((sum, window) => sum + 4 * this.model.info.layers * this.model.info.heads * (window.ids.length ** 2 + (window.tokenEnd - window.tokenStart) ** 2), 0);
@@ -159,7 +177,16 @@ export class Analyzer {
       source: { path: options.path, language, text: source, version: options.version },
       model: this.model.info,
       device: this.model.device,
-      options: { keepComments: parsed.keptComments, pairRule, distance, typeFilter: options.typeFilter ?? referenceTypeFilter(language) },
+      options: {
+        keepComments: parsed.keptComments,
+        pairRule,
+        distance,
+        typeFilter: options.typeFilter ?? referenceTypeFilter(language),
+        ...(options.preset ? { preset: options.preset } : {}),
+        ...(options.tokens ? { tokens: options.tokens } : {}),
+        ...(options.maxSubwords ? { maxSubwords: options.maxSubwords } : {}),
+        ...(options.collapseWhitespace && tokenMode === 'leaves' ? { collapseWhitespace: true } : {}),
+      },
       tree: parsed.tree,
       tokens: parsed.tokens,
       errors: parsed.errors,
@@ -173,6 +200,50 @@ export class Analyzer {
     const timings: StageTimings = result.timings;
     timings.totalMs = performance.now() - started;
     return result;
+  }
+
+  /** Subwords of the file (leaf tokens: by byte offsets, see leafTokens.ts), cut at `maxSubwords` when given. */
+  private encode(
+    parsed: ParsedSource,
+    mode: TokenMode,
+    options: AnalyzeOptions,
+    warnings: string[],
+  ): { sequence: SubwordSequence; tokensFed: CodeToken[] } {
+    const maxSubwords = options.maxSubwords;
+    if (maxSubwords !== undefined && (maxSubwords > this.model.info.maxPositions || maxSubwords < 3)) {
+      const positions = this.model.info.maxPositions;
+      throw new InputError(
+        `The input cut (${maxSubwords} subwords) must be between 3 and the model's ${positions} positions.`,
+      );
+    }
+    let sequence: SubwordSequence;
+    if (mode === 'leaves') {
+      const collapseWhitespace = options.collapseWhitespace;
+      const encoded = encodeLeafTokens(this.model.tokenizer, parsed, { collapseWhitespace });
+      if (encoded.approximateChunks) {
+        warnings.push(
+          `${encoded.approximateChunks} string literal(s): the tokenizer is not byte-level, ` +
+            "so their subwords were all given to the literal's first leaf.",
+        );
+      }
+      sequence = encoded;
+    } else sequence = this.model.tokenizer.encodeTokens(parsed.tokens);
+    if (!maxSubwords || sequence.ids.length <= maxSubwords - 2) return { sequence, tokensFed: parsed.tokens };
+    const body = maxSubwords - 2;
+    const lastToken = sequence.tokenOfSubword[body - 1];
+    warnings.push(
+      `Input cut at ${maxSubwords} subwords (incl. <s> </s>) as the reference does: ${lastToken + 1} of ` +
+        `${parsed.tokens.length} code tokens reach the model (${sequence.ids.length} subwords in all); ` +
+        'the rest are not scored.',
+    );
+    return {
+      sequence: {
+        ids: sequence.ids.slice(0, body),
+        pieces: sequence.pieces.slice(0, body),
+        tokenOfSubword: sequence.tokenOfSubword.slice(0, body),
+      },
+      tokensFed: parsed.tokens.slice(0, lastToken + 1),
+    };
   }
 
   async dispose(): Promise<void> {
@@ -265,7 +336,12 @@ export function catSnippets(result: AnalysisResult, parsed: ParsedSource, option
     const start = Math.max(from, window.tokenStart);
     const end = Math.min(to, window.tokenEnd);
     if (end - start < 2) continue;
-    const kept = keptTokenIndices(result.tokens, options.typeFilter, start, end);
+    const hasSubword = new Uint8Array(end - start);
+    for (const token of window.tokenOfSubword) if (token >= start && token < end) hasSubword[token - start] = 1;
+    // Leaf tokens can lack subwords (the second quote of `""`); like the reference, they get no row.
+    const kept = keptTokenIndices(result.tokens, options.typeFilter, start, end).filter(
+      (index) => hasSubword[index - start],
+    );
     tokensKept += kept.length;
     if (kept.length < 2) continue;
     const keptTokens = kept.map((index) => result.tokens[index]);
@@ -280,10 +356,20 @@ export function catSnippets(result: AnalysisResult, parsed: ParsedSource, option
 
 /** CAT-score of a result, over the tokens in `[from, to)`; per layer, and per head unless `scoreHeads` is false. */
 export function catReport(result: AnalysisResult, parsed: ParsedSource, options: ScoreOptions, from?: number, to?: number, scoreHeads = true): CatScoreReport {
-  const { snippets, tokensKept } = catSnippets(result, parsed, options, from, to);
-  const scored = scoreSnippets(snippets, result.model.layers, result.model.heads, { scoreHeads });
+  let typeFilter = options.typeFilter;
+  if (typeFilter.kind === 'data' && !typeFilter.typesPerLayer) {
+    const counters = newCounters(result.model.layers);
+    countResultTypes(counters, result);
+    typeFilter = dataTypeFilter(counters, 'this file alone (one snippet per window)');
+  }
+  const { tokensKept, scored } =
+    typeFilter.kind === 'data' && typeFilter.typesPerLayer
+      ? scorePerLayerTypes(result, parsed, { ...options, typeFilter }, typeFilter.typesPerLayer, from, to, scoreHeads)
+      : scoreAll(result, parsed, options, from, to, scoreHeads);
+  const resultOptions = { ...result.options, ...options, typeFilter };
+  const preset = { name: resultOptions.preset ?? DEFAULT_PRESET, choices: describeChoices(resultOptions) };
   return {
-    definition: catDefinition(options.typeFilter, options.distance, options.pairRule),
+    definition: catDefinition(typeFilter, options.distance, options.pairRule, undefined, preset),
     headsScored: scoreHeads,
     score: scored.score,
     baseline: scored.baseline,
@@ -292,6 +378,53 @@ export function catReport(result: AnalysisResult, parsed: ParsedSource, options:
     pairs: scored.pairs,
     thresholds: scored.thresholds,
   };
+}
+
+function scoreAll(
+  result: AnalysisResult,
+  parsed: ParsedSource,
+  options: ScoreOptions,
+  from: number | undefined,
+  to: number | undefined,
+  scoreHeads: boolean,
+) {
+  const { snippets, tokensKept } = catSnippets(result, parsed, options, from, to);
+  return { tokensKept, scored: scoreSnippets(snippets, result.model.layers, result.model.heads, { scoreHeads }) };
+}
+
+/** Each layer scored over its own kept types (as one run of the reference per layer); counts are the last layer's. */
+function scorePerLayerTypes(
+  result: AnalysisResult,
+  parsed: ParsedSource,
+  options: ScoreOptions,
+  typesPerLayer: string[][],
+  from: number | undefined,
+  to: number | undefined,
+  scoreHeads: boolean,
+) {
+  const layers = result.model.layers;
+  let merged: ReturnType<typeof scoreSnippets> | undefined;
+  let tokensKept = 0;
+  let distanceSum = 0;
+  for (let layer = 0; layer < layers; layer++) {
+    const layerFilter: TypeFilter = { kind: 'custom', types: typesPerLayer[layer], source: options.typeFilter.source };
+    const layerSnippets = catSnippets(result, parsed, { ...options, typeFilter: layerFilter }, from, to);
+    const scored = scoreSnippets(layerSnippets.snippets, layers, result.model.heads, { scoreHeads, onlyLayer: layer });
+    distanceSum += Number.isFinite(scored.thresholds.distance) ? scored.thresholds.distance : 0;
+    if (!merged) merged = scored;
+    else {
+      merged.score.perLayer[layer] = scored.score.perLayer[layer];
+      merged.score.perHead[layer] = scored.score.perHead[layer];
+      merged.baseline.perLayer[layer] = scored.baseline.perLayer[layer];
+      merged.baseline.perHead[layer] = scored.baseline.perHead[layer];
+      merged.thresholds.attentionPerLayer[layer] = scored.thresholds.attentionPerLayer[layer];
+      merged.snippets = scored.snippets;
+      merged.pairs = scored.pairs;
+    }
+    tokensKept = layerSnippets.tokensKept;
+  }
+  merged!.thresholds.distance = distanceSum / layers;
+  return { tokensKept, scored: merged! };
 }
 
 /** A ParsedSource view of a result (the pipeline keeps everything the parser produced). */

@@ -74,7 +74,8 @@ export class CodeTokenizer {
     return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
 
-  private encodePiece(text: string): { ids: number[]; pieces: string[] } {
+  /** Subword ids and pieces of one chunk of text (cached). */
+  encodeChunk(text: string): { ids: number[]; pieces: string[] } {
     let cached = this.cache.get(text);
     if (!cached) {
       const encoding = this.tokenizer.encode(text, { add_special_tokens: false });
@@ -89,7 +90,7 @@ export class CodeTokenizer {
     const pieces: string[] = [];
     const tokenOfSubword: number[] = [];
     tokens.forEach((token, position) => {
-      const encoded = this.encodePiece(position === 0 ? token.text : ' ' + token.text);
+      const encoded = this.encodeChunk(position === 0 ? token.text : ' ' + token.text);
       for (let k = 0; k < encoded.ids.length; k++) {
         ids.push(encoded.ids[k]);
         pieces.push(encoded.pieces[k]);

@@ -176,6 +176,14 @@ export interface AnalysisOptions {
   distance: import('./astDistance').DistanceKind;
   /** Token types kept for CAT-score. */
   typeFilter: import('./metrics/catScore').TypeFilter;
+  /** The preset the choices came from (`presets.ts`); absent in results from before presets. */
+  preset?: import('./presets').PresetName;
+  /** Code tokens: whole string literals (default) or every tree leaf. */
+  tokens?: import('./parser').TokenMode;
+  /** Input cut at this many subwords (incl. `<s>` `</s>`) instead of windows. */
+  maxSubwords?: number;
+  /** Leaf tokens fed with runs of whitespace as one space. */
+  collapseWhitespace?: boolean;
 }
 
 export interface AnalysisResult {

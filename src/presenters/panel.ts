@@ -3,6 +3,16 @@ import { completeScores } from '../core/pipeline';
 import { RELATION_LABELS, topHeads, type StructureRelation } from '../core/metrics/structureHeads';
 import type { AnalysisResult } from '../core/types';
 import type { PanelModel } from '../protocol/panel';
+import type { CatDefinition } from '../core/metrics/catScore';
+import { DEFAULT_PRESET } from '../core/presets';
+
+function keptTypesText(definition: CatDefinition): string {
+  if (definition.keptTypesPerLayer) {
+    const perLayer = definition.keptTypesPerLayer.map((types, layer) => `layer ${layer}: ${types.join(' ') || '(none)'}`);
+    return perLayer.join('; ');
+  }
+  return definition.keptTypes === 'all' ? 'all types' : definition.keptTypes.join(' ');
+}
 
 /** What the score panel receives for an analysis: one row per layer, a layer × head heatmap, the definition. */
 export function panelModel(result: AnalysisResult): PanelModel {
@@ -33,7 +43,9 @@ export function panelModel(result: AnalysisResult): PanelModel {
     })),
     heatmap: cat?.score.perHead.map((row) => [...row]) ?? [],
     definition: {
-      keptTypes: cat ? (cat.definition.keptTypes === 'all' ? 'all types' : cat.definition.keptTypes.join(' ')) : '',
+      preset: cat?.definition.preset ?? result.options.preset ?? DEFAULT_PRESET,
+      choices: [...(cat?.definition.choices ?? [])],
+      keptTypes: cat ? keptTypesText(cat.definition) : '',
       typeSource: cat?.definition.typeSource ?? '',
       attentionThreshold: cat?.definition.attentionThreshold ?? '',
       distanceThreshold: cat?.definition.distanceThreshold ?? '',

@@ -35,7 +35,18 @@ export interface PanelModel {
   layers: PanelLayerRow[];
   /** [layer][head] CAT-score. */
   heatmap: number[][];
-  definition: { keptTypes: string; typeSource: string; attentionThreshold: string; distanceThreshold: string; distance: string; pairRule: string; baseline: string };
+  definition: {
+    /** The preset and each of its choices in words (`presets.ts`). */
+    preset: string;
+    choices: string[];
+    keptTypes: string;
+    typeSource: string;
+    attentionThreshold: string;
+    distanceThreshold: string;
+    distance: string;
+    pairRule: string;
+    baseline: string;
+  };
   structureHeads: PanelStructureHead[];
   warnings: string[];
 }

@@ -88,6 +88,8 @@ function render(model: PanelModel): void {
 
   const definition = element('dl', { className: 'definition' });
   for (const [term, value] of [
+    ['Preset', model.definition.preset],
+    ...model.definition.choices.map((choice) => ['Choice', choice]),
     ['Token types kept', `${model.definition.keptTypes} (${model.definition.typeSource})`],
     ['Attention threshold', model.definition.attentionThreshold],
     ['Distance threshold', `${model.definition.distanceThreshold} (${model.definition.distance} distance)`],

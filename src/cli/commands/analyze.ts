@@ -5,16 +5,26 @@ import type { AnalysisResult } from '../../core/types';
 import { choice, integerOption, option, parseArgs, UsageError } from '../args';
 import { defaultModelDir, MAX_SOURCE_BYTES, readSourceFile } from '../common';
 import { terminalText } from '../../presenters/escape';
+import type { CatScoreReport } from '../../core/metrics/catScore';
 import { formatNumber, ms, table } from '../format';
 import { RELATION_LABELS, topHeads, type StructureHeadsReport, type StructureRelation } from '../../core/metrics/structureHeads';
 import { faithfulness, type FaithfulnessReport } from '../../core/metrics/faithfulness';
+import { fileTypeFilter, PRESET_USAGE, PRESET_VALUE_OPTIONS, presetOptions } from '../presetOptions';
 
 export const ANALYZE_USAGE = `code-attention analyze FILE [--model DIR] [--device auto|cpu|cuda] [--json]
-    [--keep-comments] [--pair-rule mean|sumMean] [--distance ast|upgraded] [--max-bytes N] [--include-attention]
+    ${PRESET_USAGE} [--types reference|data]
+    [--keep-comments] [--pair-rule mean|sumMean] [--max-bytes N] [--include-attention]
     [--faithfulness TOKEN|LINE:COL]   (blank out each token of the focus's window and rank the views against it)`;
 
 export async function analyzeCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['model', 'device', 'pair-rule', 'distance', 'max-bytes', 'faithfulness'], ['json', 'keep-comments', 'include-attention']);
+  const valueOptions = ['model', 'device', 'pair-rule', 'max-bytes', 'faithfulness', 'types', ...PRESET_VALUE_OPTIONS];
+  const args = parseArgs(argv, valueOptions, ['json', 'keep-comments', 'include-attention']);
+  const typesOption = option(args, 'types');
+  if (typesOption !== undefined && typesOption !== 'reference' && typesOption !== 'data') {
+    const allowed = '"reference" (the per-language list) or "data" (chosen from this file, per layer)';
+    throw new UsageError(`--types must be ${allowed} (got "${typesOption}").`);
+  }
+  const preset = presetOptions(args, typesOption === undefined ? undefined : typesOption === 'data');
   const file = args.positional[0];
   if (!file || args.positional.length > 1) throw new UsageError(`Usage: ${ANALYZE_USAGE}`);
   const language = languageForFile(file);
@@ -36,7 +46,12 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       path: file,
       keepComments: args.flags.has('keep-comments'),
       pairRule: choice(args, 'pair-rule', ['mean', 'sumMean'] as const, 'mean'),
-      distance: choice(args, 'distance', ['ast', 'upgraded'] as const, 'ast'),
+      distance: preset.distance,
+      preset: preset.preset,
+      tokens: preset.tokens,
+      maxSubwords: preset.maxSubwords,
+      collapseWhitespace: preset.collapseWhitespace,
+      typeFilter: fileTypeFilter(preset, language),
       maxBytes,
     });
     const faithfulnessReport = focus === undefined ? undefined : await faithfulness(result, analyzer.model, focusToken(result, focus));
@@ -103,8 +118,9 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
     lines.push(
       `CAT      ${d.attentionThreshold}; ${d.distanceThreshold} (${d.distance} distance); pair rule ${d.pairRule}; layer = mean over heads`,
       `         thresholds: distance < ${formatNumber(cat.thresholds.distance)}${cat.snippets > 1 ? ' (mean over windows)' : ''}; attention > the per-layer value below; ${cat.pairs} token pairs`,
-      `types    ${d.keptTypes === 'all' ? 'all' : d.keptTypes.join(' ')}  (${d.typeSource}; ${cat.tokensKept} tokens kept)`,
+      ...typeLines(cat),
       `baseline ${d.baseline}`,
+      ...(d.choices ?? []).map((line, index) => `${index === 0 ? 'choices' : '       '}  ${line}`),
       '',
       table(
         ['layer', 'CAT-score', 'baseline', 'difference', 'attention >'],
@@ -193,4 +209,18 @@ export function structureHeadsTable(heads: StructureHeadsReport): string {
     rows.push([RELATION_LABELS[relation], best.map((head) => `L${head.layer}H${head.head} ${formatNumber(head.accuracy, 2)}`).join('  '), best[0]?.chance ?? NaN, String(entry.tokens)]);
   }
   return 'Structure heads: share of tokens whose strongest attention lands on the relation (top 3 heads)\n' + table(['relation', 'top heads (accuracy)', 'chance', 'tokens'], rows);
+}
+
+/** The kept types: one line, or one per layer when they were chosen per layer. */
+export function typeLines(cat: CatScoreReport): string[] {
+  const d = cat.definition;
+  if (!d.keptTypesPerLayer) {
+    const kept = d.keptTypes === 'all' ? 'all' : d.keptTypes.join(' ');
+    return [`types    ${kept}  (${d.typeSource}; ${cat.tokensKept} tokens kept)`];
+  }
+  const none = '(none: no type is counted more than once per token row)';
+  return [
+    `types    ${d.typeSource}; ${cat.tokensKept} tokens kept in the last layer`,
+    ...d.keptTypesPerLayer.map((types, layer) => `         layer ${layer}: ${types.length ? types.join(' ') : none}`),
+  ];
 }

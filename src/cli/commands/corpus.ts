@@ -1,9 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { FileRefusedError, readTextSafely } from '../../core/files';
 import { isLanguageId, SUPPORTED_LANGUAGE_NAMES } from '../../core/languages';
-import { topTypesFilter, type TypeFilter } from '../../core/metrics/catScore';
+import { topTypesFilter, type CatDefinition, type TypeFilter } from '../../core/metrics/catScore';
+import type { TokenMode } from '../../core/parser';
+import { PRESET_USAGE, PRESET_VALUE_OPTIONS, presetOptions } from '../presetOptions';
+import { corpusDataTypes, typeRankingLines } from './corpusTypes';
 import { mergeStructureHeads, type StructureHeadsReport } from '../../core/metrics/structureHeads';
-import { Analyzer, InputError } from '../../core/pipeline';
+import { Analyzer, InputError, type ReportName } from '../../core/pipeline';
 import type { LanguageId } from '../../core/types';
 import { choice, integerOption, option, parseArgs, UsageError } from '../args';
 import { terminalText } from '../../presenters/escape';
@@ -12,8 +15,9 @@ import { csv, table } from '../format';
 import { structureHeadsTable } from './analyze';
 
 export const CORPUS_USAGE = `code-attention corpus FILE.jsonl --language L [--model DIR] [--device auto|cpu|cuda]
-    [--out PREFIX] [--limit N] [--distance ast|upgraded] [--pair-rule mean|sumMean]
-    [--types reference|top:K]   (kept token types: the CAT-probing list, or the corpus's K most frequent)
+    [--out PREFIX] [--limit N] [--pair-rule mean|sumMean] ${PRESET_USAGE}
+    [--types reference|data|top:K]   (kept token types: the per-language list; chosen from the corpus per layer
+                                      as the reference's default run; or the K most frequent by raw count)
     [--heads]                   (also the top structure heads over the whole corpus)`;
 
 /** The largest JSONL corpus read at once (well below the longest string V8 holds, about 512 MiB). */
@@ -35,7 +39,8 @@ export function meanAndSpread(series: Series, layers: number): Array<{ layer: nu
 }
 
 export async function corpusCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['language', 'model', 'device', 'out', 'limit', 'distance', 'pair-rule', 'types'], ['heads']);
+  const valueOptions = ['language', 'model', 'device', 'out', 'limit', 'pair-rule', 'types', ...PRESET_VALUE_OPTIONS];
+  const args = parseArgs(argv, valueOptions, ['heads']);
   const withHeads = args.flags.has('heads');
   const file = args.positional[0];
   const language = option(args, 'language');
@@ -56,12 +61,23 @@ export async function corpusCommand(argv: string[]): Promise<number> {
     throw new InputError(`Cannot read ${file}: ${(error as Error).message}.`);
   }
   const limit = integerOption(args, 'limit', Infinity);
-  const typesOption = option(args, 'types') ?? 'reference';
+  const explicitTypes = option(args, 'types');
+  const preset = presetOptions(args, explicitTypes === undefined ? undefined : explicitTypes === 'data');
+  const typesOption = explicitTypes ?? (preset.typesFromData ? 'data' : 'reference');
   const topTypes = /^top:([1-9]\d*)$/.exec(typesOption);
-  if (typesOption !== 'reference' && !topTypes) throw new UsageError(`--types must be "reference" or "top:K", e.g. top:8 (got "${typesOption}").`);
+  if (typesOption !== 'reference' && typesOption !== 'data' && !topTypes) {
+    throw new UsageError(`--types must be "reference" or "top:K", e.g. top:8, or "data" (got "${typesOption}").`);
+  }
   const out = option(args, 'out') ?? file.replace(/\.jsonl?$/, '') + '.cat';
   const analyzer = await Analyzer.create({ modelDir: option(args, 'model') ?? defaultModelDir(), executionProvider: choice(args, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto') });
-  const distance = choice(args, 'distance', ['ast', 'upgraded'] as const, 'ast');
+  const distance = preset.distance;
+  const presetAnalyzeOptions = {
+    preset: preset.preset,
+    tokens: preset.tokens,
+    maxSubwords: preset.maxSubwords,
+    collapseWhitespace: preset.collapseWhitespace,
+  };
+  let typeRanking: string[] = [];
   const pairRule = choice(args, 'pair-rule', ['mean', 'sumMean'] as const, 'mean');
   const scores: Series = { values: [] };
   const baselines: Series = { values: [] };
@@ -86,12 +102,21 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   });
   try {
     let typeFilter: TypeFilter | undefined;
-    if (topTypes) typeFilter = topTypesFilter(await countTokenTypes(analyzer, codes, language), Number(topTypes[1]));
+    if (topTypes) {
+      typeFilter = topTypesFilter(await countTokenTypes(analyzer, codes, language, preset.tokens), Number(topTypes[1]));
+    }
+    if (typesOption === 'data') {
+      const chosen = await corpusDataTypes(analyzer, codes, language, { distance, pairRule, ...presetAnalyzeOptions });
+      typeFilter = chosen.filter;
+      typeRanking = typeRankingLines(chosen.counters);
+    }
     for (let index = 0; index < total; index++) {
       const code = codes[index];
       if (code === undefined) continue;
       try {
-        const result = await analyzer.analyze(code, language, { distance, pairRule, typeFilter, reports: withHeads ? ['catLayers', 'dataFlowLayers', 'structureHeads'] : ['catLayers', 'dataFlowLayers'] });
+        const reports: ReportName[] = ['catLayers', 'dataFlowLayers', ...(withHeads ? ['structureHeads' as const] : [])];
+        const options = { distance, pairRule, typeFilter, ...presetAnalyzeOptions, reports };
+        const result = await analyzer.analyze(code, language, options);
         if (result.scores.structureHeads) structureReports.push(result.scores.structureHeads);
         const cat = result.scores.cat!;
         definition ??= cat.definition;
@@ -133,6 +158,13 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const modelName = terminalText(analyzer.model.info.displayName);
   const scored = `${modelName}, ${language}, ${scores.values.length} snippets scored`;
   process.stdout.write(scored + (skippedNote ? `, skipped: ${skippedNote}` : '') + '\n\n');
+  const choices = (definition as CatDefinition | undefined)?.choices ?? [];
+  if (choices.length) process.stdout.write(`${choices.join('\n')}\n`);
+  if (typeRanking.length) {
+    const heading = 'kept types per layer, with the share of their pair memberships above the attention quantile:';
+    process.stdout.write(`${heading}\n${typeRanking.join('\n')}\n`);
+  }
+  process.stdout.write('\n');
   process.stdout.write(table(['layer', 'CAT mean', 'CAT std', 'baseline', 'baseline std', 'n'], rows) + '\n');
   if (dataFlowScores.values.length) {
     process.stdout.write(`\nShare of attention on data-flow edges (${dataFlowScores.values.length} snippets with data flow; baseline: same offsets, graph ignored)\n`);
@@ -144,12 +176,18 @@ export async function corpusCommand(argv: string[]): Promise<number> {
 }
 
 /** Code-token type frequencies over the corpus (comments excluded, as in the analysis). */
-async function countTokenTypes(analyzer: Analyzer, codes: ReadonlyArray<string | undefined>, language: LanguageId): Promise<Map<string, number>> {
+async function countTokenTypes(
+  analyzer: Analyzer,
+  codes: ReadonlyArray<string | undefined>,
+  language: LanguageId,
+  tokens: TokenMode,
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (const code of codes) {
     if (code === undefined) continue;
     try {
-      for (const token of (await analyzer.parser.parse(code, language)).tokens) counts.set(token.type, (counts.get(token.type) ?? 0) + 1);
+      const parsed = await analyzer.parser.parse(code, language, { tokens });
+      for (const token of parsed.tokens) counts.set(token.type, (counts.get(token.type) ?? 0) + 1);
     } catch {
       // Snippets the parser refuses are reported by the scoring pass.
     }

@@ -6,7 +6,9 @@ import type { CodeToken, LanguageId, LayerHeadScores, PairRule, Tensor } from '.
  * CAT-score (CAT-probing, Chen et al., Findings of EMNLP 2022), as its reference code computes it
  * (nchen909/CodeAttention, `attention.py` and `utils.py`):
  *
- * 1. Keep only code tokens whose tree-sitter type is "frequent" (per-language lists below).
+ * 1. Keep only code tokens whose tree-sitter type is "frequent": the per-language lists below (published in
+ *    the reference's `utils.py`, never called by its `attention.py`), or, as the reference's default run
+ *    does, types chosen from the data per layer (`metrics/frequentTypes.ts`).
  * 2. Token-pair attention over the kept tokens (see alignment.ts for the pair rule); the
  *    per-layer score uses the mean over heads, as the reference's `action_per_head = 'mean'`.
  * 3. A = pairs with attention > q-quantile of all m² attention values (q = 0.75);
@@ -31,27 +33,43 @@ export const FREQUENT_TYPES: Partial<Record<LanguageId, string[]>> = {
 
 export const DEFAULT_QUANTILE = 0.75;
 
-export type TypeFilter = { kind: 'reference'; types: string[] | 'all'; source: string } | { kind: 'custom'; types: string[] | 'all'; source: string };
+/**
+ * Which token types CAT-score keeps. `reference`: the per-language list; `custom`: a given list;
+ * `data`: chosen from the data per layer (`typesPerLayer[l]` for layer l; `types` is the last layer's,
+ * and 'all' while the list is still to be derived from the result it is applied to).
+ */
+export type TypeFilter =
+  | { kind: 'reference'; types: string[] | 'all'; source: string }
+  | { kind: 'custom'; types: string[] | 'all'; source: string }
+  | { kind: 'data'; types: string[] | 'all'; typesPerLayer?: string[][]; source: string };
 
 /** The reference's list for a language; TypeScript uses JavaScript's; Ruby and PHP have none (all types). */
 export function referenceTypeFilter(language: LanguageId): TypeFilter {
   const lookup = language === 'typescript' ? 'javascript' : language;
   const types = FREQUENT_TYPES[lookup];
   return types
-    ? { kind: 'reference', types, source: `CAT-probing frequent types for ${lookup}` }
+    ? {
+        kind: 'reference',
+        types,
+        source: `CAT-probing's printed list for ${lookup} (its default run chooses from the data)`,
+      }
     : { kind: 'reference', types: 'all', source: `no CAT-probing list for ${language}: all token types kept, as the reference does` };
 }
 
 /**
- * Data-driven choice for a corpus: the `k` most frequent code-token types over the corpus (ties by
- * name), the way the reference derived its hard-coded lists from token-type frequencies.
+ * The `k` most frequent code-token types over a corpus by raw count (ties by name). This is not how the
+ * reference chooses types: it ranks them by the share of their pairs above the attention quantile
+ * (`frequentTypes.ts`, `--types data` or the `reference` preset).
  */
 export function topTypesFilter(typeCounts: ReadonlyMap<string, number>, k: number): TypeFilter {
   const types = [...typeCounts.entries()]
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .slice(0, k)
     .map(([type]) => type);
-  return { kind: 'custom', types, source: `the ${types.length} most frequent token types of the corpus` };
+  const source =
+    `the ${types.length} most frequent token types of the corpus by raw count ` +
+    "(not the reference's attention-based ranking)";
+  return { kind: 'custom', types, source };
 }
 
 export function keptTokenIndices(tokens: readonly CodeToken[], filter: TypeFilter, from = 0, to = tokens.length): number[] {
@@ -194,7 +212,12 @@ export interface CatDefinition {
   pairRule: PairRule;
   headAggregation: string;
   keptTypes: string[] | 'all';
+  /** Per layer, when the types were chosen per layer (`keptTypes` is then the last layer's). */
+  keptTypesPerLayer?: string[][];
   typeSource: string;
+  /** The preset and each of its choices, in words (see `presets.ts`). */
+  preset?: string;
+  choices?: string[];
   selfPairs: 'included';
   baseline: string;
 }
@@ -246,7 +269,18 @@ export interface CatSnippet {
  * E[X] / (|A| + |D| − E[X]) with E[X] = Σ_a h_a·d_a/k: exact in the intersection's expectation, a
  * plug-in for the ratio (the intersection concentrates; the test compares it with many shuffles).
  */
-export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, heads: number, options: { q?: number; scoreHeads?: boolean } = {}): { score: LayerHeadScores; baseline: LayerHeadScores; snippets: number; pairs: number; thresholds: CatThresholdValues } {
+export function scoreSnippets(
+  snippets: readonly CatSnippet[],
+  layers: number,
+  heads: number,
+  options: { q?: number; scoreHeads?: boolean; /** Score this layer only. */ onlyLayer?: number } = {},
+): {
+  score: LayerHeadScores;
+  baseline: LayerHeadScores;
+  snippets: number;
+  pairs: number;
+  thresholds: CatThresholdValues;
+} {
   const q = options.q ?? DEFAULT_QUANTILE;
   const scoreHeads = options.scoreHeads ?? true;
   const sums = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
@@ -280,6 +314,7 @@ export function scoreSnippets(snippets: readonly CatSnippet[], layers: number, h
     };
     const { attention } = snippet;
     for (let l = 0; l < layers; l++) {
+      if (options.onlyLayer !== undefined && l !== options.onlyLayer) continue;
       add(l, undefined, attention.layerAttention ? headMatrix(attention.layerAttention, l, 0) : meanOverHeadsInto(layerMean, attention.tokenAttention, l));
       if (scoreHeads) for (let h = 0; h < heads; h++) add(l, h, headMatrix(attention.tokenAttention, l, h));
     }
@@ -315,7 +350,13 @@ function divide(sums: LayerHeadScores, counts: LayerHeadScores): LayerHeadScores
   };
 }
 
-export function catDefinition(filter: TypeFilter, distance: DistanceKind, pairRule: PairRule, q = DEFAULT_QUANTILE): CatDefinition {
+export function catDefinition(
+  filter: TypeFilter,
+  distance: DistanceKind,
+  pairRule: PairRule,
+  q = DEFAULT_QUANTILE,
+  preset?: { name: string; choices: string[] },
+): CatDefinition {
   return {
     quantile: q,
     attentionThreshold: `attention > ${q}-quantile of the snippet's token-pair attention`,
@@ -324,7 +365,9 @@ export function catDefinition(filter: TypeFilter, distance: DistanceKind, pairRu
     pairRule,
     headAggregation: 'per layer: mean over heads; per head: that head',
     keptTypes: filter.types,
+    ...(filter.kind === 'data' && filter.typesPerLayer ? { keptTypesPerLayer: filter.typesPerLayer } : {}),
     typeSource: filter.source,
+    ...(preset ? { preset: preset.name, choices: preset.choices } : {}),
     selfPairs: 'included',
     baseline: 'expected CAT-score with each row’s values shuffled among its columns: E[|A ∧ D|] / (|A| + |D| − E[|A ∧ D|])',
   };
