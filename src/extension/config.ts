@@ -20,7 +20,7 @@ export const settings = {
   analysisOptions: (): Pick<AnalyzeOptions, 'keepComments' | 'pairRule' | 'distance'> => ({
     keepComments: section().get<boolean>('keepComments', false) === true,
     pairRule: oneOf(section().get('pairRule'), ['mean', 'sumMean'] as const, 'mean'),
-    distance: oneOf(section().get('distance'), ['ast', 'upgraded'] as const, 'ast'),
+    distance: oneOf(section().get('distance'), ['ast', 'upgraded', 'upgraded-names'] as const, 'ast'),
   }),
 };
 
