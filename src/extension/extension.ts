@@ -13,6 +13,7 @@ import { ScorePanelController } from './scorePanelController';
 import { EditorState } from './state';
 import { StatusBarController } from './statusBar';
 import { ViewCommands } from './viewCommands';
+import { Walkthrough } from './walkthrough';
 
 /** Wires the features; each owns its registrations and disposables (docs/architecture.md has the map). */
 export function activate(context: vscode.ExtensionContext): void {
@@ -21,13 +22,15 @@ export function activate(context: vscode.ExtensionContext): void {
   const state = new EditorState(context, service);
   const overlay = new AttentionOverlay(state);
   const dataFlow = new DataFlowController(state, service);
+  const walkthrough = new Walkthrough(context.extensionPath);
   context.subscriptions.push(
     output,
     service,
     state,
     overlay,
     dataFlow,
-    new HoverController(state, service, overlay, dataFlow),
+    walkthrough,
+    new HoverController(state, service, overlay, dataFlow, () => walkthrough.noteHover()),
     new StatusBarController(state, service),
     new CodeLensController(service),
     new ScorePanelController(context.extensionUri, state, service),

@@ -23,6 +23,7 @@ export class HoverController implements vscode.Disposable {
     private readonly service: AnalysisService,
     private readonly overlay: AttentionOverlay,
     private readonly dataFlow: DataFlowController,
+    private readonly onShown: () => void,
   ) {
     this.disposables = [
       vscode.languages.registerHoverProvider(SUPPORTED_FILES, {
@@ -61,6 +62,7 @@ export class HoverController implements vscode.Disposable {
     if (dataFlowSection) card += '\n' + dataFlowSection;
     const markdown = new vscode.MarkdownString(card, true);
     markdown.isTrusted = { enabledCommands: [FLIP_COMMAND] };
+    this.onShown();
     return new vscode.Hover(markdown, tokenRange(result, focus));
   }
 
