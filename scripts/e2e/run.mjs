@@ -420,7 +420,23 @@ try {
     await rows.first().waitFor({ timeout: 10_000 });
     const modelRows = await rows.count();
     check(modelRows >= 2, `the model picker offers both bundled checkpoints (it offers ${modelRows})`);
-    for (let row = 0; row < Math.min(2, modelRows); row++) await rows.nth(row).locator('input[type=checkbox], .quick-input-list-checkbox, .monaco-custom-toggle').first().click();
+    // Tick both rows, then make sure the picker counts two before accepting (a click can be lost on a busy machine).
+    const toggle = (row) => rows.nth(row).locator('input[type=checkbox], .quick-input-list-checkbox, .monaco-custom-toggle').first();
+    const isTicked = (row) =>
+      rows.nth(row).evaluate((element) =>
+        element.getAttribute('aria-checked') === 'true' ||
+        !!element.querySelector('input:checked, .monaco-custom-toggle.checked, [aria-checked="true"]'),
+      );
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let all = true;
+      for (let row = 0; row < Math.min(2, modelRows); row++) {
+        if (await isTicked(row)) continue;
+        all = false;
+        await toggle(row).click();
+      }
+      if (all) break;
+      await ui.waitForTimeout(300);
+    }
     await ui.keyboard.press('Enter');
     if (modelRows >= 2) {
       const compareFrame = await frameWith(ui, '#compare-chart[data-points]', 180_000);
