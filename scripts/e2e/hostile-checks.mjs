@@ -2,7 +2,7 @@
 // source holds theme-icon syntax, a URL, strike-through and an HTML entity. The progress
 // notification must show the name as text (no link that runs a command) and the hover card must
 // show the source text literally (no icon, link, strike-through or decoded entity).
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A file name that VS Code would render as a link running a command, if shown as Markdown. */
@@ -28,7 +28,20 @@ export function prepareHostileWorkspace(workspace) {
  * Runs the checks; `tools` are the harness's helpers. The hover is read from the DOM, so what is
  * asserted is what a person sees.
  */
-export async function hostileChecks(ui, { palette, openFile, check, say, screenshots }) {
+export async function hostileChecks(ui, { workspace, palette, openFile, check, say, screenshots }) {
+  // Without automatic analysis the file is analysed by the command, under its progress notification.
+  const settingsFile = join(workspace, '.vscode', 'settings.json');
+  const settings = readFileSync(settingsFile, 'utf8');
+  writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(settings), 'codeAttention.autoAnalyze': false }));
+  await ui.waitForTimeout(1500);
+  try {
+    await checksOnHostileFile(ui, { palette, openFile, check, say, screenshots });
+  } finally {
+    writeFileSync(settingsFile, settings);
+  }
+}
+
+async function checksOnHostileFile(ui, { palette, openFile, check, say, screenshots }) {
   await openFile(ui, 'workbench.action.reloadWindow');
   await ui.locator('.monaco-editor .view-lines').first().click();
   await palette(ui, 'Code Attention: Analyze Current File');
@@ -59,7 +72,7 @@ export async function hostileChecks(ui, { palette, openFile, check, say, screens
   // The status bar turns from the spinner to the result when the analysis lands.
   await ui.locator('.statusbar-item', { hasText: 'code-attention-mini' }).first().waitFor({ timeout: 120_000 });
 
-  const iconToken = ui.locator('.view-line span', { hasText: '$(zap)' }).last();
+  const iconToken = ui.locator('.view-line span span', { hasText: '$(zap)' }).first();
   await iconToken.hover();
   const hover = ui.locator('.monaco-hover:not(.hidden)', { hasText: 'weight' });
   await hover.first().waitFor({ timeout: 30_000 });

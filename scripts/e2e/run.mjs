@@ -456,7 +456,7 @@ try {
 
     // Hostile input: a file named like a command link, source text with icon and Markdown syntax.
     await closeAllEditors(ui);
-    await hostileChecks(ui, { palette, openFile, check, say, screenshots });
+    await hostileChecks(ui, { workspace, palette, openFile, check, say, screenshots });
 
     // An unsupported file: a clear message.
     await closeAllEditors(ui);
