@@ -1,11 +1,6 @@
-import type { CodeToken, SyntaxTree } from './types';
+import type { CodeToken, DistanceKind, SyntaxTree } from './types';
+export type { DistanceKind } from './types';
 
-/**
- * `ast`: tree distance. `upgraded`: the CAT-probing reference's upgraded AST (`get_sast`, its default).
- * `upgraded-names`: our earlier variant of it, whose same-name edges link every token type containing
- * "identifier" (also across types, e.g. a Java `type_identifier` to an `identifier` of the same text).
- */
-export type DistanceKind = 'ast' | 'upgraded' | 'upgraded-names';
 export const DISTANCE_KINDS: readonly DistanceKind[] = ['ast', 'upgraded', 'upgraded-names'];
 
 /**

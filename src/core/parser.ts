@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { Language, Parser, type TreeCursor } from 'web-tree-sitter';
 import { languageSpec, type LanguageSpec } from './languages';
 import { LineIndex } from './text';
-import type { CodeToken, LanguageId, ParsedSource, SourceRange, SyntaxNode } from './types';
+import type { CodeToken, LanguageId, ParsedSource, SourceRange, SyntaxNode, TokenMode } from './types';
 
 export interface ParseOptions {
   /** Keep comments as code tokens (they are excluded from model input by default). */
@@ -15,7 +15,7 @@ export interface ParseOptions {
   tokens?: TokenMode;
 }
 
-export type TokenMode = 'whole-strings' | 'leaves';
+export type { TokenMode } from './types';
 export const TOKEN_MODES: readonly TokenMode[] = ['whole-strings', 'leaves'];
 
 /** Finds the folder holding `tree-sitter.wasm` and the grammar files, from a start folder upward. */

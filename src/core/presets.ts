@@ -1,6 +1,7 @@
 import type { DistanceKind } from './astDistance';
 import type { TokenMode } from './parser';
-import type { AnalysisOptions } from './types';
+import type { AnalysisOptions, PresetName } from './types';
+export type { PresetName } from './types';
 
 /**
  * Presets: named sets of the choices that decide what CAT-score measures.
@@ -13,7 +14,6 @@ import type { AnalysisOptions } from './types';
  *   of 256 subwords): every tree leaf as a token, the reference's upgraded AST, types chosen from the
  *   data per layer, input cut at 256 subwords. For comparing numbers with the paper's.
  */
-export type PresetName = 'lens' | 'reference';
 export const PRESET_NAMES: readonly PresetName[] = ['lens', 'reference'];
 export const DEFAULT_PRESET: PresetName = 'lens';
 

@@ -100,5 +100,3 @@ export class CodeTokenizer {
     return { ids, pieces, tokenOfSubword };
   }
 }
-
-export { planWindows, type WindowPlan } from './windows';

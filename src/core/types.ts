@@ -169,17 +169,23 @@ export interface LayerHeadScores {
   perHead: number[][];
 }
 
+/** The named sets of choices (`presets.ts`): `lens` (ours) and `reference` (CAT-probing's default run). */
+export type PresetName = 'lens' | 'reference';
+
+/** Code tokens: `whole-strings`, a string literal is one token; `leaves`, every childless node (`parser.ts`). */
+export type TokenMode = 'whole-strings' | 'leaves';
+
 export interface AnalysisOptions {
   keepComments: boolean;
   pairRule: PairRule;
   /** AST distance used by CAT-score. */
-  distance: import('./astDistance').DistanceKind;
+  distance: DistanceKind;
   /** Token types kept for CAT-score. */
-  typeFilter: import('./metrics/catScore').TypeFilter;
+  typeFilter: TypeFilter;
   /** The preset the choices came from (`presets.ts`); absent in results from before presets. */
-  preset?: import('./presets').PresetName;
+  preset?: PresetName;
   /** Code tokens: whole string literals (default) or every tree leaf. */
-  tokens?: import('./parser').TokenMode;
+  tokens?: TokenMode;
   /** Input cut at this many subwords (incl. `<s>` `</s>`) instead of windows. */
   maxSubwords?: number;
   /** Leaf tokens fed with runs of whitespace as one space. */
@@ -210,11 +216,137 @@ export interface AnalysisResult {
  * `completeScores` adds the others when a view needs them.
  */
 export interface AnalysisScores {
-  cat?: import('./metrics/catScore').CatScoreReport;
-  headStatistics?: import('./metrics/headStatistics').HeadStatistics;
+  cat?: CatScoreReport;
+  headStatistics?: HeadStatistics;
   /** Sink and positional heads (share ≥ 0.5 of a row's attention on one target). */
-  headRoles?: import('./metrics/specialTokens').RoleHead[];
-  structureHeads?: import('./metrics/structureHeads').StructureHeadsReport;
-  dataFlow?: import('./metrics/dataFlowScore').DataFlowScoreReport;
+  headRoles?: RoleHead[];
+  structureHeads?: StructureHeadsReport;
+  dataFlow?: DataFlowScoreReport;
   [metric: string]: unknown;
+}
+
+// Reports of the metrics (src/core/metrics/*): declared here so that types flow one way, from this
+// module to the metrics, which re-export them.
+
+/**
+ * `ast`: tree distance. `upgraded`: the CAT-probing reference's upgraded AST (`get_sast`, its default).
+ * `upgraded-names`: our earlier variant of it, whose same-name edges link every token type containing
+ * "identifier" (also across types, e.g. a Java `type_identifier` to an `identifier` of the same text).
+ */
+export type DistanceKind = 'ast' | 'upgraded' | 'upgraded-names';
+
+/**
+ * Which token types CAT-score keeps. `reference`: the per-language list; `custom`: a given list;
+ * `data`: chosen from the data per layer (`typesPerLayer[l]` for layer l; `types` is the last layer's,
+ * and 'all' while the list is still to be derived from the result it is applied to).
+ */
+export type TypeFilter =
+  | { kind: 'reference'; types: string[] | 'all'; source: string }
+  | { kind: 'custom'; types: string[] | 'all'; source: string }
+  | { kind: 'data'; types: string[] | 'all'; typesPerLayer?: string[][]; source: string };
+
+export interface CatDefinition {
+  quantile: number;
+  attentionThreshold: string;
+  distanceThreshold: string;
+  distance: DistanceKind;
+  pairRule: PairRule;
+  headAggregation: string;
+  keptTypes: string[] | 'all';
+  /** Per layer, when the types were chosen per layer (`keptTypes` is then the last layer's). */
+  keptTypesPerLayer?: string[][];
+  typeSource: string;
+  /** The preset and each of its choices, in words (see `presets.ts`). */
+  preset?: string;
+  choices?: string[];
+  selfPairs: 'included';
+  baseline: string;
+}
+
+export interface CatScoreReport {
+  definition: CatDefinition;
+  /** False when only layers were scored (`perHead` is then NaN): `completeScores` adds heads. */
+  headsScored: boolean;
+  score: LayerHeadScores;
+  baseline: LayerHeadScores;
+  /** Snippets (windows) that contributed; skipped ones have too few kept tokens. */
+  snippets: number;
+  tokensKept: number;
+  /** Token pairs scored per layer or head: Σ k² over the contributing snippets (self-pairs included). */
+  pairs: number;
+  /** The thresholds in effect, averaged over snippets (exact for a one-window file). */
+  thresholds: CatThresholdValues;
+}
+
+export interface CatThresholdValues {
+  /** Pairs with distance below this are "near". */
+  distance: number;
+  /** Per layer: head-averaged token-pair attention above this is "high". */
+  attentionPerLayer: number[];
+}
+
+/**
+ * Head statistics in the style of Clark et al. 2019 ("What does BERT look at?"), per layer and
+ * head, averaged over every code-token subword row of every window:
+ * - attention mass on `<s>` and on `</s>` (attention sinks), and on punctuation (delimiter) tokens;
+ * - mean row entropy (nats);
+ * - positional behaviour: mass on the previous and on the next subword.
+ */
+export interface HeadStatistics {
+  /** [layer][head] */
+  bos: number[][];
+  eos: number[][];
+  punctuation: number[][];
+  entropy: number[][];
+  previous: number[][];
+  next: number[][];
+  /** Per layer, means over heads. */
+  perLayer: { bos: number[]; eos: number[]; punctuation: number[]; entropy: number[]; previous: number[]; next: number[] };
+  rows: number;
+}
+
+export type HeadRole = 'bosSink' | 'eosSink' | 'punctuationSink' | 'previousToken' | 'nextToken';
+
+export interface RoleHead {
+  layer: number;
+  head: number;
+  role: HeadRole;
+  /** Mean share of a code-token row's attention that the role accounts for. */
+  share: number;
+}
+
+export type StructureRelation = 'previousToken' | 'matchingBracket' | 'parentLeaf' | 'sibling' | 'dataFlowSource';
+
+export interface RelationAccuracy {
+  /** [layer][head]: share of tokens whose strongest attention (to another token) hits the relation. */
+  accuracy: number[][];
+  /** [layer][head]: the same share if that attention went to a uniformly random other token. */
+  chance: number[][];
+  /** Tokens that have at least one related token (the denominator). */
+  tokens: number;
+}
+
+export interface StructureHeadsReport {
+  definition: string;
+  relations: Partial<Record<StructureRelation, RelationAccuracy>>;
+}
+
+/**
+ * How much attention lies on data-flow edges, per layer (heads averaged) and per head.
+ *
+ * For every code token that has data-flow sources in its window, the share of its attention row
+ * (over the window's code tokens) that lands on those sources; averaged over such tokens and
+ * windows. The baseline replaces each edge's weight by the window's mean attention at the same
+ * signed offset (j − i) over all rows: it keeps the distance profile of attention and ignores the
+ * graph, so a score above it means attention follows data flow, not just proximity.
+ */
+export interface DataFlowScoreReport {
+  definition: string;
+  /** False when only layers were scored (`perHead` is then NaN): `completeScores` adds heads. */
+  headsScored: boolean;
+  score: LayerHeadScores;
+  baseline: LayerHeadScores;
+  /** Tokens with at least one data-flow source in their window. */
+  tokens: number;
+  edges: number;
 }

@@ -1,6 +1,17 @@
 import { headMatrix, meanOverHeadsInto } from '../alignment';
 import type { DistanceKind } from '../astDistance';
-import type { CodeToken, LanguageId, LayerHeadScores, PairRule, Tensor } from '../types';
+import type {
+  CatDefinition,
+  CatScoreReport,
+  CatThresholdValues,
+  CodeToken,
+  LanguageId,
+  LayerHeadScores,
+  PairRule,
+  Tensor,
+  TypeFilter,
+} from '../types';
+export type { TypeFilter, CatDefinition, CatScoreReport, CatThresholdValues } from '../types';
 
 /**
  * CAT-score (CAT-probing, Chen et al., Findings of EMNLP 2022), as its reference code computes it
@@ -32,16 +43,6 @@ export const FREQUENT_TYPES: Partial<Record<LanguageId, string[]>> = {
 };
 
 export const DEFAULT_QUANTILE = 0.75;
-
-/**
- * Which token types CAT-score keeps. `reference`: the per-language list; `custom`: a given list;
- * `data`: chosen from the data per layer (`typesPerLayer[l]` for layer l; `types` is the last layer's,
- * and 'all' while the list is still to be derived from the result it is applied to).
- */
-export type TypeFilter =
-  | { kind: 'reference'; types: string[] | 'all'; source: string }
-  | { kind: 'custom'; types: string[] | 'all'; source: string }
-  | { kind: 'data'; types: string[] | 'all'; typesPerLayer?: string[][]; source: string };
 
 /** The reference's list for a language; TypeScript uses JavaScript's; Ruby and PHP have none (all types). */
 export function referenceTypeFilter(language: LanguageId): TypeFilter {
@@ -202,46 +203,6 @@ function submatrixInto(out: Float32Array, matrix: ArrayLike<number>, size: numbe
     for (let b = 0; b < k; b++) out[a * k + b] = matrix[row + local[b]];
   }
   return out;
-}
-
-export interface CatDefinition {
-  quantile: number;
-  attentionThreshold: string;
-  distanceThreshold: string;
-  distance: DistanceKind;
-  pairRule: PairRule;
-  headAggregation: string;
-  keptTypes: string[] | 'all';
-  /** Per layer, when the types were chosen per layer (`keptTypes` is then the last layer's). */
-  keptTypesPerLayer?: string[][];
-  typeSource: string;
-  /** The preset and each of its choices, in words (see `presets.ts`). */
-  preset?: string;
-  choices?: string[];
-  selfPairs: 'included';
-  baseline: string;
-}
-
-export interface CatScoreReport {
-  definition: CatDefinition;
-  /** False when only layers were scored (`perHead` is then NaN): `completeScores` adds heads. */
-  headsScored: boolean;
-  score: LayerHeadScores;
-  baseline: LayerHeadScores;
-  /** Snippets (windows) that contributed; skipped ones have too few kept tokens. */
-  snippets: number;
-  tokensKept: number;
-  /** Token pairs scored per layer or head: Σ k² over the contributing snippets (self-pairs included). */
-  pairs: number;
-  /** The thresholds in effect, averaged over snippets (exact for a one-window file). */
-  thresholds: CatThresholdValues;
-}
-
-export interface CatThresholdValues {
-  /** Pairs with distance below this are "near". */
-  distance: number;
-  /** Per layer: head-averaged token-pair attention above this is "high". */
-  attentionPerLayer: number[];
 }
 
 /** One snippet (window) ready for scoring: token attention over the window and distances over kept tokens. */

@@ -1,25 +1,6 @@
 import { headMatrix } from '../alignment';
-import type { AnalysisResult, DataFlowGraph, LayerHeadScores } from '../types';
-
-/**
- * How much attention lies on data-flow edges, per layer (heads averaged) and per head.
- *
- * For every code token that has data-flow sources in its window, the share of its attention row
- * (over the window's code tokens) that lands on those sources; averaged over such tokens and
- * windows. The baseline replaces each edge's weight by the window's mean attention at the same
- * signed offset (j − i) over all rows: it keeps the distance profile of attention and ignores the
- * graph, so a score above it means attention follows data flow, not just proximity.
- */
-export interface DataFlowScoreReport {
-  definition: string;
-  /** False when only layers were scored (`perHead` is then NaN): `completeScores` adds heads. */
-  headsScored: boolean;
-  score: LayerHeadScores;
-  baseline: LayerHeadScores;
-  /** Tokens with at least one data-flow source in their window. */
-  tokens: number;
-  edges: number;
-}
+import type { AnalysisResult, DataFlowGraph, DataFlowScoreReport, LayerHeadScores } from '../types';
+export type { DataFlowScoreReport } from '../types';
 
 /** Per layer (head means), and per head unless `scoreHeads` is false (`perHead` is then NaN). */
 export function dataFlowScore(result: AnalysisResult, graph: DataFlowGraph, scoreHeads = true): DataFlowScoreReport {

@@ -1,24 +1,5 @@
-import type { AnalysisResult, CodeToken } from '../types';
-
-/**
- * Head statistics in the style of Clark et al. 2019 ("What does BERT look at?"), per layer and
- * head, averaged over every code-token subword row of every window:
- * - attention mass on `<s>` and on `</s>` (attention sinks), and on punctuation (delimiter) tokens;
- * - mean row entropy (nats);
- * - positional behaviour: mass on the previous and on the next subword.
- */
-export interface HeadStatistics {
-  /** [layer][head] */
-  bos: number[][];
-  eos: number[][];
-  punctuation: number[][];
-  entropy: number[][];
-  previous: number[][];
-  next: number[][];
-  /** Per layer, means over heads. */
-  perLayer: { bos: number[]; eos: number[]; punctuation: number[]; entropy: number[]; previous: number[]; next: number[] };
-  rows: number;
-}
+import type { AnalysisResult, CodeToken, HeadStatistics } from '../types';
+export type { HeadStatistics } from '../types';
 
 /**
  * Delimiters, by tree-sitter node type (anonymous leaves are typed by their literal): brackets,

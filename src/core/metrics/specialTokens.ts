@@ -1,14 +1,5 @@
-import type { HeadStatistics } from './headStatistics';
-
-export type HeadRole = 'bosSink' | 'eosSink' | 'punctuationSink' | 'previousToken' | 'nextToken';
-
-export interface RoleHead {
-  layer: number;
-  head: number;
-  role: HeadRole;
-  /** Mean share of a code-token row's attention that the role accounts for. */
-  share: number;
-}
+import type { HeadRole, HeadStatistics, RoleHead } from '../types';
+export type { HeadRole, RoleHead } from '../types';
 
 /**
  * Sink and positional heads read off the head statistics (Clark et al. 2019): a head has a role

@@ -1,7 +1,12 @@
 import { headMatrix } from '../alignment';
-import type { AnalysisResult, DataFlowGraph } from '../types';
-
-export type StructureRelation = 'previousToken' | 'matchingBracket' | 'parentLeaf' | 'sibling' | 'dataFlowSource';
+import type {
+  AnalysisResult,
+  DataFlowGraph,
+  RelationAccuracy,
+  StructureHeadsReport,
+  StructureRelation,
+} from '../types';
+export type { StructureRelation, RelationAccuracy, StructureHeadsReport } from '../types';
 
 export const RELATION_LABELS: Record<StructureRelation, string> = {
   previousToken: 'previous token',
@@ -10,20 +15,6 @@ export const RELATION_LABELS: Record<StructureRelation, string> = {
   sibling: 'sibling (same parent node)',
   dataFlowSource: 'data-flow source',
 };
-
-export interface RelationAccuracy {
-  /** [layer][head]: share of tokens whose strongest attention (to another token) hits the relation. */
-  accuracy: number[][];
-  /** [layer][head]: the same share if that attention went to a uniformly random other token. */
-  chance: number[][];
-  /** Tokens that have at least one related token (the denominator). */
-  tokens: number;
-}
-
-export interface StructureHeadsReport {
-  definition: string;
-  relations: Partial<Record<StructureRelation, RelationAccuracy>>;
-}
 
 const OPENING: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
 const CLOSING: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
