@@ -94,10 +94,11 @@ function copyTree(
   const errors: SourceRange[] = [];
   const comments = new Set(spec.commentTypes);
   const atomic = new Set(mode === 'leaves' ? [] : spec.atomicTypes);
+  /** The inner nodes from the root down to the cursor's parent; the walk is iterative (no depth limit). */
   const stack: number[] = [];
   let errorDepth = 0;
 
-  const visit = (): void => {
+  walk: for (;;) {
     const id = nodes.length;
     const parent = stack.length ? stack[stack.length - 1] : -1;
     const type = cursor.nodeType;
@@ -122,38 +123,47 @@ function copyTree(
     if (isError || isMissing) errors.push(lines.range(node.startIndex, node.endIndex));
 
     const isComment = comments.has(type);
-    const descend = !atomic.has(type) && !isComment && cursor.gotoFirstChild();
-    if (descend) {
+    if (!atomic.has(type) && !isComment && cursor.gotoFirstChild()) {
       stack.push(id);
       if (isError) errorDepth++;
-      do visit();
-      while (cursor.gotoNextSibling());
-      if (isError) errorDepth--;
-      stack.pop();
-      cursor.gotoParent();
-      return;
+      continue;
     }
     // A leaf of the copy: a real leaf, an atomic literal or a comment. Zero-width leaves
     // (MISSING nodes, implicit tokens) carry no text and are not code tokens.
-    if (node.endIndex <= node.startIndex) return;
-    if (isComment && !keepComments) return;
-    node.token = tokens.length;
-    tokens.push({
-      index: tokens.length,
-      text: source.slice(node.startIndex, node.endIndex),
-      type,
-      parentTypes: stack.map((ancestor) => nodes[ancestor].type).reverse(),
-      node: id,
-      range: lines.range(node.startIndex, node.endIndex),
-      startIndex: node.startIndex,
-      endIndex: node.endIndex,
-      startByte: lines.byteOffset(node.startIndex),
-      endByte: lines.byteOffset(node.endIndex),
-      isComment,
-      inError: errorDepth > 0 || isError || isMissing,
-    });
-  };
-
-  visit();
+    if (node.endIndex > node.startIndex && (keepComments || !isComment)) {
+      node.token = tokens.length;
+      tokens.push({
+        index: tokens.length,
+        text: source.slice(node.startIndex, node.endIndex),
+        type,
+        parentTypes: nearestAncestorTypes(stack, nodes),
+        node: id,
+        range: lines.range(node.startIndex, node.endIndex),
+        startIndex: node.startIndex,
+        endIndex: node.endIndex,
+        startByte: lines.byteOffset(node.startIndex),
+        endByte: lines.byteOffset(node.endIndex),
+        isComment,
+        inError: errorDepth > 0 || isError || isMissing,
+      });
+    }
+    // On to the next sibling, climbing out of finished parents; the walk ends back at the root.
+    while (!cursor.gotoNextSibling()) {
+      const finished = stack.pop();
+      if (finished === undefined) break walk;
+      if (nodes[finished].isError) errorDepth--;
+      cursor.gotoParent();
+      if (stack.length === 0) break walk;
+    }
+  }
   return { language: spec.id, source, tree: { nodes }, tokens, errors, keptComments: keepComments };
+}
+
+/** How many ancestors a token's `parentTypes` lists: deeper ones are left out, so deep nesting stays linear. */
+export const MAX_PARENT_TYPES = 64;
+
+function nearestAncestorTypes(stack: readonly number[], nodes: readonly SyntaxNode[]): string[] {
+  const types: string[] = [];
+  for (let at = stack.length - 1; at >= 0 && types.length < MAX_PARENT_TYPES; at--) types.push(nodes[stack[at]].type);
+  return types;
 }

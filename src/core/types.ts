@@ -49,7 +49,10 @@ export interface CodeToken {
   text: string;
   /** Tree-sitter type of the leaf node (e.g. `identifier`, `(`, `string`). */
   type: string;
-  /** Types of the ancestors, nearest first, root last. */
+  /**
+   * Types of the ancestors, nearest first, root last; at most the 64 nearest (`MAX_PARENT_TYPES`
+   * in parser.ts), so that a deeply nested file costs linear memory.
+   */
   parentTypes: string[];
   /** Id of the leaf in `SyntaxTree.nodes`. */
   node: number;

@@ -36,7 +36,9 @@ export { compareEdges } from './walker';
  *   after the condition when there is no final `else`;
  * - loops are walked twice so values carried around the loop are linked; a C-style `for` runs its
  *   initializer once and then condition, body, update on each pass; a for-each loop assigns the
- *   iterated expression's variables to its loop variables on each pass;
+ *   iterated expression's variables to its loop variables on each pass; within the second pass,
+ *   nested loops and blocks are walked once (their own carried values are linked already), so a
+ *   loop body at depth d is walked d + 1 times, not 2^d;
  * - `try`: each handler starts from the union of the states before and after the protected body;
  *   `finally` continues from the union of the body and all handlers;
  * - functions, methods, lambdas, classes and comprehensions are scopes: the name is defined where
@@ -81,7 +83,7 @@ export function extractDataFlow(parsed: ParsedSource): DataFlowGraph | undefined
   const rules = RULES[parsed.language];
   if (!rules) return undefined;
   const walker = new DataFlowWalker(parsed, rules);
-  walker.visit(0, new States());
+  walker.walk(0, new States());
   return walker.graph();
 }
 

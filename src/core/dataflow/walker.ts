@@ -19,6 +19,36 @@ const LOOP_TARGET_FIELDS = ['left', 'name', 'pattern'];
 const LOOP_VALUE_FIELDS = ['right', 'value'];
 const PARAMETER_FIELDS = ['parameters', 'parameter', 'receiver'];
 
+/**
+ * The walk runs on an explicit stack, so that nesting depth costs heap, not call stack (a
+ * 50,000-deep bracket nest must not overflow it). A node with a rule is visited by a generator
+ * that yields requests to walk nodes in sequence and receives the state after them; other inner
+ * nodes and leaves are walked by `walk` itself, which drives the generators.
+ */
+interface WalkRequest {
+  ids: readonly number[];
+  states: States;
+  /** Walk the nodes as parameter lists (their variables are fresh definitions). */
+  parameters: boolean;
+}
+
+type Walking = Generator<WalkRequest, States, States>;
+
+/** Nodes of a request still to walk, in order. */
+interface Sequence {
+  ids: readonly number[];
+  at: number;
+  parameters: boolean;
+}
+
+const visitRequest = (id: number, states: States): WalkRequest => ({ ids: [id], states, parameters: false });
+const parametersRequest = (id: number, states: States): WalkRequest => ({ ids: [id], states, parameters: true });
+const sequenceRequest = (ids: readonly number[], states: States): WalkRequest => ({ ids, states, parameters: false });
+
+function* walkSequence(ids: readonly number[], states: States): Walking {
+  return yield sequenceRequest(ids, states);
+}
+
 /** The parts of an assignment's target. */
 interface TargetParts {
   /** Variables the target (re)defines. */
@@ -49,6 +79,10 @@ export class DataFlowWalker {
   private readonly edges = new Map<string, DataFlowEdge>();
   private readonly nodes = new Set<number>();
   private readonly scopes: Scope[] = [];
+  /** How many enclosing loops (or blocks) are in their second pass: nested ones then need only one. */
+  private repeating = 0;
+  /** How many times each inner node was visited (the walk's cost, for tests). */
+  readonly visits: Uint32Array;
   /** Node types that wrap a variable leaf (PHP's `variable_name`). */
   private readonly variableWrappers: Set<string>;
 
@@ -57,6 +91,7 @@ export class DataFlowWalker {
     private readonly rules: LanguageRules,
   ) {
     this.variableWrappers = new Set(Object.values(rules.variableParents ?? {}));
+    this.visits = new Uint32Array(parsed.tree.nodes.length);
   }
 
   private node(id: number): SyntaxNode {
@@ -81,7 +116,8 @@ export class DataFlowWalker {
 
   private isMemberName(node: SyntaxNode): boolean {
     if (node.parent < 0) return false;
-    if (node.field !== null && this.rules.memberNames?.get(this.node(node.parent).type)?.includes(node.field)) return true;
+    const memberFields = node.field === null ? undefined : this.rules.memberNames?.get(this.node(node.parent).type);
+    if (node.field !== null && memberFields?.includes(node.field)) return true;
     return this.rules.isMemberName?.(node, this.parsed.tree.nodes) ?? false;
   }
 
@@ -124,36 +160,51 @@ export class DataFlowWalker {
    * Sorts a target's variables into those it defines and the objects it stores into; member
    * names are neither, and indices and pattern defaults are only read.
    */
-  private collectTarget(id: number, storing: boolean, parts: TargetParts): void {
-    const node = this.node(id);
-    if (node.children.length === 0) {
-      if (this.isVariable(node)) (storing ? parts.stored : parts.defined).push(node.token);
-      return;
-    }
-    const objectField = this.rules.accesses?.get(node.type);
-    if (objectField !== undefined) {
-      const object = node.children.find((child) => (objectField ? this.node(child).field === objectField : this.node(child).named));
-      for (const child of node.children) {
-        if (child === object) this.collectTarget(child, true, parts);
-        else parts.reads.push(child);
+  private collectTarget(target: number, parts: TargetParts): void {
+    type Task = { id: number; storing: boolean } | { read: number } | { defaultsFrom: number; defaults: number[] };
+    const tasks: Task[] = [{ id: target, storing: false }];
+    const pushInOrder = (items: Task[]) => {
+      for (let i = items.length - 1; i >= 0; i--) tasks.push(items[i]);
+    };
+    while (tasks.length) {
+      const task = tasks.pop()!;
+      if ('read' in task) {
+        parts.reads.push(task.read);
+        continue;
       }
-      return;
+      if ('defaultsFrom' in task) {
+        parts.defaults ??= new Map();
+        for (const token of parts.defined.slice(task.defaultsFrom)) parts.defaults.set(token, task.defaults);
+        continue;
+      }
+      const { id, storing } = task;
+      const node = this.node(id);
+      if (node.children.length === 0) {
+        if (this.isVariable(node)) (storing ? parts.stored : parts.defined).push(node.token);
+        continue;
+      }
+      const objectField = this.rules.accesses?.get(node.type);
+      if (objectField !== undefined) {
+        const object = node.children.find((child) => {
+          return objectField ? this.node(child).field === objectField : this.node(child).named;
+        });
+        pushInOrder(node.children.map((child) => (child === object ? { id: child, storing: true } : { read: child })));
+        continue;
+      }
+      if (storing && !this.variableWrappers.has(node.type)) {
+        parts.reads.push(id); // `f(x).y = v`: no variable is stored into
+        continue;
+      }
+      const nested = storing ? undefined : this.assignmentFields(node.type);
+      if (nested) {
+        const defaults = this.fields(id, nested.value);
+        parts.reads.push(...defaults);
+        const targets: Task[] = this.fields(id, nested.target).map((child) => ({ id: child, storing: false }));
+        pushInOrder([...targets, { defaultsFrom: parts.defined.length, defaults }]);
+        continue;
+      }
+      pushInOrder(node.children.map((child) => ({ id: child, storing })));
     }
-    if (storing && !this.variableWrappers.has(node.type)) {
-      parts.reads.push(id); // `f(x).y = v`: no variable is stored into
-      return;
-    }
-    const nested = storing ? undefined : this.assignmentFields(node.type);
-    if (nested) {
-      const defaults = this.fields(id, nested.value);
-      parts.reads.push(...defaults);
-      const first = parts.defined.length;
-      for (const target of this.fields(id, nested.target)) this.collectTarget(target, false, parts);
-      parts.defaults ??= new Map();
-      for (const token of parts.defined.slice(first)) parts.defaults.set(token, defaults);
-      return;
-    }
-    for (const child of node.children) this.collectTarget(child, storing, parts);
   }
 
   /**
@@ -161,7 +212,7 @@ export class DataFlowWalker {
    * parallel lists) and becomes the name's only definition; an object stored into also comesFrom
    * its previous definitions, as does every target when `readsTarget` is set.
    */
-  private assign(targets: number[], values: number[], states: States, readsTarget = false): States {
+  private *assign(targets: number[], values: number[], states: States, readsTarget = false): Walking {
     const targetItems = this.namedChildren(targets);
     const valueItems = this.namedChildren(values);
     const pairs: Array<[number[], number[]]> =
@@ -171,8 +222,8 @@ export class DataFlowWalker {
     const definitions: number[] = [];
     for (const [targetIds, valueIds] of pairs) {
       const parts: TargetParts = { defined: [], stored: [], reads: [] };
-      for (const target of targetIds) this.collectTarget(target, false, parts);
-      if (parts.reads.length) states = this.visitAll(parts.reads, states);
+      for (const target of targetIds) this.collectTarget(target, parts);
+      if (parts.reads.length) states = yield sequenceRequest(parts.reads, states);
       const sources = this.variables(valueIds);
       const targets = parts.stored.length ? [...parts.defined, ...parts.stored] : parts.defined;
       for (let t = 0; t < targets.length; t++) {
@@ -189,55 +240,114 @@ export class DataFlowWalker {
     return states;
   }
 
-  private visitAll(ids: number[], states: States): States {
-    for (const id of ids) states = this.visit(id, states);
+  /** Walks the tree from `root`, starting with `states`; returns the state after it. */
+  walk(root: number, states: States): States {
+    const frames: Array<Walking | Sequence> = [{ ids: [root], at: 0, parameters: false }];
+    let received = states;
+    while (frames.length) {
+      const frame = frames[frames.length - 1];
+      if ('ids' in frame) {
+        if (frame.at === frame.ids.length) {
+          frames.pop();
+          continue;
+        }
+        const id = frame.ids[frame.at++];
+        const node = this.node(id);
+        if (node.children.length === 0) {
+          received = frame.parameters ? this.defineParameterLeaf(node, received) : this.visitLeaf(node, received);
+        } else if (frame.parameters) {
+          frames.push(this.defineParameters(id, received));
+        } else if (this.hasRule(node.type)) {
+          frames.push(this.visitNode(id, received));
+        } else {
+          this.visits[id]++;
+          frames.push({ ids: node.children, at: 0, parameters: false });
+        }
+        continue;
+      }
+      const step = frame.next(received);
+      if (step.done) {
+        frames.pop();
+        received = step.value;
+      } else {
+        received = step.value.states;
+        frames.push({ ids: step.value.ids, at: 0, parameters: step.value.parameters });
+      }
+    }
+    return received;
+  }
+
+  private readonly ruled = new Map<string, boolean>();
+
+  /** Whether `visitNode` has a rule for the type; other inner nodes are walked child by child. */
+  private hasRule(type: string): boolean {
+    let ruled = this.ruled.get(type);
+    if (ruled === undefined) {
+      const rules = this.rules;
+      const sets = [
+        rules.updates,
+        rules.functions,
+        rules.blocks,
+        rules.comprehensions,
+        rules.conditionals,
+        rules.switches,
+        rules.loops,
+        rules.tries,
+        rules.sharedDeclarations,
+        rules.skipped,
+      ];
+      ruled = this.assignmentFields(type) !== undefined || sets.some((set) => set?.has(type));
+      this.ruled.set(type, ruled);
+    }
+    return ruled;
+  }
+
+  private visitLeaf(node: SyntaxNode, states: States): States {
+    if (!this.isVariable(node)) return states;
+    const name = this.name(node.token);
+    const sources = states.get(name);
+    this.comesFrom(node.token, sources);
+    if (!sources) states.set(name, [node.token]);
     return states;
   }
 
-  visit(id: number, states: States): States {
+  private *visitNode(id: number, states: States): Walking {
     const node = this.node(id);
     const rules = this.rules;
-    if (node.children.length === 0) {
-      if (!this.isVariable(node)) return states;
-      const name = this.name(node.token);
-      const sources = states.get(name);
-      this.comesFrom(node.token, sources);
-      if (!sources) states.set(name, [node.token]);
-      return states;
-    }
+    this.visits[id]++;
     const declaration = Object.hasOwn(rules.declarations, node.type) ? rules.declarations[node.type] : undefined;
     if (declaration) {
       const values = this.fields(id, declaration.value);
-      states = this.visitAll(values, states);
+      states = yield sequenceRequest(values, states);
       const targets = this.fields(id, declaration.target);
-      states = this.assign(targets, values, states);
+      states = yield* this.assign(targets, values, states);
       if (rules.comprehensionEscapes?.has(node.type)) this.escapeComprehension(targets);
       return states;
     }
     const assignment = Object.hasOwn(rules.assignments, node.type) ? rules.assignments[node.type] : undefined;
     if (assignment) {
       const values = this.fields(id, assignment.value);
-      states = this.visitAll(values, states);
+      states = yield sequenceRequest(values, states);
       const operator = this.fields(id, ['operator'])[0];
       const operatorText = operator === undefined ? '=' : this.text(operator);
       const augmented = rules.augmentedAssignments.has(node.type) || (operatorText !== '=' && operatorText !== ':=');
-      return this.assign(this.fields(id, assignment.target), values, states, augmented);
+      return yield* this.assign(this.fields(id, assignment.target), values, states, augmented);
     }
-    if (rules.updates.has(node.type)) return this.assign([id], [], states, true);
-    if (rules.functions.has(node.type)) return this.visitFunction(id, states);
-    if (rules.blocks?.has(node.type)) return this.visitBlock(id, states);
-    if (rules.comprehensions?.has(node.type)) return this.visitComprehension(id, states);
-    if (rules.conditionals.has(node.type)) return this.visitConditional(id, states);
-    if (rules.switches.has(node.type)) return this.visitSwitch(id, states);
-    if (rules.loops.has(node.type)) return this.visitLoop(id, states);
-    if (rules.tries.has(node.type)) return this.visitTry(id, states);
+    if (rules.updates.has(node.type)) return yield* this.assign([id], [], states, true);
+    if (rules.functions.has(node.type)) return yield* this.visitFunction(id, states);
+    if (rules.blocks?.has(node.type)) return yield* this.visitBlock(id, states);
+    if (rules.comprehensions?.has(node.type)) return yield* this.visitComprehension(id, states);
+    if (rules.conditionals.has(node.type)) return yield* this.visitConditional(id, states);
+    if (rules.switches.has(node.type)) return yield* this.visitSwitch(id, states);
+    if (rules.loops.has(node.type)) return yield* this.visitLoop(id, states);
+    if (rules.tries.has(node.type)) return yield* this.visitTry(id, states);
     if (rules.sharedDeclarations?.has(node.type) && this.scopes.length) {
       const scope = this.scopes[this.scopes.length - 1];
       for (const token of this.variables([id])) this.share(token, scope, states, true);
       return states;
     }
     if (rules.skipped?.has(node.type)) return states;
-    return this.visitAll(node.children, states);
+    return yield sequenceRequest(node.children, states);
   }
 
   private text(id: number): string {
@@ -250,24 +360,25 @@ export class DataFlowWalker {
    * definitions and its body sees the enclosing definitions (none when the scope is isolated),
    * but nothing it defines leaks out of it, except names it shares with the enclosing scope.
    */
-  private visitFunction(id: number, states: States): States {
+  private *visitFunction(id: number, states: States): Walking {
     const node = this.node(id);
     const rules = this.rules;
     const name = this.fields(id, ['name']);
     const selfNamed = rules.selfNamedScopes?.has(node.type) ?? false;
-    if (!selfNamed) states = this.assign(name, [], states);
+    if (!selfNamed) states = yield* this.assign(name, [], states);
     const around = this.scopes[this.scopes.length - 1];
     const visible = around?.hidden ? around.enclosing : states;
     let inner = rules.isolatedScopes?.has(node.type) ? this.isolated(visible) : visible.fork();
-    if (selfNamed) inner = this.assign(name, [], inner);
-    const scope: Scope = { enclosing: states, shared: new Map(), comprehension: false, hidden: rules.hiddenScopes?.has(node.type) ?? false };
+    if (selfNamed) inner = yield* this.assign(name, [], inner);
+    const hidden = rules.hiddenScopes?.has(node.type) ?? false;
+    const scope: Scope = { enclosing: states, shared: new Map(), comprehension: false, hidden };
     this.scopes.push(scope);
     for (const child of node.children) {
       if (name.includes(child)) continue;
       const childNode = this.node(child);
-      if (PARAMETER_FIELDS.includes(childNode.field ?? '')) inner = this.defineParameters(child, inner);
+      if (PARAMETER_FIELDS.includes(childNode.field ?? '')) inner = yield parametersRequest(child, inner);
       else if (rules.captureLists?.has(childNode.type)) this.capture(child, scope, inner);
-      else inner = this.visit(child, inner);
+      else inner = yield visitRequest(child, inner);
     }
     this.scopes.pop();
     this.shareBack(scope, inner);
@@ -326,12 +437,13 @@ export class DataFlowWalker {
   }
 
   /** Comprehensions are scopes; their `for`/`if` clauses run before the element expression. */
-  private visitComprehension(id: number, states: States): States {
+  private *visitComprehension(id: number, states: States): Walking {
     const element = this.fields(id, ['body', 'key', 'value']);
     const clauses = this.node(id).children.filter((child) => !element.includes(child));
     const scope: Scope = { enclosing: states, shared: new Map(), comprehension: true, hidden: false };
     this.scopes.push(scope);
-    const inner = this.visitAll(element, this.visitAll(clauses, states.fork()));
+    const afterClauses = yield sequenceRequest(clauses, states.fork());
+    const inner = yield sequenceRequest(element, afterClauses);
     this.scopes.pop();
     this.shareBack(scope, inner);
     return states;
@@ -341,19 +453,23 @@ export class DataFlowWalker {
    * A Ruby block runs in place, like a loop body (two passes): its parameters are fresh and
    * local to it, it reads and updates the enclosing variables, and the variables it introduces
    * stay inside it (each pass starts them afresh). A block that updates no enclosing variable
-   * would repeat its first pass exactly, so it gets one (nested blocks would otherwise cost 2^depth).
+   * would repeat its first pass exactly, so it gets one; so does a block inside the second pass of
+   * an enclosing loop or block (see visitLoop).
    */
-  private visitBlock(id: number, states: States): States {
+  private *visitBlock(id: number, states: States): Walking {
     const parameters = this.fields(id, ['parameters']);
     const body = this.node(id).children.filter((child) => !parameters.includes(child));
     const parameterNames = new Set<string>();
     let updated = new Map<string, number[]>();
-    for (let pass = 0; pass < 2 && (pass === 0 || updated.size > 0); pass++) {
+    const passes = this.repeating > 0 ? 1 : 2;
+    for (let pass = 0; pass < passes && (pass === 0 || updated.size > 0); pass++) {
       let inner = states.fork();
       for (const [name, sources] of updated) inner.set(name, sources);
-      for (const parameter of parameters) inner = this.defineParameters(parameter, inner);
+      for (const parameter of parameters) inner = yield parametersRequest(parameter, inner);
       if (pass === 0) inner.namesSince(states, parameterNames);
-      inner = this.visitAll(body, inner);
+      if (pass === 1) this.repeating++;
+      inner = yield sequenceRequest(body, inner);
+      if (pass === 1) this.repeating--;
       const names = new Set<string>();
       inner.namesSince(states, names);
       updated = new Map();
@@ -367,25 +483,33 @@ export class DataFlowWalker {
   }
 
   /** Parameters define their names afresh; default values are uses; type annotations are skipped. */
-  private defineParameters(id: number, states: States): States {
+  private *defineParameters(id: number, states: States): Walking {
     const node = this.node(id);
     if (node.field === 'type') return states;
-    if (node.children.length === 0) return this.isVariable(node) ? this.assign([id], [], states) : states;
-    if (this.assignmentFields(node.type)) return this.visit(id, states);
-    for (const child of node.children) states = this.defineParameters(child, states);
+    if (node.children.length === 0) return this.defineParameterLeaf(node, states);
+    if (this.assignmentFields(node.type)) return yield visitRequest(id, states);
+    for (const child of node.children) states = yield parametersRequest(child, states);
     return states;
   }
 
-  private visitConditional(id: number, before: States): States {
+  private defineParameterLeaf(node: SyntaxNode, states: States): States {
+    if (node.field === 'type' || !this.isVariable(node)) return states;
+    this.nodes.add(node.token);
+    states.set(this.name(node.token), [node.token]);
+    return states;
+  }
+
+  private *visitConditional(id: number, before: States): Walking {
     const children = this.node(id).children;
     const header = this.fields(id, [...INIT_FIELDS, 'condition']);
     const alternatives = this.fields(id, ['alternative']);
-    const afterCondition = this.visitAll(header, before.fork());
+    const afterCondition = yield sequenceRequest(header, before.fork());
     let current = afterCondition.fork();
     for (const child of children) {
-      if (!header.includes(child) && !alternatives.includes(child)) current = this.visit(child, current);
+      if (!header.includes(child) && !alternatives.includes(child)) current = yield visitRequest(child, current);
     }
-    const branches = [current, ...alternatives.map((alternative) => this.visit(alternative, afterCondition.fork()))];
+    const branches = [current];
+    for (const alternative of alternatives) branches.push(yield visitRequest(alternative, afterCondition.fork()));
     const hasElse = alternatives.some((alternative) => !this.rules.flatElseIfs.has(this.node(alternative).type));
     if (!hasElse) branches.push(afterCondition);
     return merge(branches);
@@ -395,7 +519,7 @@ export class DataFlowWalker {
    * The subject first; then every arm starts from the state after the subject (fall-through from
    * one arm into the next is not followed); without a catch-all arm the subject's state survives.
    */
-  private visitSwitch(id: number, states: States): States {
+  private *visitSwitch(id: number, states: States): Walking {
     const isArm = (child: number) => this.rules.switchArms.has(this.node(child).type);
     const arms: number[] = [];
     const subject: number[] = [];
@@ -405,8 +529,9 @@ export class DataFlowWalker {
       else if (nested.length) arms.push(...nested);
       else subject.push(child);
     }
-    const afterSubject = this.visitAll(subject, states);
-    const branches = arms.map((arm) => this.visit(arm, afterSubject.fork()));
+    const afterSubject = yield sequenceRequest(subject, states);
+    const branches: States[] = [];
+    for (const arm of arms) branches.push(yield visitRequest(arm, afterSubject.fork()));
     if (!arms.some((arm) => this.catchesAll(arm))) branches.push(afterSubject);
     return merge(branches);
   }
@@ -417,7 +542,7 @@ export class DataFlowWalker {
     return this.rules.isCatchAllArm?.(this.node(arm), this.parsed.tree.nodes) ?? false;
   }
 
-  private visitLoop(id: number, states: States): States {
+  private *visitLoop(id: number, states: States): Walking {
     const clause = this.node(id).children.find((child) => this.rules.loopClauses.has(this.node(child).type));
     const header = clause ?? id;
     const body = this.fields(id, ['body']);
@@ -430,37 +555,57 @@ export class DataFlowWalker {
       targets = named.slice(1, 2);
     }
     if (values.length && targets.length) {
-      for (let pass = 0; pass < 2; pass++) {
-        states = this.visitAll(values, states);
-        states = this.assign(targets, values, states);
-        states = this.visitAll(body, states);
-      }
-      return this.visitAll(after, states);
+      states = yield* this.repeat(states, (pass) => this.forEachPass(values, targets, body, pass));
+      return yield sequenceRequest(after, states);
     }
     const init = this.fields(header, INIT_FIELDS);
     const condition = this.fields(header, ['condition']);
     const update = this.fields(header, UPDATE_FIELDS);
     if (init.length + condition.length + update.length === 0) {
-      for (let pass = 0; pass < 2; pass++) states = this.visitAll(this.node(id).children, states);
-      return states;
+      const children = this.node(id).children;
+      return yield* this.repeat(states, (pass) => walkSequence(children, pass));
     }
-    states = this.visitAll(init, states);
-    const bodyFirst = condition.length > 0 && body.length > 0 && this.node(body[0]).startIndex < this.node(condition[0]).startIndex;
+    states = yield sequenceRequest(init, states);
+    const bodyFirst =
+      condition.length > 0 && body.length > 0 && this.node(body[0]).startIndex < this.node(condition[0]).startIndex;
     const order = bodyFirst ? [...body, ...condition] : [...condition, ...body, ...update];
-    for (let pass = 0; pass < 2; pass++) states = this.visitAll(order, states);
-    return this.visitAll(after, states);
+    states = yield* this.repeat(states, (pass) => walkSequence(order, pass));
+    return yield sequenceRequest(after, states);
   }
 
-  private visitTry(id: number, before: States): States {
+  /**
+   * A loop body's two passes, so that values carried around the loop are linked. Inside the second
+   * pass, nested loops and blocks take one pass: their own carried values were linked in the first
+   * pass (their definitions are the same occurrences), and what reaches them from the enclosing
+   * loop's carried values does so on their first pass. So each loop body is walked once more per
+   * enclosing loop (depth + 1 times), not 2^depth times.
+   */
+  private *repeat(states: States, pass: (states: States) => Walking): Walking {
+    if (this.repeating > 0) return yield* pass(states);
+    states = yield* pass(states);
+    this.repeating++;
+    states = yield* pass(states);
+    this.repeating--;
+    return states;
+  }
+
+  /** One pass of a for-each loop: the iterated value, its assignment to the loop variables, the body. */
+  private *forEachPass(values: number[], targets: number[], body: number[], states: States): Walking {
+    states = yield sequenceRequest(values, states);
+    states = yield* this.assign(targets, values, states);
+    return yield sequenceRequest(body, states);
+  }
+
+  private *visitTry(id: number, before: States): Walking {
     let current = before.fork();
     let handled: States[] = [];
     for (const child of this.node(id).children) {
       const type = this.node(child).type;
-      if (this.rules.handlers.has(type)) handled.push(this.visit(child, merge([before, current])));
+      if (this.rules.handlers.has(type)) handled.push(yield visitRequest(child, merge([before, current])));
       else if (this.rules.finalizers.has(type)) {
-        current = this.visit(child, merge([current, ...handled]));
+        current = yield visitRequest(child, merge([current, ...handled]));
         handled = [];
-      } else current = this.visit(child, current);
+      } else current = yield visitRequest(child, current);
     }
     return handled.length ? merge([current, ...handled]) : current;
   }
