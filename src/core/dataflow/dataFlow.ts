@@ -15,9 +15,9 @@ export { compareEdges } from './walker';
  * Data-flow graphs in the manner of GraphCodeBERT (Guo et al., ICLR 2021; the reference is DFG.py
  * of its code-search parser): nodes are variable occurrences (code-token indices); `comesFrom`
  * links a use to the occurrences its value may come from, `computedFrom` links an assigned
- * variable to the variables of the expression it is computed from. One walker serves every
- * language; the per-language tables below only name the node types. The walk keeps, for every
- * name, the occurrences that last defined it:
+ * variable to the variables of the expression it is computed from. One walker (walker.ts) serves
+ * every language; the per-language tables (python.ts, java.ts, …) only name the node types. The
+ * walk keeps, for every name, the occurrences that last defined it:
  *
  * - variables are identifiers, not the names of members, methods, keyword arguments, struct
  *   literal keys, annotations, labels or module paths: in `self.count`, `obj.size()`, `f(key=v)`
@@ -25,7 +25,8 @@ export { compareEdges } from './walker';
  * - a use of a known name comesFrom its current definitions; an unknown name (a global, a
  *   builtin) becomes a definition;
  * - an assignment or declaration visits its value first, then every variable on the left is
- *   computedFrom every variable of the value and becomes the name's only definition; parallel
+ *   computedFrom every variable of the value and becomes the name's only definition (a
+ *   declaration's initializer too: `int x = a + b` gives computedFrom, see below); parallel
  *   assignments (`a, b = b, a`) pair the sides element by element; in a destructuring pattern a
  *   default value is read, and the variable it defaults is also computedFrom it;
  * - a store into a member or element (`o.f = v`, `a[i] = v`, `o.f += v`) reads and updates the
@@ -39,14 +40,26 @@ export { compareEdges } from './walker';
  *   iterated expression's variables to its loop variables on each pass; within the second pass,
  *   nested loops and blocks are walked once (their own carried values are linked already), so a
  *   loop body at depth d is walked d + 1 times, not 2^d;
+ * - a name bound by a handler is defined afresh, not read: `catch (e)`, `catch (E e)`,
+ *   `catch (E $e)`, Ruby's `rescue E => e`; Python's `except E as e` and `with open(p) as f` assign
+ *   the name after `as` from the expression before it (`e` computedFrom `E`, `f` from `open`, `p`);
+ * - block scopes: JavaScript/TypeScript `let`, `const` and `catch` parameters, Java locals, `for`
+ *   variables and `catch` parameters, Go `:=`, `var` and `const` belong to their block (in Go an
+ *   `if`, `for` or `switch` header and each `case` are blocks too); after the block, a name declared
+ *   in it has its definitions from before the block again (none, if it had none); `var`, Python,
+ *   Ruby and PHP have no block scopes;
  * - `try`: each handler starts from the union of the states before and after the protected body;
- *   `finally` continues from the union of the body and all handlers;
+ *   `finally` continues from the union of the body and all handlers; a handler whose body ends in
+ *   `raise`, `return` or `throw` (Ruby: also a `raise`/`fail` call) does not reach the code after
+ *   the `try`, so its definitions are not merged there (they still reach a `finally`, and through
+ *   it the code after it: the walk does not split the `finally` by how it was entered);
  * - functions, methods, lambdas, classes and comprehensions are scopes: the name is defined where
  *   the function is (a named function or class expression binds its name inside only), the
  *   parameters are fresh definitions, the body sees the enclosing definitions, and nothing the
  *   body defines leaks out. Some scopes see no enclosing variables: PHP functions, methods and
  *   closures (a closure sees what its `use (…)` captures), Ruby `def`, `class` and `module` (they
- *   see `$globals`), and a Python class body is not seen by the functions inside it. Names shared
+ *   see `$globals` and constants; Ruby constants such as `MAX = 10` are variables, and in
+ *   `Mod::NAME` only `Mod` is one), and a Python class body is not seen by the functions inside it. Names shared
  *   with the enclosing scope (`global`, `nonlocal`, PHP `use (&$x)`, a walrus in a comprehension)
  *   are declared by an occurrence that comesFrom the enclosing definitions, and if the scope
  *   redefines them, the enclosing scope afterwards has the union of the old definitions and the
@@ -78,6 +91,15 @@ export { compareEdges } from './walker';
  * literal is one code token, so variables inside f-strings and template or interpolated strings
  * are not nodes. TypeScript uses the JavaScript tables (type annotations hold no variables).
  * Languages without rules here return undefined.
+ *
+ * computedFrom or comesFrom: a declaration with an initializer (`var x = a`, `int x = a + b`)
+ * links x computedFrom a and b here, exactly as the assignment `x = a + b` does; the reference
+ * labels a declaration's initializer comesFrom (its `def_statement` rule: Java and JavaScript
+ * `variable_declarator`, Go `var_spec`, parameters with defaults) and only assignments
+ * computedFrom. The paper defines a single relation between variables, where the value comes from,
+ * and the reference feeds GraphCodeBERT only the edges, not their labels; so the edges are the same
+ * and only this label differs. To compare labelled edges with the reference, read computedFrom on
+ * a declaration as its comesFrom.
  */
 export function extractDataFlow(parsed: ParsedSource): DataFlowGraph | undefined {
   const rules = RULES[parsed.language];

@@ -1,5 +1,5 @@
 import type { SyntaxNode } from '../types';
-import { LEFT_RIGHT, NAME_VALUE, type LanguageRules } from './rules';
+import { fieldChildren, LEFT_RIGHT, NAME_VALUE, type LanguageRules } from './rules';
 
 export const GO_RULES: LanguageRules = {
   variables: new Set(['identifier']),
@@ -20,6 +20,18 @@ export const GO_RULES: LanguageRules = {
   tries: new Set(),
   handlers: new Set(),
   finalizers: new Set(),
+  blockScopes: new Set([
+    'block',
+    'if_statement',
+    'for_statement',
+    'expression_switch_statement',
+    'type_switch_statement',
+    'expression_case',
+    'type_case',
+    'default_case',
+    'communication_case',
+  ]),
+  blockDeclared: declaredInGoBlock,
   functions: new Set(['function_declaration', 'method_declaration', 'func_literal']),
   switches: new Set(['expression_switch_statement', 'type_switch_statement', 'select_statement']),
   switchArms: new Set(['expression_case', 'type_case', 'communication_case', 'default_case']),
@@ -38,4 +50,17 @@ function isGoStructFieldKey(node: SyntaxNode, nodes: SyntaxNode[]): boolean {
   if (literal?.type !== 'composite_literal') return true;
   const type = literal.children.find((child) => nodes[child].field === 'type');
   return type === undefined || !GO_LITERALS_KEYED_BY_VALUE.has(nodes[type].type);
+}
+
+/**
+ * `:=`, `var` and `const` declare in the innermost block; an `if`, `for` or `switch` header and
+ * each `case` are blocks of their own (so `if v, ok := m[k]; ok {…}` does not outlive the `if`).
+ */
+function declaredInGoBlock(node: SyntaxNode, nodes: SyntaxNode[]): number[] | undefined {
+  if (node.type === 'short_var_declaration') return fieldChildren(node, nodes, 'left');
+  if (node.type === 'var_spec' || node.type === 'const_spec') return fieldChildren(node, nodes, 'name');
+  if (node.type === 'range_clause' && node.children.some((child) => nodes[child].type === ':=')) {
+    return fieldChildren(node, nodes, 'left');
+  }
+  return undefined;
 }

@@ -1,5 +1,5 @@
 import type { SyntaxNode } from '../types';
-import { LEFT_RIGHT, NAME_VALUE, type LanguageRules } from './rules';
+import { fieldChildren, LEFT_RIGHT, NAME_ONLY, NAME_VALUE, type LanguageRules } from './rules';
 
 export const JAVA_RULES: LanguageRules = {
   variables: new Set(['identifier']),
@@ -18,7 +18,7 @@ export const JAVA_RULES: LanguageRules = {
   skipped: new Set(['package_declaration', 'import_declaration']),
   assignments: { assignment_expression: LEFT_RIGHT },
   augmentedAssignments: new Set(),
-  declarations: { variable_declarator: NAME_VALUE },
+  declarations: { variable_declarator: NAME_VALUE, catch_formal_parameter: NAME_ONLY },
   updates: new Set(['update_expression']),
   conditionals: new Set(['if_statement']),
   flatElseIfs: new Set(),
@@ -27,6 +27,9 @@ export const JAVA_RULES: LanguageRules = {
   tries: new Set(['try_statement', 'try_with_resources_statement']),
   handlers: new Set(['catch_clause']),
   finalizers: new Set(['finally_clause']),
+  exits: new Set(['throw_statement', 'return_statement']),
+  blockScopes: new Set(['block', 'for_statement', 'enhanced_for_statement', 'catch_clause']),
+  blockDeclared: locallyDeclared,
   functions: new Set([
     'method_declaration',
     'constructor_declaration',
@@ -55,4 +58,15 @@ function hasDefaultLabel(arm: SyntaxNode, nodes: SyntaxNode[]): boolean {
     const label = nodes[child];
     return label.type === 'switch_label' && label.children.some((grandchild) => nodes[grandchild].type === 'default');
   });
+}
+
+/** Local variables, `for` variables and `catch` parameters are scoped to their block. */
+function locallyDeclared(node: SyntaxNode, nodes: SyntaxNode[]): number[] | undefined {
+  if (node.type === 'variable_declarator' && nodes[node.parent].type === 'local_variable_declaration') {
+    return fieldChildren(node, nodes, 'name');
+  }
+  if (node.type === 'catch_formal_parameter' || node.type === 'enhanced_for_statement') {
+    return fieldChildren(node, nodes, 'name');
+  }
+  return undefined;
 }

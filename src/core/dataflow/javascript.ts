@@ -1,5 +1,5 @@
 import type { SyntaxNode } from '../types';
-import { LEFT_RIGHT, NAME_VALUE, type LanguageRules } from './rules';
+import { fieldChildren, LEFT_RIGHT, NAME_VALUE, type LanguageRules } from './rules';
 
 export const JAVASCRIPT_RULES: LanguageRules = {
   variables: new Set(['identifier', 'shorthand_property_identifier_pattern', 'shorthand_property_identifier']),
@@ -28,6 +28,10 @@ export const JAVASCRIPT_RULES: LanguageRules = {
   tries: new Set(['try_statement']),
   handlers: new Set(['catch_clause']),
   finalizers: new Set(['finally_clause']),
+  exits: new Set(['throw_statement', 'return_statement']),
+  bindings: new Map([['catch_clause', ['parameter']]]),
+  blockScopes: new Set(['statement_block', 'for_statement', 'for_in_statement', 'catch_clause']),
+  blockDeclared: lexicallyDeclared,
   functions: new Set([
     'function_declaration',
     'generator_function_declaration',
@@ -53,4 +57,17 @@ function isJavaScriptModuleName(node: SyntaxNode, nodes: SyntaxNode[]): boolean 
     return node.field === 'name' && specifier.children.some((child) => nodes[child].field === 'alias');
   }
   return specifier.type === 'export_specifier' && node.field === 'alias';
+}
+
+/** `let` and `const` (also in a `for` header) and a `catch` parameter are scoped to their block; `var` is not. */
+function lexicallyDeclared(node: SyntaxNode, nodes: SyntaxNode[]): number[] | undefined {
+  if (node.type === 'variable_declarator' && nodes[node.parent].type === 'lexical_declaration') {
+    return fieldChildren(node, nodes, 'name');
+  }
+  if (node.type === 'catch_clause') return fieldChildren(node, nodes, 'parameter');
+  if (node.type === 'for_in_statement') {
+    const kind = fieldChildren(node, nodes, 'kind').map((child) => nodes[child].type);
+    if (kind.includes('let') || kind.includes('const')) return fieldChildren(node, nodes, 'left');
+  }
+  return undefined;
 }

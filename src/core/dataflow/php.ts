@@ -28,6 +28,8 @@ export const PHP_RULES: LanguageRules = {
   tries: new Set(['try_statement']),
   handlers: new Set(['catch_clause']),
   finalizers: new Set(['finally_clause']),
+  exits: new Set(['throw_expression', 'return_statement']),
+  bindings: new Map([['catch_clause', ['name']]]),
   functions: new Set(['function_definition', 'method_declaration', 'anonymous_function', 'arrow_function']),
   isolatedScopes: new Set(['function_definition', 'method_declaration', 'anonymous_function']),
   sharedDeclarations: new Set(['global_declaration']),

@@ -19,6 +19,8 @@ export const PYTHON_RULES: LanguageRules = {
     typed_default_parameter: NAME_VALUE,
     named_expression: NAME_VALUE,
     for_in_clause: LEFT_RIGHT,
+    // `with open(p) as f`, `except E as e`: the name after `as` is assigned the expression before it.
+    as_pattern: { target: ['alias'], value: [''] },
   },
   updates: new Set(),
   conditionals: new Set(['if_statement']),
@@ -28,6 +30,7 @@ export const PYTHON_RULES: LanguageRules = {
   tries: new Set(['try_statement']),
   handlers: new Set(['except_clause', 'except_group_clause']),
   finalizers: new Set(['finally_clause']),
+  exits: new Set(['raise_statement', 'return_statement']),
   functions: new Set(['function_definition', 'lambda', 'class_definition']),
   hiddenScopes: new Set(['class_definition']),
   sharedDeclarations: new Set(['global_statement', 'nonlocal_statement']),

@@ -49,14 +49,26 @@ export interface LanguageRules {
   tries: Set<string>;
   handlers: Set<string>;
   finalizers: Set<string>;
+  /**
+   * Statements after which a handler never reaches the code after its `try` (`raise`, `return`,
+   * `throw`), and calls that never return (Ruby's `raise`), when they end the handler's body.
+   */
+  exits?: Set<string>;
+  exitCalls?: Set<string>;
+  /** Fields whose variables the node binds afresh, as parameters: `catch (e)`, Ruby's `rescue => e`. */
+  bindings?: Map<string, string[]>;
+  /** Nodes that open a block scope: a name declared in one does not outlive it. */
+  blockScopes?: Set<string>;
+  /** If `node` declares names in its block scope (`let`, `int x`, `:=`), the nodes that hold them. */
+  blockDeclared?: (node: SyntaxNode, nodes: SyntaxNode[]) => number[] | undefined;
   /** Functions, methods, lambdas and classes: a scope whose parameters are fresh definitions. */
   functions: Set<string>;
   /** Scopes whose body does not see the enclosing variables (PHP functions, Ruby `def` and `class`). */
   isolatedScopes?: Set<string>;
   /** Scopes whose definitions the functions directly inside them do not see (Python's class bodies). */
   hiddenScopes?: Set<string>;
-  /** Names that an isolated scope still sees (Ruby's `$globals`). */
-  globalNamePrefix?: string;
+  /** Names that an isolated scope still sees (Ruby's `$globals` and constants). */
+  isGlobalName?: (name: string) => boolean;
   /** Scopes whose name is bound only inside them (named function and class expressions). */
   selfNamedScopes?: Set<string>;
   /** Statements that make names of the enclosing scope shared (`global`, `nonlocal`). */
@@ -82,3 +94,10 @@ export interface LanguageRules {
 
 export const LEFT_RIGHT: Fields = { target: ['left'], value: ['right'] };
 export const NAME_VALUE: Fields = { target: ['name'], value: ['value'] };
+/** A declaration without a value: its target is a fresh definition (Java's `catch (E e)`). */
+export const NAME_ONLY: Fields = { target: ['name'], value: [] };
+
+/** The children of `node` in the given field. */
+export function fieldChildren(node: SyntaxNode, nodes: SyntaxNode[], field: string): number[] {
+  return node.children.filter((child) => nodes[child].field === field);
+}

@@ -1,9 +1,11 @@
-/**
- * The walker's state (states.ts): for every name, the occurrences that may define its current
- * value, with constant-time forks for branches and their merge.
- */
+/* The walker's state: for every name, the occurrences that may define its current value, with
+ * constant-time forks for branches and their merge. */
+
 /** Chains of forked states longer than this are flattened, so that lookups stay cheap. */
 const MAX_STATE_DEPTH = 24;
+
+/** Marks a name as having no definition in a fork although its parent has one (a block scope ended). */
+const NO_DEFINITION: readonly number[] = Object.freeze([]);
 
 /**
  * For every name, the occurrences (token indices) that may have defined its current value.
@@ -22,13 +24,18 @@ export class States {
   get(name: string): number[] | undefined {
     for (let states: States | undefined = this; states; states = states.parent) {
       const sources = states.own.get(name);
-      if (sources !== undefined) return sources;
+      if (sources !== undefined) return sources === NO_DEFINITION ? undefined : sources;
     }
     return undefined;
   }
 
   set(name: string, sources: number[]): void {
     this.own.set(name, sources);
+  }
+
+  /** The name has no definition from here on (until it is set again). */
+  delete(name: string): void {
+    this.own.set(name, NO_DEFINITION as number[]);
   }
 
   fork(): States {
@@ -50,7 +57,12 @@ export class States {
     const chain: States[] = [];
     for (let states: States | undefined = this; states; states = states.parent) chain.push(states);
     const flat = new Map<string, number[]>();
-    for (let i = chain.length - 1; i >= 0; i--) for (const [name, sources] of chain[i].own) flat.set(name, sources);
+    for (let i = chain.length - 1; i >= 0; i--) {
+      for (const [name, sources] of chain[i].own) {
+        if (sources === NO_DEFINITION) flat.delete(name);
+        else flat.set(name, sources);
+      }
+    }
     return flat;
   }
 }
@@ -66,6 +78,7 @@ export function merge(branches: States[]): States {
     let sources: number[] | undefined;
     for (const branch of branches) sources = union(sources, branch.get(name));
     if (sources !== undefined && sources !== base?.get(name)) merged.set(name, sources);
+    else if (sources === undefined && base?.get(name) !== undefined) merged.delete(name);
   }
   return merged;
 }

@@ -257,7 +257,7 @@ export class DataFlowWalker {
           received = frame.parameters ? this.defineParameterLeaf(node, received) : this.visitLeaf(node, received);
         } else if (frame.parameters) {
           frames.push(this.defineParameters(id, received));
-        } else if (this.hasRule(node.type)) {
+        } else if (this.hasRule(node.type) || this.blockDeclaredNames(id).length > 0) {
           frames.push(this.visitNode(id, received));
         } else {
           this.visits[id]++;
@@ -297,6 +297,7 @@ export class DataFlowWalker {
         rules.skipped,
       ];
       ruled = this.assignmentFields(type) !== undefined || sets.some((set) => set?.has(type));
+      ruled ||= rules.bindings?.has(type) ?? false;
       this.ruled.set(type, ruled);
     }
     return ruled;
@@ -311,10 +312,55 @@ export class DataFlowWalker {
     return states;
   }
 
+  /** A node with a rule; inside a block scope, the names declared in it get their old definitions back after it. */
   private *visitNode(id: number, states: States): Walking {
+    this.visits[id]++;
+    const declared = this.blockDeclaredNames(id);
+    if (declared.length === 0) return yield* this.visitRuled(id, states);
+    const before = declared.map((name) => states.get(name));
+    states = yield* this.visitRuled(id, states);
+    declared.forEach((name, k) => {
+      const sources = before[k];
+      if (sources === undefined) states.delete(name);
+      else states.set(name, sources);
+    });
+    return states;
+  }
+
+  private readonly declaredInBlock = new Map<number, string[]>();
+
+  /**
+   * The names declared in a block scope by declarations directly in it (not in nested block
+   * scopes, functions or comprehensions); none for other nodes.
+   */
+  private blockDeclaredNames(scope: number): string[] {
+    const rules = this.rules;
+    if (!rules.blockScopes?.has(this.node(scope).type)) return [];
+    let names = this.declaredInBlock.get(scope);
+    if (names !== undefined) return names;
+    const found = new Set<string>();
+    const pending = [scope];
+    while (pending.length) {
+      const at = pending.pop()!;
+      const node = this.node(at);
+      const nested = rules.blockScopes.has(node.type) || rules.functions.has(node.type);
+      if (at !== scope && (nested || rules.comprehensions?.has(node.type))) continue;
+      const holders = rules.blockDeclared?.(node, this.parsed.tree.nodes);
+      if (holders) {
+        const parts: TargetParts = { defined: [], stored: [], reads: [] };
+        for (const holder of holders) this.collectTarget(holder, parts);
+        for (const token of parts.defined) found.add(this.name(token));
+      }
+      for (const child of node.children) pending.push(child);
+    }
+    names = [...found];
+    this.declaredInBlock.set(scope, names);
+    return names;
+  }
+
+  private *visitRuled(id: number, states: States): Walking {
     const node = this.node(id);
     const rules = this.rules;
-    this.visits[id]++;
     const declaration = Object.hasOwn(rules.declarations, node.type) ? rules.declarations[node.type] : undefined;
     if (declaration) {
       const values = this.fields(id, declaration.value);
@@ -347,6 +393,14 @@ export class DataFlowWalker {
       return states;
     }
     if (rules.skipped?.has(node.type)) return states;
+    const bound = rules.bindings?.get(node.type);
+    if (bound) {
+      for (const child of node.children) {
+        const binds = bound.includes(this.node(child).field ?? '');
+        states = yield binds ? parametersRequest(child, states) : visitRequest(child, states);
+      }
+      return states;
+    }
     return yield sequenceRequest(node.children, states);
   }
 
@@ -388,8 +442,8 @@ export class DataFlowWalker {
   /** A fresh state for a scope that does not see the enclosing variables, except the global ones. */
   private isolated(states: States): States {
     const fresh = new States();
-    const prefix = this.rules.globalNamePrefix;
-    if (prefix) for (const [name, sources] of states.flatten()) if (name.startsWith(prefix)) fresh.set(name, sources);
+    const isGlobal = this.rules.isGlobalName;
+    if (isGlobal) for (const [name, sources] of states.flatten()) if (isGlobal(name)) fresh.set(name, sources);
     return fresh;
   }
 
@@ -599,15 +653,48 @@ export class DataFlowWalker {
   private *visitTry(id: number, before: States): Walking {
     let current = before.fork();
     let handled: States[] = [];
+    let exited: States[] = [];
     for (const child of this.node(id).children) {
       const type = this.node(child).type;
-      if (this.rules.handlers.has(type)) handled.push(yield visitRequest(child, merge([before, current])));
-      else if (this.rules.finalizers.has(type)) {
-        current = yield visitRequest(child, merge([current, ...handled]));
+      if (this.rules.handlers.has(type)) {
+        const after: States = yield visitRequest(child, merge([before, current]));
+        if (!this.alwaysExits(child)) handled.push(after);
+        else exited.push(after);
+      } else if (this.rules.finalizers.has(type)) {
+        current = yield visitRequest(child, merge([current, ...handled, ...exited]));
         handled = [];
+        exited = [];
       } else current = yield visitRequest(child, current);
     }
     return handled.length ? merge([current, ...handled]) : current;
+  }
+
+  /**
+   * Whether a handler's body ends in a statement that leaves it (`raise`, `return`, `throw`, a
+   * call that never returns): then its definitions do not reach the code after the `try`.
+   */
+  private alwaysExits(handler: number): boolean {
+    const rules = this.rules;
+    if (!rules.exits && !rules.exitCalls) return false;
+    // Named nodes other than dropped comments (leaves that are no code token).
+    const significant = (id: number) => {
+      const node = this.node(id);
+      return node.named && (node.children.length > 0 || node.token >= 0);
+    };
+    const handlerNode = this.node(handler);
+    const body =
+      handlerNode.children.find((child) => this.node(child).field === 'body') ??
+      handlerNode.children.filter(significant).at(-1);
+    if (body === undefined) return false;
+    let last = this.node(body).children.filter(significant).at(-1);
+    if (last === undefined) return false;
+    if (this.node(last).type === 'expression_statement') last = this.node(last).children.find(significant) ?? last;
+    const statement = this.node(last);
+    if (rules.exits?.has(statement.type)) return true;
+    if (!rules.exitCalls) return false;
+    const isCallee = (child: number) => ['method', 'function'].includes(this.node(child).field ?? '');
+    const callee = statement.children.length === 0 ? last : statement.children.find(isCallee);
+    return callee !== undefined && this.node(callee).token >= 0 && rules.exitCalls.has(this.text(callee));
   }
 
   graph(): DataFlowGraph {
