@@ -83,6 +83,28 @@ describe('data-flow graph: bindings, block scopes, constants and exiting handler
       ]);
     });
 
+    it('go: an assignment to the outer variable before a shadowing `:=` in the block survives the block', async () => {
+      const source = lines(
+        'package p',
+        '',
+        'func f(c bool) int {',
+        '\tx := 1',
+        '\tif c {',
+        '\t\tx = 2',
+        '\t\tx := 3',
+        '\t\t_ = x',
+        '\t}',
+        '\treturn x',
+        '}',
+      );
+      assert.deepEqual(await edges('go', source), [
+        'c@5 <- c@3 comesFrom',
+        'x@8 <- x@7 comesFrom',
+        'x@10 <- x@4 comesFrom',
+        'x@10 <- x@6 comesFrom', // the outer x as it was when the inner one was declared
+      ]);
+    });
+
     it('javascript: `{ let x = 2 }` ends with its block; `var` does not', async () => {
       assert.deepEqual(await edges('javascript', lines('let x = 1;', '{', '  let x = 2;', '  f(x);', '}', 'g(x);')), [
         'x@4 <- x@3 comesFrom',

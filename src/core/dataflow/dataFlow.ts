@@ -46,8 +46,8 @@ export { compareEdges } from './walker';
  * - block scopes: JavaScript/TypeScript `let`, `const` and `catch` parameters, Java locals, `for`
  *   variables and `catch` parameters, Go `:=`, `var` and `const` belong to their block (in Go an
  *   `if`, `for` or `switch` header and each `case` are blocks too); after the block, a name declared
- *   in it has its definitions from before the block again (none, if it had none); `var`, Python,
- *   Ruby and PHP have no block scopes;
+ *   in it has again the definitions it had just before that declaration (none, if it had none);
+ *   `var`, Python, Ruby and PHP have no block scopes;
  * - `try`: each handler starts from the union of the states before and after the protected body;
  *   `finally` continues from the union of the body and all handlers; a handler whose body ends in
  *   `raise`, `return` or `throw` (Ruby: also a `raise`/`fail` call) does not reach the code after

@@ -257,7 +257,7 @@ export class DataFlowWalker {
           received = frame.parameters ? this.defineParameterLeaf(node, received) : this.visitLeaf(node, received);
         } else if (frame.parameters) {
           frames.push(this.defineParameters(id, received));
-        } else if (this.hasRule(node.type) || this.blockDeclaredNames(id).length > 0) {
+        } else if (this.hasRule(node.type)) {
           frames.push(this.visitNode(id, received));
         } else {
           this.visits[id]++;
@@ -295,6 +295,7 @@ export class DataFlowWalker {
         rules.tries,
         rules.sharedDeclarations,
         rules.skipped,
+        rules.blockScopes,
       ];
       ruled = this.assignmentFields(type) !== undefined || sets.some((set) => set?.has(type));
       ruled ||= rules.bindings?.has(type) ?? false;
@@ -312,50 +313,38 @@ export class DataFlowWalker {
     return states;
   }
 
-  /** A node with a rule; inside a block scope, the names declared in it get their old definitions back after it. */
+  /**
+   * A node with a rule. A block scope keeps, for each name declared directly in it, the
+   * definitions the name had just before its declaration, and gives them back after the block.
+   */
   private *visitNode(id: number, states: States): Walking {
     this.visits[id]++;
-    const declared = this.blockDeclaredNames(id);
-    if (declared.length === 0) return yield* this.visitRuled(id, states);
-    const before = declared.map((name) => states.get(name));
+    if (!this.rules.blockScopes?.has(this.node(id).type)) return yield* this.visitRuled(id, states);
+    const outer = new Map<string, number[] | undefined>();
+    this.openBlocks.push(outer);
     states = yield* this.visitRuled(id, states);
-    declared.forEach((name, k) => {
-      const sources = before[k];
+    this.openBlocks.pop();
+    for (const [name, sources] of outer) {
       if (sources === undefined) states.delete(name);
       else states.set(name, sources);
-    });
+    }
     return states;
   }
 
-  private readonly declaredInBlock = new Map<number, string[]>();
+  /** Block scopes being walked, innermost last: declared name → its definitions outside the block. */
+  private readonly openBlocks: Array<Map<string, number[] | undefined>> = [];
 
-  /**
-   * The names declared in a block scope by declarations directly in it (not in nested block
-   * scopes, functions or comprehensions); none for other nodes.
-   */
-  private blockDeclaredNames(scope: number): string[] {
-    const rules = this.rules;
-    if (!rules.blockScopes?.has(this.node(scope).type)) return [];
-    let names = this.declaredInBlock.get(scope);
-    if (names !== undefined) return names;
-    const found = new Set<string>();
-    const pending = [scope];
-    while (pending.length) {
-      const at = pending.pop()!;
-      const node = this.node(at);
-      const nested = rules.blockScopes.has(node.type) || rules.functions.has(node.type);
-      if (at !== scope && (nested || rules.comprehensions?.has(node.type))) continue;
-      const holders = rules.blockDeclared?.(node, this.parsed.tree.nodes);
-      if (holders) {
-        const parts: TargetParts = { defined: [], stored: [], reads: [] };
-        for (const holder of holders) this.collectTarget(holder, parts);
-        for (const token of parts.defined) found.add(this.name(token));
-      }
-      for (const child of node.children) pending.push(child);
+  /** Records the names that `id` declares in the innermost block scope, before it defines them. */
+  private declareInBlock(id: number, states: States): void {
+    const block = this.openBlocks.at(-1);
+    const holders = block && this.rules.blockDeclared?.(this.node(id), this.parsed.tree.nodes);
+    if (!holders) return;
+    const parts: TargetParts = { defined: [], stored: [], reads: [] };
+    for (const holder of holders) this.collectTarget(holder, parts);
+    for (const token of parts.defined) {
+      const name = this.name(token);
+      if (!block.has(name)) block.set(name, states.get(name));
     }
-    names = [...found];
-    this.declaredInBlock.set(scope, names);
-    return names;
   }
 
   private *visitRuled(id: number, states: States): Walking {
@@ -366,6 +355,7 @@ export class DataFlowWalker {
       const values = this.fields(id, declaration.value);
       states = yield sequenceRequest(values, states);
       const targets = this.fields(id, declaration.target);
+      this.declareInBlock(id, states);
       states = yield* this.assign(targets, values, states);
       if (rules.comprehensionEscapes?.has(node.type)) this.escapeComprehension(targets);
       return states;
@@ -377,6 +367,7 @@ export class DataFlowWalker {
       const operator = this.fields(id, ['operator'])[0];
       const operatorText = operator === undefined ? '=' : this.text(operator);
       const augmented = rules.augmentedAssignments.has(node.type) || (operatorText !== '=' && operatorText !== ':=');
+      this.declareInBlock(id, states);
       return yield* this.assign(this.fields(id, assignment.target), values, states, augmented);
     }
     if (rules.updates.has(node.type)) return yield* this.assign([id], [], states, true);
@@ -395,6 +386,7 @@ export class DataFlowWalker {
     if (rules.skipped?.has(node.type)) return states;
     const bound = rules.bindings?.get(node.type);
     if (bound) {
+      this.declareInBlock(id, states);
       for (const child of node.children) {
         const binds = bound.includes(this.node(child).field ?? '');
         states = yield binds ? parametersRequest(child, states) : visitRequest(child, states);
@@ -609,6 +601,7 @@ export class DataFlowWalker {
       targets = named.slice(1, 2);
     }
     if (values.length && targets.length) {
+      this.declareInBlock(header, states);
       states = yield* this.repeat(states, (pass) => this.forEachPass(values, targets, body, pass));
       return yield sequenceRequest(after, states);
     }
