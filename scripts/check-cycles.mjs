@@ -42,7 +42,8 @@ function importedSpecifiers(file) {
       if (ts.isStringLiteral(expression)) specifiers.push(expression.text);
     } else if (ts.isImportTypeNode(node)) {
       const argument = node.argument;
-      if (ts.isLiteralTypeNode(argument) && ts.isStringLiteral(argument.literal)) specifiers.push(argument.literal.text);
+      const literal = ts.isLiteralTypeNode(argument) ? argument.literal : undefined;
+      if (literal && ts.isStringLiteral(literal)) specifiers.push(literal.text);
     } else if (ts.isCallExpression(node) && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0])) {
       const callee = node.expression;
       const isDynamicImport = callee.kind === ts.SyntaxKind.ImportKeyword;

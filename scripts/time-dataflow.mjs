@@ -51,6 +51,7 @@ for (const file of args) {
   const wall = (performance.now() - started) / runs;
   const cpu = process.cpuUsage(cpuBefore);
   const cpuMs = (cpu.user + cpu.system) / 1000 / runs;
-  console.log(`${basename(file)}  ${parsed.tokens.length}  ${graph.edges.length}  ${wall.toFixed(1)}  ${cpuMs.toFixed(1)}`);
+  const columns = [basename(file), parsed.tokens.length, graph.edges.length, wall.toFixed(1), cpuMs.toFixed(1)];
+  console.log(columns.join('  '));
 }
 parser.dispose();

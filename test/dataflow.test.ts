@@ -1035,7 +1035,16 @@ describe('data-flow graph (GraphCodeBERT rules)', () => {
       ['inventory.rb', 'ruby'],
       ['Slugger.php', 'php'],
     ];
-    const variableTypes = new Set(['identifier', 'shorthand_property_identifier', 'shorthand_property_identifier_pattern', 'instance_variable', 'class_variable', 'global_variable', 'name', 'constant']);
+    const variableTypes = new Set([
+      'identifier',
+      'shorthand_property_identifier',
+      'shorthand_property_identifier_pattern',
+      'instance_variable',
+      'class_variable',
+      'global_variable',
+      'name',
+      'constant',
+    ]);
     const parser = await sharedParser();
     let broken = 0;
     for (const [file, language] of examples) {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { extractDataFlow } from '../src/core/dataflow/dataFlow';
 import { CodeParser } from '../src/core/parser';
-import type { LanguageId } from '../src/core/types';
+import type { CodeToken, LanguageId } from '../src/core/types';
 
 export const ROOT = join(__dirname, '..', '..');
 export const EXAMPLES = join(ROOT, 'examples');
@@ -27,7 +27,8 @@ export async function labelledDataFlowEdges(language: LanguageId, source: string
   const label = (token: number) => {
     const { text, range } = parsed.tokens[token];
     const line = range.start.line;
-    const occurrence = parsed.tokens.slice(0, token + 1).filter((other) => other.text === text && other.range.start.line === line).length;
+    const sameOnLine = (other: CodeToken) => other.text === text && other.range.start.line === line;
+    const occurrence = parsed.tokens.slice(0, token + 1).filter(sameOnLine).length;
     return `${text}@${line + 1}${occurrence > 1 ? `#${occurrence}` : ''}`;
   };
   return graph.edges.map((edge) => `${label(edge.from)} <- ${label(edge.to)} ${edge.kind}`);

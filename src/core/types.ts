@@ -304,7 +304,14 @@ export interface HeadStatistics {
   previous: number[][];
   next: number[][];
   /** Per layer, means over heads. */
-  perLayer: { bos: number[]; eos: number[]; punctuation: number[]; entropy: number[]; previous: number[]; next: number[] };
+  perLayer: {
+    bos: number[];
+    eos: number[];
+    punctuation: number[];
+    entropy: number[];
+    previous: number[];
+    next: number[];
+  };
   rows: number;
 }
 
