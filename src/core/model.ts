@@ -19,6 +19,8 @@ import { embeddingTables, type EmbeddingTables } from './onnxGraph';
 import { ProcessSession } from './modelProcess';
 import { CodeTokenizer, type SpecialTokenIds } from './tokenizer';
 import type { ExecutionDevice, ExecutionProviderSetting, ForwardOutput, ModelInfo } from './types';
+import type { ForwardSession, OpenedSession, OutputTensor } from './session';
+export type { ForwardSession, OpenedSession, OutputTensor } from './session';
 
 export { ModelLoadError } from './modelFolder';
 
@@ -232,30 +234,6 @@ export class LoadedModel {
 }
 
 /** An output tensor as plain data: what crosses from a worker thread without copying. */
-export interface OutputTensor {
-  data: Float32Array;
-  dims: number[];
-}
-
-/** What LoadedModel needs of an onnxruntime session, whichever thread runs it. */
-export interface ForwardSession {
-  readonly inputNames: readonly string[];
-  readonly outputNames: readonly string[];
-  /** One forward pass over `ids` (batch of one, no padding). */
-  run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>>;
-  release(): Promise<void>;
-  /** True once `run` can only fail (released, its worker thread stopped, or its process died). */
-  readonly stopped: boolean;
-  /** Brings a stopped session back where that is possible (a model process that died). */
-  restart?(): Promise<unknown>;
-}
-
-export interface OpenedSession<S extends ForwardSession = ForwardSession> {
-  session: S;
-  device: ExecutionDevice;
-  fallbackReason?: string;
-}
-
 /** An onnxruntime session in this thread. */
 export class InProcessSession implements ForwardSession {
   stopped = false;

@@ -11,7 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ForwardSession, OpenedSession, OutputTensor } from './model';
+import type { ForwardSession, OpenedSession, OutputTensor } from './session';
 import { ModelLoadError } from './modelFolder';
 import type { ExecutionDevice, ExecutionProviderSetting } from './types';
 
