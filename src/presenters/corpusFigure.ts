@@ -16,10 +16,10 @@ export function escapeXml(text: string): string {
 }
 
 export function catFigureSvg(series: readonly FigureSeries[], title = 'CAT-score per layer'): string {
-  const width = 720;
+  const width = 820;
   const height = 440;
   const left = 64;
-  const right = 200;
+  const right = 300;
   const top = 48;
   const bottom = 56;
   const plotWidth = width - left - right;
@@ -67,7 +67,7 @@ export function catFigureSvg(series: readonly FigureSeries[], title = 'CAT-score
     const legendY = top + 10 + index * 34;
     const legendX = left + plotWidth + 14;
     parts.push(`<line x1="${legendX}" x2="${legendX + 24}" y1="${legendY}" y2="${legendY}" stroke="${colour}" stroke-width="2"/>`);
-    parts.push(`<text x="${legendX + 30}" y="${legendY}" dominant-baseline="middle">${escapeXml(entry.label.slice(0, 28))}</text>`);
+    parts.push(`<text x="${legendX + 30}" y="${legendY}" dominant-baseline="middle">${escapeXml(entry.label)}</text>`);
     parts.push(`<text x="${legendX + 30}" y="${legendY + 14}" dominant-baseline="middle" fill="#555">${entry.snippets} snippets</text>`);
   });
   parts.push('</svg>');
