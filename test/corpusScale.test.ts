@@ -145,6 +145,26 @@ describe('corpus at data-set scale', function () {
     }
   });
 
+  it('a crash (SIGKILL) mid-run keeps the progress in the state file; --resume gives exactly the uninterrupted result', async () => {
+    const out = join(scratch, 'crashed');
+    const child = spawn(process.execPath, [CLI, 'corpus', CORPUS, '--language', 'python', '--model', MODEL_DIR, '--out', out, '--batch', '1', '--workers', '1'], { cwd: ROOT });
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => {
+      stderr += data.toString();
+      if ([...stderr.matchAll(/(\d+)\/40 snippets/g)].some((match) => Number(match[1]) >= 8)) child.kill('SIGKILL');
+    });
+    const signal = await new Promise<string | null>((resolve) => child.on('exit', (_code, killedBy) => resolve(killedBy)));
+    assert.equal(signal, 'SIGKILL', stderr);
+    assert.equal(existsSync(`${out}.json`), false);
+    const state = JSON.parse(readFileSync(`${out}.state.json`, 'utf8'));
+    const done = state.models[0].done.reduce((sum: number, [from, to]: [number, number]) => sum + to - from, 0);
+    assert.ok(done >= 4 && done < 40, `${done} lines in the state`);
+    assert.equal(state.models[0].totals.lines, done);
+    const resumed = corpus(out, '--resume');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    for (const ending of ['json', 'csv', 'layers.csv', 'svg']) assert.equal(readFileSync(`${out}.${ending}`, 'utf8'), readFileSync(`${single}.${ending}`, 'utf8'), `.${ending}`);
+  });
+
   it('several --model at once: one result per model, the CSV with a model column, both lines in the figure', () => {
     const out = join(scratch, 'two');
     const run = cli('corpus', CORPUS, '--language', 'python', '--model', MODEL_DIR, '--model', EARLY_MODEL_DIR, '--out', out, '--limit', '12');

@@ -177,6 +177,8 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       const label = modelDirs.length > 1 ? `${pool.info.name}: ` : '';
       const progress = () => process.stderr.write(`\r${label}${done.size}/${positions.length} snippets`);
       progress();
+      const started = Date.now();
+      const doneBefore = done.size;
       try {
         const inFlight = new Set<Promise<void>>();
         let next = 0;
@@ -203,7 +205,9 @@ export async function corpusCommand(argv: string[]): Promise<number> {
         activePool = undefined;
         await pool.close();
       }
-      process.stderr.write('\n');
+      const seconds = (Date.now() - started) / 1000;
+      const scored = done.size - doneBefore;
+      process.stderr.write(`\n${label}scored ${scored} lines in ${seconds.toFixed(1)} s (${(scored / Math.max(seconds, 1e-3)).toFixed(1)} snippets/s; batch ${batch}, ${pool.size} worker process${pool.size > 1 ? 'es' : ''} × ${parallelism.threads} intra-op threads, ${pool.device})\n`);
       saveState(true);
     }
   } catch (error) {
