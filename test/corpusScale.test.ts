@@ -4,6 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExactMoments } from '../src/core/metrics/exactSum';
+import { Analyzer, InputError } from '../src/core/pipeline';
+import type { AnalysisResult } from '../src/core/types';
 import { CLI, EARLY_MODEL_DIR, MODEL_DIR, ROOT } from './helpers';
 
 /** 40 real functions of the Python standard library (node dist/stdlib-corpus.js --limit 40 --max-chars 1500). */
@@ -46,6 +48,31 @@ describe('exact sums', () => {
     assert.equal(small.std(), Math.sqrt(0.3125 / 3));
     small.add(NaN);
     assert.equal(small.count, 4);
+  });
+});
+
+describe('batched forward passes', function () {
+  this.timeout(120_000);
+  it('analyzeMany (windows sorted by length, padded, masked) equals analyze one at a time, bit for bit', async () => {
+    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    try {
+      const codes = readFileSync(CORPUS, 'utf8').trim().split('\n').slice(0, 14).map((line) => JSON.parse(line).code as string);
+      // A snippet of several windows and one the analysis refuses ride along.
+      codes.push(Array.from({ length: 8 }, (_, i) => codes[i % 14]).join('\n\n'), '   ');
+      const batched = await analyzer.analyzeMany(codes.map((source) => ({ source, language: 'python' as const })), { reports: ['catLayers', 'dataFlowLayers'] }, 8);
+      assert.ok((batched[14] as AnalysisResult).windows.length > 1);
+      assert.ok(batched[15] instanceof InputError);
+      for (const [index, source] of codes.slice(0, 15).entries()) {
+        const one = await analyzer.analyze(source, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
+        const many = batched[index] as AnalysisResult;
+        assert.deepEqual(many.scores.cat!.score, one.scores.cat!.score);
+        assert.deepEqual(many.scores.cat!.baseline, one.scores.cat!.baseline);
+        assert.deepEqual(many.scores.dataFlow?.score, one.scores.dataFlow?.score);
+        many.windows.forEach((window, w) => assert.deepEqual(window.subwordAttention.data, one.windows[w].subwordAttention.data));
+      }
+    } finally {
+      await analyzer.dispose();
+    }
   });
 });
 

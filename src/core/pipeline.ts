@@ -157,13 +157,29 @@ export class Analyzer {
     });
     windows.sort((a, b) => a.ids.length - b.ids.length || a.snippet - b.snippet || a.window - b.window);
     const outputs = prepared.map((entry) => (entry instanceof Error ? [] : new Array<ForwardOutput>(entry.plan.windows.length)));
+    const failed = new Map<number, Error>();
     for (let from = 0; from < windows.length; from += Math.max(1, batchSize)) {
       const batch = windows.slice(from, from + Math.max(1, batchSize));
-      const results = await this.model.forwardBatch(batch.map((entry) => entry.ids));
-      batch.forEach((entry, index) => (outputs[entry.snippet][entry.window] = results[index]));
+      try {
+        const results = await this.model.forwardBatch(batch.map((entry) => entry.ids));
+        batch.forEach((entry, index) => (outputs[entry.snippet][entry.window] = results[index]));
+      } catch (error) {
+        if (batch.length === 1) failed.set(batch[0].snippet, error as Error);
+        // One failing window fails only its own snippet: the others of the batch run alone.
+        else {
+          for (const entry of batch) {
+            try {
+              outputs[entry.snippet][entry.window] = await this.model.forward(entry.ids);
+            } catch (single) {
+              failed.set(entry.snippet, single as Error);
+            }
+          }
+        }
+      }
     }
     return prepared.map((entry, snippet) => {
       if (entry instanceof Error) return entry;
+      if (failed.has(snippet)) return failed.get(snippet)!;
       try {
         return this.complete(entry, outputs[snippet]);
       } catch (error) {
