@@ -19,4 +19,4 @@ if [ "${SLURM_ARRAY_TASK_ID}" = "0" ]; then
     --export=ALL,SHARDS="$SHARDS",OUT_DIR="$OUT_DIR" --wrap "sh deploy/merge.sh"
 fi
 # Requeued or pre-empted tasks resume from their state file.
-sh deploy/run-shard.sh --workers "${SLURM_CPUS_PER_TASK:-1}" --batch 8
+sh deploy/run-shard.sh --workers "${SLURM_CPUS_PER_TASK:-1}"   # one single-threaded model process per core

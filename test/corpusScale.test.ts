@@ -16,8 +16,9 @@ function cli(...args: string[]) {
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
+/** Every corpus run of these tests also sums the structure heads, so that their merge is proven too. */
 function corpus(out: string, ...extra: string[]) {
-  return cli('corpus', CORPUS, '--language', 'python', '--model', MODEL_DIR, '--out', out, ...extra);
+  return cli('corpus', CORPUS, '--language', 'python', '--model', MODEL_DIR, '--out', out, '--heads', ...extra);
 }
 
 const json = (prefix: string) => JSON.parse(readFileSync(`${prefix}.json`, 'utf8'));
@@ -90,6 +91,7 @@ describe('corpus at data-set scale', function () {
 
   it('one run writes JSON, CSV, tidy CSV and the figure; no state file is left', () => {
     const result = json(single);
+    assert.equal(result.structureHeads.relations.previousToken.accuracy.length, result.model.layers);
     assert.equal(result.snippets + Object.values(result.skipped as Record<string, number>).reduce((a, b) => a + b, 0), 40);
     assert.equal(result.partial, undefined);
     const tidy = readFileSync(`${single}.layers.csv`, 'utf8').trim().split('\n');
@@ -119,7 +121,7 @@ describe('corpus at data-set scale', function () {
       [0, 1, 2].map(
         (index) =>
           new Promise<number | null>((resolve) => {
-            const child = spawn('sh', [join(ROOT, 'deploy', 'run-shard.sh'), '--model', MODEL_DIR, '--workers', '1'], { env: { ...env, JOB_COMPLETION_INDEX: String(index) }, stdio: 'ignore' });
+            const child = spawn('sh', [join(ROOT, 'deploy', 'run-shard.sh'), '--model', MODEL_DIR, '--heads', '--workers', '1'], { env: { ...env, JOB_COMPLETION_INDEX: String(index) }, stdio: 'ignore' });
             child.on('exit', resolve);
           }),
       ),
@@ -143,7 +145,7 @@ describe('corpus at data-set scale', function () {
   it('SIGINT to a real run writes what is done, marked partial; --resume gives exactly the uninterrupted result', async function () {
     for (const workers of ['1', '2']) {
       const out = join(scratch, `interrupted-${workers}`);
-      const child = spawn(process.execPath, [CLI, 'corpus', CORPUS, '--language', 'python', '--model', MODEL_DIR, '--out', out, '--batch', '1', '--workers', workers], { cwd: ROOT });
+      const child = spawn(process.execPath, [CLI, 'corpus', CORPUS, '--language', 'python', '--model', MODEL_DIR, '--out', out, '--heads', '--batch', '1', '--workers', workers], { cwd: ROOT });
       let stderr = '';
       let signalled = false;
       child.stderr.on('data', (data: Buffer) => {
@@ -174,7 +176,7 @@ describe('corpus at data-set scale', function () {
 
   it('a crash (SIGKILL) mid-run keeps the progress in the state file; --resume gives exactly the uninterrupted result', async () => {
     const out = join(scratch, 'crashed');
-    const child = spawn(process.execPath, [CLI, 'corpus', CORPUS, '--language', 'python', '--model', MODEL_DIR, '--out', out, '--batch', '1', '--workers', '1'], { cwd: ROOT });
+    const child = spawn(process.execPath, [CLI, 'corpus', CORPUS, '--language', 'python', '--model', MODEL_DIR, '--out', out, '--heads', '--batch', '1', '--workers', '1'], { cwd: ROOT });
     let stderr = '';
     child.stderr.on('data', (data: Buffer) => {
       stderr += data.toString();

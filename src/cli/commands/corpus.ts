@@ -60,10 +60,15 @@ export function toRanges(sorted: readonly number[]): Array<[number, number]> {
   return ranges;
 }
 
-/** Default worker processes and intra-op threads each: 2 threads per process, at most 8 processes, on the CPU; one process on CUDA. */
+/**
+ * Default worker processes and intra-op threads each. On the CPU one single-threaded process per
+ * core (at most 8): parsing, alignment and the metrics are single-threaded, so processes overlap
+ * them where intra-op threads cannot (measured: 2 × 1 scored 2.0× the snippets/s of 1 × 2 on 2
+ * cores, docs/benchmarks.md). On CUDA one process feeds the device.
+ */
 function defaultParallelism(device: string, workers: number | undefined): { workers: number; threads: number } {
   const cores = Math.max(1, availableParallelism());
-  const count = workers ?? (device === 'cuda' ? 1 : Math.max(1, Math.min(8, Math.floor(cores / 2))));
+  const count = workers ?? (device === 'cuda' ? 1 : Math.min(8, cores));
   return { workers: count, threads: Math.max(1, Math.floor(cores / count)) };
 }
 
@@ -155,7 +160,8 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       if (totals.layers !== pool.info.layers) throw new InputError(`${paths.state} was written for a model with ${totals.layers} layers, not ${modelDir}. Delete it to start again.`);
       const run: ModelRun = { info: pool.info, device: pool.device, definition, totals };
       runs.push(run);
-      const batch = batchOption ?? (pool.device === 'cuda' ? 32 : 8);
+      // On the CPU padding costs more than batching saves for models of this size (docs/benchmarks.md).
+      const batch = batchOption ?? (pool.device === 'cuda' ? 32 : 1);
       const settings: ScoreSettings = { language, distance, pairRule, typeFilter, heads: withHeads, batch };
       const markDone = (positionsDone: number[]) => {
         for (const position of positionsDone) done.add(position);
