@@ -35,10 +35,17 @@ function run(command, argv, { interruptAt, signal } = {}) {
       }
     });
     child.stdout.resume();
-    child.on('exit', (code, killedBy) => resolve({ code, signal: killedBy, seconds: (Date.now() - started) / 1000, stderr }));
+    child.on('exit', (code, killedBy) =>
+      resolve({ code, signal: killedBy, seconds: (Date.now() - started) / 1000, stderr }),
+    );
   });
 }
-const corpusRun = (out, extra = [], options) => run(process.execPath, [cli, 'corpus', corpus, '--language', 'python', '--out', out, '--workers', workers, '--batch', batch, ...extra], options);
+const corpusRun = (out, extra = [], options) =>
+  run(
+    process.execPath,
+    [cli, 'corpus', corpus, '--language', 'python', '--out', out, '--workers', workers, '--batch', batch, ...extra],
+    options,
+  );
 const numbers = (prefix) => {
   const json = JSON.parse(readFileSync(`${prefix}.json`, 'utf8'));
   delete json.mergedFrom;
@@ -49,24 +56,50 @@ function check(name, ok) {
   if (!ok) process.exitCode = 1;
 }
 
-const built = await run(process.execPath, [join(root, 'dist', 'stdlib-corpus.js'), '--recursive', '--limit', String(lines), corpus]);
+const built = await run(process.execPath, [
+  join(root, 'dist', 'stdlib-corpus.js'),
+  '--recursive',
+  '--limit',
+  String(lines),
+  corpus,
+]);
 if (built.code !== 0) throw new Error(built.stderr);
-process.stdout.write(`corpus: ${lines} functions of /usr/lib/python3.11 in ${corpus}; workers ${workers}, batch ${batch}\n`);
+process.stdout.write(
+  `corpus: ${lines} functions of /usr/lib/python3.11 in ${corpus}; workers ${workers}, batch ${batch}\n`,
+);
 
 const whole = await corpusRun(join(dir, 'whole'));
-process.stdout.write(`uninterrupted run: exit ${whole.code}, ${whole.seconds.toFixed(1)} s, ${(lines / whole.seconds).toFixed(1)} snippets/s\n`);
+process.stdout.write(
+  `uninterrupted run: exit ${whole.code}, ${whole.seconds.toFixed(1)} s, ${(lines / whole.seconds).toFixed(1)} snippets/s\n`,
+);
 
 const third = Math.floor(lines / 3);
 for (const signal of ['SIGINT', 'SIGKILL']) {
   const out = join(dir, `resumed-${signal}`);
   const first = await corpusRun(out, [], { interruptAt: third, signal });
   const second = await corpusRun(out, ['--resume']);
-  process.stdout.write(`${signal} after ≥ ${third} snippets: exit ${first.code ?? first.signal} (${first.seconds.toFixed(1)} s), --resume: exit ${second.code} (${second.seconds.toFixed(1)} s)\n`);
+  process.stdout.write(
+    `${signal} after ≥ ${third} snippets: exit ${first.code ?? first.signal} (${first.seconds.toFixed(1)} s), --resume: exit ${second.code} (${second.seconds.toFixed(1)} s)\n`,
+  );
   check(`${signal} + --resume = uninterrupted`, second.code === 0 && numbers(out) === numbers(join(dir, 'whole')));
 }
 
 const started = Date.now();
-const shards = await Promise.all([1, 2, 3].map((k) => corpusRun(join(dir, `shard-${k}`), ['--shard', `${k}/3`, '--workers', '1'])));
-const merged = await run(process.execPath, [cli, 'corpus', 'merge', ...[1, 2, 3].map((k) => join(dir, `shard-${k}.json`)), '--out', join(dir, 'merged')]);
-process.stdout.write(`3 shards in parallel + merge: exits ${shards.map((shard) => shard.code).join(', ')}, merge ${merged.code}, ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-check('3 shards merged = uninterrupted', merged.code === 0 && numbers(join(dir, 'merged')) === numbers(join(dir, 'whole')));
+const shards = await Promise.all(
+  [1, 2, 3].map((k) => corpusRun(join(dir, `shard-${k}`), ['--shard', `${k}/3`, '--workers', '1'])),
+);
+const merged = await run(process.execPath, [
+  cli,
+  'corpus',
+  'merge',
+  ...[1, 2, 3].map((k) => join(dir, `shard-${k}.json`)),
+  '--out',
+  join(dir, 'merged'),
+]);
+process.stdout.write(
+  `3 shards in parallel + merge: exits ${shards.map((shard) => shard.code).join(', ')}, merge ${merged.code}, ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+);
+check(
+  '3 shards merged = uninterrupted',
+  merged.code === 0 && numbers(join(dir, 'merged')) === numbers(join(dir, 'whole')),
+);

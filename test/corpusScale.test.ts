@@ -55,12 +55,24 @@ describe('exact sums', () => {
 describe('batched forward passes', function () {
   this.timeout(120_000);
   it('analyzeMany (windows sorted by length, padded, masked) equals analyze one at a time, bit for bit', async () => {
-    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    const analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
     try {
-      const codes = readFileSync(CORPUS, 'utf8').trim().split('\n').slice(0, 14).map((line) => JSON.parse(line).code as string);
+      const codes = readFileSync(CORPUS, 'utf8')
+        .trim()
+        .split('\n')
+        .slice(0, 14)
+        .map((line) => JSON.parse(line).code as string);
       // A snippet of several windows and one the analysis refuses ride along.
       codes.push(Array.from({ length: 8 }, (_, i) => codes[i % 14]).join('\n\n'), '   ');
-      const batched = await analyzer.analyzeMany(codes.map((source) => ({ source, language: 'python' as const })), { reports: ['catLayers', 'dataFlowLayers'] }, 8);
+      const batched = await analyzer.analyzeMany(
+        codes.map((source) => ({ source, language: 'python' as const })),
+        { reports: ['catLayers', 'dataFlowLayers'] },
+        8,
+      );
       assert.ok((batched[14] as AnalysisResult).windows.length > 1);
       assert.ok(batched[15] instanceof InputError);
       for (const [index, source] of codes.slice(0, 15).entries()) {
@@ -69,7 +81,9 @@ describe('batched forward passes', function () {
         assert.deepEqual(many.scores.cat!.score, one.scores.cat!.score);
         assert.deepEqual(many.scores.cat!.baseline, one.scores.cat!.baseline);
         assert.deepEqual(many.scores.dataFlow?.score, one.scores.dataFlow?.score);
-        many.windows.forEach((window, w) => assert.deepEqual(window.subwordAttention.data, one.windows[w].subwordAttention.data));
+        many.windows.forEach((window, w) =>
+          assert.deepEqual(window.subwordAttention.data, one.windows[w].subwordAttention.data),
+        );
       }
     } finally {
       await analyzer.dispose();
@@ -92,12 +106,17 @@ describe('corpus at data-set scale', function () {
   it('one run writes JSON, CSV, tidy CSV and the figure; no state file is left', () => {
     const result = json(single);
     assert.equal(result.structureHeads.relations.previousToken.accuracy.length, result.model.layers);
-    assert.equal(result.snippets + Object.values(result.skipped as Record<string, number>).reduce((a, b) => a + b, 0), 40);
+    assert.equal(
+      result.snippets + Object.values(result.skipped as Record<string, number>).reduce((a, b) => a + b, 0),
+      40,
+    );
     assert.equal(result.partial, undefined);
     const tidy = readFileSync(`${single}.layers.csv`, 'utf8').trim().split('\n');
     assert.equal(tidy[0], 'model,layer,metric,mean,std,n');
     assert.equal(tidy.length, 1 + result.model.layers * 4);
-    assert.ok(tidy.some((line) => line.startsWith(`${result.model.name},0,cat_baseline,${result.perLayer[0].baselineMean},`)));
+    assert.ok(
+      tidy.some((line) => line.startsWith(`${result.model.name},0,cat_baseline,${result.perLayer[0].baselineMean},`)),
+    );
     const svg = readFileSync(`${single}.svg`, 'utf8');
     assert.match(svg, /^<svg xmlns/);
     assert.match(svg, /shuffled-attention baseline/);
@@ -106,11 +125,19 @@ describe('corpus at data-set scale', function () {
   });
 
   it('--batch 8 and --workers 2 give the same files, byte for byte, as one snippet at a time', () => {
-    for (const extra of [['--batch', '8', '--workers', '1'], ['--batch', '8', '--workers', '2']]) {
+    for (const extra of [
+      ['--batch', '8', '--workers', '1'],
+      ['--batch', '8', '--workers', '2'],
+    ]) {
       const out = join(scratch, `b${extra.join('')}`);
       const run = corpus(out, ...extra);
       assert.equal(run.code, 0, run.stderr);
-      for (const ending of ['json', 'csv', 'layers.csv', 'svg']) assert.equal(readFileSync(`${out}.${ending}`, 'utf8'), readFileSync(`${single}.${ending}`, 'utf8'), `${extra.join(' ')} .${ending}`);
+      for (const ending of ['json', 'csv', 'layers.csv', 'svg'])
+        assert.equal(
+          readFileSync(`${out}.${ending}`, 'utf8'),
+          readFileSync(`${single}.${ending}`, 'utf8'),
+          `${extra.join(' ')} .${ending}`,
+        );
     }
   });
 
@@ -121,7 +148,11 @@ describe('corpus at data-set scale', function () {
       [0, 1, 2].map(
         (index) =>
           new Promise<number | null>((resolve) => {
-            const child = spawn('sh', [join(ROOT, 'deploy', 'run-shard.sh'), '--model', MODEL_DIR, '--heads', '--workers', '1'], { env: { ...env, JOB_COMPLETION_INDEX: String(index) }, stdio: 'ignore' });
+            const child = spawn(
+              'sh',
+              [join(ROOT, 'deploy', 'run-shard.sh'), '--model', MODEL_DIR, '--heads', '--workers', '1'],
+              { env: { ...env, JOB_COMPLETION_INDEX: String(index) }, stdio: 'ignore' },
+            );
             child.on('exit', resolve);
           }),
       ),
@@ -135,9 +166,17 @@ describe('corpus at data-set scale', function () {
     assert.equal(merged.mergedFrom.length, 3);
     delete merged.mergedFrom;
     assert.deepEqual(merged, json(single));
-    for (const ending of ['csv', 'layers.csv', 'svg']) assert.equal(readFileSync(join(outDir, `corpus.${ending}`), 'utf8'), readFileSync(`${single}.${ending}`, 'utf8'));
+    for (const ending of ['csv', 'layers.csv', 'svg'])
+      assert.equal(readFileSync(join(outDir, `corpus.${ending}`), 'utf8'), readFileSync(`${single}.${ending}`, 'utf8'));
     // Missing or doubled shards are refused with one line.
-    const missing = cli('corpus', 'merge', join(outDir, 'shard-1-of-3.json'), join(outDir, 'shard-3-of-3.json'), '--out', join(scratch, 'bad'));
+    const missing = cli(
+      'corpus',
+      'merge',
+      join(outDir, 'shard-1-of-3.json'),
+      join(outDir, 'shard-3-of-3.json'),
+      '--out',
+      join(scratch, 'bad'),
+    );
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^error: Shards 2\/3 are missing: merge all 3 shards\.\n$/);
   });
@@ -145,7 +184,26 @@ describe('corpus at data-set scale', function () {
   it('SIGINT to a real run writes what is done, marked partial; --resume gives exactly the uninterrupted result', async function () {
     for (const workers of ['1', '2']) {
       const out = join(scratch, `interrupted-${workers}`);
-      const child = spawn(process.execPath, [CLI, 'corpus', CORPUS, '--language', 'python', '--model', MODEL_DIR, '--out', out, '--heads', '--batch', '1', '--workers', workers], { cwd: ROOT });
+      const child = spawn(
+        process.execPath,
+        [
+          CLI,
+          'corpus',
+          CORPUS,
+          '--language',
+          'python',
+          '--model',
+          MODEL_DIR,
+          '--out',
+          out,
+          '--heads',
+          '--batch',
+          '1',
+          '--workers',
+          workers,
+        ],
+        { cwd: ROOT },
+      );
       let stderr = '';
       let signalled = false;
       child.stderr.on('data', (data: Buffer) => {
@@ -169,20 +227,46 @@ describe('corpus at data-set scale', function () {
       assert.match(refused.stderr, /holds an interrupted run: add --resume/);
       const resumed = corpus(out, '--resume', '--batch', '8', '--workers', workers);
       assert.equal(resumed.code, 0, resumed.stderr);
-      for (const ending of ['json', 'csv', 'layers.csv', 'svg']) assert.equal(readFileSync(`${out}.${ending}`, 'utf8'), readFileSync(`${single}.${ending}`, 'utf8'), `workers ${workers} .${ending}`);
+      for (const ending of ['json', 'csv', 'layers.csv', 'svg'])
+        assert.equal(
+          readFileSync(`${out}.${ending}`, 'utf8'),
+          readFileSync(`${single}.${ending}`, 'utf8'),
+          `workers ${workers} .${ending}`,
+        );
       assert.equal(existsSync(`${out}.state.json`), false);
     }
   });
 
   it('a crash (SIGKILL) mid-run keeps the progress in the state file; --resume gives exactly the uninterrupted result', async () => {
     const out = join(scratch, 'crashed');
-    const child = spawn(process.execPath, [CLI, 'corpus', CORPUS, '--language', 'python', '--model', MODEL_DIR, '--out', out, '--heads', '--batch', '1', '--workers', '1'], { cwd: ROOT });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'corpus',
+        CORPUS,
+        '--language',
+        'python',
+        '--model',
+        MODEL_DIR,
+        '--out',
+        out,
+        '--heads',
+        '--batch',
+        '1',
+        '--workers',
+        '1',
+      ],
+      { cwd: ROOT },
+    );
     let stderr = '';
     child.stderr.on('data', (data: Buffer) => {
       stderr += data.toString();
       if ([...stderr.matchAll(/(\d+)\/40 snippets/g)].some((match) => Number(match[1]) >= 8)) child.kill('SIGKILL');
     });
-    const signal = await new Promise<string | null>((resolve) => child.on('exit', (_code, killedBy) => resolve(killedBy)));
+    const signal = await new Promise<string | null>((resolve) =>
+      child.on('exit', (_code, killedBy) => resolve(killedBy)),
+    );
     assert.equal(signal, 'SIGKILL', stderr);
     assert.equal(existsSync(`${out}.json`), false);
     const state = JSON.parse(readFileSync(`${out}.state.json`, 'utf8'));
@@ -191,15 +275,32 @@ describe('corpus at data-set scale', function () {
     assert.equal(state.models[0].totals.lines, done);
     const resumed = corpus(out, '--resume');
     assert.equal(resumed.code, 0, resumed.stderr);
-    for (const ending of ['json', 'csv', 'layers.csv', 'svg']) assert.equal(readFileSync(`${out}.${ending}`, 'utf8'), readFileSync(`${single}.${ending}`, 'utf8'), `.${ending}`);
+    for (const ending of ['json', 'csv', 'layers.csv', 'svg'])
+      assert.equal(readFileSync(`${out}.${ending}`, 'utf8'), readFileSync(`${single}.${ending}`, 'utf8'), `.${ending}`);
   });
 
   it('several --model at once: one result per model, the CSV with a model column, both lines in the figure', () => {
     const out = join(scratch, 'two');
-    const run = cli('corpus', CORPUS, '--language', 'python', '--model', MODEL_DIR, '--model', EARLY_MODEL_DIR, '--out', out, '--limit', '12');
+    const run = cli(
+      'corpus',
+      CORPUS,
+      '--language',
+      'python',
+      '--model',
+      MODEL_DIR,
+      '--model',
+      EARLY_MODEL_DIR,
+      '--out',
+      out,
+      '--limit',
+      '12',
+    );
     assert.equal(run.code, 0, run.stderr);
     const result = json(out);
-    assert.deepEqual(result.models.map((model: { model: { name: string } }) => model.model.name), ['code-attention-mini', 'code-attention-mini-early']);
+    assert.deepEqual(
+      result.models.map((model: { model: { name: string } }) => model.model.name),
+      ['code-attention-mini', 'code-attention-mini-early'],
+    );
     const csvLines = readFileSync(`${out}.csv`, 'utf8').trim().split('\n');
     assert.equal(csvLines[0], 'model,layer,cat_mean,cat_std,baseline_mean,baseline_std,snippets');
     assert.equal(csvLines.length, 1 + result.models[0].model.layers + result.models[1].model.layers);
@@ -208,7 +309,10 @@ describe('corpus at data-set scale', function () {
     assert.equal((svg.match(/stroke-dasharray/g) ?? []).length, 2);
     // The same model alone gives the same numbers as in the pair.
     const alone = join(scratch, 'alone');
-    assert.equal(cli('corpus', CORPUS, '--language', 'python', '--model', EARLY_MODEL_DIR, '--out', alone, '--limit', '12').code, 0);
+    assert.equal(
+      cli('corpus', CORPUS, '--language', 'python', '--model', EARLY_MODEL_DIR, '--out', alone, '--limit', '12').code,
+      0,
+    );
     assert.deepEqual(json(alone).perLayer, result.models[1].perLayer);
   });
 
@@ -216,7 +320,10 @@ describe('corpus at data-set scale', function () {
     it('--out in a missing folder', () => {
       const run = corpus(join(scratch, 'no', 'such', 'folder', 'out'));
       assert.equal(run.code, 1);
-      assert.match(run.stderr, /^error: Cannot write .*out\.json: the folder .* does not exist\. Create it or choose another --out\.\n$/);
+      assert.match(
+        run.stderr,
+        /^error: Cannot write .*out\.json: the folder .* does not exist\. Create it or choose another --out\.\n$/,
+      );
       assert.doesNotMatch(run.stderr, /snippets/);
     });
     it('--out on a file system that cannot be written', () => {
@@ -234,7 +341,9 @@ describe('corpus at data-set scale', function () {
       assert.equal(run.code, 0, run.stderr);
       const result = json(out);
       assert.equal(result.snippets, 3);
-      assert.deepEqual(Object.keys(result.skipped), ['not a JSON object (a line is {"code": "…"} or {"original_string": "…"})']);
+      assert.deepEqual(Object.keys(result.skipped), [
+        'not a JSON object (a line is {"code": "…"} or {"original_string": "…"})',
+      ]);
       assert.equal(Object.values(result.skipped)[0], 2);
     });
     it('bad --batch, --workers and --shard values', () => {

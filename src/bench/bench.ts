@@ -397,7 +397,11 @@ async function corpusThroughput(modelDirs: string[]): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'cal-bench-corpus-'));
   try {
     const corpus = join(dir, 'stdlib.jsonl');
-    const built = spawnSync(process.execPath, [join(__dirname, 'stdlib-corpus.js'), '--limit', String(lines), '--max-chars', '4000', corpus], { encoding: 'utf8' });
+    const built = spawnSync(
+      process.execPath,
+      [join(__dirname, 'stdlib-corpus.js'), '--limit', String(lines), '--max-chars', '4000', corpus],
+      { encoding: 'utf8' },
+    );
     if (built.status !== 0) return `Corpus rows: no corpus (${built.stderr.trim() || 'stdlib-corpus failed'}).`;
     const configurations = [
       { batch: 1, workers: 1 },
@@ -405,14 +409,40 @@ async function corpusThroughput(modelDirs: string[]): Promise<string> {
       { batch: 1, workers: 2 },
       { batch: 8, workers: 2 },
     ];
-    const table = ['| model | batch | worker processes × intra-op threads | snippets/s | vs batch 1, 1 worker |', '| --- | ---: | --- | ---: | ---: |'];
+    const table = [
+      '| model | batch | worker processes × intra-op threads | snippets/s | vs batch 1, 1 worker |',
+      '| --- | ---: | --- | ---: | ---: |',
+    ];
     for (const modelDir of modelDirs) {
       const best = new Map<string, { rate: number; shape: string }>();
       for (let round = 0; round < 2; round++) {
         for (const { batch, workers } of configurations) {
           const out = join(dir, `out-${batch}-${workers}`);
-          const run = spawnSync(process.execPath, [join(__dirname, 'cli.js'), 'corpus', corpus, '--language', 'python', '--model', modelDir, '--device', 'cpu', '--out', out, '--batch', String(batch), '--workers', String(workers)], { encoding: 'utf8' });
-          const match = /scored \d+ lines in [\d.]+ s \(([\d.]+) snippets\/s; batch \d+, (\d+) worker process(?:es)? × (\d+) intra-op threads/.exec(run.stderr);
+          const run = spawnSync(
+            process.execPath,
+            [
+              join(__dirname, 'cli.js'),
+              'corpus',
+              corpus,
+              '--language',
+              'python',
+              '--model',
+              modelDir,
+              '--device',
+              'cpu',
+              '--out',
+              out,
+              '--batch',
+              String(batch),
+              '--workers',
+              String(workers),
+            ],
+            { encoding: 'utf8' },
+          );
+          const match =
+            /scored \d+ lines in [\d.]+ s \(([\d.]+) snippets\/s; batch \d+, (\d+) worker process(?:es)? × (\d+) intra-op threads/.exec(
+              run.stderr,
+            );
           if (!match) return `Corpus rows: the corpus run failed (${run.stderr.trim().split('\n').pop()}).`;
           const key = `${batch}/${workers}`;
           const rate = Number(match[1]);
@@ -422,10 +452,14 @@ async function corpusThroughput(modelDirs: string[]): Promise<string> {
       const baseline = best.get('1/1')!.rate;
       for (const { batch, workers } of configurations) {
         const entry = best.get(`${batch}/${workers}`)!;
-        table.push(`| ${basename(modelDir)} | ${batch} | ${entry.shape} | ${entry.rate.toFixed(1)} | ${(entry.rate / baseline).toFixed(2)}× |`);
+        table.push(
+          `| ${basename(modelDir)} | ${batch} | ${entry.shape} | ${entry.rate.toFixed(1)} | ${(entry.rate / baseline).toFixed(2)}× |`,
+        );
       }
     }
-    const codebert = modelDirs.some((dir) => dir.endsWith('codebert-shaped')) ? '' : ' The CodeBERT-shaped model was not present, so it has no rows.';
+    const codebert = modelDirs.some((dir) => dir.endsWith('codebert-shaped'))
+      ? ''
+      : ' The CodeBERT-shaped model was not present, so it has no rows.';
     return `Corpus throughput: \`code-attention corpus\` on ${lines} real functions of the Python standard library (\`dist/stdlib-corpus.js\`), CPU, ${cpus().length} logical cores; each configuration's better of 2 alternating runs; every configuration writes the same numbers.${codebert}\n\n${table.join('\n')}`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -435,9 +469,10 @@ async function corpusThroughput(modelDirs: string[]): Promise<string> {
 function replaceBetween(previous: string, start: string, end: string, text: string): string {
   const at = previous.indexOf(start);
   const stop = previous.indexOf(end);
-  return at >= 0 && stop > at ? previous.slice(0, at) + text + previous.slice(stop + end.length) : `${previous.trimEnd()}\n\n${text}\n`;
+  return at >= 0 && stop > at
+    ? previous.slice(0, at) + text + previous.slice(stop + end.length)
+    : `${previous.trimEnd()}\n\n${text}\n`;
 }
-
 async function main() {
   if (args[0] === '--memory-probe') return runMemoryProbe(resolve(args[1]), Number(args[2]));
   const corpusRows = args.includes('--no-corpus') ? undefined : corpusThroughput;
@@ -446,7 +481,9 @@ async function main() {
     console.log(text);
     if (outFile) {
       const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '# Benchmarks\n';
-      writeFileSync(outFile, replaceBetween(previous, CORPUS_START, CORPUS_END, `${CORPUS_START}\nMeasured with \`node dist/bench.js --corpus-only\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.\n\n${text}\n${CORPUS_END}`));
+      const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+      const section = `${CORPUS_START}\nMeasured with \`node dist/bench.js --corpus-only\` on ${when} UTC.\n\n${text}\n${CORPUS_END}`;
+      writeFileSync(outFile, replaceBetween(previous, CORPUS_START, CORPUS_END, section));
     }
     return;
   }
@@ -471,11 +508,16 @@ async function main() {
     const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
     const at = previous.indexOf(START);
     const end = previous.indexOf(END);
-    let next = at >= 0 && end > at ? previous.slice(0, at) + measured + previous.slice(end + END.length) : `# Benchmarks\n\n${measured}\n`;
+    let next =
+      at >= 0 && end > at
+        ? previous.slice(0, at) + measured + previous.slice(end + END.length)
+        : `# Benchmarks\n\n${measured}\n`;
     if (corpusRows) {
       const text = await corpusRows(models);
       console.log(`\n${text}`);
-      next = replaceBetween(next, CORPUS_START, CORPUS_END, `${CORPUS_START}\nMeasured with \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.\n\n${text}\n${CORPUS_END}`);
+      const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+      const section = `${CORPUS_START}\nMeasured with \`npm run bench\` on ${when} UTC.\n\n${text}\n${CORPUS_END}`;
+      next = replaceBetween(next, CORPUS_START, CORPUS_END, section);
     }
     writeFileSync(outFile, next);
   } else if (corpusRows) {

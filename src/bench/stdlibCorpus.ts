@@ -48,10 +48,13 @@ export function functionsOf(source: string, tree: SyntaxTree, path: string, maxC
 /** The .py files of `dir` (and below it when `recursive`), as paths relative to `dir`, sorted. */
 export function pythonFiles(dir: string, recursive: boolean, prefix = ''): string[] {
   const files: string[] = [];
-  for (const entry of readdirSync(join(dir, prefix), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const entry of readdirSync(join(dir, prefix), { withFileTypes: true }).sort((a, b) =>
+    a.name < b.name ? -1 : 1,
+  )) {
     const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
     if (entry.isFile() && entry.name.endsWith('.py')) files.push(relative);
-    else if (recursive && entry.isDirectory() && !/^(site|dist)-packages$|^__pycache__$/.test(entry.name)) files.push(...pythonFiles(dir, true, relative));
+    else if (recursive && entry.isDirectory() && !/^(site|dist)-packages$|^__pycache__$/.test(entry.name))
+      files.push(...pythonFiles(dir, true, relative));
   }
   return files;
 }
@@ -69,7 +72,8 @@ async function main(argv: string[]): Promise<void> {
     else if (argv[i] === '--recursive') recursive = true;
     else out = argv[i];
   }
-  if (!out || !(limit >= 1) || !(maxChars >= 1)) throw new Error('Usage: stdlib-corpus [--from DIR] [--limit N] [--max-chars N] OUT.jsonl');
+  if (!out || !(limit >= 1) || !(maxChars >= 1))
+    throw new Error('Usage: stdlib-corpus [--from DIR] [--limit N] [--max-chars N] OUT.jsonl');
   const parser = await CodeParser.create(join(__dirname, '..', 'grammars'));
   const lines: string[] = [];
   for (const name of pythonFiles(from, recursive)) {

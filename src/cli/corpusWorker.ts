@@ -27,8 +27,17 @@ if (require.main === module) {
   process.on('message', async (request: CorpusWorkerRequest) => {
     try {
       if (request.type === 'open') {
-        analyzer = await Analyzer.create({ modelDir: request.modelDir, executionProvider: request.device, intraOpThreads: request.threads });
-        send({ type: 'opened', info: analyzer.model.info, device: analyzer.model.device, fallbackReason: analyzer.model.fallbackReason });
+        analyzer = await Analyzer.create({
+          modelDir: request.modelDir,
+          executionProvider: request.device,
+          intraOpThreads: request.threads,
+        });
+        send({
+          type: 'opened',
+          info: analyzer.model.info,
+          device: analyzer.model.device,
+          fallbackReason: analyzer.model.fallbackReason,
+        });
       } else {
         if (!analyzer) throw new Error('The corpus worker has no model open.');
         send({ type: 'scored', id: request.id, outcomes: await scoreItems(analyzer, request.items, request.settings) });

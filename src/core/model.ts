@@ -90,7 +90,11 @@ export class LoadedModel {
     if (problems.length) throw mismatch(folder, problems);
 
     const setting = options.executionProvider ?? 'auto';
-    const { session, device, fallbackReason } = options.thread === 'worker' ? await WorkerSession.open(join(folder, 'model.onnx'), setting) : await openSession(join(folder, 'model.onnx'), setting, options.intraOpThreads);
+    const modelFile = join(folder, 'model.onnx');
+    const { session, device, fallbackReason } =
+      options.thread === 'worker'
+        ? await WorkerSession.open(modelFile, setting)
+        : await openSession(modelFile, setting, options.intraOpThreads);
     try {
       const names = {
         attentions: manifest.outputs?.attentions ?? 'attentions',
@@ -229,7 +233,9 @@ export class LoadedModel {
     const outputs = await this.session.runBatch(batch, this.tokenizer.special.pad, fetches);
     const attentions = outputs[this.outputNames.attentions];
     if (attentions.dims.length !== 5) {
-      throw new ModelLoadError(`The attentions output has rank ${attentions.dims.length}; expected 5 ([layers, batch, heads, seq, seq]). ${REEXPORT}`);
+      throw new ModelLoadError(
+        `The attentions output has rank ${attentions.dims.length}; expected 5 ([layers, batch, heads, seq, seq]). ${REEXPORT}`,
+      );
     }
     const [layers, batchSize, heads, width] = attentions.dims;
     const hidden = outputs[this.outputNames.lastHiddenState];
@@ -264,7 +270,6 @@ export class LoadedModel {
       return result;
     });
   }
-
   /** True once the session cannot run any more (its worker thread stopped or was disposed). */
   get stopped(): boolean {
     return this.session.stopped;
@@ -293,7 +298,11 @@ export interface ForwardSession {
   /** One forward pass over `ids` (batch of one, no padding). */
   run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>>;
   /** One forward pass over several inputs, right-padded with `padId` under attention_mask 0. */
-  runBatch?(batch: ReadonlyArray<readonly number[]>, padId: number, fetches: readonly string[]): Promise<Record<string, OutputTensor>>;
+  runBatch?(
+    batch: ReadonlyArray<readonly number[]>,
+    padId: number,
+    fetches: readonly string[],
+  ): Promise<Record<string, OutputTensor>>;
   release(): Promise<void>;
   /** True once `run` can only fail (released, its worker thread stopped, or its process died). */
   readonly stopped: boolean;
@@ -331,7 +340,11 @@ export class InProcessSession implements ForwardSession {
     return plain;
   }
 
-  async runBatch(batch: ReadonlyArray<readonly number[]>, padId: number, fetches: readonly string[]): Promise<Record<string, OutputTensor>> {
+  async runBatch(
+    batch: ReadonlyArray<readonly number[]>,
+    padId: number,
+    fetches: readonly string[],
+  ): Promise<Record<string, OutputTensor>> {
     const width = Math.max(...batch.map((ids) => ids.length));
     const ids = new BigInt64Array(batch.length * width).fill(BigInt(padId));
     const mask = new BigInt64Array(batch.length * width);
@@ -342,12 +355,15 @@ export class InProcessSession implements ForwardSession {
       });
     });
     const dims = [batch.length, width];
-    const outputs = await this.session.run({ input_ids: new ort.Tensor('int64', ids, dims), attention_mask: new ort.Tensor('int64', mask, dims) }, [...fetches]);
+    const outputs = await this.session.run(
+      { input_ids: new ort.Tensor('int64', ids, dims), attention_mask: new ort.Tensor('int64', mask, dims) },
+      [...fetches],
+    );
     const plain: Record<string, OutputTensor> = {};
-    for (const name of fetches) plain[name] = { data: outputs[name].data as Float32Array, dims: outputs[name].dims.map(Number) };
+    for (const name of fetches)
+      plain[name] = { data: outputs[name].data as Float32Array, dims: outputs[name].dims.map(Number) };
     return plain;
   }
-
   release(): Promise<void> {
     this.stopped = true;
     return this.session.release();
@@ -355,7 +371,11 @@ export class InProcessSession implements ForwardSession {
 }
 
 /** Opens `file` in this thread with the chosen execution provider, falling back to the CPU under `auto`. */
-export async function openSession(file: string, setting: ExecutionProviderSetting, intraOpThreads?: number): Promise<OpenedSession<InProcessSession>> {
+export async function openSession(
+  file: string,
+  setting: ExecutionProviderSetting,
+  intraOpThreads?: number,
+): Promise<OpenedSession<InProcessSession>> {
   // A missing CUDA provider is expected on most machines: keep onnxruntime's own error log quiet
   // for that attempt and report the fallback ourselves.
   const open = async (providers: string[]) =>

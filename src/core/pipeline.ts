@@ -15,7 +15,17 @@ import { headRoles } from './metrics/specialTokens';
 import { structureHeads } from './metrics/structureHeads';
 import { CodeParser } from './parser';
 import { planWindows } from './windows';
-import type { AnalysisResult, AnalysisScores, AnalyzedWindow, CodeToken, ForwardOutput, LanguageId, PairRule, ParsedSource, StageTimings } from './types';
+import type {
+  AnalysisResult,
+  AnalysisScores,
+  AnalyzedWindow,
+  CodeToken,
+  ForwardOutput,
+  LanguageId,
+  PairRule,
+  ParsedSource,
+  StageTimings,
+} from './types';
 
 /** Input the analysis refuses, with a one-line message for the user. */
 export class InputError extends Error {
@@ -114,7 +124,6 @@ interface PreparedAnalysis {
   forwardMs: number;
   cancelled: () => void;
 }
-
 /**
  * The pipeline: source → tokens → attention → structure → scores. One Analyzer holds one parser
  * and one loaded model; `analyze` may be called many times.
@@ -135,7 +144,10 @@ export class Analyzer {
     const outputs: ForwardOutput[] = [];
     for (const [index, window] of prepared.plan.windows.entries()) {
       prepared.cancelled();
-      options.onProgress?.(`Running the model on window ${index + 1} of ${prepared.plan.windows.length}`, index / prepared.plan.windows.length);
+      options.onProgress?.(
+        `Running the model on window ${index + 1} of ${prepared.plan.windows.length}`,
+        index / prepared.plan.windows.length,
+      );
       const mark = performance.now();
       outputs.push(await this.model.forward(window.ids));
       prepared.forwardMs += performance.now() - mark;
@@ -148,15 +160,23 @@ export class Analyzer {
    * `batchSize` at a time (padded to the longest of each batch). Each entry of the answer is the
    * snippet's result or the error `analyze` would have thrown for it.
    */
-  async analyzeMany(sources: ReadonlyArray<{ source: string; language: LanguageId }>, options: AnalyzeOptions = {}, batchSize = 8): Promise<Array<AnalysisResult | Error>> {
+  async analyzeMany(
+    sources: ReadonlyArray<{ source: string; language: LanguageId }>,
+    options: AnalyzeOptions = {},
+    batchSize = 8,
+  ): Promise<Array<AnalysisResult | Error>> {
     const prepared: Array<PreparedAnalysis | Error> = [];
-    for (const { source, language } of sources) prepared.push(await this.prepare(source, language, options).catch((error: Error) => error));
+    for (const { source, language } of sources)
+      prepared.push(await this.prepare(source, language, options).catch((error: Error) => error));
     const windows: Array<{ snippet: number; window: number; ids: number[] }> = [];
     prepared.forEach((entry, snippet) => {
-      if (!(entry instanceof Error)) entry.plan.windows.forEach((window, index) => windows.push({ snippet, window: index, ids: window.ids }));
+      if (!(entry instanceof Error))
+        entry.plan.windows.forEach((window, index) => windows.push({ snippet, window: index, ids: window.ids }));
     });
     windows.sort((a, b) => a.ids.length - b.ids.length || a.snippet - b.snippet || a.window - b.window);
-    const outputs = prepared.map((entry) => (entry instanceof Error ? [] : new Array<ForwardOutput>(entry.plan.windows.length)));
+    const outputs = prepared.map((entry) =>
+      entry instanceof Error ? [] : new Array<ForwardOutput>(entry.plan.windows.length),
+    );
     const failed = new Map<number, Error>();
     for (let from = 0; from < windows.length; from += Math.max(1, batchSize)) {
       const batch = windows.slice(from, from + Math.max(1, batchSize));
@@ -206,7 +226,9 @@ export class Analyzer {
     if (parsed.tokens.length === 0) throw new InputError('The file has no code tokens (only comments or whitespace).');
     if (parsed.errors.length) {
       const inError = parsed.tokens.filter((token) => token.inError).length;
-      warnings.push(`Syntax errors: ${parsed.errors.length} region(s), ${inError} of ${parsed.tokens.length} code tokens inside them; scores include them.`);
+      warnings.push(
+        `Syntax errors: ${parsed.errors.length} region(s), ${inError} of ${parsed.tokens.length} code tokens inside them; scores include them.`,
+      );
     }
     cancelled();
 
@@ -214,8 +236,19 @@ export class Analyzer {
     const sequence = this.model.tokenizer.encodeTokens(parsed.tokens);
     const plan = planWindows(sequence, parsed.tokens, this.model.info.maxPositions, this.model.tokenizer.special);
     const tokenizeMs = performance.now() - mark;
-    if (plan.windows.length > 1) warnings.push(`The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${this.model.info.maxPositions}. Attention does not cross windows.`);
-    const attentionBytes = plan.windows.reduce((sum, window) => sum + 4 * this.model.info.layers * this.model.info.heads * (window.ids.length ** 2 + (window.tokenEnd - window.tokenStart) ** 2), 0);
+    if (plan.windows.length > 1)
+      warnings.push(
+        `The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${this.model.info.maxPositions}. Attention does not cross windows.`,
+      );
+    const attentionBytes = plan.windows.reduce(
+      (sum, window) =>
+        sum +
+        4 *
+          this.model.info.layers *
+          this.model.info.heads *
+          (window.ids.length ** 2 + (window.tokenEnd - window.tokenStart) ** 2),
+      0,
+    );
     const maxAttentionBytes = options.maxAttentionBytes ?? DEFAULT_MAX_ATTENTION_BYTES;
     if (attentionBytes > maxAttentionBytes) {
       throw new InputError(
@@ -223,9 +256,14 @@ export class Analyzer {
       );
     }
     if (plan.splitTokens.length) {
-      warnings.push(`${plan.splitTokens.length} code token(s) have more subwords than a window holds (${this.model.info.maxPositions}); each was split across consecutive windows.`);
+      warnings.push(
+        `${plan.splitTokens.length} code token(s) have more subwords than a window holds (${this.model.info.maxPositions}); each was split across consecutive windows.`,
+      );
     }
-    if (!this.model.info.hasValueNorms) warnings.push('The model has no value_norms output: value-weighted attention is unavailable. Re-export with models/export_onnx.py.');
+    if (!this.model.info.hasValueNorms)
+      warnings.push(
+        'The model has no value_norms output: value-weighted attention is unavailable. Re-export with models/export_onnx.py.',
+      );
     return { source, language, options, parsed, plan, warnings, started, parseMs, tokenizeMs, forwardMs: 0, cancelled };
   }
 
@@ -237,7 +275,11 @@ export class Analyzer {
     const distance = options.distance ?? 'ast';
     const mark = performance.now();
     const windows: AnalyzedWindow[] = plan.windows.map((window, index) =>
-      withTokenAttention({ ...window, subwordAttention: outputs[index].attentions, valueNorms: outputs[index].valueNorms }, pairRule));
+      withTokenAttention(
+        { ...window, subwordAttention: outputs[index].attentions, valueNorms: outputs[index].valueNorms },
+        pairRule,
+      ),
+    );
     const alignMs = performance.now() - mark;
     prepared.cancelled();
 
@@ -251,17 +293,20 @@ export class Analyzer {
         pairRule,
         distance,
         typeFilter: options.typeFilter ?? referenceTypeFilter(language),
-        ...(options.preset ? { preset: options.preset } : {}),
-        ...(options.tokens ? { tokens: options.tokens } : {}),
-        ...(options.maxSubwords ? { maxSubwords: options.maxSubwords } : {}),
-        ...(options.collapseWhitespace && tokenMode === 'leaves' ? { collapseWhitespace: true } : {}),
       },
       tree: parsed.tree,
       tokens: parsed.tokens,
       errors: parsed.errors,
       windows,
       scores: {},
-      timings: { parseMs: prepared.parseMs, tokenizeMs: prepared.tokenizeMs, forwardMs: prepared.forwardMs, alignMs, metricsMs: 0, totalMs: 0 },
+      timings: {
+        parseMs: prepared.parseMs,
+        tokenizeMs: prepared.tokenizeMs,
+        forwardMs: prepared.forwardMs,
+        alignMs,
+        metricsMs: 0,
+        totalMs: 0,
+      },
       warnings,
       dataFlow: extractDataFlow(parsed),
     };
@@ -270,51 +315,6 @@ export class Analyzer {
     timings.totalMs = performance.now() - prepared.started;
     return result;
   }
-
-  /** Subwords of the file (leaf tokens: by byte offsets, see leafTokens.ts), cut at `maxSubwords` when given. */
-  private encode(
-    parsed: ParsedSource,
-    mode: TokenMode,
-    options: AnalyzeOptions,
-    warnings: string[],
-  ): { sequence: SubwordSequence; tokensFed: CodeToken[] } {
-    const maxSubwords = options.maxSubwords;
-    if (maxSubwords !== undefined && (maxSubwords > this.model.info.maxPositions || maxSubwords < 3)) {
-      const positions = this.model.info.maxPositions;
-      throw new InputError(
-        `The input cut (${maxSubwords} subwords) must be between 3 and the model's ${positions} positions.`,
-      );
-    }
-    let sequence: SubwordSequence;
-    if (mode === 'leaves') {
-      const collapseWhitespace = options.collapseWhitespace;
-      const encoded = encodeLeafTokens(this.model.tokenizer, parsed, { collapseWhitespace });
-      if (encoded.approximateChunks) {
-        warnings.push(
-          `${encoded.approximateChunks} string literal(s): the tokenizer is not byte-level, ` +
-            "so their subwords were all given to the literal's first leaf.",
-        );
-      }
-      sequence = encoded;
-    } else sequence = this.model.tokenizer.encodeTokens(parsed.tokens);
-    if (!maxSubwords || sequence.ids.length <= maxSubwords - 2) return { sequence, tokensFed: parsed.tokens };
-    const body = maxSubwords - 2;
-    const lastToken = sequence.tokenOfSubword[body - 1];
-    warnings.push(
-      `Input cut at ${maxSubwords} subwords (incl. <s> </s>) as the reference does: ${lastToken + 1} of ` +
-        `${parsed.tokens.length} code tokens reach the model (${sequence.ids.length} subwords in all); ` +
-        'the rest are not scored.',
-    );
-    return {
-      sequence: {
-        ids: sequence.ids.slice(0, body),
-        pieces: sequence.pieces.slice(0, body),
-        tokenOfSubword: sequence.tokenOfSubword.slice(0, body),
-      },
-      tokensFed: parsed.tokens.slice(0, lastToken + 1),
-    };
-  }
-
   async dispose(): Promise<void> {
     this.parser.dispose();
     await this.model.dispose();

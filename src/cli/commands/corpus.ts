@@ -11,7 +11,15 @@ import { defaultModelDir } from '../common';
 import { removeIfPresent, writeAtomically } from '../corpus/files';
 import { codeOfLine, parseShard, readCorpusLines, shardPositions, type Shard } from '../corpus/lines';
 import { openPool, type ScoringPool } from '../corpus/pool';
-import { checkOutputs, outputPaths, printReport, writeReport, type CorpusInput, type CorpusReport, type ModelRun } from '../corpus/report';
+import {
+  checkOutputs,
+  outputPaths,
+  printReport,
+  writeReport,
+  type CorpusInput,
+  type CorpusReport,
+  type ModelRun,
+} from '../corpus/report';
 import type { CorpusItem, ScoreSettings } from '../corpus/score';
 import { corpusMergeCommand } from './corpusMerge';
 import { CorpusTotals, type CorpusTotalsJson } from '../corpus/totals';
@@ -76,18 +84,26 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'merge') {
     return corpusMergeCommand(argv.slice(1));
   }
-  const args = parseArgs(argv, ['language', 'model', 'device', 'out', 'limit', 'distance', 'pair-rule', 'types', 'batch', 'workers', 'shard'], ['heads', 'resume']);
+  const args = parseArgs(
+    argv,
+    ['language', 'model', 'device', 'out', 'limit', 'distance', 'pair-rule', 'types', 'batch', 'workers', 'shard'],
+    ['heads', 'resume'],
+  );
   const withHeads = args.flags.has('heads');
   const file = args.positional[0];
   const language = option(args, 'language');
   if (!file || !language) throw new UsageError(`Usage: ${CORPUS_USAGE}`);
-  if (!isLanguageId(language)) throw new InputError(`Unknown language "${language}". Supported: ${SUPPORTED_LANGUAGE_NAMES} (use lower case ids: python, java, javascript, typescript, go, ruby, php).`);
+  if (!isLanguageId(language))
+    throw new InputError(
+      `Unknown language "${language}". Supported: ${SUPPORTED_LANGUAGE_NAMES} (use lower case ids: python, java, javascript, typescript, go, ruby, php).`,
+    );
   const limitText = option(args, 'limit');
   const limit = limitText === undefined ? Infinity : Number(limitText);
   if (!(limit >= 1)) throw new UsageError(`--limit must be a positive number (got "${limitText}").`);
   const typesOption = option(args, 'types') ?? 'reference';
   const topTypes = /^top:([1-9]\d*)$/.exec(typesOption);
-  if (typesOption !== 'reference' && !topTypes) throw new UsageError(`--types must be "reference" or "top:K", e.g. top:8 (got "${typesOption}").`);
+  if (typesOption !== 'reference' && !topTypes)
+    throw new UsageError(`--types must be "reference" or "top:K", e.g. top:8 (got "${typesOption}").`);
   const device = choice(args, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto');
   const distance = choice(args, 'distance', ['ast', 'upgraded'] as const, 'ast');
   const pairRule = choice(args, 'pair-rule', ['mean', 'sumMean'] as const, 'mean');
@@ -109,12 +125,30 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   checkOutputs(out);
   const corpus = readCorpusLines(file);
   const total = Math.min(corpus.lines.length, limit);
-  const input: CorpusInput = { sha256: corpus.sha256, lines: total, language, distance, pairRule, types: typesOption, heads: withHeads, limit: Number.isFinite(limit) ? limit : null };
+  const input: CorpusInput = {
+    sha256: corpus.sha256,
+    lines: total,
+    language,
+    distance,
+    pairRule,
+    types: typesOption,
+    heads: withHeads,
+    limit: Number.isFinite(limit) ? limit : null,
+  };
   const positions = shardPositions(total, shard);
 
-  let state: StateFile = { kind: STATE_KIND, version: 1, input, shard: shard ?? null, models: modelDirs.map((path) => ({ path, done: [] })) };
+  let state: StateFile = {
+    kind: STATE_KIND,
+    version: 1,
+    input,
+    shard: shard ?? null,
+    models: modelDirs.map((path) => ({ path, done: [] })),
+  };
   if (existsSync(paths.state)) {
-    if (!args.flags.has('resume')) throw new InputError(`${paths.state} holds an interrupted run: add --resume to continue it, or delete it to start again.`);
+    if (!args.flags.has('resume'))
+      throw new InputError(
+        `${paths.state} holds an interrupted run: add --resume to continue it, or delete it to start again.`,
+      );
     state = readState(paths.state, state);
   } else if (args.flags.has('resume')) {
     process.stderr.write(`nothing to resume (${paths.state} does not exist): starting from the first line\n`);
@@ -127,7 +161,9 @@ export async function corpusCommand(argv: string[]): Promise<number> {
     if ('code' in parsed) items.set(position, { line: position, code: parsed.code });
     else unreadable.set(position, parsed.skipped);
   }
-  const typeFilter: TypeFilter | undefined = topTypes ? topTypesFilter(await countTokenTypes(corpus.lines.slice(0, total), language), Number(topTypes[1])) : undefined;
+  const typeFilter: TypeFilter | undefined = topTypes
+    ? topTypesFilter(await countTokenTypes(corpus.lines.slice(0, total), language), Number(topTypes[1]))
+    : undefined;
   const definition = catDefinition(typeFilter ?? referenceTypeFilter(language), distance, pairRule);
 
   let interrupted = false;
@@ -135,7 +171,9 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const onSignal = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    process.stderr.write('\ninterrupted: finishing the batch in hand and writing what is done (SIGINT again to stop at once)\n');
+    process.stderr.write(
+      '\ninterrupted: finishing the batch in hand and writing what is done (SIGINT again to stop at once)\n',
+    );
     if (activePool && activePool.size > 1) void activePool.close();
   };
   process.on('SIGINT', onSignal);
@@ -154,10 +192,18 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       const done = new Set<number>();
       for (const [from, to] of modelState.done) for (let position = from; position < to; position++) done.add(position);
       const parallelism = defaultParallelism(device, workersOption);
-      const pool = await openPool({ modelDir, device, workers: parallelism.workers, threadsPerWorker: parallelism.threads });
+      const pool = await openPool({
+        modelDir,
+        device,
+        workers: parallelism.workers,
+        threadsPerWorker: parallelism.threads,
+      });
       activePool = pool;
       const totals = modelState.totals ? CorpusTotals.fromJSON(modelState.totals) : new CorpusTotals(pool.info.layers);
-      if (totals.layers !== pool.info.layers) throw new InputError(`${paths.state} was written for a model with ${totals.layers} layers, not ${modelDir}. Delete it to start again.`);
+      if (totals.layers !== pool.info.layers)
+        throw new InputError(
+          `${paths.state} was written for a model with ${totals.layers} layers, not ${modelDir}. Delete it to start again.`,
+        );
       const run: ModelRun = { info: pool.info, device: pool.device, definition, totals };
       runs.push(run);
       // On the CPU padding costs more than batching saves for models of this size (docs/benchmarks.md).
@@ -179,7 +225,8 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       const remaining = positions.filter((position) => !done.has(position) && items.has(position));
       const chunkSize = batch * 4;
       const chunks: CorpusItem[][] = [];
-      for (let from = 0; from < remaining.length; from += chunkSize) chunks.push(remaining.slice(from, from + chunkSize).map((position) => items.get(position)!));
+      for (let from = 0; from < remaining.length; from += chunkSize)
+        chunks.push(remaining.slice(from, from + chunkSize).map((position) => items.get(position)!));
       const label = modelDirs.length > 1 ? `${pool.info.name}: ` : '';
       const progress = () => process.stderr.write(`\r${label}${done.size}/${positions.length} snippets`);
       progress();
@@ -191,17 +238,20 @@ export async function corpusCommand(argv: string[]): Promise<number> {
         while ((next < chunks.length || inFlight.size) && !interrupted) {
           while (next < chunks.length && inFlight.size < pool.size && !interrupted) {
             const chunk = chunks[next++];
-            const task: Promise<void> = pool.score(chunk, settings).then(
-              (outcomes) => {
-                for (const outcome of outcomes) totals.add(outcome);
-                markDone(outcomes.map((outcome) => outcome.line));
-                saveState(false);
-                progress();
-              },
-              (error: Error) => {
-                if (!interrupted) throw error;
-              },
-            ).finally(() => inFlight.delete(task));
+            const task: Promise<void> = pool
+              .score(chunk, settings)
+              .then(
+                (outcomes) => {
+                  for (const outcome of outcomes) totals.add(outcome);
+                  markDone(outcomes.map((outcome) => outcome.line));
+                  saveState(false);
+                  progress();
+                },
+                (error: Error) => {
+                  if (!interrupted) throw error;
+                },
+              )
+              .finally(() => inFlight.delete(task));
             inFlight.add(task);
           }
           if (inFlight.size) await Promise.race(inFlight);
@@ -213,7 +263,9 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       }
       const seconds = (Date.now() - started) / 1000;
       const scored = done.size - doneBefore;
-      process.stderr.write(`\n${label}scored ${scored} lines in ${seconds.toFixed(1)} s (${(scored / Math.max(seconds, 1e-3)).toFixed(1)} snippets/s; batch ${batch}, ${pool.size} worker process${pool.size > 1 ? 'es' : ''} × ${parallelism.threads} intra-op threads, ${pool.device})\n`);
+      process.stderr.write(
+        `\n${label}scored ${scored} lines in ${seconds.toFixed(1)} s (${(scored / Math.max(seconds, 1e-3)).toFixed(1)} snippets/s; batch ${batch}, ${pool.size} worker process${pool.size > 1 ? 'es' : ''} × ${parallelism.threads} intra-op threads, ${pool.device})\n`,
+      );
       saveState(true);
     }
   } catch (error) {
@@ -224,7 +276,10 @@ export async function corpusCommand(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
 
-  const linesDone = state.models.reduce((sum, model) => sum + model.done.reduce((count, [from, to]) => count + to - from, 0), 0);
+  const linesDone = state.models.reduce(
+    (sum, model) => sum + model.done.reduce((count, [from, to]) => count + to - from, 0),
+    0,
+  );
   const linesTotal = positions.length * modelDirs.length;
   const complete = !interrupted && linesDone === linesTotal;
   const report: CorpusReport = {
@@ -232,7 +287,9 @@ export async function corpusCommand(argv: string[]): Promise<number> {
     input,
     shard,
     runs,
-    ...(complete ? {} : { partial: { linesDone, linesTotal, reason: `interrupted; continue with --resume (${paths.state})` } }),
+    ...(complete
+      ? {}
+      : { partial: { linesDone, linesTotal, reason: `interrupted; continue with --resume (${paths.state})` } }),
   };
   if (runs.length) {
     writeReport(out, report);
@@ -240,7 +297,9 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   }
   if (!complete) {
     saveState(true);
-    process.stderr.write(`interrupted after ${linesDone} of ${linesTotal} lines; the progress is in ${paths.state}: run the same command with --resume to continue\n`);
+    process.stderr.write(
+      `interrupted after ${linesDone} of ${linesTotal} lines; the progress is in ${paths.state}: run the same command with --resume to continue\n`,
+    );
     return 130;
   }
   removeIfPresent(paths.state);
@@ -252,20 +311,35 @@ function readState(path: string, fresh: StateFile): StateFile {
   try {
     state = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new InputError(`${path} is not a readable corpus state (${(error as Error).message}). Delete it to start again.`);
+    throw new InputError(
+      `${path} is not a readable corpus state (${(error as Error).message}). Delete it to start again.`,
+    );
   }
-  if (state?.kind !== STATE_KIND || state.version !== 1 || !Array.isArray(state.models)) throw new InputError(`${path} is not a corpus state file. Delete it to start again.`);
+  if (state?.kind !== STATE_KIND || state.version !== 1 || !Array.isArray(state.models))
+    throw new InputError(`${path} is not a corpus state file. Delete it to start again.`);
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (!same(state.input, fresh.input) || !same(state.shard, fresh.shard)) {
-    throw new InputError(`${path} belongs to another run (a different input file, options or shard). Run with the same file and options, or delete it to start again.`);
+    throw new InputError(
+      `${path} belongs to another run (a different input file, options or shard). Run with the same file and options, or delete it to start again.`,
+    );
   }
-  if (!same(state.models.map((model) => model.path), fresh.models.map((model) => model.path))) {
-    throw new InputError(`${path} was written for the models ${state.models.map((model) => model.path).join(', ')}; give the same --model folders, or delete it to start again.`);
+  if (
+    !same(
+      state.models.map((model) => model.path),
+      fresh.models.map((model) => model.path),
+    )
+  ) {
+    throw new InputError(
+      `${path} was written for the models ${state.models.map((model) => model.path).join(', ')}; give the same --model folders, or delete it to start again.`,
+    );
   }
   return state;
 }
 
-/** Code-token type frequencies over the corpus (comments excluded, as in the analysis); all lines, whatever the shard. */
+/**
+ * Code-token type frequencies over the corpus (comments excluded, as in the analysis): all lines,
+ * whatever the shard, so that every shard keeps the same types.
+ */
 async function countTokenTypes(lines: readonly string[], language: LanguageId): Promise<Map<string, number>> {
   const parser = await CodeParser.create();
   const counts = new Map<string, number>();
@@ -274,7 +348,8 @@ async function countTokenTypes(lines: readonly string[], language: LanguageId): 
       const parsed = codeOfLine(line);
       if (!('code' in parsed)) continue;
       try {
-        for (const token of (await parser.parse(parsed.code, language)).tokens) counts.set(token.type, (counts.get(token.type) ?? 0) + 1);
+        for (const token of (await parser.parse(parsed.code, language)).tokens)
+          counts.set(token.type, (counts.get(token.type) ?? 0) + 1);
       } catch {
         // Snippets the parser refuses are reported by the scoring pass.
       }

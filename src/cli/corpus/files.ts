@@ -1,5 +1,15 @@
 /** Output files of a corpus run: checked before any work, written atomically. */
-import { accessSync, closeSync, constants, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fsyncSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError } from '../../core/pipeline';
 
@@ -11,12 +21,16 @@ export function checkWritable(path: string): void {
   try {
     folderStat = statSync(folder);
   } catch {
-    throw new InputError(`Cannot write ${path}: the folder ${folder} does not exist. Create it or choose another --out.`);
+    throw new InputError(
+      `Cannot write ${path}: the folder ${folder} does not exist. Create it or choose another --out.`,
+    );
   }
-  if (!folderStat.isDirectory()) throw new InputError(`Cannot write ${path}: ${folder} is not a folder. Choose another --out.`);
+  if (!folderStat.isDirectory())
+    throw new InputError(`Cannot write ${path}: ${folder} is not a folder. Choose another --out.`);
   try {
     const stat = statSync(full);
-    if (!stat.isFile()) throw new InputError(`Cannot write ${path}: it exists and is not a regular file. Choose another --out.`);
+    if (!stat.isFile())
+      throw new InputError(`Cannot write ${path}: it exists and is not a regular file. Choose another --out.`);
   } catch (error) {
     if (error instanceof InputError) throw error;
   }
@@ -27,11 +41,16 @@ export function checkWritable(path: string): void {
     closeSync(openSync(probe, 'wx'));
     unlinkSync(probe);
   } catch (error) {
-    throw new InputError(`Cannot write ${path}: the folder ${folder} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Choose another --out.`);
+    throw new InputError(
+      `Cannot write ${path}: the folder ${folder} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Choose another --out.`,
+    );
   }
 }
 
-/** Writes `text` to a temporary file beside `path`, flushes it, and renames it over `path`: readers see the old or the new file, never a part. */
+/**
+ * Writes `text` to a temporary file beside `path`, flushes it, and renames it over `path`: readers
+ * see the old or the new file, never a part of one.
+ */
 export function writeAtomically(path: string, text: string): void {
   const temporary = `${path}.tmp-${process.pid}`;
   const fd = openSync(temporary, 'w');

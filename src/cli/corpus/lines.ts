@@ -19,7 +19,10 @@ export function readCorpusLines(file: string): CorpusLines {
   }
   // A UTF-8 byte order mark belongs to the file, not to the first line's JSON.
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
-  return { lines: text.split(/\r?\n/).filter((line) => line.trim()), sha256: createHash('sha256').update(bytes).digest('hex') };
+  return {
+    lines: text.split(/\r?\n/).filter((line) => line.trim()),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
 }
 
 /** The code of one JSONL line (`code`, else `original_string`), or why it has none. */
@@ -46,13 +49,15 @@ export interface Shard {
 export function parseShard(text: string): Shard {
   const match = /^([1-9]\d*)\/([1-9]\d*)$/.exec(text);
   const shard = match ? { index: Number(match[1]), count: Number(match[2]) } : undefined;
-  if (!shard || shard.index > shard.count) throw new InputError(`--shard must be K/N with 1 ≤ K ≤ N, e.g. 2/8 (got "${text}").`);
+  if (!shard || shard.index > shard.count)
+    throw new InputError(`--shard must be K/N with 1 ≤ K ≤ N, e.g. 2/8 (got "${text}").`);
   return shard;
 }
 
 /** Positions of the lines a shard scores: every N-th line, starting at the K-th (all lines without a shard). */
 export function shardPositions(total: number, shard?: Shard): number[] {
   const positions: number[] = [];
-  for (let position = shard ? shard.index - 1 : 0; position < total; position += shard ? shard.count : 1) positions.push(position);
+  for (let position = shard ? shard.index - 1 : 0; position < total; position += shard ? shard.count : 1)
+    positions.push(position);
   return positions;
 }

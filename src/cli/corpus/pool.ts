@@ -35,7 +35,13 @@ class InProcessPool implements ScoringPool {
   private constructor(private readonly analyzer: Analyzer) {}
 
   static async open(options: PoolOptions): Promise<InProcessPool> {
-    return new InProcessPool(await Analyzer.create({ modelDir: options.modelDir, executionProvider: options.device, intraOpThreads: options.threadsPerWorker }));
+    return new InProcessPool(
+      await Analyzer.create({
+        modelDir: options.modelDir,
+        executionProvider: options.device,
+        intraOpThreads: options.threadsPerWorker,
+      }),
+    );
   }
 
   get info(): ModelInfo {
@@ -106,8 +112,19 @@ class ProcessPool implements ScoringPool {
       opened.push(
         new Promise<CorpusWorkerReply>((resolve) => {
           child.once('message', resolve);
-          child.once('exit', (code, signal) => resolve({ type: 'failed', message: `A corpus worker process stopped while loading the model (${signal ?? `exit code ${code}`}).`, loadError: false }));
-          child.send({ type: 'open', modelDir: options.modelDir, device: options.device, threads: options.threadsPerWorker } satisfies CorpusWorkerRequest);
+          child.once('exit', (code, signal) =>
+            resolve({
+              type: 'failed',
+              message: `A corpus worker process stopped while loading the model (${signal ?? `exit code ${code}`}).`,
+              loadError: false,
+            }),
+          );
+          child.send({
+            type: 'open',
+            modelDir: options.modelDir,
+            device: options.device,
+            threads: options.threadsPerWorker,
+          } satisfies CorpusWorkerRequest);
         }),
       );
     }

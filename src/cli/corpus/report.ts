@@ -37,8 +37,20 @@ export interface CorpusReport {
   runs: ModelRun[];
 }
 
-export function outputPaths(prefix: string): { json: string; csv: string; layersCsv: string; svg: string; state: string } {
-  return { json: `${prefix}.json`, csv: `${prefix}.csv`, layersCsv: `${prefix}.layers.csv`, svg: `${prefix}.svg`, state: `${prefix}.state.json` };
+export function outputPaths(prefix: string): {
+  json: string;
+  csv: string;
+  layersCsv: string;
+  svg: string;
+  state: string;
+} {
+  return {
+    json: `${prefix}.json`,
+    csv: `${prefix}.csv`,
+    layersCsv: `${prefix}.layers.csv`,
+    svg: `${prefix}.svg`,
+    state: `${prefix}.state.json`,
+  };
 }
 
 export function checkOutputs(prefix: string): void {
@@ -69,14 +81,26 @@ export function reportJson(report: CorpusReport): string {
     ...(report.mergedFrom ? { mergedFrom: report.mergedFrom } : {}),
     input: report.input,
   };
-  const body = report.runs.length === 1 ? { ...head, ...modelJson(report.runs[0]) } : { ...head, models: report.runs.map(modelJson) };
+  const body =
+    report.runs.length === 1
+      ? { ...head, ...modelJson(report.runs[0]) }
+      : { ...head, models: report.runs.map(modelJson) };
   return JSON.stringify(body, null, 2) + '\n';
 }
 
 const LAYER_HEADERS = ['layer', 'cat_mean', 'cat_std', 'baseline_mean', 'baseline_std', 'snippets'];
 
 function layerRows(run: ModelRun): Array<Array<string | number>> {
-  return run.totals.catLayers().map((entry) => [String(entry.layer), entry.mean, entry.std, entry.baselineMean, entry.baselineStd, String(entry.n)]);
+  return run.totals
+    .catLayers()
+    .map((entry) => [
+      String(entry.layer),
+      entry.mean,
+      entry.std,
+      entry.baselineMean,
+      entry.baselineStd,
+      String(entry.n),
+    ]);
 }
 
 /** Writes PREFIX.json, .csv, .layers.csv and .svg, each atomically. */
@@ -84,19 +108,39 @@ export function writeReport(prefix: string, report: CorpusReport): void {
   const paths = outputPaths(prefix);
   const multi = report.runs.length > 1;
   const csvText = multi
-    ? csv(['model', ...LAYER_HEADERS], report.runs.flatMap((run) => layerRows(run).map((row) => [run.info.name, ...row])))
+    ? csv(
+        ['model', ...LAYER_HEADERS],
+        report.runs.flatMap((run) => layerRows(run).map((row) => [run.info.name, ...row])),
+      )
     : csv(LAYER_HEADERS, layerRows(report.runs[0]));
   const tidy: Array<Array<string | number>> = [];
   for (const run of report.runs) {
-    for (const [metric, layers] of [['cat', run.totals.catLayers()], ['dataflow', run.totals.dataFlowLayers()]] as const) {
+    for (const [metric, layers] of [
+      ['cat', run.totals.catLayers()],
+      ['dataflow', run.totals.dataFlowLayers()],
+    ] as const) {
       for (const entry of layers) {
         tidy.push([run.info.name, String(entry.layer), metric, entry.mean, entry.std, String(entry.n)]);
-        tidy.push([run.info.name, String(entry.layer), `${metric}_baseline`, entry.baselineMean, entry.baselineStd, String(entry.n)]);
+        tidy.push([
+          run.info.name,
+          String(entry.layer),
+          `${metric}_baseline`,
+          entry.baselineMean,
+          entry.baselineStd,
+          String(entry.n),
+        ]);
       }
     }
   }
   const title = `CAT-score per layer, ${report.input.language}${report.partial ? ' (partial)' : ''}`;
-  const figure = catFigureSvg(report.runs.map((run) => ({ label: run.info.displayName, snippets: run.totals.catSnippets, perLayer: run.totals.catLayers() })), title);
+  const figure = catFigureSvg(
+    report.runs.map((run) => ({
+      label: run.info.displayName,
+      snippets: run.totals.catSnippets,
+      perLayer: run.totals.catLayers(),
+    })),
+    title,
+  );
   // JSON last: its presence means the other files are complete.
   writeAtomically(paths.csv, csvText);
   writeAtomically(paths.layersCsv, csv(['model', 'layer', 'metric', 'mean', 'std', 'n'], tidy));
@@ -107,14 +151,41 @@ export function writeReport(prefix: string, report: CorpusReport): void {
 /** The human summary on stdout. */
 export function printReport(report: CorpusReport, prefix: string): void {
   const out = (text: string) => process.stdout.write(text);
-  if (report.partial) out(`PARTIAL: ${report.partial.linesDone} of ${report.partial.linesTotal} lines done (${report.partial.reason}); the files are marked partial.\n\n`);
+  if (report.partial)
+    out(
+      `PARTIAL: ${report.partial.linesDone} of ${report.partial.linesTotal} lines done (${report.partial.reason}); the files are marked partial.\n\n`,
+    );
   for (const run of report.runs) {
     const skipped = run.totals.sortedSkipped();
-    out(`${run.info.displayName} (${run.device}), ${report.input.language}, ${run.totals.catSnippets} snippets scored` + (Object.keys(skipped).length ? `, skipped: ${Object.entries(skipped).map(([why, n]) => `${n} (${why})`).join('; ')}` : '') + '\n\n');
+    out(
+      `${run.info.displayName} (${run.device}), ${report.input.language}, ${run.totals.catSnippets} snippets scored` +
+        (Object.keys(skipped).length
+          ? `, skipped: ${Object.entries(skipped)
+              .map(([why, n]) => `${n} (${why})`)
+              .join('; ')}`
+          : '') +
+        '\n\n',
+    );
     out(table(['layer', 'CAT mean', 'CAT std', 'baseline', 'baseline std', 'n'], layerRows(run)) + '\n');
     if (run.totals.dataFlowSnippets) {
-      out(`\nShare of attention on data-flow edges (${run.totals.dataFlowSnippets} snippets with data flow; baseline: same offsets, graph ignored)\n`);
-      out(table(['layer', 'DFG mean', 'DFG std', 'baseline', 'baseline std', 'n'], run.totals.dataFlowLayers().map((entry) => [String(entry.layer), entry.mean, entry.std, entry.baselineMean, entry.baselineStd, String(entry.n)])) + '\n');
+      out(
+        `\nShare of attention on data-flow edges (${run.totals.dataFlowSnippets} snippets with data flow; baseline: same offsets, graph ignored)\n`,
+      );
+      out(
+        table(
+          ['layer', 'DFG mean', 'DFG std', 'baseline', 'baseline std', 'n'],
+          run.totals
+            .dataFlowLayers()
+            .map((entry) => [
+              String(entry.layer),
+              entry.mean,
+              entry.std,
+              entry.baselineMean,
+              entry.baselineStd,
+              String(entry.n),
+            ]),
+        ) + '\n',
+      );
     }
     const heads = run.totals.structureHeads();
     if (heads) out(`\n${structureHeadsTable(heads)}\n`);

@@ -20,10 +20,25 @@ export interface CorpusItem {
 }
 
 /** One outcome per item, in the items' order; a snippet that fails is an outcome with its reason. */
-export async function scoreItems(analyzer: Analyzer, items: readonly CorpusItem[], settings: ScoreSettings): Promise<SnippetOutcome[]> {
-  const reports: ReportName[] = settings.heads ? ['catLayers', 'dataFlowLayers', 'structureHeads'] : ['catLayers', 'dataFlowLayers'];
-  const options = { distance: settings.distance, pairRule: settings.pairRule, typeFilter: settings.typeFilter, reports };
-  const results = await analyzer.analyzeMany(items.map((item) => ({ source: item.code, language: settings.language })), options, settings.batch);
+export async function scoreItems(
+  analyzer: Analyzer,
+  items: readonly CorpusItem[],
+  settings: ScoreSettings,
+): Promise<SnippetOutcome[]> {
+  const reports: ReportName[] = settings.heads
+    ? ['catLayers', 'dataFlowLayers', 'structureHeads']
+    : ['catLayers', 'dataFlowLayers'];
+  const options = {
+    distance: settings.distance,
+    pairRule: settings.pairRule,
+    typeFilter: settings.typeFilter,
+    reports,
+  };
+  const results = await analyzer.analyzeMany(
+    items.map((item) => ({ source: item.code, language: settings.language })),
+    options,
+    settings.batch,
+  );
   return results.map((result, index) => {
     const outcome: SnippetOutcome = { line: items[index].line };
     if (result instanceof Error) {
@@ -34,7 +49,8 @@ export async function scoreItems(analyzer: Analyzer, items: readonly CorpusItem[
     if (cat.snippets > 0) outcome.cat = { score: cat.score.perLayer, baseline: cat.baseline.perLayer };
     else outcome.skipped = 'too few kept tokens';
     const dataFlow = result.scores.dataFlow;
-    if (dataFlow && dataFlow.tokens > 0) outcome.dataFlow = { score: dataFlow.score.perLayer, baseline: dataFlow.baseline.perLayer };
+    if (dataFlow && dataFlow.tokens > 0)
+      outcome.dataFlow = { score: dataFlow.score.perLayer, baseline: dataFlow.baseline.perLayer };
     if (result.scores.structureHeads) outcome.heads = result.scores.structureHeads;
     return outcome;
   });

@@ -3,7 +3,14 @@
  * of the lines — batches, worker processes, shards, an interrupted and resumed run — adds up to the
  * same totals and the same means and spreads, bit for bit.
  */
-import { addExact, divideToNumber, exactOf, ExactMoments, type ExactMomentsJson, type ExactValue } from '../../core/metrics/exactSum';
+import {
+  addExact,
+  divideToNumber,
+  exactOf,
+  ExactMoments,
+  type ExactMomentsJson,
+  type ExactValue,
+} from '../../core/metrics/exactSum';
 import { RELATION_LABELS, type StructureHeadsReport, type StructureRelation } from '../../core/metrics/structureHeads';
 
 /** What scoring one line gave: its per-layer values, or why it was skipped. */
@@ -42,7 +49,13 @@ export interface CorpusTotalsJson {
   catBaseline: ExactMomentsJson[];
   dataFlow: ExactMomentsJson[];
   dataFlowBaseline: ExactMomentsJson[];
-  heads?: { definition: string; relations: Record<string, { tokens: number; accuracy: Array<Array<[string, number]>>; chance: Array<Array<[string, number]>> }> };
+  heads?: {
+    definition: string;
+    relations: Record<
+      string,
+      { tokens: number; accuracy: Array<Array<[string, number]>>; chance: Array<Array<[string, number]>> }
+    >;
+  };
 }
 
 const ZERO: ExactValue = { mantissa: 0n, exponent: 0 };
@@ -93,29 +106,42 @@ export class CorpusTotals {
       const entry = report.relations[relation];
       if (!entry || entry.tokens <= 0) continue;
       const weighted = (matrix: number[][]) => matrix.map((row) => row.map((value) => exactOf(value * entry.tokens)));
-      this.mergeHeads(relation, { tokens: entry.tokens, accuracy: weighted(entry.accuracy), chance: weighted(entry.chance) });
+      this.mergeHeads(relation, {
+        tokens: entry.tokens,
+        accuracy: weighted(entry.accuracy),
+        chance: weighted(entry.chance),
+      });
     }
   }
 
   private mergeHeads(relation: StructureRelation, sums: HeadSums): void {
     const held = this.heads.get(relation);
     if (!held) {
-      this.heads.set(relation, { tokens: sums.tokens, accuracy: sums.accuracy.map((row) => [...row]), chance: sums.chance.map((row) => [...row]) });
+      this.heads.set(relation, {
+        tokens: sums.tokens,
+        accuracy: sums.accuracy.map((row) => [...row]),
+        chance: sums.chance.map((row) => [...row]),
+      });
       return;
     }
     held.tokens += sums.tokens;
-    const add = (into: ExactValue[][], from: ExactValue[][]) => from.forEach((row, layer) => row.forEach((value, head) => (into[layer][head] = addExact(into[layer][head] ?? ZERO, value))));
+    const add = (into: ExactValue[][], from: ExactValue[][]) =>
+      from.forEach((row, layer) =>
+        row.forEach((value, head) => (into[layer][head] = addExact(into[layer][head] ?? ZERO, value))),
+      );
     add(held.accuracy, sums.accuracy);
     add(held.chance, sums.chance);
   }
 
   merge(other: CorpusTotals): void {
-    if (other.layers !== this.layers) throw new RangeError(`Cannot merge totals of ${other.layers} layers into ${this.layers}.`);
+    if (other.layers !== this.layers)
+      throw new RangeError(`Cannot merge totals of ${other.layers} layers into ${this.layers}.`);
     this.lines += other.lines;
     this.catSnippets += other.catSnippets;
     this.dataFlowSnippets += other.dataFlowSnippets;
     for (const [reason, count] of Object.entries(other.skipped)) this.skip(reason, count);
-    const mergeSeries = (into: ExactMoments[], from: ExactMoments[]) => from.forEach((moments, layer) => into[layer].merge(moments));
+    const mergeSeries = (into: ExactMoments[], from: ExactMoments[]) =>
+      from.forEach((moments, layer) => into[layer].merge(moments));
     mergeSeries(this.cat, other.cat);
     mergeSeries(this.catBaseline, other.catBaseline);
     mergeSeries(this.dataFlow, other.dataFlow);
@@ -145,7 +171,8 @@ export class CorpusTotals {
       const sums = this.heads.get(relation);
       if (!sums) continue;
       const tokens = BigInt(sums.tokens);
-      const mean = (matrix: ExactValue[][]) => matrix.map((row) => row.map((value) => divideToNumber(value.mantissa, value.exponent, tokens)));
+      const mean = (matrix: ExactValue[][]) =>
+        matrix.map((row) => row.map((value) => divideToNumber(value.mantissa, value.exponent, tokens)));
       report.relations[relation] = { accuracy: mean(sums.accuracy), chance: mean(sums.chance), tokens: sums.tokens };
     }
     return report;
@@ -165,10 +192,18 @@ export class CorpusTotals {
       dataFlowBaseline: series(this.dataFlowBaseline),
     };
     if (this.headsDefinition) {
-      const matrix = (values: ExactValue[][]) => values.map((row) => row.map((value) => ExactMoments.valueToJson(value)));
+      const matrix = (values: ExactValue[][]) =>
+        values.map((row) => row.map((value) => ExactMoments.valueToJson(value)));
       json.heads = {
         definition: this.headsDefinition,
-        relations: Object.fromEntries([...this.heads].sort(([a], [b]) => (a < b ? -1 : 1)).map(([relation, sums]) => [relation, { tokens: sums.tokens, accuracy: matrix(sums.accuracy), chance: matrix(sums.chance) }])),
+        relations: Object.fromEntries(
+          [...this.heads]
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([relation, sums]) => [
+              relation,
+              { tokens: sums.tokens, accuracy: matrix(sums.accuracy), chance: matrix(sums.chance) },
+            ]),
+        ),
       };
     }
     return json;
@@ -176,7 +211,8 @@ export class CorpusTotals {
 
   /** Totals read back from {@link toJSON}; throws a TypeError on anything else. */
   static fromJSON(json: CorpusTotalsJson): CorpusTotals {
-    if (!json || typeof json !== 'object' || !Number.isInteger(json.layers) || json.layers < 1) throw new TypeError('not corpus totals');
+    if (!json || typeof json !== 'object' || !Number.isInteger(json.layers) || json.layers < 1)
+      throw new TypeError('not corpus totals');
     const totals = new CorpusTotals(json.layers);
     totals.lines = json.lines;
     totals.catSnippets = json.catSnippets;
@@ -193,8 +229,13 @@ export class CorpusTotals {
     if (json.heads) {
       totals.headsDefinition = json.heads.definition;
       for (const [relation, sums] of Object.entries(json.heads.relations)) {
-        const matrix = (values: Array<Array<[string, number]>>) => values.map((row) => row.map((value) => ExactMoments.valueFromJson(value)));
-        totals.heads.set(relation as StructureRelation, { tokens: sums.tokens, accuracy: matrix(sums.accuracy), chance: matrix(sums.chance) });
+        const matrix = (values: Array<Array<[string, number]>>) =>
+          values.map((row) => row.map((value) => ExactMoments.valueFromJson(value)));
+        totals.heads.set(relation as StructureRelation, {
+          tokens: sums.tokens,
+          accuracy: matrix(sums.accuracy),
+          chance: matrix(sums.chance),
+        });
       }
     }
     return totals;

@@ -108,7 +108,11 @@ export class ExactMoments {
   }
 
   toJSON(): ExactMomentsJson {
-    return { count: this.count, sum: ExactMoments.valueToJson(this.sum), squares: ExactMoments.valueToJson(this.squares) };
+    return {
+      count: this.count,
+      sum: ExactMoments.valueToJson(this.sum),
+      squares: ExactMoments.valueToJson(this.squares),
+    };
   }
 
   static fromJSON(json: ExactMomentsJson): ExactMoments {
@@ -126,7 +130,12 @@ export class ExactMoments {
   }
 
   static valueFromJson(json: [string, number]): ExactValue {
-    if (!Array.isArray(json) || typeof json[0] !== 'string' || !/^-?0x[0-9a-f]+$/.test(json[0]) || !Number.isInteger(json[1])) {
+    if (
+      !Array.isArray(json) ||
+      typeof json[0] !== 'string' ||
+      !/^-?0x[0-9a-f]+$/.test(json[0]) ||
+      !Number.isInteger(json[1])
+    ) {
       throw new TypeError('not an exact sum');
     }
     const negative = json[0].startsWith('-');
