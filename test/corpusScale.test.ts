@@ -348,8 +348,8 @@ describe('corpus at data-set scale', function () {
     });
     it('bad --batch, --workers and --shard values', () => {
       for (const [args, pattern] of [
-        [['--batch', '0'], /--batch must be a positive whole number \(got "0"\)/],
-        [['--workers', 'two'], /--workers must be a positive whole number/],
+        [['--batch', '0'], /--batch must be a whole number from 1 to 4096 \(got "0"\)/],
+        [['--workers', 'two'], /--workers must be a whole number from 1 to 256 \(got "two"\)/],
         [['--shard', '4/3'], /--shard must be K\/N with 1 ≤ K ≤ N/],
       ] as const) {
         const run = corpus(join(scratch, 'x'), ...args);

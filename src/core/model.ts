@@ -90,11 +90,10 @@ export class LoadedModel {
     if (problems.length) throw mismatch(folder, problems);
 
     const setting = options.executionProvider ?? 'auto';
-    const modelFile = join(folder, 'model.onnx');
-    const { session, device, fallbackReason } =
-      options.thread === 'worker'
-        ? await WorkerSession.open(modelFile, setting)
-        : await openSession(modelFile, setting, options.intraOpThreads);
+    checkExecutionProvider(setting);
+    const inWorker = options.thread === 'worker';
+    const opened = inWorker ? WorkerSession.open(modelFile, setting) : openSession(modelFile, setting, options.intraOpThreads);
+    const { session, device, fallbackReason } = await opened;
     try {
       const names = {
         attentions: manifest.outputs?.attentions ?? 'attentions',
@@ -219,8 +218,9 @@ export class LoadedModel {
   /**
    * One forward pass over several windows: padded to the longest with the pad id and masked out
    * (attention_mask 0), each output cropped back to its own length. A session without batching
-   * (the worker thread) runs them one at a time. Padding changes onnxruntime's summation order,
-   * so values agree with {@link forward} to float rounding only; see the corpus command.
+   * (the worker thread) runs them one at a time. On the bundled models the cropped outputs equal
+   * {@link forward}'s bit for bit (test/corpusScale.test.ts); onnxruntime promises no summation
+   * order, so another graph or provider may differ in the last bits.
    */
   async forwardBatch(batch: ReadonlyArray<readonly number[]>): Promise<ForwardOutput[]> {
     if (batch.length === 1 || !this.session.runBatch) {
@@ -376,6 +376,7 @@ export async function openSession(
   setting: ExecutionProviderSetting,
   intraOpThreads?: number,
 ): Promise<OpenedSession<InProcessSession>> {
+  checkExecutionProvider(setting);
   // A missing CUDA provider is expected on most machines: keep onnxruntime's own error log quiet
   // for that attempt and report the fallback ourselves.
   const open = async (providers: string[]) =>

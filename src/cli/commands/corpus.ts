@@ -6,7 +6,8 @@ import { catDefinition, referenceTypeFilter, topTypesFilter, type TypeFilter } f
 import { CodeParser } from '../../core/parser';
 import { InputError } from '../../core/pipeline';
 import type { LanguageId } from '../../core/types';
-import { choice, option, parseArgs, UsageError, type ParsedArgs } from '../args';
+import { choice, integerOption, option, parseArgs, UsageError } from '../args';
+import { terminalText } from '../../presenters/escape';
 import { defaultModelDir } from '../common';
 import { removeIfPresent, writeAtomically } from '../corpus/files';
 import { codeOfLine, parseShard, readCorpusLines, shardPositions, type Shard } from '../corpus/lines';
@@ -51,13 +52,6 @@ interface StateFile {
   models: ModelState[];
 }
 
-function positiveInteger(args: ParsedArgs, name: string): number | undefined {
-  const text = option(args, name);
-  if (text === undefined) return undefined;
-  if (!/^[1-9]\d*$/.test(text)) throw new UsageError(`--${name} must be a positive whole number (got "${text}").`);
-  return Number(text);
-}
-
 export function toRanges(sorted: readonly number[]): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
   for (const value of sorted) {
@@ -95,11 +89,10 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   if (!file || !language) throw new UsageError(`Usage: ${CORPUS_USAGE}`);
   if (!isLanguageId(language))
     throw new InputError(
-      `Unknown language "${language}". Supported: ${SUPPORTED_LANGUAGE_NAMES} (use lower case ids: python, java, javascript, typescript, go, ruby, php).`,
+      `Unknown language "${terminalText(language)}". Supported: ${SUPPORTED_LANGUAGE_NAMES} ` +
+        '(use lower case ids: python, java, javascript, typescript, go, ruby, php).',
     );
-  const limitText = option(args, 'limit');
-  const limit = limitText === undefined ? Infinity : Number(limitText);
-  if (!(limit >= 1)) throw new UsageError(`--limit must be a positive number (got "${limitText}").`);
+  const limit = integerOption(args, 'limit', Infinity);
   const typesOption = option(args, 'types') ?? 'reference';
   const topTypes = /^top:([1-9]\d*)$/.exec(typesOption);
   if (typesOption !== 'reference' && !topTypes)
@@ -107,8 +100,8 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   const device = choice(args, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto');
   const distance = choice(args, 'distance', ['ast', 'upgraded'] as const, 'ast');
   const pairRule = choice(args, 'pair-rule', ['mean', 'sumMean'] as const, 'mean');
-  const batchOption = positiveInteger(args, 'batch');
-  const workersOption = positiveInteger(args, 'workers');
+  const batchOption = args.options.has('batch') ? integerOption(args, 'batch', 1, 1, 4096) : undefined;
+  const workersOption = args.options.has('workers') ? integerOption(args, 'workers', 1, 1, 256) : undefined;
   const shardText = option(args, 'shard');
   let shard: Shard | undefined;
   try {

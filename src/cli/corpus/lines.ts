@@ -1,7 +1,10 @@
 /** Reading a CodeSearchNet-style JSONL corpus: its lines, their code, and how a run selects them. */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { FileRefusedError, readFileSafely } from '../../core/files';
 import { InputError } from '../../core/pipeline';
+
+/** The largest JSONL corpus read at once (well below the longest string V8 holds, about 512 MiB); shard larger ones by file. */
+export const MAX_CORPUS_BYTES = 256 * 2 ** 20;
 
 export interface CorpusLines {
   /** The non-blank lines, in file order. */
@@ -13,8 +16,14 @@ export interface CorpusLines {
 export function readCorpusLines(file: string): CorpusLines {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    // Refuses FIFOs, devices and folders, and reads at most the cap whatever stat says.
+    bytes = readFileSafely(file, {
+      maxBytes: MAX_CORPUS_BYTES,
+      label: file,
+      limitHint: 'split the corpus into smaller files',
+    });
   } catch (error) {
+    if (error instanceof FileRefusedError) throw new InputError(error.message);
     throw new InputError(`Cannot read ${file}: ${(error as Error).message}.`);
   }
   // A UTF-8 byte order mark belongs to the file, not to the first line's JSON.

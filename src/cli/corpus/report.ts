@@ -2,6 +2,7 @@
 import type { CatDefinition } from '../../core/metrics/catScore';
 import type { ExecutionDevice, ModelInfo } from '../../core/types';
 import { catFigureSvg } from '../../presenters/corpusFigure';
+import { terminalText } from '../../presenters/escape';
 import { csv, table } from '../format';
 import { structureHeadsTable } from '../commands/analyze';
 import { checkWritable, writeAtomically } from './files';
@@ -158,10 +159,10 @@ export function printReport(report: CorpusReport, prefix: string): void {
   for (const run of report.runs) {
     const skipped = run.totals.sortedSkipped();
     out(
-      `${run.info.displayName} (${run.device}), ${report.input.language}, ${run.totals.catSnippets} snippets scored` +
+      `${terminalText(run.info.displayName)} (${run.device}), ${report.input.language}, ${run.totals.catSnippets} snippets scored` +
         (Object.keys(skipped).length
           ? `, skipped: ${Object.entries(skipped)
-              .map(([why, n]) => `${n} (${why})`)
+              .map(([why, n]) => `${n} (${terminalText(why)})`)
               .join('; ')}`
           : '') +
         '\n\n',
@@ -192,7 +193,8 @@ export function printReport(report: CorpusReport, prefix: string): void {
     out('\n');
   }
   const paths = outputPaths(prefix);
-  out(`wrote ${paths.json}, ${paths.csv}, ${paths.layersCsv} and ${paths.svg}\n`);
+  const written = [paths.json, paths.csv, paths.layersCsv].map(terminalText).join(', ');
+  out(`wrote ${written} and ${terminalText(paths.svg)}\n`);
 }
 
 export type { CorpusTotalsJson };
