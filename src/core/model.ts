@@ -36,7 +36,7 @@ export interface LoadModelOptions {
    * native crash or out-of-memory in onnxruntime ends that process only; the next analysis starts
    * it again; the editor uses `process`).
    */
-  thread?: 'main' | 'worker';
+  thread?: 'main' | 'worker' | 'process';
   /** onnxruntime intra-op threads (default: onnxruntime's own choice); the corpus workers split the cores. */
   intraOpThreads?: number;
 }
@@ -91,9 +91,12 @@ export class LoadedModel {
 
     const setting = options.executionProvider ?? 'auto';
     checkExecutionProvider(setting);
-    const inWorker = options.thread === 'worker';
-    const opened = inWorker ? WorkerSession.open(modelFile, setting) : openSession(modelFile, setting, options.intraOpThreads);
-    const { session, device, fallbackReason } = await opened;
+    const openers = {
+      main: () => openSession(modelFile, setting, options.intraOpThreads),
+      worker: () => WorkerSession.open(modelFile, setting),
+      process: () => ProcessSession.open(modelFile, setting),
+    };
+    const { session, device, fallbackReason } = await openers[options.thread ?? 'main']();
     try {
       const names = {
         attentions: manifest.outputs?.attentions ?? 'attentions',
@@ -270,7 +273,7 @@ export class LoadedModel {
       return result;
     });
   }
-  /** True once the session cannot run any more (its worker thread stopped or was disposed). */
+  /** True once the session cannot run: disposed, its worker thread stopped, or its process died (until restarted). */
   get stopped(): boolean {
     return this.session.stopped;
   }
@@ -380,12 +383,14 @@ export async function openSession(
   // A missing CUDA provider is expected on most machines: keep onnxruntime's own error log quiet
   // for that attempt and report the fallback ourselves.
   const open = async (providers: string[]) =>
-    new InProcessSession(await ort.InferenceSession.create(file, {
-      executionProviders: providers,
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: providers.includes('cuda') ? 4 : 2,
-      ...(intraOpThreads ? { intraOpNumThreads: intraOpThreads } : {}),
-    }));
+    new InProcessSession(
+      await ort.InferenceSession.create(file, {
+        executionProviders: providers,
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: providers.includes('cuda') ? 4 : 2,
+        ...(intraOpThreads ? { intraOpNumThreads: intraOpThreads } : {}),
+      }),
+    );
   try {
     if (setting === 'cpu') return { session: await open(['cpu']), device: 'cpu' };
     try {

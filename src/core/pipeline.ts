@@ -15,6 +15,7 @@ import { headRoles } from './metrics/specialTokens';
 import { structureHeads } from './metrics/structureHeads';
 import { CodeParser } from './parser';
 import { planWindows } from './windows';
+import type { SubwordSequence } from './tokenizer';
 import type {
   AnalysisResult,
   AnalysisScores,
@@ -115,6 +116,7 @@ interface PreparedAnalysis {
   source: string;
   language: LanguageId;
   options: AnalyzeOptions;
+  tokenMode: TokenMode;
   parsed: ParsedSource;
   plan: ReturnType<typeof planWindows>;
   warnings: string[];
@@ -124,6 +126,7 @@ interface PreparedAnalysis {
   forwardMs: number;
   cancelled: () => void;
 }
+
 /**
  * The pipeline: source → tokens → attention → structure → scores. One Analyzer holds one parser
  * and one loaded model; `analyze` may be called many times.
@@ -142,12 +145,10 @@ export class Analyzer {
   async analyze(source: string, language: LanguageId, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
     const prepared = await this.prepare(source, language, options);
     const outputs: ForwardOutput[] = [];
+    const windowCount = prepared.plan.windows.length;
     for (const [index, window] of prepared.plan.windows.entries()) {
       prepared.cancelled();
-      options.onProgress?.(
-        `Running the model on window ${index + 1} of ${prepared.plan.windows.length}`,
-        index / prepared.plan.windows.length,
-      );
+      options.onProgress?.(`Running the model on window ${index + 1} of ${windowCount}`, index / windowCount);
       const mark = performance.now();
       outputs.push(await this.model.forward(window.ids));
       prepared.forwardMs += performance.now() - mark;
@@ -166,12 +167,13 @@ export class Analyzer {
     batchSize = 8,
   ): Promise<Array<AnalysisResult | Error>> {
     const prepared: Array<PreparedAnalysis | Error> = [];
-    for (const { source, language } of sources)
+    for (const { source, language } of sources) {
       prepared.push(await this.prepare(source, language, options).catch((error: Error) => error));
+    }
     const windows: Array<{ snippet: number; window: number; ids: number[] }> = [];
     prepared.forEach((entry, snippet) => {
-      if (!(entry instanceof Error))
-        entry.plan.windows.forEach((window, index) => windows.push({ snippet, window: index, ids: window.ids }));
+      if (entry instanceof Error) return;
+      entry.plan.windows.forEach((window, index) => windows.push({ snippet, window: index, ids: window.ids }));
     });
     windows.sort((a, b) => a.ids.length - b.ids.length || a.snippet - b.snippet || a.window - b.window);
     const outputs = prepared.map((entry) =>
@@ -226,29 +228,17 @@ export class Analyzer {
     if (parsed.tokens.length === 0) throw new InputError('The file has no code tokens (only comments or whitespace).');
     if (parsed.errors.length) {
       const inError = parsed.tokens.filter((token) => token.inError).length;
-      warnings.push(
-        `Syntax errors: ${parsed.errors.length} region(s), ${inError} of ${parsed.tokens.length} code tokens inside them; scores include them.`,
-      );
+      warnings.push(`Syntax errors: ${parsed.errors.length} region(s), ${inError} of ${parsed.tokens.length} code tokens inside them; scores include them.`);
     }
     cancelled();
 
     const mark = performance.now();
-    const sequence = this.model.tokenizer.encodeTokens(parsed.tokens);
-    const plan = planWindows(sequence, parsed.tokens, this.model.info.maxPositions, this.model.tokenizer.special);
+    const { sequence, tokensFed } = this.encode(parsed, tokenMode, options, warnings);
+    const windowSize = options.maxSubwords ?? this.model.info.maxPositions;
+    const plan = planWindows(sequence, tokensFed, windowSize, this.model.tokenizer.special);
     const tokenizeMs = performance.now() - mark;
-    if (plan.windows.length > 1)
-      warnings.push(
-        `The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${this.model.info.maxPositions}. Attention does not cross windows.`,
-      );
-    const attentionBytes = plan.windows.reduce(
-      (sum, window) =>
-        sum +
-        4 *
-          this.model.info.layers *
-          this.model.info.heads *
-          (window.ids.length ** 2 + (window.tokenEnd - window.tokenStart) ** 2),
-      0,
-    );
+    if (plan.windows.length > 1) warnings.push(`The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${this.model.info.maxPositions}. Attention does not cross windows.`);
+    const attentionBytes = plan.windows.reduce((sum, window) => sum + 4 * this.model.info.layers * this.model.info.heads * (window.ids.length ** 2 + (window.tokenEnd - window.tokenStart) ** 2), 0);
     const maxAttentionBytes = options.maxAttentionBytes ?? DEFAULT_MAX_ATTENTION_BYTES;
     if (attentionBytes > maxAttentionBytes) {
       throw new InputError(
@@ -256,20 +246,29 @@ export class Analyzer {
       );
     }
     if (plan.splitTokens.length) {
-      warnings.push(
-        `${plan.splitTokens.length} code token(s) have more subwords than a window holds (${this.model.info.maxPositions}); each was split across consecutive windows.`,
-      );
+      warnings.push(`${plan.splitTokens.length} code token(s) have more subwords than a window holds (${this.model.info.maxPositions}); each was split across consecutive windows.`);
     }
-    if (!this.model.info.hasValueNorms)
-      warnings.push(
-        'The model has no value_norms output: value-weighted attention is unavailable. Re-export with models/export_onnx.py.',
-      );
-    return { source, language, options, parsed, plan, warnings, started, parseMs, tokenizeMs, forwardMs: 0, cancelled };
+    if (!this.model.info.hasValueNorms) warnings.push('The model has no value_norms output: value-weighted attention is unavailable. Re-export with models/export_onnx.py.');
+
+    return {
+      source,
+      language,
+      options,
+      tokenMode,
+      parsed,
+      plan,
+      warnings,
+      started,
+      parseMs,
+      tokenizeMs,
+      forwardMs: 0,
+      cancelled,
+    };
   }
 
   /** Everything after the forward passes (one output per window): alignment, result, scores. */
   private complete(prepared: PreparedAnalysis, outputs: readonly ForwardOutput[]): AnalysisResult {
-    const { source, language, options, parsed, plan, warnings } = prepared;
+    const { source, language, options, tokenMode, parsed, plan, warnings } = prepared;
     prepared.cancelled();
     const pairRule = options.pairRule ?? 'mean';
     const distance = options.distance ?? 'ast';
@@ -293,6 +292,10 @@ export class Analyzer {
         pairRule,
         distance,
         typeFilter: options.typeFilter ?? referenceTypeFilter(language),
+        ...(options.preset ? { preset: options.preset } : {}),
+        ...(options.tokens ? { tokens: options.tokens } : {}),
+        ...(options.maxSubwords ? { maxSubwords: options.maxSubwords } : {}),
+        ...(options.collapseWhitespace && tokenMode === 'leaves' ? { collapseWhitespace: true } : {}),
       },
       tree: parsed.tree,
       tokens: parsed.tokens,
@@ -315,6 +318,51 @@ export class Analyzer {
     timings.totalMs = performance.now() - prepared.started;
     return result;
   }
+
+  /** Subwords of the file (leaf tokens: by byte offsets, see leafTokens.ts), cut at `maxSubwords` when given. */
+  private encode(
+    parsed: ParsedSource,
+    mode: TokenMode,
+    options: AnalyzeOptions,
+    warnings: string[],
+  ): { sequence: SubwordSequence; tokensFed: CodeToken[] } {
+    const maxSubwords = options.maxSubwords;
+    if (maxSubwords !== undefined && (maxSubwords > this.model.info.maxPositions || maxSubwords < 3)) {
+      const positions = this.model.info.maxPositions;
+      throw new InputError(
+        `The input cut (${maxSubwords} subwords) must be between 3 and the model's ${positions} positions.`,
+      );
+    }
+    let sequence: SubwordSequence;
+    if (mode === 'leaves') {
+      const collapseWhitespace = options.collapseWhitespace;
+      const encoded = encodeLeafTokens(this.model.tokenizer, parsed, { collapseWhitespace });
+      if (encoded.approximateChunks) {
+        warnings.push(
+          `${encoded.approximateChunks} string literal(s): the tokenizer is not byte-level, ` +
+            "so their subwords were all given to the literal's first leaf.",
+        );
+      }
+      sequence = encoded;
+    } else sequence = this.model.tokenizer.encodeTokens(parsed.tokens);
+    if (!maxSubwords || sequence.ids.length <= maxSubwords - 2) return { sequence, tokensFed: parsed.tokens };
+    const body = maxSubwords - 2;
+    const lastToken = sequence.tokenOfSubword[body - 1];
+    warnings.push(
+      `Input cut at ${maxSubwords} subwords (incl. <s> </s>) as the reference does: ${lastToken + 1} of ` +
+        `${parsed.tokens.length} code tokens reach the model (${sequence.ids.length} subwords in all); ` +
+        'the rest are not scored.',
+    );
+    return {
+      sequence: {
+        ids: sequence.ids.slice(0, body),
+        pieces: sequence.pieces.slice(0, body),
+        tokenOfSubword: sequence.tokenOfSubword.slice(0, body),
+      },
+      tokensFed: parsed.tokens.slice(0, lastToken + 1),
+    };
+  }
+
   async dispose(): Promise<void> {
     this.parser.dispose();
     await this.model.dispose();

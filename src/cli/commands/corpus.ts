@@ -2,9 +2,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { isLanguageId, SUPPORTED_LANGUAGE_NAMES } from '../../core/languages';
-import { catDefinition, referenceTypeFilter, topTypesFilter, type TypeFilter } from '../../core/metrics/catScore';
-import { CodeParser } from '../../core/parser';
-import { InputError } from '../../core/pipeline';
+import {
+  catDefinition,
+  referenceTypeFilter,
+  topTypesFilter,
+  type CatDefinition,
+  type TypeFilter,
+} from '../../core/metrics/catScore';
+import { CodeParser, type TokenMode } from '../../core/parser';
+import { Analyzer, InputError } from '../../core/pipeline';
+import { PRESET_USAGE, PRESET_VALUE_OPTIONS, presetOptions } from '../presetOptions';
+import { corpusDataTypes, typeRankingLines } from './corpusTypes';
 import type { LanguageId } from '../../core/types';
 import { choice, integerOption, option, parseArgs, UsageError } from '../args';
 import { terminalText } from '../../presenters/escape';
@@ -26,8 +34,9 @@ import { corpusMergeCommand } from './corpusMerge';
 import { CorpusTotals, type CorpusTotalsJson } from '../corpus/totals';
 
 export const CORPUS_USAGE = `code-attention corpus FILE.jsonl --language L [--model DIR]... [--device auto|cpu|cuda]
-    [--out PREFIX] [--limit N] [--distance ast|upgraded] [--pair-rule mean|sumMean]
-    [--types reference|top:K]   (kept token types: the CAT-probing list, or the corpus's K most frequent)
+    [--out PREFIX] [--limit N] [--pair-rule mean|sumMean] ${PRESET_USAGE}
+    [--types reference|data|top:K]   (kept token types: the per-language list; chosen from the corpus per layer
+                                      as the reference's default run; or the K most frequent by raw count)
     [--heads]                   (also the top structure heads over the whole corpus)
     [--batch N] [--workers N]   (snippets per forward pass; model processes — results do not change)
     [--shard K/N] [--resume]    (score every N-th line from the K-th; continue an interrupted run)
@@ -42,6 +51,8 @@ interface ModelState {
   /** Line positions done, as [from, to) ranges. */
   done: Array<[number, number]>;
   totals?: CorpusTotalsJson;
+  /** The CAT definition the first scored snippet reported (it states the preset's choices). */
+  definition?: CatDefinition;
 }
 
 interface StateFile {
@@ -80,7 +91,19 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   }
   const args = parseArgs(
     argv,
-    ['language', 'model', 'device', 'out', 'limit', 'distance', 'pair-rule', 'types', 'batch', 'workers', 'shard'],
+    [
+      'language',
+      'model',
+      'device',
+      'out',
+      'limit',
+      'pair-rule',
+      'types',
+      'batch',
+      'workers',
+      'shard',
+      ...PRESET_VALUE_OPTIONS,
+    ],
     ['heads', 'resume'],
   );
   const withHeads = args.flags.has('heads');
@@ -93,12 +116,21 @@ export async function corpusCommand(argv: string[]): Promise<number> {
         '(use lower case ids: python, java, javascript, typescript, go, ruby, php).',
     );
   const limit = integerOption(args, 'limit', Infinity);
-  const typesOption = option(args, 'types') ?? 'reference';
+  const explicitTypes = option(args, 'types');
+  const preset = presetOptions(args, explicitTypes === undefined ? undefined : explicitTypes === 'data');
+  const typesOption = explicitTypes ?? (preset.typesFromData ? 'data' : 'reference');
   const topTypes = /^top:([1-9]\d*)$/.exec(typesOption);
-  if (typesOption !== 'reference' && !topTypes)
-    throw new UsageError(`--types must be "reference" or "top:K", e.g. top:8 (got "${typesOption}").`);
+  if (typesOption !== 'reference' && typesOption !== 'data' && !topTypes) {
+    throw new UsageError(`--types must be "reference" or "top:K", e.g. top:8, or "data" (got "${typesOption}").`);
+  }
+  const presetAnalyzeOptions = {
+    preset: preset.preset,
+    tokens: preset.tokens,
+    maxSubwords: preset.maxSubwords,
+    collapseWhitespace: preset.collapseWhitespace,
+  };
   const device = choice(args, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto');
-  const distance = choice(args, 'distance', ['ast', 'upgraded'] as const, 'ast');
+  const distance = preset.distance;
   const pairRule = choice(args, 'pair-rule', ['mean', 'sumMean'] as const, 'mean');
   const batchOption = args.options.has('batch') ? integerOption(args, 'batch', 1, 1, 4096) : undefined;
   const workersOption = args.options.has('workers') ? integerOption(args, 'workers', 1, 1, 256) : undefined;
@@ -127,6 +159,7 @@ export async function corpusCommand(argv: string[]): Promise<number> {
     types: typesOption,
     heads: withHeads,
     limit: Number.isFinite(limit) ? limit : null,
+    preset: presetAnalyzeOptions,
   };
   const positions = shardPositions(total, shard);
 
@@ -154,10 +187,29 @@ export async function corpusCommand(argv: string[]): Promise<number> {
     if ('code' in parsed) items.set(position, { line: position, code: parsed.code });
     else unreadable.set(position, parsed.skipped);
   }
-  const typeFilter: TypeFilter | undefined = topTypes
-    ? topTypesFilter(await countTokenTypes(corpus.lines.slice(0, total), language), Number(topTypes[1]))
-    : undefined;
-  const definition = catDefinition(typeFilter ?? referenceTypeFilter(language), distance, pairRule);
+  let typeFilter: TypeFilter | undefined;
+  let typeRanking: string[] = [];
+  if (topTypes) {
+    const counts = await countTokenTypes(corpus.lines.slice(0, total), language, preset.tokens);
+    typeFilter = topTypesFilter(counts, Number(topTypes[1]));
+  }
+  if (typesOption === 'data') {
+    // Chosen over every line (whatever the shard), with each model in turn as the reference does
+    // for one: the first model's choice is kept for all, so that models are scored on the same types.
+    const codes = corpus.lines.slice(0, total).map((line) => {
+      const parsed = codeOfLine(line);
+      return 'code' in parsed ? parsed.code : undefined;
+    });
+    const analyzer = await Analyzer.create({ modelDir: modelDirs[0], executionProvider: device });
+    try {
+      const chosen = await corpusDataTypes(analyzer, codes, language, { distance, pairRule, ...presetAnalyzeOptions });
+      typeFilter = chosen.filter;
+      typeRanking = typeRankingLines(chosen.counters);
+    } finally {
+      await analyzer.dispose();
+    }
+  }
+  const fallbackDefinition = catDefinition(typeFilter ?? referenceTypeFilter(language), distance, pairRule);
 
   let interrupted = false;
   let activePool: ScoringPool | undefined;
@@ -197,11 +249,24 @@ export async function corpusCommand(argv: string[]): Promise<number> {
         throw new InputError(
           `${paths.state} was written for a model with ${totals.layers} layers, not ${modelDir}. Delete it to start again.`,
         );
-      const run: ModelRun = { info: pool.info, device: pool.device, definition, totals };
+      const run: ModelRun = {
+        info: pool.info,
+        device: pool.device,
+        definition: modelState.definition ?? fallbackDefinition,
+        totals,
+      };
       runs.push(run);
       // On the CPU padding costs more than batching saves for models of this size (docs/benchmarks.md).
       const batch = batchOption ?? (pool.device === 'cuda' ? 32 : 1);
-      const settings: ScoreSettings = { language, distance, pairRule, typeFilter, heads: withHeads, batch };
+      const settings: ScoreSettings = {
+        language,
+        distance,
+        pairRule,
+        typeFilter,
+        heads: withHeads,
+        batch,
+        analyze: presetAnalyzeOptions,
+      };
       const markDone = (positionsDone: number[]) => {
         for (const position of positionsDone) done.add(position);
         modelState.done = toRanges([...done].sort((a, b) => a - b));
@@ -235,7 +300,12 @@ export async function corpusCommand(argv: string[]): Promise<number> {
               .score(chunk, settings)
               .then(
                 (outcomes) => {
-                  for (const outcome of outcomes) totals.add(outcome);
+                  for (const outcome of outcomes) {
+                    totals.add(outcome);
+                    if (outcome.definition && !modelState.definition)
+                      run.definition = modelState.definition = outcome.definition;
+                    delete outcome.definition;
+                  }
                   markDone(outcomes.map((outcome) => outcome.line));
                   saveState(false);
                   progress();
@@ -280,6 +350,7 @@ export async function corpusCommand(argv: string[]): Promise<number> {
     input,
     shard,
     runs,
+    typeRanking,
     ...(complete
       ? {}
       : { partial: { linesDone, linesTotal, reason: `interrupted; continue with --resume (${paths.state})` } }),
@@ -333,7 +404,11 @@ function readState(path: string, fresh: StateFile): StateFile {
  * Code-token type frequencies over the corpus (comments excluded, as in the analysis): all lines,
  * whatever the shard, so that every shard keeps the same types.
  */
-async function countTokenTypes(lines: readonly string[], language: LanguageId): Promise<Map<string, number>> {
+async function countTokenTypes(
+  lines: readonly string[],
+  language: LanguageId,
+  tokens: TokenMode,
+): Promise<Map<string, number>> {
   const parser = await CodeParser.create();
   const counts = new Map<string, number>();
   try {
@@ -341,7 +416,7 @@ async function countTokenTypes(lines: readonly string[], language: LanguageId): 
       const parsed = codeOfLine(line);
       if (!('code' in parsed)) continue;
       try {
-        for (const token of (await parser.parse(parsed.code, language)).tokens)
+        for (const token of (await parser.parse(parsed.code, language, { tokens })).tokens)
           counts.set(token.type, (counts.get(token.type) ?? 0) + 1);
       } catch {
         // Snippets the parser refuses are reported by the scoring pass.

@@ -20,6 +20,7 @@ export interface CorpusInput {
   types: string;
   heads: boolean;
   limit: number | null;
+  preset: { preset?: string; tokens?: string; maxSubwords?: number; collapseWhitespace?: boolean };
 }
 
 export interface ModelRun {
@@ -36,6 +37,8 @@ export interface CorpusReport {
   partial?: { linesDone: number; linesTotal: number; reason: string };
   mergedFrom?: string[];
   runs: ModelRun[];
+  /** Lines naming the types chosen per layer (`--types data`), for stdout only. */
+  typeRanking?: string[];
 }
 
 export function outputPaths(prefix: string): {
@@ -167,6 +170,13 @@ export function printReport(report: CorpusReport, prefix: string): void {
           : '') +
         '\n\n',
     );
+    const choices = run.definition.choices ?? [];
+    if (choices.length) out(`${choices.join('\n')}\n`);
+    if (report.typeRanking?.length) {
+      const heading = 'kept types per layer, with the share of their pair memberships above the attention quantile:';
+      out(`${heading}\n${report.typeRanking.join('\n')}\n`);
+    }
+    out('\n');
     out(table(['layer', 'CAT mean', 'CAT std', 'baseline', 'baseline std', 'n'], layerRows(run)) + '\n');
     if (run.totals.dataFlowSnippets) {
       out(

@@ -1,7 +1,7 @@
 /** Scoring corpus lines with one Analyzer: what a corpus worker (in process or a child process) runs. */
 import type { DistanceKind } from '../../core/astDistance';
 import type { TypeFilter } from '../../core/metrics/catScore';
-import { Analyzer, InputError, type ReportName } from '../../core/pipeline';
+import { Analyzer, InputError, type AnalyzeOptions, type ReportName } from '../../core/pipeline';
 import type { LanguageId, PairRule } from '../../core/types';
 import type { SnippetOutcome } from './totals';
 
@@ -12,6 +12,8 @@ export interface ScoreSettings {
   typeFilter?: TypeFilter;
   heads: boolean;
   batch: number;
+  /** Preset choices passed to every analysis (tokens, input cut, whitespace). */
+  analyze?: Pick<AnalyzeOptions, 'preset' | 'tokens' | 'maxSubwords' | 'collapseWhitespace'>;
 }
 
 export interface CorpusItem {
@@ -28,10 +30,11 @@ export async function scoreItems(
   const reports: ReportName[] = settings.heads
     ? ['catLayers', 'dataFlowLayers', 'structureHeads']
     : ['catLayers', 'dataFlowLayers'];
-  const options = {
+  const options: AnalyzeOptions = {
     distance: settings.distance,
     pairRule: settings.pairRule,
     typeFilter: settings.typeFilter,
+    ...settings.analyze,
     reports,
   };
   const results = await analyzer.analyzeMany(
@@ -46,6 +49,7 @@ export async function scoreItems(
       return outcome;
     }
     const cat = result.scores.cat!;
+    if (index === 0 || cat.snippets > 0) outcome.definition = cat.definition;
     if (cat.snippets > 0) outcome.cat = { score: cat.score.perLayer, baseline: cat.baseline.perLayer };
     else outcome.skipped = 'too few kept tokens';
     const dataFlow = result.scores.dataFlow;

@@ -11,6 +11,7 @@ import {
   type ExactMomentsJson,
   type ExactValue,
 } from '../../core/metrics/exactSum';
+import type { CatDefinition } from '../../core/metrics/catScore';
 import { RELATION_LABELS, type StructureHeadsReport, type StructureRelation } from '../../core/metrics/structureHeads';
 
 /** What scoring one line gave: its per-layer values, or why it was skipped. */
@@ -21,6 +22,8 @@ export interface SnippetOutcome {
   cat?: { score: number[]; baseline: number[] };
   dataFlow?: { score: number[]; baseline: number[] };
   heads?: StructureHeadsReport;
+  /** The CAT definition this snippet was scored under (the same for every snippet of a run). */
+  definition?: CatDefinition;
 }
 
 interface HeadSums {
