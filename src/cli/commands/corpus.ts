@@ -76,8 +76,8 @@ export function toRanges(sorted: readonly number[]): Array<[number, number]> {
 /**
  * Default worker processes and intra-op threads each. On the CPU one single-threaded process per
  * core (at most 8): parsing, alignment and the metrics are single-threaded, so processes overlap
- * them where intra-op threads cannot (measured: 2 × 1 scored 2.0× the snippets/s of 1 × 2 on 2
- * cores, docs/benchmarks.md). On CUDA one process feeds the device.
+ * them where intra-op threads cannot (measured: 2 × 1 scored 1.8–2.0× the snippets/s of 1 × 2
+ * on 2 cores, docs/benchmarks.md). On CUDA one process feeds the device.
  */
 function defaultParallelism(device: string, workers: number | undefined): { workers: number; threads: number } {
   const cores = Math.max(1, availableParallelism());
