@@ -30,6 +30,8 @@ const entryPoints = [
   { in: 'src/core/modelProcessMain.ts', out: 'modelProcessMain' },
   { in: 'src/bench/bench.ts', out: 'bench' },
   { in: 'src/bench/flowBench.ts', out: 'flow-bench' },
+  { in: 'src/bench/stdlibCorpus.ts', out: 'stdlib-corpus' },
+  { in: 'src/cli/corpusWorker.ts', out: 'corpusWorker' },
 ].filter((entry) => existsSync(join(root, entry.in)));
 
 const webviewEntryPoints = [

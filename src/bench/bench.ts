@@ -4,10 +4,12 @@
  *   node dist/bench.js [--model DIR]... [--repeats N] [--out docs/benchmarks.md]
  * Default models: the bundled final model (the early checkpoint when the final one is absent), and
  * models/_work/codebert-shaped when it exists. Prints one table; --out also writes it as Markdown.
+ * `--corpus-only` runs only the corpus throughput rows (batch 1 vs 8, workers 1 vs 2), `--no-corpus`
+ * skips them; `--corpus-lines N` sets how many standard-library functions they score (default 240).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
@@ -381,8 +383,110 @@ async function runMemoryProbe(modelDir: string, length: number): Promise<void> {
   await analyzer.dispose();
 }
 
+const CORPUS_START = '<!-- corpus throughput: start -->';
+const CORPUS_END = '<!-- corpus throughput: end -->';
+
+/**
+ * Corpus throughput: `code-attention corpus` itself (child processes, as a user runs it) on a
+ * CodeSearchNet-shaped JSONL of real functions of the Python standard library, at batch 1 and 8
+ * and with 1 and 2 worker processes; the rate is the CLI's own (lines scored over the scoring time,
+ * the model load excluded). The configurations take turns, twice, and each keeps its better run.
+ */
+async function corpusThroughput(modelDirs: string[]): Promise<string> {
+  const lines = Math.max(16, Number(option('--corpus-lines') ?? 240) || 240);
+  const dir = mkdtempSync(join(tmpdir(), 'cal-bench-corpus-'));
+  try {
+    const corpus = join(dir, 'stdlib.jsonl');
+    const built = spawnSync(
+      process.execPath,
+      [join(__dirname, 'stdlib-corpus.js'), '--limit', String(lines), '--max-chars', '4000', corpus],
+      { encoding: 'utf8' },
+    );
+    if (built.status !== 0) return `Corpus rows: no corpus (${built.stderr.trim() || 'stdlib-corpus failed'}).`;
+    const configurations = [
+      { batch: 1, workers: 1 },
+      { batch: 8, workers: 1 },
+      { batch: 1, workers: 2 },
+      { batch: 8, workers: 2 },
+    ];
+    const table = [
+      '| model | batch | worker processes × intra-op threads | snippets/s | vs batch 1, 1 worker |',
+      '| --- | ---: | --- | ---: | ---: |',
+    ];
+    for (const modelDir of modelDirs) {
+      const best = new Map<string, { rate: number; shape: string }>();
+      for (let round = 0; round < 2; round++) {
+        for (const { batch, workers } of configurations) {
+          const out = join(dir, `out-${batch}-${workers}`);
+          const run = spawnSync(
+            process.execPath,
+            [
+              join(__dirname, 'cli.js'),
+              'corpus',
+              corpus,
+              '--language',
+              'python',
+              '--model',
+              modelDir,
+              '--device',
+              'cpu',
+              '--out',
+              out,
+              '--batch',
+              String(batch),
+              '--workers',
+              String(workers),
+            ],
+            { encoding: 'utf8' },
+          );
+          const match =
+            /scored \d+ lines in [\d.]+ s \(([\d.]+) snippets\/s; batch \d+, (\d+) worker process(?:es)? × (\d+) intra-op threads/.exec(
+              run.stderr,
+            );
+          if (!match) return `Corpus rows: the corpus run failed (${run.stderr.trim().split('\n').pop()}).`;
+          const key = `${batch}/${workers}`;
+          const rate = Number(match[1]);
+          if (rate > (best.get(key)?.rate ?? 0)) best.set(key, { rate, shape: `${match[2]} × ${match[3]}` });
+        }
+      }
+      const baseline = best.get('1/1')!.rate;
+      for (const { batch, workers } of configurations) {
+        const entry = best.get(`${batch}/${workers}`)!;
+        table.push(
+          `| ${basename(modelDir)} | ${batch} | ${entry.shape} | ${entry.rate.toFixed(1)} | ${(entry.rate / baseline).toFixed(2)}× |`,
+        );
+      }
+    }
+    const codebert = modelDirs.some((dir) => dir.endsWith('codebert-shaped'))
+      ? ''
+      : ' The CodeBERT-shaped model was not present, so it has no rows.';
+    return `Corpus throughput: \`code-attention corpus\` on ${lines} real functions of the Python standard library (\`dist/stdlib-corpus.js\`), CPU, ${cpus().length} logical cores; each configuration's better of 2 alternating runs; every configuration writes the same numbers.${codebert}\n\n${table.join('\n')}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function replaceBetween(previous: string, start: string, end: string, text: string): string {
+  const at = previous.indexOf(start);
+  const stop = previous.indexOf(end);
+  return at >= 0 && stop > at
+    ? previous.slice(0, at) + text + previous.slice(stop + end.length)
+    : `${previous.trimEnd()}\n\n${text}\n`;
+}
 async function main() {
   if (args[0] === '--memory-probe') return runMemoryProbe(resolve(args[1]), Number(args[2]));
+  const corpusRows = args.includes('--no-corpus') ? undefined : corpusThroughput;
+  if (args.includes('--corpus-only')) {
+    const text = await corpusRows!(models);
+    console.log(text);
+    if (outFile) {
+      const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '# Benchmarks\n';
+      const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+      const section = `${CORPUS_START}\nMeasured with \`node dist/bench.js --corpus-only\` on ${when} UTC.\n\n${text}\n${CORPUS_END}`;
+      writeFileSync(outFile, replaceBetween(previous, CORPUS_START, CORPUS_END, section));
+    }
+    return;
+  }
   const { text, origin } = pythonSource();
   const machine = `${cpus()[0]?.model?.trim() ?? 'unknown CPU'}, ${cpus().length} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; onnxruntime-node ${ort.env.versions.node}; PyTorch-vs-onnxruntime rows: ${threads} intra-op threads each; ${repeats} repeats, medians`;
   const header = ['model', 'measurement', ...LENGTHS.map((n) => `≤ ${n} subwords`), 'goal'];
@@ -404,7 +508,20 @@ async function main() {
     const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
     const at = previous.indexOf(START);
     const end = previous.indexOf(END);
-    writeFileSync(outFile, at >= 0 && end > at ? previous.slice(0, at) + measured + previous.slice(end + END.length) : `# Benchmarks\n\n${measured}\n`);
+    let next =
+      at >= 0 && end > at
+        ? previous.slice(0, at) + measured + previous.slice(end + END.length)
+        : `# Benchmarks\n\n${measured}\n`;
+    if (corpusRows) {
+      const text = await corpusRows(models);
+      console.log(`\n${text}`);
+      const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+      const section = `${CORPUS_START}\nMeasured with \`npm run bench\` on ${when} UTC.\n\n${text}\n${CORPUS_END}`;
+      next = replaceBetween(next, CORPUS_START, CORPUS_END, section);
+    }
+    writeFileSync(outFile, next);
+  } else if (corpusRows) {
+    console.log(`\n${await corpusRows(models)}`);
   }
 }
 

@@ -39,6 +39,8 @@ export interface LoadModelOptions {
    * it again; the editor uses `process`).
    */
   thread?: 'main' | 'worker' | 'process';
+  /** onnxruntime intra-op threads (default: onnxruntime's own choice); the corpus workers split the cores. */
+  intraOpThreads?: number;
 }
 
 export class LoadedModel {
@@ -92,7 +94,7 @@ export class LoadedModel {
     const setting = options.executionProvider ?? 'auto';
     checkExecutionProvider(setting);
     const openers = {
-      main: () => openSession(modelFile, setting),
+      main: () => openSession(modelFile, setting, options.intraOpThreads),
       worker: () => WorkerSession.open(modelFile, setting),
       process: () => ProcessSession.open(modelFile, setting),
     };
@@ -218,6 +220,61 @@ export class LoadedModel {
     return result;
   }
 
+  /**
+   * One forward pass over several windows: padded to the longest with the pad id and masked out
+   * (attention_mask 0), each output cropped back to its own length. A session without batching
+   * (the worker thread) runs them one at a time. On the bundled models the cropped outputs equal
+   * {@link forward}'s bit for bit (test/corpusScale.test.ts); onnxruntime promises no summation
+   * order, so another graph or provider may differ in the last bits.
+   */
+  async forwardBatch(batch: ReadonlyArray<readonly number[]>): Promise<ForwardOutput[]> {
+    if (batch.length === 1 || !this.session.runBatch) {
+      const outputs: ForwardOutput[] = [];
+      for (const ids of batch) outputs.push(await this.forward(ids));
+      return outputs;
+    }
+    const fetches = [this.outputNames.attentions, this.outputNames.lastHiddenState];
+    if (this.outputNames.valueNorms) fetches.push(this.outputNames.valueNorms);
+    const outputs = await this.session.runBatch(batch, this.tokenizer.special.pad, fetches);
+    const attentions = outputs[this.outputNames.attentions];
+    if (attentions.dims.length !== 5) {
+      throw new ModelLoadError(
+        `The attentions output has rank ${attentions.dims.length}; expected 5 ([layers, batch, heads, seq, seq]). ${REEXPORT}`,
+      );
+    }
+    const [layers, batchSize, heads, width] = attentions.dims;
+    const hidden = outputs[this.outputNames.lastHiddenState];
+    const norms = this.outputNames.valueNorms ? outputs[this.outputNames.valueNorms] : undefined;
+    const hiddenSize = this.info.hiddenSize;
+    return batch.map((ids, item) => {
+      const n = ids.length;
+      const attentionData = new Float32Array(layers * heads * n * n);
+      for (let layer = 0; layer < layers; layer++) {
+        for (let head = 0; head < heads; head++) {
+          for (let row = 0; row < n; row++) {
+            const from = (((layer * batchSize + item) * heads + head) * width + row) * width;
+            attentionData.set(attentions.data.subarray(from, from + n), ((layer * heads + head) * n + row) * n);
+          }
+        }
+      }
+      const hiddenFrom = item * width * hiddenSize;
+      const result: ForwardOutput = {
+        attentions: { data: attentionData, shape: [layers, heads, n, n] },
+        lastHiddenState: { data: hidden.data.slice(hiddenFrom, hiddenFrom + n * hiddenSize), shape: [n, hiddenSize] },
+      };
+      if (norms) {
+        const normData = new Float32Array(layers * heads * n);
+        for (let layer = 0; layer < layers; layer++) {
+          for (let head = 0; head < heads; head++) {
+            const from = ((layer * batchSize + item) * heads + head) * width;
+            normData.set(norms.data.subarray(from, from + n), (layer * heads + head) * n);
+          }
+        }
+        result.valueNorms = { data: normData, shape: [layers, heads, n] };
+      }
+      return result;
+    });
+  }
   /** True once the session cannot run: disposed, its worker thread stopped, or its process died (until restarted). */
   get stopped(): boolean {
     return this.session.stopped;
@@ -258,6 +315,30 @@ export class InProcessSession implements ForwardSession {
     return plain;
   }
 
+  async runBatch(
+    batch: ReadonlyArray<readonly number[]>,
+    padId: number,
+    fetches: readonly string[],
+  ): Promise<Record<string, OutputTensor>> {
+    const width = Math.max(...batch.map((ids) => ids.length));
+    const ids = new BigInt64Array(batch.length * width).fill(BigInt(padId));
+    const mask = new BigInt64Array(batch.length * width);
+    batch.forEach((row, item) => {
+      row.forEach((id, column) => {
+        ids[item * width + column] = BigInt(id);
+        mask[item * width + column] = 1n;
+      });
+    });
+    const dims = [batch.length, width];
+    const outputs = await this.session.run(
+      { input_ids: new ort.Tensor('int64', ids, dims), attention_mask: new ort.Tensor('int64', mask, dims) },
+      [...fetches],
+    );
+    const plain: Record<string, OutputTensor> = {};
+    for (const name of fetches)
+      plain[name] = { data: outputs[name].data as Float32Array, dims: outputs[name].dims.map(Number) };
+    return plain;
+  }
   release(): Promise<void> {
     this.stopped = true;
     return this.session.release();
@@ -265,12 +346,23 @@ export class InProcessSession implements ForwardSession {
 }
 
 /** Opens `file` in this thread with the chosen execution provider, falling back to the CPU under `auto`. */
-export async function openSession(file: string, setting: ExecutionProviderSetting): Promise<OpenedSession<InProcessSession>> {
+export async function openSession(
+  file: string,
+  setting: ExecutionProviderSetting,
+  intraOpThreads?: number,
+): Promise<OpenedSession<InProcessSession>> {
   checkExecutionProvider(setting);
   // A missing CUDA provider is expected on most machines: keep onnxruntime's own error log quiet
   // for that attempt and report the fallback ourselves.
   const open = async (providers: string[]) =>
-    new InProcessSession(await ort.InferenceSession.create(file, { executionProviders: providers, graphOptimizationLevel: 'all', logSeverityLevel: providers.includes('cuda') ? 4 : 2 }));
+    new InProcessSession(
+      await ort.InferenceSession.create(file, {
+        executionProviders: providers,
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: providers.includes('cuda') ? 4 : 2,
+        ...(intraOpThreads ? { intraOpNumThreads: intraOpThreads } : {}),
+      }),
+    );
   try {
     if (setting === 'cpu') return { session: await open(['cpu']), device: 'cpu' };
     try {

@@ -16,7 +16,17 @@ import { structureHeads } from './metrics/structureHeads';
 import { CodeParser } from './parser';
 import { planWindows } from './windows';
 import type { SubwordSequence } from './tokenizer';
-import type { AnalysisResult, AnalysisScores, AnalyzedWindow, CodeToken, LanguageId, PairRule, ParsedSource, StageTimings } from './types';
+import type {
+  AnalysisResult,
+  AnalysisScores,
+  AnalyzedWindow,
+  CodeToken,
+  ForwardOutput,
+  LanguageId,
+  PairRule,
+  ParsedSource,
+  StageTimings,
+} from './types';
 
 /** Input the analysis refuses, with a one-line message for the user. */
 export class InputError extends Error {
@@ -101,6 +111,22 @@ export function keptDistances(parsed: ParsedSource, keptTokens: readonly CodeTok
   return upgradedAstDistances(parsed.tree, parsed.tokens, keptTokens);
 }
 
+/** An analysis up to its forward passes (see `Analyzer.prepare`). */
+interface PreparedAnalysis {
+  source: string;
+  language: LanguageId;
+  options: AnalyzeOptions;
+  tokenMode: TokenMode;
+  parsed: ParsedSource;
+  plan: ReturnType<typeof planWindows>;
+  warnings: string[];
+  started: number;
+  parseMs: number;
+  tokenizeMs: number;
+  forwardMs: number;
+  cancelled: () => void;
+}
+
 /**
  * The pipeline: source → tokens → attention → structure → scores. One Analyzer holds one parser
  * and one loaded model; `analyze` may be called many times.
@@ -117,10 +143,77 @@ export class Analyzer {
   }
 
   async analyze(source: string, language: LanguageId, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+    const prepared = await this.prepare(source, language, options);
+    const outputs: ForwardOutput[] = [];
+    const windowCount = prepared.plan.windows.length;
+    for (const [index, window] of prepared.plan.windows.entries()) {
+      prepared.cancelled();
+      options.onProgress?.(`Running the model on window ${index + 1} of ${windowCount}`, index / windowCount);
+      const mark = performance.now();
+      outputs.push(await this.model.forward(window.ids));
+      prepared.forwardMs += performance.now() - mark;
+    }
+    return this.complete(prepared, outputs);
+  }
+
+  /**
+   * Many snippets with their forward passes batched: windows are sorted by length and run
+   * `batchSize` at a time (padded to the longest of each batch). Each entry of the answer is the
+   * snippet's result or the error `analyze` would have thrown for it.
+   */
+  async analyzeMany(
+    sources: ReadonlyArray<{ source: string; language: LanguageId }>,
+    options: AnalyzeOptions = {},
+    batchSize = 8,
+  ): Promise<Array<AnalysisResult | Error>> {
+    const prepared: Array<PreparedAnalysis | Error> = [];
+    for (const { source, language } of sources) {
+      prepared.push(await this.prepare(source, language, options).catch((error: Error) => error));
+    }
+    const windows: Array<{ snippet: number; window: number; ids: number[] }> = [];
+    prepared.forEach((entry, snippet) => {
+      if (entry instanceof Error) return;
+      entry.plan.windows.forEach((window, index) => windows.push({ snippet, window: index, ids: window.ids }));
+    });
+    windows.sort((a, b) => a.ids.length - b.ids.length || a.snippet - b.snippet || a.window - b.window);
+    const outputs = prepared.map((entry) =>
+      entry instanceof Error ? [] : new Array<ForwardOutput>(entry.plan.windows.length),
+    );
+    const failed = new Map<number, Error>();
+    for (let from = 0; from < windows.length; from += Math.max(1, batchSize)) {
+      const batch = windows.slice(from, from + Math.max(1, batchSize));
+      try {
+        const results = await this.model.forwardBatch(batch.map((entry) => entry.ids));
+        batch.forEach((entry, index) => (outputs[entry.snippet][entry.window] = results[index]));
+      } catch (error) {
+        if (batch.length === 1) failed.set(batch[0].snippet, error as Error);
+        // One failing window fails only its own snippet: the others of the batch run alone.
+        else {
+          for (const entry of batch) {
+            try {
+              outputs[entry.snippet][entry.window] = await this.model.forward(entry.ids);
+            } catch (single) {
+              failed.set(entry.snippet, single as Error);
+            }
+          }
+        }
+      }
+    }
+    return prepared.map((entry, snippet) => {
+      if (entry instanceof Error) return entry;
+      if (failed.has(snippet)) return failed.get(snippet)!;
+      try {
+        return this.complete(entry, outputs[snippet]);
+      } catch (error) {
+        return error as Error;
+      }
+    });
+  }
+
+  /** Everything before the forward passes: checks, parse, subwords, windows. */
+  private async prepare(source: string, language: LanguageId, options: AnalyzeOptions): Promise<PreparedAnalysis> {
     languageSpec(language);
     checkInput(source, options.maxBytes);
-    const pairRule = options.pairRule ?? 'mean';
-    const distance = options.distance ?? 'ast';
     const cancelled = () => {
       if (options.signal?.aborted) throw new AnalysisCancelledError();
     };
@@ -139,7 +232,7 @@ export class Analyzer {
     }
     cancelled();
 
-    let mark = performance.now();
+    const mark = performance.now();
     const { sequence, tokensFed } = this.encode(parsed, tokenMode, options, warnings);
     const windowSize = options.maxSubwords ?? this.model.info.maxPositions;
     const plan = planWindows(sequence, tokensFed, windowSize, this.model.tokenizer.special);
@@ -157,20 +250,37 @@ export class Analyzer {
     }
     if (!this.model.info.hasValueNorms) warnings.push('The model has no value_norms output: value-weighted attention is unavailable. Re-export with models/export_onnx.py.');
 
-    let forwardMs = 0;
-    let alignMs = 0;
-    const windows: AnalyzedWindow[] = [];
-    for (const [index, window] of plan.windows.entries()) {
-      cancelled();
-      options.onProgress?.(`Running the model on window ${index + 1} of ${plan.windows.length}`, index / plan.windows.length);
-      mark = performance.now();
-      const output = await this.model.forward(window.ids);
-      forwardMs += performance.now() - mark;
-      mark = performance.now();
-      windows.push(withTokenAttention({ ...window, subwordAttention: output.attentions, valueNorms: output.valueNorms }, pairRule));
-      alignMs += performance.now() - mark;
-    }
-    cancelled();
+    return {
+      source,
+      language,
+      options,
+      tokenMode,
+      parsed,
+      plan,
+      warnings,
+      started,
+      parseMs,
+      tokenizeMs,
+      forwardMs: 0,
+      cancelled,
+    };
+  }
+
+  /** Everything after the forward passes (one output per window): alignment, result, scores. */
+  private complete(prepared: PreparedAnalysis, outputs: readonly ForwardOutput[]): AnalysisResult {
+    const { source, language, options, tokenMode, parsed, plan, warnings } = prepared;
+    prepared.cancelled();
+    const pairRule = options.pairRule ?? 'mean';
+    const distance = options.distance ?? 'ast';
+    const mark = performance.now();
+    const windows: AnalyzedWindow[] = plan.windows.map((window, index) =>
+      withTokenAttention(
+        { ...window, subwordAttention: outputs[index].attentions, valueNorms: outputs[index].valueNorms },
+        pairRule,
+      ),
+    );
+    const alignMs = performance.now() - mark;
+    prepared.cancelled();
 
     const result: AnalysisResult = {
       schemaVersion: 1,
@@ -192,13 +302,20 @@ export class Analyzer {
       errors: parsed.errors,
       windows,
       scores: {},
-      timings: { parseMs, tokenizeMs, forwardMs, alignMs, metricsMs: 0, totalMs: 0 },
+      timings: {
+        parseMs: prepared.parseMs,
+        tokenizeMs: prepared.tokenizeMs,
+        forwardMs: prepared.forwardMs,
+        alignMs,
+        metricsMs: 0,
+        totalMs: 0,
+      },
       warnings,
       dataFlow: extractDataFlow(parsed),
     };
     completeScores(result, options.reports ?? 'all');
     const timings: StageTimings = result.timings;
-    timings.totalMs = performance.now() - started;
+    timings.totalMs = performance.now() - prepared.started;
     return result;
   }
 

@@ -14,6 +14,12 @@ export interface ForwardSession {
   readonly outputNames: readonly string[];
   /** One forward pass over `ids` (batch of one, no padding). */
   run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>>;
+  /** One forward pass over several inputs, right-padded with `padId` under attention_mask 0. */
+  runBatch?(
+    batch: ReadonlyArray<readonly number[]>,
+    padId: number,
+    fetches: readonly string[],
+  ): Promise<Record<string, OutputTensor>>;
   release(): Promise<void>;
   /** True once `run` can only fail (released, its worker thread stopped, or its process died). */
   readonly stopped: boolean;
