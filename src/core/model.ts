@@ -216,6 +216,24 @@ export class LoadedModel {
     return result;
   }
 
+  /**
+   * `last_hidden_state` ([n, hidden]) of several inputs of one length, as one batched pass: the
+   * exported graph has a batch dimension, and the attention outputs are not fetched. Inputs of
+   * different lengths, or a session without batches, run one by one.
+   */
+  async hiddenStates(batch: ReadonlyArray<readonly number[]>): Promise<Float32Array[]> {
+    const name = this.outputNames.lastHiddenState;
+    const n = batch[0]?.length ?? 0;
+    if (!this.session.runBatch || batch.some((ids) => ids.length !== n)) {
+      const states: Float32Array[] = [];
+      for (const ids of batch) states.push((await this.session.run(ids, [name]))[name].data);
+      return states;
+    }
+    const { data } = (await this.session.runBatch(batch, [name]))[name];
+    const size = n * this.info.hiddenSize;
+    return batch.map((_, index) => data.slice(index * size, (index + 1) * size));
+  }
+
   /** True once the session cannot run: disposed, its worker thread stopped, or its process died (until restarted). */
   get stopped(): boolean {
     return this.session.stopped;
@@ -243,6 +261,8 @@ export interface ForwardSession {
   readonly outputNames: readonly string[];
   /** One forward pass over `ids` (batch of one, no padding). */
   run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>>;
+  /** One forward pass over inputs of one length stacked as a batch (outputs keep the batch dimension). */
+  runBatch?(batch: ReadonlyArray<readonly number[]>, fetches: readonly string[]): Promise<Record<string, OutputTensor>>;
   release(): Promise<void>;
   /** True once `run` can only fail (released, its worker thread stopped, or its process died). */
   readonly stopped: boolean;
@@ -270,10 +290,14 @@ export class InProcessSession implements ForwardSession {
     return this.session.outputNames;
   }
 
-  async run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>> {
-    const n = ids.length;
-    const inputIds = new ort.Tensor('int64', BigInt64Array.from(ids, (id) => BigInt(id)), [1, n]);
-    const mask = new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]);
+  run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>> {
+    return this.runBatch([ids], fetches);
+  }
+
+  async runBatch(batch: ReadonlyArray<readonly number[]>, fetches: readonly string[]): Promise<Record<string, OutputTensor>> {
+    const n = batch[0].length;
+    const inputIds = new ort.Tensor('int64', BigInt64Array.from(batch.flat(), (id) => BigInt(id)), [batch.length, n]);
+    const mask = new ort.Tensor('int64', new BigInt64Array(batch.length * n).fill(1n), [batch.length, n]);
     const outputs = await this.session.run({ input_ids: inputIds, attention_mask: mask }, [...fetches]);
     const plain: Record<string, OutputTensor> = {};
     for (const name of fetches) plain[name] = { data: outputs[name].data as Float32Array, dims: outputs[name].dims.map(Number) };
@@ -329,6 +353,7 @@ export function checkExecutionProvider(setting: unknown): asserts setting is Exe
 export type WorkerRequest =
   | { type: 'open'; file: string; setting: ExecutionProviderSetting }
   | { type: 'run'; id: number; ids: number[]; fetches: string[] }
+  | { type: 'runBatch'; id: number; batch: number[][]; fetches: string[] }
   | { type: 'release' };
 export type WorkerReply =
   | { type: 'opened'; device: ExecutionDevice; fallbackReason?: string; inputNames: string[]; outputNames: string[] }
@@ -390,11 +415,19 @@ export class WorkerSession implements ForwardSession {
   }
 
   run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>> {
+    return this.request((id) => ({ type: 'run', id, ids: [...ids], fetches: [...fetches] }));
+  }
+
+  runBatch(batch: ReadonlyArray<readonly number[]>, fetches: readonly string[]): Promise<Record<string, OutputTensor>> {
+    return this.request((id) => ({ type: 'runBatch', id, batch: batch.map((ids) => [...ids]), fetches: [...fetches] }));
+  }
+
+  private request(make: (id: number) => WorkerRequest): Promise<Record<string, OutputTensor>> {
     if (this.stoppedBy) return Promise.reject(this.stoppedBy);
     const id = this.nextId++;
     return new Promise((resolveRun, rejectRun) => {
       this.pending.set(id, { resolve: resolveRun, reject: rejectRun });
-      this.worker.postMessage({ type: 'run', id, ids: [...ids], fetches: [...fetches] } satisfies WorkerRequest);
+      this.worker.postMessage(make(id));
     });
   }
 

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { withTokenAttention } from './alignment';
-import { astDistances, sastDistances, upgradedAstDistances, type DistanceKind } from './astDistance';
+import { alignLayerMeans } from './alignment';
+import type { DistanceKind } from './astDistance';
 import { encodeLeafTokens } from './leafTokens';
 import { countResultTypes, dataTypeFilter, newCounters } from './metrics/frequentTypes';
 import { DEFAULT_PRESET, describeChoices, type PresetName } from './presets';
@@ -9,14 +9,17 @@ import { languageSpec } from './languages';
 import { LoadedModel, type LoadModelOptions } from './model';
 import { catDefinition, keptTokenIndices, referenceTypeFilter, scoreSnippets, type CatScoreReport, type CatSnippet, type TypeFilter } from './metrics/catScore';
 import { extractDataFlow } from './dataflow/dataFlow';
-import { dataFlowScore } from './metrics/dataFlowScore';
-import { headStatistics } from './metrics/headStatistics';
 import { headRoles } from './metrics/specialTokens';
-import { structureHeads } from './metrics/structureHeads';
 import { CodeParser } from './parser';
+import { keptDistances, type ScoreOptions } from './scoreOptions';
 import { planWindows } from './windows';
 import type { SubwordSequence } from './tokenizer';
+import { carryPartials, catFromPartials, dataFlowFromPartials, ensurePartial, headStatisticsFromPartials, needsTensors, ScoreContext, structureHeadsFromPartials, type WindowReport } from './windowScores';
+import { AnalyzedWindowRecord, attachTensorSource, DEFAULT_TENSOR_CACHE_BYTES, residentTensors, TensorCache, TensorsReleasedError, tensorsOf, tensorSourceOf, windowKey, windowTensorBytes, windowTensors, type TensorSource, type WindowTensors } from './windowTensors';
 import type { AnalysisResult, AnalysisScores, AnalyzedWindow, CodeToken, LanguageId, PairRule, ParsedSource, StageTimings } from './types';
+
+export { keptDistances, type ScoreOptions } from './scoreOptions';
+export { residentTensors, TensorCache, TensorsReleasedError, windowTensors, type WindowTensors } from './windowTensors';
 
 /** Input the analysis refuses, with a one-line message for the user. */
 export class InputError extends Error {
@@ -34,8 +37,6 @@ export class AnalysisCancelledError extends Error {
 }
 
 export const DEFAULT_MAX_BYTES = 1_000_000;
-/** The result keeps every window's attention tensors; beyond this the file is refused, not swapped. */
-export const DEFAULT_MAX_ATTENTION_BYTES = 2 ** 31;
 
 export interface AnalyzeOptions {
   keepComments?: boolean;
@@ -53,8 +54,6 @@ export interface AnalyzeOptions {
   path?: string;
   version?: number;
   maxBytes?: number;
-  /** Limit on the attention tensors the result keeps (subword and code-token, all windows). */
-  maxAttentionBytes?: number;
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
   /**
@@ -76,6 +75,12 @@ export const ALL_REPORTS: readonly ReportName[] = ['cat', 'dataFlow', 'headStati
 export interface AnalyzerOptions extends LoadModelOptions {
   modelDir: string;
   grammarsDir?: string;
+  /**
+   * Bytes of full attention tensors kept for recently used windows (default 512 MiB), least
+   * recently used evicted first; an evicted window costs one forward pass when a view of one head,
+   * rollout, flow or value-weighted attention, or a per-head report needs it again.
+   */
+  tensorCacheBytes?: number;
 }
 
 /** Checks text before any work: empty, binary or oversized input gets a clear message. */
@@ -92,31 +97,64 @@ export function checkInput(source: string, maxBytes = DEFAULT_MAX_BYTES): void {
   }
 }
 
-/** Distances over the kept tokens of a window (k×k), by the chosen definition. */
-export function keptDistances(parsed: ParsedSource, keptTokens: readonly CodeToken[], distance: DistanceKind): Int32Array {
-  if (distance === 'ast') return astDistances(parsed.tree, keptTokens);
-  if (distance === 'upgraded') {
-    return sastDistances(parsed.tree, parsed.source, languageSpec(parsed.language).commentTypes, keptTokens);
-  }
-  return upgradedAstDistances(parsed.tree, parsed.tokens, keptTokens);
-}
-
 /**
- * The pipeline: source → tokens → attention → structure → scores. One Analyzer holds one parser
- * and one loaded model; `analyze` may be called many times.
+ * The pipeline: source → tokens → attention → structure → scores. One Analyzer holds one parser,
+ * one loaded model and one cache of recent windows' tensors; `analyze` may be called many times.
  */
 export class Analyzer {
+  private readonly sources = new Map<PairRule, TensorSource>();
+
   private constructor(
     readonly parser: CodeParser,
     readonly model: LoadedModel,
+    readonly tensorCache: TensorCache,
   ) {}
 
   static async create(options: AnalyzerOptions): Promise<Analyzer> {
+    const cache = new TensorCache(options.tensorCacheBytes ?? DEFAULT_TENSOR_CACHE_BYTES);
     const [parser, model] = await Promise.all([CodeParser.create(options.grammarsDir), LoadedModel.load(options.modelDir, options)]);
-    return new Analyzer(parser, model);
+    return new Analyzer(parser, model, cache);
   }
 
-  async analyze(source: string, language: LanguageId, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+  /** Forward passes run since this analyzer was made to recompute evicted windows. */
+  get recomputedWindows(): number {
+    return [...this.sources.values()].reduce((sum, source) => sum + source.recomputed, 0);
+  }
+
+  private tensorSource(rule: PairRule): TensorSource {
+    let source = this.sources.get(rule);
+    if (!source) {
+      const { info } = this.model;
+      const model = this.model;
+      source = { prefix: `${info.path}|${rule}`, cache: this.tensorCache, rule, layers: info.layers, heads: info.heads, hasValueNorms: info.hasValueNorms, forward: (ids) => model.forward(ids), recomputed: 0 };
+      this.sources.set(rule, source);
+    }
+    return source;
+  }
+
+  analyze(source: string, language: LanguageId, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+    return this.run(source, language, options);
+  }
+
+  /**
+   * Analyses `text`, an edited version of `previous`'s source, with `previous`'s options unless
+   * `options` says otherwise. A window whose subwords (ids, and which token owns each) are
+   * unchanged keeps its layer means and, where the structure it was scored against is unchanged
+   * too, its score sums; only the other windows run the model. The result is the one a fresh
+   * `analyze(text)` gives.
+   */
+  reanalyze(previous: AnalysisResult, text: string, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+    const inherited: AnalyzeOptions = {
+      keepComments: previous.options.keepComments,
+      pairRule: previous.options.pairRule,
+      distance: previous.options.distance,
+      typeFilter: previous.options.typeFilter,
+      path: previous.source.path,
+    };
+    return this.run(text, previous.source.language, { ...inherited, ...options }, previous);
+  }
+
+  private async run(source: string, language: LanguageId, options: AnalyzeOptions, previous?: AnalysisResult): Promise<AnalysisResult> {
     languageSpec(language);
     checkInput(source, options.maxBytes);
     const pairRule = options.pairRule ?? 'mean';
@@ -140,48 +178,81 @@ export class Analyzer {
     cancelled();
 
     let mark = performance.now();
+    const { info } = this.model;
     const { sequence, tokensFed } = this.encode(parsed, tokenMode, options, warnings);
-    const windowSize = options.maxSubwords ?? this.model.info.maxPositions;
-    const plan = planWindows(sequence, tokensFed, windowSize, this.model.tokenizer.special);
+    const windowSize = options.maxSubwords ?? info.maxPositions;
+    const plan = planWindows(sequence, tokensFed, windowSize, this.model.tokenizer.special, parsed.tree);
     const tokenizeMs = performance.now() - mark;
-    if (plan.windows.length > 1) warnings.push(`The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${this.model.info.maxPositions}. Attention does not cross windows.`);
-    const attentionBytes = plan.windows.reduce((sum, window) => sum + 4 * this.model.info.layers * this.model.info.heads * (window.ids.length ** 2 + (window.tokenEnd - window.tokenStart) ** 2), 0);
-    const maxAttentionBytes = options.maxAttentionBytes ?? DEFAULT_MAX_ATTENTION_BYTES;
-    if (attentionBytes > maxAttentionBytes) {
-      throw new InputError(
-        `The file needs ${(attentionBytes / 2 ** 30).toFixed(2)} GiB of attention tensors (${plan.windows.length} windows × ${this.model.info.layers} layers × ${this.model.info.heads} heads); the limit is ${(maxAttentionBytes / 2 ** 30).toFixed(2)} GiB. Analyse a smaller file or a selection.`,
-      );
-    }
+    if (plan.windows.length > 1) warnings.push(`The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${info.maxPositions}. Attention does not cross windows.`);
     if (plan.splitTokens.length) {
-      warnings.push(`${plan.splitTokens.length} code token(s) have more subwords than a window holds (${this.model.info.maxPositions}); each was split across consecutive windows.`);
+      warnings.push(`${plan.splitTokens.length} code token(s) have more subwords than a window holds (${info.maxPositions}); each was split across consecutive windows.`);
     }
-    if (!this.model.info.hasValueNorms) warnings.push('The model has no value_norms output: value-weighted attention is unavailable. Re-export with models/export_onnx.py.');
+    if (!info.hasValueNorms) warnings.push('The model has no value_norms output: value-weighted attention is unavailable. Re-export with models/export_onnx.py.');
+
+    const typeFilter = options.typeFilter ?? referenceTypeFilter(language);
+    const dataFlow = extractDataFlow(parsed);
+    const context = new ScoreContext(parsed, { distance, typeFilter, pairRule }, dataFlow, info.layers, info.heads);
+    // Data-chosen types need every window's attention before any window is scored: CAT then runs after the windows.
+    const wanted = windowReports(options.reports ?? 'all', dataFlow !== undefined).filter(([report]) => report !== 'cat' || typeFilter.kind !== 'data');
+    const tensorSource = this.tensorSource(pairRule);
+    const reusable = new Map<string, AnalyzedWindow[]>();
+    for (const window of previous?.windows ?? []) {
+      if (tensorSourceOf(window) !== tensorSource) continue;
+      const key = windowKey(window, tensorSource.prefix);
+      reusable.set(key, [...(reusable.get(key) ?? []), window]);
+    }
 
     let forwardMs = 0;
     let alignMs = 0;
+    let metricsMs = 0;
+    let forwardPasses = 0;
+    let reused = 0;
     const windows: AnalyzedWindow[] = [];
     for (const [index, window] of plan.windows.entries()) {
       cancelled();
-      options.onProgress?.(`Running the model on window ${index + 1} of ${plan.windows.length}`, index / plan.windows.length);
+      const key = windowKey(window, tensorSource.prefix);
+      const earlier = reusable.get(key)?.shift();
+      let record: AnalyzedWindowRecord;
+      let tensors: WindowTensors | undefined;
+      if (earlier) {
+        record = new AnalyzedWindowRecord(window, earlier.layerAttention);
+        carryPartials(earlier, record);
+        reused++;
+      } else {
+        options.onProgress?.(`Running the model on window ${index + 1} of ${plan.windows.length}`, index / plan.windows.length);
+        mark = performance.now();
+        const output = await this.model.forward(window.ids);
+        forwardMs += performance.now() - mark;
+        forwardPasses++;
+        mark = performance.now();
+        tensors = tensorsOf(window, output, pairRule);
+        record = new AnalyzedWindowRecord(window, alignLayerMeans(output.attentions, window, pairRule));
+        alignMs += performance.now() - mark;
+        tensorSource.cache.put(key, tensors, windowTensorBytes(info.layers, info.heads, window.ids.length, window.tokenEnd - window.tokenStart, info.hasValueNorms));
+      }
+      attachTensorSource(record, tensorSource, key);
       mark = performance.now();
-      const output = await this.model.forward(window.ids);
-      forwardMs += performance.now() - mark;
-      mark = performance.now();
-      windows.push(withTokenAttention({ ...window, subwordAttention: output.attentions, valueNorms: output.valueNorms }, pairRule));
-      alignMs += performance.now() - mark;
+      for (const [report, heads] of wanted) {
+        if (ensurePartial(context, record, report, heads, tensors)) continue;
+        // A carried-over window scored against a structure that changed: its tensors again (cache or one pass).
+        tensors = await windowTensors(record);
+        ensurePartial(context, record, report, heads, tensors);
+      }
+      metricsMs += performance.now() - mark;
+      windows.push(record);
     }
     cancelled();
 
     const result: AnalysisResult = {
       schemaVersion: 1,
       source: { path: options.path, language, text: source, version: options.version },
-      model: this.model.info,
+      model: info,
       device: this.model.device,
       options: {
         keepComments: parsed.keptComments,
         pairRule,
         distance,
-        typeFilter: options.typeFilter ?? referenceTypeFilter(language),
+        typeFilter,
         ...(options.preset ? { preset: options.preset } : {}),
         ...(options.tokens ? { tokens: options.tokens } : {}),
         ...(options.maxSubwords ? { maxSubwords: options.maxSubwords } : {}),
@@ -192,11 +263,14 @@ export class Analyzer {
       errors: parsed.errors,
       windows,
       scores: {},
-      timings: { parseMs, tokenizeMs, forwardMs, alignMs, metricsMs: 0, totalMs: 0 },
+      timings: { parseMs, tokenizeMs, forwardMs, alignMs, metricsMs, totalMs: 0 },
       warnings,
-      dataFlow: extractDataFlow(parsed),
+      dataFlow,
+      windowRuns: { forward: forwardPasses, reused },
     };
-    completeScores(result, options.reports ?? 'all');
+    mark = performance.now();
+    for (const report of missingReports(result, options.reports ?? 'all')) assignReport(result, report, context);
+    result.timings.metricsMs += performance.now() - mark;
     const timings: StageTimings = result.timings;
     timings.totalMs = performance.now() - started;
     return result;
@@ -248,14 +322,66 @@ export class Analyzer {
 
   async dispose(): Promise<void> {
     this.parser.dispose();
+    this.tensorCache.clear();
     await this.model.dispose();
   }
 }
 
-export interface ScoreOptions {
-  distance: DistanceKind;
-  typeFilter: TypeFilter;
-  pairRule: PairRule;
+/** The per-window sums an analysis computes for `reports`, with whether heads are scored. */
+function windowReports(reports: 'all' | readonly ReportName[], hasDataFlow: boolean): Array<[WindowReport, boolean]> {
+  const list = reports === 'all' ? ALL_REPORTS : reports;
+  const wanted: Array<[WindowReport, boolean]> = [];
+  if (list.includes('cat') || list.includes('catLayers')) wanted.push(['cat', list.includes('cat')]);
+  if (hasDataFlow && (list.includes('dataFlow') || list.includes('dataFlowLayers'))) wanted.push(['dataFlow', list.includes('dataFlow')]);
+  if (list.includes('headStatistics')) wanted.push(['headStatistics', true]);
+  if (list.includes('structureHeads')) wanted.push(['structureHeads', true]);
+  return wanted;
+}
+
+function windowReportOf(report: ReportName): [WindowReport, boolean] {
+  switch (report) {
+    case 'cat':
+    case 'catLayers':
+      return ['cat', report === 'cat'];
+    case 'dataFlow':
+    case 'dataFlowLayers':
+      return ['dataFlow', report === 'dataFlow'];
+    default:
+      return [report, true];
+  }
+}
+
+/** Sets `result.scores`' entry for `report` from the windows' sums (which must be there). */
+function assignReport(result: AnalysisResult, report: ReportName, context: ScoreContext): void {
+  const scores = result.scores;
+  const [windowReport, heads] = windowReportOf(report);
+  switch (windowReport) {
+    case 'cat':
+      scores.cat =
+        result.options.typeFilter.kind === 'data'
+          ? catReport(result, parsedOf(result), result.options, undefined, undefined, heads)
+          : catFromPartials(context, result.windows, heads, preset(result.options));
+      break;
+    case 'dataFlow':
+      if (result.dataFlow) scores.dataFlow = dataFlowFromPartials(context, result.windows, heads);
+      break;
+    case 'headStatistics':
+      scores.headStatistics = headStatisticsFromPartials(context, result.windows);
+      scores.headRoles = headRoles(scores.headStatistics);
+      break;
+    case 'structureHeads':
+      scores.structureHeads = structureHeadsFromPartials(context, result.windows);
+      break;
+  }
+}
+
+function contextOf(result: AnalysisResult): ScoreContext {
+  return new ScoreContext(parsedOf(result), result.options, result.dataFlow, result.model.layers, result.model.heads);
+}
+
+/** The window's tensors without a forward pass: cached, or held by a window made outside the pipeline. */
+function tensorsAtHand(window: AnalyzedWindow): WindowTensors | undefined {
+  return residentTensors(window) ?? (Object.prototype.hasOwnProperty.call(window, 'subwordAttention') ? window : undefined);
 }
 
 /** The reports among `reports` that `result.scores` lacks (a per-head report makes its per-layer one redundant). */
@@ -283,49 +409,65 @@ export function missingReports(result: AnalysisResult, reports: 'all' | readonly
 
 /**
  * The metrics stage: adds to `result.scores` each of `reports` that it does not hold yet, and the
- * time spent to `result.timings.metricsMs`. Views call it with what they show.
+ * time spent to `result.timings.metricsMs`. Synchronous: a per-head report reads the windows'
+ * tensors from the cache and throws {@link TensorsReleasedError} when one was evicted — use
+ * {@link completeScoresStepwise}, which recomputes them, for a file larger than the cache.
  */
 export function completeScores(result: AnalysisResult, reports: 'all' | readonly ReportName[] = 'all'): AnalysisScores {
-  for (const report of missingReports(result, reports)) computeReport(result, report);
+  const missing = missingReports(result, reports);
+  if (!missing.length) return result.scores;
+  const context = contextOf(result);
+  for (const report of missing) {
+    const started = performance.now();
+    const [windowReport, heads] = windowReportOf(report);
+    const byWindow = windowReport === 'cat' ? result.options.typeFilter.kind !== 'data' : windowReport !== 'dataFlow' || result.dataFlow;
+    if (byWindow) {
+      for (const window of result.windows) {
+        if (!ensurePartial(context, window, windowReport, heads, tensorsAtHand(window))) throw new TensorsReleasedError(`completeScores (${report})`);
+      }
+    }
+    assignReport(result, report, context);
+    result.timings.metricsMs += performance.now() - started;
+  }
   return result.scores;
 }
 
 /**
- * {@link completeScores} one report at a time, yielding to the event loop before each, so that the
- * thread stays responsive between reports (each is one blocking step, at most a few hundred ms for
- * a 12-layer model on 512 subwords). `onReport` hears which report runs next.
+ * {@link completeScores} for any file size, yielding to the event loop between steps. The windows
+ * come first, one at a time: each per-head report's sums of a window are computed from its tensors
+ * (cached, or recomputed with one forward pass), so each evicted window costs one pass whatever the
+ * number of reports. Then the reports are finished one by one; `onReport` hears which is finished
+ * next and `onWindow` how many windows are done.
  */
-export async function completeScoresStepwise(result: AnalysisResult, reports: 'all' | readonly ReportName[] = 'all', onReport?: (report: ReportName, index: number, count: number) => void): Promise<AnalysisScores> {
+export async function completeScoresStepwise(
+  result: AnalysisResult,
+  reports: 'all' | readonly ReportName[] = 'all',
+  onReport?: (report: ReportName, index: number, count: number) => void,
+  onWindow?: (done: number, count: number) => void,
+): Promise<AnalysisScores> {
   const missing = missingReports(result, reports);
+  const context = contextOf(result);
+  const byWindow = (report: WindowReport) => (report === 'cat' ? result.options.typeFilter.kind !== 'data' : report !== 'dataFlow' || result.dataFlow);
+  const parts = missing.map(windowReportOf).filter(([report, heads]) => needsTensors(report, heads) && byWindow(report));
+  if (parts.length) {
+    for (const [index, window] of result.windows.entries()) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const started = performance.now();
+      const lacking = parts.filter(([report, heads]) => !ensurePartial(context, window, report, heads));
+      if (lacking.length) {
+        const tensors = tensorsAtHand(window) ?? (await windowTensors(window));
+        for (const [report, heads] of lacking) ensurePartial(context, window, report, heads, tensors);
+      }
+      result.timings.metricsMs += performance.now() - started;
+      onWindow?.(index + 1, result.windows.length);
+    }
+  }
   for (const [index, report] of missing.entries()) {
     onReport?.(report, index, missing.length);
     await new Promise((resolve) => setImmediate(resolve));
-    if (missingReports(result, [report]).length) computeReport(result, report);
+    if (missingReports(result, [report]).length) completeScores(result, [report]);
   }
   return result.scores;
-}
-
-function computeReport(result: AnalysisResult, report: ReportName): void {
-  const started = performance.now();
-  const scores = result.scores;
-  switch (report) {
-    case 'cat':
-    case 'catLayers':
-      scores.cat = catReport(result, parsedOf(result), result.options, undefined, undefined, report === 'cat');
-      break;
-    case 'dataFlow':
-    case 'dataFlowLayers':
-      if (result.dataFlow) scores.dataFlow = dataFlowScore(result, result.dataFlow, report === 'dataFlow');
-      break;
-    case 'headStatistics':
-      scores.headStatistics = headStatistics(result);
-      scores.headRoles = headRoles(scores.headStatistics);
-      break;
-    case 'structureHeads':
-      scores.structureHeads = structureHeads(result, result.dataFlow);
-      break;
-  }
-  result.timings.metricsMs += performance.now() - started;
 }
 
 /** CAT-score snippets of a result: one per window, over the kept tokens in `[from, to)`. */
@@ -366,10 +508,8 @@ export function catReport(result: AnalysisResult, parsed: ParsedSource, options:
     typeFilter.kind === 'data' && typeFilter.typesPerLayer
       ? scorePerLayerTypes(result, parsed, { ...options, typeFilter }, typeFilter.typesPerLayer, from, to, scoreHeads)
       : scoreAll(result, parsed, options, from, to, scoreHeads);
-  const resultOptions = { ...result.options, ...options, typeFilter };
-  const preset = { name: resultOptions.preset ?? DEFAULT_PRESET, choices: describeChoices(resultOptions) };
   return {
-    definition: catDefinition(typeFilter, options.distance, options.pairRule, undefined, preset),
+    definition: catDefinition(typeFilter, options.distance, options.pairRule, undefined, preset({ ...result.options, ...options, typeFilter })),
     headsScored: scoreHeads,
     score: scored.score,
     baseline: scored.baseline,
@@ -425,6 +565,11 @@ function scorePerLayerTypes(
   }
   merged!.thresholds.distance = distanceSum / layers;
   return { tokensKept, scored: merged! };
+}
+
+/** The preset and choices a CAT definition states. */
+function preset(options: AnalysisResult['options']): { name: PresetName; choices: ReturnType<typeof describeChoices> } {
+  return { name: options.preset ?? DEFAULT_PRESET, choices: describeChoices(options) };
 }
 
 /** A ParsedSource view of a result (the pipeline keeps everything the parser produced). */
