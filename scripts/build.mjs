@@ -30,6 +30,7 @@ const entryPoints = [
   { in: 'src/core/modelProcessMain.ts', out: 'modelProcessMain' },
   { in: 'src/bench/bench.ts', out: 'bench' },
   { in: 'src/bench/flowBench.ts', out: 'flow-bench' },
+  { in: 'src/bench/memoryProbe.ts', out: 'memory-probe' },
 ].filter((entry) => existsSync(join(root, entry.in)));
 
 const webviewEntryPoints = [
