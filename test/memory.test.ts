@@ -6,6 +6,7 @@ import { faithfulness } from '../src/core/metrics/faithfulness';
 import { Analyzer, completeScores, completeScoresStepwise, TensorCache, TensorsReleasedError, windowTensors } from '../src/core/pipeline';
 import type { AnalysisResult, ForwardOutput } from '../src/core/types';
 import { prepareView, tokenAttentionRow, type AttentionView } from '../src/core/views';
+import { dataFlowOverlay, prepareDataFlowOverlay } from '../src/presenters/dataFlowOverlay';
 import { tensorsOf, windowTensorBytes } from '../src/core/windowTensors';
 import { planWindows, startDepths } from '../src/core/windows';
 import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
@@ -81,6 +82,15 @@ describe('bounded memory: windows recomputed on demand', function () {
     }
   });
 
+  it('prepares the data-flow overlay of a one-head view on evicted windows: the same edges and file share', async () => {
+    const bounded = await tight.analyze(text, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
+    const view: AttentionView = { mode: 'head', layer: 1, head: 3, direction: 'attendsTo' };
+    const focus = bounded.dataFlow!.edges.find((edge) => edge.from >= bounded.windows[1].tokenStart && edge.to >= bounded.windows[1].tokenStart)!.from;
+    assert.throws(() => dataFlowOverlay(bounded, view, focus), TensorsReleasedError);
+    await prepareDataFlowOverlay(bounded, view, focus);
+    assert.deepEqual(dataFlowOverlay(bounded, view, focus), dataFlowOverlay(full, view, focus));
+  });
+
   it('batches the blank-out passes of the faithfulness check: the same occlusion and ranks as one pass per token', async () => {
     const focus = full.windows[0].tokenStart + 40;
     const sequential = await faithfulness(full, roomy.model, focus, 17, 1);
@@ -129,8 +139,9 @@ describe('tensor cache: least recently used first, by bytes', function () {
     await probe.dispose();
     const limit = sizes[sizes.length - 1] + sizes[sizes.length - 2];
     const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir, tensorCacheBytes: limit });
+    let result: AnalysisResult;
     try {
-      const result = await analyzer.analyze(threeWindows(), 'python');
+      result = await analyzer.analyze(threeWindows(), 'python');
       const stats = analyzer.tensorCache.stats();
       assert.equal(stats.entries, 2);
       assert.ok(stats.bytes <= limit && stats.peakEntries <= 2 + 1);
@@ -144,6 +155,7 @@ describe('tensor cache: least recently used first, by bytes', function () {
     } finally {
       await analyzer.dispose();
     }
+    await assert.rejects(windowTensors(result.windows[1]), /the model that analysed this file was released: analyse the file again/);
   });
 });
 
@@ -198,6 +210,30 @@ describe('re-analysis after an edit', function () {
     assert.equal(reanalysed.windowRuns!.forward, 1);
     assert.ok(reanalysed.windows.some((window, index) => window.tokenStart !== before.windows[index].tokenStart), 'later windows moved');
     assert.deepEqual(reanalysed.scores, fresh.scores);
+  });
+});
+
+describe('re-analysis after an edit that overflows its window', function () {
+  this.timeout(300_000);
+  it('keeps the previous cuts where they still fit: only the overflowing window’s run re-runs; the numbers of a fresh analysis with those cuts', async () => {
+    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir });
+    try {
+      const text = readFileSync(join(ROOT, 'test', 'fixtures', 'pprint.py'), 'utf8');
+      const reports = ['catLayers', 'dataFlowLayers'] as const;
+      const before = await analyzer.analyze(text, 'python', { reports });
+      const line = '            self._recursive = True\n            self._readable = False\n';
+      const added = Array.from({ length: 40 }, (_, i) => `            self._extra_${i} = len(object) + ${i}\n`).join('');
+      const edited = text.replace(line, line + added);
+      const reanalysed = await analyzer.reanalyze(before, edited, { reports });
+      assert.ok(reanalysed.windows.length > before.windows.length, 'the edited window overflowed into a new one');
+      assert.ok(reanalysed.windowRuns!.forward <= 3, `${reanalysed.windowRuns!.forward} windows re-run`);
+      assert.equal(reanalysed.windowRuns!.forward + reanalysed.windowRuns!.reused, reanalysed.windows.length);
+      const fresh = await analyzer.analyze(edited, 'python', { reports, windowStarts: reanalysed.windows.map((window) => window.tokenStart) });
+      assert.deepEqual(fresh.windows.map((window) => window.ids), reanalysed.windows.map((window) => window.ids));
+      assert.deepEqual(reanalysed.scores, fresh.scores);
+    } finally {
+      await analyzer.dispose();
+    }
   });
 });
 

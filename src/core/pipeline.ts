@@ -62,6 +62,11 @@ export interface AnalyzeOptions {
    * `catLayers` and `dataFlowLayers` and calls `completeScores` when a view needs the rest.
    */
   reports?: 'all' | readonly ReportName[];
+  /**
+   * Code-token indices where windows start wherever the run up to the next one fits (a previous
+   * plan's starts, re-anchored); `reanalyze` passes them when they let more windows be reused.
+   */
+  windowStarts?: readonly number[];
 }
 
 /**
@@ -126,7 +131,7 @@ export class Analyzer {
     if (!source) {
       const { info } = this.model;
       const model = this.model;
-      source = { prefix: `${info.path}|${rule}`, cache: this.tensorCache, rule, layers: info.layers, heads: info.heads, hasValueNorms: info.hasValueNorms, forward: (ids) => model.forward(ids), recomputed: 0 };
+      source = { prefix: `${info.path}|${rule}`, cache: this.tensorCache, rule, layers: info.layers, heads: info.heads, hasValueNorms: info.hasValueNorms, forward: (ids) => model.forward(ids), stopped: () => model.stopped, recomputed: 0 };
       this.sources.set(rule, source);
     }
     return source;
@@ -181,7 +186,22 @@ export class Analyzer {
     const { info } = this.model;
     const { sequence, tokensFed } = this.encode(parsed, tokenMode, options, warnings);
     const windowSize = options.maxSubwords ?? info.maxPositions;
-    const plan = planWindows(sequence, tokensFed, windowSize, this.model.tokenizer.special, parsed.tree);
+    const tensorSource = this.tensorSource(pairRule);
+    const reusable = new Map<string, AnalyzedWindow[]>();
+    for (const window of previous?.windows ?? []) {
+      if (tensorSourceOf(window) !== tensorSource) continue;
+      const key = windowKey(window, tensorSource.prefix);
+      reusable.set(key, [...(reusable.get(key) ?? []), window]);
+    }
+    const planFor = (starts?: readonly number[]) => 
+      planWindows(sequence, tokensFed, windowSize, this.model.tokenizer.special, parsed.tree, starts && new Set(starts));
+    let plan = planFor(options.windowStarts);
+    if (previous && !options.windowStarts) {
+      // Where the edited window overflowed, a fresh plan moves the cuts after it; the previous cuts may still fit.
+      const reusedBy = (candidate: typeof plan) => candidate.windows.filter((window) => reusable.has(windowKey(window, tensorSource.prefix))).length;
+      const kept = planFor(previousStarts(previous, tokensFed));
+      if (reusedBy(kept) > reusedBy(plan)) plan = kept;
+    }
     const tokenizeMs = performance.now() - mark;
     if (plan.windows.length > 1) warnings.push(`The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${info.maxPositions}. Attention does not cross windows.`);
     if (plan.splitTokens.length) {
@@ -194,13 +214,6 @@ export class Analyzer {
     const context = new ScoreContext(parsed, { distance, typeFilter, pairRule }, dataFlow, info.layers, info.heads);
     // Data-chosen types need every window's attention before any window is scored: CAT then runs after the windows.
     const wanted = windowReports(options.reports ?? 'all', dataFlow !== undefined).filter(([report]) => report !== 'cat' || typeFilter.kind !== 'data');
-    const tensorSource = this.tensorSource(pairRule);
-    const reusable = new Map<string, AnalyzedWindow[]>();
-    for (const window of previous?.windows ?? []) {
-      if (tensorSourceOf(window) !== tensorSource) continue;
-      const key = windowKey(window, tensorSource.prefix);
-      reusable.set(key, [...(reusable.get(key) ?? []), window]);
-    }
 
     let forwardMs = 0;
     let alignMs = 0;
@@ -325,6 +338,26 @@ export class Analyzer {
     this.tensorCache.clear();
     await this.model.dispose();
   }
+}
+
+/**
+ * The previous plan's window starts as token indices of the new text: tokens before the edit keep
+ * their index, tokens after it shift by the change in token count (both checked by text and
+ * offset); starts inside the edit are dropped.
+ */
+function previousStarts(previous: AnalysisResult, tokens: readonly CodeToken[]): number[] {
+  const oldTokens = previous.tokens;
+  const shift = tokens.length - oldTokens.length;
+  const textShift = tokens.length && oldTokens.length ? tokens[tokens.length - 1].endIndex - oldTokens[oldTokens.length - 1].endIndex : 0;
+  const starts: number[] = [];
+  for (const window of previous.windows) {
+    const old = oldTokens[window.tokenStart];
+    const same = tokens[window.tokenStart];
+    const moved = tokens[window.tokenStart + shift];
+    if (same && same.text === old.text && same.startIndex === old.startIndex) starts.push(window.tokenStart);
+    else if (moved && moved.text === old.text && moved.startIndex === old.startIndex + textShift) starts.push(window.tokenStart + shift);
+  }
+  return starts;
 }
 
 /** The per-window sums an analysis computes for `reports`, with whether heads are scored. */

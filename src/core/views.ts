@@ -40,18 +40,31 @@ export interface TokenWeights {
 
 /**
  * Derived m×m matrices (and flow rows) of a window, per view: small next to the window's tensors,
- * and kept with the window so that a view once prepared reads without its tensors.
+ * and kept with the window so that a view once prepared reads without its tensors — the most
+ * recent {@link DERIVED_PER_WINDOW} per window, so that browsing every head does not grow memory.
  */
 const matrixCache = new WeakMap<AnalyzedWindow, Map<string, Float32Array>>();
+export const DERIVED_PER_WINDOW = 32;
 
 function cachedMatrix(window: AnalyzedWindow, key: string): Float32Array | undefined {
-  return matrixCache.get(window)?.get(key);
+  const byKey = matrixCache.get(window);
+  const matrix = byKey?.get(key);
+  if (matrix) {
+    byKey!.delete(key);
+    byKey!.set(key, matrix);
+  }
+  return matrix;
 }
 
 function cache(window: AnalyzedWindow, key: string, matrix: Float32Array): Float32Array {
   let byKey = matrixCache.get(window);
   if (!byKey) matrixCache.set(window, (byKey = new Map()));
+  byKey.delete(key);
   byKey.set(key, matrix);
+  for (const oldest of byKey.keys()) {
+    if (byKey.size <= DERIVED_PER_WINDOW) break;
+    byKey.delete(oldest);
+  }
   return matrix;
 }
 

@@ -112,8 +112,8 @@ export class TensorCache {
 
 /** A window whose tensors are needed synchronously but were evicted from the cache. */
 export class TensorsReleasedError extends Error {
-  constructor(what: string) {
-    super(`${what} needs a window's full attention tensors, which were released to bound memory; call it after \`await windowTensors(window)\` (or \`await prepareView\`), or use its async form.`);
+  constructor(what: string, instead = 'call it after `await windowTensors(window)` (or `await prepareView`), or use its async form') {
+    super(`${what} needs a window's full attention tensors, which were released to bound memory; ${instead}.`);
     this.name = 'TensorsReleasedError';
   }
 }
@@ -128,6 +128,8 @@ export interface TensorSource {
   readonly heads: number;
   readonly hasValueNorms: boolean;
   forward(ids: readonly number[]): Promise<ForwardOutput>;
+  /** True once the model was released (another model chosen, the analyzer disposed). */
+  stopped(): boolean;
   /** Forward passes run to recompute evicted windows (not counting the analysis' own). */
   recomputed: number;
 }
@@ -167,6 +169,7 @@ export async function windowTensors(window: SubwordWindow): Promise<WindowTensor
   const { source, key } = entry;
   const cached = source.cache.get(key);
   if (cached) return cached;
+  if (source.stopped()) throw new TensorsReleasedError('Recomputing an evicted window', 'the model that analysed this file was released: analyse the file again');
   // Two views asking for the same evicted window share one forward pass.
   let running = pending.get(key);
   if (!running) {

@@ -27,9 +27,10 @@ interface Unit {
  * in the second half of what fits (a top-level statement or function where there is one), not
  * wherever the window fills up: an edit inside one function then leaves the other windows' cuts,
  * and so their subwords, as they were, unless the edited window overflows. Without it, windows
- * are filled greedily.
+ * are filled greedily. `starts` (code-token indices, e.g. a previous plan's window starts) are cuts
+ * kept wherever the run up to the next one fits in a window.
  */
-export function planWindows(sequence: SubwordSequence, tokens: readonly CodeToken[], maxPositions: number, special: SpecialTokenIds, tree?: SyntaxTree): WindowPlan {
+export function planWindows(sequence: SubwordSequence, tokens: readonly CodeToken[], maxPositions: number, special: SpecialTokenIds, tree?: SyntaxTree, starts?: ReadonlySet<number>): WindowPlan {
   const body = maxPositions - 2;
   if (body < 1) throw new Error(`maxPositions ${maxPositions} leaves no room for code between <s> and </s>.`);
   const units: Unit[] = [];
@@ -53,8 +54,10 @@ export function planWindows(sequence: SubwordSequence, tokens: readonly CodeToke
     while (last < units.length && used + (units[last].end - units[last].start) <= body) {
       used += units[last].end - units[last].start;
       last++;
+      if (starts?.has(units[last]?.token) && units[last].token !== units[last - 1].token) break;
     }
-    if (depth && last < units.length && last - first > 1) {
+    const anchored = last < units.length && starts?.has(units[last].token) && units[last].token !== units[last - 1].token;
+    if (depth && !anchored && last < units.length && last - first > 1) {
       let best = last;
       let bestCost = cutCost(last);
       for (let u = last - 1; u > first + (last - first) / 2; u--) {
