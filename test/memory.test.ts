@@ -26,7 +26,7 @@ describe('bounded memory: windows recomputed on demand', function () {
   let text: string;
   let full: AnalysisResult;
   before(async () => {
-    roomy = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir });
+    roomy = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir, tensorCacheBytes: 2 ** 31 });
     tight = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir, tensorCacheBytes: 0 });
     text = threeWindows();
     full = await roomy.analyze(text, 'python');

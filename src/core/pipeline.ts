@@ -81,7 +81,7 @@ export interface AnalyzerOptions extends LoadModelOptions {
   modelDir: string;
   grammarsDir?: string;
   /**
-   * Bytes of full attention tensors kept for recently used windows (default 512 MiB), least
+   * Bytes of full attention tensors kept for recently used windows (default 256 MiB), least
    * recently used evicted first; an evicted window costs one forward pass when a view of one head,
    * rollout, flow or value-weighted attention, or a per-head report needs it again.
    */

@@ -45,8 +45,8 @@ export interface TensorCacheStats {
   peakEntries: number;
 }
 
-/** 512 MiB: two windows of a 12 × 12 model at 512 subwords, about twenty of the bundled 4 × 4 one. */
-export const DEFAULT_TENSOR_CACHE_BYTES = 512 * 2 ** 20;
+/** 256 MiB: one window of a 12 × 12 model at 512 subwords (212 MiB), about ten of the bundled 4 × 4 one. */
+export const DEFAULT_TENSOR_CACHE_BYTES = 256 * 2 ** 20;
 
 /**
  * Recently used windows' tensors, least recently used evicted first once their bytes exceed

@@ -14,7 +14,7 @@ import { fileTypeFilter, PRESET_USAGE, PRESET_VALUE_OPTIONS, presetOptions } fro
 export const ANALYZE_USAGE = `code-attention analyze FILE [--model DIR] [--device auto|cpu|cuda] [--json]
     ${PRESET_USAGE} [--types reference|data]
     [--keep-comments] [--pair-rule mean|sumMean] [--max-bytes N] [--include-attention]
-    [--cache-mb N]   (MiB of full attention tensors kept for recent windows; default 512; others are recomputed)
+    [--cache-mb N]   (MiB of full attention tensors kept for recent windows; default 256; others are recomputed)
     [--faithfulness TOKEN|LINE:COL]   (blank out each token of the focus's window and rank the views against it)`;
 
 export async function analyzeCommand(argv: string[]): Promise<number> {
