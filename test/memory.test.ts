@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { faithfulness } from '../src/core/metrics/faithfulness';
 import { Analyzer, completeScores, completeScoresStepwise, TensorCache, TensorsReleasedError, windowTensors } from '../src/core/pipeline';
@@ -9,7 +10,7 @@ import { prepareView, tokenAttentionRow, type AttentionView } from '../src/core/
 import { dataFlowOverlay, prepareDataFlowOverlay } from '../src/presenters/dataFlowOverlay';
 import { tensorsOf, windowTensorBytes } from '../src/core/windowTensors';
 import { planWindows, startDepths } from '../src/core/windows';
-import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
+import { CLI, EXAMPLES, MODEL_DIR, ROOT } from './helpers';
 
 const sameBytes = (a: Float32Array, b: Float32Array) => a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 const grammarsDir = join(ROOT, 'grammars');
@@ -98,6 +99,17 @@ describe('bounded memory: windows recomputed on demand', function () {
     assert.deepEqual(batched.tokens, sequential.tokens);
     for (const [index, value] of batched.occlusion.entries()) assert.ok(Math.abs(value - sequential.occlusion[index]) < 1e-6, `${value} vs ${sequential.occlusion[index]}`);
     assert.deepEqual(batched.views.map((view) => view.importance), sequential.views.map((view) => view.importance));
+  });
+});
+
+describe('CLI --cache-mb', function () {
+  this.timeout(120_000);
+  it('analyses with no window held to the same scores as the default, and refuses a bad limit with one line', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cal-memory-')), 'three_windows.py');
+    writeFileSync(file, threeWindows());
+    const scores = (...extra: string[]) => JSON.parse(execFileSync(process.execPath, [CLI, 'analyze', file, '--json', '--model', MODEL_DIR, ...extra], { encoding: 'utf8', stdio: 'pipe' })).scores;
+    assert.deepEqual(scores('--cache-mb', '0'), scores());
+    assert.throws(() => execFileSync(process.execPath, [CLI, 'analyze', file, '--cache-mb', 'lots'], { encoding: 'utf8', stdio: 'pipe' }), (error: { stderr: string }) => /--cache-mb takes a number of MiB ≥ 0, got "lots"/.test(error.stderr));
   });
 });
 
