@@ -227,7 +227,24 @@ describe('re-analysis after an edit', function () {
 
 describe('re-analysis after an edit that overflows its window', function () {
   this.timeout(300_000);
-  it('keeps the previous cuts where they still fit: only the overflowing window’s run re-runs; the numbers of a fresh analysis with those cuts', async () => {
+  it('planning keeps given window starts wherever the run to the next one fits, over its own preferred cuts', async () => {
+    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir });
+    try {
+      const text = readFileSync(join(ROOT, 'test', 'fixtures', 'pprint.py'), 'utf8');
+      const parsed = await analyzer.parser.parse(text, 'python');
+      const sequence = analyzer.model.tokenizer.encodeTokens(parsed.tokens);
+      const { special } = analyzer.model.tokenizer;
+      const greedy = planWindows(sequence, parsed.tokens, 512, special).windows;
+      const shallow = planWindows(sequence, parsed.tokens, 512, special, parsed.tree).windows;
+      assert.notDeepEqual(greedy.map((window) => window.tokenStart), shallow.map((window) => window.tokenStart));
+      const kept = planWindows(sequence, parsed.tokens, 512, special, parsed.tree, new Set(greedy.map((window) => window.tokenStart))).windows;
+      assert.deepEqual(kept.map((window) => window.tokenStart), greedy.map((window) => window.tokenStart));
+    } finally {
+      await analyzer.dispose();
+    }
+  });
+
+  it('re-runs only the windows around an edit that overflows its window; the numbers of a fresh analysis with the same cuts', async () => {
     const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir });
     try {
       const text = readFileSync(join(ROOT, 'test', 'fixtures', 'pprint.py'), 'utf8');
