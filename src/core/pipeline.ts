@@ -108,6 +108,7 @@ export function checkInput(source: string, maxBytes = DEFAULT_MAX_BYTES): void {
  */
 export class Analyzer {
   private readonly sources = new Map<PairRule, TensorSource>();
+  private disposed = false;
 
   private constructor(
     readonly parser: CodeParser,
@@ -131,7 +132,14 @@ export class Analyzer {
     if (!source) {
       const { info } = this.model;
       const model = this.model;
-      source = { prefix: `${info.path}|${rule}`, cache: this.tensorCache, rule, layers: info.layers, heads: info.heads, hasValueNorms: info.hasValueNorms, forward: (ids) => model.forward(ids), stopped: () => model.stopped, recomputed: 0 };
+      source = { prefix: `${info.path}|${rule}`, cache: this.tensorCache, rule, layers: info.layers, heads: info.heads, hasValueNorms: info.hasValueNorms, forward: async (ids) => {
+          // A model process that died since the analysis starts again for the recomputation.
+          await model.restartIfStopped();
+          return model.forward(ids);
+        },
+        stopped: () => this.disposed,
+        recomputed: 0,
+      };
       this.sources.set(rule, source);
     }
     return source;
@@ -334,6 +342,7 @@ export class Analyzer {
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
     this.parser.dispose();
     this.tensorCache.clear();
     await this.model.dispose();

@@ -128,7 +128,7 @@ export interface TensorSource {
   readonly heads: number;
   readonly hasValueNorms: boolean;
   forward(ids: readonly number[]): Promise<ForwardOutput>;
-  /** True once the model was released (another model chosen, the analyzer disposed). */
+  /** True once the analyzer was disposed (its model released): an evicted window cannot come back. */
   stopped(): boolean;
   /** Forward passes run to recompute evicted windows (not counting the analysis' own). */
   recomputed: number;
