@@ -4,7 +4,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { faithfulness } from '../src/core/metrics/faithfulness';
-import { Analyzer, completeScores, completeScoresStepwise, TensorCache, TensorsReleasedError, windowTensors } from '../src/core/pipeline';
+import {
+  Analyzer,
+  completeScores,
+  completeScoresStepwise,
+  TensorCache,
+  TensorsReleasedError,
+  windowTensors,
+} from '../src/core/pipeline';
 import type { AnalysisResult, ForwardOutput } from '../src/core/types';
 import { prepareView, tokenAttentionRow, type AttentionView } from '../src/core/views';
 import { dataFlowOverlay, prepareDataFlowOverlay } from '../src/presenters/dataFlowOverlay';
@@ -12,7 +19,12 @@ import { tensorsOf, windowTensorBytes } from '../src/core/windowTensors';
 import { planWindows, startDepths } from '../src/core/windows';
 import { CLI, EXAMPLES, MODEL_DIR, ROOT } from './helpers';
 
-const sameBytes = (a: Float32Array, b: Float32Array) => a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+const sameBytes = (a: Float32Array, b: Float32Array) =>
+  a.length === b.length &&
+  Buffer.compare(
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  ) === 0;
 const grammarsDir = join(ROOT, 'grammars');
 /** Three windows of real code: the example module three times, its functions renamed per copy. */
 const threeWindows = () => {
@@ -27,7 +39,12 @@ describe('bounded memory: windows recomputed on demand', function () {
   let text: string;
   let full: AnalysisResult;
   before(async () => {
-    roomy = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir, tensorCacheBytes: 2 ** 31 });
+    roomy = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir,
+      tensorCacheBytes: 2 ** 31,
+    });
     tight = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir, tensorCacheBytes: 0 });
     text = threeWindows();
     full = await roomy.analyze(text, 'python');
@@ -43,7 +60,8 @@ describe('bounded memory: windows recomputed on demand', function () {
     const bounded = await tight.analyze(text, 'python');
     assert.equal(tight.tensorCache.stats().entries, 0);
     assert.deepEqual(bounded.scores, full.scores);
-    for (const [index, window] of bounded.windows.entries()) assert.ok(sameBytes(window.layerAttention.data, full.windows[index].layerAttention.data));
+    for (const [index, window] of bounded.windows.entries())
+      assert.ok(sameBytes(window.layerAttention.data, full.windows[index].layerAttention.data));
   });
 
   it('completes the per-head reports of an editor analysis with one forward pass per evicted window, to the full numbers', async () => {
@@ -54,8 +72,12 @@ describe('bounded memory: windows recomputed on demand', function () {
     const windowsDone: number[] = [];
     await completeScoresStepwise(light, 'all', undefined, (done) => windowsDone.push(done));
     assert.equal(tight.recomputedWindows - before, light.windows.length, 'four per-head reports, one pass per window');
-    assert.deepEqual(windowsDone, light.windows.map((_, index) => index + 1));
-    for (const report of ['cat', 'dataFlow', 'headStatistics', 'headRoles', 'structureHeads'] as const) assert.deepEqual(light.scores[report], full.scores[report], report);
+    assert.deepEqual(
+      windowsDone,
+      light.windows.map((_, index) => index + 1),
+    );
+    for (const report of ['cat', 'dataFlow', 'headStatistics', 'headRoles', 'structureHeads'] as const)
+      assert.deepEqual(light.scores[report], full.scores[report], report);
   });
 
   it('recomputes an evicted window’s tensors and every view of it exactly', async () => {
@@ -77,7 +99,8 @@ describe('bounded memory: windows recomputed on demand', function () {
       { mode: 'meanHeads', layer: 2, direction: 'attendedBy' },
     ];
     for (const view of views) {
-      if (view.mode !== 'meanHeads') assert.throws(() => tokenAttentionRow(bounded, view, focus), TensorsReleasedError, view.mode);
+      if (view.mode !== 'meanHeads')
+        assert.throws(() => tokenAttentionRow(bounded, view, focus), TensorsReleasedError, view.mode);
       await prepareView(bounded, view, focus);
       assert.deepEqual(tokenAttentionRow(bounded, view, focus), tokenAttentionRow(full, view, focus), view.mode);
     }
@@ -86,7 +109,9 @@ describe('bounded memory: windows recomputed on demand', function () {
   it('prepares the data-flow overlay of a one-head view on evicted windows: the same edges and file share', async () => {
     const bounded = await tight.analyze(text, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
     const view: AttentionView = { mode: 'head', layer: 1, head: 3, direction: 'attendsTo' };
-    const focus = bounded.dataFlow!.edges.find((edge) => edge.from >= bounded.windows[1].tokenStart && edge.to >= bounded.windows[1].tokenStart)!.from;
+    const focus = bounded.dataFlow!.edges.find(
+      (edge) => edge.from >= bounded.windows[1].tokenStart && edge.to >= bounded.windows[1].tokenStart,
+    )!.from;
     assert.throws(() => dataFlowOverlay(bounded, view, focus), TensorsReleasedError);
     await prepareDataFlowOverlay(bounded, view, focus);
     assert.deepEqual(dataFlowOverlay(bounded, view, focus), dataFlowOverlay(full, view, focus));
@@ -97,8 +122,12 @@ describe('bounded memory: windows recomputed on demand', function () {
     const sequential = await faithfulness(full, roomy.model, focus, 17, 1);
     const batched = await faithfulness(full, roomy.model, focus, 17, 8);
     assert.deepEqual(batched.tokens, sequential.tokens);
-    for (const [index, value] of batched.occlusion.entries()) assert.ok(Math.abs(value - sequential.occlusion[index]) < 1e-6, `${value} vs ${sequential.occlusion[index]}`);
-    assert.deepEqual(batched.views.map((view) => view.importance), sequential.views.map((view) => view.importance));
+    for (const [index, value] of batched.occlusion.entries())
+      assert.ok(Math.abs(value - sequential.occlusion[index]) < 1e-6, `${value} vs ${sequential.occlusion[index]}`);
+    assert.deepEqual(
+      batched.views.map((view) => view.importance),
+      sequential.views.map((view) => view.importance),
+    );
   });
 });
 
@@ -107,9 +136,22 @@ describe('CLI --cache-mb', function () {
   it('analyses with no window held to the same scores as the default, and refuses a bad limit with one line', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'cal-memory-')), 'three_windows.py');
     writeFileSync(file, threeWindows());
-    const scores = (...extra: string[]) => JSON.parse(execFileSync(process.execPath, [CLI, 'analyze', file, '--json', '--model', MODEL_DIR, ...extra], { encoding: 'utf8', stdio: 'pipe' })).scores;
+    const scores = (...extra: string[]) =>
+      JSON.parse(
+        execFileSync(process.execPath, [CLI, 'analyze', file, '--json', '--model', MODEL_DIR, ...extra], {
+          encoding: 'utf8',
+          stdio: 'pipe',
+        }),
+      ).scores;
     assert.deepEqual(scores('--cache-mb', '0'), scores());
-    assert.throws(() => execFileSync(process.execPath, [CLI, 'analyze', file, '--cache-mb', 'lots'], { encoding: 'utf8', stdio: 'pipe' }), (error: { stderr: string }) => /--cache-mb takes a number of MiB ≥ 0, got "lots"/.test(error.stderr));
+    assert.throws(
+      () =>
+        execFileSync(process.execPath, [CLI, 'analyze', file, '--cache-mb', 'lots'], {
+          encoding: 'utf8',
+          stdio: 'pipe',
+        }),
+      (error: { stderr: string }) => /--cache-mb takes a number of MiB ≥ 0, got "lots"/.test(error.stderr),
+    );
   });
 });
 
@@ -120,7 +162,13 @@ describe('tensor cache: least recently used first, by bytes', function () {
       const parsed = await analyzer.parser.parse('def f(a, b):\n    return a + b\n', 'python');
       const ids = analyzer.model.tokenizer.encodeTokens(parsed.tokens).ids;
       const { layers, heads } = analyzer.model.info;
-      const windows = [ids.slice(0, 4), ids.slice(0, 6), ids.slice(0, 8)].map((body) => ({ tokenStart: 0, tokenEnd: 1, ids: [0, ...body, 2], pieces: [], tokenOfSubword: Int32Array.from([-1, ...body.map(() => 0), -1]) }));
+      const windows = [ids.slice(0, 4), ids.slice(0, 6), ids.slice(0, 8)].map((body) => ({
+        tokenStart: 0,
+        tokenEnd: 1,
+        ids: [0, ...body, 2],
+        pieces: [],
+        tokenOfSubword: Int32Array.from([-1, ...body.map(() => 0), -1]),
+      }));
       const outputs: ForwardOutput[] = [];
       for (const window of windows) outputs.push(await analyzer.model.forward(window.ids));
       const bytes = windows.map((window) => windowTensorBytes(layers, heads, window.ids.length, 1, true));
@@ -147,10 +195,17 @@ describe('tensor cache: least recently used first, by bytes', function () {
     const probe = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir });
     const planned = await probe.analyze(threeWindows(), 'python', { reports: [] });
     const { layers, heads, hasValueNorms } = planned.model;
-    const sizes = planned.windows.map((window) => windowTensorBytes(layers, heads, window.ids.length, window.tokenEnd - window.tokenStart, hasValueNorms));
+    const sizes = planned.windows.map((window) =>
+      windowTensorBytes(layers, heads, window.ids.length, window.tokenEnd - window.tokenStart, hasValueNorms),
+    );
     await probe.dispose();
     const limit = sizes[sizes.length - 1] + sizes[sizes.length - 2];
-    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir, tensorCacheBytes: limit });
+    const analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir,
+      tensorCacheBytes: limit,
+    });
     let result: AnalysisResult;
     try {
       result = await analyzer.analyze(threeWindows(), 'python');
@@ -167,7 +222,10 @@ describe('tensor cache: least recently used first, by bytes', function () {
     } finally {
       await analyzer.dispose();
     }
-    await assert.rejects(windowTensors(result.windows[1]), /the model that analysed this file was released: analyse the file again/);
+    await assert.rejects(
+      windowTensors(result.windows[1]),
+      /the model that analysed this file was released: analyse the file again/,
+    );
   });
 });
 
@@ -184,12 +242,21 @@ describe('re-analysis after an edit', function () {
     const parsed = await analyzer.parser.parse(text, 'python');
     const result = await analyzer.analyze(text, 'python', { reports: [] });
     const depth = startDepths(parsed.tree, parsed.tokens);
-    const shallow = (windows: ReadonlyArray<{ tokenStart: number }>) => windows.slice(1).filter((window) => depth[window.tokenStart] <= 3).length;
+    const shallow = (windows: ReadonlyArray<{ tokenStart: number }>) =>
+      windows.slice(1).filter((window) => depth[window.tokenStart] <= 3).length;
     // pprint.py: top-level functions (depth 1) and the methods of PrettyPrinter (class → block → def: depth 3).
     const cuts = result.windows.slice(1).map((window) => depth[window.tokenStart]);
     assert.ok(shallow(result.windows) >= 0.75 * cuts.length, `cut depths ${cuts.join(' ')}`);
-    const greedy = planWindows(analyzer.model.tokenizer.encodeTokens(parsed.tokens), parsed.tokens, result.model.maxPositions, analyzer.model.tokenizer.special);
-    assert.ok(shallow(greedy.windows) < shallow(result.windows), `greedy filling cuts at ${shallow(greedy.windows)} shallow nodes`);
+    const greedy = planWindows(
+      analyzer.model.tokenizer.encodeTokens(parsed.tokens),
+      parsed.tokens,
+      result.model.maxPositions,
+      analyzer.model.tokenizer.special,
+    );
+    assert.ok(
+      shallow(greedy.windows) < shallow(result.windows),
+      `greedy filling cuts at ${shallow(greedy.windows)} shallow nodes`,
+    );
   });
 
   it('a one-line edit in pprint.py re-runs one window and gives exactly the numbers of a fresh analysis', async () => {
@@ -198,13 +265,20 @@ describe('re-analysis after an edit', function () {
     assert.ok(before.windows.length >= 13, `${before.windows.length} windows`);
     const line = '            self._recursive = True\n            self._readable = False\n';
     assert.equal(text.split(line).length, 2, 'the edited line is unique');
-    const edited = text.replace(line, '            self._recursive = True\n            self._readable = None  # edited\n');
+    const edited = text.replace(
+      line,
+      '            self._recursive = True\n            self._readable = None  # edited\n',
+    );
     const reanalysed = await analyzer.reanalyze(before, edited);
     assert.deepEqual(reanalysed.windowRuns, { forward: 1, reused: before.windows.length - 1 });
     const fresh = await analyzer.analyze(edited, 'python');
-    assert.deepEqual(reanalysed.windows.map((window) => [window.tokenStart, window.tokenEnd, window.ids]), fresh.windows.map((window) => [window.tokenStart, window.tokenEnd, window.ids]));
+    assert.deepEqual(
+      reanalysed.windows.map((window) => [window.tokenStart, window.tokenEnd, window.ids]),
+      fresh.windows.map((window) => [window.tokenStart, window.tokenEnd, window.ids]),
+    );
     assert.deepEqual(reanalysed.scores, fresh.scores);
-    for (const [index, window] of reanalysed.windows.entries()) assert.ok(sameBytes(window.layerAttention.data, fresh.windows[index].layerAttention.data));
+    for (const [index, window] of reanalysed.windows.entries())
+      assert.ok(sameBytes(window.layerAttention.data, fresh.windows[index].layerAttention.data));
     const focus = reanalysed.windows[5].tokenStart + 3;
     const view: AttentionView = { mode: 'head', layer: 2, head: 1, direction: 'attendsTo' };
     await prepareView(reanalysed, view, focus);
@@ -220,7 +294,10 @@ describe('re-analysis after an edit', function () {
     const reanalysed = await analyzer.reanalyze(before, edited, { reports: ['catLayers', 'dataFlowLayers'] });
     const fresh = await analyzer.analyze(edited, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
     assert.equal(reanalysed.windowRuns!.forward, 1);
-    assert.ok(reanalysed.windows.some((window, index) => window.tokenStart !== before.windows[index].tokenStart), 'later windows moved');
+    assert.ok(
+      reanalysed.windows.some((window, index) => window.tokenStart !== before.windows[index].tokenStart),
+      'later windows moved',
+    );
     assert.deepEqual(reanalysed.scores, fresh.scores);
   });
 });
@@ -236,9 +313,22 @@ describe('re-analysis after an edit that overflows its window', function () {
       const { special } = analyzer.model.tokenizer;
       const greedy = planWindows(sequence, parsed.tokens, 512, special).windows;
       const shallow = planWindows(sequence, parsed.tokens, 512, special, parsed.tree).windows;
-      assert.notDeepEqual(greedy.map((window) => window.tokenStart), shallow.map((window) => window.tokenStart));
-      const kept = planWindows(sequence, parsed.tokens, 512, special, parsed.tree, new Set(greedy.map((window) => window.tokenStart))).windows;
-      assert.deepEqual(kept.map((window) => window.tokenStart), greedy.map((window) => window.tokenStart));
+      assert.notDeepEqual(
+        greedy.map((window) => window.tokenStart),
+        shallow.map((window) => window.tokenStart),
+      );
+      const kept = planWindows(
+        sequence,
+        parsed.tokens,
+        512,
+        special,
+        parsed.tree,
+        new Set(greedy.map((window) => window.tokenStart)),
+      ).windows;
+      assert.deepEqual(
+        kept.map((window) => window.tokenStart),
+        greedy.map((window) => window.tokenStart),
+      );
     } finally {
       await analyzer.dispose();
     }
@@ -251,14 +341,22 @@ describe('re-analysis after an edit that overflows its window', function () {
       const reports = ['catLayers', 'dataFlowLayers'] as const;
       const before = await analyzer.analyze(text, 'python', { reports });
       const line = '            self._recursive = True\n            self._readable = False\n';
-      const added = Array.from({ length: 40 }, (_, i) => `            self._extra_${i} = len(object) + ${i}\n`).join('');
+      const added = Array.from({ length: 40 }, (_, i) => `            self._extra_${i} = len(object) + ${i}\n`).join(
+        '',
+      );
       const edited = text.replace(line, line + added);
       const reanalysed = await analyzer.reanalyze(before, edited, { reports });
       assert.ok(reanalysed.windows.length > before.windows.length, 'the edited window overflowed into a new one');
       assert.ok(reanalysed.windowRuns!.forward <= 3, `${reanalysed.windowRuns!.forward} windows re-run`);
       assert.equal(reanalysed.windowRuns!.forward + reanalysed.windowRuns!.reused, reanalysed.windows.length);
-      const fresh = await analyzer.analyze(edited, 'python', { reports, windowStarts: reanalysed.windows.map((window) => window.tokenStart) });
-      assert.deepEqual(fresh.windows.map((window) => window.ids), reanalysed.windows.map((window) => window.ids));
+      const fresh = await analyzer.analyze(edited, 'python', {
+        reports,
+        windowStarts: reanalysed.windows.map((window) => window.tokenStart),
+      });
+      assert.deepEqual(
+        fresh.windows.map((window) => window.ids),
+        reanalysed.windows.map((window) => window.ids),
+      );
       assert.deepEqual(reanalysed.scores, fresh.scores);
     } finally {
       await analyzer.dispose();
@@ -272,13 +370,34 @@ describe('memory stays flat as the input grows (child processes)', function () {
     const probe = join(ROOT, 'out', 'src', 'bench', 'memoryProbe.js');
     const limit = 32 * 2 ** 20;
     const run = (windows: number) =>
-      JSON.parse(execFileSync(process.execPath, [probe, '--model', MODEL_DIR, '--windows', String(windows), '--cache-bytes', String(limit), '--grammars', grammarsDir, '--source', join(ROOT, 'test', 'fixtures', 'pprint.py')], { encoding: 'utf8' }));
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          [
+            probe,
+            '--model',
+            MODEL_DIR,
+            '--windows',
+            String(windows),
+            '--cache-bytes',
+            String(limit),
+            '--grammars',
+            grammarsDir,
+            '--source',
+            join(ROOT, 'test', 'fixtures', 'pprint.py'),
+          ],
+          { encoding: 'utf8' },
+        ),
+      );
     const one = run(1);
     const many = run(16);
     assert.equal(one.windows, 1);
     assert.equal(many.windows, 16);
     assert.ok(many.cache.bytes <= limit);
-    assert.ok(many.cache.peakEntries <= Math.floor(limit / many.smallestWindowBytes), `${many.cache.peakEntries} windows held at most`);
+    assert.ok(
+      many.cache.peakEntries <= Math.floor(limit / many.smallestWindowBytes),
+      `${many.cache.peakEntries} windows held at most`,
+    );
     assert.equal(many.cache.evictions, 16 - many.cache.entries);
     const growthMB = many.peakRssMB - one.peakRssMB;
     const boundMB = (many.compactBytes + limit) / 2 ** 20 + 128;

@@ -21,7 +21,9 @@ const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) 
 
 /** `copies` copies of `text`, each copy's functions and classes renamed so that no two windows are alike. */
 function distinctCopies(text: string, copies: number): string {
-  return Array.from({ length: copies }, (_, copy) => text.replace(/^(\s*)(def|class) (\w+)/gm, `$1$2 $3_${copy}`)).join('\n');
+  return Array.from({ length: copies }, (_, copy) => text.replace(/^(\s*)(def|class) (\w+)/gm, `$1$2 $3_${copy}`)).join(
+    '\n',
+  );
 }
 
 async function main(): Promise<void> {
@@ -29,15 +31,28 @@ async function main(): Promise<void> {
   const wanted = Number(option('--windows') ?? 1);
   const cacheBytes = option('--cache-bytes') === undefined ? undefined : Number(option('--cache-bytes'));
   const reports: 'all' | ReportName[] = option('--reports') === 'editor' ? ['catLayers', 'dataFlowLayers'] : 'all';
-  const sourceFile = option('--source') ?? ['/usr/lib/python3.11/pprint.py', join(__dirname, '..', '..', 'test', 'fixtures', 'pprint.py')].find(existsSync)!;
+  const sourceFile =
+    option('--source') ??
+    ['/usr/lib/python3.11/pprint.py', join(__dirname, '..', '..', 'test', 'fixtures', 'pprint.py')].find(existsSync)!;
   const grammarsDir = option('--grammars');
-  const analyzer = await Analyzer.create({ modelDir, executionProvider: 'cpu', grammarsDir, tensorCacheBytes: cacheBytes });
+  const analyzer = await Analyzer.create({
+    modelDir,
+    executionProvider: 'cpu',
+    grammarsDir,
+    tensorCacheBytes: cacheBytes,
+  });
   try {
     const base = readFileSync(sourceFile, 'utf8');
     const { info } = analyzer.model;
     const windowsOf = async (text: string) => {
       const parsed = await analyzer.parser.parse(text, 'python');
-      return planWindows(analyzer.model.tokenizer.encodeTokens(parsed.tokens), parsed.tokens, info.maxPositions, analyzer.model.tokenizer.special, parsed.tree).windows.length;
+      return planWindows(
+        analyzer.model.tokenizer.encodeTokens(parsed.tokens),
+        parsed.tokens,
+        info.maxPositions,
+        analyzer.model.tokenizer.special,
+        parsed.tree,
+      ).windows.length;
     };
     let copies = 1;
     while ((await windowsOf(distinctCopies(base, copies))) < wanted) copies *= 2;
@@ -59,8 +74,20 @@ async function main(): Promise<void> {
     const peakRssMB = process.resourceUsage().maxRSS / 1024;
     const stats = analyzer.tensorCache.stats();
     const compactBytes = result.windows.reduce((sum, window) => sum + window.layerAttention.data.byteLength, 0);
-    const oldDesignBytes = result.windows.reduce((sum, window) => sum + 4 * info.layers * info.heads * (window.ids.length ** 2 + (window.tokenEnd - window.tokenStart) ** 2), 0);
-    const windowBytes = result.windows.map((window) => windowTensorBytes(info.layers, info.heads, window.ids.length, window.tokenEnd - window.tokenStart, info.hasValueNorms));
+    const oldDesignBytes = result.windows.reduce(
+      (sum, window) =>
+        sum + 4 * info.layers * info.heads * (window.ids.length ** 2 + (window.tokenEnd - window.tokenStart) ** 2),
+      0,
+    );
+    const windowBytes = result.windows.map((window) =>
+      windowTensorBytes(
+        info.layers,
+        info.heads,
+        window.ids.length,
+        window.tokenEnd - window.tokenStart,
+        info.hasValueNorms,
+      ),
+    );
     const extra: Record<string, unknown> = {};
     const largest = result.windows.reduce((best, window) => (window.ids.length > best.ids.length ? window : best));
     const forwardOf = async (ids: number[]) => {
@@ -109,8 +136,12 @@ async function main(): Promise<void> {
         sequentialMs,
         batchedMs,
         ratio: batchedMs / sequentialMs,
-        largestOcclusionDifference: Math.max(...batched.occlusion.map((value, index) => Math.abs(value - sequential.occlusion[index]))),
-        sameRanks: JSON.stringify(batched.views.map((view) => view.spearman)) === JSON.stringify(sequential.views.map((view) => view.spearman)),
+        largestOcclusionDifference: Math.max(
+          ...batched.occlusion.map((value, index) => Math.abs(value - sequential.occlusion[index])),
+        ),
+        sameRanks:
+          JSON.stringify(batched.views.map((view) => view.spearman)) ===
+          JSON.stringify(sequential.views.map((view) => view.spearman)),
       };
     }
     const report = {

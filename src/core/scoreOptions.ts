@@ -10,7 +10,11 @@ export interface ScoreOptions {
 }
 
 /** Distances over the kept tokens of a window (k×k), by the chosen definition. */
-export function keptDistances(parsed: ParsedSource, keptTokens: readonly CodeToken[], distance: DistanceKind): Int32Array {
+export function keptDistances(
+  parsed: ParsedSource,
+  keptTokens: readonly CodeToken[],
+  distance: DistanceKind,
+): Int32Array {
   if (distance === 'ast') return astDistances(parsed.tree, keptTokens);
   if (distance === 'upgraded') {
     return sastDistances(parsed.tree, parsed.source, languageSpec(parsed.language).commentTypes, keptTokens);

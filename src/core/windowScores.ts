@@ -1,8 +1,47 @@
 import { keptDistances, type ScoreOptions } from './scoreOptions';
-import { catDefinition, finishCat, keptTokenIndices, mergeCatAccumulator, newCatAccumulator, snippetAccumulator, type CatAccumulator, type CatScoreReport } from './metrics/catScore';
-import { dataFlowRows, dataFlowSources, dataFlowWindowPartial, finishDataFlow, mergeDataFlowPartial, newDataFlowPartial, type DataFlowPartial, type DataFlowRow, type DataFlowScoreReport } from './metrics/dataFlowScore';
-import { finishHeadStatistics, headStatisticsWindowPartial, mergeHeadStatisticsPartial, newHeadStatisticsPartial, punctuationColumns, type HeadStatistics, type HeadStatisticsPartial } from './metrics/headStatistics';
-import { finishStructureHeads, mergeStructurePartial, newStructurePartial, relatedTokens, structureRelations, structureRows, structureWindowPartial, type StructureHeadsReport, type StructurePartial, type StructureRelation, type StructureRows } from './metrics/structureHeads';
+import {
+  catDefinition,
+  finishCat,
+  keptTokenIndices,
+  mergeCatAccumulator,
+  newCatAccumulator,
+  snippetAccumulator,
+  type CatAccumulator,
+  type CatScoreReport,
+} from './metrics/catScore';
+import {
+  dataFlowRows,
+  dataFlowSources,
+  dataFlowWindowPartial,
+  finishDataFlow,
+  mergeDataFlowPartial,
+  newDataFlowPartial,
+  type DataFlowPartial,
+  type DataFlowRow,
+  type DataFlowScoreReport,
+} from './metrics/dataFlowScore';
+import {
+  finishHeadStatistics,
+  headStatisticsWindowPartial,
+  mergeHeadStatisticsPartial,
+  newHeadStatisticsPartial,
+  punctuationColumns,
+  type HeadStatistics,
+  type HeadStatisticsPartial,
+} from './metrics/headStatistics';
+import {
+  finishStructureHeads,
+  mergeStructurePartial,
+  newStructurePartial,
+  relatedTokens,
+  structureRelations,
+  structureRows,
+  structureWindowPartial,
+  type StructureHeadsReport,
+  type StructurePartial,
+  type StructureRelation,
+  type StructureRows,
+} from './metrics/structureHeads';
 import type { AnalyzedWindow, CodeToken, DataFlowGraph, ParsedSource } from './types';
 import type { WindowTensors } from './windowTensors';
 
@@ -58,16 +97,26 @@ export class ScoreContext {
     return this.parsed.tokens;
   }
 
-  catStructure(window: AnalyzedWindow): { kept: number[]; tokensKept: number; distances?: Int32Array; signature: string } {
+  catStructure(window: AnalyzedWindow): {
+    kept: number[];
+    tokensKept: number;
+    distances?: Int32Array;
+    signature: string;
+  } {
     if (window.tokenEnd - window.tokenStart < 2) return { kept: [], tokensKept: 0, signature: 'none' };
     const hasSubword = new Uint8Array(window.tokenEnd - window.tokenStart);
-    for (const token of window.tokenOfSubword) if (token >= window.tokenStart) hasSubword[token - window.tokenStart] = 1;
+    for (const token of window.tokenOfSubword)
+      if (token >= window.tokenStart) hasSubword[token - window.tokenStart] = 1;
     // Leaf tokens can lack subwords (the second quote of `""`); like the reference, they get no row.
     const kept = keptTokenIndices(this.tokens, this.options.typeFilter, window.tokenStart, window.tokenEnd).filter(
       (index) => hasSubword[index - window.tokenStart],
     );
     if (kept.length < 2) return { kept: [], tokensKept: kept.length, signature: `few:${kept.length}` };
-    const distances = keptDistances(this.parsed, kept.map((index) => this.tokens[index]), this.options.distance);
+    const distances = keptDistances(
+      this.parsed,
+      kept.map((index) => this.tokens[index]),
+      this.options.distance,
+    );
     const local = kept.map((index) => index - window.tokenStart);
     return { kept: local, tokensKept: kept.length, distances, signature: fingerprint([local, distances]) };
   }
@@ -86,10 +135,20 @@ export class ScoreContext {
   structureRows(window: AnalyzedWindow): { rows: StructureRows; signature: string } {
     if (!this.related) {
       const lookup = { tokens: this.parsed.tokens, tree: this.parsed.tree };
-      this.related = new Map(structureRelations(this.dataFlow).map((relation) => [relation, relatedTokens(lookup, relation, this.dataFlow)]));
+      this.related = new Map(
+        structureRelations(this.dataFlow).map((relation) => [relation, relatedTokens(lookup, relation, this.dataFlow)]),
+      );
     }
     const rows = structureRows(window, this.related);
-    return { rows, signature: fingerprint([...rows.entries()].flatMap(([relation, lists]) => [[relation.length], ...lists.flatMap((list) => [[list.length], list])])) };
+    return {
+      rows,
+      signature: fingerprint(
+        [...rows.entries()].flatMap(([relation, lists]) => [
+          [relation.length],
+          ...lists.flatMap((list) => [[list.length], list]),
+        ]),
+      ),
+    };
   }
 }
 
@@ -103,7 +162,13 @@ export function needsTensors(report: WindowReport, heads: boolean): boolean {
  * given when the partial has to be computed and {@link needsTensors}. Returns false when it has
  * to be computed but no tensors were given.
  */
-export function ensurePartial(context: ScoreContext, window: AnalyzedWindow, report: WindowReport, heads: boolean, tensors?: WindowTensors): boolean {
+export function ensurePartial(
+  context: ScoreContext,
+  window: AnalyzedWindow,
+  report: WindowReport,
+  heads: boolean,
+  tensors?: WindowTensors,
+): boolean {
   let partials = partialsOf.get(window);
   if (!partials) partialsOf.set(window, (partials = {}));
   const { layers } = context;
@@ -115,30 +180,60 @@ export function ensurePartial(context: ScoreContext, window: AnalyzedWindow, rep
       if (withHeads(partials.cat) && partials.cat!.signature === structure.signature) return true;
       if (!canCompute) return false;
       const accumulator = structure.distances
-        ? snippetAccumulator({ attention: { layerAttention: window.layerAttention, get tokenAttention() { return tensors!.tokenAttention; } }, kept: structure.kept, distances: structure.distances }, layers, context.heads, { scoreHeads: heads })
+        ? snippetAccumulator(
+            {
+              attention: {
+                layerAttention: window.layerAttention,
+                get tokenAttention() {
+                  return tensors!.tokenAttention;
+                },
+              },
+              kept: structure.kept,
+              distances: structure.distances,
+            },
+            layers,
+            context.heads,
+            { scoreHeads: heads },
+          )
         : newCatAccumulator(layers, context.heads);
-      partials.cat = { signature: structure.signature, heads, value: { accumulator, tokensKept: structure.tokensKept } };
+      partials.cat = {
+        signature: structure.signature,
+        heads,
+        value: { accumulator, tokensKept: structure.tokensKept },
+      };
       return true;
     }
     case 'dataFlow': {
       const { rows, signature } = context.dataFlowRows(window);
       if (withHeads(partials.dataFlow) && partials.dataFlow!.signature === signature) return true;
       if (!canCompute) return false;
-      partials.dataFlow = { signature, heads, value: dataFlowWindowPartial(window, rows, layers, context.heads, heads ? tensors!.tokenAttention : undefined) };
+      partials.dataFlow = {
+        signature,
+        heads,
+        value: dataFlowWindowPartial(window, rows, layers, context.heads, heads ? tensors!.tokenAttention : undefined),
+      };
       return true;
     }
     case 'headStatistics': {
       const { columns, signature } = context.punctuation(window);
       if (partials.headStatistics?.signature === signature) return true;
       if (!canCompute) return false;
-      partials.headStatistics = { signature, heads: true, value: headStatisticsWindowPartial(window, columns, tensors!.subwordAttention, layers, context.heads) };
+      partials.headStatistics = {
+        signature,
+        heads: true,
+        value: headStatisticsWindowPartial(window, columns, tensors!.subwordAttention, layers, context.heads),
+      };
       return true;
     }
     case 'structureHeads': {
       const { rows, signature } = context.structureRows(window);
       if (partials.structureHeads?.signature === signature) return true;
       if (!canCompute) return false;
-      partials.structureHeads = { signature, heads: true, value: structureWindowPartial(window, rows, tensors!.tokenAttention, layers, context.heads) };
+      partials.structureHeads = {
+        signature,
+        heads: true,
+        value: structureWindowPartial(window, rows, tensors!.tokenAttention, layers, context.heads),
+      };
       return true;
     }
   }
@@ -173,7 +268,11 @@ export function catFromPartials(
   };
 }
 
-export function dataFlowFromPartials(context: ScoreContext, windows: readonly AnalyzedWindow[], heads: boolean): DataFlowScoreReport {
+export function dataFlowFromPartials(
+  context: ScoreContext,
+  windows: readonly AnalyzedWindow[],
+  heads: boolean,
+): DataFlowScoreReport {
   const total = newDataFlowPartial(context.layers, context.heads);
   for (const window of windows) mergeDataFlowPartial(total, partialsOf.get(window)!.dataFlow!.value);
   return finishDataFlow(total, context.dataFlow!, heads);
@@ -185,7 +284,10 @@ export function headStatisticsFromPartials(context: ScoreContext, windows: reado
   return finishHeadStatistics(total);
 }
 
-export function structureHeadsFromPartials(context: ScoreContext, windows: readonly AnalyzedWindow[]): StructureHeadsReport {
+export function structureHeadsFromPartials(
+  context: ScoreContext,
+  windows: readonly AnalyzedWindow[],
+): StructureHeadsReport {
   const total = newStructurePartial(structureRelations(context.dataFlow), context.layers, context.heads);
   for (const window of windows) mergeStructurePartial(total, partialsOf.get(window)!.structureHeads!.value);
   return finishStructureHeads(total);

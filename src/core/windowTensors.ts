@@ -112,7 +112,10 @@ export class TensorCache {
 
 /** A window whose tensors are needed synchronously but were evicted from the cache. */
 export class TensorsReleasedError extends Error {
-  constructor(what: string, instead = 'call it after `await windowTensors(window)` (or `await prepareView`), or use its async form') {
+  constructor(
+    what: string,
+    instead = 'call it after `await windowTensors(window)` (or `await prepareView`), or use its async form',
+  ) {
     super(`${what} needs a window's full attention tensors, which were released to bound memory; ${instead}.`);
     this.name = 'TensorsReleasedError';
   }
@@ -143,7 +146,8 @@ const pending = new Map<string, Promise<WindowTensors>>();
  */
 export function windowKey(window: SubwordWindow, prefix: string): string {
   let owners = '';
-  for (let s = 0; s < window.tokenOfSubword.length; s++) owners += (window.tokenOfSubword[s] < 0 ? -1 : window.tokenOfSubword[s] - window.tokenStart) + ',';
+  for (let s = 0; s < window.tokenOfSubword.length; s++)
+    owners += (window.tokenOfSubword[s] < 0 ? -1 : window.tokenOfSubword[s] - window.tokenStart) + ',';
   return `${prefix}|${window.ids.join(',')}|${owners}`;
 }
 
@@ -165,11 +169,18 @@ export function residentTensors(window: object): WindowTensors | undefined {
 /** The window's tensors: from the cache, or recomputed with one forward pass and cached. */
 export async function windowTensors(window: SubwordWindow): Promise<WindowTensors> {
   const entry = sources.get(window);
-  if (!entry) throw new Error('This window has no model to recompute its attention from (it did not come from Analyzer.analyze).');
+  if (!entry)
+    throw new Error(
+      'This window has no model to recompute its attention from (it did not come from Analyzer.analyze).',
+    );
   const { source, key } = entry;
   const cached = source.cache.get(key);
   if (cached) return cached;
-  if (source.stopped()) throw new TensorsReleasedError('Recomputing an evicted window', 'the model that analysed this file was released: analyse the file again');
+  if (source.stopped())
+    throw new TensorsReleasedError(
+      'Recomputing an evicted window',
+      'the model that analysed this file was released: analyse the file again',
+    );
   // Two views asking for the same evicted window share one forward pass.
   let running = pending.get(key);
   if (!running) {
@@ -178,7 +189,11 @@ export async function windowTensors(window: SubwordWindow): Promise<WindowTensor
       source.recomputed++;
       const tensors = tensorsOf(window, output, source.rule);
       const m = window.tokenEnd - window.tokenStart;
-      source.cache.put(key, tensors, windowTensorBytes(source.layers, source.heads, window.ids.length, m, source.hasValueNorms));
+      source.cache.put(
+        key,
+        tensors,
+        windowTensorBytes(source.layers, source.heads, window.ids.length, m, source.hasValueNorms),
+      );
       return tensors;
     })().finally(() => pending.delete(key));
     pending.set(key, running);
@@ -213,7 +228,7 @@ export class AnalyzedWindowRecord implements SubwordWindow {
 
   private resident(): WindowTensors {
     const tensors = residentTensors(this);
-    if (!tensors) throw new TensorsReleasedError('Reading a window\'s attention synchronously');
+    if (!tensors) throw new TensorsReleasedError("Reading a window's attention synchronously");
     return tensors;
   }
 
