@@ -32,6 +32,7 @@ const entryPoints = [
   { in: 'src/bench/flowBench.ts', out: 'flow-bench' },
   { in: 'src/bench/stdlibCorpus.ts', out: 'stdlib-corpus' },
   { in: 'src/cli/corpusWorker.ts', out: 'corpusWorker' },
+  { in: 'src/bench/memoryProbe.ts', out: 'memory-probe' },
 ].filter((entry) => existsSync(join(root, entry.in)));
 
 const webviewEntryPoints = [

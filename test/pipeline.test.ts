@@ -150,17 +150,6 @@ describe('analysis pipeline on the bundled model', function () {
     await assert.rejects(analyzer.analyze('# only a comment\n', 'python'), (error: Error) => error instanceof InputError && /no code tokens/.test(error.message));
   });
 
-  it('refuses a file whose attention tensors would exceed the memory limit', async () => {
-    const plain = await analyzer.analyze('x = 1\n', 'python');
-    const { layers, heads } = plain.model;
-    const window = plain.windows[0];
-    // 4 bytes per value, [layers, heads, n, n] subword and [layers, heads, m, m] token attention.
-    const bytes = 4 * layers * heads * (window.ids.length ** 2 + (window.tokenEnd - window.tokenStart) ** 2);
-    assert.equal(window.subwordAttention.data.length * 4 + window.tokenAttention.data.length * 4, bytes);
-    await assert.rejects(analyzer.analyze('x = 1\n', 'python', { maxAttentionBytes: bytes - 1 }), (error: Error) => error instanceof InputError && /GiB of attention tensors/.test(error.message));
-    assert.equal((await analyzer.analyze('x = 1\n', 'python', { maxAttentionBytes: bytes })).windows.length, 1);
-  });
-
   it('stops when cancelled', async () => {
     const controller = new AbortController();
     controller.abort();

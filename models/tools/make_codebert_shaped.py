@@ -3,7 +3,7 @@
 export and the extension's loader handle the real size (12 layers, 768 hidden, 12 heads, vocab
 50265, 514 positions). Tokenizer files are copied from TOKENIZER_DIR (our ids are all < 50265).
 
-Usage: make_codebert_shaped.py OUT_DIR TOKENIZER_DIR
+Usage: make_codebert_shaped.py OUT_DIR TOKENIZER_DIR   (e.g. models/code-attention-mini)
 Then:  models/export_onnx.py OUT_DIR OUT_DIR-onnx --name codebert-shaped
 """
 import os

@@ -6,6 +6,10 @@
  * models/_work/codebert-shaped when it exists. Prints one table; --out also writes it as Markdown.
  * `--corpus-only` runs only the corpus throughput rows (batch 1 vs 8, workers 1 vs 2), `--no-corpus`
  * skips them; `--corpus-lines N` sets how many standard-library functions they score (default 240).
+ * models/_work/codebert-shaped, built first when it is missing and /usr/bin/python3 has PyTorch
+ * (--no-build skips that). Prints the tables; --out also writes them as Markdown.
+ *   --windows-only   only the multi-window rows (memory, time, re-analysis, faithfulness batching)
+ *   --long           also 64 windows for 12-layer models (about ten minutes of forward passes on 2 cores)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,9 +43,27 @@ function defaultModels(): string[] {
 const models = args.flatMap((arg, i) => (arg === '--model' ? [resolve(args[i + 1])] : []));
 if (!models.length) models.push(...defaultModels());
 const codebertShaped = join(root, 'models', '_work', 'codebert-shaped');
-const codebertNote = existsSync(join(codebertShaped, 'model.onnx'))
-  ? undefined
-  : 'CodeBERT-shaped 12 × 768 model: not present. Make it with `python3 models/tools/make_codebert_shaped.py models/_work/codebert-shaped-checkpoint` and `python3 models/export_onnx.py models/_work/codebert-shaped-checkpoint models/_work/codebert-shaped`, then rerun.';
+const BUILD_CODEBERT = [
+  `/usr/bin/python3 models/tools/make_codebert_shaped.py models/_work/codebert-shaped-checkpoint models/code-attention-mini`,
+  `/usr/bin/python3 models/export_onnx.py models/_work/codebert-shaped-checkpoint models/_work/codebert-shaped --name codebert-shaped`,
+];
+
+/** Finds models/_work/codebert-shaped, or builds it (random weights, CodeBERT's config; a few minutes); else says why not. */
+function ensureCodebertShaped(): string | undefined {
+  if (existsSync(join(codebertShaped, 'model.onnx'))) return undefined;
+  const how = `Make it with \`${BUILD_CODEBERT.join('` and `')}\` (needs /usr/bin/python3 with torch, numpy and onnx), then rerun.`;
+  if (args.includes('--no-build')) return `CodeBERT-shaped 12 × 768 model: not present (--no-build). ${how}`;
+  const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch, numpy, onnx'], { encoding: 'utf8' });
+  if (torch.status !== 0) return `CodeBERT-shaped 12 × 768 model: not present, and /usr/bin/python3 lacks torch, numpy or onnx to build it. ${how}`;
+  console.log('… building models/_work/codebert-shaped (random weights with CodeBERT’s config.json; a few minutes)');
+  for (const command of BUILD_CODEBERT) {
+    const [python, ...rest] = command.split(' ');
+    const run = spawnSync(python, rest, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
+    if (run.status !== 0) return `CodeBERT-shaped 12 × 768 model: building it failed (\`${command}\`). ${how}`;
+  }
+  return undefined;
+}
+const codebertNote = args.includes('--model') ? undefined : ensureCodebertShaped();
 if (!args.includes('--model') && !codebertNote) models.push(codebertShaped);
 
 function median(values: number[]): number {
@@ -258,7 +280,7 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
       result = analysed;
       const [editorMs, editorResult] = await timeAsync(() => analyzer.analyze(source, 'python', { reports: EDITOR_REPORTS }));
       editorAnalyses.push(editorMs);
-      editorHeldBytes = editorResult.windows.reduce((sum, window) => sum + window.subwordAttention.data.byteLength + window.layerAttention.data.byteLength + (window.valueNorms?.data.byteLength ?? 0), 0);
+      editorHeldBytes = editorResult.windows.reduce((sum, window) => sum + window.layerAttention.data.byteLength, 0);
       for (const stage of Object.keys(stages) as Array<keyof typeof stages>) stages[stage].push(analysed.timings[stage]);
     }
     // Hover: what the hover provider runs after analysis (token at the mouse offset → weights → card).
@@ -297,7 +319,7 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
       plain.push(plainMs);
       difference = Math.max(largestDifference(ours.score, reference.score), largestDifference(ours.baseline, reference.baseline));
     }
-    const heldBytes = result.windows.reduce((sum, window) => sum + window.subwordAttention.data.byteLength + window.layerAttention.data.byteLength + window.tokenAttention.data.byteLength + (window.valueNorms?.data.byteLength ?? 0), 0);
+    const heldBytes = analyzer.tensorCache.stats().bytes;
 
     const forward = median(forwards);
     const analysis = median(analyses);
@@ -317,8 +339,8 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
     put('plain / ours', (median(plain) / median(metricParts.catScoring)).toFixed(2));
     put('largest |ours − reference|', difference.toExponential(1));
     put('hover p50 / p95 (ms)', `${percentile(hover, 0.5).toFixed(3)} / ${percentile(hover, 0.95).toFixed(3)}`);
-    put('attention held by the result, all reports (MiB)', (heldBytes / 2 ** 20).toFixed(1));
-    put('attention held by an editor result (MiB)', (editorHeldBytes / 2 ** 20).toFixed(1));
+    put('full tensors of the window in the tensor cache, every head aligned (MiB)', (heldBytes / 2 ** 20).toFixed(1));
+    put('attention the result itself keeps: layer means (MiB)', (editorHeldBytes / 2 ** 20).toFixed(1));
   }
   const onnxForwards = await bareForwardTimes(modelDir, inputs);
   const torch = torchForward(modelDir, manifest.checkpoint ?? 'final', inputs);
@@ -348,6 +370,56 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
   fresh('RSS growth from load to the highest sample during it', (probe) => probe.peakMiB - probe.loadedMiB);
   await analyzer.dispose();
   return { title, rows };
+}
+
+const WINDOWS_START = '<!-- windows: start -->';
+const WINDOWS_END = '<!-- windows: end -->';
+
+/** One analysis of a `windows`-window input in a fresh process (dist/memory-probe.js); see memoryProbe.ts. */
+function windowProbe(modelDir: string, windows: number, extra: string[]): Record<string, any> | string {
+  const source = ['/usr/lib/python3.11/pprint.py', join(root, 'test', 'fixtures', 'pprint.py')].find(existsSync)!;
+  const run = spawnSync(process.execPath, [join(__dirname, 'memory-probe.js'), '--model', modelDir, '--windows', String(windows), '--grammars', join(root, 'grammars'), '--source', source, ...extra], { encoding: 'utf8', maxBuffer: 1 << 22 });
+  if (run.status !== 0) return `n/a (${(run.stderr || 'probe failed').trim().split('\n').pop()})`;
+  return JSON.parse(run.stdout.trim().split('\n').pop()!);
+}
+
+/**
+ * Inputs of 1, 4, 16 and 64 windows (whole lines of pprint.py, copies renamed so no two windows
+ * are alike), each analysed with every report in its own process with the default tensor cache.
+ */
+function windowRows(modelDir: string, layers: number): { columns: number[]; rows: Row[] } {
+  const columns = layers >= 12 && !args.includes('--long') ? [1, 4, 16] : [1, 4, 16, 64];
+  const probes = columns.map((windows) => {
+    console.log(`  … ${windows} window(s)`);
+    return windowProbe(modelDir, windows, windows === 1 ? ['--ratios', '3'] : windows === 16 ? ['--edit'] : []);
+  });
+  const cell = (pick: (probe: Record<string, any>) => string | undefined) => probes.map((probe) => (typeof probe === 'string' ? probe : pick(probe) ?? ''));
+  const first = probes[0];
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+  const rows: Row[] = [
+    { what: 'input (KB, windows)', values: cell((probe) => `${(probe.bytes / 1000).toFixed(0)} KB, ${probe.windows}`) },
+    { what: 'peak RSS of the process (MiB)', values: cell((probe) => probe.peakRssMB.toFixed(0)) },
+    { what: 'peak RSS ÷ peak RSS at 1 window', values: cell((probe) => (typeof first === 'string' ? undefined : (probe.peakRssMB / first.peakRssMB).toFixed(2))), goal: '≤ 1.3 at 64 windows' },
+    { what: 'total analysis time, every report (s)', values: cell((probe) => (probe.totalMs / 1000).toFixed(1)) },
+    { what: '… of which forward passes (s)', values: cell((probe) => (probe.forwardMs / 1000).toFixed(1)) },
+    { what: 'tensors held: cache (limit) + layer means (MiB)', values: cell((probe) => `${mib(probe.cache.bytes)} (${mib(probe.cache.maxBytes)}) + ${mib(probe.compactBytes)}`) },
+    { what: 'what keeping every window took before (MiB)', values: cell((probe) => mib(probe.oldDesignBytes)) },
+    {
+      what: 're-analysis after a one-line edit (per-layer reports) ÷ one window’s forward',
+      values: cell((probe) => (probe.reanalysisMs === undefined ? undefined : `${(probe.reanalysisMs / probe.oneForwardMs).toFixed(2)} (${probe.reanalysisRuns.forward} window re-run, ${probe.reanalysisRuns.reused} reused)`)),
+      goal: '≤ 1.5',
+    },
+    { what: `editor analysis ÷ forward, one window`, values: cell((probe) => (probe.editorOverForward === undefined ? undefined : `${probe.editorOverForward.toFixed(2)} at ${probe.forwardSubwords} subwords`)), goal: layers >= 12 ? '≤ 1.10' : undefined },
+    {
+      what: 'faithfulness check, batches of 8 ÷ one pass per token',
+      values: cell((probe) =>
+        probe.faithfulness === undefined
+          ? undefined
+          : `${probe.faithfulness.ratio.toFixed(2)} (${probe.faithfulness.tokens} tokens; max |Δ occlusion| ${probe.faithfulness.largestOcclusionDifference.toExponential(1)}; ρ ${probe.faithfulness.sameRanks ? 'identical' : 'differ'})`,
+      ),
+    },
+  ];
+  return { columns, rows };
 }
 
 interface MemoryProbe {
@@ -494,6 +566,25 @@ async function main() {
   console.log(`Machine: ${machine}`);
   console.log(`Input: prefixes of ${origin}`);
   if (!models.length) throw new Error('No model found: build or copy a model into models/code-attention-mini (see models/README.md), or pass --model DIR.');
+  const windowTable: string[] = [];
+  for (const modelDir of models) {
+    const info = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
+    console.log(`… ${basename(modelDir)}: inputs of several windows`);
+    const { columns, rows } = windowRows(modelDir, info.num_hidden_layers);
+    const header = ['model', 'measurement', ...[1, 4, 16, 64].map((n) => `${n} window${n > 1 ? 's' : ''}`), 'goal'];
+    if (!windowTable.length) windowTable.push(`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`);
+    const title = `${basename(modelDir)} (${info.num_hidden_layers} × ${info.num_attention_heads})`;
+    for (const row of rows) windowTable.push(`| ${title} | ${row.what} | ${[1, 4, 16, 64].map((n) => (columns.includes(n) ? row.values[columns.indexOf(n)] : 'not run (--long)')).join(' | ')} | ${row.goal ?? ''} |`);
+  }
+  console.log(windowTable.join('\n'));
+  if (outFile) {
+    const measured = `${WINDOWS_START}\nMeasured with \`npm run bench${args.includes('--windows-only') ? ' -- --windows-only' : ''}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${machine}.\n\n${windowTable.join('\n')}\n${codebertNote ? `\n${codebertNote}\n` : ''}${WINDOWS_END}`;
+    const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '# Benchmarks\n';
+    const at = previous.indexOf(WINDOWS_START);
+    const end = previous.indexOf(WINDOWS_END);
+    writeFileSync(outFile, at >= 0 && end > at ? previous.slice(0, at) + measured + previous.slice(end + WINDOWS_END.length) : `${previous.trimEnd()}\n\n## Files of many windows\n\n${measured}\n`);
+  }
+  if (args.includes('--windows-only')) return;
   for (const modelDir of models) {
     console.log(`… ${basename(modelDir)}`);
     const { title, rows } = await benchModel(modelDir, text);

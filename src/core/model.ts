@@ -275,6 +275,25 @@ export class LoadedModel {
       return result;
     });
   }
+
+  /**
+   * `last_hidden_state` ([n, hidden]) of several inputs of one length, as one batched pass: the
+   * exported graph has a batch dimension, and the attention outputs are not fetched. Inputs of
+   * different lengths, or a session without batches, run one by one.
+   */
+  async hiddenStates(batch: ReadonlyArray<readonly number[]>): Promise<Float32Array[]> {
+    const name = this.outputNames.lastHiddenState;
+    const n = batch[0]?.length ?? 0;
+    if (!this.session.runBatch || batch.some((ids) => ids.length !== n)) {
+      const states: Float32Array[] = [];
+      for (const ids of batch) states.push((await this.session.run(ids, [name]))[name].data);
+      return states;
+    }
+    const { data } = (await this.session.runBatch(batch, this.tokenizer.special.pad, [name]))[name];
+    const size = n * this.info.hiddenSize;
+    return batch.map((_, index) => data.slice(index * size, (index + 1) * size));
+  }
+
   /** True once the session cannot run: disposed, its worker thread stopped, or its process died (until restarted). */
   get stopped(): boolean {
     return this.session.stopped;
@@ -290,7 +309,6 @@ export class LoadedModel {
   }
 }
 
-/** An output tensor as plain data: what crosses from a worker thread without copying. */
 /** An onnxruntime session in this thread. */
 export class InProcessSession implements ForwardSession {
   stopped = false;
@@ -305,14 +323,8 @@ export class InProcessSession implements ForwardSession {
     return this.session.outputNames;
   }
 
-  async run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>> {
-    const n = ids.length;
-    const inputIds = new ort.Tensor('int64', BigInt64Array.from(ids, (id) => BigInt(id)), [1, n]);
-    const mask = new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]);
-    const outputs = await this.session.run({ input_ids: inputIds, attention_mask: mask }, [...fetches]);
-    const plain: Record<string, OutputTensor> = {};
-    for (const name of fetches) plain[name] = { data: outputs[name].data as Float32Array, dims: outputs[name].dims.map(Number) };
-    return plain;
+  run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>> {
+    return this.runBatch([ids], 0, fetches);
   }
 
   async runBatch(
@@ -339,6 +351,7 @@ export class InProcessSession implements ForwardSession {
       plain[name] = { data: outputs[name].data as Float32Array, dims: outputs[name].dims.map(Number) };
     return plain;
   }
+
   release(): Promise<void> {
     this.stopped = true;
     return this.session.release();
@@ -399,6 +412,7 @@ export function checkExecutionProvider(setting: unknown): asserts setting is Exe
 export type WorkerRequest =
   | { type: 'open'; file: string; setting: ExecutionProviderSetting }
   | { type: 'run'; id: number; ids: number[]; fetches: string[] }
+  | { type: 'runBatch'; id: number; batch: number[][]; padId: number; fetches: string[] }
   | { type: 'release' };
 export type WorkerReply =
   | { type: 'opened'; device: ExecutionDevice; fallbackReason?: string; inputNames: string[]; outputNames: string[] }
@@ -460,11 +474,24 @@ export class WorkerSession implements ForwardSession {
   }
 
   run(ids: readonly number[], fetches: readonly string[]): Promise<Record<string, OutputTensor>> {
+    return this.request((id) => ({ type: 'run', id, ids: [...ids], fetches: [...fetches] }));
+  }
+
+  runBatch(
+    batch: ReadonlyArray<readonly number[]>,
+    padId: number,
+    fetches: readonly string[],
+  ): Promise<Record<string, OutputTensor>> {
+    const request = { batch: batch.map((ids) => [...ids]), padId, fetches: [...fetches] };
+    return this.request((id) => ({ type: 'runBatch', id, ...request }));
+  }
+
+  private request(make: (id: number) => WorkerRequest): Promise<Record<string, OutputTensor>> {
     if (this.stoppedBy) return Promise.reject(this.stoppedBy);
     const id = this.nextId++;
     return new Promise((resolveRun, rejectRun) => {
       this.pending.set(id, { resolve: resolveRun, reject: rejectRun });
-      this.worker.postMessage({ type: 'run', id, ids: [...ids], fetches: [...fetches] } satisfies WorkerRequest);
+      this.worker.postMessage(make(id));
     });
   }
 

@@ -24,9 +24,10 @@ port.on('message', async (request: WorkerRequest) => {
       }
       return;
     case 'run':
+    case 'runBatch':
       try {
         if (!session) throw new Error('The model worker has no open session.');
-        const outputs = await session.run(request.ids, request.fetches);
+        const outputs = request.type === 'run' ? await session.run(request.ids, request.fetches) : await session.runBatch(request.batch, request.padId, request.fetches);
         const buffers = new Set(Object.values(outputs).map((output) => output.data.buffer as ArrayBuffer));
         reply({ type: 'result', id: request.id, outputs }, [...buffers]);
       } catch (error) {

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { withTokenAttention } from './alignment';
-import { astDistances, sastDistances, upgradedAstDistances, type DistanceKind } from './astDistance';
+import { alignLayerMeans } from './alignment';
+import type { DistanceKind } from './astDistance';
 import { encodeLeafTokens } from './leafTokens';
 import { countResultTypes, dataTypeFilter, newCounters } from './metrics/frequentTypes';
 import { DEFAULT_PRESET, describeChoices, type PresetName } from './presets';
@@ -9,13 +9,13 @@ import { languageSpec } from './languages';
 import { LoadedModel, type LoadModelOptions } from './model';
 import { catDefinition, keptTokenIndices, referenceTypeFilter, scoreSnippets, type CatScoreReport, type CatSnippet, type TypeFilter } from './metrics/catScore';
 import { extractDataFlow } from './dataflow/dataFlow';
-import { dataFlowScore } from './metrics/dataFlowScore';
-import { headStatistics } from './metrics/headStatistics';
 import { headRoles } from './metrics/specialTokens';
-import { structureHeads } from './metrics/structureHeads';
 import { CodeParser } from './parser';
+import { keptDistances, type ScoreOptions } from './scoreOptions';
 import { planWindows } from './windows';
 import type { SubwordSequence } from './tokenizer';
+import { carryPartials, catFromPartials, dataFlowFromPartials, ensurePartial, headStatisticsFromPartials, needsTensors, ScoreContext, structureHeadsFromPartials, type WindowReport } from './windowScores';
+import { AnalyzedWindowRecord, attachTensorSource, DEFAULT_TENSOR_CACHE_BYTES, residentTensors, TensorCache, TensorsReleasedError, tensorsOf, tensorSourceOf, windowKey, windowTensorBytes, windowTensors, type TensorSource, type WindowTensors } from './windowTensors';
 import type {
   AnalysisResult,
   AnalysisScores,
@@ -27,6 +27,9 @@ import type {
   ParsedSource,
   StageTimings,
 } from './types';
+
+export { keptDistances, type ScoreOptions } from './scoreOptions';
+export { residentTensors, TensorCache, TensorsReleasedError, windowTensors, type WindowTensors } from './windowTensors';
 
 /** Input the analysis refuses, with a one-line message for the user. */
 export class InputError extends Error {
@@ -44,8 +47,6 @@ export class AnalysisCancelledError extends Error {
 }
 
 export const DEFAULT_MAX_BYTES = 1_000_000;
-/** The result keeps every window's attention tensors; beyond this the file is refused, not swapped. */
-export const DEFAULT_MAX_ATTENTION_BYTES = 2 ** 31;
 
 export interface AnalyzeOptions {
   keepComments?: boolean;
@@ -63,8 +64,6 @@ export interface AnalyzeOptions {
   path?: string;
   version?: number;
   maxBytes?: number;
-  /** Limit on the attention tensors the result keeps (subword and code-token, all windows). */
-  maxAttentionBytes?: number;
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
   /**
@@ -73,6 +72,11 @@ export interface AnalyzeOptions {
    * `catLayers` and `dataFlowLayers` and calls `completeScores` when a view needs the rest.
    */
   reports?: 'all' | readonly ReportName[];
+  /**
+   * Code-token indices where windows start wherever the run up to the next one fits (a previous
+   * plan's starts, re-anchored); `reanalyze` passes them when they let more windows be reused.
+   */
+  windowStarts?: readonly number[];
 }
 
 /**
@@ -86,6 +90,12 @@ export const ALL_REPORTS: readonly ReportName[] = ['cat', 'dataFlow', 'headStati
 export interface AnalyzerOptions extends LoadModelOptions {
   modelDir: string;
   grammarsDir?: string;
+  /**
+   * Bytes of full attention tensors kept for recently used windows (default 256 MiB), least
+   * recently used evicted first; an evicted window costs one forward pass when a view of one head,
+   * rollout, flow or value-weighted attention, or a per-head report needs it again.
+   */
+  tensorCacheBytes?: number;
 }
 
 /** Checks text before any work: empty, binary or oversized input gets a clear message. */
@@ -102,118 +112,106 @@ export function checkInput(source: string, maxBytes = DEFAULT_MAX_BYTES): void {
   }
 }
 
-/** Distances over the kept tokens of a window (k×k), by the chosen definition. */
-export function keptDistances(parsed: ParsedSource, keptTokens: readonly CodeToken[], distance: DistanceKind): Int32Array {
-  if (distance === 'ast') return astDistances(parsed.tree, keptTokens);
-  if (distance === 'upgraded') {
-    return sastDistances(parsed.tree, parsed.source, languageSpec(parsed.language).commentTypes, keptTokens);
-  }
-  return upgradedAstDistances(parsed.tree, parsed.tokens, keptTokens);
-}
-
-/** An analysis up to its forward passes (see `Analyzer.prepare`). */
-interface PreparedAnalysis {
-  source: string;
-  language: LanguageId;
-  options: AnalyzeOptions;
-  tokenMode: TokenMode;
-  parsed: ParsedSource;
-  plan: ReturnType<typeof planWindows>;
-  warnings: string[];
-  started: number;
-  parseMs: number;
-  tokenizeMs: number;
-  forwardMs: number;
-  cancelled: () => void;
-}
-
 /**
- * The pipeline: source → tokens → attention → structure → scores. One Analyzer holds one parser
- * and one loaded model; `analyze` may be called many times.
+ * The pipeline: source → tokens → attention → structure → scores. One Analyzer holds one parser,
+ * one loaded model and one cache of recent windows' tensors; `analyze` may be called many times.
  */
 export class Analyzer {
+  private readonly sources = new Map<PairRule, TensorSource>();
+  private disposed = false;
+
   private constructor(
     readonly parser: CodeParser,
     readonly model: LoadedModel,
+    readonly tensorCache: TensorCache,
   ) {}
 
   static async create(options: AnalyzerOptions): Promise<Analyzer> {
+    const cache = new TensorCache(options.tensorCacheBytes ?? DEFAULT_TENSOR_CACHE_BYTES);
     const [parser, model] = await Promise.all([CodeParser.create(options.grammarsDir), LoadedModel.load(options.modelDir, options)]);
-    return new Analyzer(parser, model);
+    return new Analyzer(parser, model, cache);
   }
 
-  async analyze(source: string, language: LanguageId, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
-    const prepared = await this.prepare(source, language, options);
-    const outputs: ForwardOutput[] = [];
-    const windowCount = prepared.plan.windows.length;
-    for (const [index, window] of prepared.plan.windows.entries()) {
-      prepared.cancelled();
-      options.onProgress?.(`Running the model on window ${index + 1} of ${windowCount}`, index / windowCount);
-      const mark = performance.now();
-      outputs.push(await this.model.forward(window.ids));
-      prepared.forwardMs += performance.now() - mark;
+  /** Forward passes run since this analyzer was made to recompute evicted windows. */
+  get recomputedWindows(): number {
+    return [...this.sources.values()].reduce((sum, source) => sum + source.recomputed, 0);
+  }
+
+  private tensorSource(rule: PairRule): TensorSource {
+    let source = this.sources.get(rule);
+    if (!source) {
+      const { info } = this.model;
+      const model = this.model;
+      source = { prefix: `${info.path}|${rule}`, cache: this.tensorCache, rule, layers: info.layers, heads: info.heads, hasValueNorms: info.hasValueNorms, forward: async (ids) => {
+          // A model process that died since the analysis starts again for the recomputation.
+          await model.restartIfStopped();
+          return model.forward(ids);
+        },
+        stopped: () => this.disposed,
+        recomputed: 0,
+      };
+      this.sources.set(rule, source);
     }
-    return this.complete(prepared, outputs);
+    return source;
+  }
+
+  analyze(source: string, language: LanguageId, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+    return this.run(source, language, options);
   }
 
   /**
-   * Many snippets with their forward passes batched: windows are sorted by length and run
-   * `batchSize` at a time (padded to the longest of each batch). Each entry of the answer is the
-   * snippet's result or the error `analyze` would have thrown for it.
+   * Analyses `text`, an edited version of `previous`'s source, with `previous`'s options unless
+   * `options` says otherwise. A window whose subwords (ids, and which token owns each) are
+   * unchanged keeps its layer means and, where the structure it was scored against is unchanged
+   * too, its score sums; only the other windows run the model. The result is the one a fresh
+   * `analyze(text)` gives.
+   */
+  reanalyze(previous: AnalysisResult, text: string, options: AnalyzeOptions = {}): Promise<AnalysisResult> {
+    const inherited: AnalyzeOptions = {
+      keepComments: previous.options.keepComments,
+      pairRule: previous.options.pairRule,
+      distance: previous.options.distance,
+      typeFilter: previous.options.typeFilter,
+      path: previous.source.path,
+    };
+    return this.run(text, previous.source.language, { ...inherited, ...options }, previous);
+  }
+
+  /**
+   * Many snippets with their forward passes batched: the snippets are analysed together, and their
+   * windows' forward passes are gathered into batches of up to `batchSize` (sorted by length,
+   * padded to the longest of each batch). Each entry of the answer is the snippet's result or the
+   * error `analyze` would have thrown for it.
    */
   async analyzeMany(
     sources: ReadonlyArray<{ source: string; language: LanguageId }>,
     options: AnalyzeOptions = {},
     batchSize = 8,
   ): Promise<Array<AnalysisResult | Error>> {
-    const prepared: Array<PreparedAnalysis | Error> = [];
-    for (const { source, language } of sources) {
-      prepared.push(await this.prepare(source, language, options).catch((error: Error) => error));
-    }
-    const windows: Array<{ snippet: number; window: number; ids: number[] }> = [];
-    prepared.forEach((entry, snippet) => {
-      if (entry instanceof Error) return;
-      entry.plan.windows.forEach((window, index) => windows.push({ snippet, window: index, ids: window.ids }));
-    });
-    windows.sort((a, b) => a.ids.length - b.ids.length || a.snippet - b.snippet || a.window - b.window);
-    const outputs = prepared.map((entry) =>
-      entry instanceof Error ? [] : new Array<ForwardOutput>(entry.plan.windows.length),
+    const batcher = new ForwardBatcher(this.model, Math.max(1, batchSize), sources.length);
+    return Promise.all(
+      sources.map(({ source, language }) =>
+        this.run(source, language, options, undefined, (ids) => batcher.forward(ids))
+          .then(
+            (result): AnalysisResult | Error => result,
+            (error: Error) => error,
+          )
+          .finally(() => batcher.done()),
+      ),
     );
-    const failed = new Map<number, Error>();
-    for (let from = 0; from < windows.length; from += Math.max(1, batchSize)) {
-      const batch = windows.slice(from, from + Math.max(1, batchSize));
-      try {
-        const results = await this.model.forwardBatch(batch.map((entry) => entry.ids));
-        batch.forEach((entry, index) => (outputs[entry.snippet][entry.window] = results[index]));
-      } catch (error) {
-        if (batch.length === 1) failed.set(batch[0].snippet, error as Error);
-        // One failing window fails only its own snippet: the others of the batch run alone.
-        else {
-          for (const entry of batch) {
-            try {
-              outputs[entry.snippet][entry.window] = await this.model.forward(entry.ids);
-            } catch (single) {
-              failed.set(entry.snippet, single as Error);
-            }
-          }
-        }
-      }
-    }
-    return prepared.map((entry, snippet) => {
-      if (entry instanceof Error) return entry;
-      if (failed.has(snippet)) return failed.get(snippet)!;
-      try {
-        return this.complete(entry, outputs[snippet]);
-      } catch (error) {
-        return error as Error;
-      }
-    });
   }
 
-  /** Everything before the forward passes: checks, parse, subwords, windows. */
-  private async prepare(source: string, language: LanguageId, options: AnalyzeOptions): Promise<PreparedAnalysis> {
+  private async run(
+    source: string,
+    language: LanguageId,
+    options: AnalyzeOptions,
+    previous?: AnalysisResult,
+    forward: (ids: readonly number[]) => Promise<ForwardOutput> = (ids) => this.model.forward(ids),
+  ): Promise<AnalysisResult> {
     languageSpec(language);
     checkInput(source, options.maxBytes);
+    const pairRule = options.pairRule ?? 'mean';
+    const distance = options.distance ?? 'ast';
     const cancelled = () => {
       if (options.signal?.aborted) throw new AnalysisCancelledError();
     };
@@ -232,66 +230,90 @@ export class Analyzer {
     }
     cancelled();
 
-    const mark = performance.now();
+    let mark = performance.now();
+    const { info } = this.model;
     const { sequence, tokensFed } = this.encode(parsed, tokenMode, options, warnings);
-    const windowSize = options.maxSubwords ?? this.model.info.maxPositions;
-    const plan = planWindows(sequence, tokensFed, windowSize, this.model.tokenizer.special);
+    const windowSize = options.maxSubwords ?? info.maxPositions;
+    const tensorSource = this.tensorSource(pairRule);
+    const reusable = new Map<string, AnalyzedWindow[]>();
+    for (const window of previous?.windows ?? []) {
+      if (tensorSourceOf(window) !== tensorSource) continue;
+      const key = windowKey(window, tensorSource.prefix);
+      reusable.set(key, [...(reusable.get(key) ?? []), window]);
+    }
+    const planFor = (starts?: readonly number[]) => 
+      planWindows(sequence, tokensFed, windowSize, this.model.tokenizer.special, parsed.tree, starts && new Set(starts));
+    let plan = planFor(options.windowStarts);
+    if (previous && !options.windowStarts) {
+      // Where the edited window overflowed, a fresh plan moves the cuts after it; the previous cuts may still fit.
+      const reusedBy = (candidate: typeof plan) => candidate.windows.filter((window) => reusable.has(windowKey(window, tensorSource.prefix))).length;
+      const kept = planFor(previousStarts(previous, tokensFed));
+      if (reusedBy(kept) > reusedBy(plan)) plan = kept;
+    }
     const tokenizeMs = performance.now() - mark;
-    if (plan.windows.length > 1) warnings.push(`The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${this.model.info.maxPositions}. Attention does not cross windows.`);
-    const attentionBytes = plan.windows.reduce((sum, window) => sum + 4 * this.model.info.layers * this.model.info.heads * (window.ids.length ** 2 + (window.tokenEnd - window.tokenStart) ** 2), 0);
-    const maxAttentionBytes = options.maxAttentionBytes ?? DEFAULT_MAX_ATTENTION_BYTES;
-    if (attentionBytes > maxAttentionBytes) {
-      throw new InputError(
-        `The file needs ${(attentionBytes / 2 ** 30).toFixed(2)} GiB of attention tensors (${plan.windows.length} windows × ${this.model.info.layers} layers × ${this.model.info.heads} heads); the limit is ${(maxAttentionBytes / 2 ** 30).toFixed(2)} GiB. Analyse a smaller file or a selection.`,
-      );
-    }
+    if (plan.windows.length > 1) warnings.push(`The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${info.maxPositions}. Attention does not cross windows.`);
     if (plan.splitTokens.length) {
-      warnings.push(`${plan.splitTokens.length} code token(s) have more subwords than a window holds (${this.model.info.maxPositions}); each was split across consecutive windows.`);
+      warnings.push(`${plan.splitTokens.length} code token(s) have more subwords than a window holds (${info.maxPositions}); each was split across consecutive windows.`);
     }
-    if (!this.model.info.hasValueNorms) warnings.push('The model has no value_norms output: value-weighted attention is unavailable. Re-export with models/export_onnx.py.');
+    if (!info.hasValueNorms) warnings.push('The model has no value_norms output: value-weighted attention is unavailable. Re-export with models/export_onnx.py.');
 
-    return {
-      source,
-      language,
-      options,
-      tokenMode,
-      parsed,
-      plan,
-      warnings,
-      started,
-      parseMs,
-      tokenizeMs,
-      forwardMs: 0,
-      cancelled,
-    };
-  }
+    const typeFilter = options.typeFilter ?? referenceTypeFilter(language);
+    const dataFlow = extractDataFlow(parsed);
+    const context = new ScoreContext(parsed, { distance, typeFilter, pairRule }, dataFlow, info.layers, info.heads);
+    // Data-chosen types need every window's attention before any window is scored: CAT then runs after the windows.
+    const wanted = windowReports(options.reports ?? 'all', dataFlow !== undefined).filter(([report]) => report !== 'cat' || typeFilter.kind !== 'data');
 
-  /** Everything after the forward passes (one output per window): alignment, result, scores. */
-  private complete(prepared: PreparedAnalysis, outputs: readonly ForwardOutput[]): AnalysisResult {
-    const { source, language, options, tokenMode, parsed, plan, warnings } = prepared;
-    prepared.cancelled();
-    const pairRule = options.pairRule ?? 'mean';
-    const distance = options.distance ?? 'ast';
-    const mark = performance.now();
-    const windows: AnalyzedWindow[] = plan.windows.map((window, index) =>
-      withTokenAttention(
-        { ...window, subwordAttention: outputs[index].attentions, valueNorms: outputs[index].valueNorms },
-        pairRule,
-      ),
-    );
-    const alignMs = performance.now() - mark;
-    prepared.cancelled();
+    let forwardMs = 0;
+    let alignMs = 0;
+    let metricsMs = 0;
+    let forwardPasses = 0;
+    let reused = 0;
+    const windows: AnalyzedWindow[] = [];
+    for (const [index, window] of plan.windows.entries()) {
+      cancelled();
+      const key = windowKey(window, tensorSource.prefix);
+      const earlier = reusable.get(key)?.shift();
+      let record: AnalyzedWindowRecord;
+      let tensors: WindowTensors | undefined;
+      if (earlier) {
+        record = new AnalyzedWindowRecord(window, earlier.layerAttention);
+        carryPartials(earlier, record);
+        reused++;
+      } else {
+        options.onProgress?.(`Running the model on window ${index + 1} of ${plan.windows.length}`, index / plan.windows.length);
+        mark = performance.now();
+        const output = await forward(window.ids);
+        forwardMs += performance.now() - mark;
+        forwardPasses++;
+        mark = performance.now();
+        tensors = tensorsOf(window, output, pairRule);
+        record = new AnalyzedWindowRecord(window, alignLayerMeans(output.attentions, window, pairRule));
+        alignMs += performance.now() - mark;
+        tensorSource.cache.put(key, tensors, windowTensorBytes(info.layers, info.heads, window.ids.length, window.tokenEnd - window.tokenStart, info.hasValueNorms));
+      }
+      attachTensorSource(record, tensorSource, key);
+      mark = performance.now();
+      for (const [report, heads] of wanted) {
+        if (ensurePartial(context, record, report, heads, tensors)) continue;
+        // A carried-over window scored against a structure that changed: its tensors again (cache or one pass).
+        tensors = await windowTensors(record);
+        ensurePartial(context, record, report, heads, tensors);
+      }
+      metricsMs += performance.now() - mark;
+      windows.push(record);
+    }
+    cancelled();
 
     const result: AnalysisResult = {
       schemaVersion: 1,
       source: { path: options.path, language, text: source, version: options.version },
-      model: this.model.info,
+      model: info,
       device: this.model.device,
       options: {
         keepComments: parsed.keptComments,
         pairRule,
         distance,
-        typeFilter: options.typeFilter ?? referenceTypeFilter(language),
+        typeFilter,
         ...(options.preset ? { preset: options.preset } : {}),
         ...(options.tokens ? { tokens: options.tokens } : {}),
         ...(options.maxSubwords ? { maxSubwords: options.maxSubwords } : {}),
@@ -302,20 +324,16 @@ export class Analyzer {
       errors: parsed.errors,
       windows,
       scores: {},
-      timings: {
-        parseMs: prepared.parseMs,
-        tokenizeMs: prepared.tokenizeMs,
-        forwardMs: prepared.forwardMs,
-        alignMs,
-        metricsMs: 0,
-        totalMs: 0,
-      },
+      timings: { parseMs, tokenizeMs, forwardMs, alignMs, metricsMs, totalMs: 0 },
       warnings,
-      dataFlow: extractDataFlow(parsed),
+      dataFlow,
+      windowRuns: { forward: forwardPasses, reused },
     };
-    completeScores(result, options.reports ?? 'all');
+    mark = performance.now();
+    for (const report of missingReports(result, options.reports ?? 'all')) assignReport(result, report, context);
+    result.timings.metricsMs += performance.now() - mark;
     const timings: StageTimings = result.timings;
-    timings.totalMs = performance.now() - prepared.started;
+    timings.totalMs = performance.now() - started;
     return result;
   }
 
@@ -364,15 +382,88 @@ export class Analyzer {
   }
 
   async dispose(): Promise<void> {
+    this.disposed = true;
     this.parser.dispose();
+    this.tensorCache.clear();
     await this.model.dispose();
   }
 }
 
-export interface ScoreOptions {
-  distance: DistanceKind;
-  typeFilter: TypeFilter;
-  pairRule: PairRule;
+/**
+ * The previous plan's window starts as token indices of the new text: tokens before the edit keep
+ * their index, tokens after it shift by the change in token count (both checked by text and
+ * offset); starts inside the edit are dropped.
+ */
+function previousStarts(previous: AnalysisResult, tokens: readonly CodeToken[]): number[] {
+  const oldTokens = previous.tokens;
+  const shift = tokens.length - oldTokens.length;
+  const textShift = tokens.length && oldTokens.length ? tokens[tokens.length - 1].endIndex - oldTokens[oldTokens.length - 1].endIndex : 0;
+  const starts: number[] = [];
+  for (const window of previous.windows) {
+    const old = oldTokens[window.tokenStart];
+    const same = tokens[window.tokenStart];
+    const moved = tokens[window.tokenStart + shift];
+    if (same && same.text === old.text && same.startIndex === old.startIndex) starts.push(window.tokenStart);
+    else if (moved && moved.text === old.text && moved.startIndex === old.startIndex + textShift) starts.push(window.tokenStart + shift);
+  }
+  return starts;
+}
+
+/** The per-window sums an analysis computes for `reports`, with whether heads are scored. */
+function windowReports(reports: 'all' | readonly ReportName[], hasDataFlow: boolean): Array<[WindowReport, boolean]> {
+  const list = reports === 'all' ? ALL_REPORTS : reports;
+  const wanted: Array<[WindowReport, boolean]> = [];
+  if (list.includes('cat') || list.includes('catLayers')) wanted.push(['cat', list.includes('cat')]);
+  if (hasDataFlow && (list.includes('dataFlow') || list.includes('dataFlowLayers'))) wanted.push(['dataFlow', list.includes('dataFlow')]);
+  if (list.includes('headStatistics')) wanted.push(['headStatistics', true]);
+  if (list.includes('structureHeads')) wanted.push(['structureHeads', true]);
+  return wanted;
+}
+
+function windowReportOf(report: ReportName): [WindowReport, boolean] {
+  switch (report) {
+    case 'cat':
+    case 'catLayers':
+      return ['cat', report === 'cat'];
+    case 'dataFlow':
+    case 'dataFlowLayers':
+      return ['dataFlow', report === 'dataFlow'];
+    default:
+      return [report, true];
+  }
+}
+
+/** Sets `result.scores`' entry for `report` from the windows' sums (which must be there). */
+function assignReport(result: AnalysisResult, report: ReportName, context: ScoreContext): void {
+  const scores = result.scores;
+  const [windowReport, heads] = windowReportOf(report);
+  switch (windowReport) {
+    case 'cat':
+      scores.cat =
+        result.options.typeFilter.kind === 'data'
+          ? catReport(result, parsedOf(result), result.options, undefined, undefined, heads)
+          : catFromPartials(context, result.windows, heads, preset(result.options));
+      break;
+    case 'dataFlow':
+      if (result.dataFlow) scores.dataFlow = dataFlowFromPartials(context, result.windows, heads);
+      break;
+    case 'headStatistics':
+      scores.headStatistics = headStatisticsFromPartials(context, result.windows);
+      scores.headRoles = headRoles(scores.headStatistics);
+      break;
+    case 'structureHeads':
+      scores.structureHeads = structureHeadsFromPartials(context, result.windows);
+      break;
+  }
+}
+
+function contextOf(result: AnalysisResult): ScoreContext {
+  return new ScoreContext(parsedOf(result), result.options, result.dataFlow, result.model.layers, result.model.heads);
+}
+
+/** The window's tensors without a forward pass: cached, or held by a window made outside the pipeline. */
+function tensorsAtHand(window: AnalyzedWindow): WindowTensors | undefined {
+  return residentTensors(window) ?? (Object.prototype.hasOwnProperty.call(window, 'subwordAttention') ? window : undefined);
 }
 
 /** The reports among `reports` that `result.scores` lacks (a per-head report makes its per-layer one redundant). */
@@ -400,49 +491,65 @@ export function missingReports(result: AnalysisResult, reports: 'all' | readonly
 
 /**
  * The metrics stage: adds to `result.scores` each of `reports` that it does not hold yet, and the
- * time spent to `result.timings.metricsMs`. Views call it with what they show.
+ * time spent to `result.timings.metricsMs`. Synchronous: a per-head report reads the windows'
+ * tensors from the cache and throws {@link TensorsReleasedError} when one was evicted — use
+ * {@link completeScoresStepwise}, which recomputes them, for a file larger than the cache.
  */
 export function completeScores(result: AnalysisResult, reports: 'all' | readonly ReportName[] = 'all'): AnalysisScores {
-  for (const report of missingReports(result, reports)) computeReport(result, report);
+  const missing = missingReports(result, reports);
+  if (!missing.length) return result.scores;
+  const context = contextOf(result);
+  for (const report of missing) {
+    const started = performance.now();
+    const [windowReport, heads] = windowReportOf(report);
+    const byWindow = windowReport === 'cat' ? result.options.typeFilter.kind !== 'data' : windowReport !== 'dataFlow' || result.dataFlow;
+    if (byWindow) {
+      for (const window of result.windows) {
+        if (!ensurePartial(context, window, windowReport, heads, tensorsAtHand(window))) throw new TensorsReleasedError(`completeScores (${report})`);
+      }
+    }
+    assignReport(result, report, context);
+    result.timings.metricsMs += performance.now() - started;
+  }
   return result.scores;
 }
 
 /**
- * {@link completeScores} one report at a time, yielding to the event loop before each, so that the
- * thread stays responsive between reports (each is one blocking step, at most a few hundred ms for
- * a 12-layer model on 512 subwords). `onReport` hears which report runs next.
+ * {@link completeScores} for any file size, yielding to the event loop between steps. The windows
+ * come first, one at a time: each per-head report's sums of a window are computed from its tensors
+ * (cached, or recomputed with one forward pass), so each evicted window costs one pass whatever the
+ * number of reports. Then the reports are finished one by one; `onReport` hears which is finished
+ * next and `onWindow` how many windows are done.
  */
-export async function completeScoresStepwise(result: AnalysisResult, reports: 'all' | readonly ReportName[] = 'all', onReport?: (report: ReportName, index: number, count: number) => void): Promise<AnalysisScores> {
+export async function completeScoresStepwise(
+  result: AnalysisResult,
+  reports: 'all' | readonly ReportName[] = 'all',
+  onReport?: (report: ReportName, index: number, count: number) => void,
+  onWindow?: (done: number, count: number) => void,
+): Promise<AnalysisScores> {
   const missing = missingReports(result, reports);
+  const context = contextOf(result);
+  const byWindow = (report: WindowReport) => (report === 'cat' ? result.options.typeFilter.kind !== 'data' : report !== 'dataFlow' || result.dataFlow);
+  const parts = missing.map(windowReportOf).filter(([report, heads]) => needsTensors(report, heads) && byWindow(report));
+  if (parts.length) {
+    for (const [index, window] of result.windows.entries()) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const started = performance.now();
+      const lacking = parts.filter(([report, heads]) => !ensurePartial(context, window, report, heads));
+      if (lacking.length) {
+        const tensors = tensorsAtHand(window) ?? (await windowTensors(window));
+        for (const [report, heads] of lacking) ensurePartial(context, window, report, heads, tensors);
+      }
+      result.timings.metricsMs += performance.now() - started;
+      onWindow?.(index + 1, result.windows.length);
+    }
+  }
   for (const [index, report] of missing.entries()) {
     onReport?.(report, index, missing.length);
     await new Promise((resolve) => setImmediate(resolve));
-    if (missingReports(result, [report]).length) computeReport(result, report);
+    if (missingReports(result, [report]).length) completeScores(result, [report]);
   }
   return result.scores;
-}
-
-function computeReport(result: AnalysisResult, report: ReportName): void {
-  const started = performance.now();
-  const scores = result.scores;
-  switch (report) {
-    case 'cat':
-    case 'catLayers':
-      scores.cat = catReport(result, parsedOf(result), result.options, undefined, undefined, report === 'cat');
-      break;
-    case 'dataFlow':
-    case 'dataFlowLayers':
-      if (result.dataFlow) scores.dataFlow = dataFlowScore(result, result.dataFlow, report === 'dataFlow');
-      break;
-    case 'headStatistics':
-      scores.headStatistics = headStatistics(result);
-      scores.headRoles = headRoles(scores.headStatistics);
-      break;
-    case 'structureHeads':
-      scores.structureHeads = structureHeads(result, result.dataFlow);
-      break;
-  }
-  result.timings.metricsMs += performance.now() - started;
 }
 
 /** CAT-score snippets of a result: one per window, over the kept tokens in `[from, to)`. */
@@ -483,10 +590,8 @@ export function catReport(result: AnalysisResult, parsed: ParsedSource, options:
     typeFilter.kind === 'data' && typeFilter.typesPerLayer
       ? scorePerLayerTypes(result, parsed, { ...options, typeFilter }, typeFilter.typesPerLayer, from, to, scoreHeads)
       : scoreAll(result, parsed, options, from, to, scoreHeads);
-  const resultOptions = { ...result.options, ...options, typeFilter };
-  const preset = { name: resultOptions.preset ?? DEFAULT_PRESET, choices: describeChoices(resultOptions) };
   return {
-    definition: catDefinition(typeFilter, options.distance, options.pairRule, undefined, preset),
+    definition: catDefinition(typeFilter, options.distance, options.pairRule, undefined, preset({ ...result.options, ...options, typeFilter })),
     headsScored: scoreHeads,
     score: scored.score,
     baseline: scored.baseline,
@@ -544,7 +649,68 @@ function scorePerLayerTypes(
   return { tokensKept, scored: merged! };
 }
 
+/** The preset and choices a CAT definition states. */
+function preset(options: AnalysisResult['options']): { name: PresetName; choices: ReturnType<typeof describeChoices> } {
+  return { name: options.preset ?? DEFAULT_PRESET, choices: describeChoices(options) };
+}
+
 /** A ParsedSource view of a result (the pipeline keeps everything the parser produced). */
 export function parsedOf(result: AnalysisResult): ParsedSource {
   return { language: result.source.language, source: result.source.text, tree: result.tree, tokens: result.tokens, errors: result.errors, keptComments: result.options.keepComments };
+}
+
+/**
+ * Gathers the forward passes of analyses that run together into batches: a batch runs when it is
+ * full or when every unfinished analysis is waiting for its window, one batch at a time. A batch
+ * that fails runs again one window at a time, so that one bad window fails only its own snippet.
+ */
+class ForwardBatcher {
+  private pending: Array<{ ids: readonly number[]; resolve: (output: ForwardOutput) => void; reject: (error: Error) => void }> = [];
+  private busy = false;
+
+  constructor(
+    private readonly model: LoadedModel,
+    private readonly size: number,
+    private active: number,
+  ) {}
+
+  forward(ids: readonly number[]): Promise<ForwardOutput> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ ids, resolve, reject });
+      this.flush();
+    });
+  }
+
+  /** One analysis finished (or failed): it will ask for no more windows. */
+  done(): void {
+    this.active--;
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.busy || !this.pending.length) return;
+    if (this.pending.length < this.size && this.pending.length < this.active) return;
+    this.pending.sort((a, b) => a.ids.length - b.ids.length);
+    const batch = this.pending.splice(0, this.size);
+    this.busy = true;
+    void this.run(batch).finally(() => {
+      this.busy = false;
+      this.flush();
+    });
+  }
+
+  private async run(batch: ForwardBatcher['pending']): Promise<void> {
+    try {
+      const outputs = await this.model.forwardBatch(batch.map((entry) => entry.ids));
+      batch.forEach((entry, index) => entry.resolve(outputs[index]));
+    } catch {
+      for (const entry of batch) {
+        try {
+          entry.resolve(await this.model.forward(entry.ids));
+        } catch (error) {
+          entry.reject(error as Error);
+        }
+      }
+    }
+  }
 }

@@ -151,17 +151,20 @@ export interface ForwardOutput {
 /** How two code tokens' attention is made from their subwords' attention. */
 export type PairRule = 'mean' | 'sumMean';
 
+/**
+ * A window of an analysis. It keeps what the default view and the per-layer scores read:
+ * `layerAttention`. The full tensors are recomputed on demand (one forward pass) through a cache
+ * of recent windows bounded in bytes: `await windowTensors(window)` (windowTensors.ts) gives them
+ * always; the getters below read the cache and throw `TensorsReleasedError` for an evicted window.
+ */
 export interface AnalyzedWindow extends SubwordWindow {
-  /** [layers, heads, n, n], n = ids.length. */
-  subwordAttention: Tensor;
-  /** [layers, heads, n]; absent when the model has no `value_norms` output. */
-  valueNorms?: Tensor;
-  /**
-   * [layers, heads, m, m] over the window's code tokens, m = tokenEnd − tokenStart. The pipeline
-   * aligns it on first read (see `withTokenAttention`); views of one head use `headTokenMatrix`.
-   */
+  /** [layers, heads, n, n], n = ids.length; only while the window is cached. */
+  readonly subwordAttention: Tensor;
+  /** [layers, heads, n]; absent when the model has no `value_norms` output; only while cached. */
+  readonly valueNorms?: Tensor;
+  /** [layers, heads, m, m] over the window's code tokens, m = tokenEnd − tokenStart; only while cached. */
   readonly tokenAttention: Tensor;
-  /** [layers, 1, m, m]: each layer's head-mean code-token attention. */
+  /** [layers, 1, m, m]: each layer's head-mean code-token attention (always kept). */
   layerAttention: Tensor;
 }
 
@@ -211,6 +214,8 @@ export interface AnalysisResult {
   timings: StageTimings;
   /** Plain-language notes for the user (windows split, syntax errors, missing value norms …). */
   warnings: string[];
+  /** Windows that ran the model, and windows carried over unchanged from a previous analysis (`reanalyze`). */
+  windowRuns?: { forward: number; reused: number };
 }
 
 /**

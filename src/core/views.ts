@@ -1,8 +1,9 @@
-import { alignMatrix, headMatrix, headTokenMatrix } from './alignment';
+import { alignMatrix, headMatrix } from './alignment';
 import { tokenFlow } from './metrics/flow';
 import { attentionRollout } from './metrics/rollout';
 import { valueWeightedAttention } from './metrics/valueWeighted';
 import type { AnalysisResult, AnalyzedWindow } from './types';
+import { residentTensors, TensorsReleasedError, windowTensors, type WindowTensors } from './windowTensors';
 
 export type ViewMode = 'head' | 'meanHeads' | 'rollout' | 'flow' | 'valueWeighted';
 export type Direction = 'attendsTo' | 'attendedBy';
@@ -37,44 +38,121 @@ export interface TokenWeights {
   label: string;
 }
 
+/**
+ * Derived m×m matrices (and flow rows) of a window, per view: small next to the window's tensors,
+ * and kept with the window so that a view once prepared reads without its tensors — the most
+ * recent {@link DERIVED_PER_WINDOW} per window, so that browsing every head does not grow memory.
+ */
 const matrixCache = new WeakMap<AnalyzedWindow, Map<string, Float32Array>>();
+export const DERIVED_PER_WINDOW = 32;
 
-function cached(window: AnalyzedWindow, key: string, compute: () => Float32Array): Float32Array {
-  let byKey = matrixCache.get(window);
-  if (!byKey) matrixCache.set(window, (byKey = new Map()));
-  let matrix = byKey.get(key);
-  if (!matrix) byKey.set(key, (matrix = compute()));
+function cachedMatrix(window: AnalyzedWindow, key: string): Float32Array | undefined {
+  const byKey = matrixCache.get(window);
+  const matrix = byKey?.get(key);
+  if (matrix) {
+    byKey!.delete(key);
+    byKey!.set(key, matrix);
+  }
   return matrix;
 }
 
-const rolloutCache = new WeakMap<AnalyzedWindow, Float64Array[]>();
-
-/** Rollouts of every layer of a window, computed once: each layer's is a step of the same product. */
-function subwordRollouts(window: AnalyzedWindow): Float64Array[] {
-  let rollouts = rolloutCache.get(window);
-  if (!rollouts) rolloutCache.set(window, (rollouts = attentionRollout(window.subwordAttention)));
-  return rollouts;
+function cache(window: AnalyzedWindow, key: string, matrix: Float32Array): Float32Array {
+  let byKey = matrixCache.get(window);
+  if (!byKey) matrixCache.set(window, (byKey = new Map()));
+  byKey.delete(key);
+  byKey.set(key, matrix);
+  for (const oldest of byKey.keys()) {
+    if (byKey.size <= DERIVED_PER_WINDOW) break;
+    byKey.delete(oldest);
+  }
+  return matrix;
 }
 
-/** The m×m code-token matrix of a window for a view (flow excluded: it is per focus token). */
-export function windowTokenMatrix(result: AnalysisResult, window: AnalyzedWindow, view: AttentionView): Float32Array {
-  const rule = result.options.pairRule;
-  const n = window.ids.length;
+function viewKey(view: AttentionView, token: number): string {
   switch (view.mode) {
     case 'head':
-      return cached(window, `head:${view.layer}:${view.head ?? 0}`, () => headTokenMatrix(window, view.layer, view.head ?? 0, rule));
+      return `head:${view.layer}:${view.head ?? 0}`;
+    case 'rollout':
+      return `rollout:${view.layer}`;
+    case 'valueWeighted':
+      return `value:${view.layer}:${view.head ?? 'mean'}`;
+    case 'flow':
+      return `flow:${view.layer}:${token}`;
+    case 'meanHeads':
+      return `mean:${view.layer}`;
+  }
+}
+
+/** Views whose matrix needs the window's full tensors (all but the mean over heads). */
+function needsTensors(view: AttentionView): boolean {
+  return view.mode !== 'meanHeads';
+}
+
+/** The window's tensors if at hand (cached, or held by a window made outside the pipeline). */
+function tensorsAtHand(window: AnalyzedWindow): WindowTensors | undefined {
+  return residentTensors(window) ?? (Object.prototype.hasOwnProperty.call(window, 'subwordAttention') ? window : undefined);
+}
+
+/**
+ * Makes the view of `token`'s window readable synchronously: recomputes the window's tensors if
+ * they were evicted (one forward pass) and derives the view's matrix, which stays with the window.
+ * Call it before {@link tokenAttentionRow} / {@link windowTokenMatrix} for any view but the mean
+ * over heads.
+ */
+export async function prepareView(result: AnalysisResult, view: AttentionView, token: number): Promise<void> {
+  const window = windowOfToken(result, token);
+  if (!window || !needsTensors(view) || cachedMatrix(window, viewKey(view, token))) return;
+  const tensors = tensorsAtHand(window) ?? (await windowTensors(window));
+  derive(result, window, view, token, tensors);
+}
+
+function derive(result: AnalysisResult, window: AnalyzedWindow, view: AttentionView, token: number, tensors: WindowTensors): Float32Array {
+  const rule = result.options.pairRule;
+  const n = window.ids.length;
+  const key = viewKey(view, token);
+  switch (view.mode) {
+    case 'head': {
+      // One head aligned alone: 1/(layers × heads) of aligning every head.
+      const heads = tensors.subwordAttention.shape[1];
+      return cache(window, key, alignMatrix(tensors.subwordAttention.data, n, window, rule, (view.layer * heads + (view.head ?? 0)) * n * n));
+    }
     case 'meanHeads':
       return headMatrix(window.layerAttention, view.layer, 0);
-    case 'rollout':
-      return cached(window, `rollout:${view.layer}`, () => alignMatrix(Float32Array.from(subwordRollouts(window)[view.layer]), n, window, rule));
+    case 'rollout': {
+      // Every layer's rollout is a step of the same product: align them all at once.
+      const rollouts = attentionRollout(tensors.subwordAttention);
+      rollouts.forEach((rollout, layer) => cache(window, `rollout:${layer}`, alignMatrix(Float32Array.from(rollout), n, window, rule)));
+      return cachedMatrix(window, key)!;
+    }
     case 'valueWeighted':
-      if (!window.valueNorms) throw new Error('This model has no value_norms output; value-weighted attention needs it (re-export with models/export_onnx.py).');
-      return cached(window, `value:${view.layer}:${view.head ?? 'mean'}`, () =>
-        alignMatrix(Float32Array.from(valueWeightedAttention(window.subwordAttention, window.valueNorms!, view.layer, view.head)), n, window, rule),
-      );
+      if (!tensors.valueNorms) throw new Error('This model has no value_norms output; value-weighted attention needs it (re-export with models/export_onnx.py).');
+      return cache(window, key, alignMatrix(Float32Array.from(valueWeightedAttention(tensors.subwordAttention, tensors.valueNorms, view.layer, view.head)), n, window, rule));
     case 'flow':
-      throw new Error('Attention flow is computed per focused token: use tokenAttentionRow.');
+      return cache(window, key, flowRow(window, view.layer, token, tensors));
   }
+}
+
+/** The view's matrix (flow: the token's row), prepared or derived from tensors at hand. */
+function viewMatrix(result: AnalysisResult, window: AnalyzedWindow, view: AttentionView, token: number): Float32Array {
+  if (!needsTensors(view)) return headMatrix(window.layerAttention, view.layer, 0);
+  const prepared = cachedMatrix(window, viewKey(view, token));
+  if (prepared) return prepared;
+  if (view.mode === 'valueWeighted' && result.model && !result.model.hasValueNorms) {
+    throw new Error('This model has no value_norms output; value-weighted attention needs it (re-export with models/export_onnx.py).');
+  }
+  const tensors = tensorsAtHand(window);
+  if (!tensors) throw new TensorsReleasedError(`The ${VIEW_MODE_LABELS[view.mode]} view`);
+  return derive(result, window, view, token, tensors);
+}
+
+/**
+ * The m×m code-token matrix of a window for a view (flow excluded: it is per focus token).
+ * Synchronous: for any view but the mean over heads, `await prepareView` first on a file larger
+ * than the tensor cache.
+ */
+export function windowTokenMatrix(result: AnalysisResult, window: AnalyzedWindow, view: AttentionView): Float32Array {
+  if (view.mode === 'flow') throw new Error('Attention flow is computed per focused token: use tokenAttentionRow.');
+  return viewMatrix(result, window, view, window.tokenStart);
 }
 
 export function windowOfToken(result: AnalysisResult, token: number): AnalyzedWindow | undefined {
@@ -94,11 +172,10 @@ export function tokenAttentionRow(result: AnalysisResult, view: AttentionView, t
   const m = window.tokenEnd - window.tokenStart;
   const local = token - window.tokenStart;
   if (view.mode === 'flow') {
-    const flows = cached(window, `flow:${view.layer}:${token}`, () => flowRow(window, view.layer, token));
-    weights.set(flows, window.tokenStart);
+    weights.set(viewMatrix(result, window, view, token), window.tokenStart);
     return { weights, label: viewLabel({ ...view, direction: 'attendsTo' }) };
   }
-  const matrix = windowTokenMatrix(result, window, view);
+  const matrix = viewMatrix(result, window, view, token);
   for (let b = 0; b < m; b++) weights[window.tokenStart + b] = view.direction === 'attendsTo' ? matrix[local * m + b] : matrix[b * m + local];
   return { weights, label: viewLabel(view) };
 }
@@ -108,13 +185,13 @@ export function tokenAttentionRow(result: AnalysisResult, view: AttentionView, t
  * of the window (`tokenFlow`), normalised to sum to 1 over the window's tokens as Abnar & Zuidema
  * normalise each row. The pair rule does not apply: a flow into a set of subwords is one number.
  */
-function flowRow(window: AnalyzedWindow, layer: number, token: number): Float32Array {
+function flowRow(window: AnalyzedWindow, layer: number, token: number, tensors: WindowTensors): Float32Array {
   const m = window.tokenEnd - window.tokenStart;
   const groups: number[][] = Array.from({ length: m }, () => []);
   window.tokenOfSubword.forEach((owner, subword) => {
     if (owner >= 0) groups[owner - window.tokenStart].push(subword);
   });
-  const flows = tokenFlow(window.subwordAttention, groups[token - window.tokenStart], groups, { layer });
+  const flows = tokenFlow(tensors.subwordAttention, groups[token - window.tokenStart], groups, { layer });
   const total = flows.reduce((sum, value) => sum + value, 0);
   return Float32Array.from(flows, (value) => (total > 0 ? value / total : 0));
 }

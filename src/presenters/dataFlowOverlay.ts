@@ -1,7 +1,7 @@
 import { languageSpec } from '../core/languages';
-import { completeScores } from '../core/pipeline';
+import { completeScores, completeScoresStepwise } from '../core/pipeline';
 import type { AnalysisResult, DataFlowEdge, SourcePosition, SourceRange } from '../core/types';
-import { tokenAttentionRow, viewLabel, windowOfToken, type AttentionView } from '../core/views';
+import { prepareView, tokenAttentionRow, viewLabel, windowOfToken, type AttentionView } from '../core/views';
 import { LineIndex } from '../core/text';
 import { markdownCell, markdownText, visibleText } from './escape';
 
@@ -72,6 +72,21 @@ export const HINT_EDGES = 3;
 /** The message for a result whose language has no data-flow rules. */
 export function dataFlowUnsupportedMessage(result: AnalysisResult): string {
   return `Code Attention Lens has no data-flow rules for ${languageSpec(result.source.language).displayName}: no data-flow edges to show.`;
+}
+
+/**
+ * Makes {@link dataFlowOverlay} of `focus` under `view` computable on a file larger than the tensor
+ * cache: the rows of the focus and of its readers (one forward pass per evicted window) and, for a
+ * one-head view, the per-head DFG score.
+ */
+export async function prepareDataFlowOverlay(result: AnalysisResult, view: AttentionView, focus?: number): Promise<void> {
+  const graph = result.dataFlow;
+  if (!graph) return;
+  if (view.mode === 'head') await completeScoresStepwise(result, ['dataFlow']);
+  if (focus === undefined || !graph.nodes.includes(focus)) return;
+  const rowView: AttentionView = { ...view, direction: 'attendsTo' };
+  const readers = new Set([focus, ...graph.edges.filter((edge) => edge.to === focus).map((edge) => edge.from)]);
+  for (const reader of readers) if (view.mode !== 'flow' || reader === focus) await prepareView(result, rowView, reader);
 }
 
 /**

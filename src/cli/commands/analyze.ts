@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import { languageForFile, languageSpec, SUPPORTED_LANGUAGE_NAMES } from '../../core/languages';
-import { Analyzer, DEFAULT_MAX_BYTES, InputError } from '../../core/pipeline';
+import { Analyzer, DEFAULT_MAX_BYTES, InputError, windowTensors } from '../../core/pipeline';
 import type { AnalysisResult } from '../../core/types';
 import { choice, integerOption, option, parseArgs, UsageError } from '../args';
 import { defaultModelDir, MAX_SOURCE_BYTES, readSourceFile } from '../common';
@@ -14,10 +14,11 @@ import { fileTypeFilter, PRESET_USAGE, PRESET_VALUE_OPTIONS, presetOptions } fro
 export const ANALYZE_USAGE = `code-attention analyze FILE [--model DIR] [--device auto|cpu|cuda] [--json]
     ${PRESET_USAGE} [--types reference|data]
     [--keep-comments] [--pair-rule mean|sumMean] [--max-bytes N] [--include-attention]
+    [--cache-mb N]   (MiB of full attention tensors kept for recent windows; default 256; others are recomputed)
     [--faithfulness TOKEN|LINE:COL]   (blank out each token of the focus's window and rank the views against it)`;
 
 export async function analyzeCommand(argv: string[]): Promise<number> {
-  const valueOptions = ['model', 'device', 'pair-rule', 'max-bytes', 'faithfulness', 'types', ...PRESET_VALUE_OPTIONS];
+  const valueOptions = ['model', 'device', 'pair-rule', 'max-bytes', 'faithfulness', 'types', 'cache-mb', ...PRESET_VALUE_OPTIONS];
   const args = parseArgs(argv, valueOptions, ['json', 'keep-comments', 'include-attention']);
   const typesOption = option(args, 'types');
   if (typesOption !== undefined && typesOption !== 'reference' && typesOption !== 'data') {
@@ -37,9 +38,14 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   const focus = option(args, 'faithfulness');
   if (focus !== undefined) checkFocus(focus);
   const source = readSourceFile(file, maxBytes);
+  const cacheMb = option(args, 'cache-mb');
+  if (cacheMb !== undefined && !(Number(cacheMb) >= 0)) {
+    throw new UsageError(`--cache-mb takes a number of MiB ≥ 0, got "${terminalText(cacheMb)}".`);
+  }
   const analyzer = await Analyzer.create({
     modelDir: option(args, 'model') ?? defaultModelDir(),
     executionProvider: choice(args, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto'),
+    tensorCacheBytes: cacheMb === undefined ? undefined : Number(cacheMb) * 2 ** 20,
   });
   try {
     const result = await analyzer.analyze(source, language, {
@@ -55,7 +61,8 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       maxBytes,
     });
     const faithfulnessReport = focus === undefined ? undefined : await faithfulness(result, analyzer.model, focusToken(result, focus));
-    if (args.flags.has('json')) process.stdout.write(JSON.stringify({ ...resultSummary(result, args.flags.has('include-attention')), ...(faithfulnessReport ? { faithfulness: faithfulnessReport } : {}) }, null, 2) + '\n');
+    const attention = args.flags.has('include-attention') ? await windowAttention(result) : undefined;
+    if (args.flags.has('json')) process.stdout.write(JSON.stringify({ ...resultSummary(result, attention !== undefined, attention), ...(faithfulnessReport ? { faithfulness: faithfulnessReport } : {}) }, null, 2) + '\n');
     else process.stdout.write(formatAnalysis(result, file) + (faithfulnessReport ? '\n\n' + formatFaithfulness(result, faithfulnessReport) : '') + '\n');
     for (const warning of result.warnings) process.stderr.write(`warning: ${terminalText(warning)}\n`);
     return 0;
@@ -64,8 +71,29 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
   }
 }
 
-/** What `--json` prints: everything but the raw tensors (unless asked for). */
-export function resultSummary(result: AnalysisResult, includeAttention = false): object {
+export interface WindowAttentionJson {
+  tokenStart: number;
+  tokenEnd: number;
+  pieces: string[];
+  tokenAttentionShape: number[];
+  tokenAttention: number[];
+}
+
+/** Every window's code-token attention for `--include-attention`, recomputing evicted windows one at a time. */
+export async function windowAttention(result: AnalysisResult): Promise<WindowAttentionJson[]> {
+  const windows: WindowAttentionJson[] = [];
+  for (const window of result.windows) {
+    const { tokenAttention } = await windowTensors(window);
+    windows.push({ tokenStart: window.tokenStart, tokenEnd: window.tokenEnd, pieces: window.pieces, tokenAttentionShape: tokenAttention.shape, tokenAttention: Array.from(tokenAttention.data, (value) => +value.toFixed(5)) });
+  }
+  return windows;
+}
+
+/**
+ * What `--json` prints: everything but the raw tensors (unless asked for: then `attention`, or the
+ * windows' cached tensors read synchronously).
+ */
+export function resultSummary(result: AnalysisResult, includeAttention = false, attention?: WindowAttentionJson[]): object {
   return {
     file: result.source.path,
     language: result.source.language,
@@ -80,7 +108,7 @@ export function resultSummary(result: AnalysisResult, includeAttention = false):
     ...(includeAttention
       ? {
           tokens: result.tokens.map(({ text, type, range }) => ({ text, type, range })),
-          windows: result.windows.map((window) => ({
+          windows: attention ?? result.windows.map((window) => ({
             tokenStart: window.tokenStart,
             tokenEnd: window.tokenEnd,
             pieces: window.pieces,

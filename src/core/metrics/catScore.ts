@@ -235,58 +235,112 @@ export function scoreSnippets(
   layers: number,
   heads: number,
   options: { q?: number; scoreHeads?: boolean; /** Score this layer only. */ onlyLayer?: number } = {},
-): {
+): CatScored {
+  const total = newCatAccumulator(layers, heads);
+  for (const snippet of snippets) mergeCatAccumulator(total, snippetAccumulator(snippet, layers, heads, options));
+  return finishCat(total);
+}
+
+export interface CatScored {
   score: LayerHeadScores;
   baseline: LayerHeadScores;
   snippets: number;
   pairs: number;
   thresholds: CatThresholdValues;
-} {
-  const q = options.q ?? DEFAULT_QUANTILE;
-  const scoreHeads = options.scoreHeads ?? true;
-  const sums = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
-  const counts = { score: newScores(layers, heads), baseline: newScores(layers, heads) };
-  let used = 0;
-  let pairs = 0;
-  const thresholdSums = { distance: 0, attentionPerLayer: new Array<number>(layers).fill(0) };
-  for (const snippet of snippets) {
-    const k = snippet.kept.length;
-    if (k < 2) continue;
-    used++;
-    pairs += k * k;
-    const m = (snippet.attention.layerAttention ?? snippet.attention.tokenAttention).shape[2];
-    const distanceThreshold = quantile(snippet.distances, 1 - q);
-    thresholdSums.distance += distanceThreshold;
-    const near = nearPairs(snippet.distances, k, distanceThreshold);
-    const restricted = new Float32Array(k * k);
-    const work = new Float64Array(k * k);
-    const layerMean = new Float32Array(snippet.attention.layerAttention ? 0 : m * m);
-    const add = (layer: number, head: number | undefined, matrix: Float32Array) => {
-      submatrixInto(restricted, matrix, m, snippet.kept);
-      if (allZero(restricted)) return;
-      work.set(restricted);
-      const attentionThreshold = quantileInPlace(work, q);
-      if (head === undefined) thresholdSums.attentionPerLayer[layer] += attentionThreshold;
-      const { both, high, expectedBoth } = catCounts(restricted, attentionThreshold, near);
-      const either = high + near.total - both;
-      if (either === 0) return;
-      accumulate(sums.score, counts.score, layer, head, both / either);
-      accumulate(sums.baseline, counts.baseline, layer, head, expectedBoth / (high + near.total - expectedBoth));
-    };
-    const { attention } = snippet;
-    for (let l = 0; l < layers; l++) {
-      if (options.onlyLayer !== undefined && l !== options.onlyLayer) continue;
-      add(l, undefined, attention.layerAttention ? headMatrix(attention.layerAttention, l, 0) : meanOverHeadsInto(layerMean, attention.tokenAttention, l));
-      if (scoreHeads) for (let h = 0; h < heads; h++) add(l, h, headMatrix(attention.tokenAttention, l, h));
-    }
-  }
+}
+
+/**
+ * Sums and counts of {@link scoreSnippets} over some snippets: one window's contribution, kept
+ * with the window so that a file's score is the sum of its windows' (and an unchanged window's
+ * need not be recomputed). Adding accumulators in window order gives the very numbers one pass
+ * over all snippets gives.
+ */
+export interface CatAccumulator {
+  sums: { score: LayerHeadScores; baseline: LayerHeadScores };
+  counts: { score: LayerHeadScores; baseline: LayerHeadScores };
+  used: number;
+  pairs: number;
+  thresholdSums: { distance: number; attentionPerLayer: number[] };
+}
+
+export function newCatAccumulator(layers: number, heads: number): CatAccumulator {
   return {
-    score: divide(sums.score, counts.score),
-    baseline: divide(sums.baseline, counts.baseline),
+    sums: { score: newScores(layers, heads), baseline: newScores(layers, heads) },
+    counts: { score: newScores(layers, heads), baseline: newScores(layers, heads) },
+    used: 0,
+    pairs: 0,
+    thresholdSums: { distance: 0, attentionPerLayer: new Array<number>(layers).fill(0) },
+  };
+}
+
+export function mergeCatAccumulator(total: CatAccumulator, part: CatAccumulator): CatAccumulator {
+  const add = (into: LayerHeadScores, from: LayerHeadScores) => {
+    from.perLayer.forEach((value, l) => (into.perLayer[l] += value));
+    from.perHead.forEach((row, l) => row.forEach((value, h) => (into.perHead[l][h] += value)));
+  };
+  add(total.sums.score, part.sums.score);
+  add(total.sums.baseline, part.sums.baseline);
+  add(total.counts.score, part.counts.score);
+  add(total.counts.baseline, part.counts.baseline);
+  total.used += part.used;
+  total.pairs += part.pairs;
+  total.thresholdSums.distance += part.thresholdSums.distance;
+  part.thresholdSums.attentionPerLayer.forEach((value, l) => (total.thresholdSums.attentionPerLayer[l] += value));
+  return total;
+}
+
+export function finishCat(total: CatAccumulator): CatScored {
+  const { used, thresholdSums } = total;
+  return {
+    score: divide(total.sums.score, total.counts.score),
+    baseline: divide(total.sums.baseline, total.counts.baseline),
     snippets: used,
-    pairs,
+    pairs: total.pairs,
     thresholds: { distance: used ? thresholdSums.distance / used : NaN, attentionPerLayer: thresholdSums.attentionPerLayer.map((sum) => (used ? sum / used : NaN)) },
   };
+}
+
+/** One snippet's contribution to {@link scoreSnippets}. */
+export function snippetAccumulator(
+  snippet: CatSnippet,
+  layers: number,
+  heads: number,
+  options: { q?: number; scoreHeads?: boolean; onlyLayer?: number } = {},
+): CatAccumulator {
+  const q = options.q ?? DEFAULT_QUANTILE;
+  const scoreHeads = options.scoreHeads ?? true;
+  const total = newCatAccumulator(layers, heads);
+  const { sums, counts, thresholdSums } = total;
+  const k = snippet.kept.length;
+  if (k < 2) return total;
+  total.used++;
+  total.pairs += k * k;
+  const m = (snippet.attention.layerAttention ?? snippet.attention.tokenAttention).shape[2];
+  const distanceThreshold = quantile(snippet.distances, 1 - q);
+  thresholdSums.distance += distanceThreshold;
+  const near = nearPairs(snippet.distances, k, distanceThreshold);
+  const restricted = new Float32Array(k * k);
+  const work = new Float64Array(k * k);
+  const layerMean = new Float32Array(snippet.attention.layerAttention ? 0 : m * m);
+  const add = (layer: number, head: number | undefined, matrix: Float32Array) => {
+    submatrixInto(restricted, matrix, m, snippet.kept);
+    if (allZero(restricted)) return;
+    work.set(restricted);
+    const attentionThreshold = quantileInPlace(work, q);
+    if (head === undefined) thresholdSums.attentionPerLayer[layer] += attentionThreshold;
+    const { both, high, expectedBoth } = catCounts(restricted, attentionThreshold, near);
+    const either = high + near.total - both;
+    if (either === 0) return;
+    accumulate(sums.score, counts.score, layer, head, both / either);
+    accumulate(sums.baseline, counts.baseline, layer, head, expectedBoth / (high + near.total - expectedBoth));
+  };
+  const { attention } = snippet;
+  for (let l = 0; l < layers; l++) {
+    if (options.onlyLayer !== undefined && l !== options.onlyLayer) continue;
+    add(l, undefined, attention.layerAttention ? headMatrix(attention.layerAttention, l, 0) : meanOverHeadsInto(layerMean, attention.tokenAttention, l));
+    if (scoreHeads) for (let h = 0; h < heads; h++) add(l, h, headMatrix(attention.tokenAttention, l, h));
+  }
+  return total;
 }
 
 function newScores(layers: number, heads: number): LayerHeadScores {

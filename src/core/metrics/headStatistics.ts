@@ -1,4 +1,4 @@
-import type { AnalysisResult, CodeToken, HeadStatistics } from '../types';
+import type { AnalysisResult, CodeToken, HeadStatistics, Tensor } from '../types';
 export type { HeadStatistics } from '../types';
 
 /**
@@ -36,45 +36,79 @@ export function rowEntropy(values: Float32Array, bits: Int32Array, start: number
 
 export function headStatistics(result: AnalysisResult): HeadStatistics {
   const { layers, heads } = result.model;
+  const total = newHeadStatisticsPartial(layers, heads);
+  for (const window of result.windows) mergeHeadStatisticsPartial(total, headStatisticsWindowPartial(window, punctuationColumns(window, result.tokens), window.subwordAttention, layers, heads));
+  return finishHeadStatistics(total);
+}
+
+type StatisticName = 'bos' | 'eos' | 'punctuation' | 'entropy' | 'previous' | 'next';
+const STATISTICS: readonly StatisticName[] = ['bos', 'eos', 'punctuation', 'entropy', 'previous', 'next'];
+
+/** Sums over code-token subword rows of each statistic, per layer and head, and the rows counted. */
+export interface HeadStatisticsPartial {
+  sums: Record<StatisticName, number[][]>;
+  rows: number;
+}
+
+export function newHeadStatisticsPartial(layers: number, heads: number): HeadStatisticsPartial {
   const make = () => Array.from({ length: layers }, () => new Array<number>(heads).fill(0));
-  const stats = { bos: make(), eos: make(), punctuation: make(), entropy: make(), previous: make(), next: make() };
-  let rows = 0;
-  for (const window of result.windows) {
-    const n = window.ids.length;
-    const punctuationColumns: number[] = [];
-    for (let j = 0; j < n; j++) {
-      const owner = window.tokenOfSubword[j];
-      if (owner >= 0 && isPunctuation(result.tokens[owner])) punctuationColumns.push(j);
-    }
-    const attention = window.subwordAttention.data;
-    const bits = new Int32Array(attention.buffer, attention.byteOffset, attention.length);
-    rows += Math.max(0, n - 2);
-    for (let l = 0; l < layers; l++) {
-      for (let h = 0; h < heads; h++) {
-        let bos = 0;
-        let eos = 0;
-        let previous = 0;
-        let next = 0;
-        let punctuation = 0;
-        let entropy = 0;
-        for (let i = 1; i < n - 1; i++) {
-          const base = ((l * heads + h) * n + i) * n;
-          bos += attention[base];
-          eos += attention[base + n - 1];
-          previous += attention[base + i - 1];
-          next += attention[base + i + 1];
-          for (const j of punctuationColumns) punctuation += attention[base + j];
-          entropy += rowEntropy(attention, bits, base, base + n);
-        }
-        stats.bos[l][h] += bos;
-        stats.eos[l][h] += eos;
-        stats.previous[l][h] += previous;
-        stats.next[l][h] += next;
-        stats.punctuation[l][h] += punctuation;
-        stats.entropy[l][h] += entropy;
+  return { sums: { bos: make(), eos: make(), punctuation: make(), entropy: make(), previous: make(), next: make() }, rows: 0 };
+}
+
+export function mergeHeadStatisticsPartial(total: HeadStatisticsPartial, part: HeadStatisticsPartial): HeadStatisticsPartial {
+  for (const name of STATISTICS) part.sums[name].forEach((row, l) => row.forEach((value, h) => (total.sums[name][l][h] += value)));
+  total.rows += part.rows;
+  return total;
+}
+
+/** Subword positions of a window whose code token is punctuation. */
+export function punctuationColumns(window: { ids: readonly number[]; tokenOfSubword: Int32Array }, tokens: readonly CodeToken[]): number[] {
+  const columns: number[] = [];
+  for (let j = 0; j < window.ids.length; j++) {
+    const owner = window.tokenOfSubword[j];
+    if (owner >= 0 && isPunctuation(tokens[owner])) columns.push(j);
+  }
+  return columns;
+}
+
+/** One window's sums, from its subword attention [layers, heads, n, n]. */
+export function headStatisticsWindowPartial(window: { ids: readonly number[] }, punctuationColumns: readonly number[], subwordAttention: Tensor, layers: number, heads: number): HeadStatisticsPartial {
+  const partial = newHeadStatisticsPartial(layers, heads);
+  const stats = partial.sums;
+  const n = window.ids.length;
+  const attention = subwordAttention.data;
+  const bits = new Int32Array(attention.buffer, attention.byteOffset, attention.length);
+  partial.rows = Math.max(0, n - 2);
+  for (let l = 0; l < layers; l++) {
+    for (let h = 0; h < heads; h++) {
+      let bos = 0;
+      let eos = 0;
+      let previous = 0;
+      let next = 0;
+      let punctuation = 0;
+      let entropy = 0;
+      for (let i = 1; i < n - 1; i++) {
+        const base = ((l * heads + h) * n + i) * n;
+        bos += attention[base];
+        eos += attention[base + n - 1];
+        previous += attention[base + i - 1];
+        next += attention[base + i + 1];
+        for (const j of punctuationColumns) punctuation += attention[base + j];
+        entropy += rowEntropy(attention, bits, base, base + n);
       }
+      stats.bos[l][h] += bos;
+      stats.eos[l][h] += eos;
+      stats.previous[l][h] += previous;
+      stats.next[l][h] += next;
+      stats.punctuation[l][h] += punctuation;
+      stats.entropy[l][h] += entropy;
     }
   }
+  return partial;
+}
+
+export function finishHeadStatistics(total: HeadStatisticsPartial): HeadStatistics {
+  const { rows, sums: stats } = total;
   const mean = (matrix: number[][]) => matrix.map((row) => row.map((value) => (rows ? value / rows : NaN)));
   const averaged = {
     bos: mean(stats.bos),

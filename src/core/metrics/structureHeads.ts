@@ -5,6 +5,7 @@ import type {
   RelationAccuracy,
   StructureHeadsReport,
   StructureRelation,
+  Tensor,
 } from '../types';
 export type { StructureRelation, RelationAccuracy, StructureHeadsReport } from '../types';
 
@@ -25,7 +26,7 @@ const CLOSING: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
  * any anonymous leaf child (keyword, operator, punctuation) of a's parent node; siblings share a's
  * parent node; data-flow sources are the targets of a's data-flow edges.
  */
-export function relatedTokens(result: AnalysisResult, relation: StructureRelation, dataFlow?: DataFlowGraph): number[][] {
+export function relatedTokens(result: Pick<AnalysisResult, 'tokens' | 'tree'>, relation: StructureRelation, dataFlow?: DataFlowGraph): number[][] {
   const { tokens, tree } = result;
   const related: number[][] = tokens.map(() => []);
   if (relation === 'previousToken') {
@@ -51,35 +52,77 @@ export function relatedTokens(result: AnalysisResult, relation: StructureRelatio
   return related;
 }
 
-export function structureHeads(result: AnalysisResult, dataFlow?: DataFlowGraph): StructureHeadsReport {
+export const STRUCTURE_DEFINITION = 'argmax over the other code tokens of the window of each head’s token attention; chance = related tokens / (tokens in window − 1)';
+
+export function structureRelations(dataFlow?: DataFlowGraph): StructureRelation[] {
   const relations: StructureRelation[] = ['previousToken', 'matchingBracket', 'parentLeaf', 'sibling'];
   if (dataFlow) relations.push('dataFlowSource');
-  const report: StructureHeadsReport = {
-    definition: 'argmax over the other code tokens of the window of each head’s token attention; chance = related tokens / (tokens in window − 1)',
-    relations: {},
-  };
+  return relations;
+}
+
+export function structureHeads(result: AnalysisResult, dataFlow?: DataFlowGraph): StructureHeadsReport {
+  const relations = structureRelations(dataFlow);
+  const related = new Map(relations.map((relation) => [relation, relatedTokens(result, relation, dataFlow)]));
   const { layers, heads } = result.model;
-  const strongest = strongestOtherTokens(result);
-  for (const relation of relations) {
-    const related = relatedTokens(result, relation, dataFlow);
-    const hits = Array.from({ length: layers }, () => new Array<number>(heads).fill(0));
-    let chance = 0;
-    let counted = 0;
-    for (const [w, window] of result.windows.entries()) {
-      const m = window.tokenEnd - window.tokenStart;
-      for (let a = window.tokenStart; a < window.tokenEnd; a++) {
-        const inWindow = related[a].filter((b) => b >= window.tokenStart && b < window.tokenEnd);
-        if (!inWindow.length || m < 2) continue;
-        counted++;
-        chance += inWindow.length / (m - 1);
-        const local = a - window.tokenStart;
-        for (let l = 0; l < layers; l++) {
-          for (let h = 0; h < heads; h++) {
-            if (inWindow.includes(strongest[w][(l * heads + h) * m + local] + window.tokenStart)) hits[l][h]++;
-          }
-        }
+  const total = newStructurePartial(relations, layers, heads);
+  for (const window of result.windows) mergeStructurePartial(total, structureWindowPartial(window, structureRows(window, related), window.tokenAttention, layers, heads));
+  return finishStructureHeads(total);
+}
+
+/** Per relation, for each token of a window (window-local), its related tokens in the window (window-local). */
+export type StructureRows = Map<StructureRelation, number[][]>;
+
+export function structureRows(window: { tokenStart: number; tokenEnd: number }, related: ReadonlyMap<StructureRelation, number[][]>): StructureRows {
+  const rows: StructureRows = new Map();
+  for (const [relation, lists] of related) {
+    const local: number[][] = [];
+    for (let a = window.tokenStart; a < window.tokenEnd; a++) local.push(lists[a].filter((b) => b >= window.tokenStart && b < window.tokenEnd).map((b) => b - window.tokenStart));
+    rows.set(relation, local);
+  }
+  return rows;
+}
+
+/** Per relation: hits per layer and head, the sum of chance levels and the tokens counted. */
+export type StructurePartial = Map<StructureRelation, { hits: number[][]; chance: number; counted: number }>;
+
+export function newStructurePartial(relations: readonly StructureRelation[], layers: number, heads: number): StructurePartial {
+  return new Map(relations.map((relation) => [relation, { hits: Array.from({ length: layers }, () => new Array<number>(heads).fill(0)), chance: 0, counted: 0 }]));
+}
+
+export function mergeStructurePartial(total: StructurePartial, part: StructurePartial): StructurePartial {
+  for (const [relation, entry] of part) {
+    const into = total.get(relation)!;
+    entry.hits.forEach((row, l) => row.forEach((value, h) => (into.hits[l][h] += value)));
+    into.chance += entry.chance;
+    into.counted += entry.counted;
+  }
+  return total;
+}
+
+/** One window's hits, from every head's token attention [layers, heads, m, m]. */
+export function structureWindowPartial(window: { tokenStart: number; tokenEnd: number }, rows: StructureRows, tokenAttention: Tensor, layers: number, heads: number): StructurePartial {
+  const partial = newStructurePartial([...rows.keys()], layers, heads);
+  const m = window.tokenEnd - window.tokenStart;
+  if (m < 2) return partial;
+  const strongest = strongestOtherTokens(tokenAttention, m, layers, heads);
+  for (const [relation, lists] of rows) {
+    const entry = partial.get(relation)!;
+    for (let local = 0; local < m; local++) {
+      const inWindow = lists[local];
+      if (!inWindow.length) continue;
+      entry.counted++;
+      entry.chance += inWindow.length / (m - 1);
+      for (let l = 0; l < layers; l++) {
+        for (let h = 0; h < heads; h++) if (inWindow.includes(strongest[(l * heads + h) * m + local])) entry.hits[l][h]++;
       }
     }
+  }
+  return partial;
+}
+
+export function finishStructureHeads(total: StructurePartial): StructureHeadsReport {
+  const report: StructureHeadsReport = { definition: STRUCTURE_DEFINITION, relations: {} };
+  for (const [relation, { hits, chance, counted }] of total) {
     const chanceLevel = counted ? chance / counted : NaN;
     report.relations[relation] = {
       accuracy: hits.map((row) => row.map((value) => (counted ? value / counted : NaN))),
@@ -91,32 +134,28 @@ export function structureHeads(result: AnalysisResult, dataFlow?: DataFlowGraph)
 }
 
 /**
- * Per window, [layer][head][token]: the window-local index of the other token that the token's
- * row attends to most (first on ties; −1 in a one-token window).
+ * [layer][head][token]: the window-local index of the other token that the token's row attends
+ * to most (first on ties; −1 in a one-token window).
  */
-function strongestOtherTokens(result: AnalysisResult): Int32Array[] {
-  const { layers, heads } = result.model;
-  return result.windows.map((window) => {
-    const m = window.tokenEnd - window.tokenStart;
-    const strongest = new Int32Array(layers * heads * m).fill(-1);
-    for (let l = 0; l < layers; l++) {
-      for (let h = 0; h < heads; h++) {
-        const matrix = headMatrix(window.tokenAttention, l, h);
-        for (let a = 0; a < m; a++) {
-          let best = -1;
-          let bestValue = -Infinity;
-          for (let b = 0, x = a * m; b < m; b++, x++) {
-            if (b !== a && matrix[x] > bestValue) {
-              bestValue = matrix[x];
-              best = b;
-            }
+function strongestOtherTokens(tokenAttention: Tensor, m: number, layers: number, heads: number): Int32Array {
+  const strongest = new Int32Array(layers * heads * m).fill(-1);
+  for (let l = 0; l < layers; l++) {
+    for (let h = 0; h < heads; h++) {
+      const matrix = headMatrix(tokenAttention, l, h);
+      for (let a = 0; a < m; a++) {
+        let best = -1;
+        let bestValue = -Infinity;
+        for (let b = 0, x = a * m; b < m; b++, x++) {
+          if (b !== a && matrix[x] > bestValue) {
+            bestValue = matrix[x];
+            best = b;
           }
-          strongest[(l * heads + h) * m + a] = best;
         }
+        strongest[(l * heads + h) * m + a] = best;
       }
     }
-    return strongest;
-  });
+  }
+  return strongest;
 }
 
 /**
