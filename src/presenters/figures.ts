@@ -52,6 +52,8 @@ export interface GridFigure {
   reference?: { value: number; label: string };
   /** Print each value in its cell (small grids only). */
   showValues?: boolean;
+  /** The colour scale's ends, when several figures share one scale; the values' own range otherwise. */
+  range?: { low: number; high: number };
 }
 
 export interface LinkFigure {
@@ -207,7 +209,7 @@ function gridFigure(figure: GridFigure, palette: FigurePalette): SvgFigure {
   const bar = { left: plot.left + plot.width + 30, width: 16, height: Math.max(120, Math.min(plot.height, 300)) };
   const width = Math.max(480, bar.left + bar.width + 110);
   const height = plot.top + plot.height + 44;
-  const { low, high } = scaleRange(figure.values, figure.diverging);
+  const { low, high } = figure.range ?? scaleRange(figure.values, figure.diverging);
   const body: string[] = [];
   const labelStep = Math.max(1, Math.ceil(11 / cell));
   figure.columnLabels.forEach((label, column) => {

@@ -2,7 +2,7 @@
  * Messages between the extension host and the attention views panel (head view, model view,
  * token × token matrix), imported by both sides.
  */
-import type { ExportFigureMessage } from './panel';
+import type { ExportFiguresMessage } from './panel';
 
 export interface ViewsToken {
   text: string;
@@ -62,4 +62,4 @@ export type ViewsToHost =
   | { type: 'ready' }
   | { type: 'selectHead'; layer: number; head: number }
   | { type: 'exportCsv' }
-  | ExportFigureMessage;
+  | ExportFiguresMessage;

@@ -102,14 +102,16 @@ export type PanelToHost =
   | { type: 'checkFaithfulness' }
   | { type: 'export'; format: 'json' | 'csv' }
   | { type: 'exportPng'; dataUrl: string; chart: string }
-  | ExportFigureMessage
+  | ExportFiguresMessage
   | { type: 'showAttentionViews' };
 
-/** A figure a webview built for export: SVG text, or a PNG data URL rasterised at 2×. */
-export interface ExportFigureMessage {
-  type: 'exportFigure';
-  format: 'svg' | 'png';
-  /** File-name suffix ("cat-by-layer"). */
-  name: string;
-  data: string;
+/** Figures a webview built for export: SVG text, or PNG data URLs rasterised at 2×; saved side by side. */
+export interface ExportFiguresMessage {
+  type: 'exportFigures';
+  figures: Array<{
+    /** File-name suffix ("cat-by-layer"). */
+    name: string;
+    format: 'svg' | 'png';
+    data: string;
+  }>;
 }
