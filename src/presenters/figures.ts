@@ -159,6 +159,13 @@ function lineFigure(figure: LineFigure, palette: FigurePalette): SvgFigure {
   return shell(width, height, palette, figure.title, figure.subtitle, body);
 }
 
+/** The largest finite value (0 when there is none), for arrays of any length. */
+export function largest(values: ArrayLike<number>): number {
+  let high = 0;
+  for (let index = 0; index < values.length; index++) if (values[index] > high) high = values[index];
+  return high;
+}
+
 /** Parses #rgb, #rrggbb(aa) or rgb(a)(…) into [r, g, b]; undefined for anything else. */
 export function parseColor(color: string): [number, number, number] | undefined {
   const hex = /^#([0-9a-f]{3}|[0-9a-f]{6}|[0-9a-f]{8})$/i.exec(color.trim());
@@ -190,10 +197,17 @@ export function scaleColor(value: number, low: number, high: number, palette: Fi
 
 /** The value range a grid's colours span (symmetric around 0 when diverging). */
 export function scaleRange(values: number[][], diverging = false): { low: number; high: number } {
-  const finite = values.flat().filter(Number.isFinite);
-  if (!finite.length) return { low: 0, high: 1 };
-  const low = Math.min(...finite);
-  const high = Math.max(...finite);
+  // A loop, not Math.min(...values): a 512 × 512 matrix has more cells than a call takes arguments.
+  let low = Infinity;
+  let high = -Infinity;
+  for (const row of values) {
+    for (const value of row) {
+      if (!Number.isFinite(value)) continue;
+      low = Math.min(low, value);
+      high = Math.max(high, value);
+    }
+  }
+  if (low > high) return { low: 0, high: 1 };
   if (!diverging) return { low, high };
   const extent = Math.max(Math.abs(low), Math.abs(high));
   return { low: -extent, high: extent };
