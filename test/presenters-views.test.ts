@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Analyzer } from '../src/core/pipeline';
 import type { AnalysisResult } from '../src/core/types';
 import { tokenAttentionRow, windowOfToken, windowTokenMatrix, type AttentionView } from '../src/core/views';
-import { attentionViewsModel, LINKS_PER_TOKEN, matrixCsv, poolMatrix, viewScope } from '../src/presenters/attentionViews';
+import { attentionViewsModel, LINKS_PER_TOKEN, matrixCsv, MAX_FLOW_ROWS, poolMatrix, viewScope } from '../src/presenters/attentionViews';
 import { escapeXml, figureSvg, niceTicks, scaleColor, type FigurePalette } from '../src/presenters/figures';
 import { panelCsvFiles, panelModel } from '../src/presenters/panel';
 import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
@@ -88,6 +88,8 @@ describe('attention views presenter on a real analysis', function () {
     const flow: AttentionView = { mode: 'flow', layer: 1, direction: 'attendsTo' };
     const model = attentionViewsModel(result, flow, scope);
     const k = scope.end - scope.first;
+    assert.equal(model.matrix.rows, Math.min(k, MAX_FLOW_ROWS));
+    assert.equal(model.matrix.values.length, model.matrix.rows * k);
     const row = tokenAttentionRow(result, flow, scope.first + 2).weights;
     for (let j = 0; j < k; j++) assert.ok(Math.abs(model.matrix.values[2 * k + j] - row[scope.first + j]) < 1e-4);
     assert.ok(model.notes.some((note) => /Flow combines every head of layers 0–1/.test(note)));

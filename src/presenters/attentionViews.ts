@@ -85,9 +85,8 @@ function block(matrix: Float32Array, window: AnalyzedWindow, first: number, end:
   const m = window.tokenEnd - window.tokenStart;
   const k = end - first;
   const offset = first - window.tokenStart;
-  const rows = Math.min(k, MAX_FLOW_ROWS);
-  const out = new Float32Array(rows * k);
-  for (let i = 0; i < rows; i++) out.set(matrix.subarray((offset + i) * m + offset, (offset + i) * m + offset + k), i * k);
+  const out = new Float32Array(k * k);
+  for (let i = 0; i < k; i++) out.set(matrix.subarray((offset + i) * m + offset, (offset + i) * m + offset + k), i * k);
   return out;
 }
 
