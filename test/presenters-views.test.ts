@@ -4,19 +4,36 @@ import { join } from 'node:path';
 import { Analyzer } from '../src/core/pipeline';
 import type { AnalysisResult } from '../src/core/types';
 import { tokenAttentionRow, windowOfToken, windowTokenMatrix, type AttentionView } from '../src/core/views';
-import { attentionViewsModel, LINKS_PER_TOKEN, matrixCsv, MAX_FLOW_ROWS, poolMatrix, viewScope } from '../src/presenters/attentionViews';
+import {
+  attentionViewsModel,
+  LINKS_PER_TOKEN,
+  matrixCsv,
+  MAX_FLOW_ROWS,
+  poolMatrix,
+  viewScope,
+} from '../src/presenters/attentionViews';
 import { escapeXml, figureSvg, niceTicks, scaleColor, type FigurePalette } from '../src/presenters/figures';
 import { panelCsvFiles, panelModel } from '../src/presenters/panel';
 import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
 
-const palette: FigurePalette = { foreground: '#cccccc', background: '#1e1e1e', muted: '#808080', accent: '#3794ff', negative: '#f14c4c' };
+const palette: FigurePalette = {
+  foreground: '#cccccc',
+  background: '#1e1e1e',
+  muted: '#808080',
+  accent: '#3794ff',
+  negative: '#f14c4c',
+};
 
 describe('attention views presenter on a real analysis', function () {
   let analyzer: Analyzer;
   let result: AnalysisResult;
   let source: string;
   before(async () => {
-    analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
     source = readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8');
     result = await analyzer.analyze(source, 'python', { path: '/tmp/lru_cache.py' });
   });
@@ -31,7 +48,10 @@ describe('attention views presenter on a real analysis', function () {
     assert.ok(body.startsWith('def get(') && !body.includes('def put('), 'the scope is get and nothing after it');
     const start = source.indexOf('self.capacity');
     const selected = viewScope(result, start, start + 'self.capacity'.length)!;
-    assert.deepEqual(result.tokens.slice(selected.first, selected.end).map((token) => token.text), ['self', '.', 'capacity']);
+    assert.deepEqual(
+      result.tokens.slice(selected.first, selected.end).map((token) => token.text),
+      ['self', '.', 'capacity'],
+    );
     assert.match(selected.description, /^selection, line \d+, 3 tokens$/);
     const capped = viewScope(result, 0, source.length, 20)!;
     assert.equal(capped.end - capped.first, 20);
@@ -53,7 +73,8 @@ describe('attention views presenter on a real analysis', function () {
     assert.ok(model.headView.layers.every((heads) => heads.length === result.model.heads));
     // Head view: token i's first link is its strongest target among the scope in that head's matrix.
     const full = windowTokenMatrix(result, window, { mode: 'head', layer: 3, head: 2, direction: 'attendsTo' });
-    const cell = (i: number, j: number) => full[(scope.first - window.tokenStart + i) * m + scope.first - window.tokenStart + j];
+    const cell = (i: number, j: number) =>
+      full[(scope.first - window.tokenStart + i) * m + scope.first - window.tokenStart + j];
     for (const i of [0, 5, k - 1]) {
       const links = model.headView.layers[3][2];
       const strongest = Math.max(...Array.from({ length: k }, (_, j) => cell(i, j)));
@@ -72,14 +93,19 @@ describe('attention views presenter on a real analysis', function () {
     const csv = matrixCsv(model).split('\n');
     assert.equal(csv[0], 'view,from_index,from_token,from_line,to_index,to_token,to_line,weight,uniform');
     assert.equal(csv.length - 2, k * k);
-    assert.ok(JSON.parse(JSON.stringify(model)).tokens.length === k, 'the model survives postMessage (plain JSON)');
+    assert.deepEqual(JSON.parse(JSON.stringify(model)), model, 'the model survives postMessage (plain JSON)');
   });
 
   it('pools a matrix into block means', () => {
     const matrix = Float32Array.from({ length: 16 }, (_, cell) => cell);
     const pooled = poolMatrix(matrix, 4, 2);
     assert.equal(pooled.size, 2);
-    assert.deepEqual(pooled.values, [(0 + 1 + 4 + 5) / 4, (2 + 3 + 6 + 7) / 4, (8 + 9 + 12 + 13) / 4, (10 + 11 + 14 + 15) / 4]);
+    assert.deepEqual(pooled.values, [
+      (0 + 1 + 4 + 5) / 4,
+      (2 + 3 + 6 + 7) / 4,
+      (8 + 9 + 12 + 13) / 4,
+      (10 + 11 + 14 + 15) / 4,
+    ]);
   });
 
   it('follows rollout and flow (rows from the core’s per-token view) and says the heads are raw', () => {
@@ -111,7 +137,12 @@ describe('figures for export', () => {
         xTicks: [0, 1, 2].map((x) => ({ x, label: `L${x}` })),
         series: [
           { label: 'CAT-score', color: '#3794ff', points: [0, 1, 2].map((x) => ({ x, y: 0.1 * x })) },
-          { label: 'shuffled baseline', color: '#d18616', dashed: true, points: [0, 1, 2].map((x) => ({ x, y: 0.05 })) },
+          {
+            label: 'shuffled baseline',
+            color: '#d18616',
+            dashed: true,
+            points: [0, 1, 2].map((x) => ({ x, y: 0.05 })),
+          },
         ],
       },
       palette,
@@ -130,7 +161,18 @@ describe('figures for export', () => {
       [NaN, -0.05],
     ];
     const { svg } = figureSvg(
-      { kind: 'grid', title: 'CAT − baseline', xLabel: 'head', yLabel: 'layer', rowLabels: ['L0', 'L1'], columnLabels: ['H0', 'H1'], values, scaleLabel: 'CAT − baseline', diverging: true, reference: { value: 0, label: 'baseline' } },
+      {
+        kind: 'grid',
+        title: 'CAT − baseline',
+        xLabel: 'head',
+        yLabel: 'layer',
+        rowLabels: ['L0', 'L1'],
+        columnLabels: ['H0', 'H1'],
+        values,
+        scaleLabel: 'CAT − baseline',
+        diverging: true,
+        reference: { value: 0, label: 'baseline' },
+      },
       palette,
     );
     assert.equal((svg.match(/class="cell"/g) ?? []).length, 3);
@@ -150,9 +192,15 @@ describe('figures for export', () => {
 
 describe('score panel CSV as tidy files', function () {
   it('writes one row per layer and one row per layer × head with its baseline', async () => {
-    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    const analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
     try {
-      const result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'wordcount.go'), 'utf8'), 'go', { path: '/tmp/wordcount.go' });
+      const result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'wordcount.go'), 'utf8'), 'go', {
+        path: '/tmp/wordcount.go',
+      });
       const model = panelModel(result);
       const [layers, heads] = panelCsvFiles(model);
       assert.equal(layers.suffix, 'layers');
@@ -169,7 +217,11 @@ describe('score panel CSV as tidy files', function () {
       const cat = result.scores.cat!;
       assert.ok(Math.abs(Number(row[header.indexOf('cat_score')]) - cat.score.perHead[2][3]) < 1e-6);
       assert.ok(Math.abs(Number(row[header.indexOf('cat_baseline')]) - cat.baseline.perHead[2][3]) < 1e-6);
-      assert.ok(Math.abs(Number(row[header.indexOf('cat_minus_baseline')]) - (cat.score.perHead[2][3] - cat.baseline.perHead[2][3])) < 1e-6);
+      assert.ok(
+        Math.abs(
+          Number(row[header.indexOf('cat_minus_baseline')]) - (cat.score.perHead[2][3] - cat.baseline.perHead[2][3]),
+        ) < 1e-6,
+      );
     } finally {
       await analyzer.dispose();
     }

@@ -47,13 +47,19 @@ export class AttentionViewsController implements vscode.Disposable {
     const editor = this.state.sourceEditor();
     const panel = AttentionViewsPanel.show(this.extensionUri);
     if (!editor) {
-      panel.showEmpty('Open a supported source file, select code (or put the cursor in a function) and run the command again.');
+      panel.showEmpty(
+        'Open a supported source file, select code (or put the cursor in a function) and run the command again.',
+      );
       return undefined;
     }
-    const result = this.service.resultFor(editor.document) ?? (await this.service.analyze(editor.document, { withProgress: true }));
+    const result =
+      this.service.resultFor(editor.document) ?? (await this.service.analyze(editor.document, { withProgress: true }));
     this.shown = undefined;
     const shown = result ? this.render(panel, editor, result) : undefined;
-    if (!result) panel.showEmpty('This file has no analysis yet (see the status bar): run “Code Attention: Analyze Current File”.');
+    if (!result)
+      panel.showEmpty(
+        'This file has no analysis yet (see the status bar): run “Code Attention: Analyze Current File”.',
+      );
     await shownWithin(panel.whenReady, PANEL_READY_MS);
     return shown;
   }
@@ -69,12 +75,21 @@ export class AttentionViewsController implements vscode.Disposable {
     const selection = editor.selection;
     const scope = viewScope(result, editor.document.offsetAt(selection.start), editor.document.offsetAt(selection.end));
     if (!scope) {
-      panel.showEmpty('No code tokens at the cursor or in the selection: select code, or put the cursor inside a function.');
+      panel.showEmpty(
+        'No code tokens at the cursor or in the selection: select code, or put the cursor inside a function.',
+      );
       return undefined;
     }
     const view = this.state.resolvedView(result);
-    const key = { uri: editor.document.uri.toString(), version: result.source.version, first: scope.first, end: scope.end, view: JSON.stringify(view) };
-    if (this.shown && JSON.stringify(this.shown) === JSON.stringify(key)) return { scope: scope.description, tokens: scope.end - scope.first };
+    const key = {
+      uri: editor.document.uri.toString(),
+      version: result.source.version,
+      first: scope.first,
+      end: scope.end,
+      view: JSON.stringify(view),
+    };
+    if (this.shown && JSON.stringify(this.shown) === JSON.stringify(key))
+      return { scope: scope.description, tokens: scope.end - scope.first };
     this.shown = key;
     try {
       panel.update(attentionViewsModel(result, view, scope));

@@ -55,7 +55,11 @@ export class AttentionViewsPanel implements vscode.Disposable {
       title: 'Attention Views',
       placeholder: 'Select code (or put the cursor in a function) and run “Code Attention: Show Attention Views”.',
     });
-    panel.webview.onDidReceiveMessage((message: ViewsToHost) => void this.receive(message), undefined, this.disposables);
+    panel.webview.onDidReceiveMessage(
+      (message: ViewsToHost) => void this.receive(message),
+      undefined,
+      this.disposables,
+    );
     panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
   }
 
@@ -92,7 +96,8 @@ export class AttentionViewsPanel implements vscode.Disposable {
         await vscode.commands.executeCommand('codeAttention.selectLayerHead', message.layer, message.head);
         break;
       case 'exportCsv':
-        if (this.model) await saveWithDialog(exportFileName(this.model.file, 'attention-matrix', 'csv'), matrixCsv(this.model));
+        if (this.model)
+          await saveWithDialog(exportFileName(this.model.file, 'attention-matrix', 'csv'), matrixCsv(this.model));
         break;
       case 'exportFigures':
         await saveFigures(this.model?.file, message);

@@ -35,7 +35,10 @@ export async function saveSideBySide(files: OutputFile[]): Promise<vscode.Uri[] 
 }
 
 /** Checks and saves the figures a webview built: SVG documents, or PNG data URLs. */
-export async function saveFigures(file: string | undefined, message: ExportFiguresMessage): Promise<vscode.Uri[] | undefined> {
+export async function saveFigures(
+  file: string | undefined,
+  message: ExportFiguresMessage,
+): Promise<vscode.Uri[] | undefined> {
   const files: OutputFile[] = [];
   for (const figure of message.figures) {
     const name = exportFileName(file, figure.name, figure.format);
@@ -44,7 +47,8 @@ export async function saveFigures(file: string | undefined, message: ExportFigur
       if (!png) return reject(`${name} is not a PNG image`);
       files.push({ name, content: png });
     } else {
-      if (!figure.data.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')) return reject(`${name} is not an SVG document`);
+      if (!figure.data.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'))
+        return reject(`${name} is not an SVG document`);
       files.push({ name, content: figure.data });
     }
   }
@@ -56,6 +60,8 @@ export function saveCsvFiles(file: string | undefined, csv: CsvFile[]): Promise<
 }
 
 function reject(reason: string): undefined {
-  void vscode.window.showErrorMessage(`Code Attention Lens: the export was not saved: ${reason}. Export again from the panel.`);
+  void vscode.window.showErrorMessage(
+    `Code Attention Lens: the export was not saved: ${reason}. Export again from the panel.`,
+  );
   return undefined;
 }

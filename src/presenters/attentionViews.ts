@@ -33,7 +33,12 @@ const lineSpan = (result: AnalysisResult, first: number, end: number) => {
  * model window. Attention is only defined within one window, so the scope is clipped to the
  * window of its first token, and to {@link MAX_VIEW_TOKENS}; each clip is said in `notes`.
  */
-export function viewScope(result: AnalysisResult, start: number, end: number, maxTokens = MAX_VIEW_TOKENS): ViewScope | undefined {
+export function viewScope(
+  result: AnalysisResult,
+  start: number,
+  end: number,
+  maxTokens = MAX_VIEW_TOKENS,
+): ViewScope | undefined {
   const tokens = result.tokens;
   const notes: string[] = [];
   let first = -1;
@@ -69,7 +74,9 @@ export function viewScope(result: AnalysisResult, start: number, end: number, ma
   const window = windowOfToken(result, first);
   if (!window) return undefined;
   if (last >= window.tokenEnd) {
-    notes.push(`Cut at the end of the model window (token ${window.tokenEnd - first} of ${last - first + 1}): attention only links tokens within one window.`);
+    notes.push(
+      `Cut at the end of the model window (token ${window.tokenEnd - first} of ${last - first + 1}): attention only links tokens within one window.`,
+    );
     last = window.tokenEnd - 1;
   }
   if (last - first + 1 > maxTokens) {
@@ -77,7 +84,12 @@ export function viewScope(result: AnalysisResult, start: number, end: number, ma
     last = first + maxTokens - 1;
   }
   const endToken = last + 1;
-  return { first, end: endToken, description: `${what}, ${lineSpan(result, first, endToken)}, ${endToken - first} tokens`, notes };
+  return {
+    first,
+    end: endToken,
+    description: `${what}, ${lineSpan(result, first, endToken)}, ${endToken - first} tokens`,
+    notes,
+  };
 }
 
 /** The k × k block of a window's m × m token matrix for tokens [first, end). */
@@ -97,7 +109,10 @@ function strongestLinks(matrix: Float32Array, k: number, perToken: number): Head
   const weights: number[][] = [];
   for (let i = 0; i < k; i++) {
     const row = Array.from(matrix.subarray(i * k, (i + 1) * k), (weight, target) => ({ weight, target }));
-    const top = row.filter((entry) => entry.weight > 0).sort((a, b) => b.weight - a.weight).slice(0, perToken);
+    const top = row
+      .filter((entry) => entry.weight > 0)
+      .sort((a, b) => b.weight - a.weight)
+      .slice(0, perToken);
     targets.push(top.map((entry) => entry.target));
     weights.push(top.map((entry) => fourDigits(entry.weight)));
   }
@@ -105,7 +120,11 @@ function strongestLinks(matrix: Float32Array, k: number, perToken: number): Head
 }
 
 /** Block means of a k × k matrix over a size × size grid (size = min(k, maxSize)). */
-export function poolMatrix(matrix: Float32Array, k: number, maxSize = THUMBNAIL_SIZE): { size: number; values: number[] } {
+export function poolMatrix(
+  matrix: Float32Array,
+  k: number,
+  maxSize = THUMBNAIL_SIZE,
+): { size: number; values: number[] } {
   const size = Math.min(k, maxSize);
   const sums = new Float64Array(size * size);
   const counts = new Float64Array(size * size);
@@ -124,7 +143,12 @@ export function poolMatrix(matrix: Float32Array, k: number, maxSize = THUMBNAIL_
  * The current view's k × k matrix of the scope. Flow is defined per attending token, so its rows
  * come one by one from the core's per-token view (`tokenAttentionRow`).
  */
-function viewMatrix(result: AnalysisResult, window: AnalyzedWindow, view: AttentionView, scope: ViewScope): Float32Array {
+function viewMatrix(
+  result: AnalysisResult,
+  window: AnalyzedWindow,
+  view: AttentionView,
+  scope: ViewScope,
+): Float32Array {
   const k = scope.end - scope.first;
   if (view.mode !== 'flow') {
     const full = block(windowTokenMatrix(result, window, view), window, scope.first, scope.end);
@@ -135,7 +159,8 @@ function viewMatrix(result: AnalysisResult, window: AnalyzedWindow, view: Attent
   }
   const rows = Math.min(k, MAX_FLOW_ROWS);
   const out = new Float32Array(rows * k);
-  for (let i = 0; i < rows; i++) out.set(tokenAttentionRow(result, view, scope.first + i).weights.subarray(scope.first, scope.end), i * k);
+  for (let i = 0; i < rows; i++)
+    out.set(tokenAttentionRow(result, view, scope.first + i).weights.subarray(scope.first, scope.end), i * k);
   return out;
 }
 
@@ -145,7 +170,11 @@ function viewMatrix(result: AnalysisResult, window: AnalyzedWindow, view: Attent
  * token × token matrix. Heads come from raw attention, or value-weighted attention in that view;
  * rollout and flow combine heads, so their head and model views show the raw heads.
  */
-export function attentionViewsModel(result: AnalysisResult, view: AttentionView, scope: ViewScope): AttentionViewsModel {
+export function attentionViewsModel(
+  result: AnalysisResult,
+  view: AttentionView,
+  scope: ViewScope,
+): AttentionViewsModel {
   const window = windowOfToken(result, scope.first);
   if (!window) throw new Error('The selection is outside the analysed windows; analyse the file again.');
   const { layers, heads } = result.model;
@@ -154,14 +183,27 @@ export function attentionViewsModel(result: AnalysisResult, view: AttentionView,
   const headSource = valueWeighted ? 'value-weighted attention (α·‖f(x)‖)' : 'raw attention';
   const notes = [...scope.notes];
   if (view.mode === 'rollout' || view.mode === 'flow') {
-    notes.push(`${view.mode === 'rollout' ? 'Rollout' : 'Flow'} combines every head of layers 0–${view.layer}: the head and model views show raw attention per head; the matrix shows the ${view.mode}.`);
+    notes.push(
+      `${view.mode === 'rollout' ? 'Rollout' : 'Flow'} combines every head of layers 0–${view.layer}: the head and model views show raw attention per head; the matrix shows the ${view.mode}.`,
+    );
   }
   if (view.mode === 'flow' && k > MAX_FLOW_ROWS) {
     notes.push(`Flow is one max-flow per token: the matrix has rows for the first ${MAX_FLOW_ROWS} of ${k} tokens.`);
   }
-  if (view.direction === 'attendedBy' && view.mode !== 'flow') notes.push('The matrix is transposed for “attended by”: row = attended token.');
+  if (view.direction === 'attendedBy' && view.mode !== 'flow')
+    notes.push('The matrix is transposed for “attended by”: row = attended token.');
   const headBlock = (layer: number, head: number) =>
-    block(windowTokenMatrix(result, window, { mode: valueWeighted ? 'valueWeighted' : 'head', layer, head, direction: 'attendsTo' }), window, scope.first, scope.end);
+    block(
+      windowTokenMatrix(result, window, {
+        mode: valueWeighted ? 'valueWeighted' : 'head',
+        layer,
+        head,
+        direction: 'attendsTo',
+      }),
+      window,
+      scope.first,
+      scope.end,
+    );
   const linkLayers: HeadLinks[][] = [];
   const thumbnails: number[][][] = [];
   let size = Math.min(k, THUMBNAIL_SIZE);
@@ -185,10 +227,13 @@ export function attentionViewsModel(result: AnalysisResult, view: AttentionView,
     viewLabel: viewLabel(view),
     mode: view.mode,
     layer: view.layer,
-    head: view.mode === 'head' || (view.mode === 'valueWeighted' && view.head !== undefined) ? (view.head ?? 0) : undefined,
+    head:
+      view.mode === 'head' || (view.mode === 'valueWeighted' && view.head !== undefined) ? (view.head ?? 0) : undefined,
     scope: scope.description,
     notes,
-    tokens: result.tokens.slice(scope.first, scope.end).map((token) => ({ text: token.text, line: token.range.start.line + 1 })),
+    tokens: result.tokens
+      .slice(scope.first, scope.end)
+      .map((token) => ({ text: token.text, line: token.range.start.line + 1 })),
     windowTokens: window.tokenEnd - window.tokenStart,
     headView: { source: headSource, linksPerToken: LINKS_PER_TOKEN, layers: linkLayers },
     modelView: { size, thumbnails, source: headSource },
@@ -206,7 +251,19 @@ export function matrixCsv(model: AttentionViewsModel): string {
     for (let j = 0; j < k; j++) {
       const from = model.tokens[i];
       const to = model.tokens[j];
-      rows.push([quoted(model.viewLabel), i, quoted(from.text), from.line, j, quoted(to.text), to.line, model.matrix.values[i * k + j], uniform].join(','));
+      rows.push(
+        [
+          quoted(model.viewLabel),
+          i,
+          quoted(from.text),
+          from.line,
+          j,
+          quoted(to.text),
+          to.line,
+          model.matrix.values[i * k + j],
+          uniform,
+        ].join(','),
+      );
     }
   }
   return rows.join('\n') + '\n';

@@ -8,7 +8,11 @@ import { cssColor, exportFigures, onThemeChange, themeKind, themePalette, type N
 import { largest, scaleColor } from '../../src/presenters/figures';
 import type { AttentionViewsModel, HostToViews, ViewsToHost } from '../../src/protocol/attentionViews';
 
-declare function acquireVsCodeApi(): { postMessage(message: ViewsToHost): void; setState(state: unknown): void; getState(): unknown };
+declare function acquireVsCodeApi(): {
+  postMessage(message: ViewsToHost): void;
+  setState(state: unknown): void;
+  getState(): unknown;
+};
 
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app')!;
@@ -43,7 +47,11 @@ function shade(color: string, head: number): string {
   return scaleColor(0.55 + 0.15 * (Math.floor(head / HEAD_COLORS.length) % 3), 0, 1, { ...palette, accent: color });
 }
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string): HTMLElementTagNameMap[K] {
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  text?: string,
+  className?: string,
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   if (text !== undefined) node.textContent = text;
   if (className) node.className = className;
@@ -81,9 +89,17 @@ function render(): void {
   app.replaceChildren();
   app.dataset.themeKind = themeKind();
   app.append(element('h1', `${current.file}: attention views`));
-  app.append(element('p', `${current.model.displayName} · ${current.scope} · the editor shows ${current.viewLabel}`, 'meta'));
+  app.append(
+    element('p', `${current.model.displayName} · ${current.scope} · the editor shows ${current.viewLabel}`, 'meta'),
+  );
   const uniform = 1 / current.windowTokens;
-  app.append(element('p', `Uniform attention over the model window (${current.windowTokens} code tokens) is 1/${current.windowTokens} = ${uniform.toFixed(4)}; weights below are read against it. <s> and </s> are not code tokens and are left out.`, 'meta'));
+  app.append(
+    element(
+      'p',
+      `Uniform attention over the model window (${current.windowTokens} code tokens) is 1/${current.windowTokens} = ${uniform.toFixed(4)}; weights below are read against it. <s> and </s> are not code tokens and are left out.`,
+      'meta',
+    ),
+  );
   if (current.notes.length) {
     const notes = element('ul', undefined, 'notes');
     notes.id = 'views-notes';
@@ -92,8 +108,16 @@ function render(): void {
   }
   const toolbar = element('div', undefined, 'toolbar');
   toolbar.append(
-    button('export-svg', 'Export figures SVG', () => void exportFigures(figures(), 'svg').then((message) => vscode.postMessage(message))),
-    button('export-png', 'Export figures PNG (2×)', () => void exportFigures(figures(), 'png').then((message) => vscode.postMessage(message))),
+    button(
+      'export-svg',
+      'Export figures SVG',
+      () => void exportFigures(figures(), 'svg').then((message) => vscode.postMessage(message)),
+    ),
+    button(
+      'export-png',
+      'Export figures PNG (2×)',
+      () => void exportFigures(figures(), 'png').then((message) => vscode.postMessage(message)),
+    ),
     button('export-matrix-csv', 'Export matrix CSV', () => vscode.postMessage({ type: 'exportCsv' })),
   );
   app.append(toolbar);
@@ -106,7 +130,12 @@ function render(): void {
 function headViewSection(current: AttentionViewsModel): HTMLElement {
   const section = element('section', undefined, 'views-section');
   section.id = 'head-view';
-  section.append(element('h2', `Head view: each token’s ${current.headView.linksPerToken} strongest targets per head (${current.headView.source})`));
+  section.append(
+    element(
+      'h2',
+      `Head view: each token’s ${current.headView.linksPerToken} strongest targets per head (${current.headView.source})`,
+    ),
+  );
   const controls = element('div', undefined, 'views-controls');
   const layerLabel = element('label', 'Layer');
   const layer = element('select');
@@ -155,7 +184,13 @@ function headViewSection(current: AttentionViewsModel): HTMLElement {
   above.append(aboveBox, document.createTextNode(`only above uniform (${(1 / current.windowTokens).toFixed(4)})`));
   controls.append(toggles, above);
   section.append(controls);
-  section.append(element('p', 'Line opacity is the weight (0.5 and above fully opaque). Hover a token to see only its lines; click a head in the model view to show it alone.', 'meta'));
+  section.append(
+    element(
+      'p',
+      'Line opacity is the weight (0.5 and above fully opaque). Hover a token to see only its lines; click a head in the model view to show it alone.',
+      'meta',
+    ),
+  );
   const readout = element('p', '', 'meta');
   readout.id = 'head-readout';
   const canvas = element('canvas');
@@ -176,7 +211,13 @@ function headViewSection(current: AttentionViewsModel): HTMLElement {
   return section;
 }
 
-const HEAD_VIEW = { width: 620, left: 170, right: 450, top: 24 };
+/** The head view's geometry: label columns 130 px wide, lines between them; fitted to the panel's width. */
+const HEAD_VIEW = { width: 620, left: 130, right: 490, top: 24 };
+
+function fitHeadView(): void {
+  HEAD_VIEW.width = Math.max(360, Math.min(760, app.clientWidth - 24));
+  HEAD_VIEW.right = HEAD_VIEW.width - 130;
+}
 const rowHeight = (tokens: number) => (tokens > 200 ? 10 : 16);
 
 function headViewHit(canvas: HTMLCanvasElement, event: MouseEvent): typeof focus {
@@ -214,6 +255,7 @@ function drawHeadView(): void {
   const k = model.tokens.length;
   const row = rowHeight(k);
   const height = HEAD_VIEW.top + k * row + 8;
+  fitHeadView();
   const context = sizedCanvas(canvas, HEAD_VIEW.width, height);
   const palette = themePalette();
   context.fillStyle = palette.background;
@@ -240,7 +282,10 @@ function drawHeadView(): void {
   model.tokens.forEach((token, index) => {
     const y = HEAD_VIEW.top + index * row + row / 2;
     const label = shortText(token.text, 22);
-    for (const [side, x, align] of [['from', HEAD_VIEW.left - 8, 'right'], ['to', HEAD_VIEW.right + 8, 'left']] as const) {
+    for (const [side, x, align] of [
+      ['from', HEAD_VIEW.left - 8, 'right'],
+      ['to', HEAD_VIEW.right + 8, 'left'],
+    ] as const) {
       const active = !focus || (focus.side === side && focus.token === index) || linked.has(`${side}${index}`);
       context.textAlign = align;
       context.fillStyle = active ? palette.foreground : palette.muted;
@@ -258,8 +303,14 @@ function drawHeadView(): void {
   canvas.dataset.background = palette.background;
   const readout = document.getElementById('head-readout');
   if (readout) {
-    const shown = ui.heads.map((on, head) => (on ? `H${head}` : '')).filter(Boolean).join(' ') || 'no head';
-    const about = focus ? ` · lines of “${model.tokens[focus.token].text}” (line ${model.tokens[focus.token].line}) only` : '';
+    const shown =
+      ui.heads
+        .map((on, head) => (on ? `H${head}` : ''))
+        .filter(Boolean)
+        .join(' ') || 'no head';
+    const about = focus
+      ? ` · lines of “${model.tokens[focus.token].text}” (line ${model.tokens[focus.token].line}) only`
+      : '';
     readout.textContent = `Layer ${ui.layer}, ${shown}: ${links.length} lines${about}`;
   }
 }
@@ -267,8 +318,19 @@ function drawHeadView(): void {
 function modelViewSection(current: AttentionViewsModel): HTMLElement {
   const section = element('section', undefined, 'views-section');
   section.id = 'model-view';
-  section.append(element('h2', `Model view: every layer × head (${current.modelView.source}, ${current.modelView.size} × ${current.modelView.size} block means of the selection)`));
-  section.append(element('p', 'One colour scale for all thumbnails (its top is the strongest block mean). Click a thumbnail to show that head in the editor and alone in the head view.', 'meta'));
+  section.append(
+    element(
+      'h2',
+      `Model view: every layer × head (${current.modelView.source}, ${current.modelView.size} × ${current.modelView.size} block means of the selection)`,
+    ),
+  );
+  section.append(
+    element(
+      'p',
+      'One colour scale for all thumbnails (its top is the strongest block mean). Click a thumbnail to show that head in the editor and alone in the head view.',
+      'meta',
+    ),
+  );
   const grid = element('div', undefined, 'model-grid');
   grid.id = 'model-grid';
   grid.style.setProperty('--heads', String(current.model.heads));
@@ -416,7 +478,8 @@ function drawMatrix(): void {
     context.font = `${Math.min(12, zoom)}px ${cssColor('--vscode-editor-font-family', 'monospace')}`;
     context.textBaseline = 'middle';
     context.textAlign = 'right';
-    for (let row = 0; row < rows; row++) context.fillText(shortText(model.tokens[row].text), offset - 4, offset + row * zoom + zoom / 2);
+    for (let row = 0; row < rows; row++)
+      context.fillText(shortText(model.tokens[row].text), offset - 4, offset + row * zoom + zoom / 2);
     for (let column = 0; column < k; column++) {
       context.save();
       context.translate(offset + column * zoom + zoom / 2, offset - 4);
@@ -442,7 +505,12 @@ function figures(): NamedFigure[] {
   const tokens = current.tokens.map((token) => shortText(token.text));
   const saved = focus;
   focus = undefined;
-  const links = visibleLinks(current, state).map((link) => ({ from: link.from, to: link.to, weight: Math.min(1, link.weight * 2), group: link.head }));
+  const links = visibleLinks(current, state).map((link) => ({
+    from: link.from,
+    to: link.to,
+    weight: Math.min(1, link.weight * 2),
+    group: link.head,
+  }));
   focus = saved;
   const { size, thumbnails } = current.modelView;
   const tiled: number[][] = [];
@@ -450,16 +518,25 @@ function figures(): NamedFigure[] {
   thumbnails.forEach((heads, layer) => {
     for (let row = 0; row < size; row++) {
       rowLabels.push(row === 0 ? `L${layer}` : '');
-      tiled.push(heads.flatMap((values, head) => [...values.slice(row * size, (row + 1) * size), ...(head < heads.length - 1 ? [NaN] : [])]));
+      tiled.push(
+        heads.flatMap((values, head) => [
+          ...values.slice(row * size, (row + 1) * size),
+          ...(head < heads.length - 1 ? [NaN] : []),
+        ]),
+      );
     }
     if (layer < thumbnails.length - 1) {
       rowLabels.push('');
       tiled.push(tiled[tiled.length - 1].map(() => NaN));
     }
   });
-  const columnLabels = (tiled[0] ?? []).map((_, column) => (column % (size + 1) === 0 ? `H${column / (size + 1)}` : ''));
+  const columnLabels = (tiled[0] ?? []).map((_, column) =>
+    column % (size + 1) === 0 ? `H${column / (size + 1)}` : '',
+  );
   const k = current.tokens.length;
-  const matrixRows = Array.from({ length: current.matrix.rows }, (_, row) => current.matrix.values.slice(row * k, (row + 1) * k));
+  const matrixRows = Array.from({ length: current.matrix.rows }, (_, row) =>
+    current.matrix.values.slice(row * k, (row + 1) * k),
+  );
   const uniform = 1 / current.windowTokens;
   return [
     {
@@ -470,12 +547,25 @@ function figures(): NamedFigure[] {
         subtitle: `${subtitle} · opacity = 2 × weight${state.aboveUniform ? ` · only above uniform ${uniform.toFixed(4)}` : ''}`,
         tokens,
         links,
-        groups: Array.from({ length: current.model.heads }, (_, head) => ({ label: `head ${head}${state.heads[head] ? '' : ' (hidden)'}`, color: headColor(head) })),
+        groups: Array.from({ length: current.model.heads }, (_, head) => ({
+          label: `head ${head}${state.heads[head] ? '' : ' (hidden)'}`,
+          color: headColor(head),
+        })),
       },
     },
     {
       name: 'model-view',
-      figure: { kind: 'grid', title: `Model view: every layer × head (${current.modelView.source})`, subtitle, xLabel: 'head', yLabel: 'layer', rowLabels, columnLabels, values: tiled, scaleLabel: 'attention (block mean)' },
+      figure: {
+        kind: 'grid',
+        title: `Model view: every layer × head (${current.modelView.source})`,
+        subtitle,
+        xLabel: 'head',
+        yLabel: 'layer',
+        rowLabels,
+        columnLabels,
+        values: tiled,
+        scaleLabel: 'attention (block mean)',
+      },
     },
     {
       name: 'attention-matrix',
@@ -504,7 +594,12 @@ function show(next: AttentionViewsModel): void {
   const sameShape = ui && model && model.model.layers === next.model.layers && model.model.heads === next.model.heads;
   const headMode = next.head !== undefined;
   if (!sameShape || !ui) {
-    ui = { layer: next.layer, heads: Array.from({ length: next.model.heads }, () => true), aboveUniform: true, zoom: Math.max(2, Math.min(16, Math.floor(640 / next.tokens.length))) };
+    ui = {
+      layer: next.layer,
+      heads: Array.from({ length: next.model.heads }, () => true),
+      aboveUniform: true,
+      zoom: Math.max(2, Math.min(16, Math.floor(640 / next.tokens.length))),
+    };
   }
   // Following the editor's view: its layer, and its head alone when it is on one head.
   ui.layer = next.layer;
@@ -533,4 +628,13 @@ if (saved?.model && saved.ui) {
   render();
 }
 onThemeChange(render);
+let resizeScheduled = false;
+window.addEventListener('resize', () => {
+  if (resizeScheduled) return;
+  resizeScheduled = true;
+  requestAnimationFrame(() => {
+    resizeScheduled = false;
+    drawHeadView();
+  });
+});
 vscode.postMessage({ type: 'ready' });

@@ -44,7 +44,10 @@ export function onThemeChange(redraw: () => void): void {
       document.body.dataset.themeRenders = String(Number(document.body.dataset.themeRenders ?? '0') + 1);
       redraw();
     });
-  }).observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-id', 'data-vscode-theme-kind'] });
+  }).observe(document.body, {
+    attributes: true,
+    attributeFilter: ['class', 'data-vscode-theme-id', 'data-vscode-theme-kind'],
+  });
 }
 
 /** A PNG data URL of an SVG drawn at `scale` × its size. */
