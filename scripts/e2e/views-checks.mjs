@@ -282,6 +282,12 @@ export async function viewsChecks({
       `after switching from ${previous.theme} to “${theme}” the attention views redraw in its colours (theme ${views.theme}, background ${previous.views.background} → ${views.background})`,
     );
     await ui.screenshot({ path: join(screenshots, `attention-views-${kind}.png`) });
+    if (kind === 'dark') {
+      await viewsFrame.locator('#model-view').scrollIntoViewIfNeeded();
+      await ui.waitForTimeout(300);
+      await ui.screenshot({ path: join(screenshots, 'attention-views-model-matrix.png') });
+      await viewsFrame.locator('#head-view').scrollIntoViewIfNeeded();
+    }
     await ui.locator('.tab', { hasText: 'Structure Attention' }).first().click();
     await ui.waitForTimeout(1000);
     const score = await dataOf(scoreFrame, '#cat-chart');

@@ -86,11 +86,26 @@ export interface CsvFile {
  * directly into a data frame.
  */
 export function panelCsvFiles(model: PanelModel): CsvFile[] {
-  const layerHeader = 'model,file,layer,cat_score,cat_baseline,dfg_share,dfg_baseline,attention_to_bos,attention_to_eos,attention_to_punctuation,entropy';
+  const layerHeader =
+    'model,file,layer,cat_score,cat_baseline,dfg_share,dfg_baseline,' +
+    'attention_to_bos,attention_to_eos,attention_to_punctuation,entropy';
   const quoted = (text: string) => `"${text.replace(/"/g, '""')}"`;
   const prefix = `${quoted(model.model.name)},${quoted(model.file)}`;
   const layers = model.layers.map((row) =>
-    [prefix, row.layer, ...[row.cat, row.baseline, row.dataFlow, row.dataFlowBaseline, row.bos, row.eos, row.punctuation, row.entropy].map(csvNumber)].join(','),
+    [
+      prefix,
+      row.layer,
+      ...[
+        row.cat,
+        row.baseline,
+        row.dataFlow,
+        row.dataFlowBaseline,
+        row.bos,
+        row.eos,
+        row.punctuation,
+        row.entropy,
+      ].map(csvNumber),
+    ].join(','),
   );
   const heads = model.heatmap.flatMap((row, layer) =>
     row.map((score, head) => {
@@ -100,6 +115,9 @@ export function panelCsvFiles(model: PanelModel): CsvFile[] {
   );
   return [
     { suffix: 'layers', content: [layerHeader, ...layers].join('\n') + '\n' },
-    { suffix: 'heads', content: ['model,file,layer,head,cat_score,cat_baseline,cat_minus_baseline', ...heads].join('\n') + '\n' },
+    {
+      suffix: 'heads',
+      content: ['model,file,layer,head,cat_score,cat_baseline,cat_minus_baseline', ...heads].join('\n') + '\n',
+    },
   ];
 }

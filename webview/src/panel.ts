@@ -20,7 +20,11 @@ let current: { model: PanelModel; view?: PanelView; faithfulness?: FaithfulnessS
 /** What the heatmap shows: CAT-score, its shuffled baseline, or the difference. */
 type HeatmapMode = 'cat' | 'baseline' | 'difference';
 let heatmapMode: HeatmapMode = 'cat';
-const HEATMAP_LABELS: Record<HeatmapMode, string> = { cat: 'CAT-score', baseline: 'shuffled baseline', difference: 'CAT − baseline' };
+const HEATMAP_LABELS: Record<HeatmapMode, string> = {
+  cat: 'CAT-score',
+  baseline: 'shuffled baseline',
+  difference: 'CAT − baseline',
+};
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, options: { text?: string; className?: string; id?: string } = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -51,8 +55,16 @@ function render(model: PanelModel): void {
   const buttons: Array<[string, string, PanelToHost | (() => void)]> = [
     ['export-json', 'Export JSON', { type: 'export', format: 'json' }],
     ['export-csv', 'Export CSV', { type: 'export', format: 'csv' }],
-    ['export-svg', 'Export figures SVG', () => void exportFigures(figures(model), 'svg').then((message) => vscode.postMessage(message))],
-    ['export-png', 'Export figures PNG (2×)', () => void exportFigures(figures(model), 'png').then((message) => vscode.postMessage(message))],
+    [
+      'export-svg',
+      'Export figures SVG',
+      () => void exportFigures(figures(model), 'svg').then((message) => vscode.postMessage(message)),
+    ],
+    [
+      'export-png',
+      'Export figures PNG (2×)',
+      () => void exportFigures(figures(model), 'png').then((message) => vscode.postMessage(message)),
+    ],
     ['show-attention-views', 'Head, model and matrix views', { type: 'showAttentionViews' }],
   ];
   for (const [id, label, action] of buttons) {
@@ -68,22 +80,46 @@ function render(model: PanelModel): void {
   const canvas = element('canvas', { id: 'cat-chart' });
   canvas.dataset.points = String(model.layers.length);
   canvas.dataset.foreground = foreground;
-  app.append(element('h2', { text: 'CAT-score per layer, against its shuffled baseline' }), element('div', { className: 'chart' }, canvas));
-  charts.push(lineChart(canvas, 'CAT-score', [
-    { label: 'CAT-score', data: model.layers.map((row) => row.cat), color: themeColor('--vscode-charts-blue', '#3794ff') },
-    { label: 'shuffled baseline', data: model.layers.map((row) => row.baseline), color: themeColor('--vscode-charts-orange', '#d18616'), dashed: true },
-  ]));
+  app.append(
+    element('h2', { text: 'CAT-score per layer, against its shuffled baseline' }),
+    element('div', { className: 'chart' }, canvas),
+  );
+  charts.push(
+    lineChart(canvas, 'CAT-score', [
+      {
+        label: 'CAT-score',
+        data: model.layers.map((row) => row.cat),
+        color: themeColor('--vscode-charts-blue', '#3794ff'),
+      },
+      {
+        label: 'shuffled baseline',
+        data: model.layers.map((row) => row.baseline),
+        color: themeColor('--vscode-charts-orange', '#d18616'),
+        dashed: true,
+      },
+    ]),
+  );
   if (model.layers.some((row) => Number.isFinite(row.dataFlow))) {
     // Its own chart: the share (≈ 0.004) would be a flat line on the CAT-score axis (0–0.2).
     const flowCanvas = element('canvas', { id: 'dfg-chart' });
     flowCanvas.dataset.points = String(model.layers.length);
     flowCanvas.dataset.foreground = foreground;
-    app.append(element('h2', { text: 'Share of attention on data-flow edges per layer, against its offset baseline' }), element('div', { className: 'chart' }, flowCanvas));
+    app.append(
+      element('h2', { text: 'Share of attention on data-flow edges per layer, against its offset baseline' }),
+      element('div', { className: 'chart' }, flowCanvas),
+    );
     const green = themeColor('--vscode-charts-green', '#89d185');
-    charts.push(lineChart(flowCanvas, 'share of attention on data-flow edges', [
-      { label: 'attention on data flow', data: model.layers.map((row) => row.dataFlow), color: green },
-      { label: 'offset baseline', data: model.layers.map((row) => row.dataFlowBaseline), color: themeColor('--vscode-charts-purple', '#b180d7'), dashed: true },
-    ]));
+    charts.push(
+      lineChart(flowCanvas, 'share of attention on data-flow edges', [
+        { label: 'attention on data flow', data: model.layers.map((row) => row.dataFlow), color: green },
+        {
+          label: 'offset baseline',
+          data: model.layers.map((row) => row.dataFlowBaseline),
+          color: themeColor('--vscode-charts-purple', '#b180d7'),
+          dashed: true,
+        },
+      ]),
+    );
   }
 
   app.append(
@@ -116,7 +152,10 @@ function render(model: PanelModel): void {
     const cell = element('td');
     for (const head of relation.heads) {
       // As many decimals as the chance level it is read against.
-      const link = element('a', { text: `L${head.layer}H${head.head} ${format(head.accuracy)}`, className: 'head-link' });
+      const link = element('a', {
+        text: `L${head.layer}H${head.head} ${format(head.accuracy)}`,
+        className: 'head-link',
+      });
       link.href = '#';
       link.addEventListener('click', (event) => {
         event.preventDefault();
@@ -193,13 +232,23 @@ type LineSeries = { label: string; data: number[]; color: string; dashed?: boole
 function lineChart(canvas: HTMLCanvasElement, yTitle: string, series: LineSeries[]): Chart {
   const foreground = themeColor('--vscode-foreground', '#cccccc');
   const grid = themeColor('--vscode-panel-border', '#80808040');
-  const axis = (text: string) => ({ ticks: { color: foreground }, grid: { color: grid }, title: { display: true, text, color: foreground } });
+  const axis = (text: string) => ({
+    ticks: { color: foreground },
+    grid: { color: grid },
+    title: { display: true, text, color: foreground },
+  });
   return new Chart(canvas, {
     type: 'line',
     plugins: [themedBackground],
     data: {
       labels: series[0].data.map((_, layer) => `L${layer}`),
-      datasets: series.map((line) => ({ label: line.label, data: line.data, borderColor: line.color, backgroundColor: line.color, borderDash: line.dashed ? [6, 4] : [] })),
+      datasets: series.map((line) => ({
+        label: line.label,
+        data: line.data,
+        borderColor: line.color,
+        backgroundColor: line.color,
+        borderDash: line.dashed ? [6, 4] : [],
+      })),
     },
     options: {
       animation: false,
@@ -253,7 +302,8 @@ function heatmap(model: PanelModel): HTMLElement {
       cell.dataset.head = String(head);
       const cat = model.heatmap[layer][head];
       const baseline = model.heatmapBaseline?.[layer]?.[head] ?? NaN;
-      cell.title = `layer ${layer}, head ${head}: CAT-score ${format(cat)}, shuffled baseline ${format(baseline)}, difference ${format(cat - baseline)}`;
+      const numbers = `CAT-score ${format(cat)}, shuffled baseline ${format(baseline)}, difference ${format(cat - baseline)}`;
+      cell.title = `layer ${layer}, head ${head}: ${numbers}`;
       // CSSOM assignments are not inline style markup, so the strict CSP allows them.
       cell.style.setProperty('--cell-color', scaleColor(value, low, high, palette, diverging));
       cell.addEventListener('click', () => vscode.postMessage({ type: 'selectHead', layer, head }));
@@ -274,7 +324,11 @@ function colorBar(low: number, high: number, diverging: boolean, model: PanelMod
   bar.dataset.low = format(low);
   bar.dataset.high = format(high);
   const baselines = (model.heatmapBaseline ?? []).flat().filter(Number.isFinite);
-  const reference = diverging ? 0 : heatmapMode === 'cat' && baselines.length ? baselines.reduce((a, b) => a + b, 0) / baselines.length : NaN;
+  const reference = diverging
+    ? 0
+    : heatmapMode === 'cat' && baselines.length
+      ? baselines.reduce((a, b) => a + b, 0) / baselines.length
+      : NaN;
   const scale = element('div', { className: 'color-bar-scale' });
   if (Number.isFinite(reference) && high > low && reference >= low && reference <= high) {
     const marker = element('div', { className: 'color-bar-marker' });
@@ -284,7 +338,8 @@ function colorBar(low: number, high: number, diverging: boolean, model: PanelMod
   }
   const caption = diverging
     ? `CAT − baseline: ${format(low)} (below baseline) … 0 … ${format(high)} (above)`
-    : `${HEATMAP_LABELS[heatmapMode]}: ${format(low)} … ${format(high)}${Number.isFinite(reference) ? ` · mean shuffled baseline ${format(reference)} (marked)` : ''}`;
+    : `${HEATMAP_LABELS[heatmapMode]}: ${format(low)} … ${format(high)}` +
+      (Number.isFinite(reference) ? ` · mean shuffled baseline ${format(reference)} (marked)` : '');
   return element('div', {}, scale, element('p', { className: 'meta color-bar-caption', text: caption }), bar);
 }
 
@@ -292,24 +347,51 @@ function colorBar(low: number, high: number, diverging: boolean, model: PanelMod
 function figures(model: PanelModel): NamedFigure[] {
   const subtitle = `${model.file} · ${model.model.displayName} · ${model.tokens} code tokens`;
   const layerTicks = model.layers.map((row) => ({ x: row.layer, label: `L${row.layer}` }));
-  const palette = { blue: themeColor('--vscode-charts-blue', '#3794ff'), orange: themeColor('--vscode-charts-orange', '#d18616'), green: themeColor('--vscode-charts-green', '#89d185'), purple: themeColor('--vscode-charts-purple', '#b180d7') };
-  const points = (pick: (row: PanelModel['layers'][number]) => number) => model.layers.map((row) => ({ x: row.layer, y: pick(row) }));
+  const palette = {
+    blue: themeColor('--vscode-charts-blue', '#3794ff'),
+    orange: themeColor('--vscode-charts-orange', '#d18616'),
+    green: themeColor('--vscode-charts-green', '#89d185'),
+    purple: themeColor('--vscode-charts-purple', '#b180d7'),
+  };
+  const points = (pick: (row: PanelModel['layers'][number]) => number) =>
+    model.layers.map((row) => ({ x: row.layer, y: pick(row) }));
   const list: NamedFigure[] = [
     {
       name: 'cat-by-layer',
-      figure: { kind: 'line', title: 'CAT-score per layer', subtitle, xLabel: 'layer', yLabel: 'CAT-score', xTicks: layerTicks, series: [
-        { label: 'CAT-score', points: points((row) => row.cat), color: palette.blue },
-        { label: 'shuffled baseline', points: points((row) => row.baseline), color: palette.orange, dashed: true },
-      ] },
+      figure: {
+        kind: 'line',
+        title: 'CAT-score per layer',
+        subtitle,
+        xLabel: 'layer',
+        yLabel: 'CAT-score',
+        xTicks: layerTicks,
+        series: [
+          { label: 'CAT-score', points: points((row) => row.cat), color: palette.blue },
+          { label: 'shuffled baseline', points: points((row) => row.baseline), color: palette.orange, dashed: true },
+        ],
+      },
     },
   ];
   if (model.layers.some((row) => Number.isFinite(row.dataFlow))) {
     list.push({
       name: 'dfg-by-layer',
-      figure: { kind: 'line', title: 'Share of attention on data-flow edges per layer', subtitle, xLabel: 'layer', yLabel: 'share of attention', xTicks: layerTicks, series: [
-        { label: 'attention on data flow', points: points((row) => row.dataFlow), color: palette.green },
-        { label: 'offset baseline', points: points((row) => row.dataFlowBaseline), color: palette.purple, dashed: true },
-      ] },
+      figure: {
+        kind: 'line',
+        title: 'Share of attention on data-flow edges per layer',
+        subtitle,
+        xLabel: 'layer',
+        yLabel: 'share of attention',
+        xTicks: layerTicks,
+        series: [
+          { label: 'attention on data flow', points: points((row) => row.dataFlow), color: palette.green },
+          {
+            label: 'offset baseline',
+            points: points((row) => row.dataFlowBaseline),
+            color: palette.purple,
+            dashed: true,
+          },
+        ],
+      },
     });
   }
   const baselines = (model.heatmapBaseline ?? []).flat().filter(Number.isFinite);
@@ -325,7 +407,12 @@ function figures(model: PanelModel): NamedFigure[] {
     scaleLabel: HEATMAP_LABELS[heatmapMode],
     diverging: heatmapMode === 'difference',
     showValues: true,
-    reference: heatmapMode === 'difference' ? { value: 0, label: 'baseline' } : heatmapMode === 'cat' && baselines.length ? { value: baselines.reduce((a, b) => a + b, 0) / baselines.length, label: 'mean baseline' } : undefined,
+    reference:
+      heatmapMode === 'difference'
+        ? { value: 0, label: 'baseline' }
+        : heatmapMode === 'cat' && baselines.length
+          ? { value: baselines.reduce((a, b) => a + b, 0) / baselines.length, label: 'mean baseline' }
+          : undefined,
   };
   list.push({ name: `heads-${heatmapMode}`, figure: grid });
   return list;
