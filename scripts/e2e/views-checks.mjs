@@ -69,15 +69,13 @@ export async function viewsChecks({
   // Compare legend (the compare panel is still open from run.mjs's compare check).
   const compareFrame = await frameWith(ui, '#difference-legend', 10_000).catch(() => undefined);
   if (compareFrame) {
-    const entries = await compareFrame
-      .locator('#difference-legend .legend-entry')
-      .evaluateAll((nodes) =>
-        nodes.map((node) => ({
-          count: node.dataset.count,
-          text: node.textContent,
-          swatch: Boolean(node.querySelector('.swatch')),
-        })),
-      );
+    const entries = await compareFrame.locator('#difference-legend .legend-entry').evaluateAll((nodes) =>
+      nodes.map((node) => ({
+        count: node.dataset.count,
+        text: node.textContent,
+        swatch: Boolean(node.querySelector('.swatch')),
+      })),
+    );
     say(`compare legend: ${entries.map((entry) => entry.text).join(' | ')}`);
     check(
       entries.length === 2 && entries.every((entry) => entry.swatch),
@@ -264,7 +262,11 @@ export async function viewsChecks({
 
   // Theme switches (the test workbench starts in the default light theme): every chart and canvas
   // redraws in the new theme's colours; a screenshot of both panels in each theme.
-  let previous = { views: await dataOf(viewsFrame, '#head-canvas'), score: await dataOf(scoreFrame, '#cat-chart'), theme: 'the default theme' };
+  let previous = {
+    views: await dataOf(viewsFrame, '#head-canvas'),
+    score: await dataOf(scoreFrame, '#cat-chart'),
+    theme: 'the default theme',
+  };
   for (const [theme, kind, workbenchClass] of [
     ['Default Dark Modern', 'dark', 'vs-dark'],
     ['Default Light Modern', 'light', 'vs'],
@@ -276,7 +278,9 @@ export async function viewsChecks({
     const views = await dataOf(viewsFrame, '#head-canvas');
     const renders = await viewsFrame.evaluate(() => document.body.dataset.themeRenders ?? '0');
     const matrixTheme = (await dataOf(viewsFrame, '#matrix-canvas')).theme;
-    say(`${theme}: head view theme ${views.theme}, background ${views.background} (was ${previous.views.background}); ${renders} theme re-render(s)`);
+    say(
+      `${theme}: head view theme ${views.theme}, background ${views.background} (was ${previous.views.background}); ${renders} theme re-render(s)`,
+    );
     check(
       views.theme === kind && matrixTheme === kind && views.background !== previous.views.background,
       `after switching from ${previous.theme} to “${theme}” the attention views redraw in its colours (theme ${views.theme}, background ${previous.views.background} → ${views.background})`,
