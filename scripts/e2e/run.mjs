@@ -456,8 +456,9 @@ try {
     }
 
     // The researcher views (attention views panel, exports, theme switches): views-checks.mjs.
-    const manifest = JSON.parse(readFileSync(join(root, 'models', bundledModels[0], 'manifest.json'), 'utf8'));
-    await viewsChecks({ ui, workspace, screenshots, layers: manifest.layers, heads: manifest.heads, palette, pick, frameWith, openFile, goToLine, closeAllEditors, check, say });
+    const model = JSON.parse(readFileSync(join(root, 'models', bundledModels[0], 'manifest.json'), 'utf8'));
+    const helpers = { palette, pick, frameWith, openFile, goToLine, closeAllEditors, check, say };
+    await viewsChecks({ ui, workspace, screenshots, layers: model.layers, heads: model.heads, ...helpers });
 
     // Hostile input: a file named like a command link, source text with icon and Markdown syntax.
     await closeAllEditors(ui);
