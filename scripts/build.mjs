@@ -38,6 +38,7 @@ const entryPoints = [
 const webviewEntryPoints = [
   { in: 'webview/src/panel.ts', out: 'panel' },
   { in: 'webview/src/compare.ts', out: 'compare' },
+  { in: 'webview/src/attentionViews.ts', out: 'attentionViews' },
 ].filter((entry) => existsSync(join(root, entry.in)));
 
 copyGrammars();

@@ -35,6 +35,7 @@ const EXTENSION_FILES = [
   'dist/cli.js',
   'dist/webview/panel.js',
   'dist/webview/compare.js',
+  'dist/webview/attentionViews.js',
   'webview/panel.css',
   'grammars',
   'models/code-attention-mini',

@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 import { chromium } from 'playwright-core';
 import { hostileChecks, prepareHostileWorkspace } from './hostile-checks.mjs';
+import { viewsChecks } from './views-checks.mjs';
 
 const started = Date.now();
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -453,6 +454,11 @@ try {
       const [layersA, layersB] = (comparePoints ?? '').split(',');
       check(heatmapLayers.length === 2 && heatmapLayers[0].startsWith(`${layersA}×`) && heatmapLayers[1].startsWith(`${layersB}×`), `each head map has its model's layers (${heatmapLayers.join(', ')} for chart points ${comparePoints})`);
     }
+
+    // The researcher views (attention views panel, exports, theme switches): views-checks.mjs.
+    const model = JSON.parse(readFileSync(join(root, 'models', bundledModels[0], 'manifest.json'), 'utf8'));
+    const helpers = { palette, pick, frameWith, openFile, goToLine, closeAllEditors, check, say };
+    await viewsChecks({ ui, workspace, screenshots, layers: model.layers, heads: model.heads, ...helpers });
 
     // Hostile input: a file named like a command link, source text with icon and Markdown syntax.
     await closeAllEditors(ui);

@@ -33,7 +33,9 @@ export class CompareController implements vscode.Disposable {
       vscode.window.registerWebviewPanelSerializer(ComparePanel.viewType, {
         deserializeWebviewPanel: (panel) => Promise.resolve(ComparePanel.revive(panel, context.extensionUri)),
       }),
-      state.onDidRequestClear(({ editor, everything }) => everything && this.clear(editor)),
+      // The marks go with the hover highlights: cleared by the same requests, cursor moves and edits.
+      state.onDidRequestClear(({ editor }) => this.clear(editor)),
+      vscode.window.onDidChangeTextEditorSelection((event) => this.clear(event.textEditor)),
       vscode.workspace.onDidChangeTextDocument((event) => {
         if (event.contentChanges.length === 0) return;
         this.clear(vscode.window.visibleTextEditors.find((candidate) => candidate.document === event.document));

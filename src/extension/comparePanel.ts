@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { ComparePanelModel, ComparePanelToHost, HostToComparePanel } from '../protocol/compare';
 import { exportFileName, pngFromDataUrl } from '../presenters/export';
+import { saveFigures } from './figureExport';
 import { panelHtml, panelOptions, saveWithDialog } from './webviewHtml';
 
 /** Side-by-side comparison of two models on the same file (strict CSP, typed messages). */
@@ -49,6 +50,9 @@ export class ComparePanel implements vscode.Disposable {
         break;
       case 'export':
         if (this.model) await saveWithDialog(exportFileName(this.model.file, 'compare', 'json'), JSON.stringify(this.model, null, 2) + '\n');
+        break;
+      case 'exportFigures':
+        await saveFigures(this.model?.file, message);
         break;
       case 'exportPng': {
         const png = pngFromDataUrl(message.dataUrl);

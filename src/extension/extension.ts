@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { AnalysisScheduler } from './analysisScheduler';
 import { AnalysisService } from './analysisService';
+import { AttentionViewsController } from './attentionViewsController';
 import { AttentionOverlay } from './attentionOverlay';
 import { CodeLensController } from './codeLens';
 import { CompareController } from './compareController';
@@ -35,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): void {
     new CodeLensController(service),
     new ScorePanelController(context.extensionUri, state, service),
     new CompareController(context, state, service, output),
+    new AttentionViewsController(context.extensionUri, state, service),
     new FaithfulnessCommand(context.extensionUri, state, service, output),
     new ViewCommands(state),
     new ModelSelection(state, service),

@@ -1,9 +1,10 @@
 import * as vscode from 'vscode';
 import type { AnalysisResult } from '../core/types';
 import { completeScoresStepwise, missingReports, type ReportName } from '../core/pipeline';
-import { panelCsv, panelModel } from '../presenters/panel';
+import { panelCsvFiles, panelModel } from '../presenters/panel';
 import type { FaithfulnessSection, HostToPanel, PanelModel, PanelToHost, PanelView } from '../protocol/panel';
 import { exportFileName, pngFromDataUrl } from '../presenters/export';
+import { saveCsvFiles, saveFigures } from './figureExport';
 import { panelHtml, panelOptions, saveWithDialog } from './webviewHtml';
 
 const REPORT_LABELS: Record<ReportName, string> = {
@@ -120,7 +121,16 @@ export class ScorePanel implements vscode.Disposable {
         void vscode.window.setStatusBarMessage(`Code Attention: hover now shows layer ${message.layer}, head ${message.head}`, 3000);
         break;
       case 'export':
-        if (this.model) await this.save(message.format, message.format === 'json' ? JSON.stringify(this.model, null, 2) + '\n' : panelCsv(this.model));
+        if (!this.model) break;
+        // CSV: tidy files side by side (per layer; per layer × head with baselines).
+        if (message.format === 'csv') await saveCsvFiles(this.model.file, panelCsvFiles(this.model));
+        else await this.save('json', JSON.stringify(this.model, null, 2) + '\n');
+        break;
+      case 'exportFigures':
+        await saveFigures(this.model?.file, message);
+        break;
+      case 'showAttentionViews':
+        await vscode.commands.executeCommand('codeAttention.showAttentionViews');
         break;
       case 'exportPng': {
         const png = pngFromDataUrl(message.dataUrl);

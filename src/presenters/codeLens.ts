@@ -4,7 +4,7 @@ import type { AnalysisResult, SourceRange } from '../core/types';
 import { tooltipText } from './escape';
 
 /** Node types that are functions or methods, per grammar. */
-const FUNCTION_TYPES = new Set([
+export const FUNCTION_TYPES = new Set([
   'function_definition', // python
   'method_declaration', 'constructor_declaration', // java
   'function_declaration', 'method_definition', 'function_expression', 'arrow_function', 'generator_function_declaration', // javascript, typescript

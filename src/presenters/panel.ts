@@ -42,6 +42,7 @@ export function panelModel(result: AnalysisResult): PanelModel {
       entropy: stats?.perLayer.entropy[layer] ?? NaN,
     })),
     heatmap: cat?.score.perHead.map((row) => [...row]) ?? [],
+    heatmapBaseline: cat?.baseline.perHead.map((row) => [...row]) ?? [],
     definition: {
       preset: cat?.definition.preset ?? result.options.preset ?? DEFAULT_PRESET,
       choices: [...(cat?.definition.choices ?? [])],
@@ -69,4 +70,54 @@ export function panelCsv(model: PanelModel): string {
   const rows = model.layers.map((row) => [row.layer, row.cat, row.baseline, row.dataFlow, row.dataFlowBaseline, row.bos, row.eos, row.punctuation, row.entropy].map((value) => (Number.isFinite(value) ? String(+value.toFixed(6)) : '')).join(','));
   const heads = model.heatmap.flatMap((row, layer) => row.map((value, head) => `${layer},${head},${Number.isFinite(value) ? +value.toFixed(6) : ''}`));
   return [header, ...rows, '', 'layer,head,cat_score', ...heads].join('\n') + '\n';
+}
+
+const csvNumber = (value: number) => (Number.isFinite(value) ? String(+value.toFixed(6)) : '');
+
+/** One tidy CSV file of an export: a file-name suffix and its rows (one observation per row). */
+export interface CsvFile {
+  suffix: string;
+  content: string;
+}
+
+/**
+ * The score panel's numbers as tidy CSV files: one row per layer (scores with their baselines)
+ * and one row per layer × head (CAT-score, its baseline and the difference), so that each loads
+ * directly into a data frame.
+ */
+export function panelCsvFiles(model: PanelModel): CsvFile[] {
+  const layerHeader =
+    'model,file,layer,cat_score,cat_baseline,dfg_share,dfg_baseline,' +
+    'attention_to_bos,attention_to_eos,attention_to_punctuation,entropy';
+  const quoted = (text: string) => `"${text.replace(/"/g, '""')}"`;
+  const prefix = `${quoted(model.model.name)},${quoted(model.file)}`;
+  const layers = model.layers.map((row) =>
+    [
+      prefix,
+      row.layer,
+      ...[
+        row.cat,
+        row.baseline,
+        row.dataFlow,
+        row.dataFlowBaseline,
+        row.bos,
+        row.eos,
+        row.punctuation,
+        row.entropy,
+      ].map(csvNumber),
+    ].join(','),
+  );
+  const heads = model.heatmap.flatMap((row, layer) =>
+    row.map((score, head) => {
+      const baseline = model.heatmapBaseline[layer]?.[head] ?? NaN;
+      return [prefix, layer, head, csvNumber(score), csvNumber(baseline), csvNumber(score - baseline)].join(',');
+    }),
+  );
+  return [
+    { suffix: 'layers', content: [layerHeader, ...layers].join('\n') + '\n' },
+    {
+      suffix: 'heads',
+      content: ['model,file,layer,head,cat_score,cat_baseline,cat_minus_baseline', ...heads].join('\n') + '\n',
+    },
+  ];
 }

@@ -1,4 +1,5 @@
 import type { ComparedModel } from '../core/compare';
+import type { ExportFiguresMessage } from './panel';
 
 /**
  * Messages between the extension host and the compare panel webview (imported by both sides).
@@ -28,4 +29,8 @@ export interface ComparePanelModel {
 
 export type HostToComparePanel = { type: 'compare'; model: ComparePanelModel };
 
-export type ComparePanelToHost = { type: 'ready' } | { type: 'exportPng'; dataUrl: string; chart: string } | { type: 'export'; format: 'json' };
+export type ComparePanelToHost =
+  | { type: 'ready' }
+  | { type: 'exportPng'; dataUrl: string; chart: string }
+  | { type: 'export'; format: 'json' }
+  | ExportFiguresMessage;

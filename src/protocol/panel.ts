@@ -35,6 +35,8 @@ export interface PanelModel {
   layers: PanelLayerRow[];
   /** [layer][head] CAT-score. */
   heatmap: number[][];
+  /** [layer][head] CAT-score's shuffled baseline (the same definition with each row's values shuffled). */
+  heatmapBaseline: number[][];
   definition: {
     /** The preset and each of its choices in words (`presets.ts`). */
     preset: string;
@@ -99,4 +101,17 @@ export type PanelToHost =
   | { type: 'selectHead'; layer: number; head: number }
   | { type: 'checkFaithfulness' }
   | { type: 'export'; format: 'json' | 'csv' }
-  | { type: 'exportPng'; dataUrl: string; chart: string };
+  | { type: 'exportPng'; dataUrl: string; chart: string }
+  | ExportFiguresMessage
+  | { type: 'showAttentionViews' };
+
+/** Figures a webview built for export: SVG text, or PNG data URLs rasterised at 2×; saved side by side. */
+export interface ExportFiguresMessage {
+  type: 'exportFigures';
+  figures: Array<{
+    /** File-name suffix ("cat-by-layer"). */
+    name: string;
+    format: 'svg' | 'png';
+    data: string;
+  }>;
+}

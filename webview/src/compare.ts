@@ -4,6 +4,8 @@
 import { Chart, registerables, type ChartDataset } from 'chart.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { themedBackground } from './chartTheme';
+import { exportFigures, onThemeChange, themePalette, type NamedFigure } from './figureTools';
+import { scaleColor, type LineSeries } from '../../src/presenters/figures';
 import type { ComparePanelModel, ComparePanelToHost, CompareSide, HostToComparePanel } from '../../src/protocol/compare';
 
 declare function acquireVsCodeApi(): { postMessage(message: ComparePanelToHost): void; setState(state: unknown): void; getState(): unknown };
@@ -13,6 +15,7 @@ Chart.register(...registerables);
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app')!;
 const charts: Chart[] = [];
+let current: ComparePanelModel | undefined;
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -43,7 +46,7 @@ function heatmap(id: string, title: string, side: CompareSide, low: number, high
       cell.dataset.head = String(head);
       cell.title = `${side.displayName}, layer ${layer}, head ${head}: CAT-score ${format(score, 3)}`;
       // CSSOM assignments are not inline style markup, so the strict CSP allows them.
-      cell.style.setProperty('--share', (high > low && Number.isFinite(score) ? (score - low) / (high - low) : 0).toFixed(3));
+      cell.style.setProperty('--cell-color', scaleColor(score, low, high, themePalette()));
       tr.append(cell);
     });
     table.append(tr);
@@ -65,6 +68,7 @@ function lineChart(id: string, title: string, yTitle: string, datasets: Series[]
   const box = element('div', undefined, 'chart');
   box.append(canvas);
   const foreground = css('--vscode-foreground', '#cccccc');
+  canvas.dataset.foreground = foreground;
   charts.push(
     new Chart(canvas, {
       type: 'line',
@@ -87,6 +91,7 @@ function lineChart(id: string, title: string, yTitle: string, datasets: Series[]
 }
 
 function render(model: ComparePanelModel): void {
+  current = model;
   for (const chart of charts.splice(0)) chart.destroy();
   app.replaceChildren();
   const { a, b } = model;
@@ -99,7 +104,16 @@ function render(model: ComparePanelModel): void {
   const toolbar = element('div', undefined, 'toolbar');
   const buttons: Array<[string, string, () => void]> = [
     ['export-json', 'Export JSON', () => vscode.postMessage({ type: 'export', format: 'json' })],
-    ['export-png', 'Export CAT chart PNG', () => charts[0] && vscode.postMessage({ type: 'exportPng', dataUrl: charts[0].toBase64Image('image/png', 1), chart: 'compare-cat' })],
+    [
+      'export-svg',
+      'Export figures SVG',
+      () => void exportFigures(figures(model), 'svg').then((message) => vscode.postMessage(message)),
+    ],
+    [
+      'export-png',
+      'Export figures PNG (2×)',
+      () => void exportFigures(figures(model), 'png').then((message) => vscode.postMessage(message)),
+    ],
   ];
   for (const [id, label, action] of buttons) {
     const button = document.createElement('vscode-button');
@@ -114,21 +128,33 @@ function render(model: ComparePanelModel): void {
   const orange = css('--vscode-charts-orange', '#d18616');
   const points = `${a.layers},${b.layers}`;
   app.append(
-    lineChart('compare-chart', 'CAT-score by relative depth', 'CAT-score', [
-      series(`A: ${a.displayName}`, a.depth, a.cat, blue, false),
-      series('A shuffled baseline', a.depth, a.baseline, blue, true),
-      series(`B: ${b.displayName}`, b.depth, b.cat, orange, false),
-      series('B shuffled baseline', b.depth, b.baseline, orange, true),
-    ], points),
+    lineChart(
+      'compare-chart',
+      'CAT-score by relative depth',
+      'CAT-score',
+      [
+        series(`A: ${a.displayName}`, a.depth, a.cat, blue, false),
+        series('A shuffled baseline', a.depth, a.baseline, blue, true),
+        series(`B: ${b.displayName}`, b.depth, b.cat, orange, false),
+        series('B shuffled baseline', b.depth, b.baseline, orange, true),
+      ],
+      points,
+    ),
   );
   if ([...a.dataFlow, ...b.dataFlow].some(Number.isFinite)) {
     app.append(
-      lineChart('compare-dfg-chart', 'Attention on data-flow edges by relative depth', 'share of attention', [
-        series(`A: ${a.displayName}`, a.depth, a.dataFlow, blue, false),
-        series('A offset baseline', a.depth, a.dataFlowBaseline, blue, true),
-        series(`B: ${b.displayName}`, b.depth, b.dataFlow, orange, false),
-        series('B offset baseline', b.depth, b.dataFlowBaseline, orange, true),
-      ], points),
+      lineChart(
+        'compare-dfg-chart',
+        'Attention on data-flow edges by relative depth',
+        'share of attention',
+        [
+          series(`A: ${a.displayName}`, a.depth, a.dataFlow, blue, false),
+          series('A offset baseline', a.depth, a.dataFlowBaseline, blue, true),
+          series(`B: ${b.displayName}`, b.depth, b.dataFlow, orange, false),
+          series('B offset baseline', b.depth, b.dataFlowBaseline, orange, true),
+        ],
+        points,
+      ),
     );
   }
 
@@ -136,11 +162,131 @@ function render(model: ComparePanelModel): void {
   const low = Math.min(...all);
   const high = Math.max(...all);
   const sides = element('div', undefined, 'sides');
-  sides.append(heatmap('heatmap-a', `A: ${a.displayName} (${a.layers} × ${a.heads})`, a, low, high), heatmap('heatmap-b', `B: ${b.displayName} (${b.layers} × ${b.heads})`, b, low, high));
-  app.append(element('h2', 'CAT-score per head (one colour scale for both)'), sides);
-  const legend = element('p', `In the editor, ${model.moreInB} token(s) that receive clearly more last-layer attention under B and ${model.moreInA} under A are marked in two colours (Clear Attention Highlights removes them).`, 'meta');
+  sides.append(
+    heatmap('heatmap-a', `A: ${a.displayName} (${a.layers} × ${a.heads})`, a, low, high),
+    heatmap('heatmap-b', `B: ${b.displayName} (${b.layers} × ${b.heads})`, b, low, high),
+  );
+  const scale = element(
+    'p',
+    `Colour: CAT-score from ${format(low, 3)} (background) to ${format(high, 3)} (strongest), ` +
+      'one scale for both models.',
+    'meta',
+  );
+  app.append(element('h2', 'CAT-score per head (one colour scale for both)'), sides, scale);
+  const legend = element('div', undefined, 'legend');
   legend.id = 'difference-legend';
-  app.append(legend);
+  legend.append(element('span', 'Marked in the editor (last-layer attention received):', 'meta'));
+  for (const [className, side, count, name] of [
+    ['more-in-b', 'B', model.moreInB, b.displayName],
+    ['more-in-a', 'A', model.moreInA, a.displayName],
+  ] as const) {
+    const entry = element('span', undefined, 'legend-entry');
+    entry.dataset.side = side;
+    entry.dataset.count = String(count);
+    entry.append(
+      element('span', undefined, `swatch ${className}`),
+      element('span', `clearly more under ${side} (${name}): ${tokenCount(count)}`),
+    );
+    legend.append(entry);
+  }
+  app.append(
+    legend,
+    element(
+      'p',
+      'The marks go with the hover highlights: moving the cursor, editing or “Clear Attention Highlights” ' +
+        'removes them.',
+      'meta',
+    ),
+  );
+}
+
+const tokenCount = (count: number) => (count === 0 ? 'none' : count === 1 ? '1 token' : `${count} tokens`);
+
+/** Every chart of the panel for export: both curves and both head maps (one colour scale). */
+function figures(model: ComparePanelModel): NamedFigure[] {
+  const { a, b } = model;
+  const blue = css('--vscode-charts-blue', '#3794ff');
+  const orange = css('--vscode-charts-orange', '#d18616');
+  const subtitle = `${model.file} · A: ${a.displayName} · B: ${b.displayName}`;
+  const line = (
+    values: (side: CompareSide) => number[],
+    baseline: (side: CompareSide) => number[],
+    baselineName: string,
+  ): LineSeries[] => [
+    { label: `A: ${a.displayName}`, color: blue, points: a.depth.map((x, layer) => ({ x, y: values(a)[layer] })) },
+    {
+      label: `A ${baselineName}`,
+      color: blue,
+      dashed: true,
+      points: a.depth.map((x, layer) => ({ x, y: baseline(a)[layer] })),
+    },
+    { label: `B: ${b.displayName}`, color: orange, points: b.depth.map((x, layer) => ({ x, y: values(b)[layer] })) },
+    {
+      label: `B ${baselineName}`,
+      color: orange,
+      dashed: true,
+      points: b.depth.map((x, layer) => ({ x, y: baseline(b)[layer] })),
+    },
+  ];
+  const xLabel = 'relative depth (layer + 1) / layers';
+  const list: NamedFigure[] = [
+    {
+      name: 'compare-cat',
+      figure: {
+        kind: 'line',
+        title: 'CAT-score by relative depth',
+        subtitle,
+        xLabel,
+        yLabel: 'CAT-score',
+        series: line(
+          (side) => side.cat,
+          (side) => side.baseline,
+          'shuffled baseline',
+        ),
+      },
+    },
+  ];
+  if ([...a.dataFlow, ...b.dataFlow].some(Number.isFinite)) {
+    list.push({
+      name: 'compare-dfg',
+      figure: {
+        kind: 'line',
+        title: 'Attention on data-flow edges by relative depth',
+        subtitle,
+        xLabel,
+        yLabel: 'share of attention',
+        series: line(
+          (side) => side.dataFlow,
+          (side) => side.dataFlowBaseline,
+          'offset baseline',
+        ),
+      },
+    });
+  }
+  const all = [...a.heatmap.flat(), ...b.heatmap.flat()].filter(Number.isFinite);
+  const range = { low: Math.min(...all), high: Math.max(...all) };
+  for (const [name, side] of [
+    ['A', a],
+    ['B', b],
+  ] as const) {
+    list.push({
+      name: `compare-heads-${name.toLowerCase()}`,
+      figure: {
+        kind: 'grid',
+        title: `${name}: ${side.displayName}, CAT-score per head`,
+        subtitle: model.file,
+        xLabel: 'head',
+        yLabel: 'layer',
+        rowLabels: side.heatmap.map((_, layer) => `L${layer}`),
+        columnLabels: Array.from({ length: side.heads }, (_, head) => `H${head}`),
+        values: side.heatmap,
+        scaleLabel: 'CAT-score (one scale for A and B)',
+        showValues: true,
+        range,
+      },
+    });
+  }
+  return list;
 }
 
 window.addEventListener('message', (event: MessageEvent<HostToComparePanel>) => {
@@ -150,4 +296,5 @@ window.addEventListener('message', (event: MessageEvent<HostToComparePanel>) => 
 });
 const saved = vscode.getState() as ComparePanelModel | undefined;
 if (saved && saved.a && saved.b) render(saved);
+onThemeChange(() => current && render(current));
 vscode.postMessage({ type: 'ready' });

@@ -5,6 +5,8 @@
 import { Chart, registerables } from 'chart.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { themedBackground } from './chartTheme';
+import { exportFigures, onThemeChange, themePalette, type NamedFigure } from './figureTools';
+import { scaleColor, scaleRange, type Figure } from '../../src/presenters/figures';
 import type { FaithfulnessPanelModel, FaithfulnessSection, HostToPanel, PanelModel, PanelToHost, PanelView } from '../../src/protocol/panel';
 
 declare function acquireVsCodeApi(): { postMessage(message: PanelToHost): void; setState(state: unknown): void; getState(): unknown };
@@ -13,8 +15,16 @@ Chart.register(...registerables);
 
 const vscode = acquireVsCodeApi();
 const app = document.getElementById('app')!;
-let chart: Chart | undefined;
+const charts: Chart[] = [];
 let current: { model: PanelModel; view?: PanelView; faithfulness?: FaithfulnessSection } | undefined;
+/** What the heatmap shows: CAT-score, its shuffled baseline, or the difference. */
+type HeatmapMode = 'cat' | 'baseline' | 'difference';
+let heatmapMode: HeatmapMode = 'cat';
+const HEATMAP_LABELS: Record<HeatmapMode, string> = {
+  cat: 'CAT-score',
+  baseline: 'shuffled baseline',
+  difference: 'CAT − baseline',
+};
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, options: { text?: string; className?: string; id?: string } = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -32,8 +42,9 @@ function themeColor(name: string, fallback: string): string {
 }
 
 function render(model: PanelModel): void {
-  chart?.destroy();
+  for (const chart of charts.splice(0)) chart.destroy();
   app.replaceChildren();
+  app.dataset.theme = document.body.classList.contains('vscode-light') ? 'light' : 'dark';
   app.append(
     element('h1', { text: `${model.file} — structure attention` }),
     element('p', { className: 'meta', text: `${model.model.displayName} · ${model.model.layers} layers × ${model.model.heads} heads · ${model.device} · ${model.tokens} code tokens in ${model.windows} window(s) · total ${format(model.timings.totalMs, 0)} ms (forward ${format(model.timings.forwardMs, 0)} ms)` }),
@@ -44,7 +55,17 @@ function render(model: PanelModel): void {
   const buttons: Array<[string, string, PanelToHost | (() => void)]> = [
     ['export-json', 'Export JSON', { type: 'export', format: 'json' }],
     ['export-csv', 'Export CSV', { type: 'export', format: 'csv' }],
-    ['export-png', 'Export chart PNG', () => chart && vscode.postMessage({ type: 'exportPng', dataUrl: chart.toBase64Image('image/png', 1), chart: 'cat-by-layer' })],
+    [
+      'export-svg',
+      'Export figures SVG',
+      () => void exportFigures(figures(model), 'svg').then((message) => vscode.postMessage(message)),
+    ],
+    [
+      'export-png',
+      'Export figures PNG (2×)',
+      () => void exportFigures(figures(model), 'png').then((message) => vscode.postMessage(message)),
+    ],
+    ['show-attention-views', 'Head, model and matrix views', { type: 'showAttentionViews' }],
   ];
   for (const [id, label, action] of buttons) {
     const button = document.createElement('vscode-button');
@@ -55,36 +76,58 @@ function render(model: PanelModel): void {
   }
   app.append(toolbar);
 
+  const foreground = themeColor('--vscode-foreground', '#cccccc');
   const canvas = element('canvas', { id: 'cat-chart' });
   canvas.dataset.points = String(model.layers.length);
-  app.append(element('h2', { text: 'CAT-score per layer (and attention on data flow, where available)' }), element('div', { className: 'chart' }, canvas));
-  const foreground = themeColor('--vscode-foreground', '#cccccc');
-  chart = new Chart(canvas, {
-    type: 'line',
-    plugins: [themedBackground],
-    data: {
-      labels: model.layers.map((row) => `L${row.layer}`),
-      datasets: [
-        { label: 'CAT-score', data: model.layers.map((row) => row.cat), borderColor: themeColor('--vscode-charts-blue', '#3794ff'), backgroundColor: themeColor('--vscode-charts-blue', '#3794ff') },
-        { label: 'shuffled baseline', data: model.layers.map((row) => row.baseline), borderColor: themeColor('--vscode-charts-orange', '#d18616'), borderDash: [6, 4], backgroundColor: themeColor('--vscode-charts-orange', '#d18616') },
-        ...(model.layers.some((row) => Number.isFinite(row.dataFlow))
-          ? [
-              { label: 'attention on data flow', data: model.layers.map((row) => row.dataFlow), borderColor: themeColor('--vscode-charts-green', '#89d185'), backgroundColor: themeColor('--vscode-charts-green', '#89d185') },
-              { label: 'data-flow baseline', data: model.layers.map((row) => row.dataFlowBaseline), borderColor: themeColor('--vscode-charts-green', '#89d185'), borderDash: [2, 3], backgroundColor: themeColor('--vscode-charts-green', '#89d185') },
-            ]
-          : []),
-      ],
-    },
-    options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      scales: { y: { min: 0, ticks: { color: foreground }, title: { display: true, text: 'CAT-score', color: foreground } }, x: { ticks: { color: foreground } } },
-      plugins: { legend: { labels: { color: foreground } } },
-    },
-  });
+  canvas.dataset.foreground = foreground;
+  app.append(
+    element('h2', { text: 'CAT-score per layer, against its shuffled baseline' }),
+    element('div', { className: 'chart' }, canvas),
+  );
+  charts.push(
+    lineChart(canvas, 'CAT-score', [
+      {
+        label: 'CAT-score',
+        data: model.layers.map((row) => row.cat),
+        color: themeColor('--vscode-charts-blue', '#3794ff'),
+      },
+      {
+        label: 'shuffled baseline',
+        data: model.layers.map((row) => row.baseline),
+        color: themeColor('--vscode-charts-orange', '#d18616'),
+        dashed: true,
+      },
+    ]),
+  );
+  if (model.layers.some((row) => Number.isFinite(row.dataFlow))) {
+    // Its own chart: the share (≈ 0.004) would be a flat line on the CAT-score axis (0–0.2).
+    const flowCanvas = element('canvas', { id: 'dfg-chart' });
+    flowCanvas.dataset.points = String(model.layers.length);
+    flowCanvas.dataset.foreground = foreground;
+    app.append(
+      element('h2', { text: 'Share of attention on data-flow edges per layer, against its offset baseline' }),
+      element('div', { className: 'chart' }, flowCanvas),
+    );
+    const green = themeColor('--vscode-charts-green', '#89d185');
+    charts.push(
+      lineChart(flowCanvas, 'share of attention on data-flow edges', [
+        { label: 'attention on data flow', data: model.layers.map((row) => row.dataFlow), color: green },
+        {
+          label: 'offset baseline',
+          data: model.layers.map((row) => row.dataFlowBaseline),
+          color: themeColor('--vscode-charts-purple', '#b180d7'),
+          dashed: true,
+        },
+      ]),
+    );
+  }
 
-  app.append(element('h2', { text: 'CAT-score per head (click a cell to show that head in the editor)' }), element('p', { className: 'meta', id: 'current-view' }), heatmap(model));
+  app.append(
+    element('h2', { text: 'CAT-score per head (click a cell to show that head in the editor)' }),
+    element('p', { className: 'meta', id: 'current-view' }),
+    heatmapToggle(model),
+    element('div', { id: 'heatmap-box' }, heatmap(model)),
+  );
 
   const definition = element('dl', { className: 'definition' });
   for (const [term, value] of [
@@ -108,7 +151,11 @@ function render(model: PanelModel): void {
   for (const relation of model.structureHeads) {
     const cell = element('td');
     for (const head of relation.heads) {
-      const link = element('a', { text: `L${head.layer}H${head.head} ${format(head.accuracy, 2)}`, className: 'head-link' });
+      // As many decimals as the chance level it is read against.
+      const link = element('a', {
+        text: `L${head.layer}H${head.head} ${format(head.accuracy)}`,
+        className: 'head-link',
+      });
       link.href = '#';
       link.addEventListener('click', (event) => {
         event.preventDefault();
@@ -180,28 +227,195 @@ function row(cellTag: 'td' | 'th', values: string[]): HTMLTableRowElement {
   return element('tr', {}, ...values.map((value) => element(cellTag, { text: value })));
 }
 
-function heatmap(model: PanelModel): HTMLTableElement {
+type LineSeries = { label: string; data: number[]; color: string; dashed?: boolean };
+
+function lineChart(canvas: HTMLCanvasElement, yTitle: string, series: LineSeries[]): Chart {
+  const foreground = themeColor('--vscode-foreground', '#cccccc');
+  const grid = themeColor('--vscode-panel-border', '#80808040');
+  const axis = (text: string) => ({
+    ticks: { color: foreground },
+    grid: { color: grid },
+    title: { display: true, text, color: foreground },
+  });
+  return new Chart(canvas, {
+    type: 'line',
+    plugins: [themedBackground],
+    data: {
+      labels: series[0].data.map((_, layer) => `L${layer}`),
+      datasets: series.map((line) => ({
+        label: line.label,
+        data: line.data,
+        borderColor: line.color,
+        backgroundColor: line.color,
+        borderDash: line.dashed ? [6, 4] : [],
+      })),
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      scales: { y: { min: 0, ...axis(yTitle) }, x: axis('layer') },
+      plugins: { legend: { labels: { color: foreground } } },
+    },
+  });
+}
+
+/** The [layer][head] values the heatmap shows in a mode. */
+function heatmapValues(model: PanelModel, mode: HeatmapMode): number[][] {
+  const baseline = (layer: number, head: number) => model.heatmapBaseline?.[layer]?.[head] ?? NaN;
+  if (mode === 'cat') return model.heatmap;
+  if (mode === 'baseline') return model.heatmap.map((row, layer) => row.map((_, head) => baseline(layer, head)));
+  return model.heatmap.map((row, layer) => row.map((score, head) => score - baseline(layer, head)));
+}
+
+function heatmapToggle(model: PanelModel): HTMLElement {
+  const bar = element('div', { className: 'toolbar', id: 'heatmap-mode' });
+  for (const mode of Object.keys(HEATMAP_LABELS) as HeatmapMode[]) {
+    const button = document.createElement('vscode-button');
+    button.id = `heatmap-${mode}`;
+    button.textContent = HEATMAP_LABELS[mode];
+    if (mode !== heatmapMode) button.setAttribute('secondary', '');
+    button.addEventListener('click', () => {
+      heatmapMode = mode;
+      for (const other of bar.querySelectorAll('vscode-button')) other.toggleAttribute('secondary', other !== button);
+      document.getElementById('heatmap-box')?.replaceChildren(heatmap(model));
+      if (current) showView(current.view);
+    });
+    bar.append(button);
+  }
+  return bar;
+}
+
+function heatmap(model: PanelModel): HTMLElement {
+  const values = heatmapValues(model, heatmapMode);
+  const diverging = heatmapMode === 'difference';
+  const palette = themePalette();
+  const { low, high } = scaleRange(values, diverging);
   const table = element('table', { className: 'heatmap', id: 'cat-heatmap' });
-  const values = model.heatmap.flat().filter(Number.isFinite);
-  const low = Math.min(...values);
-  const high = Math.max(...values);
+  table.dataset.mode = heatmapMode;
   table.append(row('th', ['', ...Array.from({ length: model.model.heads }, (_, head) => `H${head}`)]));
-  model.heatmap.forEach((scores, layer) => {
+  values.forEach((scores, layer) => {
     const tr = element('tr', {}, element('th', { text: `L${layer}` }));
-    scores.forEach((score, head) => {
-      const cell = element('td', { text: format(score, 2), className: 'cell' });
+    scores.forEach((value, head) => {
+      const cell = element('td', { text: format(value), className: 'cell' });
       cell.dataset.layer = String(layer);
       cell.dataset.head = String(head);
-      cell.title = `layer ${layer}, head ${head}: CAT-score ${format(score)}`;
-      const share = high > low && Number.isFinite(score) ? (score - low) / (high - low) : 0;
+      const cat = model.heatmap[layer][head];
+      const baseline = model.heatmapBaseline?.[layer]?.[head] ?? NaN;
+      const numbers = `CAT-score ${format(cat)}, shuffled baseline ${format(baseline)}, difference ${format(cat - baseline)}`;
+      cell.title = `layer ${layer}, head ${head}: ${numbers}`;
       // CSSOM assignments are not inline style markup, so the strict CSP allows them.
-      cell.style.setProperty('--share', share.toFixed(3));
+      cell.style.setProperty('--cell-color', scaleColor(value, low, high, palette, diverging));
       cell.addEventListener('click', () => vscode.postMessage({ type: 'selectHead', layer, head }));
       tr.append(cell);
     });
     table.append(tr);
   });
-  return table;
+  return element('div', { className: 'heatmap-with-bar' }, table, colorBar(low, high, diverging, model));
+}
+
+/** The colour bar under the heatmap: its ends, and the mean shuffled baseline marked on it. */
+function colorBar(low: number, high: number, diverging: boolean, model: PanelModel): HTMLElement {
+  const palette = themePalette();
+  const bar = element('div', { className: 'color-bar', id: 'heatmap-color-bar' });
+  bar.style.setProperty('--bar-low', scaleColor(low, low, high, palette, diverging));
+  bar.style.setProperty('--bar-mid', scaleColor((low + high) / 2, low, high, palette, diverging));
+  bar.style.setProperty('--bar-high', scaleColor(high, low, high, palette, diverging));
+  bar.dataset.low = format(low);
+  bar.dataset.high = format(high);
+  const baselines = (model.heatmapBaseline ?? []).flat().filter(Number.isFinite);
+  const reference = diverging
+    ? 0
+    : heatmapMode === 'cat' && baselines.length
+      ? baselines.reduce((a, b) => a + b, 0) / baselines.length
+      : NaN;
+  const scale = element('div', { className: 'color-bar-scale' });
+  if (Number.isFinite(reference) && high > low && reference >= low && reference <= high) {
+    const marker = element('div', { className: 'color-bar-marker' });
+    marker.style.setProperty('--position', `${(((reference - low) / (high - low)) * 100).toFixed(1)}%`);
+    marker.title = diverging ? 'baseline (difference 0)' : `mean shuffled baseline ${format(reference)}`;
+    scale.append(marker);
+  }
+  const caption = diverging
+    ? `CAT − baseline: ${format(low)} (below baseline) … 0 … ${format(high)} (above)`
+    : `${HEATMAP_LABELS[heatmapMode]}: ${format(low)} … ${format(high)}` +
+      (Number.isFinite(reference) ? ` · mean shuffled baseline ${format(reference)} (marked)` : '');
+  return element('div', {}, scale, element('p', { className: 'meta color-bar-caption', text: caption }), bar);
+}
+
+/** The panel's figures for export: both line charts and the heatmap in its current mode. */
+function figures(model: PanelModel): NamedFigure[] {
+  const subtitle = `${model.file} · ${model.model.displayName} · ${model.tokens} code tokens`;
+  const layerTicks = model.layers.map((row) => ({ x: row.layer, label: `L${row.layer}` }));
+  const palette = {
+    blue: themeColor('--vscode-charts-blue', '#3794ff'),
+    orange: themeColor('--vscode-charts-orange', '#d18616'),
+    green: themeColor('--vscode-charts-green', '#89d185'),
+    purple: themeColor('--vscode-charts-purple', '#b180d7'),
+  };
+  const points = (pick: (row: PanelModel['layers'][number]) => number) =>
+    model.layers.map((row) => ({ x: row.layer, y: pick(row) }));
+  const list: NamedFigure[] = [
+    {
+      name: 'cat-by-layer',
+      figure: {
+        kind: 'line',
+        title: 'CAT-score per layer',
+        subtitle,
+        xLabel: 'layer',
+        yLabel: 'CAT-score',
+        xTicks: layerTicks,
+        series: [
+          { label: 'CAT-score', points: points((row) => row.cat), color: palette.blue },
+          { label: 'shuffled baseline', points: points((row) => row.baseline), color: palette.orange, dashed: true },
+        ],
+      },
+    },
+  ];
+  if (model.layers.some((row) => Number.isFinite(row.dataFlow))) {
+    list.push({
+      name: 'dfg-by-layer',
+      figure: {
+        kind: 'line',
+        title: 'Share of attention on data-flow edges per layer',
+        subtitle,
+        xLabel: 'layer',
+        yLabel: 'share of attention',
+        xTicks: layerTicks,
+        series: [
+          { label: 'attention on data flow', points: points((row) => row.dataFlow), color: palette.green },
+          {
+            label: 'offset baseline',
+            points: points((row) => row.dataFlowBaseline),
+            color: palette.purple,
+            dashed: true,
+          },
+        ],
+      },
+    });
+  }
+  const baselines = (model.heatmapBaseline ?? []).flat().filter(Number.isFinite);
+  const grid: Figure = {
+    kind: 'grid',
+    title: `${HEATMAP_LABELS[heatmapMode]} per head`,
+    subtitle,
+    xLabel: 'head',
+    yLabel: 'layer',
+    rowLabels: model.heatmap.map((_, layer) => `L${layer}`),
+    columnLabels: Array.from({ length: model.model.heads }, (_, head) => `H${head}`),
+    values: heatmapValues(model, heatmapMode),
+    scaleLabel: HEATMAP_LABELS[heatmapMode],
+    diverging: heatmapMode === 'difference',
+    showValues: true,
+    reference:
+      heatmapMode === 'difference'
+        ? { value: 0, label: 'baseline' }
+        : heatmapMode === 'cat' && baselines.length
+          ? { value: baselines.reduce((a, b) => a + b, 0) / baselines.length, label: 'mean baseline' }
+          : undefined,
+  };
+  list.push({ name: `heads-${heatmapMode}`, figure: grid });
+  return list;
 }
 
 /** Marks the heatmap cell of the head the editor overlay shows, and names the view. */
@@ -235,8 +449,7 @@ window.addEventListener('message', (event: MessageEvent<HostToPanel>) => {
     showView(message.view);
   } else {
     current = undefined;
-    chart?.destroy();
-    chart = undefined;
+    for (const chart of charts.splice(0)) chart.destroy();
     app.replaceChildren(element('p', { id: 'status', text: message.reason }));
   }
   vscode.setState(current);
@@ -251,4 +464,12 @@ if (saved?.model) {
   showView(saved.view);
   showFaithfulness(faithfulness);
 }
+onThemeChange(() => {
+  if (!current) return;
+  const scroll = window.scrollY;
+  render(current.model);
+  showView(current.view);
+  showFaithfulness(current.faithfulness);
+  window.scrollTo(0, scroll);
+});
 vscode.postMessage({ type: 'ready' });
