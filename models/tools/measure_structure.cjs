@@ -97,8 +97,8 @@ function measureHeldout(dir) {
   }
   const snippets = outputs.reduce((sum, output) => sum + output.snippets, 0);
   const languages = outputs.map((output) => `${output.language} ${output.snippets}`).join(', ');
-  const description = `${snippets} CAT snippets (one per window of at most 512 subwords) from held-out corpus files (${languages}; ` +
-    `\`code-attention corpus LANG.jsonl --language LANG --heads\`), mean over snippets`;
+  const description = `${snippets} snippets of held-out corpus files (${languages}; the first lines of each file, most of them ` +
+    `analysed in two or three windows of up to 512 subwords; \`code-attention corpus LANG.jsonl --language LANG --heads\`), mean over snippets`;
   return { description, layers, heads, perLayer, heads_: mergeHeads(outputs.map((output) => output.structureHeads), layers, heads) };
 }
 

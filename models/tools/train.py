@@ -320,8 +320,13 @@ def main():
     parser.add_argument('--heldout-sequences', type=int, default=400)
     parser.add_argument('--export-only', action='store_true',
                         help='no training: write final/ and early/ from the current state.pt and evaluate them')
+    parser.add_argument('--evaluate', metavar='CHECKPOINT_DIR',
+                        help='no training: evaluate a checkpoint folder (e.g. a snapshot) on the held-out set into its eval.json')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.evaluate:
+        evaluate_folder(args)
+        return
     os.makedirs(args.run, exist_ok=True)
     state_path = os.path.join(args.run, 'state.pt')
     saved = torch.load(state_path, map_location='cpu') if os.path.exists(state_path) else None
@@ -456,6 +461,28 @@ def main():
         loss_log.close()
     export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_seconds, recipe, budget_minutes,
            corpus_summary, train_tokens, heldout, heldout_long, vocab_size, unigram_log_probs, most_frequent, tables)
+
+
+def evaluate_folder(args):
+    tokenizer = ByteLevelBPE.load(args.tokenizer)
+    cache_dir = os.path.dirname(os.path.normpath(args.run)) or '.'
+    train_streams = encode_corpus(os.path.join(args.corpus, 'train.jsonl'), tokenizer, cache_dir, args.tokenizer)
+    heldout_streams = encode_corpus(os.path.join(args.corpus, 'heldout.jsonl'), tokenizer, cache_dir, args.tokenizer)
+    vocab_size = len(tokenizer.vocab)
+    counts = torch.zeros(vocab_size)
+    for _language, ids in train_streams:
+        counts += torch.bincount(torch.tensor(ids), minlength=vocab_size).float()
+    unigram_log_probs = torch.log((counts + 1) / (counts + 1).sum())
+    model = RobertaForMaskedLM(Config.load(args.evaluate))
+    load_weights(model, args.evaluate)
+    heldout = document_chunks(heldout_streams, 256)[:args.heldout_sequences]
+    heldout_long = document_chunks(heldout_streams, 512)[:args.heldout_sequences // 4]
+    common = (vocab_size, unigram_log_probs, int(counts.argmax()), args.device)
+    result = {**evaluate(model, heldout, *common), 'length_512': evaluate(model, heldout_long, *common),
+              'whole_words': evaluate(model, heldout, *common, True, word_boundary_tables(tokenizer.vocab))}
+    with open(os.path.join(args.evaluate, 'eval.json'), 'w') as handle:
+        json.dump(result, handle, indent=2)
+    print(json.dumps(result, indent=2), flush=True)
 
 
 def export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_seconds, recipe, budget_minutes,
