@@ -7,6 +7,7 @@
 #   CPU_MINUTES  training budget in CPU minutes of the training process, summed over resumed
 #                stretches (default 600); the learning-rate schedule runs over this budget, so
 #                resume with the same number.
+#   --threads N  torch CPU threads (default 1: the most training per CPU second on a shared machine).
 #   --export-only  no training: export the current state (final = latest, early = the snapshot at
 #                about a tenth of its CPU time), measure it and write the cards.
 #   --out-root DIR  write the two model folders under DIR instead of models/ (the test fixtures
