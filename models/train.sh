@@ -63,7 +63,9 @@ $py models/export_onnx.py "$run/early" "$early" --checkpoint-kind early \
 if [ "$tokenizer_changed" = 1 ] || [ "$out_root" != models ]; then
   $py models/tools/make_fixtures.py "$work/corpus" "$work/tokenizer" "$fixtures/tokenizer-parity.json"
 fi
-$py models/tools/loss_curve.py "$run/loss.csv" "$final/loss.csv" > "$work/loss-final.md"
+# --until-step: with --export-only the trainer may still be running and logging past the exported state.
+final_steps=$($py -c "import json; print(json.load(open('$run/final/training.json'))['steps'])")
+$py models/tools/loss_curve.py "$run/loss.csv" "$final/loss.csv" --until-step "$final_steps" > "$work/loss-final.md"
 early_steps=$($py -c "import json; print(json.load(open('$run/early/training.json'))['steps'])")
 $py models/tools/loss_curve.py "$run/loss.csv" "$work/loss-early.csv" --until-step "$early_steps" > "$work/loss-early.md"
 # Model cards: attention structure through the CLI (needs `npm run build`) over examples/ and the
