@@ -4,9 +4,10 @@
 Usage: loss_curve.py RUN_DIR/loss.csv OUT_CSV [--rows 300] [--until-step N]
 
 OUT_CSV gets at most ~--rows rows: the mean training loss over each block of consecutive steps,
-with the step, elapsed seconds, tokens seen and learning rate at the block's end. The Markdown
-table on stdout gives the mean loss per time window (for the model cards). --until-step limits
-the summary (not the CSV) to the first N steps, e.g. for the early checkpoint.
+with the step, CPU seconds (or, for runs logged before CPU-time budgets, elapsed wall seconds),
+tokens seen and learning rate at the block's end. The Markdown table on stdout gives the mean loss
+per window of CPU minutes (for the model cards). --until-step limits the summary (not the CSV) to
+the first N steps, e.g. for the early checkpoint.
 """
 import argparse
 import csv
@@ -21,24 +22,27 @@ def main():
     args = parser.parse_args()
     with open(args.loss_csv) as handle:
         rows = list(csv.DictReader(handle))
+    clock = 'cpu_s' if 'cpu_s' in rows[0] else 'elapsed_s'
     block = max(1, -(-len(rows) // args.rows))
     with open(args.out_csv, 'w') as handle:
-        handle.write('step,elapsed_s,tokens_seen,loss_mean,lr,steps_in_block\n')
+        handle.write(f'step,{clock},tokens_seen,loss_mean,lr,steps_in_block\n')
         for start in range(0, len(rows), block):
             group = rows[start:start + block]
             last = group[-1]
             mean = sum(float(row['loss']) for row in group) / len(group)
-            handle.write(f"{last['step']},{last['elapsed_s']},{last['tokens_seen']},{mean:.4f},{last['lr']},{len(group)}\n")
+            handle.write(f"{last['step']},{last[clock]},{last['tokens_seen']},{mean:.4f},{last['lr']},{len(group)}\n")
     if args.until_step:
         rows = [row for row in rows if int(row['step']) <= args.until_step]
-    total = float(rows[-1]['elapsed_s']) / 60
-    marks = [0, 2, 5, 10, 20, 30, 40, 50]
-    print('Training loss on the masked subwords (one batch per step, so noisy), mean per time window:')
+    total = float(rows[-1][clock]) / 60
+    marks = [mark for mark in (0, 1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 180, 240, 300, 360, 480, 600, 720, 900)
+             if mark < total] or [0]
+    unit = 'CPU minutes' if clock == 'cpu_s' else 'minutes (wall)'
+    print('Training loss on the masked subwords (one batch per step, so noisy), mean per window:')
     print()
-    print('| minutes | mean training loss | steps at window end | subwords seen at window end |')
+    print(f'| {unit} | mean training loss | steps at window end | subwords seen at window end |')
     print('| --- | ---: | ---: | ---: |')
     for lo, hi in zip(marks, marks[1:] + [float('inf')]):
-        inside = [row for row in rows if lo <= float(row['elapsed_s']) / 60 < hi]
+        inside = [row for row in rows if lo <= float(row[clock]) / 60 < hi]
         if not inside:
             continue
         mean = sum(float(row['loss']) for row in inside) / len(inside)

@@ -1,33 +1,126 @@
-// Measures attention structure of an exported model over the files in examples/ with the
-// project's CLI, and prints a Markdown section for the model card.
-// Usage: node models/tools/measure_structure.cjs MODEL_DIR   (after `npm run build`)
+// Measures attention structure of an exported model with the project's CLI and prints a Markdown
+// section for the model card: over the files in examples/ (`analyze`, one file per language) and,
+// with --heldout DIR, over held-out corpus snippets (`corpus LANG.jsonl --heads`, one JSONL per
+// language, written by models/tools/heldout_snippets.py).
+// Usage: node models/tools/measure_structure.cjs MODEL_DIR [--heldout DIR] [--json OUT.json]
+//   (after `npm run build`)
 const { execFileSync } = require('node:child_process');
-const { readdirSync } = require('node:fs');
-const { join } = require('node:path');
+const { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join, relative } = require('node:path');
 
 const root = join(__dirname, '..', '..');
-const model = process.argv[2];
-const files = readdirSync(join(root, 'examples')).filter((file) => !file.endsWith('.jsonl'));
-const reports = files.map((file) => JSON.parse(execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'analyze', join(root, 'examples', file), '--model', model, '--device', 'cpu', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })));
-const layers = reports[0].model.layers;
-const heads = reports[0].model.heads;
-const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
-const lines = [`Measured by \`node models/tools/measure_structure.cjs ${model.replace(root + '/', '')}\` over the ${files.length} files in examples/ (one per language), CAT-score as defined in the README (reference token types, AST distance, q = 0.75), mean over files:`, '', '| layer | CAT-score | shuffled baseline | difference | DFG share (Python) | DFG baseline |', '| ---: | ---: | ---: | ---: | ---: | ---: |'];
-const python = reports.find((report) => report.language === 'python');
-for (let layer = 0; layer < layers; layer++) {
-  const cat = mean(reports.map((report) => report.scores.cat.score.perLayer[layer]));
-  const baseline = mean(reports.map((report) => report.scores.cat.baseline.perLayer[layer]));
-  const dfg = python?.scores.dataFlow;
-  lines.push(`| ${layer} | ${cat.toFixed(3)} | ${baseline.toFixed(3)} | ${(cat - baseline).toFixed(3)} | ${dfg ? dfg.score.perLayer[layer].toFixed(3) : 'n/a'} | ${dfg ? dfg.baseline.perLayer[layer].toFixed(3) : 'n/a'} |`);
+const cli = join(root, 'dist', 'cli.js');
+const args = process.argv.slice(2);
+const model = args[0];
+const optionValue = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const heldoutDir = optionValue('--heldout');
+const jsonOut = optionValue('--json');
+if (!model) {
+  console.error('Usage: node models/tools/measure_structure.cjs MODEL_DIR [--heldout DIR] [--json OUT.json]');
+  process.exit(2);
 }
-lines.push('', 'Structure heads (share of tokens whose strongest attention lands on the relation, mean over files; chance in brackets):', '');
-for (const relation of ['previousToken', 'matchingBracket', 'parentLeaf', 'sibling']) {
-  const ranked = [];
-  for (let layer = 0; layer < layers; layer++) for (let head = 0; head < heads; head++) {
-    const entries = reports.map((report) => report.scores.structureHeads.relations[relation]).filter((entry) => entry && entry.tokens > 0);
-    ranked.push({ layer, head, accuracy: mean(entries.map((entry) => entry.accuracy[layer][head])), chance: mean(entries.map((entry) => entry.chance[layer][head])) });
+const RELATIONS = ['previousToken', 'matchingBracket', 'parentLeaf', 'sibling', 'dataFlowSource'];
+const run = (argv) => execFileSync(process.execPath, [cli, ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
+const weightedMean = (pairs) => {
+  const total = pairs.reduce((sum, [, weight]) => sum + weight, 0);
+  return total ? pairs.reduce((sum, [value, weight]) => sum + value * weight, 0) / total : NaN;
+};
+
+/** Per relation: every head's accuracy and chance, averaged over parts with their token counts as weights. */
+function mergeHeads(parts, layers, heads) {
+  const merged = {};
+  for (const relation of RELATIONS) {
+    const entries = parts.map((part) => part?.relations?.[relation]).filter((entry) => entry && entry.tokens > 0);
+    if (!entries.length) continue;
+    const ranked = [];
+    for (let layer = 0; layer < layers; layer++) {
+      for (let head = 0; head < heads; head++) {
+        ranked.push({
+          layer, head,
+          accuracy: weightedMean(entries.map((entry) => [entry.accuracy[layer][head], entry.tokens])),
+          chance: weightedMean(entries.map((entry) => [entry.chance[layer][head], entry.tokens])),
+        });
+      }
+    }
+    ranked.sort((a, b) => b.accuracy - b.chance - (a.accuracy - a.chance));
+    merged[relation] = { tokens: entries.reduce((sum, entry) => sum + entry.tokens, 0), top: ranked.slice(0, 3) };
   }
-  ranked.sort((a, b) => b.accuracy - b.chance - (a.accuracy - a.chance));
-  lines.push(`- ${relation}: ${ranked.slice(0, 3).map((entry) => `L${entry.layer}H${entry.head} ${entry.accuracy.toFixed(2)}`).join(', ')} (chance ${ranked[0].chance.toFixed(3)})`);
+  return merged;
 }
+
+function measureExamples() {
+  const files = readdirSync(join(root, 'examples')).filter((file) => !file.endsWith('.jsonl'));
+  const reports = files.map((file) => JSON.parse(run(['analyze', join(root, 'examples', file), '--model', model, '--device', 'cpu', '--json'])));
+  const { layers, heads } = reports[0].model;
+  const perLayer = [];
+  for (let layer = 0; layer < layers; layer++) {
+    const withFlow = reports.filter((report) => report.scores.dataFlow?.tokens > 0);
+    perLayer.push({
+      cat: weightedMean(reports.map((report) => [report.scores.cat.score.perLayer[layer], 1])),
+      catBaseline: weightedMean(reports.map((report) => [report.scores.cat.baseline.perLayer[layer], 1])),
+      dataFlow: weightedMean(withFlow.map((report) => [report.scores.dataFlow.score.perLayer[layer], 1])),
+      dataFlowBaseline: weightedMean(withFlow.map((report) => [report.scores.dataFlow.baseline.perLayer[layer], 1])),
+    });
+  }
+  const description = `the ${files.length} files in examples/ (one per language; \`code-attention analyze FILE --json\`), mean over files`;
+  return { description, layers, heads, perLayer, heads_: mergeHeads(reports.map((report) => report.scores.structureHeads), layers, heads) };
+}
+
+function measureHeldout(dir) {
+  const scratch = mkdtempSync(join(tmpdir(), 'measure-structure-'));
+  const outputs = [];
+  try {
+    for (const file of readdirSync(dir).filter((name) => name.endsWith('.jsonl')).sort()) {
+      const language = file.replace(/\.jsonl$/, '');
+      const prefix = join(scratch, language);
+      try {
+        run(['corpus', join(dir, file), '--language', language, '--model', model, '--device', 'cpu', '--heads', '--out', prefix]);
+      } catch (error) {
+        if (error.status !== 1) throw error; // 1: nothing scored for this language; its JSON is still written
+      }
+      outputs.push({ language, ...JSON.parse(readFileSync(`${prefix}.json`, 'utf8')) });
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const { layers, heads } = outputs[0].model;
+  const perLayer = [];
+  for (let layer = 0; layer < layers; layer++) {
+    const flows = outputs.filter((output) => output.dataFlow.snippets > 0);
+    perLayer.push({
+      cat: weightedMean(outputs.map((output) => [output.perLayer[layer].mean, output.snippets])),
+      catBaseline: weightedMean(outputs.map((output) => [output.perLayer[layer].baselineMean, output.snippets])),
+      dataFlow: weightedMean(flows.map((output) => [output.dataFlow.perLayer[layer].mean, output.dataFlow.snippets])),
+      dataFlowBaseline: weightedMean(flows.map((output) => [output.dataFlow.perLayer[layer].baselineMean, output.dataFlow.snippets])),
+    });
+  }
+  const snippets = outputs.reduce((sum, output) => sum + output.snippets, 0);
+  const languages = outputs.map((output) => `${output.language} ${output.snippets}`).join(', ');
+  const description = `${snippets} snippets of held-out corpus files (${languages}; the first lines of each file, most of them ` +
+    `analysed in two or three windows of up to 512 subwords; \`code-attention corpus LANG.jsonl --language LANG --heads\`), mean over snippets`;
+  return { description, layers, heads, perLayer, heads_: mergeHeads(outputs.map((output) => output.structureHeads), layers, heads) };
+}
+
+const fixed = (value, digits = 3) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+function section(title, measured) {
+  const lines = [`### ${title}`, '', `Over ${measured.description}.`, '',
+    '| layer | CAT-score | shuffled baseline | difference | DFG share | DFG baseline |', '| ---: | ---: | ---: | ---: | ---: | ---: |'];
+  measured.perLayer.forEach((entry, layer) => lines.push(`| ${layer} | ${fixed(entry.cat)} | ${fixed(entry.catBaseline)} | ${fixed(entry.cat - entry.catBaseline)} | ${fixed(entry.dataFlow)} | ${fixed(entry.dataFlowBaseline)} |`));
+  lines.push('', 'Structure heads: share of tokens whose strongest attention (to another code token of the window) lands on the relation; the three heads furthest above chance:', '',
+    '| relation | best head | its accuracy | chance | next heads | tokens |', '| --- | --- | ---: | ---: | --- | ---: |');
+  for (const [relation, entry] of Object.entries(measured.heads_)) {
+    const [best, ...rest] = entry.top;
+    lines.push(`| ${relation} | L${best.layer}H${best.head} | ${fixed(best.accuracy, 2)} | ${fixed(best.chance)} | ${rest.map((head) => `L${head.layer}H${head.head} ${fixed(head.accuracy, 2)}`).join(', ')} | ${entry.tokens} |`);
+  }
+  return lines;
+}
+
+const examples = measureExamples();
+const heldout = heldoutDir ? measureHeldout(heldoutDir) : undefined;
+const command = `node models/tools/measure_structure.cjs ${relative(root, model) || model}${heldoutDir ? ` --heldout ${relative(root, heldoutDir)}` : ''}`;
+const lines = [`Measured by \`${command}\` with CAT-score as defined in the README (reference token types, AST distance, q = 0.75); the DFG share is the attention on data-flow edges (baseline: the same offsets with the graph ignored).`, ''];
+if (heldout) lines.push(...section('Held-out corpus files', heldout), '');
+lines.push(...section('examples/', examples));
 console.log(lines.join('\n'));
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ model, examples, heldout }, null, 2) + '\n');

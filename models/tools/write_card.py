@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 """Writes the model card (README.md) of an exported bundled model.
 
-Usage: write_card.py EXPORT_DIR STRUCTURE_MD [--forward-md FILE] [--loss-md FILE]
-EXPORT_DIR holds manifest.json (with the training summary); STRUCTURE_MD is the output of
-models/tools/measure_structure.cjs for that model; --loss-md the summary printed by
-models/tools/loss_curve.py; --forward-md forward times (models/tools/bench_forward.cjs).
+Usage: write_card.py EXPORT_DIR STRUCTURE_MD [--structure-json FILE] [--loss-md FILE]
+                     [--forward-md FILE] [--comparison-md FILE]
+EXPORT_DIR holds manifest.json (with the training summary); STRUCTURE_MD is the Markdown printed by
+models/tools/measure_structure.cjs for that model and --structure-json the JSON it wrote (--json),
+from which the card checks the targets of the training recipe; --loss-md the summary printed by
+models/tools/loss_curve.py; --forward-md forward times (models/tools/bench_forward.cjs);
+--comparison-md the recipe comparison (models/recipe-comparison.md).
 """
 import argparse
+import itertools
 import json
 import os
 
@@ -19,20 +23,53 @@ LICENCES = {
     'javascript': ('node-* packages (e.g. node-lodash, node-typescript)', 'mostly MIT'),
     'typescript': ('declaration files of node-* packages', 'mostly MIT / Apache-2.0'),
 }
+NAN = float('nan')
+
+
+def targets(structure, heldout):
+    """Rows (target, measured, met) for the structure the issue asked of the bundled model."""
+    measured = structure.get('heldout') or structure['examples']
+    where = 'held-out files' if structure.get('heldout') else 'examples/'
+    heads = measured['heads_']
+    rows = []
+    for relation, label, goal in (('previousToken', 'previous-token head', 0.5), ('matchingBracket', 'matching-bracket head', 0.3)):
+        best = heads.get(relation, {}).get('top', [{}])[0]
+        accuracy = best.get('accuracy', NAN)
+        rows.append((f'{label} accuracy ≥ {goal} ({where})',
+                     f"L{best.get('layer')}H{best.get('head')} {accuracy:.2f} (chance {best.get('chance', NAN):.3f})", accuracy >= goal))
+    differences = [entry['cat'] - entry['catBaseline'] for entry in measured['perLayer']]
+    above = sum(difference >= 0.02 for difference in differences)
+    rows.append((f'CAT-score ≥ shuffled baseline + 0.02 in 3 of {len(differences)} layers ({where})',
+                 f"{above} layers ({', '.join(f'{d:+.3f}' for d in differences)})", above >= 3))
+    # Shares are about 0.01, so a bare "above" would count rounding noise: ask for 10 % above the baseline.
+    ratios = [entry['dataFlow'] / entry['dataFlowBaseline'] for entry in measured['perLayer']]
+    rows.append((f'DFG share ≥ 1.1 × its baseline in a layer ({where})',
+                 'share / baseline: ' + ', '.join(f'{ratio:.2f}' for ratio in ratios), any(ratio >= 1.1 for ratio in ratios)))
+    accuracy = heldout.get('accuracy', NAN)
+    rows.append(('held-out MLM accuracy ≥ 30 %', f'{100 * accuracy:.1f} % (unigram {100 * heldout.get("unigram_accuracy", NAN):.1f} %)',
+                 accuracy >= 0.3))
+    return rows
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('export')
     parser.add_argument('structure')
+    parser.add_argument('--structure-json')
     parser.add_argument('--forward-md')
     parser.add_argument('--loss-md')
+    parser.add_argument('--comparison-md')
     args = parser.parse_args()
     manifest = json.load(open(os.path.join(args.export, 'manifest.json')))
     training = manifest.get('training', {})
     heldout = training.get('heldout', {})
     corpus = training.get('corpus', {})
     size_mb = os.path.getsize(os.path.join(args.export, 'model.onnx')) / 1e6
+    cpu_minutes = training.get('cpu_minutes')
+    shapes = training.get('shapes') or []
+    runs = [(len(list(group)), shape) for shape, group in itertools.groupby(tuple(shape) for shape in shapes)]
+    shape_text = ', then '.join(f'{repeat} of {count} × {length}' for repeat, (count, length) in runs) if shapes else \
+        ' and '.join(str(x) for x in training.get('trained_lengths', []))
     lines = [
         f"# {manifest['displayName']}",
         '',
@@ -43,24 +80,55 @@ def main():
         "`attentions` [layers, batch, heads, seq, seq] and `value_norms` [layers, batch, heads, seq]; its outputs equal PyTorch's to within 2e-6 "
         "(checked by `models/export_onnx.py` in onnxruntime-node, which fails above 1e-4).",
         '',
-        f"It is a small model trained for {training.get('minutes', 0):.0f} minutes on two CPU cores: it is here so that the extension, the CLI and the tests run on a real, "
+        'It is a small model trained on shared CPU cores: it is here so that the extension, the CLI and the tests run on a real, '
         'trained code model out of the box. For research conclusions, export a real CodeBERT-family checkpoint (see `models/README.md`).',
         '',
         '## Training',
         '',
-        f"- Steps: {training.get('steps')}, subword tokens seen: {training.get('tokens_seen'):,}, wall time: {training.get('minutes', 0):.1f} minutes on 2 threads "
-        f"(Debian's python3-torch 1.13 with OpenBLAS).",
-        f"- Objective: MLM, {int(100 * training.get('mask_rate', 0.15))} % of subwords (80 % `<mask>`, 10 % random, 10 % kept); "
-        f"{training.get('optimizer', '')}; sequences of {' and '.join(str(x) for x in training.get('trained_lengths', []))} subwords (one batch in eight at 512).",
+    ]
+    if cpu_minutes is not None:
+        lines += [
+            f"- Steps: {training.get('steps')}, subword tokens seen: {training.get('tokens_seen'):,}, CPU time of the training process: "
+            f"{cpu_minutes:.1f} minutes ({training.get('wall_minutes', 0):.0f} wall minutes, {training.get('threads')} threads, niced on a "
+            f"shared machine; Debian's python3-torch {training.get('torch', '1.13')} with OpenBLAS). The run's budget is "
+            f"{training.get('budget_cpu_minutes', 0):.0f} CPU minutes (time.process_time, summed over resumed stretches).",
+            f"- Recipe `{training.get('recipe')}`: MLM on {int(100 * training.get('mask_rate', 0.15))} % of "
+            f"{training.get('masking', 'subwords')} (80 % `<mask>`, 10 % random, 10 % kept); loss and output projection on "
+            f"{training.get('loss_positions', 'all positions')}; {'packed sequences' if training.get('packed') else 'one file per sequence'} "
+            f"(a cycle of {shape_text} subwords); {training.get('optimizer', '')}; dropout {training.get('dropout_in_training', 0.1)} while training.",
+        ]
+    else:
+        lines += [
+            f"- Steps: {training.get('steps')}, subword tokens seen: {training.get('tokens_seen'):,}, wall time: {training.get('minutes', 0):.1f} minutes on 2 threads.",
+            f"- Objective: MLM, {int(100 * training.get('mask_rate', 0.15))} % of subwords (80 % `<mask>`, 10 % random, 10 % kept); "
+            f"{training.get('optimizer', '')}; sequences of {shape_text} subwords.",
+        ]
+    long = heldout.get('length_512', {})
+    words = heldout.get('whole_words', {})
+    lines += [
         '',
         '## Held-out evaluation (masked-language modelling, 2 % of files held out)',
         '',
+        'Every checkpoint and recipe is scored on the same masks (fixed seed): 15 % of subwords chosen independently in '
+        f"{training.get('heldout_sequences', 400)} held-out sequences of 256, as for the first bundled model; also at 512 and with whole-word masks.",
+        '',
         '| | loss (nats) | accuracy |',
         '| --- | ---: | ---: |',
-        f"| this checkpoint | {heldout.get('loss', float('nan')):.3f} | {heldout.get('accuracy', float('nan')):.3f} |",
-        f"| unigram baseline (training frequencies; most frequent token) | {heldout.get('unigram_loss', float('nan')):.3f} | {heldout.get('unigram_accuracy', float('nan')):.3f} |",
-        '',
-        f"Masked tokens evaluated: {heldout.get('masked_tokens')}.",
+        f"| this checkpoint, sequences of 256 | {heldout.get('loss', NAN):.3f} | {heldout.get('accuracy', NAN):.3f} |",
+        f"| unigram baseline (training frequencies; most frequent token) | {heldout.get('unigram_loss', NAN):.3f} | {heldout.get('unigram_accuracy', NAN):.3f} |",
+    ]
+    if long:
+        lines.append(f"| this checkpoint, sequences of 512 (positions up to 512) | {long['loss']:.3f} | {long['accuracy']:.3f} |")
+    if words:
+        lines.append(f"| this checkpoint, whole-word masks (unigram {words['unigram_accuracy']:.3f}) | {words['loss']:.3f} | {words['accuracy']:.3f} |")
+    lines += ['', f"Masked tokens evaluated: {heldout.get('masked_tokens')}."]
+    if args.structure_json:
+        structure = json.load(open(args.structure_json))
+        lines += ['', '## Targets', '', 'What the training recipe aims at (measured by the project\'s CLI, not on training data):', '',
+                  '| target | measured | met |', '| --- | --- | --- |']
+        for target, measured, met in targets(structure, heldout):
+            lines.append(f"| {target} | {measured} | {'yes' if met else 'no'} |")
+    lines += [
         '',
         '## Corpus',
         '',
@@ -74,7 +142,11 @@ def main():
         lines.append(f"| {language} | {package} | {licence} | {entry['files']} | {entry['bytes']:,} | {entry['heldout_files']} |")
     if args.loss_md:
         lines += ['', '## Loss curve', '', open(args.loss_md).read().strip()]
+        if os.path.exists(os.path.join(args.export, 'loss.csv')):
+            lines += ['', 'The whole curve, downsampled: `loss.csv` in this folder.']
     lines += ['', '## Attention structure', '', open(args.structure).read().strip(), '']
+    if args.comparison_md:
+        lines += ['## Recipe comparison', '', open(args.comparison_md).read().strip(), '']
     if args.forward_md:
         lines += ['## Speed', '', open(args.forward_md).read().strip(), '']
     with open(os.path.join(args.export, 'README.md'), 'w') as handle:
