@@ -167,15 +167,24 @@ export class AnalysisService implements vscode.Disposable {
     const run = async (report?: (message: string) => void): Promise<AnalysisResult | undefined> => {
       try {
         const analyzer = await this.getAnalyzer();
-        // Hover, status bar and CodeLens need per-layer scores only; the score panel completes the per-head reports when it opens.
-        const result = await analyzer.analyze(text, language, { path: document.uri.fsPath, version, signal: abort.signal, onProgress: (message) => {
+        const onProgress = (message: string) => {
           report?.(message);
           const flight = this.inFlight.get(key);
           if (flight?.abort === abort) {
             flight.progress = message;
             this.runningChanged.fire(document.uri);
           }
-        }, reports: ['catLayers', 'dataFlowLayers'], ...settings.analysisOptions() });
+        };
+        // Hover, status bar and CodeLens need per-layer scores only; the score panel completes the rest when it opens.
+        const definition = settings.analysisOptions();
+        const options = { path: document.uri.fsPath, version, signal: abort.signal, onProgress, ...definition };
+        const reports = ['catLayers', 'dataFlowLayers'] as const;
+        // After an edit, only the windows whose subwords changed run the model again.
+        const previous = this.results.get(key);
+        const result =
+          previous && sameSetup(previous, analyzer, definition)
+            ? await analyzer.reanalyze(previous, text, { ...options, reports })
+            : await analyzer.analyze(text, language, { ...options, reports });
         this.output.info(analysisLog(path.basename(document.uri.fsPath), version, result, performance.now() - requested));
         for (const warning of result.warnings) this.output.warn(`  ${warning}`);
         if (document.version === version) {
@@ -238,6 +247,21 @@ export class AnalysisService implements vscode.Disposable {
   }
 }
 
+/** Whether a result was computed by this model under these definition settings (then it can be re-analysed). */
+function sameSetup(
+  previous: AnalysisResult,
+  analyzer: Analyzer,
+  definition: ReturnType<typeof settings.analysisOptions>,
+): boolean {
+  const options = previous.options;
+  return (
+    previous.model.path === analyzer.model.info.path &&
+    options.keepComments === definition.keepComments &&
+    options.pairRule === definition.pairRule &&
+    options.distance === definition.distance
+  );
+}
+
 /**
  * One Output line per analysis: the wall time the user waited (queue, model load and all) beside
  * the time of each stage, so that a slow first analysis shows where the time went.
@@ -252,6 +276,8 @@ function analysisLog(file: string, version: number, result: AnalysisResult, wall
     `metrics ${ms(t.metricsMs)}`,
     `waiting for the model and the event loop ${ms(Math.max(0, wallMs - t.totalMs))}`,
   ];
-  const size = `${result.tokens.length} tokens, ${result.windows.length} window(s)`;
+  const runs = result.windowRuns;
+  const reused = runs?.reused ? ` (${runs.forward} run, ${runs.reused} unchanged since the last version)` : '';
+  const size = `${result.tokens.length} tokens, ${result.windows.length} window(s)${reused}`;
   return `${file} v${version}: ${size}; ${ms(wallMs)} from request to result (${stages.join(', ')}).`;
 }

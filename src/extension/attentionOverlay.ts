@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { AnalysisResult } from '../core/types';
+import { prepareView } from '../core/views';
 import { BUCKETS, presentHover } from '../presenters/hover';
 import { settings } from './config';
 import { tokenRange } from './editorRanges';
@@ -72,11 +73,11 @@ export class AttentionOverlay implements vscode.Disposable {
     const { editor, version, token } = focused;
     const result = this.state.service.resultFor(editor.document);
     if (!result || editor.document.version !== version || !vscode.window.visibleTextEditors.includes(editor)) return;
-    try {
-      this.draw(editor, result, token);
-    } catch {
-      this.clear(editor);
-    }
+    void prepareView(result, this.state.resolvedView(result), token)
+      .then(() => {
+        if (this.state.focused?.editor === editor && editor.document.version === version) this.draw(editor, result, token);
+      })
+      .catch(() => this.clear(editor));
   }
 
   dispose(): void {

@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
 import type { AnalysisResult } from '../core/types';
+import { windowTensors } from '../core/pipeline';
+import { windowOfToken } from '../core/views';
 import { attentionViewsModel, viewScope } from '../presenters/attentionViews';
 import type { AnalysisService } from './analysisService';
 import { AttentionViewsPanel } from './attentionViewsPanel';
@@ -55,7 +57,7 @@ export class AttentionViewsController implements vscode.Disposable {
     const result =
       this.service.resultFor(editor.document) ?? (await this.service.analyze(editor.document, { withProgress: true }));
     this.shown = undefined;
-    const shown = result ? this.render(panel, editor, result) : undefined;
+    const shown = result ? await this.render(panel, editor, result) : undefined;
     if (!result)
       panel.showEmpty(
         'This file has no analysis yet (see the status bar): run “Code Attention: Analyze Current File”.',
@@ -68,10 +70,10 @@ export class AttentionViewsController implements vscode.Disposable {
     const panel = AttentionViewsPanel.instance;
     if (!panel || !editor) return;
     const result = this.service.resultFor(editor.document);
-    if (result) this.render(panel, editor, result);
+    if (result) void this.render(panel, editor, result);
   }
 
-  private render(panel: AttentionViewsPanel, editor: vscode.TextEditor, result: AnalysisResult) {
+  private async render(panel: AttentionViewsPanel, editor: vscode.TextEditor, result: AnalysisResult) {
     const selection = editor.selection;
     const scope = viewScope(result, editor.document.offsetAt(selection.start), editor.document.offsetAt(selection.end));
     if (!scope) {
@@ -92,6 +94,9 @@ export class AttentionViewsController implements vscode.Disposable {
       return { scope: scope.description, tokens: scope.end - scope.first };
     this.shown = key;
     try {
+      // The scope's window may have released its tensors (bounded memory): one forward pass brings them back.
+      const window = windowOfToken(result, scope.first);
+      if (window) await windowTensors(window);
       panel.update(attentionViewsModel(result, view, scope));
     } catch (error) {
       panel.showEmpty(`The attention views could not be computed: ${(error as Error).message}`);

@@ -1,6 +1,11 @@
 import * as vscode from 'vscode';
 import type { AnalysisResult } from '../core/types';
-import { dataFlowMarkdown, dataFlowOverlay, type DataFlowOverlay } from '../presenters/dataFlowOverlay';
+import {
+  dataFlowMarkdown,
+  dataFlowOverlay,
+  prepareDataFlowOverlay,
+  type DataFlowOverlay,
+} from '../presenters/dataFlowOverlay';
 import type { AnalysisService } from './analysisService';
 import { DataFlowDecorations } from './dataFlowDecorations';
 import { tokenAtCursor } from './editorRanges';
@@ -31,7 +36,7 @@ export class DataFlowController implements vscode.Disposable {
       vscode.commands.registerCommand('codeAttention.toggleDataFlow', () => this.toggle()),
       state.onDidChangeDataFlow((enabled) => {
         for (const editor of vscode.window.visibleTextEditors) {
-          if (enabled) this.draw(editor);
+          if (enabled) void this.draw(editor);
           else this.decorations.clear(editor);
         }
       }),
@@ -55,9 +60,9 @@ export class DataFlowController implements vscode.Disposable {
   }
 
   /** The hover card's data-flow rows: hovering a variable shows its edges; anything else keeps the cursor's. */
-  hoverSection(editor: vscode.TextEditor, result: AnalysisResult, focus: number): string | undefined {
+  async hoverSection(editor: vscode.TextEditor, result: AnalysisResult, focus: number): Promise<string | undefined> {
     if (!this.state.dataFlowEnabled || !result.dataFlow?.nodes.includes(focus)) return undefined;
-    const drawn = this.draw(editor, focus);
+    const drawn = await this.draw(editor, focus);
     return drawn?.supported && drawn.decorations.focus ? dataFlowMarkdown(drawn.decorations.focus) : undefined;
   }
 
@@ -74,26 +79,32 @@ export class DataFlowController implements vscode.Disposable {
     }
     const result = this.service.resultFor(editor.document) ?? (await this.service.analyze(editor.document, { withProgress: true }));
     if (!result) return undefined;
+    await prepareDataFlowOverlay(result, state.resolvedView(result));
     const overlay = dataFlowOverlay(result, state.resolvedView(result));
     if (!overlay.supported) {
       void vscode.window.showInformationMessage(overlay.message);
       return { enabled: false, message: overlay.message };
     }
     state.setDataFlowEnabled(true);
-    const drawn = this.draw(editor);
+    const drawn = await this.draw(editor);
     const counts = `${overlay.nodes} variable occurrences, ${overlay.edges} data-flow edges`;
     void vscode.window.setStatusBarMessage(`Code Attention: ${counts}; put the cursor on a variable or hover it.`, 5000);
     return dataFlowSummary(drawn);
   }
 
   /** Draws every graph node and the edges of `focus` (the hovered token) or of the token at the cursor. */
-  private draw(editor: vscode.TextEditor, focus?: number): DataFlowOverlay | undefined {
+  private async draw(editor: vscode.TextEditor, focus?: number): Promise<DataFlowOverlay | undefined> {
     const result = this.service.resultFor(editor.document);
     if (!result) {
       this.decorations.clear(editor);
       return undefined;
     }
-    const overlay = dataFlowOverlay(result, this.state.resolvedView(result), focus ?? tokenAtCursor(editor, result));
+    const view = this.state.resolvedView(result);
+    const token = focus ?? tokenAtCursor(editor, result);
+    // Released windows get their tensors back first (one forward pass each, bounded memory).
+    await prepareDataFlowOverlay(result, view, token);
+    if (this.service.resultFor(editor.document) !== result) return undefined;
+    const overlay = dataFlowOverlay(result, view, token);
     if (overlay.supported) this.decorations.draw(editor, overlay);
     else this.decorations.clear(editor);
     return overlay;
@@ -108,7 +119,7 @@ export class DataFlowController implements vscode.Disposable {
       const editors = [...this.pending];
       this.pending.clear();
       for (const pending of editors) {
-        if (this.state.dataFlowEnabled && vscode.window.visibleTextEditors.includes(pending)) this.draw(pending);
+        if (this.state.dataFlowEnabled && vscode.window.visibleTextEditors.includes(pending)) void this.draw(pending);
       }
     }, REDRAW_MS);
   }

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { prepareView } from '../core/views';
 import { hoverMarkdown, presentHover, tokenAtOffset } from '../presenters/hover';
 import { AnalysisService, SUPPORTED_FILES } from './analysisService';
 import type { AttentionOverlay } from './attentionOverlay';
@@ -51,6 +52,9 @@ export class HoverController implements vscode.Disposable {
     const editor = vscode.window.visibleTextEditors.find((candidate) => candidate.document === document);
     let presentation;
     try {
+      // A window whose tensors were released gets them back with one forward pass (bounded memory).
+      await prepareView(result, this.state.resolvedView(result), focus);
+      if (result.source.version !== document.version) return undefined;
       presentation = editor
         ? this.overlay.draw(editor, result, focus)
         : presentHover(result, this.state.resolvedView(result), focus, { topK: settings.hoverRows() });
@@ -58,7 +62,7 @@ export class HoverController implements vscode.Disposable {
       return new vscode.Hover(new vscode.MarkdownString().appendText(`Code Attention Lens: ${(error as Error).message}`));
     }
     let card = hoverMarkdown(result, presentation, `command:${FLIP_COMMAND}`);
-    const dataFlowSection = editor ? this.dataFlow.hoverSection(editor, result, focus) : undefined;
+    const dataFlowSection = editor ? await this.dataFlow.hoverSection(editor, result, focus) : undefined;
     if (dataFlowSection) card += '\n' + dataFlowSection;
     const markdown = new vscode.MarkdownString(card, true);
     markdown.isTrusted = { enabledCommands: [FLIP_COMMAND] };
