@@ -39,7 +39,8 @@ if (process.argv[2] === '--child') {
     });
   const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   console.log(
-    `| attentions of one 512-subword window | IPC, V8 serialization (ms) | file in ${dir.split('/').slice(0, -1).join('/')} (ms) |`,
+    `| attentions of one 512-subword window | IPC, V8 serialization (ms) | file ` +
+      `in ${dir.split('/').slice(0, -1).join('/')} (ms) |`,
   );
   console.log('| --- | ---: | ---: |');
   for (const [label, layers, heads] of [
@@ -51,7 +52,8 @@ if (process.argv[2] === '--child') {
     for (let repeat = 0; repeat < repeats; repeat++)
       for (const via of ['ipc', 'file']) times[via].push(await roundTrip(length, via));
     console.log(
-      `| ${label}, ${((length * 4) / 2 ** 20).toFixed(0)} MiB | ${median(times.ipc).toFixed(0)} | ${median(times.file).toFixed(0)} |`,
+      `| ${label}, ${((length * 4) / 2 ** 20).toFixed(0)} MiB | ${median(times.ipc).toFixed(0)} ` +
+        `| ${median(times.file).toFixed(0)} |`,
     );
   }
   child.kill();

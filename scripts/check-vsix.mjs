@@ -175,7 +175,8 @@ export function checkEntries(entries, options = {}) {
         problems.push(`the shipped onnxruntime-node opened the bundled model but it has outputs ${outputs}`);
     } catch (error) {
       problems.push(
-        `the shipped onnxruntime-node does not load the bundled model: ${String(error.message).split('\n').slice(0, 3).join(' ')}`,
+        `the shipped onnxruntime-node does not load the bundled ` +
+          `model: ${String(error.message).split('\n').slice(0, 3).join(' ')}`,
       );
     } finally {
       rmSync(scratch, { recursive: true, force: true });

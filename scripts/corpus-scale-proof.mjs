@@ -70,7 +70,8 @@ process.stdout.write(
 
 const whole = await corpusRun(join(dir, 'whole'));
 process.stdout.write(
-  `uninterrupted run: exit ${whole.code}, ${whole.seconds.toFixed(1)} s, ${(lines / whole.seconds).toFixed(1)} snippets/s\n`,
+  `uninterrupted run: exit ${whole.code}, ${whole.seconds.toFixed(1)} s, ${(lines / whole.seconds).toFixed(1)} ` +
+    `snippets/s\n`,
 );
 
 const third = Math.floor(lines / 3);
@@ -79,7 +80,8 @@ for (const signal of ['SIGINT', 'SIGKILL']) {
   const first = await corpusRun(out, [], { interruptAt: third, signal });
   const second = await corpusRun(out, ['--resume']);
   process.stdout.write(
-    `${signal} after ≥ ${third} snippets: exit ${first.code ?? first.signal} (${first.seconds.toFixed(1)} s), --resume: exit ${second.code} (${second.seconds.toFixed(1)} s)\n`,
+    `${signal} after ≥ ${third} snippets: exit ${first.code ?? first.signal} (${first.seconds.toFixed(1)} ` +
+      `s), --resume: exit ${second.code} (${second.seconds.toFixed(1)} s)\n`,
   );
   check(`${signal} + --resume = uninterrupted`, second.code === 0 && numbers(out) === numbers(join(dir, 'whole')));
 }
@@ -97,7 +99,8 @@ const merged = await run(process.execPath, [
   join(dir, 'merged'),
 ]);
 process.stdout.write(
-  `3 shards in parallel + merge: exits ${shards.map((shard) => shard.code).join(', ')}, merge ${merged.code}, ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  `3 shards in parallel + merge: exits ${shards.map((shard) => shard.code).join(', ')}, ` +
+    `merge ${merged.code}, ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
 );
 check(
   '3 shards merged = uninterrupted',

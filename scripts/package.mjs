@@ -54,7 +54,8 @@ const PROVIDER_LIBRARIES = /onnxruntime_providers_(cuda|tensorrt|shared)/;
 const missing = EXTENSION_FILES.filter((file) => !existsSync(join(root, file)));
 if (missing.length) {
   console.error(
-    `Missing ${missing.join(', ')}: run \`npm run build\` first (\`npm run package\` does), and check the models under models/.`,
+    `Missing ${missing.join(', ')}: run \`npm run build\` first (\`npm run package\` does), and check ` +
+      `the models under models/.`,
   );
   process.exit(1);
 }
@@ -72,7 +73,7 @@ function copyFiltered(from, to, keep = () => true) {
 /** A dependency's package.json without what only its development or install needs. */
 function runtimeManifest(packageDir, keepDependencies) {
   const original = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
-  const { scripts, devDependencies, dependencies, ...rest } = original;
+  const { scripts: _scripts, devDependencies: _devDependencies, dependencies, ...rest } = original;
   const kept = Object.fromEntries(
     Object.entries(dependencies ?? {}).filter(([name]) => keepDependencies.includes(name)),
   );
@@ -122,7 +123,7 @@ function stage(target) {
   common.exports = { require: './dist/cjs/index.js' };
   writeFileSync(join(commonStage, 'package.json'), JSON.stringify(common, null, 2));
 
-  const { scripts, devDependencies, bin, ...extension } = manifest;
+  const { scripts: _scripts, devDependencies: _devDependencies, bin: _bin, ...extension } = manifest;
   extension.dependencies = { 'onnxruntime-node': runtimeManifest(ortDir, []).version };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(extension, null, 2));
   // The staged folder holds only what ships; this file only states it (and quiets vsce's warning).

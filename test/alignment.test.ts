@@ -3,14 +3,17 @@ import { alignMatrix } from '../src/core/alignment';
 import type { SubwordWindow } from '../src/core/types';
 
 // Subwords: <s>, a₁, a₂, b₁, </s>; code tokens a (index 7) and b (index 8).
-const WINDOW: SubwordWindow = { tokenStart: 7, tokenEnd: 9, ids: [0, 10, 11, 12, 2], pieces: ['<s>', 'a1', 'a2', 'b1', '</s>'], tokenOfSubword: Int32Array.from([-1, 7, 7, 8, -1]) };
+const WINDOW: SubwordWindow = {
+  tokenStart: 7,
+  tokenEnd: 9,
+  ids: [0, 10, 11, 12, 2],
+  pieces: ['<s>', 'a1', 'a2', 'b1', '</s>'],
+  tokenOfSubword: Int32Array.from([-1, 7, 7, 8, -1]),
+};
 // Row-stochastic 5×5 subword attention.
 const ALPHA = Float32Array.from([
-  0.2, 0.2, 0.2, 0.2, 0.2,
-  0.1, 0.3, 0.2, 0.3, 0.1,
-  0.0, 0.5, 0.1, 0.2, 0.2,
-  0.4, 0.1, 0.1, 0.2, 0.2,
-  0.2, 0.2, 0.2, 0.2, 0.2,
+  0.2, 0.2, 0.2, 0.2, 0.2, 0.1, 0.3, 0.2, 0.3, 0.1, 0.0, 0.5, 0.1, 0.2, 0.2, 0.4, 0.1, 0.1, 0.2, 0.2, 0.2, 0.2, 0.2,
+  0.2, 0.2,
 ]);
 
 describe('alignment', () => {

@@ -7,7 +7,10 @@ describe('AST distance', () => {
   // Leaf depths: x, = : 3; a, +, 1 : 4.
   it('counts edges through the lowest common ancestor (hand-checked)', async () => {
     const parsed = await (await sharedParser()).parse('x = a + 1\n', 'python');
-    assert.deepEqual(parsed.tokens.map((t) => t.text), ['x', '=', 'a', '+', '1']);
+    assert.deepEqual(
+      parsed.tokens.map((t) => t.text),
+      ['x', '=', 'a', '+', '1'],
+    );
     const d = astDistances(parsed.tree, parsed.tokens);
     const at = (i: number, j: number) => d[i * 5 + j];
     assert.equal(at(0, 0), 0);
@@ -19,7 +22,9 @@ describe('AST distance', () => {
   });
 
   it('agrees with a brute-force path length on a real file', async () => {
-    const parsed = await (await sharedParser()).parse('def f(a, b):\n    if a > b:\n        return [a, b]\n    return {b: a}\n', 'python');
+    const parsed = await (
+      await sharedParser()
+    ).parse('def f(a, b):\n    if a > b:\n        return [a, b]\n    return {b: a}\n', 'python');
     const d = astDistances(parsed.tree, parsed.tokens);
     const m = parsed.tokens.length;
     const ancestors = (node: number) => {
@@ -32,7 +37,10 @@ describe('AST distance', () => {
         const a = ancestors(parsed.tokens[i].node);
         const b = new Set(ancestors(parsed.tokens[j].node));
         const lca = a.find((n) => b.has(n))!;
-        const expected = parsed.tree.nodes[parsed.tokens[i].node].depth + parsed.tree.nodes[parsed.tokens[j].node].depth - 2 * parsed.tree.nodes[lca].depth;
+        const expected =
+          parsed.tree.nodes[parsed.tokens[i].node].depth +
+          parsed.tree.nodes[parsed.tokens[j].node].depth -
+          2 * parsed.tree.nodes[lca].depth;
         assert.equal(d[i * m + j], expected);
       }
     }
@@ -40,7 +48,10 @@ describe('AST distance', () => {
 
   it('upgraded distance adds next-token and same-identifier edges', async () => {
     const parsed = await (await sharedParser()).parse('x = 1\ny = x\n', 'python');
-    assert.deepEqual(parsed.tokens.map((t) => t.text), ['x', '=', '1', 'y', '=', 'x']);
+    assert.deepEqual(
+      parsed.tokens.map((t) => t.text),
+      ['x', '=', '1', 'y', '=', 'x'],
+    );
     const plain = astDistances(parsed.tree, parsed.tokens);
     const upgraded = upgradedAstDistances(parsed.tree, parsed.tokens, parsed.tokens);
     const m = 6;

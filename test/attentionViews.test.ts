@@ -17,7 +17,8 @@ function tensor(matrices: number[][]): Tensor {
   return { data: Float32Array.from(matrices.flat()), shape: [matrices.length, 1, n, n] };
 }
 
-const close = (actual: number, expected: number, message?: string) => assert.ok(Math.abs(actual - expected) < 1e-6, `${message ?? ''} ${actual} ≠ ${expected}`);
+const close = (actual: number, expected: number, message?: string) =>
+  assert.ok(Math.abs(actual - expected) < 1e-6, `${message ?? ''} ${actual} ≠ ${expected}`);
 
 describe('rollout and flow', () => {
   // Two layers over 2 positions.
@@ -46,75 +47,88 @@ describe('rollout and flow', () => {
     close(single[1], 0.2);
   });
 
-  it('equals a textbook max-flow (Edmonds–Karp on an explicit graph) within 1e-9 on random layered graphs of every kind', () => {
-    let seed = 7;
-    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-    // Rows like residual attention (0.5·softmax + 0.5·I) unless noted; `weights(i, j)` is before normalising.
-    const attentionLike = (n: number, weights: (i: number, j: number) => number) =>
-      Float64Array.from({ length: n * n }, (_, cell) => {
-        const i = Math.floor(cell / n);
-        let sum = 0;
-        for (let j = 0; j < n; j++) sum += weights(i, j);
-        return (0.5 * weights(i, cell % n)) / sum + (i === cell % n ? 0.5 : 0);
-      });
-    const kinds: Record<string, (n: number, sink: number) => Float64Array> = {
-      'tenths, some zero, rows not normalised': (n) => Float64Array.from({ length: n * n }, () => Math.round(random() * 10) / 10),
-      'sparse, rows not normalised': (n) => Float64Array.from({ length: n * n }, () => (random() < 0.6 ? 0 : random())),
-      'near-uniform attention': (n) => attentionLike(n, () => 1 + 1e-3 * random()),
-      'one dominant column': (n, sink) => attentionLike(n, (_, j) => (j === sink ? 20 : random())),
-      'previous-token attention': (n) => attentionLike(n, (i, j) => (j === Math.max(0, i - 1) ? 50 : random())),
-    };
-    let firstPhaseOnly = 0;
-    let morePhases = 0;
-    for (const [kind, make] of Object.entries(kinds)) {
-      for (const layers of [1, 2, 3, 5]) {
-        for (const n of [1, 2, 4, 7]) {
-          const dominant = Math.floor(random() * n);
-          const capacities = Array.from({ length: layers }, () => make(n, dominant));
-          const solver = new LayeredMaxFlow(capacities, n);
-          for (let source = 0; source < n; source++) {
-            for (let sink = 0; sink < n; sink++) {
-              const flow = solver.maxFlow(source, sink);
-              const expected = edmondsKarp(capacities, n, source, sink);
-              assert.ok(Math.abs(flow - expected) < 1e-9, `${kind}, ${layers} layers × ${n}, ${source} → ${sink}: ${flow} ≠ ${expected}`);
-              if (solver.phases === 1) firstPhaseOnly++;
-              else morePhases++;
+  it(
+    'equals a textbook max-flow (Edmonds–Karp on an explicit graph) within 1e-9 on random layered ' +
+      'graphs of every kind',
+    () => {
+      let seed = 7;
+      const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+      // Rows like residual attention (0.5·softmax + 0.5·I) unless noted; `weights(i, j)` is before normalising.
+      const attentionLike = (n: number, weights: (i: number, j: number) => number) =>
+        Float64Array.from({ length: n * n }, (_, cell) => {
+          const i = Math.floor(cell / n);
+          let sum = 0;
+          for (let j = 0; j < n; j++) sum += weights(i, j);
+          return (0.5 * weights(i, cell % n)) / sum + (i === cell % n ? 0.5 : 0);
+        });
+      const kinds: Record<string, (n: number, sink: number) => Float64Array> = {
+        'tenths, some zero, rows not normalised': (n) =>
+          Float64Array.from({ length: n * n }, () => Math.round(random() * 10) / 10),
+        'sparse, rows not normalised': (n) =>
+          Float64Array.from({ length: n * n }, () => (random() < 0.6 ? 0 : random())),
+        'near-uniform attention': (n) => attentionLike(n, () => 1 + 1e-3 * random()),
+        'one dominant column': (n, sink) => attentionLike(n, (_, j) => (j === sink ? 20 : random())),
+        'previous-token attention': (n) => attentionLike(n, (i, j) => (j === Math.max(0, i - 1) ? 50 : random())),
+      };
+      let firstPhaseOnly = 0;
+      let morePhases = 0;
+      for (const [kind, make] of Object.entries(kinds)) {
+        for (const layers of [1, 2, 3, 5]) {
+          for (const n of [1, 2, 4, 7]) {
+            const dominant = Math.floor(random() * n);
+            const capacities = Array.from({ length: layers }, () => make(n, dominant));
+            const solver = new LayeredMaxFlow(capacities, n);
+            for (let source = 0; source < n; source++) {
+              for (let sink = 0; sink < n; sink++) {
+                const flow = solver.maxFlow(source, sink);
+                const expected = edmondsKarp(capacities, n, source, sink);
+                assert.ok(
+                  Math.abs(flow - expected) < 1e-9,
+                  `${kind}, ${layers} layers × ${n}, ${source} → ${sink}: ${flow} ≠ ${expected}`,
+                );
+                if (solver.phases === 1) firstPhaseOnly++;
+                else morePhases++;
+              }
             }
           }
         }
       }
-    }
-    // Both paths of the solver ran: the BFS-free first phase alone, and further Dinic phases.
-    assert.ok(firstPhaseOnly > 0 && morePhases > 0, `${firstPhaseOnly} pairs in one phase, ${morePhases} in more`);
-  });
+      // Both paths of the solver ran: the BFS-free first phase alone, and further Dinic phases.
+      assert.ok(firstPhaseOnly > 0 && morePhases > 0, `${firstPhaseOnly} pairs in one phase, ${morePhases} in more`);
+    },
+  );
 
-  it('between sets (super-source over top positions, super-sink over inputs) equals Edmonds–Karp on the explicit graph', () => {
-    let seed = 11;
-    const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-    const subset = (n: number) => {
-      const chosen = Array.from({ length: n }, (_, i) => i).filter(() => random() < 0.4);
-      return chosen.length ? chosen : [Math.floor(random() * n)];
-    };
-    let multiPhase = 0;
-    for (const layers of [1, 2, 4]) {
-      for (const n of [2, 5, 8]) {
-        const capacities = Array.from({ length: layers }, () =>
-          Float64Array.from({ length: n * n }, () => (random() < 0.3 ? 0 : Math.round(random() * 10) / 10)),
-        );
-        const solver = new LayeredMaxFlow(capacities, n);
-        for (let trial = 0; trial < 12; trial++) {
-          const sources = subset(n);
-          const sinks = subset(n);
-          const flow = solver.maxFlowBetween(sources, sinks);
-          const expected = edmondsKarp(capacities, n, sources, sinks);
-          const what = `${layers} layers × ${n}, {${sources.join(',')}} → {${sinks.join(',')}}`;
-          assert.ok(Math.abs(flow - expected) < 1e-9, `${what}: ${flow} ≠ ${expected}`);
-          if (solver.phases > 1) multiPhase++;
+  it(
+    'between sets (super-source over top positions, super-sink over inputs) equals Edmonds–Karp on ' +
+      'the explicit graph',
+    () => {
+      let seed = 11;
+      const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+      const subset = (n: number) => {
+        const chosen = Array.from({ length: n }, (_, i) => i).filter(() => random() < 0.4);
+        return chosen.length ? chosen : [Math.floor(random() * n)];
+      };
+      let multiPhase = 0;
+      for (const layers of [1, 2, 4]) {
+        for (const n of [2, 5, 8]) {
+          const capacities = Array.from({ length: layers }, () =>
+            Float64Array.from({ length: n * n }, () => (random() < 0.3 ? 0 : Math.round(random() * 10) / 10)),
+          );
+          const solver = new LayeredMaxFlow(capacities, n);
+          for (let trial = 0; trial < 12; trial++) {
+            const sources = subset(n);
+            const sinks = subset(n);
+            const flow = solver.maxFlowBetween(sources, sinks);
+            const expected = edmondsKarp(capacities, n, sources, sinks);
+            const what = `${layers} layers × ${n}, {${sources.join(',')}} → {${sinks.join(',')}}`;
+            assert.ok(Math.abs(flow - expected) < 1e-9, `${what}: ${flow} ≠ ${expected}`);
+            if (solver.phases > 1) multiPhase++;
+          }
         }
       }
-    }
-    assert.ok(multiPhase > 0, 'some pairs of sets needed further Dinic phases');
-  });
+      assert.ok(multiPhase > 0, 'some pairs of sets needed further Dinic phases');
+    },
+  );
 
   it('a single layer is its residual attention; a single position flows 1', () => {
     const single = attentionFlow(tensor([[0.1, 0.6, 0.3, 0.2, 0.2, 0.6, 0.5, 0.25, 0.25]]), 2);
@@ -124,39 +138,58 @@ describe('rollout and flow', () => {
     assert.deepEqual(Array.from(one), [1]);
   });
 
-  it('on the bundled model’s attention, equals Edmonds–Karp for focus positions across the window, and per requested layer', async () => {
-    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
-    try {
-      const source = 'def area(width, height):\n    scale = 2\n    return width * height * scale\n';
-      const window = (await analyzer.analyze(source, 'python', { reports: [] })).windows[0];
-      const attentions = window.subwordAttention;
-      const [layers, , n] = attentions.shape;
-      assert.ok(n >= 16, `${n} subwords`);
-      for (const layer of [layers - 1, 1, layers - 1]) {
-        const capacities = Array.from({ length: layer + 1 }, (_, l) => residualAttention(attentions, l));
-        for (const focus of [0, 5, n >> 1, n - 1]) {
-          const flows = attentionFlow(attentions, focus, { layer });
-          for (let j = 0; j < n; j++) {
-            const expected = edmondsKarp(capacities, n, focus, j);
-            assert.ok(Math.abs(flows[j] - expected) < 1e-9, `layer ${layer}, ${focus} → ${j}: ${flows[j]} ≠ ${expected}`);
+  it(
+    'on the bundled model’s attention, equals Edmonds–Karp for focus positions across the window, ' +
+      'and per requested layer',
+    async () => {
+      const analyzer = await Analyzer.create({
+        modelDir: MODEL_DIR,
+        executionProvider: 'cpu',
+        grammarsDir: join(ROOT, 'grammars'),
+      });
+      try {
+        const source = 'def area(width, height):\n    scale = 2\n    return width * height * scale\n';
+        const window = (await analyzer.analyze(source, 'python', { reports: [] })).windows[0];
+        const attentions = window.subwordAttention;
+        const [layers, , n] = attentions.shape;
+        assert.ok(n >= 16, `${n} subwords`);
+        for (const layer of [layers - 1, 1, layers - 1]) {
+          const capacities = Array.from({ length: layer + 1 }, (_, l) => residualAttention(attentions, l));
+          for (const focus of [0, 5, n >> 1, n - 1]) {
+            const flows = attentionFlow(attentions, focus, { layer });
+            for (let j = 0; j < n; j++) {
+              const expected = edmondsKarp(capacities, n, focus, j);
+              assert.ok(
+                Math.abs(flows[j] - expected) < 1e-9,
+                `layer ${layer}, ${focus} → ${j}: ${flows[j]} ≠ ${expected}`,
+              );
+            }
           }
         }
+      } finally {
+        await analyzer.dispose();
       }
-    } finally {
-      await analyzer.dispose();
-    }
-  });
+    },
+  );
 
-  it(`refuses more than ${MAX_FLOW_CELLS} layer × subword cells with a message, counting only the layers asked for`, () => {
-    const layers = Math.floor(MAX_FLOW_CELLS / 4) + 1;
-    const tall: Tensor = { data: new Float32Array(layers * 16).fill(0.25), shape: [layers, 1, 4, 4] };
-    assert.throws(() => attentionFlow(tall, 0), (error: Error) => error instanceof FlowTooLargeError && error.message.includes(`limited to ${MAX_FLOW_CELLS} layer × subword cells (this window has ${layers} × 4)`));
-    // Three layers of uniform attention (Â: 0.625 on the diagonal, 0.125 elsewhere): the focus keeps
-    // its whole unit by going straight down, and every other input gets part of it.
-    const flows = attentionFlow(tall, 0, { layer: 2 });
-    close(flows[0], 1);
-    for (let j = 1; j < 4; j++) assert.ok(flows[j] > 0.125 && flows[j] < 1, `${j}: ${flows[j]}`);
-  });
+  it(
+    `refuses more than ${MAX_FLOW_CELLS} layer × subword cells with a message, counting only the ` + `layers asked for`,
+    () => {
+      const layers = Math.floor(MAX_FLOW_CELLS / 4) + 1;
+      const tall: Tensor = { data: new Float32Array(layers * 16).fill(0.25), shape: [layers, 1, 4, 4] };
+      assert.throws(
+        () => attentionFlow(tall, 0),
+        (error: Error) =>
+          error instanceof FlowTooLargeError &&
+          error.message.includes(`limited to ${MAX_FLOW_CELLS} layer × subword cells (this window has ${layers} × 4)`),
+      );
+      // Three layers of uniform attention (Â: 0.625 on the diagonal, 0.125 elsewhere): the focus keeps
+      // its whole unit by going straight down, and every other input gets part of it.
+      const flows = attentionFlow(tall, 0, { layer: 2 });
+      close(flows[0], 1);
+      for (let j = 1; j < 4; j++) assert.ok(flows[j] > 0.125 && flows[j] < 1, `${j}: ${flows[j]}`);
+    },
+  );
 });
 
 /**
@@ -207,7 +240,11 @@ function edmondsKarp(
 
 describe('data-flow attention score', function () {
   it('is 1 for attention that always points at the data-flow source, and the baseline keeps offsets', async () => {
-    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    const analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
     try {
       const result = await analyzer.analyze('a = 1\nb = a\nc = b\nd = c\n', 'python');
       const graph = result.dataFlow!;
@@ -242,7 +279,11 @@ describe('views and head metrics on the bundled model', function () {
   let analyzer: Analyzer;
   let result: AnalysisResult;
   before(async () => {
-    analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
     result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'debounce.js'), 'utf8'), 'javascript');
   });
   after(async () => analyzer?.dispose());
@@ -251,7 +292,12 @@ describe('views and head metrics on the bundled model', function () {
     const window = result.windows[0];
     const [, heads, n] = window.subwordAttention.shape;
     const raw = valueWeightedAttention(window.subwordAttention, window.valueNorms!, 2, 1, false);
-    for (const [i, j] of [[1, 1], [3, 7], [n - 2, 0], [5, n - 1]]) {
+    for (const [i, j] of [
+      [1, 1],
+      [3, 7],
+      [n - 2, 0],
+      [5, n - 1],
+    ]) {
       const alpha = window.subwordAttention.data[((2 * heads + 1) * n + i) * n + j];
       const norm = window.valueNorms!.data[(2 * heads + 1) * n + j];
       close(raw[i * n + j], alpha * norm);
@@ -265,9 +311,16 @@ describe('views and head metrics on the bundled model', function () {
   it('hover rows: one weight per code token for every view mode, top-k sorted', () => {
     const token = result.tokens.findIndex((t) => t.text === 'timer');
     for (const mode of ['head', 'meanHeads', 'rollout', 'valueWeighted'] as const) {
-      const row = tokenAttentionRow(result, { mode, layer: result.model.layers - 1, head: 0, direction: 'attendsTo' }, token);
+      const row = tokenAttentionRow(
+        result,
+        { mode, layer: result.model.layers - 1, head: 0, direction: 'attendsTo' },
+        token,
+      );
       assert.equal(row.weights.length, result.tokens.length);
-      assert.ok(row.weights.some((weight) => weight > 0), mode);
+      assert.ok(
+        row.weights.some((weight) => weight > 0),
+        mode,
+      );
       const best = topK(row.weights, 5, token);
       assert.equal(best.length, 5);
       for (let k = 1; k < best.length; k++) assert.ok(best[k - 1].weight >= best[k].weight);
@@ -293,7 +346,10 @@ describe('views and head metrics on the bundled model', function () {
     const raw = short.tokens.map((_, t) => edmondsKarp(capacities, n, subwordsOf(token), subwordsOf(t)));
     const total = raw.reduce((a, b) => a + b, 0);
     raw.forEach((flow, t) => assert.ok(Math.abs(row.weights[t] - flow / total) < 1e-6, `${t}: ${row.weights[t]}`));
-    close(Array.from(row.weights).reduce((a, b) => a + b, 0), 1);
+    close(
+      Array.from(row.weights).reduce((a, b) => a + b, 0),
+      1,
+    );
     // The residual half of every layer keeps at least 0.5 on the straight path down to the focus itself.
     assert.ok(raw[token] >= 0.5);
   });
@@ -301,7 +357,12 @@ describe('views and head metrics on the bundled model', function () {
   it('rollout rows of a window still sum to 1 over subwords', () => {
     const rollouts = attentionRollout(result.windows[0].subwordAttention);
     const n = result.windows[0].ids.length;
-    for (const rollout of rollouts) for (let i = 0; i < n; i++) close(rollout.slice(i * n, i * n + n).reduce((a, b) => a + b, 0), 1);
+    for (const rollout of rollouts)
+      for (let i = 0; i < n; i++)
+        close(
+          rollout.slice(i * n, i * n + n).reduce((a, b) => a + b, 0),
+          1,
+        );
   });
 
   it('head statistics: shares between 0 and 1, entropy below log n', () => {
@@ -333,7 +394,10 @@ describe('views and head metrics on the bundled model', function () {
   });
 
   it('structure heads merged over files weigh each file by its tokens', () => {
-    const report = (accuracy: number, chance: number, tokens: number) => ({ definition: 'd', relations: { sibling: { accuracy: [[accuracy]], chance: [[chance]], tokens } } });
+    const report = (accuracy: number, chance: number, tokens: number) => ({
+      definition: 'd',
+      relations: { sibling: { accuracy: [[accuracy]], chance: [[chance]], tokens } },
+    });
     const merged = mergeStructureHeads([report(1, 0.1, 30), report(0, 0.3, 10), { definition: 'd', relations: {} }])!;
     close(merged.relations.sibling!.accuracy[0][0], 0.75);
     close(merged.relations.sibling!.chance[0][0], 0.15);
@@ -355,7 +419,12 @@ describe('views and head metrics on the bundled model', function () {
     const report = structureHeads(result);
     window.tokenAttention.data.set(saved, 0);
     assert.equal(report.relations.previousToken!.accuracy[0][0], 1);
-    assert.deepEqual(topHeads(report, 'previousToken', 1)[0], { layer: 0, head: 0, accuracy: 1, chance: report.relations.previousToken!.chance[0][0] });
+    assert.deepEqual(topHeads(report, 'previousToken', 1)[0], {
+      layer: 0,
+      head: 0,
+      accuracy: 1,
+      chance: report.relations.previousToken!.chance[0][0],
+    });
     close(report.relations.previousToken!.chance[0][0], 1 / (m - 1));
   });
 });

@@ -1,7 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { catScoreOfMatrix, keptTokenIndices, quantile, referenceTypeFilter, scoreSnippets, topTypesFilter } from '../src/core/metrics/catScore';
+import {
+  catScoreOfMatrix,
+  keptTokenIndices,
+  quantile,
+  referenceTypeFilter,
+  scoreSnippets,
+  topTypesFilter,
+} from '../src/core/metrics/catScore';
 import type { CodeToken } from '../src/core/types';
 import { ROOT } from './helpers';
 
@@ -20,7 +27,9 @@ describe('CAT-score', () => {
     // Attention values: 0.1×7, 0.2×4, 0.3, 0.4, 0.5, 0.6, 0.7. The 0.75-quantile is at position
     // 11.25: 0.3 + 0.25 × (0.4 − 0.3) = 0.325. High pairs: (0,0)=.7, (1,2)=.5, (2,2)=.4, (3,3)=.6.
     // Near pairs: the diagonal. |A ∧ D| = 3 ((0,0), (2,2), (3,3)); |A ∨ D| = 5. CAT = 0.6.
-    const attention = Float32Array.from([0.7, 0.1, 0.1, 0.1, 0.1, 0.3, 0.5, 0.1, 0.2, 0.2, 0.4, 0.2, 0.1, 0.1, 0.2, 0.6]);
+    const attention = Float32Array.from([
+      0.7, 0.1, 0.1, 0.1, 0.1, 0.3, 0.5, 0.1, 0.2, 0.2, 0.4, 0.2, 0.1, 0.1, 0.2, 0.6,
+    ]);
     assert.ok(Math.abs(catScoreOfMatrix(attention, DISTANCE)! - 0.6) < 1e-9);
   });
 
@@ -28,18 +37,35 @@ describe('CAT-score', () => {
     // test/fixtures/cat/numpy-reference.json: 24 matrices (k = 2…12, q ∈ {0.5, 0.75, 0.9}, a quarter
     // of the values zero, some rounded to quarters) scored by np.quantile and the set formulas.
     const fixture = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'cat', 'numpy-reference.json'), 'utf8')) as {
-      cases: Array<{ q: number; attention: number[]; distance: number[]; attentionQuantile: number; distanceQuantile: number; cat: number | null }>;
+      cases: Array<{
+        q: number;
+        attention: number[];
+        distance: number[];
+        attentionQuantile: number;
+        distanceQuantile: number;
+        cat: number | null;
+      }>;
     };
     assert.equal(fixture.cases.length, 24);
     assert.ok(fixture.cases.some((entry) => entry.cat === null)); // the skip rule is exercised too
     for (const [index, entry] of fixture.cases.entries()) {
       const attention = Float32Array.from(entry.attention);
       const distance = Int32Array.from(entry.distance);
-      assert.ok(Math.abs(quantile(attention, entry.q) - entry.attentionQuantile) <= 1e-7 * Math.abs(entry.attentionQuantile), `case ${index}: attention quantile`);
-      assert.ok(Math.abs(quantile(distance, 1 - entry.q) - entry.distanceQuantile) < 1e-12, `case ${index}: distance quantile`);
+      assert.ok(
+        Math.abs(quantile(attention, entry.q) - entry.attentionQuantile) <= 1e-7 * Math.abs(entry.attentionQuantile),
+        `case ${index}: attention quantile`,
+      );
+      assert.ok(
+        Math.abs(quantile(distance, 1 - entry.q) - entry.distanceQuantile) < 1e-12,
+        `case ${index}: distance quantile`,
+      );
       const score = catScoreOfMatrix(attention, distance, entry.q);
       if (entry.cat === null) assert.equal(score, undefined, `case ${index}: skipped`);
-      else assert.ok(score !== undefined && Math.abs(score - entry.cat) < 1e-12, `case ${index}: ${score} vs numpy ${entry.cat}`);
+      else
+        assert.ok(
+          score !== undefined && Math.abs(score - entry.cat) < 1e-12,
+          `case ${index}: ${score} vs numpy ${entry.cat}`,
+        );
     }
   });
 
@@ -59,15 +85,35 @@ describe('CAT-score', () => {
         attention[a * k + b] = Math.exp(-Math.abs(a - b) / 3) * random() + 0.05 * random();
       }
     }
-    const scored = scoreSnippets([{ attention: { tokenAttention: { data: attention, shape: [1, 1, k, k] } }, kept: Array.from({ length: k }, (_, t) => t), distances }], 1, 1);
+    const scored = scoreSnippets(
+      [
+        {
+          attention: { tokenAttention: { data: attention, shape: [1, 1, k, k] } },
+          kept: Array.from({ length: k }, (_, t) => t),
+          distances,
+        },
+      ],
+      1,
+      1,
+    );
     const attentionThreshold = quantile(attention, 0.75);
     const distanceThreshold = quantile(distances, 0.25);
     let sum = 0;
     const repeats = 4000;
-    for (let r = 0; r < repeats; r++) sum += catScoreOfMatrix(shuffledRows(attention, k, random), distances, 0.75, distanceThreshold, attentionThreshold)!;
+    for (let r = 0; r < repeats; r++)
+      sum += catScoreOfMatrix(
+        shuffledRows(attention, k, random),
+        distances,
+        0.75,
+        distanceThreshold,
+        attentionThreshold,
+      )!;
     const simulated = sum / repeats;
     assert.ok(scored.score.perHead[0][0] > 2 * simulated, 'structured attention scores well above chance');
-    assert.ok(Math.abs(scored.baseline.perHead[0][0] - simulated) < 0.002, `closed form ${scored.baseline.perHead[0][0]} vs simulated ${simulated}`);
+    assert.ok(
+      Math.abs(scored.baseline.perHead[0][0] - simulated) < 0.002,
+      `closed form ${scored.baseline.perHead[0][0]} vs simulated ${simulated}`,
+    );
   });
 
   it('averages layers over heads and reports a baseline per layer and head', () => {
@@ -91,7 +137,9 @@ describe('CAT-score', () => {
   });
 
   it('filters tokens by the reference’s frequent types', () => {
-    const tokens = ['def', 'f', '(', 'a', ')', ':', 'return', 'a'].map((text, index) => ({ index, text, type: text === 'f' || text === 'a' ? 'identifier' : text }) as CodeToken);
+    const tokens = ['def', 'f', '(', 'a', ')', ':', 'return', 'a'].map(
+      (text, index) => ({ index, text, type: text === 'f' || text === 'a' ? 'identifier' : text }) as CodeToken,
+    );
     const filter = referenceTypeFilter('python');
     assert.deepEqual(keptTokenIndices(tokens, filter), [0, 1, 3, 4, 5, 6, 7]);
     assert.equal(referenceTypeFilter('ruby').types, 'all');
@@ -99,7 +147,13 @@ describe('CAT-score', () => {
   });
 
   it('chooses the k most frequent types of a corpus, ties by name', () => {
-    const counts = new Map([['identifier', 40], [')', 12], ['(', 12], ['def', 3], [':', 12]]);
+    const counts = new Map([
+      ['identifier', 40],
+      [')', 12],
+      ['(', 12],
+      ['def', 3],
+      [':', 12],
+    ]);
     // identifier 40, then the three types with 12 in name order: "(" < ")" < ":".
     assert.deepEqual(topTypesFilter(counts, 3).types, ['identifier', '(', ')']);
     assert.deepEqual(topTypesFilter(counts, 10).types, ['identifier', '(', ')', ':', 'def']);

@@ -21,7 +21,10 @@ describe('CLI', function () {
 
   const examples = readdirSync(EXAMPLES).filter((file) => languageForFile(file));
   it('covers every supported language with an example', () => {
-    assert.deepEqual(new Set(examples.map((file) => languageForFile(file))), new Set(['python', 'java', 'javascript', 'typescript', 'go', 'ruby', 'php']));
+    assert.deepEqual(
+      new Set(examples.map((file) => languageForFile(file))),
+      new Set(['python', 'java', 'javascript', 'typescript', 'go', 'ruby', 'php']),
+    );
   });
 
   for (const file of examples) {
@@ -64,7 +67,19 @@ describe('CLI', function () {
 
   it('corpus --heads adds the top structure heads over the whole corpus, token-weighted', async () => {
     const out = join(scratch, 'heads');
-    const run = cli('corpus', 'examples/corpus.jsonl', '--language', 'python', '--model', MODEL_DIR, '--out', out, '--limit', '5', '--heads');
+    const run = cli(
+      'corpus',
+      'examples/corpus.jsonl',
+      '--language',
+      'python',
+      '--model',
+      MODEL_DIR,
+      '--out',
+      out,
+      '--limit',
+      '5',
+      '--heads',
+    );
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /Structure heads: share of tokens/);
     assert.match(run.stdout, /^previous token\s+L\d+H\d+ /m);
@@ -72,7 +87,10 @@ describe('CLI', function () {
     // The merged previous-token entry counts every token but each snippet's first, over the 5 lines (one is broken JSON).
     const parser = await sharedParser();
     let expectedTokens = 0;
-    for (const line of readFileSync(join(ROOT, 'examples', 'corpus.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).slice(0, 5)) {
+    for (const line of readFileSync(join(ROOT, 'examples', 'corpus.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .slice(0, 5)) {
       try {
         const record = JSON.parse(line);
         expectedTokens += (await parser.parse(record.code ?? record.original_string, 'python')).tokens.length - 1;
@@ -86,12 +104,28 @@ describe('CLI', function () {
 
   it('corpus --types top:K keeps the corpus’s K most frequent token types', async () => {
     const out = join(scratch, 'top');
-    const run = cli('corpus', 'examples/corpus.jsonl', '--language', 'python', '--model', MODEL_DIR, '--out', out, '--limit', '4', '--types', 'top:3');
+    const run = cli(
+      'corpus',
+      'examples/corpus.jsonl',
+      '--language',
+      'python',
+      '--model',
+      MODEL_DIR,
+      '--out',
+      out,
+      '--limit',
+      '4',
+      '--types',
+      'top:3',
+    );
     assert.equal(run.code, 0, run.stderr);
     const json = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
     const parser = await sharedParser();
     const counts = new Map<string, number>();
-    for (const line of readFileSync(join(ROOT, 'examples', 'corpus.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).slice(0, 4)) {
+    for (const line of readFileSync(join(ROOT, 'examples', 'corpus.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .slice(0, 4)) {
       let code: string;
       try {
         const record = JSON.parse(line);
@@ -99,9 +133,13 @@ describe('CLI', function () {
       } catch {
         continue;
       }
-      for (const token of (await parser.parse(code, 'python')).tokens) counts.set(token.type, (counts.get(token.type) ?? 0) + 1);
+      for (const token of (await parser.parse(code, 'python')).tokens)
+        counts.set(token.type, (counts.get(token.type) ?? 0) + 1);
     }
-    const expected = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3).map(([type]) => type);
+    const expected = [...counts.entries()]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 3)
+      .map(([type]) => type);
     assert.deepEqual(json.definition.keptTypes, expected);
     assert.match(json.definition.typeSource, /3 most frequent token types of the corpus/);
   });
@@ -126,7 +164,8 @@ describe('CLI', function () {
       writeFileSync(file, 'hello');
       expectFailure(['analyze', file, '--model', MODEL_DIR], /unsupported file type.*Python, Java/);
     });
-    it('unreadable file', () => expectFailure(['analyze', join(scratch, 'missing.py'), '--model', MODEL_DIR], /Cannot read .*no such file/));
+    it('unreadable file', () =>
+      expectFailure(['analyze', join(scratch, 'missing.py'), '--model', MODEL_DIR], /Cannot read .*no such file/));
     it('empty file', () => {
       const file = join(scratch, 'empty.py');
       writeFileSync(file, '\n\n');
@@ -137,9 +176,15 @@ describe('CLI', function () {
       writeFileSync(file, Buffer.from([0x78, 0x00, 0x01, 0x02]));
       expectFailure(['analyze', file, '--model', MODEL_DIR], /looks binary/);
     });
-    it('file over the size limit', () => expectFailure(['analyze', 'examples/lru_cache.py', '--model', MODEL_DIR, '--max-bytes', '100'], /limit is 0\.00 MB/));
-    it('a model folder that does not exist', () => expectFailure(['analyze', 'examples/lru_cache.py', '--model', join(scratch, 'no-model')], /does not exist/));
-    it('unknown option', () => expectFailure(['analyze', 'examples/lru_cache.py', '--frobnicate'], /Unknown option --frobnicate/));
+    it('file over the size limit', () =>
+      expectFailure(
+        ['analyze', 'examples/lru_cache.py', '--model', MODEL_DIR, '--max-bytes', '100'],
+        /limit is 0\.00 MB/,
+      ));
+    it('a model folder that does not exist', () =>
+      expectFailure(['analyze', 'examples/lru_cache.py', '--model', join(scratch, 'no-model')], /does not exist/));
+    it('unknown option', () =>
+      expectFailure(['analyze', 'examples/lru_cache.py', '--frobnicate'], /Unknown option --frobnicate/));
   });
 
   it('syntax errors: a result that counts and marks the error regions', () => {

@@ -181,9 +181,70 @@ describe('corpus at data-set scale', function () {
     assert.match(missing.stderr, /^error: Shards 2\/3 are missing: merge all 3 shards\.\n$/);
   });
 
-  it('SIGINT to a real run writes what is done, marked partial; --resume gives exactly the uninterrupted result', async function () {
-    for (const workers of ['1', '2']) {
-      const out = join(scratch, `interrupted-${workers}`);
+  it(
+    'SIGINT to a real run writes what is done, marked partial; --resume gives exactly the ' + 'uninterrupted result',
+    async function () {
+      for (const workers of ['1', '2']) {
+        const out = join(scratch, `interrupted-${workers}`);
+        const child = spawn(
+          process.execPath,
+          [
+            CLI,
+            'corpus',
+            CORPUS,
+            '--language',
+            'python',
+            '--model',
+            MODEL_DIR,
+            '--out',
+            out,
+            '--heads',
+            '--batch',
+            '1',
+            '--workers',
+            workers,
+          ],
+          { cwd: ROOT },
+        );
+        let stderr = '';
+        let signalled = false;
+        child.stderr.on('data', (data: Buffer) => {
+          stderr += data.toString();
+          // Interrupt once some snippets are done and well before all are.
+          const done = [...stderr.matchAll(/(\d+)\/40 snippets/g)].map((match) => Number(match[1]));
+          if (!signalled && done.some((count) => count >= 4)) {
+            signalled = true;
+            child.kill('SIGINT');
+          }
+        });
+        const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+        assert.equal(code, 130, stderr);
+        const partial = json(out);
+        assert.ok(partial.partial.linesDone > 0 && partial.partial.linesDone < 40, JSON.stringify(partial.partial));
+        assert.equal(partial.totals.lines, partial.partial.linesDone);
+        assert.ok(existsSync(`${out}.state.json`));
+        // Without --resume the state is not overwritten.
+        const refused = corpus(out, '--workers', workers);
+        assert.equal(refused.code, 1);
+        assert.match(refused.stderr, /holds an interrupted run: add --resume/);
+        const resumed = corpus(out, '--resume', '--batch', '8', '--workers', workers);
+        assert.equal(resumed.code, 0, resumed.stderr);
+        for (const ending of ['json', 'csv', 'layers.csv', 'svg'])
+          assert.equal(
+            readFileSync(`${out}.${ending}`, 'utf8'),
+            readFileSync(`${single}.${ending}`, 'utf8'),
+            `workers ${workers} .${ending}`,
+          );
+        assert.equal(existsSync(`${out}.state.json`), false);
+      }
+    },
+  );
+
+  it(
+    'a crash (SIGKILL) mid-run keeps the progress in the state file; --resume gives exactly the ' +
+      'uninterrupted result',
+    async () => {
+      const out = join(scratch, 'crashed');
       const child = spawn(
         process.execPath,
         [
@@ -200,84 +261,34 @@ describe('corpus at data-set scale', function () {
           '--batch',
           '1',
           '--workers',
-          workers,
+          '1',
         ],
         { cwd: ROOT },
       );
       let stderr = '';
-      let signalled = false;
       child.stderr.on('data', (data: Buffer) => {
         stderr += data.toString();
-        // Interrupt once some snippets are done and well before all are.
-        const done = [...stderr.matchAll(/(\d+)\/40 snippets/g)].map((match) => Number(match[1]));
-        if (!signalled && done.some((count) => count >= 4)) {
-          signalled = true;
-          child.kill('SIGINT');
-        }
+        if ([...stderr.matchAll(/(\d+)\/40 snippets/g)].some((match) => Number(match[1]) >= 8)) child.kill('SIGKILL');
       });
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-      assert.equal(code, 130, stderr);
-      const partial = json(out);
-      assert.ok(partial.partial.linesDone > 0 && partial.partial.linesDone < 40, JSON.stringify(partial.partial));
-      assert.equal(partial.totals.lines, partial.partial.linesDone);
-      assert.ok(existsSync(`${out}.state.json`));
-      // Without --resume the state is not overwritten.
-      const refused = corpus(out, '--workers', workers);
-      assert.equal(refused.code, 1);
-      assert.match(refused.stderr, /holds an interrupted run: add --resume/);
-      const resumed = corpus(out, '--resume', '--batch', '8', '--workers', workers);
+      const signal = await new Promise<string | null>((resolve) =>
+        child.on('exit', (_code, killedBy) => resolve(killedBy)),
+      );
+      assert.equal(signal, 'SIGKILL', stderr);
+      assert.equal(existsSync(`${out}.json`), false);
+      const state = JSON.parse(readFileSync(`${out}.state.json`, 'utf8'));
+      const done = state.models[0].done.reduce((sum: number, [from, to]: [number, number]) => sum + to - from, 0);
+      assert.ok(done >= 4 && done < 40, `${done} lines in the state`);
+      assert.equal(state.models[0].totals.lines, done);
+      const resumed = corpus(out, '--resume');
       assert.equal(resumed.code, 0, resumed.stderr);
       for (const ending of ['json', 'csv', 'layers.csv', 'svg'])
         assert.equal(
           readFileSync(`${out}.${ending}`, 'utf8'),
           readFileSync(`${single}.${ending}`, 'utf8'),
-          `workers ${workers} .${ending}`,
+          `.${ending}`,
         );
-      assert.equal(existsSync(`${out}.state.json`), false);
-    }
-  });
-
-  it('a crash (SIGKILL) mid-run keeps the progress in the state file; --resume gives exactly the uninterrupted result', async () => {
-    const out = join(scratch, 'crashed');
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'corpus',
-        CORPUS,
-        '--language',
-        'python',
-        '--model',
-        MODEL_DIR,
-        '--out',
-        out,
-        '--heads',
-        '--batch',
-        '1',
-        '--workers',
-        '1',
-      ],
-      { cwd: ROOT },
-    );
-    let stderr = '';
-    child.stderr.on('data', (data: Buffer) => {
-      stderr += data.toString();
-      if ([...stderr.matchAll(/(\d+)\/40 snippets/g)].some((match) => Number(match[1]) >= 8)) child.kill('SIGKILL');
-    });
-    const signal = await new Promise<string | null>((resolve) =>
-      child.on('exit', (_code, killedBy) => resolve(killedBy)),
-    );
-    assert.equal(signal, 'SIGKILL', stderr);
-    assert.equal(existsSync(`${out}.json`), false);
-    const state = JSON.parse(readFileSync(`${out}.state.json`, 'utf8'));
-    const done = state.models[0].done.reduce((sum: number, [from, to]: [number, number]) => sum + to - from, 0);
-    assert.ok(done >= 4 && done < 40, `${done} lines in the state`);
-    assert.equal(state.models[0].totals.lines, done);
-    const resumed = corpus(out, '--resume');
-    assert.equal(resumed.code, 0, resumed.stderr);
-    for (const ending of ['json', 'csv', 'layers.csv', 'svg'])
-      assert.equal(readFileSync(`${out}.${ending}`, 'utf8'), readFileSync(`${single}.${ending}`, 'utf8'), `.${ending}`);
-  });
+    },
+  );
 
   it('several --model at once: one result per model, the CSV with a model column, both lines in the figure', () => {
     const out = join(scratch, 'two');

@@ -224,10 +224,7 @@ describe('data-flow graph: bindings, block scopes, constants and exiting handler
 
     it('ruby: `raise` ending a rescue', async () => {
       const source = lines('x = 0', 'begin', '  x = f', 'rescue E', '  x = 1', '  raise', 'end', 'g(x)');
-      assert.deepEqual(await edges('ruby', source), [
-        'x@3 <- f@3 computedFrom',
-        'x@8 <- x@3 comesFrom',
-      ]);
+      assert.deepEqual(await edges('ruby', source), ['x@3 <- f@3 computedFrom', 'x@8 <- x@3 comesFrom']);
     });
 
     it('php: `throw`', async () => {

@@ -28,8 +28,7 @@ function nestedBrackets(language: LanguageId, depth: number): string {
       return `package p\n\nfunc f() {\n\tx := ${'('.repeat(depth)}1${')'.repeat(depth)}\n\ty := x\n\t_ = y\n}\n`;
     case 'java':
       return (
-        `class A {\n  void f() {\n    int x = ${'('.repeat(depth)}1${')'.repeat(depth)};\n` +
-        '    int y = x;\n  }\n}\n'
+        `class A {\n  void f() {\n    int x = ${'('.repeat(depth)}1${')'.repeat(depth)};\n` + '    int y = x;\n  }\n}\n'
       );
     default:
       return `let x = ${nest};\nlet y = x;\n`;

@@ -1,13 +1,21 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { averageRanks, cosine, faithfulness, faithfulnessTokens, MAX_FAITHFULNESS_TOKENS, spearman } from '../src/core/metrics/faithfulness';
+import {
+  averageRanks,
+  cosine,
+  faithfulness,
+  faithfulnessTokens,
+  MAX_FAITHFULNESS_TOKENS,
+  spearman,
+} from '../src/core/metrics/faithfulness';
 import { Analyzer } from '../src/core/pipeline';
 import type { AnalysisResult } from '../src/core/types';
 import { tokenAttentionRow } from '../src/core/views';
 import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
 
-const close = (actual: number, expected: number, tolerance = 1e-9) => assert.ok(Math.abs(actual - expected) < tolerance, `${actual} ≠ ${expected}`);
+const close = (actual: number, expected: number, tolerance = 1e-9) =>
+  assert.ok(Math.abs(actual - expected) < tolerance, `${actual} ≠ ${expected}`);
 
 describe('faithfulness: rank statistics', () => {
   it('average ranks share tied positions', () => {
@@ -37,41 +45,76 @@ describe('faithfulness on the bundled model', function () {
   let analyzer: Analyzer;
   let result: AnalysisResult;
   before(async () => {
-    analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
     result = await analyzer.analyze('def area(width, height):\n    size = width * height\n    return size\n', 'python');
   });
   after(async () => analyzer?.dispose());
 
-  it('occlusion is 1 − cosine of the focus output with and without each token, and each view is ranked against it', async () => {
-    const focus = result.tokens.findIndex((token) => token.text === 'size');
-    const report = await faithfulness(result, analyzer.model, focus);
-    assert.deepEqual(report.tokens, result.tokens.map((_, index) => index).filter((index) => index !== focus));
-    assert.equal(report.occlusion.length, report.tokens.length);
+  it(
+    'occlusion is 1 − cosine of the focus output with and without each token, and each view is ranked ' + 'against it',
+    async () => {
+      const focus = result.tokens.findIndex((token) => token.text === 'size');
+      const report = await faithfulness(result, analyzer.model, focus);
+      assert.deepEqual(
+        report.tokens,
+        result.tokens.map((_, index) => index).filter((index) => index !== focus),
+      );
+      assert.equal(report.occlusion.length, report.tokens.length);
 
-    // Recompute one occlusion value by hand: blank out `width` (token 3) and compare the focus's vector.
-    const window = result.windows[0];
-    const hidden = result.model.hiddenSize;
-    const focusSubwords = [...window.tokenOfSubword.keys()].filter((s) => window.tokenOfSubword[s] === focus);
-    const vector = (data: Float32Array) => Array.from({ length: hidden }, (_, d) => focusSubwords.reduce((sum, s) => sum + data[s * hidden + d], 0) / focusSubwords.length);
-    const blanked = 3;
-    assert.equal(result.tokens[blanked].text, 'width');
-    const plain = vector((await analyzer.model.forward(window.ids)).lastHiddenState.data);
-    const masked = vector((await analyzer.model.forward(window.ids.map((id, s) => (window.tokenOfSubword[s] === blanked ? analyzer.model.tokenizer.special.mask : id)))).lastHiddenState.data);
-    close(report.occlusion[report.tokens.indexOf(blanked)], 1 - cosine(plain, masked), 1e-6);
-    assert.ok(report.occlusion.every((value) => value >= -1e-6 && value <= 2));
+      // Recompute one occlusion value by hand: blank out `width` (token 3) and compare the focus's vector.
+      const window = result.windows[0];
+      const hidden = result.model.hiddenSize;
+      const focusSubwords = [...window.tokenOfSubword.keys()].filter((s) => window.tokenOfSubword[s] === focus);
+      const vector = (data: Float32Array) =>
+        Array.from(
+          { length: hidden },
+          (_, d) => focusSubwords.reduce((sum, s) => sum + data[s * hidden + d], 0) / focusSubwords.length,
+        );
+      const blanked = 3;
+      assert.equal(result.tokens[blanked].text, 'width');
+      const plain = vector((await analyzer.model.forward(window.ids)).lastHiddenState.data);
+      const masked = vector(
+        (
+          await analyzer.model.forward(
+            window.ids.map((id, s) =>
+              window.tokenOfSubword[s] === blanked ? analyzer.model.tokenizer.special.mask : id,
+            ),
+          )
+        ).lastHiddenState.data,
+      );
+      close(report.occlusion[report.tokens.indexOf(blanked)], 1 - cosine(plain, masked), 1e-6);
+      assert.ok(report.occlusion.every((value) => value >= -1e-6 && value <= 2));
 
-    assert.deepEqual(report.views.map((view) => view.mode), ['meanHeads', 'rollout', 'flow', 'valueWeighted']);
-    for (const view of report.views) {
-      const row = tokenAttentionRow(result, { mode: view.mode, layer: result.model.layers - 1, direction: 'attendsTo' }, focus);
-      assert.deepEqual(view.importance, report.tokens.map((token) => row.weights[token]));
-      close(view.spearman, spearman(view.importance, report.occlusion));
-      assert.ok(view.spearman >= -1 && view.spearman <= 1);
-    }
-    assert.deepEqual(report.skipped, []);
-  });
+      assert.deepEqual(
+        report.views.map((view) => view.mode),
+        ['meanHeads', 'rollout', 'flow', 'valueWeighted'],
+      );
+      for (const view of report.views) {
+        const row = tokenAttentionRow(
+          result,
+          { mode: view.mode, layer: result.model.layers - 1, direction: 'attendsTo' },
+          focus,
+        );
+        assert.deepEqual(
+          view.importance,
+          report.tokens.map((token) => row.weights[token]),
+        );
+        close(view.spearman, spearman(view.importance, report.occlusion));
+        assert.ok(view.spearman >= -1 && view.spearman <= 1);
+      }
+      assert.deepEqual(report.skipped, []);
+    },
+  );
 
   it('rejects a focus outside the file with the valid range', async () => {
-    await assert.rejects(faithfulness(result, analyzer.model, result.tokens.length), /out of range: the file has \d+ code tokens/);
+    await assert.rejects(
+      faithfulness(result, analyzer.model, result.tokens.length),
+      /out of range: the file has \d+ code tokens/,
+    );
   });
 
   it('in a window of more than 256 tokens compares the focus’s 255 nearest neighbours, and says so', async () => {
@@ -83,12 +126,24 @@ describe('faithfulness on the bundled model', function () {
     assert.equal(around.length, MAX_FAITHFULNESS_TOKENS - 1);
     assert.equal(around[0], middle - 127);
     assert.equal(around[around.length - 1], middle + 128);
-    assert.deepEqual(faithfulnessTokens(long, 0), Array.from({ length: 255 }, (_, i) => i + 1));
-    assert.deepEqual(faithfulnessTokens(long, m - 1), Array.from({ length: 255 }, (_, i) => m - 256 + i));
-    assert.deepEqual(faithfulnessTokens(result, 3), result.tokens.map((_, index) => index).filter((index) => index !== 3));
+    assert.deepEqual(
+      faithfulnessTokens(long, 0),
+      Array.from({ length: 255 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(
+      faithfulnessTokens(long, m - 1),
+      Array.from({ length: 255 }, (_, i) => m - 256 + i),
+    );
+    assert.deepEqual(
+      faithfulnessTokens(result, 3),
+      result.tokens.map((_, index) => index).filter((index) => index !== 3),
+    );
     // The same choice with a smaller bound, run for real (one forward pass per compared token).
     const report = await faithfulness(long, analyzer.model, m - 1, 9);
-    assert.deepEqual(report.tokens, Array.from({ length: 8 }, (_, i) => m - 9 + i));
+    assert.deepEqual(
+      report.tokens,
+      Array.from({ length: 8 }, (_, i) => m - 9 + i),
+    );
     assert.equal(report.windowTokens, m);
     assert.equal(report.occlusion.length, 8);
     assert.match(report.definition, new RegExp(`compared: the 8 tokens nearest the focus of its window's ${m}`));

@@ -54,31 +54,42 @@ describe('bounded memory: windows recomputed on demand', function () {
     await tight?.dispose();
   });
 
-  it('accumulates every report window by window with no window held: the same numbers as with every window held', async () => {
-    assert.ok(full.windows.length >= 3, `${full.windows.length} windows`);
-    assert.equal(roomy.tensorCache.stats().entries, full.windows.length);
-    const bounded = await tight.analyze(text, 'python');
-    assert.equal(tight.tensorCache.stats().entries, 0);
-    assert.deepEqual(bounded.scores, full.scores);
-    for (const [index, window] of bounded.windows.entries())
-      assert.ok(sameBytes(window.layerAttention.data, full.windows[index].layerAttention.data));
-  });
+  it(
+    'accumulates every report window by window with no window held: the same numbers as with every ' + 'window held',
+    async () => {
+      assert.ok(full.windows.length >= 3, `${full.windows.length} windows`);
+      assert.equal(roomy.tensorCache.stats().entries, full.windows.length);
+      const bounded = await tight.analyze(text, 'python');
+      assert.equal(tight.tensorCache.stats().entries, 0);
+      assert.deepEqual(bounded.scores, full.scores);
+      for (const [index, window] of bounded.windows.entries())
+        assert.ok(sameBytes(window.layerAttention.data, full.windows[index].layerAttention.data));
+    },
+  );
 
-  it('completes the per-head reports of an editor analysis with one forward pass per evicted window, to the full numbers', async () => {
-    const light = await tight.analyze(text, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
-    assert.deepEqual(light.scores.cat!.score.perLayer, full.scores.cat!.score.perLayer);
-    assert.throws(() => completeScores(light, ['cat']), TensorsReleasedError);
-    const before = tight.recomputedWindows;
-    const windowsDone: number[] = [];
-    await completeScoresStepwise(light, 'all', undefined, (done) => windowsDone.push(done));
-    assert.equal(tight.recomputedWindows - before, light.windows.length, 'four per-head reports, one pass per window');
-    assert.deepEqual(
-      windowsDone,
-      light.windows.map((_, index) => index + 1),
-    );
-    for (const report of ['cat', 'dataFlow', 'headStatistics', 'headRoles', 'structureHeads'] as const)
-      assert.deepEqual(light.scores[report], full.scores[report], report);
-  });
+  it(
+    'completes the per-head reports of an editor analysis with one forward pass per evicted window, ' +
+      'to the full numbers',
+    async () => {
+      const light = await tight.analyze(text, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
+      assert.deepEqual(light.scores.cat!.score.perLayer, full.scores.cat!.score.perLayer);
+      assert.throws(() => completeScores(light, ['cat']), TensorsReleasedError);
+      const before = tight.recomputedWindows;
+      const windowsDone: number[] = [];
+      await completeScoresStepwise(light, 'all', undefined, (done) => windowsDone.push(done));
+      assert.equal(
+        tight.recomputedWindows - before,
+        light.windows.length,
+        'four per-head reports, one pass per window',
+      );
+      assert.deepEqual(
+        windowsDone,
+        light.windows.map((_, index) => index + 1),
+      );
+      for (const report of ['cat', 'dataFlow', 'headStatistics', 'headRoles', 'structureHeads'] as const)
+        assert.deepEqual(light.scores[report], full.scores[report], report);
+    },
+  );
 
   it('recomputes an evicted window’s tensors and every view of it exactly', async () => {
     const bounded = await tight.analyze(text, 'python', { reports: [] });
@@ -106,29 +117,35 @@ describe('bounded memory: windows recomputed on demand', function () {
     }
   });
 
-  it('prepares the data-flow overlay of a one-head view on evicted windows: the same edges and file share', async () => {
-    const bounded = await tight.analyze(text, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
-    const view: AttentionView = { mode: 'head', layer: 1, head: 3, direction: 'attendsTo' };
-    const focus = bounded.dataFlow!.edges.find(
-      (edge) => edge.from >= bounded.windows[1].tokenStart && edge.to >= bounded.windows[1].tokenStart,
-    )!.from;
-    assert.throws(() => dataFlowOverlay(bounded, view, focus), TensorsReleasedError);
-    await prepareDataFlowOverlay(bounded, view, focus);
-    assert.deepEqual(dataFlowOverlay(bounded, view, focus), dataFlowOverlay(full, view, focus));
-  });
+  it(
+    'prepares the data-flow overlay of a one-head view on evicted windows: the same edges and ' + 'file share',
+    async () => {
+      const bounded = await tight.analyze(text, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
+      const view: AttentionView = { mode: 'head', layer: 1, head: 3, direction: 'attendsTo' };
+      const focus = bounded.dataFlow!.edges.find(
+        (edge) => edge.from >= bounded.windows[1].tokenStart && edge.to >= bounded.windows[1].tokenStart,
+      )!.from;
+      assert.throws(() => dataFlowOverlay(bounded, view, focus), TensorsReleasedError);
+      await prepareDataFlowOverlay(bounded, view, focus);
+      assert.deepEqual(dataFlowOverlay(bounded, view, focus), dataFlowOverlay(full, view, focus));
+    },
+  );
 
-  it('batches the blank-out passes of the faithfulness check: the same occlusion and ranks as one pass per token', async () => {
-    const focus = full.windows[0].tokenStart + 40;
-    const sequential = await faithfulness(full, roomy.model, focus, 17, 1);
-    const batched = await faithfulness(full, roomy.model, focus, 17, 8);
-    assert.deepEqual(batched.tokens, sequential.tokens);
-    for (const [index, value] of batched.occlusion.entries())
-      assert.ok(Math.abs(value - sequential.occlusion[index]) < 1e-6, `${value} vs ${sequential.occlusion[index]}`);
-    assert.deepEqual(
-      batched.views.map((view) => view.importance),
-      sequential.views.map((view) => view.importance),
-    );
-  });
+  it(
+    'batches the blank-out passes of the faithfulness check: the same occlusion and ranks as one ' + 'pass per token',
+    async () => {
+      const focus = full.windows[0].tokenStart + 40;
+      const sequential = await faithfulness(full, roomy.model, focus, 17, 1);
+      const batched = await faithfulness(full, roomy.model, focus, 17, 8);
+      assert.deepEqual(batched.tokens, sequential.tokens);
+      for (const [index, value] of batched.occlusion.entries())
+        assert.ok(Math.abs(value - sequential.occlusion[index]) < 1e-6, `${value} vs ${sequential.occlusion[index]}`);
+      assert.deepEqual(
+        batched.views.map((view) => view.importance),
+        sequential.views.map((view) => view.importance),
+      );
+    },
+  );
 });
 
 describe('CLI --cache-mb', function () {
@@ -190,43 +207,46 @@ describe('tensor cache: least recently used first, by bytes', function () {
     }
   });
 
-  it('an analysis keeps at most the limit, the most recent windows, and recomputes the first on demand', async function () {
-    this.timeout(120_000);
-    const probe = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir });
-    const planned = await probe.analyze(threeWindows(), 'python', { reports: [] });
-    const { layers, heads, hasValueNorms } = planned.model;
-    const sizes = planned.windows.map((window) =>
-      windowTensorBytes(layers, heads, window.ids.length, window.tokenEnd - window.tokenStart, hasValueNorms),
-    );
-    await probe.dispose();
-    const limit = sizes[sizes.length - 1] + sizes[sizes.length - 2];
-    const analyzer = await Analyzer.create({
-      modelDir: MODEL_DIR,
-      executionProvider: 'cpu',
-      grammarsDir,
-      tensorCacheBytes: limit,
-    });
-    let result: AnalysisResult;
-    try {
-      result = await analyzer.analyze(threeWindows(), 'python');
-      const stats = analyzer.tensorCache.stats();
-      assert.equal(stats.entries, 2);
-      assert.ok(stats.bytes <= limit && stats.peakEntries <= 2 + 1);
-      assert.equal(stats.evictions, result.windows.length - 2);
-      assert.ok(result.windows[result.windows.length - 1].tokenAttention, 'the last window is held');
-      assert.throws(() => result.windows[0].tokenAttention, TensorsReleasedError);
-      await windowTensors(result.windows[0]);
-      assert.equal(analyzer.recomputedWindows, 1);
-      assert.ok(result.windows[0].tokenAttention);
-      assert.ok(analyzer.tensorCache.stats().bytes <= limit);
-    } finally {
-      await analyzer.dispose();
-    }
-    await assert.rejects(
-      windowTensors(result.windows[1]),
-      /the model that analysed this file was released: analyse the file again/,
-    );
-  });
+  it(
+    'an analysis keeps at most the limit, the most recent windows, and recomputes the ' + 'first on demand',
+    async function () {
+      this.timeout(120_000);
+      const probe = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir });
+      const planned = await probe.analyze(threeWindows(), 'python', { reports: [] });
+      const { layers, heads, hasValueNorms } = planned.model;
+      const sizes = planned.windows.map((window) =>
+        windowTensorBytes(layers, heads, window.ids.length, window.tokenEnd - window.tokenStart, hasValueNorms),
+      );
+      await probe.dispose();
+      const limit = sizes[sizes.length - 1] + sizes[sizes.length - 2];
+      const analyzer = await Analyzer.create({
+        modelDir: MODEL_DIR,
+        executionProvider: 'cpu',
+        grammarsDir,
+        tensorCacheBytes: limit,
+      });
+      let result: AnalysisResult;
+      try {
+        result = await analyzer.analyze(threeWindows(), 'python');
+        const stats = analyzer.tensorCache.stats();
+        assert.equal(stats.entries, 2);
+        assert.ok(stats.bytes <= limit && stats.peakEntries <= 2 + 1);
+        assert.equal(stats.evictions, result.windows.length - 2);
+        assert.ok(result.windows[result.windows.length - 1].tokenAttention, 'the last window is held');
+        assert.throws(() => result.windows[0].tokenAttention, TensorsReleasedError);
+        await windowTensors(result.windows[0]);
+        assert.equal(analyzer.recomputedWindows, 1);
+        assert.ok(result.windows[0].tokenAttention);
+        assert.ok(analyzer.tensorCache.stats().bytes <= limit);
+      } finally {
+        await analyzer.dispose();
+      }
+      await assert.rejects(
+        windowTensors(result.windows[1]),
+        /the model that analysed this file was released: analyse the file again/,
+      );
+    },
+  );
 });
 
 describe('re-analysis after an edit', function () {
@@ -304,64 +324,71 @@ describe('re-analysis after an edit', function () {
 
 describe('re-analysis after an edit that overflows its window', function () {
   this.timeout(300_000);
-  it('planning keeps given window starts wherever the run to the next one fits, over its own preferred cuts', async () => {
-    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir });
-    try {
-      const text = readFileSync(join(ROOT, 'test', 'fixtures', 'pprint.py'), 'utf8');
-      const parsed = await analyzer.parser.parse(text, 'python');
-      const sequence = analyzer.model.tokenizer.encodeTokens(parsed.tokens);
-      const { special } = analyzer.model.tokenizer;
-      const greedy = planWindows(sequence, parsed.tokens, 512, special).windows;
-      const shallow = planWindows(sequence, parsed.tokens, 512, special, parsed.tree).windows;
-      assert.notDeepEqual(
-        greedy.map((window) => window.tokenStart),
-        shallow.map((window) => window.tokenStart),
-      );
-      const kept = planWindows(
-        sequence,
-        parsed.tokens,
-        512,
-        special,
-        parsed.tree,
-        new Set(greedy.map((window) => window.tokenStart)),
-      ).windows;
-      assert.deepEqual(
-        kept.map((window) => window.tokenStart),
-        greedy.map((window) => window.tokenStart),
-      );
-    } finally {
-      await analyzer.dispose();
-    }
-  });
+  it(
+    'planning keeps given window starts wherever the run to the next one fits, over its own ' + 'preferred cuts',
+    async () => {
+      const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir });
+      try {
+        const text = readFileSync(join(ROOT, 'test', 'fixtures', 'pprint.py'), 'utf8');
+        const parsed = await analyzer.parser.parse(text, 'python');
+        const sequence = analyzer.model.tokenizer.encodeTokens(parsed.tokens);
+        const { special } = analyzer.model.tokenizer;
+        const greedy = planWindows(sequence, parsed.tokens, 512, special).windows;
+        const shallow = planWindows(sequence, parsed.tokens, 512, special, parsed.tree).windows;
+        assert.notDeepEqual(
+          greedy.map((window) => window.tokenStart),
+          shallow.map((window) => window.tokenStart),
+        );
+        const kept = planWindows(
+          sequence,
+          parsed.tokens,
+          512,
+          special,
+          parsed.tree,
+          new Set(greedy.map((window) => window.tokenStart)),
+        ).windows;
+        assert.deepEqual(
+          kept.map((window) => window.tokenStart),
+          greedy.map((window) => window.tokenStart),
+        );
+      } finally {
+        await analyzer.dispose();
+      }
+    },
+  );
 
-  it('re-runs only the windows around an edit that overflows its window; the numbers of a fresh analysis with the same cuts', async () => {
-    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir });
-    try {
-      const text = readFileSync(join(ROOT, 'test', 'fixtures', 'pprint.py'), 'utf8');
-      const reports = ['catLayers', 'dataFlowLayers'] as const;
-      const before = await analyzer.analyze(text, 'python', { reports });
-      const line = '            self._recursive = True\n            self._readable = False\n';
-      const added = Array.from({ length: 40 }, (_, i) => `            self._extra_${i} = len(object) + ${i}\n`).join(
-        '',
-      );
-      const edited = text.replace(line, line + added);
-      const reanalysed = await analyzer.reanalyze(before, edited, { reports });
-      assert.ok(reanalysed.windows.length > before.windows.length, 'the edited window overflowed into a new one');
-      assert.ok(reanalysed.windowRuns!.forward <= 3, `${reanalysed.windowRuns!.forward} windows re-run`);
-      assert.equal(reanalysed.windowRuns!.forward + reanalysed.windowRuns!.reused, reanalysed.windows.length);
-      const fresh = await analyzer.analyze(edited, 'python', {
-        reports,
-        windowStarts: reanalysed.windows.map((window) => window.tokenStart),
-      });
-      assert.deepEqual(
-        fresh.windows.map((window) => window.ids),
-        reanalysed.windows.map((window) => window.ids),
-      );
-      assert.deepEqual(reanalysed.scores, fresh.scores);
-    } finally {
-      await analyzer.dispose();
-    }
-  });
+  it(
+    're-runs only the windows around an edit that overflows its window; the numbers of a fresh ' +
+      'analysis with the same cuts',
+    async () => {
+      const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir });
+      try {
+        const text = readFileSync(join(ROOT, 'test', 'fixtures', 'pprint.py'), 'utf8');
+        const reports = ['catLayers', 'dataFlowLayers'] as const;
+        const before = await analyzer.analyze(text, 'python', { reports });
+        const line = '            self._recursive = True\n            self._readable = False\n';
+        const added = Array.from({ length: 40 }, (_, i) => `            self._extra_${i} = len(object) + ${i}\n`).join(
+          '',
+        );
+        const edited = text.replace(line, line + added);
+        const reanalysed = await analyzer.reanalyze(before, edited, { reports });
+        assert.ok(reanalysed.windows.length > before.windows.length, 'the edited window overflowed into a new one');
+        assert.ok(reanalysed.windowRuns!.forward <= 3, `${reanalysed.windowRuns!.forward} windows re-run`);
+        assert.equal(reanalysed.windowRuns!.forward + reanalysed.windowRuns!.reused, reanalysed.windows.length);
+        const fresh = await analyzer.analyze(edited, 'python', {
+          reports,
+          windowStarts: reanalysed.windows.map((window) => window.tokenStart),
+        });
+        assert.deepEqual(
+          fresh.windows.map((window) => window.ids),
+          reanalysed.windows.map((window) => window.ids),
+        );
+        assert.deepEqual(reanalysed.scores, fresh.scores);
+      } finally {
+        await analyzer.dispose();
+      }
+    },
+  );
 });
 
 describe('memory stays flat as the input grows (child processes)', function () {

@@ -77,60 +77,68 @@ describe('model in a child process', function () {
     assert.ok(largestDifference(expected, small).attentions < 1e-5);
   });
 
-  it('a SIGKILL during a forward pass fails the pending and later calls with one clear message until the model restarts', async () => {
-    const killed = sessionOf(there).pid!;
-    const pending = [there.forward(ids), there.forward(ids)];
-    process.kill(killed, 'SIGKILL');
-    const stoppedBySigkill = (error: Error) => {
+  it(
+    'a SIGKILL during a forward pass fails the pending and later calls with one clear message until ' +
+      'the model restarts',
+    async () => {
+      const killed = sessionOf(there).pid!;
+      const pending = [there.forward(ids), there.forward(ids)];
+      process.kill(killed, 'SIGKILL');
+      const stoppedBySigkill = (error: Error) => {
+        assert.ok(
+          error instanceof ModelProcessStoppedError,
+          `a ModelProcessStoppedError (${error.name}: ${error.message})`,
+        );
+        assert.equal(error.message, 'The model process stopped: signal SIGKILL; it will restart on the next analysis.');
+        return true;
+      };
+      for (const call of pending) await assert.rejects(call, stoppedBySigkill);
+      await assert.rejects(there.forward(ids), stoppedBySigkill, 'a later call fails the same way');
+      assert.equal(there.stopped, true, 'a model whose process died is reported stopped');
+      await there.restartIfStopped();
+      assert.equal(there.stopped, false);
+      const after = await there.forward(ids);
+      const restarted = sessionOf(there).pid!;
+      assert.notEqual(restarted, killed);
+      assert.ok(isAlive(restarted));
       assert.ok(
-        error instanceof ModelProcessStoppedError,
-        `a ModelProcessStoppedError (${error.name}: ${error.message})`,
+        largestDifference(await here.forward(ids), after).attentions < 1e-5,
+        'the restarted process gives the same outputs',
       );
-      assert.equal(error.message, 'The model process stopped: signal SIGKILL; it will restart on the next analysis.');
-      return true;
-    };
-    for (const call of pending) await assert.rejects(call, stoppedBySigkill);
-    await assert.rejects(there.forward(ids), stoppedBySigkill, 'a later call fails the same way');
-    assert.equal(there.stopped, true, 'a model whose process died is reported stopped');
-    await there.restartIfStopped();
-    assert.equal(there.stopped, false);
-    const after = await there.forward(ids);
-    const restarted = sessionOf(there).pid!;
-    assert.notEqual(restarted, killed);
-    assert.ok(isAlive(restarted));
-    assert.ok(
-      largestDifference(await here.forward(ids), after).attentions < 1e-5,
-      'the restarted process gives the same outputs',
-    );
-  });
+    },
+  );
 
-  it('an analysis interrupted by the kill fails with that message, and the next analysis of the same Analyzer works', async () => {
-    const analyzer = await Analyzer.create({
-      modelDir: MODEL_DIR,
-      executionProvider: 'cpu',
-      grammarsDir: join(ROOT, 'grammars'),
-      thread: 'process',
-    });
-    try {
-      const source = readFileSync(join(ROOT, 'examples', 'lru_cache.py'), 'utf8').repeat(12);
-      const pid = sessionOf(analyzer.model).pid!;
-      const analysis = analyzer.analyze(source, 'python', {
-        reports: ['catLayers'],
-        // Killed once the second window is under way: the first forward pass has come back.
-        onProgress: (message) => /window 2 of/.test(message) && process.kill(pid, 'SIGKILL'),
+  it(
+    'an analysis interrupted by the kill fails with that message, and the next analysis of the same ' +
+      'Analyzer works',
+    async () => {
+      const analyzer = await Analyzer.create({
+        modelDir: MODEL_DIR,
+        executionProvider: 'cpu',
+        grammarsDir: join(ROOT, 'grammars'),
+        thread: 'process',
       });
-      await assert.rejects(
-        analysis,
-        /^ModelProcessStoppedError: The model process stopped: signal SIGKILL; it will restart on the next analysis\.$/,
-      );
-      const result = await analyzer.analyze(source, 'python', { reports: ['catLayers'] });
-      assert.ok(result.windows.length > 1, `${result.windows.length} windows`);
-      assert.ok(result.scores.cat && result.scores.cat.snippets > 1, 'the next analysis scores every window');
-      assert.notEqual(sessionOf(analyzer.model).pid, pid);
-    } finally {
-      await analyzer.dispose();
-    }
-  });
+      try {
+        const source = readFileSync(join(ROOT, 'examples', 'lru_cache.py'), 'utf8').repeat(12);
+        const pid = sessionOf(analyzer.model).pid!;
+        const analysis = analyzer.analyze(source, 'python', {
+          reports: ['catLayers'],
+          // Killed once the second window is under way: the first forward pass has come back.
+          onProgress: (message) => /window 2 of/.test(message) && process.kill(pid, 'SIGKILL'),
+        });
+        await assert.rejects(
+          analysis,
+          /^ModelProcessStoppedError: The model process stopped: signal SIGKILL; it will restart on the next analysis\.$/,
+        );
+        const result = await analyzer.analyze(source, 'python', { reports: ['catLayers'] });
+        assert.ok(result.windows.length > 1, `${result.windows.length} windows`);
+        assert.ok(result.scores.cat && result.scores.cat.snippets > 1, 'the next analysis scores every window');
+        assert.notEqual(sessionOf(analyzer.model).pid, pid);
+      } finally {
+        await analyzer.dispose();
+      }
+    },
+  );
 
   it('dispose stops the process and removes its tensor folder; a disposed model refuses to run', async () => {
     const model = await LoadedModel.load(MODEL_DIR, { executionProvider: 'cpu', thread: 'process' });

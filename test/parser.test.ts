@@ -6,7 +6,14 @@ describe('parser', () => {
     const parser = await sharedParser();
     const source = 'é = "ü😀"\r\nnombre_año = é + 1\r\n';
     const parsed = await parser.parse(source, 'python');
-    const summary = parsed.tokens.map((t) => [t.text, t.range.start.line, t.range.start.character, t.range.end.character, t.startByte, t.endByte]);
+    const summary = parsed.tokens.map((t) => [
+      t.text,
+      t.range.start.line,
+      t.range.start.character,
+      t.range.end.character,
+      t.startByte,
+      t.endByte,
+    ]);
     assert.deepEqual(summary, [
       ['é', 0, 0, 1, 0, 2],
       ['=', 0, 2, 3, 3, 4],
@@ -18,16 +25,30 @@ describe('parser', () => {
       ['1', 1, 17, 18, 34, 35],
     ]);
     for (const token of parsed.tokens) assert.equal(source.slice(token.startIndex, token.endIndex), token.text);
-    assert.equal(Buffer.from(source, 'utf8').subarray(parsed.tokens[3].startByte, parsed.tokens[3].endByte).toString('utf8'), 'nombre_año');
+    assert.equal(
+      Buffer.from(source, 'utf8').subarray(parsed.tokens[3].startByte, parsed.tokens[3].endByte).toString('utf8'),
+      'nombre_año',
+    );
   });
 
   it('keeps a string literal as one token and drops comments unless asked', async () => {
     const parser = await sharedParser();
     const source = 'x = f"a {b}"  # note\n';
     const dropped = await parser.parse(source, 'python');
-    assert.deepEqual(dropped.tokens.map((t) => t.text), ['x', '=', 'f"a {b}"']);
+    assert.deepEqual(
+      dropped.tokens.map((t) => t.text),
+      ['x', '=', 'f"a {b}"'],
+    );
     const kept = await parser.parse(source, 'python', { keepComments: true });
-    assert.deepEqual(kept.tokens.map((t) => [t.text, t.isComment]), [['x', false], ['=', false], ['f"a {b}"', false], ['# note', true]]);
+    assert.deepEqual(
+      kept.tokens.map((t) => [t.text, t.isComment]),
+      [
+        ['x', false],
+        ['=', false],
+        ['f"a {b}"', false],
+        ['# note', true],
+      ],
+    );
   });
 
   it('records the parent chain of each leaf', async () => {
@@ -59,7 +80,10 @@ describe('parser', () => {
     for (const [language, source] of Object.entries(snippets)) {
       const parsed = await parser.parse(source, language as keyof typeof snippets);
       assert.equal(parsed.errors.length, 0, `${language} parses cleanly`);
-      assert.ok(parsed.tokens.some((t) => t.text === 'f'), `${language} has the identifier f`);
+      assert.ok(
+        parsed.tokens.some((t) => t.text === 'f'),
+        `${language} has the identifier f`,
+      );
     }
   });
 });

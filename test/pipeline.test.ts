@@ -1,36 +1,51 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AnalysisCancelledError, Analyzer, completeScores, completeScoresStepwise, InputError, missingReports } from '../src/core/pipeline';
+import {
+  AnalysisCancelledError,
+  Analyzer,
+  completeScores,
+  completeScoresStepwise,
+  InputError,
+  missingReports,
+} from '../src/core/pipeline';
 import { headMatrix, headTokenMatrix } from '../src/core/alignment';
 import { EXAMPLES, MODEL_DIR, ROOT } from './helpers';
 
 describe('analysis pipeline on the bundled model', function () {
   let analyzer: Analyzer;
   before(async () => {
-    analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
   });
   after(async () => analyzer?.dispose());
 
-  it('analyses a file: tokens, aligned attention, CAT-score per layer and head with its baseline, timings', async () => {
-    const source = readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8');
-    const result = await analyzer.analyze(source, 'python', { path: 'lru_cache.py' });
-    const { layers, heads } = result.model;
-    assert.equal(result.windows.length, 1);
-    const window = result.windows[0];
-    const m = result.tokens.length;
-    assert.deepEqual(window.tokenAttention.shape, [layers, heads, m, m]);
-    // Under the mean rule a token row does not sum to 1; the subword rows it comes from do.
-    const cat = result.scores.cat!;
-    assert.equal(cat.score.perLayer.length, layers);
-    assert.equal(cat.score.perHead.length, layers);
-    assert.equal(cat.score.perHead[0].length, heads);
-    for (const value of [...cat.score.perLayer, ...cat.baseline.perLayer]) assert.ok(value >= 0 && value <= 1);
-    assert.deepEqual(cat.definition.keptTypes, [')', 'def', 'return', 'identifier', 'if', 'for', ':', ']']);
-    assert.ok(cat.tokensKept > 50 && cat.tokensKept < m);
-    for (const stage of ['parseMs', 'tokenizeMs', 'forwardMs', 'alignMs', 'metricsMs', 'totalMs'] as const) assert.ok(result.timings[stage] >= 0);
-    assert.equal(result.device, 'cpu');
-  });
+  it(
+    'analyses a file: tokens, aligned attention, CAT-score per layer and head with its ' + 'baseline, timings',
+    async () => {
+      const source = readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8');
+      const result = await analyzer.analyze(source, 'python', { path: 'lru_cache.py' });
+      const { layers, heads } = result.model;
+      assert.equal(result.windows.length, 1);
+      const window = result.windows[0];
+      const m = result.tokens.length;
+      assert.deepEqual(window.tokenAttention.shape, [layers, heads, m, m]);
+      // Under the mean rule a token row does not sum to 1; the subword rows it comes from do.
+      const cat = result.scores.cat!;
+      assert.equal(cat.score.perLayer.length, layers);
+      assert.equal(cat.score.perHead.length, layers);
+      assert.equal(cat.score.perHead[0].length, heads);
+      for (const value of [...cat.score.perLayer, ...cat.baseline.perLayer]) assert.ok(value >= 0 && value <= 1);
+      assert.deepEqual(cat.definition.keptTypes, [')', 'def', 'return', 'identifier', 'if', 'for', ':', ']']);
+      assert.ok(cat.tokensKept > 50 && cat.tokensKept < m);
+      for (const stage of ['parseMs', 'tokenizeMs', 'forwardMs', 'alignMs', 'metricsMs', 'totalMs'] as const)
+        assert.ok(result.timings[stage] >= 0);
+      assert.equal(result.device, 'cpu');
+    },
+  );
 
   it('computes only the reports asked for; completeScores adds the rest, equal to a full analysis', async () => {
     const source = readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8');
@@ -43,33 +58,39 @@ describe('analysis pipeline on the bundled model', function () {
     assert.deepEqual(Object.keys(scores).sort(), ['cat', 'structureHeads']);
     assert.ok(partial.timings.metricsMs > before, 'the time of a later report counts as metrics time');
     completeScores(partial);
-    for (const report of ['dataFlow', 'headStatistics', 'headRoles', 'structureHeads'] as const) assert.deepEqual(partial.scores[report], full.scores[report], report);
+    for (const report of ['dataFlow', 'headStatistics', 'headRoles', 'structureHeads'] as const)
+      assert.deepEqual(partial.scores[report], full.scores[report], report);
   });
 
-  it('per-layer reports for the editor: the same layer scores, heads left for later, one head aligned alone equals the full alignment', async () => {
-    const source = readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8');
-    const full = await analyzer.analyze(source, 'python');
-    const light = await analyzer.analyze(source, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
-    assert.equal(light.scores.cat!.headsScored, false);
-    assert.deepEqual(light.scores.cat!.score.perLayer, full.scores.cat!.score.perLayer);
-    assert.deepEqual(light.scores.dataFlow!.score.perLayer, full.scores.dataFlow!.score.perLayer);
-    assert.ok(light.scores.cat!.score.perHead.flat().every(Number.isNaN));
-    const window = light.windows[0];
-    const alone = headTokenMatrix(window, 1, 2, 'mean');
-    assert.deepEqual(alone, headMatrix(window.tokenAttention, 1, 2));
-    // Layer means are aligned from head-averaged subword attention: the mean of the aligned heads up to rounding.
-    const m = window.tokenEnd - window.tokenStart;
-    const layerMean = headMatrix(window.layerAttention, 1, 0);
-    for (let x = 0; x < m * m; x += 7) {
-      let mean = 0;
-      for (let h = 0; h < light.model.heads; h++) mean += headMatrix(window.tokenAttention, 1, h)[x] / light.model.heads;
-      assert.ok(Math.abs(layerMean[x] - mean) < 1e-6);
-    }
-    completeScores(light, ['cat', 'dataFlow']);
-    assert.equal(light.scores.cat!.headsScored, true);
-    assert.deepEqual(light.scores.cat, full.scores.cat);
-    assert.deepEqual(light.scores.dataFlow, full.scores.dataFlow);
-  });
+  it(
+    'per-layer reports for the editor: the same layer scores, heads left for later, one head aligned ' +
+      'alone equals the full alignment',
+    async () => {
+      const source = readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8');
+      const full = await analyzer.analyze(source, 'python');
+      const light = await analyzer.analyze(source, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
+      assert.equal(light.scores.cat!.headsScored, false);
+      assert.deepEqual(light.scores.cat!.score.perLayer, full.scores.cat!.score.perLayer);
+      assert.deepEqual(light.scores.dataFlow!.score.perLayer, full.scores.dataFlow!.score.perLayer);
+      assert.ok(light.scores.cat!.score.perHead.flat().every(Number.isNaN));
+      const window = light.windows[0];
+      const alone = headTokenMatrix(window, 1, 2, 'mean');
+      assert.deepEqual(alone, headMatrix(window.tokenAttention, 1, 2));
+      // Layer means are aligned from head-averaged subword attention: the mean of the aligned heads up to rounding.
+      const m = window.tokenEnd - window.tokenStart;
+      const layerMean = headMatrix(window.layerAttention, 1, 0);
+      for (let x = 0; x < m * m; x += 7) {
+        let mean = 0;
+        for (let h = 0; h < light.model.heads; h++)
+          mean += headMatrix(window.tokenAttention, 1, h)[x] / light.model.heads;
+        assert.ok(Math.abs(layerMean[x] - mean) < 1e-6);
+      }
+      completeScores(light, ['cat', 'dataFlow']);
+      assert.equal(light.scores.cat!.headsScored, true);
+      assert.deepEqual(light.scores.cat, full.scores.cat);
+      assert.deepEqual(light.scores.dataFlow, full.scores.dataFlow);
+    },
+  );
 
   it('completes reports step by step, yielding to the event loop between them, to the same scores', async () => {
     const source = readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8');
@@ -77,7 +98,11 @@ describe('analysis pipeline on the bundled model', function () {
     const light = await analyzer.analyze(source, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
     assert.deepEqual(missingReports(light, ['catLayers', 'dataFlowLayers']), []);
     assert.deepEqual(missingReports(light), ['cat', 'dataFlow', 'headStatistics', 'structureHeads']);
-    assert.deepEqual(missingReports(light, ['cat', 'catLayers']), ['cat'], 'the per-head report covers the per-layer one');
+    assert.deepEqual(
+      missingReports(light, ['cat', 'catLayers']),
+      ['cat'],
+      'the per-head report covers the per-layer one',
+    );
     const steps: string[] = [];
     let turns = 0;
     const ticker = setInterval(() => turns++, 0);
@@ -86,7 +111,8 @@ describe('analysis pipeline on the bundled model', function () {
     assert.deepEqual(steps, ['1/4 cat', '2/4 dataFlow', '3/4 headStatistics', '4/4 structureHeads']);
     assert.ok(turns >= 1, 'timers ran between the reports');
     assert.deepEqual(missingReports(light), []);
-    for (const report of ['cat', 'dataFlow', 'headStatistics', 'headRoles', 'structureHeads'] as const) assert.deepEqual(light.scores[report], full.scores[report], report);
+    for (const report of ['cat', 'dataFlow', 'headStatistics', 'headRoles', 'structureHeads'] as const)
+      assert.deepEqual(light.scores[report], full.scores[report], report);
   });
 
   it('rows of token attention sum to 1 minus the special-token mass under the sumMean rule', async () => {
@@ -104,7 +130,8 @@ describe('analysis pipeline on the bundled model', function () {
           if (owner < 0) continue;
           counts[owner - window.tokenStart]++;
           const base = ((l * heads + h) * n + i) * n;
-          special[owner - window.tokenStart] += window.subwordAttention.data[base] + window.subwordAttention.data[base + n - 1];
+          special[owner - window.tokenStart] +=
+            window.subwordAttention.data[base] + window.subwordAttention.data[base + n - 1];
         }
         for (let a = 0; a < m; a++) {
           let sum = 0;
@@ -128,9 +155,15 @@ describe('analysis pipeline on the bundled model', function () {
   it('analyses a string literal longer than a window, split across windows with a warning', async () => {
     const literal = Array.from({ length: 700 }, (_, i) => `word${i}`).join(' ');
     const result = await analyzer.analyze(`text = "${literal}"\nsize = len(text)\n`, 'python');
-    assert.ok(result.warnings.some((warning) => /1 code token\(s\) have more subwords than a window holds.*split across consecutive windows/.test(warning)));
+    assert.ok(
+      result.warnings.some((warning) =>
+        /1 code token\(s\) have more subwords than a window holds.*split across consecutive windows/.test(warning),
+      ),
+    );
     const literalIndex = result.tokens.findIndex((token) => token.type === 'string');
-    const holding = result.windows.filter((window) => window.tokenStart <= literalIndex && window.tokenEnd > literalIndex);
+    const holding = result.windows.filter(
+      (window) => window.tokenStart <= literalIndex && window.tokenEnd > literalIndex,
+    );
     assert.ok(holding.length >= 2, 'the literal spans windows');
     assert.equal(result.windows[result.windows.length - 1].tokenEnd, result.tokens.length);
     assert.ok(result.scores.cat!.score.perLayer.every((value) => Number.isFinite(value)));
@@ -144,10 +177,22 @@ describe('analysis pipeline on the bundled model', function () {
   });
 
   it('refuses empty, binary and oversized input with a clear message', async () => {
-    await assert.rejects(analyzer.analyze('   \n', 'python'), (error: Error) => error instanceof InputError && /empty/.test(error.message));
-    await assert.rejects(analyzer.analyze('x = 1\u0000\u0000', 'python'), (error: Error) => error instanceof InputError && /binary/.test(error.message));
-    await assert.rejects(analyzer.analyze('x = 1\n'.repeat(100), 'python', { maxBytes: 100 }), (error: Error) => error instanceof InputError && /limit/.test(error.message));
-    await assert.rejects(analyzer.analyze('# only a comment\n', 'python'), (error: Error) => error instanceof InputError && /no code tokens/.test(error.message));
+    await assert.rejects(
+      analyzer.analyze('   \n', 'python'),
+      (error: Error) => error instanceof InputError && /empty/.test(error.message),
+    );
+    await assert.rejects(
+      analyzer.analyze('x = 1\u0000\u0000', 'python'),
+      (error: Error) => error instanceof InputError && /binary/.test(error.message),
+    );
+    await assert.rejects(
+      analyzer.analyze('x = 1\n'.repeat(100), 'python', { maxBytes: 100 }),
+      (error: Error) => error instanceof InputError && /limit/.test(error.message),
+    );
+    await assert.rejects(
+      analyzer.analyze('# only a comment\n', 'python'),
+      (error: Error) => error instanceof InputError && /no code tokens/.test(error.message),
+    );
   });
 
   it('stops when cancelled', async () => {

@@ -12,14 +12,21 @@ describe('compare presenter', function () {
     // Largest |difference| is 0.4, so the cut is 0.1: 0.1 and 0.3 go to B, −0.4 to A; −0.09, 0.05 and 0 stay unmarked.
     const comparison = { receivedDifference: [0.1, -0.4, 0.05, 0.3, -0.09, 0] } as ModelComparison;
     assert.deepEqual(differenceHighlights(comparison, 0.25), { moreInA: [1], moreInB: [0, 3] });
-    assert.deepEqual(differenceHighlights({ receivedDifference: [0, 0, 0] } as ModelComparison), { moreInA: [], moreInB: [] });
+    assert.deepEqual(differenceHighlights({ receivedDifference: [0, 0, 0] } as ModelComparison), {
+      moreInA: [],
+      moreInB: [],
+    });
   });
 
   it('gives the panel both models’ CAT and data-flow curves and head maps as plain JSON', async () => {
     const source = readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8');
     const results: AnalysisResult[] = [];
     for (const modelDir of [MODEL_DIR, EARLY_MODEL_DIR]) {
-      const analyzer = await Analyzer.create({ modelDir, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+      const analyzer = await Analyzer.create({
+        modelDir,
+        executionProvider: 'cpu',
+        grammarsDir: join(ROOT, 'grammars'),
+      });
       try {
         results.push(await analyzer.analyze(source, 'python', { path: '/somewhere/lru_cache.py' }));
       } finally {
@@ -32,7 +39,10 @@ describe('compare presenter', function () {
     const model = comparePanelModel(a, b, comparison, highlights);
     assert.equal(model.file, 'lru_cache.py');
     assert.equal(model.relativeDepth, a.model.layers !== b.model.layers);
-    for (const [side, result] of [[model.a, a], [model.b, b]] as const) {
+    for (const [side, result] of [
+      [model.a, a],
+      [model.b, b],
+    ] as const) {
       assert.equal(side.name, result.model.name);
       assert.deepEqual(side.cat, result.scores.cat!.score.perLayer);
       assert.deepEqual(side.baseline, result.scores.cat!.baseline.perLayer);
@@ -42,7 +52,10 @@ describe('compare presenter', function () {
       assert.ok(side.dataFlow.every((value) => value >= 0 && value <= 1));
       assert.equal(side.heatmap.length, result.model.layers);
       assert.ok(side.heatmap.every((row) => row.length === result.model.heads));
-      assert.deepEqual(side.depth, Array.from({ length: result.model.layers }, (_, l) => (l + 1) / result.model.layers));
+      assert.deepEqual(
+        side.depth,
+        Array.from({ length: result.model.layers }, (_, l) => (l + 1) / result.model.layers),
+      );
     }
     assert.equal(model.moreInA, highlights.moreInA.length);
     assert.equal(model.moreInB, highlights.moreInB.length);
@@ -58,19 +71,31 @@ describe('compare presenter', function () {
     assert.deepEqual(JSON.parse(JSON.stringify(model)).a.cat, model.a.cat, 'survives postMessage');
   });
 
-  it('leaves data-flow curves empty (NaN) when an analysis has no data-flow score, and finds no difference between a model and itself', async () => {
-    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
-    try {
-      const result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'inventory.rb'), 'utf8'), 'ruby');
-      // As for a language without data-flow rules, where the pipeline leaves the score out.
-      const withoutDataFlow: AnalysisResult = { ...result, dataFlow: undefined, scores: { ...result.scores, dataFlow: undefined } };
-      const model = comparePanelModel(withoutDataFlow, result, compareAnalyses(withoutDataFlow, result));
-      assert.equal(model.a.dataFlow.length, result.model.layers);
-      assert.ok(model.a.dataFlow.every(Number.isNaN) && model.a.dataFlowBaseline.every(Number.isNaN));
-      assert.equal(model.relativeDepth, false);
-      assert.equal(model.moreInA + model.moreInB, 0, 'a model compared with itself differs nowhere');
-    } finally {
-      await analyzer.dispose();
-    }
-  });
+  it(
+    'leaves data-flow curves empty (NaN) when an analysis has no data-flow score, and finds no ' +
+      'difference between a model and itself',
+    async () => {
+      const analyzer = await Analyzer.create({
+        modelDir: MODEL_DIR,
+        executionProvider: 'cpu',
+        grammarsDir: join(ROOT, 'grammars'),
+      });
+      try {
+        const result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'inventory.rb'), 'utf8'), 'ruby');
+        // As for a language without data-flow rules, where the pipeline leaves the score out.
+        const withoutDataFlow: AnalysisResult = {
+          ...result,
+          dataFlow: undefined,
+          scores: { ...result.scores, dataFlow: undefined },
+        };
+        const model = comparePanelModel(withoutDataFlow, result, compareAnalyses(withoutDataFlow, result));
+        assert.equal(model.a.dataFlow.length, result.model.layers);
+        assert.ok(model.a.dataFlow.every(Number.isNaN) && model.a.dataFlowBaseline.every(Number.isNaN));
+        assert.equal(model.relativeDepth, false);
+        assert.equal(model.moreInA + model.moreInB, 0, 'a model compared with itself differs nowhere');
+      } finally {
+        await analyzer.dispose();
+      }
+    },
+  );
 });

@@ -12,8 +12,16 @@ describe('faithfulness presenter on the bundled model', function () {
   let report: FaithfulnessReport;
   let focus: number;
   before(async () => {
-    analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
-    result = await analyzer.analyze('def area(width, height):\n    size = width * height\n    return size\n', 'python', { path: '/work/geometry.py', version: 4 });
+    analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
+    result = await analyzer.analyze(
+      'def area(width, height):\n    size = width * height\n    return size\n',
+      'python',
+      { path: '/work/geometry.py', version: 4 },
+    );
     focus = result.tokens.findIndex((token) => token.text === 'size');
     report = await faithfulness(result, analyzer.model, focus);
   });
@@ -35,13 +43,24 @@ describe('faithfulness presenter on the bundled model', function () {
       shown.views.map((view) => [view.mode, view.name, view.spearman]),
       report.views.map((view) => [view.mode, FAITHFULNESS_VIEW_NAMES[view.mode], view.spearman]),
     );
-    assert.deepEqual(shown.views.map((view) => view.mode), ['meanHeads', 'rollout', 'flow', 'valueWeighted']);
+    assert.deepEqual(
+      shown.views.map((view) => view.mode),
+      ['meanHeads', 'rollout', 'flow', 'valueWeighted'],
+    );
     assert.equal(FAITHFULNESS_VIEW_NAMES.meanHeads, 'raw last layer (mean over heads)');
     assert.deepEqual(shown.skipped, []);
-    const ranked = report.views.filter((view) => Number.isFinite(view.spearman)).sort((a, b) => b.spearman - a.spearman);
+    const ranked = report.views
+      .filter((view) => Number.isFinite(view.spearman))
+      .sort((a, b) => b.spearman - a.spearman);
     if (ranked[0].spearman > 0) {
       assert.equal(shown.best, ranked[0].mode);
-      assert.ok(shown.verdict.startsWith(`Trust ${FAITHFULNESS_VIEW_NAMES[ranked[0].mode]} most for ${result.model.displayName} on geometry.py: ρ ${ranked[0].spearman.toFixed(3)} at \`size\` (line 2)`), shown.verdict);
+      assert.ok(
+        shown.verdict.startsWith(
+          `Trust ${FAITHFULNESS_VIEW_NAMES[ranked[0].mode]} most for ${result.model.displayName} on ` +
+            `geometry.py: ρ ${ranked[0].spearman.toFixed(3)} at \`size\` (line 2)`,
+        ),
+        shown.verdict,
+      );
     } else {
       assert.equal(shown.best, undefined);
       assert.match(shown.verdict, /^No view ranks the tokens the way occlusion does/);
@@ -52,20 +71,37 @@ describe('faithfulness presenter on the bundled model', function () {
   it('lists skipped views with their reason, and value-weighted when the model has no value norms', () => {
     // The report of a model without value norms and a window too large for flow, from the real one.
     const reason = 'Attention flow is limited to 12 × 128 layer × subword cells.';
-    const reduced: FaithfulnessReport = { ...report, views: report.views.filter((view) => view.mode === 'meanHeads' || view.mode === 'rollout'), skipped: [`flow: ${reason}`] };
+    const reduced: FaithfulnessReport = {
+      ...report,
+      views: report.views.filter((view) => view.mode === 'meanHeads' || view.mode === 'rollout'),
+      skipped: [`flow: ${reason}`],
+    };
     const shown = faithfulnessPanelModel(result, reduced);
-    assert.deepEqual(shown.views.map((view) => view.mode), ['meanHeads', 'rollout']);
+    assert.deepEqual(
+      shown.views.map((view) => view.mode),
+      ['meanHeads', 'rollout'],
+    );
     assert.deepEqual(shown.skipped, [
       { mode: 'flow', name: 'attention flow', reason },
-      { mode: 'valueWeighted', name: 'value-weighted (α·‖f(x)‖)', reason: 'this model has no value_norms output (re-export it with models/export_onnx.py).' },
+      {
+        mode: 'valueWeighted',
+        name: 'value-weighted (α·‖f(x)‖)',
+        reason: 'this model has no value_norms output (re-export it with models/export_onnx.py).',
+      },
     ]);
   });
 
   it('says so when no view ranks like occlusion, or none can be ranked', () => {
-    const negative: FaithfulnessReport = { ...report, views: report.views.map((view) => ({ ...view, spearman: -0.25 })) };
+    const negative: FaithfulnessReport = {
+      ...report,
+      views: report.views.map((view) => ({ ...view, spearman: -0.25 })),
+    };
     const shownNegative = faithfulnessPanelModel(result, negative);
     assert.equal(shownNegative.best, undefined);
-    assert.match(shownNegative.verdict, /^No view ranks the tokens the way occlusion does at `size` \(line 2\) \(best ρ -0\.250, raw last layer \(mean over heads\)\)/);
+    assert.match(
+      shownNegative.verdict,
+      /^No view ranks the tokens the way occlusion does at `size` \(line 2\) \(best ρ -0\.250, raw last layer \(mean over heads\)\)/,
+    );
     const constant: FaithfulnessReport = { ...report, views: report.views.map((view) => ({ ...view, spearman: NaN })) };
     assert.match(faithfulnessPanelModel(result, constant).verdict, /^No view could be ranked at `size` \(line 2\)/);
   });

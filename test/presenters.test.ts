@@ -11,7 +11,11 @@ describe('hover presenter on real analyses', function () {
   let analyzer: Analyzer;
   let result: AnalysisResult;
   before(async () => {
-    analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
     result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'Slugger.php'), 'utf8'), 'php', { version: 3 });
   });
   after(async () => analyzer?.dispose());
@@ -51,9 +55,12 @@ describe('hover presenter on real analyses', function () {
     const window = result.windows.find((w) => focus >= w.tokenStart && focus < w.tokenEnd)!;
     const m = window.tokenEnd - window.tokenStart;
     const matrix = windowTokenMatrix(result, window, view);
-    for (const row of shown.rows) assert.equal(row.weight, matrix[(row.token - window.tokenStart) * m + (focus - window.tokenStart)]);
+    for (const row of shown.rows)
+      assert.equal(row.weight, matrix[(row.token - window.tokenStart) * m + (focus - window.tokenStart)]);
     // With minShare 0 every token of the window that gives it any attention is a candidate, strongest first.
-    const column = Array.from({ length: m }, (_, b) => (b + window.tokenStart === focus ? 0 : matrix[b * m + focus - window.tokenStart]));
+    const column = Array.from({ length: m }, (_, b) =>
+      b + window.tokenStart === focus ? 0 : matrix[b * m + focus - window.tokenStart],
+    );
     assert.equal(shown.rows[0].weight, Math.max(...column));
     assert.equal(shown.highlights.find((h) => h.token === shown.rows[0].token)!.bucket, BUCKETS - 1);
   });
@@ -63,7 +70,10 @@ describe('hover presenter on real analyses', function () {
     const shown = presentHover(result, { mode: 'meanHeads', layer: 3, direction: 'attendedBy' }, focus);
     const markdown = hoverMarkdown(result, shown, 'command:codeAttention.flipDirection');
     assert.match(markdown, /mean over heads · layer 3 · attended by/);
-    assert.ok(markdown.includes("'/\\[^a\\-z0\\-9\\]\\+/'"), 'brackets, dashes and plus signs of the literal are escaped');
+    assert.ok(
+      markdown.includes("'/\\[^a\\-z0\\-9\\]\\+/'"),
+      'brackets, dashes and plus signs of the literal are escaped',
+    );
     assert.match(markdown, /\| token \| line \| weight \|/);
     assert.match(markdown, /\(command:codeAttention\.flipDirection\)/);
     assert.equal(markdownCell('a|b`c'), 'a\\|b\\`c');
@@ -74,23 +84,47 @@ describe('score panel presenter on a real analysis', function () {
   it('gives one row per layer, a layer × head heatmap, the definition and a CSV export', async () => {
     const { Analyzer } = await import('../src/core/pipeline');
     const { panelCsv, panelModel } = await import('../src/presenters/panel');
-    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    const analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
     try {
-      const result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'inventory.rb'), 'utf8'), 'ruby', { path: '/tmp/inventory.rb' });
+      const result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'inventory.rb'), 'utf8'), 'ruby', {
+        path: '/tmp/inventory.rb',
+      });
       const model = panelModel(result);
       assert.equal(model.file, 'inventory.rb');
       assert.equal(model.layers.length, result.model.layers);
-      assert.deepEqual(model.layers.map((row) => row.cat), result.scores.cat!.score.perLayer);
+      assert.deepEqual(
+        model.layers.map((row) => row.cat),
+        result.scores.cat!.score.perLayer,
+      );
       assert.equal(model.heatmap.length, result.model.layers);
       assert.ok(model.heatmap.every((row) => row.length === result.model.heads));
       assert.equal(model.definition.keptTypes, 'all types'); // the reference has no Ruby list
       const relations = Object.keys(result.scores.structureHeads!.relations);
       assert.equal(model.structureHeads.length, relations.length);
-      assert.ok(model.structureHeads.every((relation) => relation.heads.length <= 3 && relation.heads.every((head) => head.layer < result.model.layers && head.head < result.model.heads)));
+      assert.ok(
+        model.structureHeads.every(
+          (relation) =>
+            relation.heads.length <= 3 &&
+            relation.heads.every((head) => head.layer < result.model.layers && head.head < result.model.heads),
+        ),
+      );
       const csv = panelCsv(model).split('\n');
-      assert.equal(csv[0], 'layer,cat_score,baseline,dfg_share,dfg_baseline,attention_to_bos,attention_to_eos,attention_to_punctuation,entropy');
-      assert.equal(csv.filter((line) => /^\d+,\d+,\d/.test(line) && line.split(',').length === 3).length, result.model.layers * result.model.heads);
-      assert.ok(JSON.parse(JSON.stringify(model)).layers.length === result.model.layers, 'the model survives postMessage (plain JSON)');
+      assert.equal(
+        csv[0],
+        'layer,cat_score,baseline,dfg_share,dfg_baseline,attention_to_bos,attention_to_eos,attention_to_punctuation,entropy',
+      );
+      assert.equal(
+        csv.filter((line) => /^\d+,\d+,\d/.test(line) && line.split(',').length === 3).length,
+        result.model.layers * result.model.heads,
+      );
+      assert.ok(
+        JSON.parse(JSON.stringify(model)).layers.length === result.model.layers,
+        'the model survives postMessage (plain JSON)',
+      );
     } finally {
       await analyzer.dispose();
     }
@@ -102,19 +136,33 @@ describe('CodeLens presenter on a real analysis', function () {
     const { Analyzer, catReport, parsedOf } = await import('../src/core/pipeline');
     const { referenceTypeFilter } = await import('../src/core/metrics/catScore');
     const { functionScores } = await import('../src/presenters/codeLens');
-    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    const analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
     try {
       const result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8'), 'python');
       const scores = functionScores(result);
-      assert.deepEqual(scores.map((score) => score.name), ['__init__', 'get', 'put', 'hit_rate', 'most_common_words']);
+      assert.deepEqual(
+        scores.map((score) => score.name),
+        ['__init__', 'get', 'put', 'hit_rate', 'most_common_words'],
+      );
       const get = scores[1];
       assert.equal(get.range.start.line, 14); // "def get(" on line 15 (1-based)
       const first = result.tokens.findIndex((token) => token.range.start.line === 14);
       const last = result.tokens.findIndex((token) => token.range.start.line === 23);
-      const direct = catReport(result, parsedOf(result), { distance: 'ast', typeFilter: referenceTypeFilter('python'), pairRule: 'mean' }, first, last);
+      const direct = catReport(
+        result,
+        parsedOf(result),
+        { distance: 'ast', typeFilter: referenceTypeFilter('python'), pairRule: 'mean' },
+        first,
+        last,
+      );
       const mean = direct.score.perLayer.reduce((a, b) => a + b, 0) / direct.score.perLayer.length;
       assert.ok(Math.abs(get.cat - mean) < 1e-12);
-      for (const score of scores) assert.ok(score.cat >= 0 && score.cat <= 1 && score.bestLayer >= 0 && score.bestLayer < result.model.layers);
+      for (const score of scores)
+        assert.ok(score.cat >= 0 && score.cat <= 1 && score.bestLayer >= 0 && score.bestLayer < result.model.layers);
     } finally {
       await analyzer.dispose();
     }
@@ -124,9 +172,24 @@ describe('CodeLens presenter on a real analysis', function () {
 describe('status bar and summary presenters', function () {
   it('resolves a stored view for a model and labels it compactly', async () => {
     const { resolveView, shortView } = await import('../src/presenters/status');
-    assert.deepEqual(resolveView({ mode: 'head', layer: 11, head: 9, direction: 'attendsTo' }, 4, 4), { mode: 'head', layer: 3, head: 3, direction: 'attendsTo' });
-    assert.deepEqual(resolveView({ mode: 'head', layer: -1, direction: 'attendsTo' }, 4, 4), { mode: 'head', layer: 3, head: 0, direction: 'attendsTo' });
-    assert.deepEqual(resolveView({ mode: 'meanHeads', layer: 2, direction: 'attendedBy' }, 4, 4), { mode: 'meanHeads', layer: 2, head: undefined, direction: 'attendedBy' });
+    assert.deepEqual(resolveView({ mode: 'head', layer: 11, head: 9, direction: 'attendsTo' }, 4, 4), {
+      mode: 'head',
+      layer: 3,
+      head: 3,
+      direction: 'attendsTo',
+    });
+    assert.deepEqual(resolveView({ mode: 'head', layer: -1, direction: 'attendsTo' }, 4, 4), {
+      mode: 'head',
+      layer: 3,
+      head: 0,
+      direction: 'attendsTo',
+    });
+    assert.deepEqual(resolveView({ mode: 'meanHeads', layer: 2, direction: 'attendedBy' }, 4, 4), {
+      mode: 'meanHeads',
+      layer: 2,
+      head: undefined,
+      direction: 'attendedBy',
+    });
     assert.equal(shortView({ mode: 'head', layer: 3, head: 2, direction: 'attendsTo' }), 'L3 H2');
     assert.equal(shortView({ mode: 'meanHeads', layer: 1, direction: 'attendsTo' }), 'L1 mean');
     assert.equal(shortView({ mode: 'rollout', layer: 3, direction: 'attendsTo' }), 'rollout ≤L3');
@@ -135,7 +198,11 @@ describe('status bar and summary presenters', function () {
 
   it('shows model · device · view, and warnings of a file with syntax errors', async () => {
     const { resultSummary, statusPresentation, unsupportedLanguageMessage } = await import('../src/presenters/status');
-    const analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    const analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
     try {
       const clean = await analyzer.analyze('def add(a, b):\n    return a + b\n', 'python', { version: 7 });
       const view = { mode: 'head' as const, layer: 1, head: 2, direction: 'attendsTo' as const };
@@ -157,7 +224,11 @@ describe('status bar and summary presenters', function () {
     } finally {
       await analyzer.dispose();
     }
-    assert.equal(unsupportedLanguageMessage('plaintext'), 'Code Attention Lens does not support "plaintext" files. Supported languages: Python, Java, JavaScript, TypeScript, Go, Ruby, PHP.');
+    assert.equal(
+      unsupportedLanguageMessage('plaintext'),
+      'Code Attention Lens does not support "plaintext" files. Supported languages: Python, Java, ' +
+        'JavaScript, TypeScript, Go, Ruby, PHP.',
+    );
   });
 
   it('resolves model folders from the settings against the home and workspace folders', async () => {

@@ -23,12 +23,21 @@ describe('tokenizer', () => {
   });
 
   it('reproduces the Python BPE encoding of held-out code in every language', () => {
-    const fixture = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'model', 'tokenizer-parity.json'), 'utf8')) as { cases: ParityCase[] };
+    const fixture = JSON.parse(
+      readFileSync(join(ROOT, 'test', 'fixtures', 'model', 'tokenizer-parity.json'), 'utf8'),
+    ) as { cases: ParityCase[] };
     const languages = new Set(fixture.cases.map((c) => c.language));
-    for (const language of ['python', 'java', 'javascript', 'go', 'ruby', 'php', 'typescript']) assert.ok(languages.has(language), `fixture has ${language}`);
+    for (const language of ['python', 'java', 'javascript', 'go', 'ruby', 'php', 'typescript'])
+      assert.ok(languages.has(language), `fixture has ${language}`);
     for (const parityCase of fixture.cases) {
-      assert.deepEqual(tokenizer.encodeText(parityCase.text), parityCase.ids, `${parityCase.language}: ${parityCase.text.slice(0, 40)}`);
-      parityCase.words.forEach((word, index) => assert.deepEqual(tokenizer.encodeText(index === 0 ? word : ' ' + word), parityCase.wordIds[index]));
+      assert.deepEqual(
+        tokenizer.encodeText(parityCase.text),
+        parityCase.ids,
+        `${parityCase.language}: ${parityCase.text.slice(0, 40)}`,
+      );
+      parityCase.words.forEach((word, index) =>
+        assert.deepEqual(tokenizer.encodeText(index === 0 ? word : ' ' + word), parityCase.wordIds[index]),
+      );
     }
   });
 
@@ -47,7 +56,10 @@ describe('tokenizer', () => {
         previous = owner;
         counts[owner]++;
       }
-      assert.ok(counts.every((count) => count >= 1), `${file}: every code token has a subword`);
+      assert.ok(
+        counts.every((count) => count >= 1),
+        `${file}: every code token has a subword`,
+      );
       const secondTokenPieces = sequence.pieces.filter((_, s) => sequence.tokenOfSubword[s] === 1);
       assert.ok(secondTokenPieces[0].startsWith('Ġ'), 'tokens after the first carry the leading space (Ġ)');
     }
@@ -71,7 +83,8 @@ describe('tokenizer', () => {
     }
     assert.deepEqual(seen, sequence.ids);
     assert.equal(plan.splitTokens.length, 0);
-    for (let w = 1; w < plan.windows.length; w++) assert.equal(plan.windows[w].tokenStart, plan.windows[w - 1].tokenEnd);
+    for (let w = 1; w < plan.windows.length; w++)
+      assert.equal(plan.windows[w].tokenStart, plan.windows[w - 1].tokenEnd);
   });
 
   it('splits a single code token longer than a window across windows and reports it', async () => {
@@ -90,7 +103,11 @@ describe('tokenizer', () => {
     const holdingLiteral = plan.windows.filter((window) => window.tokenStart <= 2 && window.tokenEnd > 2);
     assert.equal(holdingLiteral.length, Math.ceil(literalSubwords / 14));
     assert.ok(plan.windows.every((window) => window.ids.length <= 16));
-    assert.deepEqual(plan.windows.flatMap((window) => window.ids.slice(1, -1)), sequence.ids, 'every subword once, in order');
+    assert.deepEqual(
+      plan.windows.flatMap((window) => window.ids.slice(1, -1)),
+      sequence.ids,
+      'every subword once, in order',
+    );
   });
 
   it('has a model folder to test against', () => {

@@ -2,7 +2,7 @@
 // source holds theme-icon syntax, a URL, strike-through and an HTML entity. The progress
 // notification must show the name as text (no link that runs a command) and the hover card must
 // show the source text literally (no icon, link, strike-through or decoded entity).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A file name that VS Code would render as a link running a command, if shown as Markdown. */
@@ -28,23 +28,12 @@ export function prepareHostileWorkspace(workspace) {
  * Runs the checks; `tools` are the harness's helpers. The hover is read from the DOM, so what is
  * asserted is what a person sees.
  */
-export async function hostileChecks(ui, { workspace, palette, openFile, check, say, screenshots }) {
-  // Without automatic analysis the file is analysed by the command, under its progress notification.
-  const settingsFile = join(workspace, '.vscode', 'settings.json');
-  const settings = readFileSync(settingsFile, 'utf8');
-  writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(settings), 'codeAttention.autoAnalyze': false }));
-  await ui.waitForTimeout(1500);
-  try {
-    await checksOnHostileFile(ui, { palette, openFile, check, say, screenshots });
-  } finally {
-    writeFileSync(settingsFile, settings);
-  }
-}
-
-async function checksOnHostileFile(ui, { palette, openFile, check, say, screenshots }) {
+export async function hostileChecks(ui, { palette, pick, openFile, check, say, screenshots }) {
   await openFile(ui, 'workbench.action.reloadWindow');
+  // Selecting the model again drops every result and analyses the active file under a progress notification.
   await ui.locator('.monaco-editor .view-lines').first().click();
-  await palette(ui, 'Code Attention: Analyze Current File');
+  await palette(ui, 'Code Attention: Select Model');
+  await pick(ui, 'Code Attention mini (final)');
   // One atomic read of the toasts, repeated: a progress notification can close between two locator calls.
   let seen;
   for (let waited = 0; waited < 200 && !seen; waited++) {
@@ -53,7 +42,9 @@ async function checksOnHostileFile(ui, { palette, openFile, check, say, screensh
         element.textContent.includes('Reload'),
       );
       if (!toast) return undefined;
-      const links = [...toast.querySelectorAll('a')].map((a) => a.getAttribute('href') ?? a.getAttribute('data-href') ?? '');
+      const links = [...toast.querySelectorAll('a')].map(
+        (a) => a.getAttribute('href') ?? a.getAttribute('data-href') ?? '',
+      );
       return { text: toast.innerText, links };
     });
     if (!seen) await ui.waitForTimeout(100);
@@ -61,7 +52,10 @@ async function checksOnHostileFile(ui, { palette, openFile, check, say, screensh
   if (seen) {
     await ui.screenshot({ path: join(screenshots, 'hostile-notification.png') });
     say(`hostile file name in the progress notification: ${seen.text.replace(/\s+/g, ' ').slice(0, 160)}`);
-    check(!seen.links.some((href) => href.includes('command:')), `the notification has no command link (${seen.links.join(', ')})`);
+    check(
+      !seen.links.some((href) => href.includes('command:')),
+      `the notification has no command link (${seen.links.join(', ')})`,
+    );
     check(
       seen.text.includes('[Reload]') && seen.text.includes('command:workbench.action.reloadWindow'),
       'the notification shows the file name as text',

@@ -29,15 +29,25 @@ import { viewsChecks } from './views-checks.mjs';
 const started = Date.now();
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const say = (message) => console.log(`[e2e ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${message}`);
-const codeServer = execFileSync('bash', [join(root, 'scripts/e2e/setup-code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop();
+const codeServer = execFileSync('bash', [join(root, 'scripts/e2e/setup-code-server.sh')], {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
+  .trim()
+  .split('\n')
+  .pop();
 const screenshots = join(root, 'docs', 'screenshots');
 mkdirSync(screenshots, { recursive: true });
 const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((candidate) => existsSync(candidate));
 if (!chromiumPath) {
-  console.error('Chromium is not installed: run scripts/e2e/setup-code-server.sh as root (it installs Debian\'s chromium).');
+  console.error(
+    "Chromium is not installed: run scripts/e2e/setup-code-server.sh as root (it installs Debian's chromium).",
+  );
   process.exit(1);
 }
-const bundledModels = ['code-attention-mini', 'code-attention-mini-early'].filter((name) => existsSync(join(root, 'models', name, 'manifest.json')));
+const bundledModels = ['code-attention-mini', 'code-attention-mini-early'].filter((name) =>
+  existsSync(join(root, 'models', name, 'manifest.json')),
+);
 if (!bundledModels.length) {
   console.error('No bundled model under models/: the extension has nothing to run (see models/README.md).');
   process.exit(1);
@@ -64,9 +74,18 @@ const example = readFileSync(join(root, 'examples', 'lru_cache.py'), 'utf8');
 writeFileSync(join(workspace, 'big_module.py'), example.repeat(20));
 prepareHostileWorkspace(workspace);
 mkdirSync(join(workspace, '.vscode'));
-const settings = { 'workbench.startupEditor': 'none', 'security.workspace.trust.enabled': false, 'editor.hover.delay': 300, 'files.simpleDialog.enable': true, 'workbench.tips.enabled': false, 'editor.minimap.enabled': false, 'editor.stickyScroll.enabled': false };
+const settings = {
+  'workbench.startupEditor': 'none',
+  'security.workspace.trust.enabled': false,
+  'editor.hover.delay': 300,
+  'files.simpleDialog.enable': true,
+  'workbench.tips.enabled': false,
+  'editor.minimap.enabled': false,
+  'editor.stickyScroll.enabled': false,
+};
 // CAL_E2E_EXTRA_MODELS=DIR[:DIR…] offers more model folders next to the bundled ones (codeAttention.models).
-if (process.env.CAL_E2E_EXTRA_MODELS) settings['codeAttention.models'] = process.env.CAL_E2E_EXTRA_MODELS.split(':').filter(Boolean);
+if (process.env.CAL_E2E_EXTRA_MODELS)
+  settings['codeAttention.models'] = process.env.CAL_E2E_EXTRA_MODELS.split(':').filter(Boolean);
 writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings));
 
 const extensionsDir = join(scratch, 'extensions');
@@ -118,9 +137,25 @@ const port = await new Promise((resolve) => {
 const host = `127.0.0.1:${port}`;
 const serverLog = [];
 say(`starting code-server on ${host} (workspace ${workspace})`);
-const server = spawn(process.execPath, [join(codeServer, 'out/node/entry.js'), '--auth', 'none', '--bind-addr', host, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-  '--user-data-dir', join(scratch, 'user'), '--extensions-dir', extensionsDir, workspace],
-  { stdio: ['ignore', 'pipe', 'pipe'] });
+const server = spawn(
+  process.execPath,
+  [
+    join(codeServer, 'out/node/entry.js'),
+    '--auth',
+    'none',
+    '--bind-addr',
+    host,
+    '--disable-telemetry',
+    '--disable-update-check',
+    '--disable-workspace-trust',
+    '--user-data-dir',
+    join(scratch, 'user'),
+    '--extensions-dir',
+    extensionsDir,
+    workspace,
+  ],
+  { stdio: ['ignore', 'pipe', 'pipe'] },
+);
 server.stdout.on('data', (chunk) => serverLog.push(String(chunk)));
 server.stderr.on('data', (chunk) => serverLog.push(String(chunk)));
 
@@ -129,14 +164,19 @@ let page;
 const failures = [];
 const extensionLog = [];
 const consoleLog = [];
-const deadline = (ms, what) => new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s: ${what}`)), ms).unref());
-const workbenchUrl = (payload) => `http://${host}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
+const deadline = (ms, what) =>
+  new Promise((_, reject) =>
+    setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s: ${what}`)), ms).unref(),
+  );
+const workbenchUrl = (payload) =>
+  `http://${host}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
 const extensionUri = `vscode-remote://${host}${root}`;
 
 async function newPage() {
   const created = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   created.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') consoleLog.push(`[${message.type()}] ${message.text()}`.slice(0, 500));
+    if (message.type() === 'error' || message.type() === 'warning')
+      consoleLog.push(`[${message.type()}] ${message.text()}`.slice(0, 500));
   });
   return created;
 }
@@ -157,7 +197,13 @@ async function frameWith(ui, selector, timeoutMs) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     for (const frame of ui.frames()) {
-      if (await frame.locator(selector).count().catch(() => 0)) return frame;
+      if (
+        await frame
+          .locator(selector)
+          .count()
+          .catch(() => 0)
+      )
+        return frame;
     }
     await ui.waitForTimeout(500);
   }
@@ -194,7 +240,9 @@ function inlineHints(ui) {
       .map((element) => getComputedStyle(element, '::after').content)
       .filter((content) => content && content !== 'none' && content !== 'normal')
       .map((content) => content.replace(/^"|"$/g, '').replace(/\\(.)/g, '$1'));
-    const injected = spans.filter((element) => /ced-/.test(String(element.className)) && element.children.length === 0).map((element) => element.textContent);
+    const injected = spans
+      .filter((element) => /ced-/.test(String(element.className)) && element.children.length === 0)
+      .map((element) => element.textContent);
     return [...pseudo, ...injected].filter((text) => text && text.trim());
   });
 }
@@ -218,10 +266,24 @@ async function closeAllEditors(ui) {
 }
 
 try {
-  const exited = new Promise((_, reject) => server.once('exit', (code) => reject(new Error(`code-server exited with ${code} before it was ready (its log is below)`))));
+  const exited = new Promise((_, reject) =>
+    server.once('exit', (code) =>
+      reject(new Error(`code-server exited with ${code} before it was ready (its log is below)`)),
+    ),
+  );
   exited.catch(() => undefined);
   await Promise.race([waitForServer(host), exited, deadline(60_000, 'code-server start')]);
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
 
   if (!process.argv.includes('--ui-only')) {
     say('integration tests inside the extension host');
@@ -232,7 +294,11 @@ try {
       extensionLog.push(line);
       console.log(`  | ${line}`);
     });
-    const payload = [['extensionDevelopmentPath', extensionUri], ['extensionTestsPath', `vscode-remote://${host}${join(root, 'out/e2e/integration/index.js')}`], ['skipWelcome', 'true']];
+    const payload = [
+      ['extensionDevelopmentPath', extensionUri],
+      ['extensionTestsPath', `vscode-remote://${host}${join(root, 'out/e2e/integration/index.js')}`],
+      ['skipWelcome', 'true'],
+    ];
     await page.goto(workbenchUrl(payload));
     const code = await Promise.race([exitCode, deadline(300_000, 'integration tests')]);
     say(`integration tests exited with ${code}`);
@@ -253,7 +319,10 @@ try {
     // 800 ms after the editor opens): the time until its result shows in the status bar.
     const opened = Date.now();
     await openFile(ui, 'lru_cache.py');
-    await ui.locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ }).first().waitFor({ timeout: 120_000 });
+    await ui
+      .locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ })
+      .first()
+      .waitFor({ timeout: 120_000 });
     const firstAnalysisMs = Date.now() - opened;
     const processes = modelProcesses(installedExtension);
     check(processes.length === 1, `one model process runs, from the installed extension (${processes.length})`);
@@ -280,8 +349,14 @@ try {
     await openFile(ui, 'lru_cache.py');
     await ui.locator('.monaco-editor .view-lines').first().click();
     await palette(ui, 'Code Attention: Analyze Current File');
-    await ui.locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ }).first().waitFor({ timeout: 120_000 });
-    await ui.locator('.codelens-decoration', { hasText: /CAT \d\.\d{3}/ }).first().waitFor({ timeout: 30_000 });
+    await ui
+      .locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ })
+      .first()
+      .waitFor({ timeout: 120_000 });
+    await ui
+      .locator('.codelens-decoration', { hasText: /CAT \d\.\d{3}/ })
+      .first()
+      .waitFor({ timeout: 30_000 });
     say('analysed lru_cache.py');
 
     // The manifest's entry points: Score and Compare in the editor title bar and context menu, the
@@ -303,22 +378,39 @@ try {
     await ui.keyboard.press('Control+Alt+KeyA');
     await ui.keyboard.press('KeyV');
     const viewPicker = ui.locator('.quick-input-widget .monaco-list-row', { hasText: 'mean over heads' });
-    const keybindingOpened = await viewPicker.first().waitFor({ timeout: 10_000 }).then(() => true, () => false);
+    const keybindingOpened = await viewPicker
+      .first()
+      .waitFor({ timeout: 10_000 })
+      .then(
+        () => true,
+        () => false,
+      );
     await ui.keyboard.press('Escape');
     const ours = titleActions.filter((label) => /Score|Compare/.test(label)).join(', ');
     say(`title bar: ${ours}; Ctrl+Alt+A V opened the view picker: ${keybindingOpened}`);
     check(keybindingOpened, 'Ctrl+Alt+A V opens the attention view picker');
 
     // Hover a code token: the attended tokens get decorations, the card lists tokens with weights.
-    await ui.locator('.view-line span', { hasText: /^capacity$/ }).first().hover();
+    await ui
+      .locator('.view-line span', { hasText: /^capacity$/ })
+      .first()
+      .hover();
     const hover = ui.locator('.monaco-hover', { hasText: 'weight' });
     await hover.first().waitFor({ timeout: 30_000 });
     const hoverText = await hover.first().innerText();
-    const decorated = await ui.evaluate(() => [...document.querySelectorAll('.view-overlays div, .view-lines span, .cdr')].filter((element) => /ced-\d+-/.test(String(element.className))).length);
+    const decorated = await ui.evaluate(
+      () =>
+        [...document.querySelectorAll('.view-overlays div, .view-lines span, .cdr')].filter((element) =>
+          /ced-\d+-/.test(String(element.className)),
+        ).length,
+    );
     const weights = hoverText.match(/\b[01]\.\d{3}\b/g) ?? [];
     await ui.screenshot({ path: join(screenshots, 'hover.png') });
     say(`hover card: ${weights.length} weights; decorated elements: ${decorated}`);
-    check(/attends to/.test(hoverText) && weights.length >= 3, `the hover card lists tokens with weights (it shows: ${hoverText.replace(/\s+/g, ' ').slice(0, 200)})`);
+    check(
+      /attends to/.test(hoverText) && weights.length >= 3,
+      `the hover card lists tokens with weights (it shows: ${hoverText.replace(/\s+/g, ' ').slice(0, 200)})`,
+    );
     check(decorated > 0, 'attended tokens are decorated in the editor');
 
     // The score panel: one chart point per layer, a layer × head heatmap.
@@ -337,19 +429,36 @@ try {
     const pickLayer = Math.min(1, expectedLayers - 1);
     await scoreFrame.locator(`#cat-heatmap td.cell[data-layer="${pickLayer}"][data-head="1"]`).click();
     const selected = scoreFrame.locator(`#cat-heatmap td.cell[data-selected="true"]`);
-    await selected.first().waitFor({ timeout: 15_000 }).catch(() => undefined);
-    const selectedCells = await selected.evaluateAll((cells) => cells.map((cell) => `${cell.dataset.layer},${cell.dataset.head}`));
+    await selected
+      .first()
+      .waitFor({ timeout: 15_000 })
+      .catch(() => undefined);
+    const selectedCells = await selected.evaluateAll((cells) =>
+      cells.map((cell) => `${cell.dataset.layer},${cell.dataset.head}`),
+    );
     const currentView = (await scoreFrame.locator('#current-view').textContent()) ?? '';
     say(`heatmap selection: ${selectedCells.join(' ')}; ${currentView}`);
-    check(selectedCells.length === 1 && selectedCells[0] === `${pickLayer},1`, `clicking the L${pickLayer} H1 cell marks it data-selected (marked: ${selectedCells.join(' ') || 'none'})`);
-    check(new RegExp(`one head · layer ${pickLayer} · head 1`).test(currentView), `#current-view names the head the editor shows (it says: ${currentView || '(empty)'})`);
+    check(
+      selectedCells.length === 1 && selectedCells[0] === `${pickLayer},1`,
+      `clicking the L${pickLayer} H1 cell marks it data-selected (marked: ${selectedCells.join(' ') || 'none'})`,
+    );
+    check(
+      new RegExp(`one head · layer ${pickLayer} · head 1`).test(currentView),
+      `#current-view names the head the editor shows (it says: ${currentView || '(empty)'})`,
+    );
 
     // Back to the default view (last layer, mean over heads) through the view and layer pickers.
     await palette(ui, 'Code Attention: Select Attention View');
     await pick(ui, 'mean over heads');
     await pick(ui, `Layer ${expectedLayers - 1}`);
-    const viewStatus = await ui.locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ }).first().innerText();
-    check(viewStatus.includes(`L${expectedLayers - 1} mean`), `the view pickers set the last layer's mean over heads (status bar: ${viewStatus})`);
+    const viewStatus = await ui
+      .locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ })
+      .first()
+      .innerText();
+    check(
+      viewStatus.includes(`L${expectedLayers - 1} mean`),
+      `the view pickers set the last layer's mean over heads (status bar: ${viewStatus})`,
+    );
 
     // Data-flow edges of a Python variable: `ranked` on line 45 reads the `ranked` of line 44.
     await closeAllEditors(ui);
@@ -363,17 +472,34 @@ try {
       hints = await inlineHints(ui);
     }
     const borders = await ui.evaluate(() => {
-      const styles = [...document.querySelectorAll('.monaco-editor .view-overlays .cdr')].map((element) => getComputedStyle(element));
-      return { dotted: styles.filter((style) => style.borderBottomStyle === 'dotted').length, solid: styles.filter((style) => style.borderTopStyle === 'solid' && style.borderBottomStyle === 'solid').length };
+      const styles = [...document.querySelectorAll('.monaco-editor .view-overlays .cdr')].map((element) =>
+        getComputedStyle(element),
+      );
+      return {
+        dotted: styles.filter((style) => style.borderBottomStyle === 'dotted').length,
+        solid: styles.filter((style) => style.borderTopStyle === 'solid' && style.borderBottomStyle === 'solid').length,
+      };
     });
     await palette(ui, 'View: Toggle Primary Side Bar Visibility'); // room for the inline hint
     await ui.waitForTimeout(800);
     await ui.screenshot({ path: join(screenshots, 'data-flow.png') });
     await palette(ui, 'View: Toggle Primary Side Bar Visibility');
-    say(`data flow: ${borders.dotted} variable underlines, ${borders.solid} source borders; hint: ${hints.join(' | ').slice(0, 200)}`);
-    check(hints.some((hint) => /^`ranked`: value comes from `ranked` line 44 \(attention \d\.\d{3}\)/.test(hint)), `the inline hint names the source of \`ranked\` (hints shown: ${hints.join(' | ') || 'none'})`);
-    check(hints.some((hint) => /file: \d\.\d{3} on data flow vs \d\.\d{3} baseline \(L\d (mean|H\d)\)$/.test(hint)), 'the inline hint gives the file’s data-flow share against its baseline');
-    check(borders.dotted > 10 && borders.solid >= 1, `variables are underlined and the source is outlined (${borders.dotted} underlines, ${borders.solid} outlines)`);
+    say(
+      `data flow: ${borders.dotted} variable underlines, ${borders.solid} source borders; ` +
+        `hint: ${hints.join(' | ').slice(0, 200)}`,
+    );
+    check(
+      hints.some((hint) => /^`ranked`: value comes from `ranked` line 44 \(attention \d\.\d{3}\)/.test(hint)),
+      `the inline hint names the source of \`ranked\` (hints shown: ${hints.join(' | ') || 'none'})`,
+    );
+    check(
+      hints.some((hint) => /file: \d\.\d{3} on data flow vs \d\.\d{3} baseline \(L\d (mean|H\d)\)$/.test(hint)),
+      'the inline hint gives the file’s data-flow share against its baseline',
+    );
+    check(
+      borders.dotted > 10 && borders.solid >= 1,
+      `variables are underlined and the source is outlined (${borders.dotted} underlines, ${borders.solid} outlines)`,
+    );
     await palette(ui, 'Code Attention: Show Data-Flow Edges');
 
     // Faithfulness at the cursor: the score panel shows one ρ per view (or why a view was skipped).
@@ -382,20 +508,47 @@ try {
     await ui.locator('.monaco-editor .view-lines').first().click();
     await goToLine(ui, 14, 11); // `args` in `const args = lastArgs;`
     await palette(ui, 'Code Attention: Check View Faithfulness at Cursor');
-    const faithFrame = await frameWith(ui, '#faithfulness-body[data-status="done"], #faithfulness-body[data-status="failed"]', 240_000);
+    const faithFrame = await frameWith(
+      ui,
+      '#faithfulness-body[data-status="done"], #faithfulness-body[data-status="failed"]',
+      240_000,
+    );
     const faithStatus = await faithFrame.locator('#faithfulness-body').getAttribute('data-status');
-    const rhoRows = await faithFrame.locator('#faithfulness-table tr[data-mode]').evaluateAll((rows) => rows.map((row) => ({ mode: row.dataset.mode, rho: row.querySelector('td.rho')?.textContent ?? '' })));
-    const skippedViews = await faithFrame.locator('#faithfulness-skipped li[data-mode]').evaluateAll((items) => items.map((item) => item.dataset.mode));
-    const verdict = (await faithFrame.locator('#faithfulness-verdict').textContent().catch(() => '')) ?? '';
+    const rhoRows = await faithFrame
+      .locator('#faithfulness-table tr[data-mode]')
+      .evaluateAll((rows) =>
+        rows.map((row) => ({ mode: row.dataset.mode, rho: row.querySelector('td.rho')?.textContent ?? '' })),
+      );
+    const skippedViews = await faithFrame
+      .locator('#faithfulness-skipped li[data-mode]')
+      .evaluateAll((items) => items.map((item) => item.dataset.mode));
+    const verdict =
+      (await faithFrame
+        .locator('#faithfulness-verdict')
+        .textContent()
+        .catch(() => '')) ?? '';
     await palette(ui, 'View: Toggle Primary Side Bar Visibility');
     await faithFrame.locator('#faithfulness').scrollIntoViewIfNeeded();
     await ui.waitForTimeout(1500); // the progress notification fades
     await ui.screenshot({ path: join(screenshots, 'faithfulness.png') });
     await palette(ui, 'View: Toggle Primary Side Bar Visibility');
-    say(`faithfulness: ${rhoRows.map((row) => `${row.mode} ${row.rho}`).join(', ')}${skippedViews.length ? `; skipped ${skippedViews.join(', ')}` : ''}`);
-    check(faithStatus === 'done', `the faithfulness check finished (status ${faithStatus}: ${((await faithFrame.locator('#faithfulness-body').textContent()) ?? '').slice(0, 300)})`);
-    check([...rhoRows.map((row) => row.mode), ...skippedViews].sort().join(',') === 'flow,meanHeads,rollout,valueWeighted', `each of the four views has a ρ or a skip reason (rows ${rhoRows.map((row) => row.mode).join(' ')}; skipped ${skippedViews.join(' ')})`);
-    check(rhoRows.length >= 2 && rhoRows.every((row) => /^-?\d\.\d{3}$|^n\/a$/.test(row.rho)), `one ρ per view (${rhoRows.map((row) => row.rho).join(', ')})`);
+    say(
+      `faithfulness: ${rhoRows.map((row) => `${row.mode} ${row.rho}`).join(', ')}${skippedViews.length ? `; skipped ${skippedViews.join(', ')}` : ''}`,
+    );
+    check(
+      faithStatus === 'done',
+      `the faithfulness check finished ` +
+        `(status ${faithStatus}: ${((await faithFrame.locator('#faithfulness-body').textContent()) ?? '').slice(0, 300)})`,
+    );
+    check(
+      [...rhoRows.map((row) => row.mode), ...skippedViews].sort().join(',') === 'flow,meanHeads,rollout,valueWeighted',
+      `each of the four views has a ρ or a skip reason (rows ${rhoRows.map((row) => row.mode).join(' ')}; ` +
+        `skipped ${skippedViews.join(' ')})`,
+    );
+    check(
+      rhoRows.length >= 2 && rhoRows.every((row) => /^-?\d\.\d{3}$|^n\/a$/.test(row.rho)),
+      `one ρ per view (${rhoRows.map((row) => row.rho).join(', ')})`,
+    );
     check(/`args` \(line 14\)/.test(verdict), `the verdict names the cursor token (${verdict})`);
 
     // Export JSON through the save dialog (VS Code's own file dialog: accept the proposed path).
@@ -404,7 +557,11 @@ try {
     await ui.locator('.monaco-editor .view-lines').first().click();
     await palette(ui, 'Code Attention: Export Scores (JSON or CSV)');
     const dialogInput = ui.locator('.quick-input-widget input');
-    await ui.waitForFunction(() => /wordcount-scores\.json$/.test(document.querySelector('.quick-input-widget input')?.value ?? ''), undefined, { timeout: 120_000 });
+    await ui.waitForFunction(
+      () => /wordcount-scores\.json$/.test(document.querySelector('.quick-input-widget input')?.value ?? ''),
+      undefined,
+      { timeout: 120_000 },
+    );
     await dialogInput.first().press('Enter');
     const exported = join(workspace, 'wordcount-scores.json');
     for (let waited = 0; waited < 30 && !existsSync(exported); waited++) await ui.waitForTimeout(500);
@@ -412,7 +569,12 @@ try {
     if (existsSync(exported)) {
       const saved = JSON.parse(readFileSync(exported, 'utf8'));
       say(`exported JSON: ${saved.file}, ${saved.layers?.length} layers`);
-      check(saved.file === 'wordcount.go' && saved.layers?.length === saved.model?.layers && saved.layers.every((row) => row.cat >= 0 && row.cat <= 1), 'the exported JSON names the file and has one CAT-score in [0, 1] per layer');
+      check(
+        saved.file === 'wordcount.go' &&
+          saved.layers?.length === saved.model?.layers &&
+          saved.layers.every((row) => row.cat >= 0 && row.cat <= 1),
+        'the exported JSON names the file and has one CAT-score in [0, 1] per layer',
+      );
     }
 
     // Compare the two bundled checkpoints: pick both in the quick pick.
@@ -422,12 +584,16 @@ try {
     const modelRows = await rows.count();
     check(modelRows >= 2, `the model picker offers both bundled checkpoints (it offers ${modelRows})`);
     // Tick both rows, then make sure the picker counts two before accepting (a click can be lost on a busy machine).
-    const toggle = (row) => rows.nth(row).locator('input[type=checkbox], .quick-input-list-checkbox, .monaco-custom-toggle').first();
+    const toggle = (row) =>
+      rows.nth(row).locator('input[type=checkbox], .quick-input-list-checkbox, .monaco-custom-toggle').first();
     const isTicked = (row) =>
-      rows.nth(row).evaluate((element) =>
-        element.getAttribute('aria-checked') === 'true' ||
-        !!element.querySelector('input:checked, .monaco-custom-toggle.checked, [aria-checked="true"]'),
-      );
+      rows
+        .nth(row)
+        .evaluate(
+          (element) =>
+            element.getAttribute('aria-checked') === 'true' ||
+            !!element.querySelector('input:checked, .monaco-custom-toggle.checked, [aria-checked="true"]'),
+        );
     for (let attempt = 0; attempt < 5; attempt++) {
       let all = true;
       for (let row = 0; row < Math.min(2, modelRows); row++) {
@@ -442,17 +608,40 @@ try {
     if (modelRows >= 2) {
       const compareFrame = await frameWith(ui, '#compare-chart[data-points]', 180_000);
       const comparePoints = await compareFrame.locator('#compare-chart').getAttribute('data-points');
-      const compareIds = ['compare-chart', 'compare-dfg-chart', 'heatmap-a', 'heatmap-b', 'depth-note', 'difference-legend', 'export-json', 'export-png'];
+      const compareIds = [
+        'compare-chart',
+        'compare-dfg-chart',
+        'heatmap-a',
+        'heatmap-b',
+        'depth-note',
+        'difference-legend',
+        'export-json',
+        'export-png',
+      ];
       const missingIds = [];
       for (const id of compareIds) if (!(await compareFrame.locator(`#${id}`).count())) missingIds.push(id);
-      const heatmapLayers = await compareFrame.locator('#heatmap-a, #heatmap-b').evaluateAll((tables) => tables.map((table) => `${table.dataset.layers}×${table.dataset.heads}`));
+      const heatmapLayers = await compareFrame
+        .locator('#heatmap-a, #heatmap-b')
+        .evaluateAll((tables) => tables.map((table) => `${table.dataset.layers}×${table.dataset.heads}`));
       await ui.waitForTimeout(1000);
       await ui.screenshot({ path: join(screenshots, 'compare-panel.png') });
       say(`compare panel: chart points ${comparePoints}; head maps ${heatmapLayers.join(' and ')}`);
-      check(/^\d+,\d+$/.test(comparePoints ?? ''), `the compare chart has per-layer points for both models (${comparePoints})`);
-      check(!missingIds.length, `the compare panel has its charts, head maps, note, legend and export buttons (missing: ${missingIds.join(', ')})`);
+      check(
+        /^\d+,\d+$/.test(comparePoints ?? ''),
+        `the compare chart has per-layer points for both models (${comparePoints})`,
+      );
+      check(
+        !missingIds.length,
+        `the compare panel has its charts, head maps, note, legend and export buttons ` +
+          `(missing: ${missingIds.join(', ')})`,
+      );
       const [layersA, layersB] = (comparePoints ?? '').split(',');
-      check(heatmapLayers.length === 2 && heatmapLayers[0].startsWith(`${layersA}×`) && heatmapLayers[1].startsWith(`${layersB}×`), `each head map has its model's layers (${heatmapLayers.join(', ')} for chart points ${comparePoints})`);
+      check(
+        heatmapLayers.length === 2 &&
+          heatmapLayers[0].startsWith(`${layersA}×`) &&
+          heatmapLayers[1].startsWith(`${layersB}×`),
+        `each head map has its model's layers (${heatmapLayers.join(', ')} for chart points ${comparePoints})`,
+      );
     }
 
     // The researcher views (attention views panel, exports, theme switches): views-checks.mjs.
@@ -462,14 +651,16 @@ try {
 
     // Hostile input: a file named like a command link, source text with icon and Markdown syntax.
     await closeAllEditors(ui);
-    await hostileChecks(ui, { workspace, palette, openFile, check, say, screenshots });
+    await hostileChecks(ui, { palette, pick, openFile, check, say, screenshots });
 
     // An unsupported file: a clear message.
     await closeAllEditors(ui);
     await openFile(ui, 'notes.txt');
     await ui.locator('.monaco-editor .view-lines').first().click();
     await palette(ui, 'Code Attention: Analyze Current File');
-    const toast = ui.locator('.notifications-toasts .notification-toast', { hasText: 'not supported' }).or(ui.locator('.notifications-toasts .notification-toast', { hasText: 'does not support' }));
+    const toast = ui
+      .locator('.notifications-toasts .notification-toast', { hasText: 'not supported' })
+      .or(ui.locator('.notifications-toasts .notification-toast', { hasText: 'does not support' }));
     await toast.first().waitFor({ timeout: 30_000 });
     const toastText = (await toast.first().innerText()).split('\n')[0];
     await ui.waitForTimeout(1000); // the toast slides in
@@ -485,7 +676,13 @@ try {
     const shownSteps = [];
     for (const title of stepTitles) {
       const step = ui.getByText(title, { exact: true }).first();
-      if (await step.waitFor({ timeout: 15_000 }).then(() => true, () => false)) shownSteps.push(title);
+      if (
+        await step.waitFor({ timeout: 15_000 }).then(
+          () => true,
+          () => false,
+        )
+      )
+        shownSteps.push(title);
     }
     await ui.waitForTimeout(500);
     await ui.screenshot({ path: join(screenshots, 'walkthrough.png') });
@@ -532,7 +729,10 @@ try {
     await openFile(ui, 'big_module.py');
     await ui.locator('.monaco-editor .view-lines').first().click();
     await palette(ui, 'Code Attention: Analyze Current File');
-    await ui.locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ }).first().waitFor({ timeout: 180_000 });
+    await ui
+      .locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ })
+      .first()
+      .waitFor({ timeout: 180_000 });
     const scoreLens = ui.locator('.codelens-decoration').filter({ hasText: /CAT \d\.\d{3}/, visible: true });
     await scoreLens.first().waitFor({ timeout: 30_000 });
     const after = modelProcesses(installedExtension);
@@ -551,7 +751,12 @@ if (failures.length) {
   await page?.screenshot({ path: shot }).catch(() => undefined);
   const visible = await page
     ?.evaluate(() =>
-      [...document.querySelectorAll('.notifications-toasts .notification-list-item-message, .monaco-dialog-box .dialog-message-text, .quick-input-widget .quick-input-title, .quick-input-widget .monaco-list-row .label-name')]
+      [
+        ...document.querySelectorAll(
+          '.notifications-toasts .notification-list-item-message, .monaco-dialog-box .dialog-message-text, ' +
+            '.quick-input-widget .quick-input-title, .quick-input-widget .monaco-list-row .label-name',
+        ),
+      ]
         .map((element) => element.textContent.replace(/\s+/g, ' ').trim())
         .filter(Boolean)
         .join(' | '),
@@ -560,25 +765,50 @@ if (failures.length) {
   const shown = page
     ? await page
         .evaluate(() => ({
-          editor: document.querySelector('.editor-group-container.active .monaco-editor .view-lines')?.innerText.slice(0, 600) ?? '',
+          editor:
+            document
+              .querySelector('.editor-group-container.active .monaco-editor .view-lines')
+              ?.innerText.slice(0, 600) ?? '',
           tabs: [...document.querySelectorAll('.tab')].map((tab) => tab.textContent.trim()).join(' | '),
-          status: [...document.querySelectorAll('.statusbar-item')].map((item) => item.textContent.trim()).filter(Boolean).join(' | '),
+          status: [...document.querySelectorAll('.statusbar-item')]
+            .map((item) => item.textContent.trim())
+            .filter(Boolean)
+            .join(' | '),
           hover: document.querySelector('.monaco-hover:not(.hidden)')?.innerText.slice(0, 400) ?? '',
         }))
         .catch(() => undefined)
     : undefined;
   const webviews = [];
   for (const frame of page?.frames() ?? []) {
-    const text = await frame.locator('#app').innerText({ timeout: 1000 }).catch(() => '');
+    const text = await frame
+      .locator('#app')
+      .innerText({ timeout: 1000 })
+      .catch(() => '');
     if (text) webviews.push(text.replace(/\s+/g, ' ').slice(0, 800));
   }
   console.error(`screenshot of the failure: ${shot}`);
   console.error(`notifications and dialogs on screen: ${visible || '(none)'}`);
-  if (shown) console.error(`tabs: ${shown.tabs}\nstatus bar: ${shown.status}\nhover: ${shown.hover || '(none)'}\nactive editor (start):\n${shown.editor}`);
+  if (shown)
+    console.error(
+      `tabs: ${shown.tabs}\nstatus bar: ${shown.status}\nhover: ${shown.hover || '(none)'}\nactive ` +
+        `editor (start):\n${shown.editor}`,
+    );
   console.error(`webview panels showed:\n${webviews.map((text) => `  ${text}`).join('\n') || '  (none)'}`);
-  console.error(`browser console errors and warnings (last 30):\n${consoleLog.filter((line) => !/ENOTFOUND|open-vsx/.test(line)).slice(-30).join('\n')}`);
+  console.error(
+    `browser console errors and warnings (last 30):\n${consoleLog
+      .filter((line) => !/ENOTFOUND|open-vsx/.test(line))
+      .slice(-30)
+      .join('\n')}`,
+  );
   console.error(`extension host log (last 40):\n${extensionLog.slice(-40).join('\n')}`);
-  console.error(`code-server log (last 30):\n${serverLog.join('').split('\n').filter((line) => !/ENOTFOUND|open-vsx/.test(line)).slice(-30).join('\n')}`);
+  console.error(
+    `code-server log (last 30):\n${serverLog
+      .join('')
+      .split('\n')
+      .filter((line) => !/ENOTFOUND|open-vsx/.test(line))
+      .slice(-30)
+      .join('\n')}`,
+  );
 }
 await Promise.race([browser?.close(), new Promise((resolve) => setTimeout(resolve, 10_000))]).catch(() => undefined);
 server.kill('SIGTERM');

@@ -1,4 +1,3 @@
-/* global document -- the callbacks of evaluate() and waitForFunction() run in the browser */
 // UI checks of the researcher views (issue 15), called once from run.mjs with its helpers:
 // the compare legend; the attention views panel (head view canvas, hover isolation, head toggles,
 // model view thumbnails that select a head, the matrix); the score panel's separate data-flow chart,
@@ -58,7 +57,7 @@ export async function viewsChecks({
   layers,
   heads,
   palette,
-  pick,
+  pick: _pick,
   frameWith,
   openFile,
   goToLine,
@@ -103,7 +102,8 @@ export async function viewsChecks({
   const thumbnails = await viewsFrame.locator('#model-grid canvas.thumbnail').count();
   const scopeText = (await viewsFrame.locator('#app p.meta').first().textContent()) ?? '';
   say(
-    `attention views: ${scopeText}; head view ${head.tokens} tokens, ${head.lines} lines on layer ${head.layer}; ${thumbnails} thumbnails; matrix ${matrix.rows} × ${matrix.tokens}`,
+    `attention views: ${scopeText}; head view ${head.tokens} tokens, ${head.lines} lines on ` +
+      `layer ${head.layer}; ${thumbnails} thumbnails; matrix ${matrix.rows} × ${matrix.tokens}`,
   );
   check(
     /function get, lines 15–\d+, \d+ tokens/.test(scopeText),
@@ -136,7 +136,8 @@ export async function viewsChecks({
       Number(focused.lines) > 0 &&
       Number(focused.lines) <= heads * 8 &&
       Number(focused.lines) < Number(head.lines),
-    `hovering token 3 isolates its lines (focus ${focused.focus}, ${focused.lines} of ${head.lines} lines; canvas ${box ? `${box.width}×${box.height}` : 'not found'})`,
+    `hovering token 3 isolates its lines (focus ${focused.focus}, ${focused.lines} of ${head.lines} ` +
+      `lines; canvas ${box ? `${box.width}×${box.height}` : 'not found'})`,
   );
   await viewsFrame.locator('#head-readout').hover();
 
@@ -145,7 +146,8 @@ export async function viewsChecks({
   const toggled = await dataOf(viewsFrame, '#head-canvas');
   check(
     Number(toggled.headsShown) === heads - 1 && Number(toggled.lines) < Number(head.lines),
-    `turning head 0 off leaves ${heads - 1} heads and fewer lines (${toggled.headsShown} heads, ${toggled.lines} lines)`,
+    `turning head 0 off leaves ${heads - 1} heads and fewer lines (${toggled.headsShown} ` +
+      `heads, ${toggled.lines} lines)`,
   );
 
   // Clicking a thumbnail selects that head in the editor and shows it alone in the head view.
@@ -167,7 +169,9 @@ export async function viewsChecks({
     .locator('#model-grid canvas.selected')
     .evaluateAll((nodes) => nodes.map((node) => `${node.dataset.layer},${node.dataset.head}`));
   say(
-    `thumbnail L${pickLayer} H${pickHead}: status bar ${status}; head view layer ${selected.layer}, ${selected.headsShown} head(s); marked ${marked.join(' ')}`,
+    `thumbnail L${pickLayer} H${pickHead}: status bar ${status}; head view ` +
+      `layer ${selected.layer}, ${selected.headsShown} ` +
+      `head(s); marked ${marked.join(' ')}`,
   );
   check(
     status.includes(`L${pickLayer} H${pickHead}`),
@@ -177,7 +181,9 @@ export async function viewsChecks({
     selected.layer === String(pickLayer) &&
       selected.headsShown === '1' &&
       marked.join(' ') === `${pickLayer},${pickHead}`,
-    `the head view shows that head alone and the thumbnail is marked (layer ${selected.layer}, ${selected.headsShown} heads, marked ${marked.join(' ')})`,
+    `the head view shows that head alone and the thumbnail is marked ` +
+      `(layer ${selected.layer}, ${selected.headsShown} ` +
+      `heads, marked ${marked.join(' ')})`,
   );
   const matrixTitle = (await viewsFrame.locator('#matrix-view h2').textContent()) ?? '';
   check(
@@ -279,11 +285,13 @@ export async function viewsChecks({
     const renders = await viewsFrame.evaluate(() => document.body.dataset.themeRenders ?? '0');
     const matrixTheme = (await dataOf(viewsFrame, '#matrix-canvas')).theme;
     say(
-      `${theme}: head view theme ${views.theme}, background ${views.background} (was ${previous.views.background}); ${renders} theme re-render(s)`,
+      `${theme}: head view theme ${views.theme}, background ${views.background} ` +
+        `(was ${previous.views.background}); ${renders} theme re-render(s)`,
     );
     check(
       views.theme === kind && matrixTheme === kind && views.background !== previous.views.background,
-      `after switching from ${previous.theme} to “${theme}” the attention views redraw in its colours (theme ${views.theme}, background ${previous.views.background} → ${views.background})`,
+      `after switching from ${previous.theme} to “${theme}” the attention views redraw in its colours ` +
+        `(theme ${views.theme}, background ${previous.views.background} → ${views.background})`,
     );
     await ui.screenshot({ path: join(screenshots, `attention-views-${kind}.png`) });
     if (kind === 'dark') {
@@ -298,7 +306,8 @@ export async function viewsChecks({
     const scoreRenders = await scoreFrame.evaluate(() => document.body.dataset.themeRenders ?? '0');
     check(
       score.foreground !== previous.score.foreground && Number(scoreRenders) >= 1,
-      `after switching from ${previous.theme} to “${theme}” the score charts redraw with the new tick colour (${previous.score.foreground} → ${score.foreground}; ${scoreRenders} re-render(s))`,
+      `after switching from ${previous.theme} to “${theme}” the score charts redraw with the new tick ` +
+        `colour (${previous.score.foreground} → ${score.foreground}; ${scoreRenders} re-render(s))`,
     );
     await ui.screenshot({ path: join(screenshots, `score-panel-${kind}.png`) });
     previous = { views, score, theme: `“${theme}”` };

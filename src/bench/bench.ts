@@ -17,7 +17,6 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { headMatrix, meanOverHeads } from '../core/alignment';
 import { extractDataFlow } from '../core/dataflow/dataFlow';
 import { referenceTypeFilter, scoreSnippets, DEFAULT_QUANTILE } from '../core/metrics/catScore';
 import { dataFlowScore } from '../core/metrics/dataFlowScore';
@@ -37,24 +36,34 @@ const outFile = option('--out') ? resolve(option('--out')!) : undefined;
 const threads = Math.max(1, cpus().length);
 
 function defaultModels(): string[] {
-  const bundled = ['code-attention-mini', 'code-attention-mini-early'].map((name) => join(root, 'models', name)).find((dir) => existsSync(join(dir, 'model.onnx')));
+  const bundled = ['code-attention-mini', 'code-attention-mini-early']
+    .map((name) => join(root, 'models', name))
+    .find((dir) => existsSync(join(dir, 'model.onnx')));
   return bundled ? [bundled] : [];
 }
 const models = args.flatMap((arg, i) => (arg === '--model' ? [resolve(args[i + 1])] : []));
 if (!models.length) models.push(...defaultModels());
 const codebertShaped = join(root, 'models', '_work', 'codebert-shaped');
 const BUILD_CODEBERT = [
-  `/usr/bin/python3 models/tools/make_codebert_shaped.py models/_work/codebert-shaped-checkpoint models/code-attention-mini`,
-  `/usr/bin/python3 models/export_onnx.py models/_work/codebert-shaped-checkpoint models/_work/codebert-shaped --name codebert-shaped`,
+  `/usr/bin/python3 models/tools/make_codebert_shaped.py models/_work/codebert-shaped-checkpoint ` +
+    `models/code-attention-mini`,
+  `/usr/bin/python3 models/export_onnx.py models/_work/codebert-shaped-checkpoint models/_work/codebert-shaped ` +
+    `--name codebert-shaped`,
 ];
 
 /** Finds models/_work/codebert-shaped, or builds it (random weights, CodeBERT's config; a few minutes); else says why not. */
 function ensureCodebertShaped(): string | undefined {
   if (existsSync(join(codebertShaped, 'model.onnx'))) return undefined;
-  const how = `Make it with \`${BUILD_CODEBERT.join('` and `')}\` (needs /usr/bin/python3 with torch, numpy and onnx), then rerun.`;
+  const how =
+    `Make it with \`${BUILD_CODEBERT.join('` and `')}\` (needs /usr/bin/python3 with torch, ` +
+    `numpy and onnx), then rerun.`;
   if (args.includes('--no-build')) return `CodeBERT-shaped 12 × 768 model: not present (--no-build). ${how}`;
   const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch, numpy, onnx'], { encoding: 'utf8' });
-  if (torch.status !== 0) return `CodeBERT-shaped 12 × 768 model: not present, and /usr/bin/python3 lacks torch, numpy or onnx to build it. ${how}`;
+  if (torch.status !== 0)
+    return (
+      `CodeBERT-shaped 12 × 768 model: not present, and /usr/bin/python3 lacks torch, numpy or ` +
+      `onnx to build it. ${how}`
+    );
   console.log('… building models/_work/codebert-shaped (random weights with CodeBERT’s config.json; a few minutes)');
   for (const command of BUILD_CODEBERT) {
     const [python, ...rest] = command.split(' ');
@@ -87,7 +96,11 @@ async function timeAsync<T>(fn: () => Promise<T>): Promise<[number, T]> {
 
 /** Real Python code to cut prefixes from: a standard-library module when there is one, else the examples. */
 function pythonSource(): { text: string; origin: string } {
-  for (const candidate of ['/usr/lib/python3.11/textwrap.py', '/usr/lib/python3.12/textwrap.py', '/usr/lib/python3.13/textwrap.py']) {
+  for (const candidate of [
+    '/usr/lib/python3.11/textwrap.py',
+    '/usr/lib/python3.12/textwrap.py',
+    '/usr/lib/python3.13/textwrap.py',
+  ]) {
     if (existsSync(candidate)) return { text: readFileSync(candidate, 'utf8'), origin: candidate };
   }
   const example = readFileSync(join(root, 'examples', 'lru_cache.py'), 'utf8');
@@ -114,11 +127,23 @@ async function prefixOfLength(analyzer: Analyzer, text: string, subwords: number
 
 /** The bare forward the pipeline runs, on its own session with an explicit thread count (for the PyTorch comparison). */
 async function bareForwardTimes(modelDir: string, inputs: number[][]): Promise<number[]> {
-  const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'), { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'), {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+  });
   const medians: number[] = [];
   for (const ids of inputs) {
     const n = ids.length;
-    const feeds = { input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, (id) => BigInt(id)), [1, n]), attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]) };
+    const feeds = {
+      input_ids: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(ids, (id) => BigInt(id)),
+        [1, n],
+      ),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
+    };
     await session.run(feeds);
     const times: number[] = [];
     for (let r = 0; r < repeats; r++) times.push((await timeAsync(() => session.run(feeds)))[0]);
@@ -145,15 +170,16 @@ function sortedQuantile(values: number[], q: number): number {
  * intersection expected when each row's values are shuffled (Σ over rows of high·near/k). Nested
  * loops, arrays of numbers, sort-based quantiles.
  */
-function referenceCat(result: AnalysisResult, snippets: ReturnType<typeof catSnippets>['snippets']): { score: LayerHeadScores; baseline: LayerHeadScores } {
+function referenceCat(
+  result: AnalysisResult,
+  snippets: ReturnType<typeof catSnippets>['snippets'],
+): { score: LayerHeadScores; baseline: LayerHeadScores } {
   const { layers, heads } = result.model;
   const sums = { score: zeros(layers, heads), baseline: zeros(layers, heads) };
   const counts = { score: zeros(layers, heads), baseline: zeros(layers, heads) };
-  let used = 0;
   for (const snippet of snippets) {
     const k = snippet.kept.length;
     if (k < 2) continue;
-    used++;
     const m = snippet.attention.tokenAttention.shape[2];
     const data = snippet.attention.tokenAttention.data;
     const layerMeans = snippet.attention.layerAttention!.data;
@@ -192,7 +218,8 @@ function referenceCat(result: AnalysisResult, snippets: ReturnType<typeof catSni
         }
         chance = expected / (highTotal + nearTotal - expected);
       }
-      const slot = (target: LayerHeadScores, value: number) => (head === undefined ? (target.perLayer[layer] += value) : (target.perHead[layer][head] += value));
+      const slot = (target: LayerHeadScores, value: number) =>
+        head === undefined ? (target.perLayer[layer] += value) : (target.perHead[layer][head] += value);
       if (value !== undefined) {
         slot(sums.score, value);
         slot(counts.score, 1);
@@ -205,11 +232,13 @@ function referenceCat(result: AnalysisResult, snippets: ReturnType<typeof catSni
     for (let l = 0; l < layers; l++) {
       // Per layer, the head-mean token attention as the pipeline aligns it (heads averaged on subwords).
       const mean: number[] = [];
-      for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) mean.push(layerMeans[(l * m + snippet.kept[a]) * m + snippet.kept[b]]);
+      for (let a = 0; a < k; a++)
+        for (let b = 0; b < k; b++) mean.push(layerMeans[(l * m + snippet.kept[a]) * m + snippet.kept[b]]);
       add(l, undefined, mean);
       for (let h = 0; h < heads; h++) {
         const matrix: number[] = [];
-        for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) matrix.push(data[((l * heads + h) * m + snippet.kept[a]) * m + snippet.kept[b]]);
+        for (let a = 0; a < k; a++)
+          for (let b = 0; b < k; b++) matrix.push(data[((l * heads + h) * m + snippet.kept[a]) * m + snippet.kept[b]]);
         add(l, h, matrix);
       }
     }
@@ -222,21 +251,32 @@ function referenceCat(result: AnalysisResult, snippets: ReturnType<typeof catSni
 }
 
 function zeros(layers: number, heads: number): LayerHeadScores {
-  return { perLayer: new Array(layers).fill(0), perHead: Array.from({ length: layers }, () => new Array(heads).fill(0)) };
+  return {
+    perLayer: new Array(layers).fill(0),
+    perHead: Array.from({ length: layers }, () => new Array(heads).fill(0)),
+  };
 }
 
 function largestDifference(a: LayerHeadScores, b: LayerHeadScores): number {
   let largest = 0;
   a.perLayer.forEach((value, l) => (largest = Math.max(largest, Math.abs(value - b.perLayer[l]))));
-  a.perHead.forEach((row, l) => row.forEach((value, h) => (largest = Math.max(largest, Math.abs(value - b.perHead[l][h])))));
+  a.perHead.forEach((row, l) =>
+    row.forEach((value, h) => (largest = Math.max(largest, Math.abs(value - b.perHead[l][h])))),
+  );
   return largest;
 }
 
 /** PyTorch eager forward (same checkpoint, same ids, same thread count), or why it is not available. */
 function torchForward(modelDir: string, checkpointKind: string, inputs: number[][]): number[] | string {
-  const checkpoint = existsSync(join(`${modelDir}-checkpoint`, 'pytorch_model.bin')) ? `${modelDir}-checkpoint` : join(root, 'models', '_work', 'run1', checkpointKind);
+  const checkpoint = existsSync(join(`${modelDir}-checkpoint`, 'pytorch_model.bin'))
+    ? `${modelDir}-checkpoint`
+    : join(root, 'models', '_work', 'run1', checkpointKind);
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  const run = spawnSync(python, [join(root, 'src', 'bench', 'torch_forward.py'), checkpoint, String(threads), String(repeats)], { input: JSON.stringify(inputs), encoding: 'utf8', maxBuffer: 1 << 20 });
+  const run = spawnSync(
+    python,
+    [join(root, 'src', 'bench', 'torch_forward.py'), checkpoint, String(threads), String(repeats)],
+    { input: JSON.stringify(inputs), encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
   if (run.error) return 'n/a (python3 not found)';
   if (run.status === 3) return `n/a (${run.stderr.trim().split('\n').pop()})`;
   if (run.status !== 0) return `n/a (PyTorch run failed: ${run.stderr.trim().split('\n').pop()})`;
@@ -254,8 +294,12 @@ type Row = { what: string; values: string[]; goal?: string };
 async function benchModel(modelDir: string, text: string): Promise<{ title: string; rows: Row[] }> {
   const analyzer = await Analyzer.create({ modelDir, executionProvider: 'cpu', grammarsDir: join(root, 'grammars') });
   const info = analyzer.model.info;
-  const manifest = existsSync(join(modelDir, 'manifest.json')) ? JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')) : {};
-  const title = `${info.name} (${info.layers} layers × ${info.heads} heads, hidden ${info.hiddenSize}; ${analyzer.model.device})`;
+  const manifest = existsSync(join(modelDir, 'manifest.json'))
+    ? JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8'))
+    : {};
+  const title =
+    `${info.name} (${info.layers} layers × ${info.heads} heads, ` +
+    `hidden ${info.hiddenSize}; ${analyzer.model.device})`;
   const cells: Record<string, string[]> = {};
   const put = (key: string, value: string) => (cells[key] ??= []).push(value);
   const inputs: number[][] = [];
@@ -272,35 +316,57 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
     const editorAnalyses: number[] = [];
     // What an editor result holds: every head's token attention is aligned only when something reads it.
     let editorHeldBytes = 0;
-    const stages = { parseMs: [] as number[], tokenizeMs: [] as number[], alignMs: [] as number[], metricsMs: [] as number[] };
+    const stages = {
+      parseMs: [] as number[],
+      tokenizeMs: [] as number[],
+      alignMs: [] as number[],
+      metricsMs: [] as number[],
+    };
     for (let r = 0; r < repeats; r++) {
       forwards.push((await timeAsync(() => analyzer.model.forward(ids)))[0]);
       const [elapsed, analysed] = await timeAsync(() => analyzer.analyze(source, 'python'));
       analyses.push(elapsed);
       result = analysed;
-      const [editorMs, editorResult] = await timeAsync(() => analyzer.analyze(source, 'python', { reports: EDITOR_REPORTS }));
+      const [editorMs, editorResult] = await timeAsync(() =>
+        analyzer.analyze(source, 'python', { reports: EDITOR_REPORTS }),
+      );
       editorAnalyses.push(editorMs);
       editorHeldBytes = editorResult.windows.reduce((sum, window) => sum + window.layerAttention.data.byteLength, 0);
-      for (const stage of Object.keys(stages) as Array<keyof typeof stages>) stages[stage].push(analysed.timings[stage]);
+      for (const stage of Object.keys(stages) as Array<keyof typeof stages>)
+        stages[stage].push(analysed.timings[stage]);
     }
     // Hover: what the hover provider runs after analysis (token at the mouse offset → weights → card).
     const hover: number[] = [];
     const views: AttentionView[] = [];
     for (let l = 0; l < info.layers; l++) {
       views.push({ mode: 'meanHeads', layer: l, direction: 'attendsTo' });
-      for (let h = 0; h < info.heads; h++) views.push({ mode: 'head', layer: l, head: h, direction: h % 2 ? 'attendedBy' : 'attendsTo' });
+      for (let h = 0; h < info.heads; h++)
+        views.push({ mode: 'head', layer: l, head: h, direction: h % 2 ? 'attendedBy' : 'attendsTo' });
     }
     for (let r = 0; r < 400; r++) {
       const token = result.tokens[(r * 7919) % result.tokens.length];
-      hover.push(time(() => {
-        const focus = tokenAtOffset(result.tokens, token.startIndex)!;
-        return hoverMarkdown(result, presentHover(result, views[r % views.length], focus));
-      })[0]);
+      hover.push(
+        time(() => {
+          const focus = tokenAtOffset(result.tokens, token.startIndex)!;
+          return hoverMarkdown(result, presentHover(result, views[r % views.length], focus));
+        })[0],
+      );
     }
     // The metrics stage, metric by metric, on the last result.
     const parsed = parsedOf(result);
-    const scoreOptions = { distance: 'ast' as const, typeFilter: referenceTypeFilter('python'), pairRule: result.options.pairRule };
-    const metricParts = { dataFlowGraph: [] as number[], catDistances: [] as number[], catScoring: [] as number[], headStatistics: [] as number[], structureHeads: [] as number[], dataFlowScore: [] as number[] };
+    const scoreOptions = {
+      distance: 'ast' as const,
+      typeFilter: referenceTypeFilter('python'),
+      pairRule: result.options.pairRule,
+    };
+    const metricParts = {
+      dataFlowGraph: [] as number[],
+      catDistances: [] as number[],
+      catScoring: [] as number[],
+      headStatistics: [] as number[],
+      structureHeads: [] as number[],
+      dataFlowScore: [] as number[],
+    };
     const plain: number[] = [];
     let snippets = catSnippets(result, parsed, scoreOptions).snippets;
     let difference = 0;
@@ -317,7 +383,10 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
       if (graph) metricParts.dataFlowScore.push(time(() => dataFlowScore(result, graph))[0]);
       const [plainMs, reference] = time(() => referenceCat(result, snippets));
       plain.push(plainMs);
-      difference = Math.max(largestDifference(ours.score, reference.score), largestDifference(ours.baseline, reference.baseline));
+      difference = Math.max(
+        largestDifference(ours.score, reference.score),
+        largestDifference(ours.baseline, reference.baseline),
+      );
     }
     const heldBytes = analyzer.tensorCache.stats().bytes;
 
@@ -330,10 +399,22 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
     put('analysis / forward', (analysis / forward).toFixed(2));
     put('analysis as the editor runs it: per-layer CAT + DFG score (ms)', median(editorAnalyses).toFixed(1));
     put('editor analysis / forward', (median(editorAnalyses) / forward).toFixed(2));
-    put('… parse / tokenize / align (ms)', `${median(stages.parseMs).toFixed(1)} / ${median(stages.tokenizeMs).toFixed(1)} / ${median(stages.alignMs).toFixed(1)}`);
+    put(
+      '… parse / tokenize / align (ms)',
+      `${median(stages.parseMs).toFixed(1)} / ${median(stages.tokenizeMs).toFixed(1)} ` +
+        `/ ${median(stages.alignMs).toFixed(1)}`,
+    );
     put('… metrics stage (ms)', median(stages.metricsMs).toFixed(1));
-    put('… … data-flow graph / AST distances (ms)', `${median(metricParts.dataFlowGraph).toFixed(1)} / ${median(metricParts.catDistances).toFixed(1)}`);
-    put('… … CAT + baseline / head stats / structure heads / DFG score (ms)', [metricParts.catScoring, metricParts.headStatistics, metricParts.structureHeads, metricParts.dataFlowScore].map((v) => (v.length ? median(v).toFixed(1) : '–')).join(' / '));
+    put(
+      '… … data-flow graph / AST distances (ms)',
+      `${median(metricParts.dataFlowGraph).toFixed(1)} / ${median(metricParts.catDistances).toFixed(1)}`,
+    );
+    put(
+      '… … CAT + baseline / head stats / structure heads / DFG score (ms)',
+      [metricParts.catScoring, metricParts.headStatistics, metricParts.structureHeads, metricParts.dataFlowScore]
+        .map((v) => (v.length ? median(v).toFixed(1) : '–'))
+        .join(' / '),
+    );
     put('CAT all layers & heads + baseline, ours (ms)', median(metricParts.catScoring).toFixed(1));
     put('CAT, plain reference (ms)', median(plain).toFixed(1));
     put('plain / ours', (median(plain) / median(metricParts.catScoring)).toFixed(2));
@@ -353,7 +434,9 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
     cells['PyTorch / onnxruntime'] = torch.map((ms, i) => (ms / onnxForwards[i]).toFixed(2));
   }
   // Growth: the exponent p in time ∝ n^p between the shortest and the longest input.
-  const growth = Math.log(catTimes[catTimes.length - 1] / catTimes[0]) / Math.log(subwordCounts[subwordCounts.length - 1] / subwordCounts[0]);
+  const growth =
+    Math.log(catTimes[catTimes.length - 1] / catTimes[0]) /
+    Math.log(subwordCounts[subwordCounts.length - 1] / subwordCounts[0]);
   const goals: Record<string, string> = {
     'analysis / forward': '≤ 1.15',
     'editor analysis / forward': '≤ 1.15',
@@ -361,12 +444,23 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
     'largest |ours − reference|': '0 (same definition)',
   };
   const rows: Row[] = Object.entries(cells).map(([what, values]) => ({ what, values, goal: goals[what] }));
-  rows.push({ what: `CAT time growth: exponent p in t ∝ n^p (${subwordCounts[0]}→${subwordCounts[subwordCounts.length - 1]})`, values: [growth.toFixed(2), '', ''] });
+  rows.push({
+    what: `CAT time growth: exponent p in t ∝ n^p (${subwordCounts[0]}→${subwordCounts[subwordCounts.length - 1]})`,
+    values: [growth.toFixed(2), '', ''],
+  });
   const probes = LENGTHS.map((length) => memoryProbe(modelDir, length));
   const fresh = (what: string, value: (probe: MemoryProbe) => number, goal?: string) =>
-    rows.push({ what: `fresh process: ${what} (MiB)`, values: probes.map((probe) => (typeof probe === 'string' ? probe : value(probe).toFixed(0))), goal });
+    rows.push({
+      what: `fresh process: ${what} (MiB)`,
+      values: probes.map((probe) => (typeof probe === 'string' ? probe : value(probe).toFixed(0))),
+      goal,
+    });
   fresh('RSS after loading the model', (probe) => probe.loadedMiB);
-  fresh('RSS growth from load to the end of one analysis, result held', (probe) => probe.afterMiB - probe.loadedMiB, info.layers >= 12 ? '12×12×512² held in < 400 MB' : undefined);
+  fresh(
+    'RSS growth from load to the end of one analysis, result held',
+    (probe) => probe.afterMiB - probe.loadedMiB,
+    info.layers >= 12 ? '12×12×512² held in < 400 MB' : undefined,
+  );
   fresh('RSS growth from load to the highest sample during it', (probe) => probe.peakMiB - probe.loadedMiB);
   await analyzer.dispose();
   return { title, rows };
@@ -376,9 +470,25 @@ const WINDOWS_START = '<!-- windows: start -->';
 const WINDOWS_END = '<!-- windows: end -->';
 
 /** One analysis of a `windows`-window input in a fresh process (dist/memory-probe.js); see memoryProbe.ts. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the probe prints JSON whose rows this table reads by name
 function windowProbe(modelDir: string, windows: number, extra: string[]): Record<string, any> | string {
   const source = ['/usr/lib/python3.11/pprint.py', join(root, 'test', 'fixtures', 'pprint.py')].find(existsSync)!;
-  const run = spawnSync(process.execPath, [join(__dirname, 'memory-probe.js'), '--model', modelDir, '--windows', String(windows), '--grammars', join(root, 'grammars'), '--source', source, ...extra], { encoding: 'utf8', maxBuffer: 1 << 22 });
+  const run = spawnSync(
+    process.execPath,
+    [
+      join(__dirname, 'memory-probe.js'),
+      '--model',
+      modelDir,
+      '--windows',
+      String(windows),
+      '--grammars',
+      join(root, 'grammars'),
+      '--source',
+      source,
+      ...extra,
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 22 },
+  );
   if (run.status !== 0) return `n/a (${(run.stderr || 'probe failed').trim().split('\n').pop()})`;
   return JSON.parse(run.stdout.trim().split('\n').pop()!);
 }
@@ -393,29 +503,53 @@ function windowRows(modelDir: string, layers: number): { columns: number[]; rows
     console.log(`  … ${windows} window(s)`);
     return windowProbe(modelDir, windows, windows === 1 ? ['--ratios', '3'] : windows === 16 ? ['--edit'] : []);
   });
-  const cell = (pick: (probe: Record<string, any>) => string | undefined) => probes.map((probe) => (typeof probe === 'string' ? probe : pick(probe) ?? ''));
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as windowProbe
+  const cell = (pick: (probe: Record<string, any>) => string | undefined) =>
+    probes.map((probe) => (typeof probe === 'string' ? probe : (pick(probe) ?? '')));
   const first = probes[0];
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
   const rows: Row[] = [
     { what: 'input (KB, windows)', values: cell((probe) => `${(probe.bytes / 1000).toFixed(0)} KB, ${probe.windows}`) },
     { what: 'peak RSS of the process (MiB)', values: cell((probe) => probe.peakRssMB.toFixed(0)) },
-    { what: 'peak RSS ÷ peak RSS at 1 window', values: cell((probe) => (typeof first === 'string' ? undefined : (probe.peakRssMB / first.peakRssMB).toFixed(2))), goal: '≤ 1.3 at 64 windows' },
+    {
+      what: 'peak RSS ÷ peak RSS at 1 window',
+      values: cell((probe) => (typeof first === 'string' ? undefined : (probe.peakRssMB / first.peakRssMB).toFixed(2))),
+      goal: '≤ 1.3 at 64 windows',
+    },
     { what: 'total analysis time, every report (s)', values: cell((probe) => (probe.totalMs / 1000).toFixed(1)) },
     { what: '… of which forward passes (s)', values: cell((probe) => (probe.forwardMs / 1000).toFixed(1)) },
-    { what: 'tensors held: cache (limit) + layer means (MiB)', values: cell((probe) => `${mib(probe.cache.bytes)} (${mib(probe.cache.maxBytes)}) + ${mib(probe.compactBytes)}`) },
+    {
+      what: 'tensors held: cache (limit) + layer means (MiB)',
+      values: cell((probe) => `${mib(probe.cache.bytes)} (${mib(probe.cache.maxBytes)}) + ${mib(probe.compactBytes)}`),
+    },
     { what: 'what keeping every window took before (MiB)', values: cell((probe) => mib(probe.oldDesignBytes)) },
     {
       what: 're-analysis after a one-line edit (per-layer reports) ÷ one window’s forward',
-      values: cell((probe) => (probe.reanalysisMs === undefined ? undefined : `${(probe.reanalysisMs / probe.oneForwardMs).toFixed(2)} (${probe.reanalysisRuns.forward} window re-run, ${probe.reanalysisRuns.reused} reused)`)),
+      values: cell((probe) =>
+        probe.reanalysisMs === undefined
+          ? undefined
+          : `${(probe.reanalysisMs / probe.oneForwardMs).toFixed(2)} (${probe.reanalysisRuns.forward} ` +
+            `window re-run, ${probe.reanalysisRuns.reused} reused)`,
+      ),
       goal: '≤ 1.5',
     },
-    { what: `editor analysis ÷ forward, one window`, values: cell((probe) => (probe.editorOverForward === undefined ? undefined : `${probe.editorOverForward.toFixed(2)} at ${probe.forwardSubwords} subwords`)), goal: layers >= 12 ? '≤ 1.10' : undefined },
+    {
+      what: `editor analysis ÷ forward, one window`,
+      values: cell((probe) =>
+        probe.editorOverForward === undefined
+          ? undefined
+          : `${probe.editorOverForward.toFixed(2)} at ${probe.forwardSubwords} subwords`,
+      ),
+      goal: layers >= 12 ? '≤ 1.10' : undefined,
+    },
     {
       what: 'faithfulness check, batches of 8 ÷ one pass per token',
       values: cell((probe) =>
         probe.faithfulness === undefined
           ? undefined
-          : `${probe.faithfulness.ratio.toFixed(2)} (${probe.faithfulness.tokens} tokens; max |Δ occlusion| ${probe.faithfulness.largestOcclusionDifference.toExponential(1)}; ρ ${probe.faithfulness.sameRanks ? 'identical' : 'differ'})`,
+          : `${probe.faithfulness.ratio.toFixed(2)} (${probe.faithfulness.tokens} tokens; max |Δ ` +
+            (`occlusion| ${probe.faithfulness.largestOcclusionDifference.toExponential(1)}; ` +
+              `ρ ${probe.faithfulness.sameRanks ? 'identical' : 'differ'})`),
       ),
     },
   ];
@@ -430,7 +564,9 @@ interface MemoryProbe {
 
 /** Memory of one analysis, measured in a fresh process so that nothing else the bench did counts. */
 function memoryProbe(modelDir: string, length: number): MemoryProbe | string {
-  const run = spawnSync(process.execPath, [__filename, '--memory-probe', modelDir, String(length)], { encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [__filename, '--memory-probe', modelDir, String(length)], {
+    encoding: 'utf8',
+  });
   if (run.status !== 0) return `n/a (${(run.stderr || 'probe failed').trim().split('\n').pop()})`;
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as MemoryProbe;
 }
@@ -451,7 +587,11 @@ async function runMemoryProbe(modelDir: string, length: number): Promise<void> {
   clearInterval(sampler);
   const afterMiB = mib();
   peakMiB = Math.max(peakMiB, afterMiB);
-  console.log(JSON.stringify({ loadedMiB, peakMiB, afterMiB, tokens: result.tokens.length } satisfies MemoryProbe & { tokens: number }));
+  console.log(
+    JSON.stringify({ loadedMiB, peakMiB, afterMiB, tokens: result.tokens.length } satisfies MemoryProbe & {
+      tokens: number;
+    }),
+  );
   await analyzer.dispose();
 }
 
@@ -464,7 +604,7 @@ const CORPUS_END = '<!-- corpus throughput: end -->';
  * and with 1 and 2 worker processes; the rate is the CLI's own (lines scored over the scoring time,
  * the model load excluded). The configurations take turns, twice, and each keeps its better run.
  */
-async function corpusThroughput(modelDirs: string[]): Promise<string> {
+function corpusThroughput(modelDirs: string[]): string {
   const lines = Math.max(16, Number(option('--corpus-lines') ?? 240) || 240);
   const dir = mkdtempSync(join(tmpdir(), 'cal-bench-corpus-'));
   try {
@@ -525,14 +665,19 @@ async function corpusThroughput(modelDirs: string[]): Promise<string> {
       for (const { batch, workers } of configurations) {
         const entry = best.get(`${batch}/${workers}`)!;
         table.push(
-          `| ${basename(modelDir)} | ${batch} | ${entry.shape} | ${entry.rate.toFixed(1)} | ${(entry.rate / baseline).toFixed(2)}× |`,
+          `| ${basename(modelDir)} | ${batch} | ${entry.shape} | ${entry.rate.toFixed(1)} ` +
+            `| ${(entry.rate / baseline).toFixed(2)}× |`,
         );
       }
     }
     const codebert = modelDirs.some((dir) => dir.endsWith('codebert-shaped'))
       ? ''
       : ' The CodeBERT-shaped model was not present, so it has no rows.';
-    return `Corpus throughput: \`code-attention corpus\` on ${lines} real functions of the Python standard library (\`dist/stdlib-corpus.js\`), CPU, ${cpus().length} logical cores; each configuration's better of 2 alternating runs; every configuration writes the same numbers.${codebert}\n\n${table.join('\n')}`;
+    return (
+      `Corpus throughput: \`code-attention corpus\` on ${lines} real functions of the Python ` +
+      (`standard library (\`dist/stdlib-corpus.js\`), CPU, ${cpus().length} logical cores; each configuration's ` +
+        `better of 2 alternating runs; every configuration writes the same numbers.${codebert}\n\n${table.join('\n')}`)
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -549,40 +694,68 @@ async function main() {
   if (args[0] === '--memory-probe') return runMemoryProbe(resolve(args[1]), Number(args[2]));
   const corpusRows = args.includes('--no-corpus') ? undefined : corpusThroughput;
   if (args.includes('--corpus-only')) {
-    const text = await corpusRows!(models);
+    const text = corpusRows!(models);
     console.log(text);
     if (outFile) {
       const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '# Benchmarks\n';
       const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
-      const section = `${CORPUS_START}\nMeasured with \`node dist/bench.js --corpus-only\` on ${when} UTC.\n\n${text}\n${CORPUS_END}`;
+      const section =
+        `${CORPUS_START}\nMeasured with \`node dist/bench.js --corpus-only\` on ${when} ` +
+        `UTC.\n\n${text}\n${CORPUS_END}`;
       writeFileSync(outFile, replaceBetween(previous, CORPUS_START, CORPUS_END, section));
     }
     return;
   }
   const { text, origin } = pythonSource();
-  const machine = `${cpus()[0]?.model?.trim() ?? 'unknown CPU'}, ${cpus().length} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; onnxruntime-node ${ort.env.versions.node}; PyTorch-vs-onnxruntime rows: ${threads} intra-op threads each; ${repeats} repeats, medians`;
+  const machine =
+    `${cpus()[0]?.model?.trim() ?? 'unknown CPU'}, ${cpus().length} logical ` +
+    (`cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ` +
+      `onnxruntime-node ${ort.env.versions.node}; ` +
+      `PyTorch-vs-onnxruntime rows: ${threads} intra-op threads each; ${repeats} repeats, medians`);
   const header = ['model', 'measurement', ...LENGTHS.map((n) => `≤ ${n} subwords`), 'goal'];
   const table = [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`];
   console.log(`Machine: ${machine}`);
   console.log(`Input: prefixes of ${origin}`);
-  if (!models.length) throw new Error('No model found: build or copy a model into models/code-attention-mini (see models/README.md), or pass --model DIR.');
+  if (!models.length)
+    throw new Error(
+      'No model found: build or copy a model into models/code-attention-mini (see models/README.md), ' +
+        'or pass --model DIR.',
+    );
   const windowTable: string[] = [];
   for (const modelDir of models) {
     const info = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
     console.log(`… ${basename(modelDir)}: inputs of several windows`);
     const { columns, rows } = windowRows(modelDir, info.num_hidden_layers);
     const header = ['model', 'measurement', ...[1, 4, 16, 64].map((n) => `${n} window${n > 1 ? 's' : ''}`), 'goal'];
-    if (!windowTable.length) windowTable.push(`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`);
+    if (!windowTable.length)
+      windowTable.push(
+        `| ${header.join(' | ')} |`,
+        `| ${header.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`,
+      );
     const title = `${basename(modelDir)} (${info.num_hidden_layers} × ${info.num_attention_heads})`;
-    for (const row of rows) windowTable.push(`| ${title} | ${row.what} | ${[1, 4, 16, 64].map((n) => (columns.includes(n) ? row.values[columns.indexOf(n)] : 'not run (--long)')).join(' | ')} | ${row.goal ?? ''} |`);
+    for (const row of rows)
+      windowTable.push(
+        `| ${title} | ${row.what} ` +
+          `| ${[1, 4, 16, 64].map((n) => (columns.includes(n) ? row.values[columns.indexOf(n)] : 'not run (--long)')).join(' | ')} ` +
+          `| ${row.goal ?? ''} |`,
+      );
   }
   console.log(windowTable.join('\n'));
   if (outFile) {
-    const measured = `${WINDOWS_START}\nMeasured with \`npm run bench${args.includes('--windows-only') ? ' -- --windows-only' : ''}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Machine: ${machine}.\n\n${windowTable.join('\n')}\n${codebertNote ? `\n${codebertNote}\n` : ''}${WINDOWS_END}`;
+    const measured =
+      `${WINDOWS_START}\nMeasured with \`npm run ` +
+      `bench${args.includes('--windows-only') ? ' -- --windows-only' : ''}\` ` +
+      (`on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. ` +
+        `Machine: ${machine}.\n\n${windowTable.join('\n')}\n${codebertNote ? `\n${codebertNote}\n` : ''}${WINDOWS_END}`);
     const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '# Benchmarks\n';
     const at = previous.indexOf(WINDOWS_START);
     const end = previous.indexOf(WINDOWS_END);
-    writeFileSync(outFile, at >= 0 && end > at ? previous.slice(0, at) + measured + previous.slice(end + WINDOWS_END.length) : `${previous.trimEnd()}\n\n## Files of many windows\n\n${measured}\n`);
+    writeFileSync(
+      outFile,
+      at >= 0 && end > at
+        ? previous.slice(0, at) + measured + previous.slice(end + WINDOWS_END.length)
+        : `${previous.trimEnd()}\n\n## Files of many windows\n\n${measured}\n`,
+    );
   }
   if (args.includes('--windows-only')) return;
   for (const modelDir of models) {
@@ -594,7 +767,11 @@ async function main() {
   if (codebertNote) console.log(`\n${codebertNote}`);
   if (outFile) {
     const notes = codebertNote ? `\n${codebertNote}\n` : '';
-    const measured = `${START}\nMeasured with \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.\n\nMachine: ${machine}.\n\nInput: prefixes (whole lines) of ${origin}, analysed as Python, one window each.\n\n${table.join('\n')}\n${notes}${END}`;
+    const measured =
+      `${START}\nMeasured with \`npm run bench\` ` +
+      `on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} ` +
+      (`UTC.\n\nMachine: ${machine}.\n\nInput: prefixes (whole lines) of ${origin}, analysed as Python, one ` +
+        `window each.\n\n${table.join('\n')}\n${notes}${END}`);
     // The findings around the table are written by hand; only the part between the markers is replaced.
     const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';
     const at = previous.indexOf(START);
@@ -604,7 +781,7 @@ async function main() {
         ? previous.slice(0, at) + measured + previous.slice(end + END.length)
         : `# Benchmarks\n\n${measured}\n`;
     if (corpusRows) {
-      const text = await corpusRows(models);
+      const text = corpusRows(models);
       console.log(`\n${text}`);
       const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
       const section = `${CORPUS_START}\nMeasured with \`npm run bench\` on ${when} UTC.\n\n${text}\n${CORPUS_END}`;
@@ -612,7 +789,7 @@ async function main() {
     }
     writeFileSync(outFile, next);
   } else if (corpusRows) {
-    console.log(`\n${await corpusRows(models)}`);
+    console.log(`\n${corpusRows(models)}`);
   }
 }
 

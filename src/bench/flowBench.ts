@@ -28,14 +28,20 @@ const focusCount = Math.max(1, Number(option('--focuses') ?? 5) || 5);
 
 const models = args.flatMap((arg, i) => (arg === '--model' ? [resolve(args[i + 1])] : []));
 if (!models.length) {
-  const bundled = ['code-attention-mini', 'code-attention-mini-early'].map((name) => join(root, 'models', name)).find((dir) => existsSync(join(dir, 'model.onnx')));
+  const bundled = ['code-attention-mini', 'code-attention-mini-early']
+    .map((name) => join(root, 'models', name))
+    .find((dir) => existsSync(join(dir, 'model.onnx')));
   if (bundled) models.push(bundled);
   const codebertShaped = join(root, 'models', '_work', 'codebert-shaped');
   if (existsSync(join(codebertShaped, 'model.onnx'))) models.push(codebertShaped);
 }
 
 function pythonSource(): { text: string; origin: string } {
-  for (const candidate of ['/usr/lib/python3.11/textwrap.py', '/usr/lib/python3.12/textwrap.py', '/usr/lib/python3.13/textwrap.py']) {
+  for (const candidate of [
+    '/usr/lib/python3.11/textwrap.py',
+    '/usr/lib/python3.12/textwrap.py',
+    '/usr/lib/python3.13/textwrap.py',
+  ]) {
     if (existsSync(candidate)) return { text: readFileSync(candidate, 'utf8'), origin: candidate };
   }
   const example = readFileSync(join(root, 'examples', 'lru_cache.py'), 'utf8');
@@ -61,7 +67,9 @@ interface Row {
 
 /** Both solvers on the same capacities: ms per focus (median), largest |difference|, share of pairs the first phase settled. */
 function compare(label: string, capacities: Float64Array[], n: number, withBaseline: boolean): Row {
-  const focuses = Array.from({ length: focusCount }, (_, k) => Math.min(n - 1, Math.round(((k + 0.5) * n) / focusCount)));
+  const focuses = Array.from({ length: focusCount }, (_, k) =>
+    Math.min(n - 1, Math.round(((k + 0.5) * n) / focusCount)),
+  );
   const current = new LayeredMaxFlow(capacities, n);
   const baseline = withBaseline ? new DinicBaseline(capacities, n) : undefined;
   const run = (solver: Solver, focus: number): [number, Float64Array] => {
@@ -106,7 +114,9 @@ async function realRows(modelDir: string, text: string): Promise<{ title: string
   try {
     const info = analyzer.model.info;
     const analysed = await analyzer.analyze(text, 'python', { reports: [] });
-    const window = [...analysed.windows].sort((a, b) => b.tokenEnd - b.tokenStart - (a.tokenEnd - a.tokenStart) || b.ids.length - a.ids.length)[0];
+    const window = [...analysed.windows].sort(
+      (a, b) => b.tokenEnd - b.tokenStart - (a.tokenEnd - a.tokenStart) || b.ids.length - a.ids.length,
+    )[0];
     const rows: Row[] = [];
     for (const n of sizes) {
       if (n > window.ids.length) {
@@ -138,7 +148,8 @@ function positionalCapacities(n: number): Float64Array[] {
         for (let j = 0; j < n; j++) mean[i * n + j] += row[j] / sum / 12;
       }
     }
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) mean[i * n + j] = 0.5 * mean[i * n + j] + (i === j ? 0.5 : 0);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) mean[i * n + j] = 0.5 * mean[i * n + j] + (i === j ? 0.5 : 0);
     return mean;
   });
 }
@@ -146,29 +157,40 @@ function positionalCapacities(n: number): Float64Array[] {
 function table(title: string, rows: Row[]): string {
   const lines = [
     `${title}`,
-    '| layers × subwords | baseline Dinic (ms / focus) | new (ms / focus) | baseline / new | largest abs. difference | pairs settled by the first phase |',
+    '| layers × subwords | baseline Dinic (ms / focus) | new (ms / focus) | baseline / new | largest ' +
+      'abs. difference | pairs settled by the first phase |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const row of rows) {
     const baseline = row.baselineMs === undefined ? '–' : row.baselineMs.toFixed(1);
     const ratio = row.baselineMs === undefined ? '–' : (row.baselineMs / row.newMs).toFixed(0) + '×';
     const difference = row.largestDifference === undefined ? '–' : row.largestDifference.toExponential(1);
-    lines.push(`| ${row.label} | ${baseline} | ${row.newMs.toFixed(1)} | ${ratio} | ${difference} | ${(100 * row.phaseOneShare).toFixed(1)}% |`);
+    lines.push(
+      `| ${row.label} | ${baseline} | ${row.newMs.toFixed(1)} | ${ratio} | ${difference} ` +
+        `| ${(100 * row.phaseOneShare).toFixed(1)}% |`,
+    );
   }
   return lines.join('\n');
 }
 
 async function main() {
   const { text, origin } = pythonSource();
-  console.log(`Machine: ${cpus()[0]?.model?.trim() ?? 'unknown CPU'}, ${cpus().length} logical cores; Node ${process.version}`);
-  console.log(`Input: the window of ${origin} with the most code tokens, cut to n subwords; ${focusCount} focus positions, medians; baseline up to n = ${baselineUpTo}\n`);
+  console.log(
+    `Machine: ${cpus()[0]?.model?.trim() ?? 'unknown CPU'}, ${cpus().length} logical cores; Node ${process.version}`,
+  );
+  console.log(
+    `Input: the window of ${origin} with the most code tokens, cut to n subwords; ${focusCount} focus ` +
+      `positions, medians; baseline up to n = ${baselineUpTo}\n`,
+  );
   if (!models.length) throw new Error('No model found: pass --model DIR.');
   for (const modelDir of models) {
     const { title, rows } = await realRows(modelDir, text);
     console.log(table(title, rows) + '\n');
   }
   if (args.includes('--stress')) {
-    const rows = sizes.filter((n) => n <= 256).map((n) => compare(`12 × ${n}`, positionalCapacities(n), n, n <= Math.min(baselineUpTo, 128)));
+    const rows = sizes
+      .filter((n) => n <= 256)
+      .map((n) => compare(`12 × ${n}`, positionalCapacities(n), n, n <= Math.min(baselineUpTo, 128)));
     console.log(table('Synthetic: previous-token and <s> heads only (the hardest pattern found)', rows));
   }
 }

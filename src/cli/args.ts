@@ -7,7 +7,11 @@ export interface ParsedArgs {
 
 export class UsageError extends Error {}
 
-export function parseArgs(argv: readonly string[], valueOptions: readonly string[], flagOptions: readonly string[]): ParsedArgs {
+export function parseArgs(
+  argv: readonly string[],
+  valueOptions: readonly string[],
+  flagOptions: readonly string[],
+): ParsedArgs {
   const parsed: ParsedArgs = { positional: [], options: new Map(), flags: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -36,7 +40,8 @@ export function option(args: ParsedArgs, name: string): string | undefined {
 
 export function choice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], fallback: T): T {
   const value = option(args, name) ?? fallback;
-  if (!allowed.includes(value as T)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')} (got "${value}").`);
+  if (!allowed.includes(value as T))
+    throw new UsageError(`--${name} must be one of ${allowed.join(', ')} (got "${value}").`);
   return value as T;
 }
 

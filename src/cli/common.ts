@@ -10,7 +10,11 @@ export const BUNDLED_MODEL = 'code-attention-mini';
 export function bundledModelsDir(start = __dirname): string | undefined {
   let dir = start;
   for (;;) {
-    if (existsSync(join(dir, 'models', BUNDLED_MODEL, 'manifest.json')) || existsSync(join(dir, 'models', 'known-models.json'))) return join(dir, 'models');
+    if (
+      existsSync(join(dir, 'models', BUNDLED_MODEL, 'manifest.json')) ||
+      existsSync(join(dir, 'models', 'known-models.json'))
+    )
+      return join(dir, 'models');
     const parent = dirname(dir);
     if (parent === dir) return undefined;
     dir = parent;
@@ -20,7 +24,10 @@ export function bundledModelsDir(start = __dirname): string | undefined {
 export function defaultModelDir(): string {
   const modelsDir = bundledModelsDir();
   const models = modelsDir ? findModels(modelsDir) : [];
-  if (!models.length) throw new InputError('No bundled model found (models/code-attention-mini). Pass --model DIR with an exported model folder.');
+  if (!models.length)
+    throw new InputError(
+      'No bundled model found (models/code-attention-mini). Pass --model DIR with an exported model folder.',
+    );
   return models[0].path;
 }
 

@@ -24,7 +24,7 @@ if (require.main === module) {
   process.on('disconnect', () => process.exit(0));
   const send = (reply: CorpusWorkerReply) => process.send!(reply);
   let analyzer: Analyzer | undefined;
-  process.on('message', async (request: CorpusWorkerRequest) => {
+  const answer = async (request: CorpusWorkerRequest): Promise<void> => {
     try {
       if (request.type === 'open') {
         analyzer = await Analyzer.create({
@@ -45,5 +45,6 @@ if (require.main === module) {
     } catch (error) {
       send({ type: 'failed', message: (error as Error).message, loadError: error instanceof ModelLoadError });
     }
-  });
+  };
+  process.on('message', (request: CorpusWorkerRequest) => void answer(request));
 }

@@ -18,7 +18,11 @@ export const COMMANDS: Record<string, Command> = {
 };
 
 function usage(): string {
-  return ['Code Attention Lens — structure attention of code models', '', ...Object.values(COMMANDS).map((command) => '  ' + command.usage)].join('\n');
+  return [
+    'Code Attention Lens — structure attention of code models',
+    '',
+    ...Object.values(COMMANDS).map((command) => '  ' + command.usage),
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -13,7 +13,13 @@ import type { AnalyzedWindow, PairRule, SubwordWindow, Tensor } from './types';
  *
  * The result is m×m over the window's code tokens (m = tokenEnd − tokenStart), row-major.
  */
-export function alignMatrix(subwordMatrix: Float32Array, n: number, window: SubwordWindow, rule: PairRule, offset = 0): Float32Array {
+export function alignMatrix(
+  subwordMatrix: Float32Array,
+  n: number,
+  window: SubwordWindow,
+  rule: PairRule,
+  offset = 0,
+): Float32Array {
   const m = window.tokenEnd - window.tokenStart;
   const result = new Float32Array(m * m);
   alignInto(result, 0, subwordMatrix, offset, n, new AlignmentPlan(n, window, rule), new Float64Array(m));
@@ -50,9 +56,17 @@ class AlignmentPlan {
  * run of subwords of one token are summed per column token into `row` (m, reused), then the run
  * is written out divided by the pair's subword counts as the rule says.
  */
-function alignInto(out: Float32Array, outOffset: number, subwordMatrix: Float32Array, offset: number, n: number, plan: AlignmentPlan, row: Float64Array): void {
+function alignInto(
+  out: Float32Array,
+  outOffset: number,
+  subwordMatrix: Float32Array,
+  offset: number,
+  n: number,
+  plan: AlignmentPlan,
+  row: Float64Array,
+): void {
   const { m, owner, inverseCount, columnScale } = plan;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const a = owner[i];
     let last = i + 1;
     while (last < n && owner[last] === a) last++;
@@ -79,7 +93,8 @@ export function alignAttention(attentions: Tensor, window: SubwordWindow, rule: 
   const m = plan.m;
   const data = new Float32Array(layers * heads * m * m);
   const row = new Float64Array(m);
-  for (let index = 0; index < layers * heads; index++) alignInto(data, index * m * m, attentions.data, index * n * n, n, plan, row);
+  for (let index = 0; index < layers * heads; index++)
+    alignInto(data, index * m * m, attentions.data, index * n * n, n, plan, row);
   return { data, shape: [layers, heads, m, m] };
 }
 
@@ -108,7 +123,10 @@ const everyHead = new WeakMap<object, Tensor>();
  * `tokenAttention` (every head, the largest tensor and the costliest alignment) as a property
  * aligned on first read — the hover and the per-layer scores do not need it.
  */
-export function withTokenAttention<W extends SubwordWindow & { subwordAttention: Tensor; valueNorms?: Tensor }>(window: W, rule: PairRule): W & AnalyzedWindow {
+export function withTokenAttention<W extends SubwordWindow & { subwordAttention: Tensor; valueNorms?: Tensor }>(
+  window: W,
+  rule: PairRule,
+): W & AnalyzedWindow {
   const aligned = Object.assign(window, { layerAttention: alignLayerMeans(window.subwordAttention, window, rule) });
   Object.defineProperty(aligned, 'tokenAttention', {
     enumerable: true,

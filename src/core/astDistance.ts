@@ -48,7 +48,11 @@ export function lcaDepth(tree: SyntaxTree, a: number, b: number): number {
  * of the file (the extra edges use them all, comments too when kept); distances are returned for
  * `tokens`, a subset in source order.
  */
-export function upgradedAstDistances(tree: SyntaxTree, allTokens: readonly CodeToken[], tokens: readonly CodeToken[]): Int32Array {
+export function upgradedAstDistances(
+  tree: SyntaxTree,
+  allTokens: readonly CodeToken[],
+  tokens: readonly CodeToken[],
+): Int32Array {
   const extra: number[][] = Array.from({ length: tree.nodes.length }, () => []);
   const lastOccurrence = new Map<string, number>();
   for (let k = 0; k < allTokens.length; k++) {

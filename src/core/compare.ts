@@ -43,7 +43,13 @@ function compared(result: AnalysisResult): ComparedModel {
     baseline: [...cat.baseline.perLayer],
     heatmap: cat.score.perHead.map((row) => [...row]),
     ...(scores.dataFlow
-      ? { dataFlow: { score: [...scores.dataFlow.score.perLayer], baseline: [...scores.dataFlow.baseline.perLayer], perHead: scores.dataFlow.score.perHead.map((row) => [...row]) } }
+      ? {
+          dataFlow: {
+            score: [...scores.dataFlow.score.perLayer],
+            baseline: [...scores.dataFlow.baseline.perLayer],
+            perHead: scores.dataFlow.score.perHead.map((row) => [...row]),
+          },
+        }
       : {}),
   };
 }
@@ -69,7 +75,8 @@ export function receivedAttention(result: AnalysisResult): number[] {
  * tokens (same file, same parse options); windows may differ since tokenizers may differ.
  */
 export function compareAnalyses(a: AnalysisResult, b: AnalysisResult): ModelComparison {
-  if (a.source.text !== b.source.text || a.tokens.length !== b.tokens.length) throw new Error('Both analyses must be of the same text with the same options.');
+  if (a.source.text !== b.source.text || a.tokens.length !== b.tokens.length)
+    throw new Error('Both analyses must be of the same text with the same options.');
   const relativeDepth = a.model.layers !== b.model.layers;
   const receivedA = receivedAttention(a);
   const receivedB = receivedAttention(b);
@@ -80,7 +87,8 @@ export function compareAnalyses(a: AnalysisResult, b: AnalysisResult): ModelComp
     b: compared(b),
     relativeDepth,
     note: relativeDepth
-      ? `The models have ${a.model.layers} and ${b.model.layers} layers: layers are compared on relative depth (layer l of L sits at (l + 1) / L).`
+      ? `The models have ${a.model.layers} and ${b.model.layers} layers: layers are compared on ` +
+        `relative depth (layer l of L sits at (l + 1) / L).`
       : `Both models have ${a.model.layers} layers: layers are compared one to one.`,
     receivedDifference: receivedB.map((value, token) => value - receivedA[token]),
   };

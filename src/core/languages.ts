@@ -18,13 +18,62 @@ export interface LanguageSpec {
 }
 
 export const LANGUAGES: readonly LanguageSpec[] = [
-  { id: 'python', displayName: 'Python', grammar: 'python', extensions: ['.py', '.pyi'], commentTypes: ['comment'], atomicTypes: ['string', 'concatenated_string'] },
-  { id: 'java', displayName: 'Java', grammar: 'java', extensions: ['.java'], commentTypes: ['line_comment', 'block_comment', 'comment'], atomicTypes: ['string_literal', 'character_literal', 'text_block'] },
-  { id: 'javascript', displayName: 'JavaScript', grammar: 'javascript', extensions: ['.js', '.mjs', '.cjs', '.jsx'], commentTypes: ['comment'], atomicTypes: ['string', 'template_string', 'regex'] },
-  { id: 'typescript', displayName: 'TypeScript', grammar: 'typescript', extensions: ['.ts', '.mts', '.cts'], commentTypes: ['comment'], atomicTypes: ['string', 'template_string', 'regex'] },
-  { id: 'go', displayName: 'Go', grammar: 'go', extensions: ['.go'], commentTypes: ['comment'], atomicTypes: ['interpreted_string_literal', 'raw_string_literal', 'rune_literal'] },
-  { id: 'ruby', displayName: 'Ruby', grammar: 'ruby', extensions: ['.rb'], commentTypes: ['comment'], atomicTypes: ['string', 'symbol', 'simple_symbol', 'delimited_symbol', 'regex', 'character'] },
-  { id: 'php', displayName: 'PHP', grammar: 'php', extensions: ['.php'], commentTypes: ['comment'], atomicTypes: ['string', 'encapsed_string', 'heredoc', 'nowdoc'] },
+  {
+    id: 'python',
+    displayName: 'Python',
+    grammar: 'python',
+    extensions: ['.py', '.pyi'],
+    commentTypes: ['comment'],
+    atomicTypes: ['string', 'concatenated_string'],
+  },
+  {
+    id: 'java',
+    displayName: 'Java',
+    grammar: 'java',
+    extensions: ['.java'],
+    commentTypes: ['line_comment', 'block_comment', 'comment'],
+    atomicTypes: ['string_literal', 'character_literal', 'text_block'],
+  },
+  {
+    id: 'javascript',
+    displayName: 'JavaScript',
+    grammar: 'javascript',
+    extensions: ['.js', '.mjs', '.cjs', '.jsx'],
+    commentTypes: ['comment'],
+    atomicTypes: ['string', 'template_string', 'regex'],
+  },
+  {
+    id: 'typescript',
+    displayName: 'TypeScript',
+    grammar: 'typescript',
+    extensions: ['.ts', '.mts', '.cts'],
+    commentTypes: ['comment'],
+    atomicTypes: ['string', 'template_string', 'regex'],
+  },
+  {
+    id: 'go',
+    displayName: 'Go',
+    grammar: 'go',
+    extensions: ['.go'],
+    commentTypes: ['comment'],
+    atomicTypes: ['interpreted_string_literal', 'raw_string_literal', 'rune_literal'],
+  },
+  {
+    id: 'ruby',
+    displayName: 'Ruby',
+    grammar: 'ruby',
+    extensions: ['.rb'],
+    commentTypes: ['comment'],
+    atomicTypes: ['string', 'symbol', 'simple_symbol', 'delimited_symbol', 'regex', 'character'],
+  },
+  {
+    id: 'php',
+    displayName: 'PHP',
+    grammar: 'php',
+    extensions: ['.php'],
+    commentTypes: ['comment'],
+    atomicTypes: ['string', 'encapsed_string', 'heredoc', 'nowdoc'],
+  },
 ];
 
 export const SUPPORTED_LANGUAGE_NAMES = LANGUAGES.map((spec) => spec.displayName).join(', ');

@@ -56,7 +56,11 @@ export class LoadedModel {
 
   static async load(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
     const folder = resolve(dir);
-    if (!existsSync(folder)) throw new ModelLoadError(`Model folder ${folder} does not exist. Choose a folder that holds model.onnx, tokenizer.json and manifest.json.`);
+    if (!existsSync(folder))
+      throw new ModelLoadError(
+        `Model folder ${folder} does not exist. Choose a folder that holds model.onnx, tokenizer.json ` +
+          `and manifest.json.`,
+      );
     if (!statSync(folder).isDirectory()) {
       throw new ModelLoadError(
         `${folder} is a file, not a model folder. ` +
@@ -107,11 +111,15 @@ export class LoadedModel {
       };
       const lackingInputs = ['input_ids', 'attention_mask'].filter((name) => !session.inputNames.includes(name));
       if (lackingInputs.length) {
-        throw new ModelLoadError(`model.onnx in ${folder} has inputs [${session.inputNames.join(', ')}] but needs ${lackingInputs.join(' and ')}. ${REEXPORT}`);
+        throw new ModelLoadError(
+          `model.onnx in ${folder} has inputs [${session.inputNames.join(', ')}] but ` +
+            `needs ${lackingInputs.join(' and ')}. ${REEXPORT}`,
+        );
       }
       if (!session.outputNames.includes(names.attentions)) {
         throw new ModelLoadError(
-          `model.onnx in ${folder} has no "${names.attentions}" output (it has ${session.outputNames.join(', ')}): attention weights are needed. ${REEXPORT}`,
+          `model.onnx in ${folder} has no "${names.attentions}" output (it has ${session.outputNames.join(', ')}): ` +
+            `attention weights are needed. ${REEXPORT}`,
         );
       }
       const hasValueNorms = session.outputNames.includes(names.valueNorms);
@@ -128,11 +136,18 @@ export class LoadedModel {
         maxPositions: declared.maxPositions,
         hasValueNorms,
       };
-      const model = new LoadedModel(info, device, tokenizer, session, {
-        attentions: names.attentions,
-        valueNorms: hasValueNorms ? names.valueNorms : undefined,
-        lastHiddenState: names.lastHiddenState,
-      }, fallbackReason);
+      const model = new LoadedModel(
+        info,
+        device,
+        tokenizer,
+        session,
+        {
+          attentions: names.attentions,
+          valueNorms: hasValueNorms ? names.valueNorms : undefined,
+          lastHiddenState: names.lastHiddenState,
+        },
+        fallbackReason,
+      );
       await model.probe(declared);
       return model;
     } catch (error) {
@@ -205,17 +220,19 @@ export class LoadedModel {
     const attentions = outputs[this.outputNames.attentions];
     const dims = attentions.dims;
     if (dims.length !== 5) {
-      throw new ModelLoadError(`The attentions output has rank ${dims.length}; expected 5 ([layers, batch, heads, seq, seq]). ${REEXPORT}`);
+      throw new ModelLoadError(
+        `The attentions output has rank ${dims.length}; expected 5 ([layers, batch, heads, seq, seq]). ${REEXPORT}`,
+      );
     }
     // With a batch of one, [layers, 1, heads, n, n] has the same layout as [layers, heads, n, n].
     const result: ForwardOutput = {
-      attentions: { data: attentions.data as Float32Array, shape: [dims[0], dims[2], dims[3], dims[4]] },
-      lastHiddenState: { data: outputs[this.outputNames.lastHiddenState].data as Float32Array, shape: [n, this.info.hiddenSize] },
+      attentions: { data: attentions.data, shape: [dims[0], dims[2], dims[3], dims[4]] },
+      lastHiddenState: { data: outputs[this.outputNames.lastHiddenState].data, shape: [n, this.info.hiddenSize] },
     };
     if (this.outputNames.valueNorms) {
       const norms = outputs[this.outputNames.valueNorms];
       const normDims = norms.dims;
-      result.valueNorms = { data: norms.data as Float32Array, shape: [normDims[0], normDims[2], normDims[3]] };
+      result.valueNorms = { data: norms.data, shape: [normDims[0], normDims[2], normDims[3]] };
     }
     return result;
   }
@@ -239,7 +256,8 @@ export class LoadedModel {
     const attentions = outputs[this.outputNames.attentions];
     if (attentions.dims.length !== 5) {
       throw new ModelLoadError(
-        `The attentions output has rank ${attentions.dims.length}; expected 5 ([layers, batch, heads, seq, seq]). ${REEXPORT}`,
+        `The attentions output has rank ${attentions.dims.length}; expected 5 ([layers, batch, heads, ` +
+          `seq, seq]). ${REEXPORT}`,
       );
     }
     const [layers, batchSize, heads, width] = attentions.dims;
@@ -382,7 +400,10 @@ export async function openSession(
       return { session: await open(['cuda']), device: 'cuda' };
     } catch (error) {
       if (setting === 'cuda') {
-        throw new ModelLoadError(`The CUDA execution provider is not available here (${firstLine(error)}). Set codeAttention.executionProvider / --device to "auto" or "cpu".`);
+        throw new ModelLoadError(
+          `The CUDA execution provider is not available here (${firstLine(error)}). Set ` +
+            `codeAttention.executionProvider / --device to "auto" or "cpu".`,
+        );
       }
       return { session: await open(['cpu']), device: 'cpu', fallbackReason: firstLine(error) };
     }
@@ -426,7 +447,10 @@ export type WorkerReply =
  */
 export class WorkerSession implements ForwardSession {
   private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (outputs: Record<string, OutputTensor>) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (outputs: Record<string, OutputTensor>) => void; reject: (error: Error) => void }
+  >();
   private stoppedBy?: Error;
   private released?: () => void;
 
@@ -460,13 +484,21 @@ export class WorkerSession implements ForwardSession {
       worker.once('message', resolveReply);
       worker.once('error', rejectReply);
       worker.postMessage({ type: 'open', file, setting } satisfies WorkerRequest);
-    }).catch((error: unknown) => ({ type: 'failed', message: `The model worker thread did not start: ${firstLine(error)}`, loadError: true }) as WorkerReply);
+    }).catch((error: unknown): WorkerReply => ({
+      type: 'failed',
+      message: `The model worker thread did not start: ${firstLine(error)}`,
+      loadError: true,
+    }));
     if (reply.type !== 'opened') {
       await worker.terminate();
       const message = reply.type === 'failed' ? reply.message : `Unexpected reply from the model worker: ${reply.type}`;
       throw new ModelLoadError(message);
     }
-    return { session: new WorkerSession(worker, reply.inputNames, reply.outputNames), device: reply.device, fallbackReason: reply.fallbackReason };
+    return {
+      session: new WorkerSession(worker, reply.inputNames, reply.outputNames),
+      device: reply.device,
+      fallbackReason: reply.fallbackReason,
+    };
   }
 
   get stopped(): boolean {
@@ -506,7 +538,6 @@ export class WorkerSession implements ForwardSession {
     await this.worker.terminate();
   }
 }
-
 
 export interface ModelEntry {
   name: string;

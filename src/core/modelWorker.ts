@@ -12,13 +12,21 @@ let session: InProcessSession | undefined;
 const reply = (message: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 const messageOf = (error: unknown) => String((error as Error)?.message ?? error);
 
-port.on('message', async (request: WorkerRequest) => {
+port.on('message', (request: WorkerRequest) => void answer(request));
+
+async function answer(request: WorkerRequest): Promise<void> {
   switch (request.type) {
     case 'open':
       try {
         const opened = await openSession(request.file, request.setting);
         session = opened.session;
-        reply({ type: 'opened', device: opened.device, fallbackReason: opened.fallbackReason, inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
+        reply({
+          type: 'opened',
+          device: opened.device,
+          fallbackReason: opened.fallbackReason,
+          inputNames: [...session.inputNames],
+          outputNames: [...session.outputNames],
+        });
       } catch (error) {
         reply({ type: 'failed', message: messageOf(error), loadError: error instanceof ModelLoadError });
       }
@@ -27,11 +35,19 @@ port.on('message', async (request: WorkerRequest) => {
     case 'runBatch':
       try {
         if (!session) throw new Error('The model worker has no open session.');
-        const outputs = request.type === 'run' ? await session.run(request.ids, request.fetches) : await session.runBatch(request.batch, request.padId, request.fetches);
+        const outputs =
+          request.type === 'run'
+            ? await session.run(request.ids, request.fetches)
+            : await session.runBatch(request.batch, request.padId, request.fetches);
         const buffers = new Set(Object.values(outputs).map((output) => output.data.buffer as ArrayBuffer));
         reply({ type: 'result', id: request.id, outputs }, [...buffers]);
       } catch (error) {
-        reply({ type: 'failed', id: request.id, message: messageOf(error), loadError: error instanceof ModelLoadError });
+        reply({
+          type: 'failed',
+          id: request.id,
+          message: messageOf(error),
+          loadError: error instanceof ModelLoadError,
+        });
       }
       return;
     case 'release':
@@ -40,4 +56,4 @@ port.on('message', async (request: WorkerRequest) => {
       reply({ type: 'released' });
       return;
   }
-});
+}

@@ -27,7 +27,8 @@ export function findGrammarsDir(startDir: string = __dirname): string {
     const parent = dirname(dir);
     if (parent === dir) {
       throw new Error(
-        `Cannot find the grammars folder (grammars/tree-sitter.wasm) above ${startDir}. Run "npm run build" to copy the grammar files.`,
+        `Cannot find the grammars folder (grammars/tree-sitter.wasm) above ${startDir}. Run "npm run ` +
+          `build" to copy the grammar files.`,
       );
     }
     dir = parent;

@@ -7,15 +7,47 @@ import { DEFAULT_PRESET, describeChoices, type PresetName } from './presets';
 import type { TokenMode } from './parser';
 import { languageSpec } from './languages';
 import { LoadedModel, type LoadModelOptions } from './model';
-import { catDefinition, keptTokenIndices, referenceTypeFilter, scoreSnippets, type CatScoreReport, type CatSnippet, type TypeFilter } from './metrics/catScore';
+import {
+  catDefinition,
+  keptTokenIndices,
+  referenceTypeFilter,
+  scoreSnippets,
+  type CatScoreReport,
+  type CatSnippet,
+  type TypeFilter,
+} from './metrics/catScore';
 import { extractDataFlow } from './dataflow/dataFlow';
 import { headRoles } from './metrics/specialTokens';
 import { CodeParser } from './parser';
 import { keptDistances, type ScoreOptions } from './scoreOptions';
 import { planWindows } from './windows';
 import type { SubwordSequence } from './tokenizer';
-import { carryPartials, catFromPartials, dataFlowFromPartials, ensurePartial, headStatisticsFromPartials, needsTensors, ScoreContext, structureHeadsFromPartials, type WindowReport } from './windowScores';
-import { AnalyzedWindowRecord, attachTensorSource, DEFAULT_TENSOR_CACHE_BYTES, residentTensors, TensorCache, TensorsReleasedError, tensorsOf, tensorSourceOf, windowKey, windowTensorBytes, windowTensors, type TensorSource, type WindowTensors } from './windowTensors';
+import {
+  carryPartials,
+  catFromPartials,
+  dataFlowFromPartials,
+  ensurePartial,
+  headStatisticsFromPartials,
+  needsTensors,
+  ScoreContext,
+  structureHeadsFromPartials,
+  type WindowReport,
+} from './windowScores';
+import {
+  AnalyzedWindowRecord,
+  attachTensorSource,
+  DEFAULT_TENSOR_CACHE_BYTES,
+  residentTensors,
+  TensorCache,
+  TensorsReleasedError,
+  tensorsOf,
+  tensorSourceOf,
+  windowKey,
+  windowTensorBytes,
+  windowTensors,
+  type TensorSource,
+  type WindowTensors,
+} from './windowTensors';
 import type {
   AnalysisResult,
   AnalysisScores,
@@ -101,14 +133,18 @@ export interface AnalyzerOptions extends LoadModelOptions {
 /** Checks text before any work: empty, binary or oversized input gets a clear message. */
 export function checkInput(source: string, maxBytes = DEFAULT_MAX_BYTES): void {
   if (source.trim().length === 0) throw new InputError('The file is empty: there is no code to analyse.');
-  if (source.includes('\u0000')) throw new InputError('The file looks binary (it contains NUL bytes): open a source file instead.');
+  if (source.includes('\u0000'))
+    throw new InputError('The file looks binary (it contains NUL bytes): open a source file instead.');
   const replacement = (source.match(/\uFFFD/g) ?? []).length;
   if (replacement > 8 && replacement > source.length / 100) {
     throw new InputError('The file is not valid UTF-8 text (many undecodable bytes): open a source file instead.');
   }
   const bytes = Buffer.byteLength(source, 'utf8');
   if (bytes > maxBytes) {
-    throw new InputError(`The file has ${(bytes / 1e6).toFixed(2)} MB; the limit is ${(maxBytes / 1e6).toFixed(2)} MB. Analyse a smaller file or a selection.`);
+    throw new InputError(
+      `The file has ${(bytes / 1e6).toFixed(2)} MB; the limit is ${(maxBytes / 1e6).toFixed(2)} MB. ` +
+        `Analyse a smaller file or a selection.`,
+    );
   }
 }
 
@@ -128,7 +164,10 @@ export class Analyzer {
 
   static async create(options: AnalyzerOptions): Promise<Analyzer> {
     const cache = new TensorCache(options.tensorCacheBytes ?? DEFAULT_TENSOR_CACHE_BYTES);
-    const [parser, model] = await Promise.all([CodeParser.create(options.grammarsDir), LoadedModel.load(options.modelDir, options)]);
+    const [parser, model] = await Promise.all([
+      CodeParser.create(options.grammarsDir),
+      LoadedModel.load(options.modelDir, options),
+    ]);
     return new Analyzer(parser, model, cache);
   }
 
@@ -142,7 +181,14 @@ export class Analyzer {
     if (!source) {
       const { info } = this.model;
       const model = this.model;
-      source = { prefix: `${info.path}|${rule}`, cache: this.tensorCache, rule, layers: info.layers, heads: info.heads, hasValueNorms: info.hasValueNorms, forward: async (ids) => {
+      source = {
+        prefix: `${info.path}|${rule}`,
+        cache: this.tensorCache,
+        rule,
+        layers: info.layers,
+        heads: info.heads,
+        hasValueNorms: info.hasValueNorms,
+        forward: async (ids) => {
           // A model process that died since the analysis starts again for the recomputation.
           await model.restartIfStopped();
           return model.forward(ids);
@@ -226,7 +272,10 @@ export class Analyzer {
     if (parsed.tokens.length === 0) throw new InputError('The file has no code tokens (only comments or whitespace).');
     if (parsed.errors.length) {
       const inError = parsed.tokens.filter((token) => token.inError).length;
-      warnings.push(`Syntax errors: ${parsed.errors.length} region(s), ${inError} of ${parsed.tokens.length} code tokens inside them; scores include them.`);
+      warnings.push(
+        `Syntax errors: ${parsed.errors.length} region(s), ${inError} of ${parsed.tokens.length} code ` +
+          `tokens inside them; scores include them.`,
+      );
     }
     cancelled();
 
@@ -241,27 +290,48 @@ export class Analyzer {
       const key = windowKey(window, tensorSource.prefix);
       reusable.set(key, [...(reusable.get(key) ?? []), window]);
     }
-    const planFor = (starts?: readonly number[]) => 
-      planWindows(sequence, tokensFed, windowSize, this.model.tokenizer.special, parsed.tree, starts && new Set(starts));
+    const planFor = (starts?: readonly number[]) =>
+      planWindows(
+        sequence,
+        tokensFed,
+        windowSize,
+        this.model.tokenizer.special,
+        parsed.tree,
+        starts && new Set(starts),
+      );
     let plan = planFor(options.windowStarts);
     if (previous && !options.windowStarts) {
       // Where the edited window overflowed, a fresh plan moves the cuts after it; the previous cuts may still fit.
-      const reusedBy = (candidate: typeof plan) => candidate.windows.filter((window) => reusable.has(windowKey(window, tensorSource.prefix))).length;
+      const reusedBy = (candidate: typeof plan) =>
+        candidate.windows.filter((window) => reusable.has(windowKey(window, tensorSource.prefix))).length;
       const kept = planFor(previousStarts(previous, tokensFed));
       if (reusedBy(kept) > reusedBy(plan)) plan = kept;
     }
     const tokenizeMs = performance.now() - mark;
-    if (plan.windows.length > 1) warnings.push(`The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} windows of at most ${info.maxPositions}. Attention does not cross windows.`);
+    if (plan.windows.length > 1)
+      warnings.push(
+        `The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} ` +
+          `windows of at most ${info.maxPositions}. Attention does not cross windows.`,
+      );
     if (plan.splitTokens.length) {
-      warnings.push(`${plan.splitTokens.length} code token(s) have more subwords than a window holds (${info.maxPositions}); each was split across consecutive windows.`);
+      warnings.push(
+        `${plan.splitTokens.length} code token(s) have more subwords than a window holds ` +
+          `(${info.maxPositions}); each was split across consecutive windows.`,
+      );
     }
-    if (!info.hasValueNorms) warnings.push('The model has no value_norms output: value-weighted attention is unavailable. Re-export with models/export_onnx.py.');
+    if (!info.hasValueNorms)
+      warnings.push(
+        'The model has no value_norms output: value-weighted attention is unavailable. Re-export with ' +
+          'models/export_onnx.py.',
+      );
 
     const typeFilter = options.typeFilter ?? referenceTypeFilter(language);
     const dataFlow = extractDataFlow(parsed);
     const context = new ScoreContext(parsed, { distance, typeFilter, pairRule }, dataFlow, info.layers, info.heads);
     // Data-chosen types need every window's attention before any window is scored: CAT then runs after the windows.
-    const wanted = windowReports(options.reports ?? 'all', dataFlow !== undefined).filter(([report]) => report !== 'cat' || typeFilter.kind !== 'data');
+    const wanted = windowReports(options.reports ?? 'all', dataFlow !== undefined).filter(
+      ([report]) => report !== 'cat' || typeFilter.kind !== 'data',
+    );
 
     let forwardMs = 0;
     let alignMs = 0;
@@ -280,7 +350,10 @@ export class Analyzer {
         carryPartials(earlier, record);
         reused++;
       } else {
-        options.onProgress?.(`Running the model on window ${index + 1} of ${plan.windows.length}`, index / plan.windows.length);
+        options.onProgress?.(
+          `Running the model on window ${index + 1} of ${plan.windows.length}`,
+          index / plan.windows.length,
+        );
         mark = performance.now();
         const output = await forward(window.ids);
         forwardMs += performance.now() - mark;
@@ -289,7 +362,17 @@ export class Analyzer {
         tensors = tensorsOf(window, output, pairRule);
         record = new AnalyzedWindowRecord(window, alignLayerMeans(output.attentions, window, pairRule));
         alignMs += performance.now() - mark;
-        tensorSource.cache.put(key, tensors, windowTensorBytes(info.layers, info.heads, window.ids.length, window.tokenEnd - window.tokenStart, info.hasValueNorms));
+        tensorSource.cache.put(
+          key,
+          tensors,
+          windowTensorBytes(
+            info.layers,
+            info.heads,
+            window.ids.length,
+            window.tokenEnd - window.tokenStart,
+            info.hasValueNorms,
+          ),
+        );
       }
       attachTensorSource(record, tensorSource, key);
       mark = performance.now();
@@ -397,14 +480,18 @@ export class Analyzer {
 function previousStarts(previous: AnalysisResult, tokens: readonly CodeToken[]): number[] {
   const oldTokens = previous.tokens;
   const shift = tokens.length - oldTokens.length;
-  const textShift = tokens.length && oldTokens.length ? tokens[tokens.length - 1].endIndex - oldTokens[oldTokens.length - 1].endIndex : 0;
+  const textShift =
+    tokens.length && oldTokens.length
+      ? tokens[tokens.length - 1].endIndex - oldTokens[oldTokens.length - 1].endIndex
+      : 0;
   const starts: number[] = [];
   for (const window of previous.windows) {
     const old = oldTokens[window.tokenStart];
     const same = tokens[window.tokenStart];
     const moved = tokens[window.tokenStart + shift];
     if (same && same.text === old.text && same.startIndex === old.startIndex) starts.push(window.tokenStart);
-    else if (moved && moved.text === old.text && moved.startIndex === old.startIndex + textShift) starts.push(window.tokenStart + shift);
+    else if (moved && moved.text === old.text && moved.startIndex === old.startIndex + textShift)
+      starts.push(window.tokenStart + shift);
   }
   return starts;
 }
@@ -414,7 +501,8 @@ function windowReports(reports: 'all' | readonly ReportName[], hasDataFlow: bool
   const list = reports === 'all' ? ALL_REPORTS : reports;
   const wanted: Array<[WindowReport, boolean]> = [];
   if (list.includes('cat') || list.includes('catLayers')) wanted.push(['cat', list.includes('cat')]);
-  if (hasDataFlow && (list.includes('dataFlow') || list.includes('dataFlowLayers'))) wanted.push(['dataFlow', list.includes('dataFlow')]);
+  if (hasDataFlow && (list.includes('dataFlow') || list.includes('dataFlowLayers')))
+    wanted.push(['dataFlow', list.includes('dataFlow')]);
   if (list.includes('headStatistics')) wanted.push(['headStatistics', true]);
   if (list.includes('structureHeads')) wanted.push(['structureHeads', true]);
   return wanted;
@@ -463,7 +551,9 @@ function contextOf(result: AnalysisResult): ScoreContext {
 
 /** The window's tensors without a forward pass: cached, or held by a window made outside the pipeline. */
 function tensorsAtHand(window: AnalyzedWindow): WindowTensors | undefined {
-  return residentTensors(window) ?? (Object.prototype.hasOwnProperty.call(window, 'subwordAttention') ? window : undefined);
+  return (
+    residentTensors(window) ?? (Object.prototype.hasOwnProperty.call(window, 'subwordAttention') ? window : undefined)
+  );
 }
 
 /** The reports among `reports` that `result.scores` lacks (a per-head report makes its per-layer one redundant). */
@@ -502,10 +592,14 @@ export function completeScores(result: AnalysisResult, reports: 'all' | readonly
   for (const report of missing) {
     const started = performance.now();
     const [windowReport, heads] = windowReportOf(report);
-    const byWindow = windowReport === 'cat' ? result.options.typeFilter.kind !== 'data' : windowReport !== 'dataFlow' || result.dataFlow;
+    const byWindow =
+      windowReport === 'cat'
+        ? result.options.typeFilter.kind !== 'data'
+        : windowReport !== 'dataFlow' || result.dataFlow;
     if (byWindow) {
       for (const window of result.windows) {
-        if (!ensurePartial(context, window, windowReport, heads, tensorsAtHand(window))) throw new TensorsReleasedError(`completeScores (${report})`);
+        if (!ensurePartial(context, window, windowReport, heads, tensorsAtHand(window)))
+          throw new TensorsReleasedError(`completeScores (${report})`);
       }
     }
     assignReport(result, report, context);
@@ -529,8 +623,11 @@ export async function completeScoresStepwise(
 ): Promise<AnalysisScores> {
   const missing = missingReports(result, reports);
   const context = contextOf(result);
-  const byWindow = (report: WindowReport) => (report === 'cat' ? result.options.typeFilter.kind !== 'data' : report !== 'dataFlow' || result.dataFlow);
-  const parts = missing.map(windowReportOf).filter(([report, heads]) => needsTensors(report, heads) && byWindow(report));
+  const byWindow = (report: WindowReport) =>
+    report === 'cat' ? result.options.typeFilter.kind !== 'data' : report !== 'dataFlow' || result.dataFlow;
+  const parts = missing
+    .map(windowReportOf)
+    .filter(([report, heads]) => needsTensors(report, heads) && byWindow(report));
   if (parts.length) {
     for (const [index, window] of result.windows.entries()) {
       await new Promise((resolve) => setImmediate(resolve));
@@ -553,7 +650,13 @@ export async function completeScoresStepwise(
 }
 
 /** CAT-score snippets of a result: one per window, over the kept tokens in `[from, to)`. */
-export function catSnippets(result: AnalysisResult, parsed: ParsedSource, options: ScoreOptions, from = 0, to = result.tokens.length): { snippets: CatSnippet[]; tokensKept: number } {
+export function catSnippets(
+  result: AnalysisResult,
+  parsed: ParsedSource,
+  options: ScoreOptions,
+  from = 0,
+  to = result.tokens.length,
+): { snippets: CatSnippet[]; tokensKept: number } {
   const snippets: CatSnippet[] = [];
   let tokensKept = 0;
   for (const window of result.windows) {
@@ -579,7 +682,14 @@ export function catSnippets(result: AnalysisResult, parsed: ParsedSource, option
 }
 
 /** CAT-score of a result, over the tokens in `[from, to)`; per layer, and per head unless `scoreHeads` is false. */
-export function catReport(result: AnalysisResult, parsed: ParsedSource, options: ScoreOptions, from?: number, to?: number, scoreHeads = true): CatScoreReport {
+export function catReport(
+  result: AnalysisResult,
+  parsed: ParsedSource,
+  options: ScoreOptions,
+  from?: number,
+  to?: number,
+  scoreHeads = true,
+): CatScoreReport {
   let typeFilter = options.typeFilter;
   if (typeFilter.kind === 'data' && !typeFilter.typesPerLayer) {
     const counters = newCounters(result.model.layers);
@@ -591,7 +701,13 @@ export function catReport(result: AnalysisResult, parsed: ParsedSource, options:
       ? scorePerLayerTypes(result, parsed, { ...options, typeFilter }, typeFilter.typesPerLayer, from, to, scoreHeads)
       : scoreAll(result, parsed, options, from, to, scoreHeads);
   return {
-    definition: catDefinition(typeFilter, options.distance, options.pairRule, undefined, preset({ ...result.options, ...options, typeFilter })),
+    definition: catDefinition(
+      typeFilter,
+      options.distance,
+      options.pairRule,
+      undefined,
+      preset({ ...result.options, ...options, typeFilter }),
+    ),
     headsScored: scoreHeads,
     score: scored.score,
     baseline: scored.baseline,
@@ -656,7 +772,14 @@ function preset(options: AnalysisResult['options']): { name: PresetName; choices
 
 /** A ParsedSource view of a result (the pipeline keeps everything the parser produced). */
 export function parsedOf(result: AnalysisResult): ParsedSource {
-  return { language: result.source.language, source: result.source.text, tree: result.tree, tokens: result.tokens, errors: result.errors, keptComments: result.options.keepComments };
+  return {
+    language: result.source.language,
+    source: result.source.text,
+    tree: result.tree,
+    tokens: result.tokens,
+    errors: result.errors,
+    keptComments: result.options.keepComments,
+  };
 }
 
 /**
@@ -665,7 +788,11 @@ export function parsedOf(result: AnalysisResult): ParsedSource {
  * that fails runs again one window at a time, so that one bad window fails only its own snippet.
  */
 class ForwardBatcher {
-  private pending: Array<{ ids: readonly number[]; resolve: (output: ForwardOutput) => void; reject: (error: Error) => void }> = [];
+  private pending: Array<{
+    ids: readonly number[];
+    resolve: (output: ForwardOutput) => void;
+    reject: (error: Error) => void;
+  }> = [];
   private busy = false;
 
   constructor(

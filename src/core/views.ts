@@ -26,7 +26,12 @@ export const VIEW_MODE_LABELS: Record<ViewMode, string> = {
 };
 
 export function viewLabel(view: AttentionView): string {
-  const where = view.mode === 'head' || (view.mode === 'valueWeighted' && view.head !== undefined) ? `layer ${view.layer} · head ${view.head ?? 0}` : view.mode === 'rollout' || view.mode === 'flow' ? `layers 0–${view.layer}` : `layer ${view.layer}`;
+  const where =
+    view.mode === 'head' || (view.mode === 'valueWeighted' && view.head !== undefined)
+      ? `layer ${view.layer} · head ${view.head ?? 0}`
+      : view.mode === 'rollout' || view.mode === 'flow'
+        ? `layers 0–${view.layer}`
+        : `layer ${view.layer}`;
   const direction = view.mode === 'flow' ? 'flows to' : view.direction === 'attendsTo' ? 'attends to' : 'attended by';
   const note = view.mode === 'flow' ? ' (max-flow into each token, row normalised to 1)' : '';
   return `${VIEW_MODE_LABELS[view.mode]} · ${where} · ${direction}${note}`;
@@ -58,7 +63,7 @@ function cachedMatrix(window: AnalyzedWindow, key: string): Float32Array | undef
 
 function cache(window: AnalyzedWindow, key: string, matrix: Float32Array): Float32Array {
   let byKey = matrixCache.get(window);
-  if (!byKey) matrixCache.set(window, (byKey = new Map()));
+  if (!byKey) matrixCache.set(window, (byKey = new Map<string, Float32Array>()));
   byKey.delete(key);
   byKey.set(key, matrix);
   for (const oldest of byKey.keys()) {
@@ -90,7 +95,9 @@ function needsTensors(view: AttentionView): boolean {
 
 /** The window's tensors if at hand (cached, or held by a window made outside the pipeline). */
 function tensorsAtHand(window: AnalyzedWindow): WindowTensors | undefined {
-  return residentTensors(window) ?? (Object.prototype.hasOwnProperty.call(window, 'subwordAttention') ? window : undefined);
+  return (
+    residentTensors(window) ?? (Object.prototype.hasOwnProperty.call(window, 'subwordAttention') ? window : undefined)
+  );
 }
 
 /**
@@ -106,7 +113,13 @@ export async function prepareView(result: AnalysisResult, view: AttentionView, t
   derive(result, window, view, token, tensors);
 }
 
-function derive(result: AnalysisResult, window: AnalyzedWindow, view: AttentionView, token: number, tensors: WindowTensors): Float32Array {
+function derive(
+  result: AnalysisResult,
+  window: AnalyzedWindow,
+  view: AttentionView,
+  token: number,
+  tensors: WindowTensors,
+): Float32Array {
   const rule = result.options.pairRule;
   const n = window.ids.length;
   const key = viewKey(view, token);
@@ -114,19 +127,40 @@ function derive(result: AnalysisResult, window: AnalyzedWindow, view: AttentionV
     case 'head': {
       // One head aligned alone: 1/(layers × heads) of aligning every head.
       const heads = tensors.subwordAttention.shape[1];
-      return cache(window, key, alignMatrix(tensors.subwordAttention.data, n, window, rule, (view.layer * heads + (view.head ?? 0)) * n * n));
+      return cache(
+        window,
+        key,
+        alignMatrix(tensors.subwordAttention.data, n, window, rule, (view.layer * heads + (view.head ?? 0)) * n * n),
+      );
     }
     case 'meanHeads':
       return headMatrix(window.layerAttention, view.layer, 0);
     case 'rollout': {
       // Every layer's rollout is a step of the same product: align them all at once.
       const rollouts = attentionRollout(tensors.subwordAttention);
-      rollouts.forEach((rollout, layer) => cache(window, `rollout:${layer}`, alignMatrix(Float32Array.from(rollout), n, window, rule)));
+      rollouts.forEach((rollout, layer) =>
+        cache(window, `rollout:${layer}`, alignMatrix(Float32Array.from(rollout), n, window, rule)),
+      );
       return cachedMatrix(window, key)!;
     }
     case 'valueWeighted':
-      if (!tensors.valueNorms) throw new Error('This model has no value_norms output; value-weighted attention needs it (re-export with models/export_onnx.py).');
-      return cache(window, key, alignMatrix(Float32Array.from(valueWeightedAttention(tensors.subwordAttention, tensors.valueNorms, view.layer, view.head)), n, window, rule));
+      if (!tensors.valueNorms)
+        throw new Error(
+          'This model has no value_norms output; value-weighted attention needs it (re-export with ' +
+            'models/export_onnx.py).',
+        );
+      return cache(
+        window,
+        key,
+        alignMatrix(
+          Float32Array.from(
+            valueWeightedAttention(tensors.subwordAttention, tensors.valueNorms, view.layer, view.head),
+          ),
+          n,
+          window,
+          rule,
+        ),
+      );
     case 'flow':
       return cache(window, key, flowRow(window, view.layer, token, tensors));
   }
@@ -138,7 +172,9 @@ function viewMatrix(result: AnalysisResult, window: AnalyzedWindow, view: Attent
   const prepared = cachedMatrix(window, viewKey(view, token));
   if (prepared) return prepared;
   if (view.mode === 'valueWeighted' && result.model && !result.model.hasValueNorms) {
-    throw new Error('This model has no value_norms output; value-weighted attention needs it (re-export with models/export_onnx.py).');
+    throw new Error(
+      'This model has no value_norms output; value-weighted attention needs it (re-export with models/export_onnx.py).',
+    );
   }
   const tensors = tensorsAtHand(window);
   if (!tensors) throw new TensorsReleasedError(`The ${VIEW_MODE_LABELS[view.mode]} view`);
@@ -176,7 +212,8 @@ export function tokenAttentionRow(result: AnalysisResult, view: AttentionView, t
     return { weights, label: viewLabel({ ...view, direction: 'attendsTo' }) };
   }
   const matrix = viewMatrix(result, window, view, token);
-  for (let b = 0; b < m; b++) weights[window.tokenStart + b] = view.direction === 'attendsTo' ? matrix[local * m + b] : matrix[b * m + local];
+  for (let b = 0; b < m; b++)
+    weights[window.tokenStart + b] = view.direction === 'attendsTo' ? matrix[local * m + b] : matrix[b * m + local];
   return { weights, label: viewLabel(view) };
 }
 

@@ -30,7 +30,14 @@ interface Unit {
  * are filled greedily. `starts` (code-token indices, e.g. a previous plan's window starts) are cuts
  * kept wherever the run up to the next one fits in a window.
  */
-export function planWindows(sequence: SubwordSequence, tokens: readonly CodeToken[], maxPositions: number, special: SpecialTokenIds, tree?: SyntaxTree, starts?: ReadonlySet<number>): WindowPlan {
+export function planWindows(
+  sequence: SubwordSequence,
+  tokens: readonly CodeToken[],
+  maxPositions: number,
+  special: SpecialTokenIds,
+  tree?: SyntaxTree,
+  starts?: ReadonlySet<number>,
+): WindowPlan {
   const body = maxPositions - 2;
   if (body < 1) throw new Error(`maxPositions ${maxPositions} leaves no room for code between <s> and </s>.`);
   const units: Unit[] = [];
@@ -40,7 +47,8 @@ export function planWindows(sequence: SubwordSequence, tokens: readonly CodeToke
     const start = cursor;
     while (cursor < sequence.tokenOfSubword.length && sequence.tokenOfSubword[cursor] === token.index) cursor++;
     if (cursor - start > body) splitTokens.push(token.index);
-    for (let piece = start; piece < cursor || piece === start; piece += body) units.push({ token: token.index, start: piece, end: Math.min(cursor, piece + body) });
+    for (let piece = start; piece < cursor || piece === start; piece += body)
+      units.push({ token: token.index, start: piece, end: Math.min(cursor, piece + body) });
   }
   const depth = tree ? startDepths(tree, tokens) : undefined;
   // A cut before unit u: the depth of the shallowest node starting at its token; a cut inside a token is the worst.
@@ -56,7 +64,8 @@ export function planWindows(sequence: SubwordSequence, tokens: readonly CodeToke
       last++;
       if (starts?.has(units[last]?.token) && units[last].token !== units[last - 1].token) break;
     }
-    const anchored = last < units.length && starts?.has(units[last].token) && units[last].token !== units[last - 1].token;
+    const anchored =
+      last < units.length && starts?.has(units[last].token) && units[last].token !== units[last - 1].token;
     if (depth && !anchored && last < units.length && last - first > 1) {
       let best = last;
       let bestCost = cutCost(last);
@@ -75,7 +84,13 @@ export function planWindows(sequence: SubwordSequence, tokens: readonly CodeToke
   return { windows, splitTokens };
 }
 
-function windowOf(units: readonly Unit[], first: number, last: number, sequence: SubwordSequence, special: SpecialTokenIds): SubwordWindow {
+function windowOf(
+  units: readonly Unit[],
+  first: number,
+  last: number,
+  sequence: SubwordSequence,
+  special: SpecialTokenIds,
+): SubwordWindow {
   const ids = [special.bos];
   const pieces = ['<s>'];
   const owner = [-1];
@@ -89,7 +104,13 @@ function windowOf(units: readonly Unit[], first: number, last: number, sequence:
   ids.push(special.eos);
   pieces.push('</s>');
   owner.push(-1);
-  return { tokenStart: units[first].token, tokenEnd: units[last - 1].token + 1, ids, pieces, tokenOfSubword: Int32Array.from(owner) };
+  return {
+    tokenStart: units[first].token,
+    tokenEnd: units[last - 1].token + 1,
+    ids,
+    pieces,
+    tokenOfSubword: Int32Array.from(owner),
+  };
 }
 
 /**
@@ -107,7 +128,8 @@ export function startDepths(tree: SyntaxTree, tokens: readonly CodeToken[]): Int
       if (tokens[mid].startIndex < node.startIndex) low = mid + 1;
       else high = mid;
     }
-    if (low < tokens.length && tokens[low].startIndex < node.endIndex && node.depth < depth[low]) depth[low] = node.depth;
+    if (low < tokens.length && tokens[low].startIndex < node.endIndex && node.depth < depth[low])
+      depth[low] = node.depth;
   }
   return depth;
 }

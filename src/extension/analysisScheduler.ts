@@ -44,7 +44,8 @@ export class AnalysisScheduler implements vscode.Disposable {
     const best = cat ? Math.max(...cat.score.perLayer.filter(Number.isFinite)) : NaN;
     const summary = `${result.tokens.length} tokens analysed; best layer CAT-score ${best.toFixed(3)}`;
     void vscode.window.setStatusBarMessage(`Code Attention: ${summary}`, 5000);
-    if (result.warnings.length) void vscode.window.showWarningMessage(`Code Attention Lens: ${messageText(result.warnings.join(' '))}`);
+    if (result.warnings.length)
+      void vscode.window.showWarningMessage(`Code Attention Lens: ${messageText(result.warnings.join(' '))}`);
     return resultSummary(result);
   }
 

@@ -117,7 +117,9 @@ export class AnalysisService implements vscode.Disposable {
   }
 
   private provider(): ExecutionProviderSetting {
-    return vscode.workspace.getConfiguration('codeAttention').get<ExecutionProviderSetting>('executionProvider', 'auto');
+    return vscode.workspace
+      .getConfiguration('codeAttention')
+      .get<ExecutionProviderSetting>('executionProvider', 'auto');
   }
 
   /** The selected model (or `modelPath`), loaded once and kept warm in the model cache. */
@@ -150,7 +152,10 @@ export class AnalysisService implements vscode.Disposable {
    * `withProgress`, shows a cancellable notification. Errors are reported to the user once, with
    * what to do; the promise then resolves to undefined.
    */
-  async analyze(document: vscode.TextDocument, options: { withProgress?: boolean; quiet?: boolean } = {}): Promise<AnalysisResult | undefined> {
+  async analyze(
+    document: vscode.TextDocument,
+    options: { withProgress?: boolean; quiet?: boolean } = {},
+  ): Promise<AnalysisResult | undefined> {
     const language = options.quiet ? AnalysisService.languageOf(document) : this.supportedLanguageOrNotify(document);
     if (!language) return undefined;
     const cached = this.resultFor(document);
@@ -185,7 +190,9 @@ export class AnalysisService implements vscode.Disposable {
           previous && sameSetup(previous, analyzer, definition)
             ? await analyzer.reanalyze(previous, text, { ...options, reports })
             : await analyzer.analyze(text, language, { ...options, reports });
-        this.output.info(analysisLog(path.basename(document.uri.fsPath), version, result, performance.now() - requested));
+        this.output.info(
+          analysisLog(path.basename(document.uri.fsPath), version, result, performance.now() - requested),
+        );
         for (const warning of result.warnings) this.output.warn(`  ${warning}`);
         if (document.version === version) {
           this.results.set(key, result);
@@ -211,11 +218,14 @@ export class AnalysisService implements vscode.Disposable {
     };
     const promise = options.withProgress
       ? Promise.resolve(
-          vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Code Attention Lens', cancellable: true }, (progress, token) => {
-            token.onCancellationRequested(() => abort.abort());
-            progress.report({ message: `Analysing ${messageText(path.basename(document.uri.fsPath))}…` });
-            return run((message) => progress.report({ message: messageText(message) }));
-          }),
+          vscode.window.withProgress(
+            { location: vscode.ProgressLocation.Notification, title: 'Code Attention Lens', cancellable: true },
+            (progress, token) => {
+              token.onCancellationRequested(() => abort.abort());
+              progress.report({ message: `Analysing ${messageText(path.basename(document.uri.fsPath))}…` });
+              return run((message) => progress.report({ message: messageText(message) }));
+            },
+          ),
         )
       : run();
     this.inFlight.set(key, { version, promise, abort });

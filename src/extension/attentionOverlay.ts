@@ -52,7 +52,8 @@ export class AttentionOverlay implements vscode.Disposable {
   draw(editor: vscode.TextEditor, result: AnalysisResult, focus: number): ReturnType<typeof presentHover> {
     const presentation = presentHover(result, this.state.resolvedView(result), focus, { topK: settings.hoverRows() });
     const byBucket: vscode.Range[][] = this.buckets.map(() => []);
-    for (const highlight of presentation.highlights) byBucket[highlight.bucket].push(tokenRange(result, highlight.token));
+    for (const highlight of presentation.highlights)
+      byBucket[highlight.bucket].push(tokenRange(result, highlight.token));
     this.buckets.forEach((decoration, bucket) => editor.setDecorations(decoration, byBucket[bucket]));
     editor.setDecorations(this.focusBorder, [tokenRange(result, focus)]);
     this.state.focused = { editor, version: editor.document.version, token: focus };
@@ -75,7 +76,8 @@ export class AttentionOverlay implements vscode.Disposable {
     if (!result || editor.document.version !== version || !vscode.window.visibleTextEditors.includes(editor)) return;
     void prepareView(result, this.state.resolvedView(result), token)
       .then(() => {
-        if (this.state.focused?.editor === editor && editor.document.version === version) this.draw(editor, result, token);
+        if (this.state.focused?.editor === editor && editor.document.version === version)
+          this.draw(editor, result, token);
       })
       .catch(() => this.clear(editor));
   }

@@ -64,22 +64,37 @@ export class CompareController implements vscode.Disposable {
       [modelA, modelB] = picks.map((pick) => pick.path);
     }
     const document = editor.document;
-    const analysed = await this.analyseWithBoth(document, language, [modelA, modelB]).then(undefined, (error: Error) => {
-      if (error.name !== 'AnalysisCancelledError') void vscode.window.showWarningMessage(`Code Attention Lens: ${messageText(error.message)}`);
-      return undefined;
-    });
+    const analysed = await this.analyseWithBoth(document, language, [modelA, modelB]).then(
+      undefined,
+      (error: Error) => {
+        if (error.name !== 'AnalysisCancelledError')
+          void vscode.window.showWarningMessage(`Code Attention Lens: ${messageText(error.message)}`);
+        return undefined;
+      },
+    );
     if (!analysed) return undefined;
     const [reference, other] = analysed;
     const compared = compareAnalyses(reference, other);
     const name = path.basename(document.uri.fsPath);
     const forwards = analysed.map((result) => `${result.timings.forwardMs.toFixed(0)} ms on ${result.device}`);
-    this.output.info(`Compared ${compared.a.name} and ${compared.b.name} on ${name}: forward ${forwards.join(' and ')}.`);
+    this.output.info(
+      `Compared ${compared.a.name} and ${compared.b.name} on ${name}: forward ${forwards.join(' and ')}.`,
+    );
     const highlights = differenceHighlights(compared);
-    const panel = ComparePanel.show(this.context.extensionUri, comparePanelModel(reference, other, compared, highlights));
+    const panel = ComparePanel.show(
+      this.context.extensionUri,
+      comparePanelModel(reference, other, compared, highlights),
+    );
     // Token ranges come from the text both models read: draw them only if the editor still shows it.
     if (document.version === reference.source.version && vscode.window.visibleTextEditors.includes(editor)) {
-      editor.setDecorations(this.moreInB, highlights.moreInB.map((token) => tokenRange(reference, token)));
-      editor.setDecorations(this.moreInA, highlights.moreInA.map((token) => tokenRange(reference, token)));
+      editor.setDecorations(
+        this.moreInB,
+        highlights.moreInB.map((token) => tokenRange(reference, token)),
+      );
+      editor.setDecorations(
+        this.moreInA,
+        highlights.moreInA.map((token) => tokenRange(reference, token)),
+      );
     }
     await shownWithin(panel.whenReady, PANEL_READY_MS);
     return {
@@ -112,7 +127,9 @@ export class CompareController implements vscode.Disposable {
           const analyzer = await this.service.getAnalyzer(modelDir);
           const options = { path: document.uri.fsPath, version: document.version, signal: abort.signal };
           const definition = settings.analysisOptions();
-          results.push(await analyzer.analyze(text, language, { ...options, ...definition, reports: ['cat', 'dataFlow'] }));
+          results.push(
+            await analyzer.analyze(text, language, { ...options, ...definition, reports: ['cat', 'dataFlow'] }),
+          );
         }
         return results;
       },
@@ -130,5 +147,8 @@ export class CompareController implements vscode.Disposable {
 }
 
 function markDecoration(color: string): vscode.TextEditorDecorationType {
-  return vscode.window.createTextEditorDecorationType({ backgroundColor: new vscode.ThemeColor(color), borderRadius: '2px' });
+  return vscode.window.createTextEditorDecorationType({
+    backgroundColor: new vscode.ThemeColor(color),
+    borderRadius: '2px',
+  });
 }

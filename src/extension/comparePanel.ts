@@ -17,7 +17,12 @@ export class ComparePanel implements vscode.Disposable {
 
   static show(extensionUri: vscode.Uri, model: ComparePanelModel): ComparePanel {
     if (!ComparePanel.current) {
-      const panel = vscode.window.createWebviewPanel(ComparePanel.viewType, 'Compare Models', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(extensionUri));
+      const panel = vscode.window.createWebviewPanel(
+        ComparePanel.viewType,
+        'Compare Models',
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+        panelOptions(extensionUri),
+      );
       ComparePanel.current = new ComparePanel(panel, extensionUri);
     }
     ComparePanel.current.update(model);
@@ -36,8 +41,16 @@ export class ComparePanel implements vscode.Disposable {
     private readonly panel: vscode.WebviewPanel,
     extensionUri: vscode.Uri,
   ) {
-    panel.webview.html = panelHtml(panel.webview, extensionUri, { script: 'compare.js', title: 'Compare Models', placeholder: 'Run “Code Attention: Compare Models” on a supported file.' });
-    panel.webview.onDidReceiveMessage((message: ComparePanelToHost) => void this.receive(message), undefined, this.disposables);
+    panel.webview.html = panelHtml(panel.webview, extensionUri, {
+      script: 'compare.js',
+      title: 'Compare Models',
+      placeholder: 'Run “Code Attention: Compare Models” on a supported file.',
+    });
+    panel.webview.onDidReceiveMessage(
+      (message: ComparePanelToHost) => void this.receive(message),
+      undefined,
+      this.disposables,
+    );
     panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
   }
 
@@ -49,7 +62,11 @@ export class ComparePanel implements vscode.Disposable {
         this.post();
         break;
       case 'export':
-        if (this.model) await saveWithDialog(exportFileName(this.model.file, 'compare', 'json'), JSON.stringify(this.model, null, 2) + '\n');
+        if (this.model)
+          await saveWithDialog(
+            exportFileName(this.model.file, 'compare', 'json'),
+            JSON.stringify(this.model, null, 2) + '\n',
+          );
         break;
       case 'exportFigures':
         await saveFigures(this.model?.file, message);

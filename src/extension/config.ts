@@ -8,7 +8,8 @@ const section = () => vscode.workspace.getConfiguration('codeAttention');
 export const settings = {
   autoAnalyze: (): boolean => section().get<boolean>('autoAnalyze', true),
   codeLensEnabled: (): boolean => section().get<boolean>('codeLens.enabled', true),
-  executionProvider: (): ExecutionProviderSetting => section().get<ExecutionProviderSetting>('executionProvider', 'auto'),
+  executionProvider: (): ExecutionProviderSetting =>
+    section().get<ExecutionProviderSetting>('executionProvider', 'auto'),
   /** In an untrusted workspace VS Code returns only the user's value of this restricted setting. */
   modelFolders: (): string[] => section().get<string[]>('models', []),
   /** How many tokens the hover card lists (1–50; other values fall back to 8). */

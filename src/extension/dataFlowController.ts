@@ -77,7 +77,8 @@ export class DataFlowController implements vscode.Disposable {
       void vscode.window.showInformationMessage('Open a supported source file to show its data-flow edges.');
       return undefined;
     }
-    const result = this.service.resultFor(editor.document) ?? (await this.service.analyze(editor.document, { withProgress: true }));
+    const result =
+      this.service.resultFor(editor.document) ?? (await this.service.analyze(editor.document, { withProgress: true }));
     if (!result) return undefined;
     await prepareDataFlowOverlay(result, state.resolvedView(result));
     const overlay = dataFlowOverlay(result, state.resolvedView(result));
@@ -88,7 +89,10 @@ export class DataFlowController implements vscode.Disposable {
     state.setDataFlowEnabled(true);
     const drawn = await this.draw(editor);
     const counts = `${overlay.nodes} variable occurrences, ${overlay.edges} data-flow edges`;
-    void vscode.window.setStatusBarMessage(`Code Attention: ${counts}; put the cursor on a variable or hover it.`, 5000);
+    void vscode.window.setStatusBarMessage(
+      `Code Attention: ${counts}; put the cursor on a variable or hover it.`,
+      5000,
+    );
     return dataFlowSummary(drawn);
   }
 

@@ -28,8 +28,13 @@ export class DataFlowDecorations implements vscode.Disposable {
     editor.setDecorations(this.computedFrom, ranges.computedFrom.map(sourceRange));
     editor.setDecorations(this.readBy, ranges.readBy.map(sourceRange));
     const hint = ranges.hint;
-    const at = hint && new vscode.Range(hint.position.line, hint.position.character, hint.position.line, hint.position.character);
-    editor.setDecorations(this.hint, hint && at ? [{ range: at, renderOptions: { after: { contentText: hint.text } } }] : []);
+    const at =
+      hint &&
+      new vscode.Range(hint.position.line, hint.position.character, hint.position.line, hint.position.character);
+    editor.setDecorations(
+      this.hint,
+      hint && at ? [{ range: at, renderOptions: { after: { contentText: hint.text } } }] : [],
+    );
   }
 
   clear(editor: vscode.TextEditor): void {

@@ -23,8 +23,9 @@ export class FaithfulnessCommand implements vscode.Disposable {
     private readonly service: AnalysisService,
     private readonly output: vscode.LogOutputChannel,
   ) {
-    this.registration = vscode.commands.registerCommand('codeAttention.checkFaithfulness', (line?: number, character?: number) =>
-      this.check(line, character),
+    this.registration = vscode.commands.registerCommand(
+      'codeAttention.checkFaithfulness',
+      (line?: number, character?: number) => this.check(line, character),
     );
   }
 
@@ -45,7 +46,8 @@ export class FaithfulnessCommand implements vscode.Disposable {
     await panel.update(result, this.state.panelView(result));
     if (focus === undefined) {
       const where = `line ${position.line + 1}, column ${position.character + 1}`;
-      const message = `No code token at ${where}: put the cursor on a code token (not a comment or blank) and check again.`;
+      const message =
+        `No code token at ${where}: put the cursor on a code token (not a comment or ` + `blank) and check again.`;
       panel.showFaithfulness(result, { status: 'failed', message });
       void vscode.window.showInformationMessage(messageText(message));
       return undefined;

@@ -42,10 +42,13 @@ export class HoverController implements vscode.Disposable {
   private async provide(document: vscode.TextDocument, position: vscode.Position): Promise<vscode.Hover | undefined> {
     const service = this.service;
     const mayAnalyze = settings.autoAnalyze() && !service.failureFor(document);
-    const result = service.resultFor(document) ?? (mayAnalyze ? await service.analyze(document, { quiet: true }) : undefined);
+    const result =
+      service.resultFor(document) ?? (mayAnalyze ? await service.analyze(document, { quiet: true }) : undefined);
     if (!result || result.source.version !== document.version) {
       const failure = service.failureFor(document);
-      return failure ? new vscode.Hover(new vscode.MarkdownString().appendText(`Code Attention Lens: ${failure}`)) : undefined;
+      return failure
+        ? new vscode.Hover(new vscode.MarkdownString().appendText(`Code Attention Lens: ${failure}`))
+        : undefined;
     }
     const focus = tokenAtOffset(result.tokens, document.offsetAt(position));
     if (focus === undefined) return undefined;
@@ -59,7 +62,9 @@ export class HoverController implements vscode.Disposable {
         ? this.overlay.draw(editor, result, focus)
         : presentHover(result, this.state.resolvedView(result), focus, { topK: settings.hoverRows() });
     } catch (error) {
-      return new vscode.Hover(new vscode.MarkdownString().appendText(`Code Attention Lens: ${(error as Error).message}`));
+      return new vscode.Hover(
+        new vscode.MarkdownString().appendText(`Code Attention Lens: ${(error as Error).message}`),
+      );
     }
     let card = hoverMarkdown(result, presentation, `command:${FLIP_COMMAND}`);
     const dataFlowSection = editor ? await this.dataFlow.hoverSection(editor, result, focus) : undefined;

@@ -111,7 +111,10 @@ export class ModelCache {
 
   private drop(entry: Entry): void {
     this.entries.delete(entry.key);
-    void entry.promise.then((analyzer) => analyzer.dispose(), () => undefined);
+    void entry.promise.then(
+      (analyzer) => analyzer.dispose(),
+      () => undefined,
+    );
   }
 }
 

@@ -20,7 +20,9 @@ export class ModelSelection implements vscode.Disposable {
     const models = service.availableModels();
     if (!models.length) {
       const where = 'to the "codeAttention.models" user setting';
-      void vscode.window.showWarningMessage(`No models found. Add exported model folders (models/export_onnx.py) ${where}.`);
+      void vscode.window.showWarningMessage(
+        `No models found. Add exported model folders (models/export_onnx.py) ${where}.`,
+      );
       return;
     }
     const current = service.selectedModelPath();

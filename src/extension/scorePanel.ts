@@ -39,7 +39,12 @@ export class ScorePanel implements vscode.Disposable {
     if (ScorePanel.current) {
       ScorePanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
     } else {
-      const panel = vscode.window.createWebviewPanel(ScorePanel.viewType, 'Structure Attention', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(extensionUri));
+      const panel = vscode.window.createWebviewPanel(
+        ScorePanel.viewType,
+        'Structure Attention',
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+        panelOptions(extensionUri),
+      );
       ScorePanel.current = new ScorePanel(panel, extensionUri);
     }
     if (result) void ScorePanel.current.update(result);
@@ -60,9 +65,17 @@ export class ScorePanel implements vscode.Disposable {
     readonly panel: vscode.WebviewPanel,
     extensionUri: vscode.Uri,
   ) {
-    panel.webview.html = panelHtml(panel.webview, extensionUri, { script: 'panel.js', title: 'Structure Attention', placeholder: 'Run “Code Attention: Analyze Current File” on a supported file.' });
+    panel.webview.html = panelHtml(panel.webview, extensionUri, {
+      script: 'panel.js',
+      title: 'Structure Attention',
+      placeholder: 'Run “Code Attention: Analyze Current File” on a supported file.',
+    });
     panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
-    panel.webview.onDidReceiveMessage((message: PanelToHost) => void this.receive(message), undefined, this.disposables);
+    panel.webview.onDidReceiveMessage(
+      (message: PanelToHost) => void this.receive(message),
+      undefined,
+      this.disposables,
+    );
   }
 
   /**
@@ -72,8 +85,12 @@ export class ScorePanel implements vscode.Disposable {
   async update(result: AnalysisResult, view?: PanelView): Promise<void> {
     const update = ++this.updates;
     if (missingReports(result).length) {
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Code Attention' }, (progress) =>
-        completeScoresStepwise(result, 'all', (report, index, count) => progress.report({ message: `scoring every head (${REPORT_LABELS[report]}, ${index + 1}/${count})` })),
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: 'Code Attention' },
+        (progress) =>
+          completeScoresStepwise(result, 'all', (report, index, count) =>
+            progress.report({ message: `scoring every head (${REPORT_LABELS[report]}, ${index + 1}/${count})` }),
+          ),
       );
     }
     if (update !== this.updates) return; // a later update has taken over
@@ -111,14 +128,18 @@ export class ScorePanel implements vscode.Disposable {
       case 'ready':
         this.ready = true;
         this.markReady();
-        if (this.model) this.post({ type: 'update', model: this.model, view: this.view, faithfulness: this.faithfulness?.section });
+        if (this.model)
+          this.post({ type: 'update', model: this.model, view: this.view, faithfulness: this.faithfulness?.section });
         break;
       case 'checkFaithfulness':
         await vscode.commands.executeCommand('codeAttention.checkFaithfulness');
         break;
       case 'selectHead':
         await vscode.commands.executeCommand('codeAttention.selectLayerHead', message.layer, message.head);
-        void vscode.window.setStatusBarMessage(`Code Attention: hover now shows layer ${message.layer}, head ${message.head}`, 3000);
+        void vscode.window.setStatusBarMessage(
+          `Code Attention: hover now shows layer ${message.layer}, head ${message.head}`,
+          3000,
+        );
         break;
       case 'export':
         if (!this.model) break;

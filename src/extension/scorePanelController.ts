@@ -39,7 +39,9 @@ export class ScorePanelController implements vscode.Disposable {
   /** Opens the panel on the active file's analysis; resolves once the panel is up (callers and tests see it open). */
   private async scoreFile() {
     const editor = vscode.window.activeTextEditor;
-    const result = editor ? await this.service.analyze(editor.document, { withProgress: true }) : this.service.lastResult;
+    const result = editor
+      ? await this.service.analyze(editor.document, { withProgress: true })
+      : this.service.lastResult;
     const panel = ScorePanel.show(this.extensionUri, undefined);
     if (result) await panel.update(result, this.state.panelView(result));
     await shownWithin(panel.whenReady, PANEL_READY_MS);

@@ -32,7 +32,11 @@ export class ViewCommands implements vscode.Disposable {
     const items: ViewItem[] = (Object.keys(VIEW_MODE_LABELS) as ViewMode[]).map((mode) => ({
       label: VIEW_MODE_LABELS[mode],
       description:
-        mode === view.mode ? 'current' : mode === 'valueWeighted' && model && !model.hasValueNorms ? noValueNorms : undefined,
+        mode === view.mode
+          ? 'current'
+          : mode === 'valueWeighted' && model && !model.hasValueNorms
+            ? noValueNorms
+            : undefined,
       mode,
     }));
     items.push(
@@ -75,7 +79,8 @@ export class ViewCommands implements vscode.Disposable {
     const items: LayerHeadItem[] = [];
     for (let l = 0; l < layers; l++) {
       items.push({ label: `Layer ${l}`, description: layerOnly ? `layers 0–${l}` : 'mean over heads', layer: l });
-      if (!layerOnly) for (let h = 0; h < heads; h++) items.push({ label: `Layer ${l} · head ${h}`, layer: l, head: h });
+      if (!layerOnly)
+        for (let h = 0; h < heads; h++) items.push({ label: `Layer ${l} · head ${h}`, layer: l, head: h });
     }
     const title = layerOnly ? 'Code Attention: up to which layer' : 'Code Attention: layer and head';
     const pick = await vscode.window.showQuickPick(items, { title });

@@ -7,7 +7,10 @@ export function panelOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & 
   return {
     enableScripts: true,
     retainContextWhenHidden: true,
-    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'webview')],
+    localResourceRoots: [
+      vscode.Uri.joinPath(extensionUri, 'dist', 'webview'),
+      vscode.Uri.joinPath(extensionUri, 'webview'),
+    ],
   };
 }
 
@@ -15,11 +18,17 @@ export function panelOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & 
  * The HTML shell of a panel: one stylesheet and one bundled script, under a strict CSP with a
  * fresh nonce on every render. Everything else is built by the script with textContent.
  */
-export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, options: { script: string; title: string; placeholder: string }): string {
+export function panelHtml(
+  webview: vscode.Webview,
+  extensionUri: vscode.Uri,
+  options: { script: string; title: string; placeholder: string },
+): string {
   const nonce = randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', options.script));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'webview', 'panel.css'));
-  const csp = `default-src 'none'; style-src ${webview.cspSource}; img-src ${webview.cspSource} data:; font-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
+  const csp =
+    `default-src 'none'; style-src ${webview.cspSource}; img-src ${webview.cspSource} data:; ` +
+    `font-src ${webview.cspSource}; script-src 'nonce-${nonce}';`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -44,7 +53,10 @@ function escapeHtml(text: string): string {
 export async function saveWithDialog(fileName: string, content: string | Uint8Array): Promise<vscode.Uri | undefined> {
   const extension = fileName.slice(fileName.lastIndexOf('.') + 1);
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-  const target = await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, fileName) : undefined, filters: { [extension.toUpperCase()]: [extension] } });
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: folder ? vscode.Uri.joinPath(folder, fileName) : undefined,
+    filters: { [extension.toUpperCase()]: [extension] },
+  });
   if (!target) return undefined;
   await vscode.workspace.fs.writeFile(target, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
   void vscode.window.showInformationMessage(`Saved ${messageText(vscode.workspace.asRelativePath(target))}`);

@@ -75,7 +75,8 @@ export function viewScope(
   if (!window) return undefined;
   if (last >= window.tokenEnd) {
     notes.push(
-      `Cut at the end of the model window (token ${window.tokenEnd - first} of ${last - first + 1}): attention only links tokens within one window.`,
+      `Cut at the end of the model window (token ${window.tokenEnd - first} of ${last - first + 1}): ` +
+        `attention only links tokens within one window.`,
     );
     last = window.tokenEnd - 1;
   }
@@ -184,7 +185,8 @@ export function attentionViewsModel(
   const notes = [...scope.notes];
   if (view.mode === 'rollout' || view.mode === 'flow') {
     notes.push(
-      `${view.mode === 'rollout' ? 'Rollout' : 'Flow'} combines every head of layers 0–${view.layer}: the head and model views show raw attention per head; the matrix shows the ${view.mode}.`,
+      `${view.mode === 'rollout' ? 'Rollout' : 'Flow'} combines every head of layers 0–${view.layer}: ` +
+        `the head and model views show raw attention per head; the matrix shows the ${view.mode}.`,
     );
   }
   if (view.mode === 'flow' && k > MAX_FLOW_ROWS) {

@@ -6,11 +6,18 @@ import { tooltipText } from './escape';
 /** Node types that are functions or methods, per grammar. */
 export const FUNCTION_TYPES = new Set([
   'function_definition', // python
-  'method_declaration', 'constructor_declaration', // java
-  'function_declaration', 'method_definition', 'function_expression', 'arrow_function', 'generator_function_declaration', // javascript, typescript
+  'method_declaration',
+  'constructor_declaration', // java
+  'function_declaration',
+  'method_definition',
+  'function_expression',
+  'arrow_function',
+  'generator_function_declaration', // javascript, typescript
   'func_literal', // go (function_declaration and method_declaration above)
-  'method', 'singleton_method', // ruby
-  'method_declaration', 'function_definition', // php
+  'method',
+  'singleton_method', // ruby
+  'method_declaration',
+  'function_definition', // php
 ]);
 
 export interface FunctionScore {
@@ -29,7 +36,11 @@ export interface FunctionScore {
  * the code tokens inside the function (pairs within the function only). Functions with fewer
  * than `minTokens` tokens are skipped; anonymous functions shorter than a line are too.
  */
-export function functionScores(result: AnalysisResult, options: Partial<ScoreOptions> = {}, minTokens = 12): FunctionScore[] {
+export function functionScores(
+  result: AnalysisResult,
+  options: Partial<ScoreOptions> = {},
+  minTokens = 12,
+): FunctionScore[] {
   const parsed = parsedOf(result);
   const scoreOptions: ScoreOptions = {
     distance: options.distance ?? 'ast',
@@ -39,16 +50,22 @@ export function functionScores(result: AnalysisResult, options: Partial<ScoreOpt
   const scores: FunctionScore[] = [];
   for (const node of result.tree.nodes) {
     if (!FUNCTION_TYPES.has(node.type)) continue;
-    const inside = result.tokens.filter((token) => token.startIndex >= node.startIndex && token.endIndex <= node.endIndex);
+    const inside = result.tokens.filter(
+      (token) => token.startIndex >= node.startIndex && token.endIndex <= node.endIndex,
+    );
     if (inside.length < minTokens) continue;
     const first = inside[0].index;
     const last = inside[inside.length - 1].index + 1;
-    if (inside[0].range.start.line === inside[inside.length - 1].range.end.line && node.type !== 'function_definition') continue;
+    if (inside[0].range.start.line === inside[inside.length - 1].range.end.line && node.type !== 'function_definition')
+      continue;
     const report = catReport(result, parsed, scoreOptions, first, last, false);
     const perLayer = report.score.perLayer;
     const finite = perLayer.filter(Number.isFinite);
     if (!finite.length) continue;
-    const bestLayer = perLayer.reduce((best, value, layer) => (Number.isFinite(value) && value > (perLayer[best] ?? -Infinity) ? layer : best), perLayer.findIndex(Number.isFinite));
+    const bestLayer = perLayer.reduce(
+      (best, value, layer) => (Number.isFinite(value) && value > (perLayer[best] ?? -Infinity) ? layer : best),
+      perLayer.findIndex(Number.isFinite),
+    );
     const nameNode = node.children.map((child) => result.tree.nodes[child]).find((child) => child.field === 'name');
     scores.push({
       name: nameNode ? result.source.text.slice(nameNode.startIndex, nameNode.endIndex) : '(anonymous)',

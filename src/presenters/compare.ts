@@ -16,7 +16,10 @@ export const DIFFERENCE_MIN_SHARE = 0.5;
  * Tokens to mark in the editor after a comparison: those whose received-attention difference
  * (b − a) is at least `minShare` of the largest absolute difference in the file, by sign.
  */
-export function differenceHighlights(comparison: ModelComparison, minShare = DIFFERENCE_MIN_SHARE): DifferenceHighlights {
+export function differenceHighlights(
+  comparison: ModelComparison,
+  minShare = DIFFERENCE_MIN_SHARE,
+): DifferenceHighlights {
   const largest = comparison.receivedDifference.reduce((max, value) => Math.max(max, Math.abs(value)), 0);
   const moreInA: number[] = [];
   const moreInB: number[] = [];
@@ -42,7 +45,12 @@ function side(compared: ModelComparison['a'], result: AnalysisResult): CompareSi
 }
 
 /** What the compare panel receives: both models' curves (CAT and data flow) and heatmaps, plain JSON. */
-export function comparePanelModel(a: AnalysisResult, b: AnalysisResult, comparison: ModelComparison, highlights = differenceHighlights(comparison)): ComparePanelModel {
+export function comparePanelModel(
+  a: AnalysisResult,
+  b: AnalysisResult,
+  comparison: ModelComparison,
+  highlights = differenceHighlights(comparison),
+): ComparePanelModel {
   return {
     file: comparison.file ? basename(comparison.file) : '(untitled)',
     language: comparison.language,

@@ -40,12 +40,14 @@ export function catFigureSvg(series: readonly FigureSeries[], title = 'CAT-score
   const yOf = (value: number) => top + plotHeight - (value / yMax) * plotHeight;
   const parts: string[] = [];
   parts.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 ` +
+      `0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
   );
   parts.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   parts.push(`<text x="${left}" y="22" font-size="15" font-weight="bold">${escapeXml(title)}</text>`);
   parts.push(
-    `<text x="${left}" y="38" fill="#555">solid: mean over snippets (band ± 1 std); dashed: shuffled-attention baseline</text>`,
+    `<text x="${left}" y="38" fill="#555">solid: mean over snippets (band ± 1 std); dashed: ` +
+      `shuffled-attention baseline</text>`,
   );
   for (let tick = 0; tick <= 5; tick++) {
     const value = (yMax * tick) / 5;
@@ -58,16 +60,19 @@ export function catFigureSvg(series: readonly FigureSeries[], title = 'CAT-score
   if (sameDepth) {
     for (let layer = 0; layer < maxLayers; layer++)
       parts.push(
-        `<text x="${xOf(layer, maxLayers).toFixed(1)}" y="${top + plotHeight + 18}" text-anchor="middle">${layer}</text>`,
+        `<text x="${xOf(layer, maxLayers).toFixed(1)}" y="${top + plotHeight + 18}" ` +
+          `text-anchor="middle">${layer}</text>`,
       );
   } else {
     for (const tick of [0, 0.25, 0.5, 0.75, 1])
       parts.push(
-        `<text x="${(left + tick * plotWidth).toFixed(1)}" y="${top + plotHeight + 18}" text-anchor="middle">${tick}</text>`,
+        `<text x="${(left + tick * plotWidth).toFixed(1)}" y="${top + plotHeight + 18}" ` +
+          `text-anchor="middle">${tick}</text>`,
       );
   }
   parts.push(
-    `<text x="${left + plotWidth / 2}" y="${height - 14}" text-anchor="middle">${sameDepth ? 'layer' : 'relative depth (layer / (layers − 1))'}</text>`,
+    `<text x="${left + plotWidth / 2}" y="${height - 14}" ` +
+      `text-anchor="middle">${sameDepth ? 'layer' : 'relative depth (layer / (layers − 1))'}</text>`,
   );
   parts.push(
     `<text transform="translate(16 ${top + plotHeight / 2}) rotate(-90)" text-anchor="middle">CAT-score</text>`,
@@ -95,21 +100,25 @@ export function catFigureSvg(series: readonly FigureSeries[], title = 'CAT-score
       );
       parts.push(`<path d="${path((point) => point.mean)}" fill="none" stroke="${colour}" stroke-width="2"/>`);
       parts.push(
-        `<path d="${path((point) => point.baselineMean)}" fill="none" stroke="${colour}" stroke-width="1.5" stroke-dasharray="5 4"/>`,
+        `<path d="${path((point) => point.baselineMean)}" fill="none" stroke="${colour}" stroke-width="1.5" ` +
+          `stroke-dasharray="5 4"/>`,
       );
       for (const point of finite)
         parts.push(
-          `<circle cx="${xOf(point.layer, layers).toFixed(1)}" cy="${yOf(point.mean).toFixed(1)}" r="3" fill="${colour}"/>`,
+          `<circle cx="${xOf(point.layer, layers).toFixed(1)}" cy="${yOf(point.mean).toFixed(1)}" ` +
+            `r="3" fill="${colour}"/>`,
         );
     }
     const legendY = top + 10 + index * 34;
     const legendX = left + plotWidth + 14;
     parts.push(
-      `<line x1="${legendX}" x2="${legendX + 24}" y1="${legendY}" y2="${legendY}" stroke="${colour}" stroke-width="2"/>`,
+      `<line x1="${legendX}" x2="${legendX + 24}" y1="${legendY}" y2="${legendY}" stroke="${colour}" ` +
+        `stroke-width="2"/>`,
     );
     parts.push(`<text x="${legendX + 30}" y="${legendY}" dominant-baseline="middle">${escapeXml(entry.label)}</text>`);
     parts.push(
-      `<text x="${legendX + 30}" y="${legendY + 14}" dominant-baseline="middle" fill="#555">${entry.snippets} snippets</text>`,
+      `<text x="${legendX + 30}" y="${legendY + 14}" dominant-baseline="middle" fill="#555">${entry.snippets} ` +
+        `snippets</text>`,
     );
   });
   parts.push('</svg>');

@@ -64,14 +64,19 @@ export interface DataFlowDecorations {
   focus?: DataFlowFocus;
 }
 
-export type DataFlowOverlay = { supported: true; nodes: number; edges: number; decorations: DataFlowDecorations } | { supported: false; message: string };
+export type DataFlowOverlay =
+  | { supported: true; nodes: number; edges: number; decorations: DataFlowDecorations }
+  | { supported: false; message: string };
 
 /** At most this many edges of each relation are named in the inline hint. */
 export const HINT_EDGES = 3;
 
 /** The message for a result whose language has no data-flow rules. */
 export function dataFlowUnsupportedMessage(result: AnalysisResult): string {
-  return `Code Attention Lens has no data-flow rules for ${languageSpec(result.source.language).displayName}: no data-flow edges to show.`;
+  return (
+    `Code Attention Lens has no data-flow rules for ${languageSpec(result.source.language).displayName}: ` +
+    `no data-flow edges to show.`
+  );
 }
 
 /**
@@ -79,14 +84,19 @@ export function dataFlowUnsupportedMessage(result: AnalysisResult): string {
  * cache: the rows of the focus and of its readers (one forward pass per evicted window) and, for a
  * one-head view, the per-head DFG score.
  */
-export async function prepareDataFlowOverlay(result: AnalysisResult, view: AttentionView, focus?: number): Promise<void> {
+export async function prepareDataFlowOverlay(
+  result: AnalysisResult,
+  view: AttentionView,
+  focus?: number,
+): Promise<void> {
   const graph = result.dataFlow;
   if (!graph) return;
   if (view.mode === 'head') await completeScoresStepwise(result, ['dataFlow']);
   if (focus === undefined || !graph.nodes.includes(focus)) return;
   const rowView: AttentionView = { ...view, direction: 'attendsTo' };
   const readers = new Set([focus, ...graph.edges.filter((edge) => edge.to === focus).map((edge) => edge.from)]);
-  for (const reader of readers) if (view.mode !== 'flow' || reader === focus) await prepareView(result, rowView, reader);
+  for (const reader of readers)
+    if (view.mode !== 'flow' || reader === focus) await prepareView(result, rowView, reader);
 }
 
 /**
@@ -97,7 +107,12 @@ export async function prepareDataFlowOverlay(result: AnalysisResult, view: Atten
 export function dataFlowOverlay(result: AnalysisResult, view: AttentionView, focus?: number): DataFlowOverlay {
   const graph = result.dataFlow;
   if (!graph) return { supported: false, message: dataFlowUnsupportedMessage(result) };
-  const decorations: DataFlowDecorations = { nodes: graph.nodes.map((token) => result.tokens[token].range), comesFrom: [], computedFrom: [], readBy: [] };
+  const decorations: DataFlowDecorations = {
+    nodes: graph.nodes.map((token) => result.tokens[token].range),
+    comesFrom: [],
+    computedFrom: [],
+    readBy: [],
+  };
   const shown = focus === undefined ? undefined : dataFlowFocus(result, view, focus);
   if (shown) {
     decorations.focus = shown;
@@ -105,7 +120,10 @@ export function dataFlowOverlay(result: AnalysisResult, view: AttentionView, foc
     decorations.computedFrom = shown.computedFrom.map((row) => row.range);
     decorations.readBy = shown.readBy.map((row) => row.range);
     const line = shown.range.end.line;
-    decorations.hint = { position: { line, character: lineLength(result.source.text, line) }, text: dataFlowHint(shown) };
+    decorations.hint = {
+      position: { line, character: lineLength(result.source.text, line) },
+      text: dataFlowHint(shown),
+    };
   }
   return { supported: true, nodes: graph.nodes.length, edges: graph.edges.length, decorations };
 }
@@ -136,12 +154,20 @@ export function dataFlowFocus(result: AnalysisResult, view: AttentionView, focus
     }
     // Flow costs a max-flow per input subword for each reading token: only the focus's own row is computed.
     if (view.mode === 'flow' && reader !== focus) {
-      notes.add('Attention flow is computed for the focused token only: put the cursor on a reader to see the flow on its edge.');
+      notes.add(
+        'Attention flow is computed for the focused token only: put the cursor on a reader to see ' +
+          'the flow on its edge.',
+      );
       return NaN;
     }
     return rowOf(reader)?.[source] ?? NaN;
   };
-  const row = (token: number, relation: DataFlowRelation, kind: DataFlowEdge['kind'], value: number): DataFlowEdgeRow => ({
+  const row = (
+    token: number,
+    relation: DataFlowRelation,
+    kind: DataFlowEdge['kind'],
+    value: number,
+  ): DataFlowEdgeRow => ({
     token,
     text: result.tokens[token].text,
     range: result.tokens[token].range,
@@ -153,11 +179,24 @@ export function dataFlowFocus(result: AnalysisResult, view: AttentionView, focus
   const computedFrom: DataFlowEdgeRow[] = [];
   const readBy: DataFlowEdgeRow[] = [];
   for (const edge of graph.edges) {
-    if (edge.from === focus) (edge.kind === 'comesFrom' ? comesFrom : computedFrom).push(row(edge.to, edge.kind, edge.kind, attention(focus, edge.to)));
+    if (edge.from === focus)
+      (edge.kind === 'comesFrom' ? comesFrom : computedFrom).push(
+        row(edge.to, edge.kind, edge.kind, attention(focus, edge.to)),
+      );
     else if (edge.to === focus) readBy.push(row(edge.from, 'readBy', edge.kind, attention(edge.from, focus)));
   }
   const token = result.tokens[focus];
-  return { focus, text: token.text, range: token.range, comesFrom, computedFrom, readBy, viewLabel: viewLabel(rowView), fileShare: fileShare(result, view), notes: [...notes] };
+  return {
+    focus,
+    text: token.text,
+    range: token.range,
+    comesFrom,
+    computedFrom,
+    readBy,
+    viewLabel: viewLabel(rowView),
+    fileShare: fileShare(result, view),
+    notes: [...notes],
+  };
 }
 
 /**
@@ -172,9 +211,19 @@ function fileShare(result: AnalysisResult, view: AttentionView): DataFlowFileSha
   if (!score) return undefined;
   const layer = Math.min(Math.max(0, view.layer), result.model.layers - 1);
   if (head !== undefined) {
-    return { value: score.score.perHead[layer]?.[head] ?? NaN, baseline: score.baseline.perHead[layer]?.[head] ?? NaN, on: `layer ${layer}, head ${head}`, short: `L${layer} H${head}` };
+    return {
+      value: score.score.perHead[layer]?.[head] ?? NaN,
+      baseline: score.baseline.perHead[layer]?.[head] ?? NaN,
+      on: `layer ${layer}, head ${head}`,
+      short: `L${layer} H${head}`,
+    };
   }
-  return { value: score.score.perLayer[layer] ?? NaN, baseline: score.baseline.perLayer[layer] ?? NaN, on: `layer ${layer}, mean over heads${view.mode === 'meanHeads' ? '' : ', raw attention'}`, short: `L${layer} mean` };
+  return {
+    value: score.score.perLayer[layer] ?? NaN,
+    baseline: score.baseline.perLayer[layer] ?? NaN,
+    on: `layer ${layer}, mean over heads${view.mode === 'meanHeads' ? '' : ', raw attention'}`,
+    short: `L${layer} mean`,
+  };
 }
 
 const number = (value: number) => (Number.isFinite(value) ? value.toFixed(3) : 'n/a');
@@ -185,7 +234,9 @@ const quoted = (text: string) => {
 };
 
 function edgeList(rows: DataFlowEdgeRow[]): string {
-  const named = rows.slice(0, HINT_EDGES).map((row) => `${quoted(row.text)} line ${row.range.start.line + 1} (attention ${number(row.attention)})`);
+  const named = rows
+    .slice(0, HINT_EDGES)
+    .map((row) => `${quoted(row.text)} line ${row.range.start.line + 1} (attention ${number(row.attention)})`);
   if (rows.length > HINT_EDGES) named.push(`+${rows.length - HINT_EDGES} more`);
   return named.join(', ');
 }
@@ -197,7 +248,11 @@ export function dataFlowHint(focus: DataFlowFocus): string {
   if (focus.computedFrom.length) parts.push(`computed from ${edgeList(focus.computedFrom)}`);
   if (focus.readBy.length) parts.push(`read by ${edgeList(focus.readBy)}`);
   if (!parts.length) parts.push('no data-flow edges');
-  if (focus.fileShare) parts.push(`file: ${number(focus.fileShare.value)} on data flow vs ${number(focus.fileShare.baseline)} baseline (${focus.fileShare.short})`);
+  if (focus.fileShare)
+    parts.push(
+      `file: ${number(focus.fileShare.value)} on data flow vs ${number(focus.fileShare.baseline)} ` +
+        `baseline (${focus.fileShare.short})`,
+    );
   return `${quoted(focus.text)}: ${parts.join(' · ')}`;
 }
 
@@ -207,10 +262,24 @@ export function dataFlowMarkdown(focus: DataFlowFocus): string {
   const edges = [...focus.comesFrom, ...focus.computedFrom, ...focus.readBy];
   if (edges.length) {
     lines.push('| edge | token | line | attention |', '| --- | --- | ---: | ---: |');
-    const labels: Record<DataFlowRelation, string> = { comesFrom: 'value comes from', computedFrom: 'computed from', readBy: 'read by' };
-    for (const row of edges) lines.push(`| ${labels[row.relation]} | ${markdownCell(row.text)} | ${row.range.start.line + 1} | ${number(row.attention)} |`);
+    const labels: Record<DataFlowRelation, string> = {
+      comesFrom: 'value comes from',
+      computedFrom: 'computed from',
+      readBy: 'read by',
+    };
+    for (const row of edges)
+      lines.push(
+        `| ${labels[row.relation]} | ${markdownCell(row.text)} | ${row.range.start.line + 1} ` +
+          `| ${number(row.attention)} |`,
+      );
   } else lines.push('No data-flow edges touch this occurrence.');
-  if (focus.fileShare) lines.push('', `File: ${number(focus.fileShare.value)} of attention on data-flow edges vs ${number(focus.fileShare.baseline)} offset baseline (${markdownText(focus.fileShare.on)}).`);
+  if (focus.fileShare)
+    lines.push(
+      '',
+      `File: ${number(focus.fileShare.value)} of attention on data-flow edges ` +
+        `vs ${number(focus.fileShare.baseline)} ` +
+        `offset baseline (${markdownText(focus.fileShare.on)}).`,
+    );
   for (const note of focus.notes) lines.push('', markdownText(note));
   return lines.join('\n');
 }

@@ -83,7 +83,10 @@ const FONT = 'font-family="sans-serif"';
 const round = (value: number) => +value.toFixed(2);
 
 function text(x: number, y: number, content: string, palette: FigurePalette, attributes = ''): string {
-  return `<text x="${round(x)}" y="${round(y)}" ${FONT} fill="${escapeXml(palette.foreground)}" ${attributes}>${escapeXml(content)}</text>`;
+  return (
+    `<text x="${round(x)}" y="${round(y)}" ${FONT} ` +
+    `fill="${escapeXml(palette.foreground)}" ${attributes}>${escapeXml(content)}</text>`
+  );
 }
 
 function shell(
@@ -146,7 +149,8 @@ function lineFigure(figure: LineFigure, palette: FigurePalette): SvgFigure {
   const axis = `stroke="${escapeXml(palette.muted)}"`;
   for (const tick of yTicks) {
     body.push(
-      `<line x1="${plot.left}" x2="${plot.left + plot.width}" y1="${round(py(tick))}" y2="${round(py(tick))}" ${axis} stroke-opacity="0.35"/>`,
+      `<line x1="${plot.left}" x2="${plot.left + plot.width}" y1="${round(py(tick))}" ` +
+        `y2="${round(py(tick))}" ${axis} stroke-opacity="0.35"/>`,
     );
     body.push(text(plot.left - 6, py(tick) + 4, tickLabel(tick, yTicks), palette, 'font-size="11" text-anchor="end"'));
   }
@@ -157,7 +161,8 @@ function lineFigure(figure: LineFigure, palette: FigurePalette): SvgFigure {
       text(px(tick.x), plot.top + plot.height + 16, tick.label, palette, 'font-size="11" text-anchor="middle"'),
     );
   body.push(
-    `<line x1="${plot.left}" x2="${plot.left + plot.width}" y1="${plot.top + plot.height}" y2="${plot.top + plot.height}" ${axis}/>`,
+    `<line x1="${plot.left}" x2="${plot.left + plot.width}" y1="${plot.top + plot.height}" ` +
+      `y2="${plot.top + plot.height}" ${axis}/>`,
   );
   body.push(`<line x1="${plot.left}" x2="${plot.left}" y1="${plot.top}" y2="${plot.top + plot.height}" ${axis}/>`);
   body.push(
@@ -195,7 +200,8 @@ function lineFigure(figure: LineFigure, palette: FigurePalette): SvgFigure {
     const y = plot.top + plot.height + 56 + Math.floor(index / 2) * 18;
     const dash = series.dashed ? ' stroke-dasharray="6 4"' : '';
     body.push(
-      `<line class="legend-swatch" x1="${x}" x2="${x + 24}" y1="${y - 4}" y2="${y - 4}" stroke="${escapeXml(series.color)}" stroke-width="3"${dash}/>`,
+      `<line class="legend-swatch" x1="${x}" x2="${x + 24}" y1="${y - 4}" y2="${y - 4}" ` +
+        `stroke="${escapeXml(series.color)}" stroke-width="3"${dash}/>`,
     );
     body.push(text(x + 30, y, series.label, palette, 'font-size="11"'));
   });
@@ -315,7 +321,8 @@ function gridFigure(figure: GridFigure, palette: FigurePalette): SvgFigure {
     }),
   );
   body.push(
-    `<rect x="${plot.left}" y="${plot.top}" width="${plot.width}" height="${plot.height}" fill="none" stroke="${escapeXml(palette.muted)}"/>`,
+    `<rect x="${plot.left}" y="${plot.top}" width="${plot.width}" height="${plot.height}" fill="none" ` +
+      `stroke="${escapeXml(palette.muted)}"/>`,
   );
   body.push(
     text(plot.left + plot.width / 2, height - 12, figure.xLabel, palette, 'font-size="12" text-anchor="middle"'),
@@ -350,18 +357,21 @@ function colorBar(
     const value = high - ((step + 0.5) / steps) * (high - low);
     const y = top + (step * barHeight) / steps;
     body.push(
-      `<rect class="color-bar" x="${left}" y="${round(y)}" width="${barWidth}" height="${round(barHeight / steps + 0.5)}" fill="${scaleColor(value, low, high, palette, figure.diverging)}"/>`,
+      `<rect class="color-bar" x="${left}" y="${round(y)}" width="${barWidth}" ` +
+        `height="${round(barHeight / steps + 0.5)}" fill="${scaleColor(value, low, high, palette, figure.diverging)}"/>`,
     );
   }
   body.push(
-    `<rect x="${left}" y="${top}" width="${barWidth}" height="${barHeight}" fill="none" stroke="${escapeXml(palette.muted)}"/>`,
+    `<rect x="${left}" y="${top}" width="${barWidth}" height="${barHeight}" fill="none" ` +
+      `stroke="${escapeXml(palette.muted)}"/>`,
   );
   body.push(text(left + barWidth + 4, top + 10, high.toFixed(3), palette, 'font-size="10"'));
   body.push(text(left + barWidth + 4, top + barHeight, low.toFixed(3), palette, 'font-size="10"'));
   if (figure.reference && high > low && figure.reference.value >= low && figure.reference.value <= high) {
     const y = top + ((high - figure.reference.value) / (high - low)) * barHeight;
     body.push(
-      `<line x1="${left - 3}" x2="${left + barWidth + 3}" y1="${round(y)}" y2="${round(y)}" stroke="${escapeXml(palette.foreground)}" stroke-width="2"/>`,
+      `<line x1="${left - 3}" x2="${left + barWidth + 3}" y1="${round(y)}" y2="${round(y)}" ` +
+        `stroke="${escapeXml(palette.foreground)}" stroke-width="2"/>`,
     );
     body.push(
       text(
@@ -410,7 +420,8 @@ function linkFigure(figure: LinkFigure, palette: FigurePalette): SvgFigure {
     const y2 = top + link.to * rowHeight + rowHeight / 2;
     const color = escapeXml(figure.groups[link.group]?.color ?? palette.accent);
     body.push(
-      `<line class="link" x1="${left}" y1="${round(y1)}" x2="${right}" y2="${round(y2)}" stroke="${color}" stroke-width="2" stroke-opacity="${Math.max(0.05, Math.min(1, link.weight)).toFixed(3)}"/>`,
+      `<line class="link" x1="${left}" y1="${round(y1)}" x2="${right}" y2="${round(y2)}" stroke="${color}" ` +
+        `stroke-width="2" stroke-opacity="${Math.max(0.05, Math.min(1, link.weight)).toFixed(3)}"/>`,
     );
   }
   figure.groups.forEach((group, index) => {

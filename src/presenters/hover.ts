@@ -47,7 +47,12 @@ export function tokenAtOffset(tokens: readonly CodeToken[], offset: number): num
  * weight relative to the strongest one, and the top rows of the hover card. Tokens below
  * `minShare` of the strongest weight are not highlighted, to keep the overlay readable.
  */
-export function presentHover(result: AnalysisResult, view: AttentionView, focus: number, options: { topK?: number; maxHighlights?: number; minShare?: number } = {}): HoverPresentation {
+export function presentHover(
+  result: AnalysisResult,
+  view: AttentionView,
+  focus: number,
+  options: { topK?: number; maxHighlights?: number; minShare?: number } = {},
+): HoverPresentation {
   const { weights, label } = tokenAttentionRow(result, view, focus);
   const top = topK(weights, options.topK ?? 8, focus);
   const strongest = top[0]?.weight ?? 0;
@@ -57,13 +62,22 @@ export function presentHover(result: AnalysisResult, view: AttentionView, focus:
   for (const { token, weight } of candidates) {
     const share = strongest > 0 ? weight / strongest : 0;
     if (share < minShare) continue;
-    highlights.push({ token, weight, bucket: Math.min(BUCKETS - 1, Math.floor(((share - minShare) / (1 - minShare)) * BUCKETS)) });
+    highlights.push({
+      token,
+      weight,
+      bucket: Math.min(BUCKETS - 1, Math.floor(((share - minShare) / (1 - minShare)) * BUCKETS)),
+    });
   }
   return {
     focus,
     label,
     highlights,
-    rows: top.map(({ token, weight }) => ({ token, text: result.tokens[token].text, line: result.tokens[token].range.start.line, weight })),
+    rows: top.map(({ token, weight }) => ({
+      token,
+      text: result.tokens[token].text,
+      line: result.tokens[token].range.start.line,
+      weight,
+    })),
   };
 }
 
@@ -72,7 +86,11 @@ export function presentHover(result: AnalysisResult, view: AttentionView, focus:
  * tokens with weights. Source text and model metadata are escaped (shown literally); only the flip
  * link, ours, is Markdown.
  */
-export function hoverMarkdown(result: AnalysisResult, presentation: HoverPresentation, flipCommandUri?: string): string {
+export function hoverMarkdown(
+  result: AnalysisResult,
+  presentation: HoverPresentation,
+  flipCommandUri?: string,
+): string {
   const focus = result.tokens[presentation.focus];
   const lines = [
     `**${markdownCell(focus.text)}** — ${markdownText(presentation.label)}`,

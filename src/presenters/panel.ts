@@ -8,7 +8,9 @@ import { DEFAULT_PRESET } from '../core/presets';
 
 function keptTypesText(definition: CatDefinition): string {
   if (definition.keptTypesPerLayer) {
-    const perLayer = definition.keptTypesPerLayer.map((types, layer) => `layer ${layer}: ${types.join(' ') || '(none)'}`);
+    const perLayer = definition.keptTypesPerLayer.map(
+      (types, layer) => `layer ${layer}: ${types.join(' ') || '(none)'}`,
+    );
     return perLayer.join('; ');
   }
   return definition.keptTypes === 'all' ? 'all types' : definition.keptTypes.join(' ');
@@ -57,7 +59,11 @@ export function panelModel(result: AnalysisResult): PanelModel {
     structureHeads: heads
       ? (Object.keys(heads.relations) as StructureRelation[]).map((relation) => {
           const best = topHeads(heads, relation, 3);
-          return { relation: RELATION_LABELS[relation], heads: best.map(({ layer, head, accuracy }) => ({ layer, head, accuracy })), chance: best[0]?.chance ?? NaN };
+          return {
+            relation: RELATION_LABELS[relation],
+            heads: best.map(({ layer, head, accuracy }) => ({ layer, head, accuracy })),
+            chance: best[0]?.chance ?? NaN,
+          };
         })
       : [],
     warnings: [...result.warnings],
@@ -66,9 +72,26 @@ export function panelModel(result: AnalysisResult): PanelModel {
 
 /** The per-layer table as CSV (what "Export CSV" saves). */
 export function panelCsv(model: PanelModel): string {
-  const header = 'layer,cat_score,baseline,dfg_share,dfg_baseline,attention_to_bos,attention_to_eos,attention_to_punctuation,entropy';
-  const rows = model.layers.map((row) => [row.layer, row.cat, row.baseline, row.dataFlow, row.dataFlowBaseline, row.bos, row.eos, row.punctuation, row.entropy].map((value) => (Number.isFinite(value) ? String(+value.toFixed(6)) : '')).join(','));
-  const heads = model.heatmap.flatMap((row, layer) => row.map((value, head) => `${layer},${head},${Number.isFinite(value) ? +value.toFixed(6) : ''}`));
+  const header =
+    'layer,cat_score,baseline,dfg_share,dfg_baseline,attention_to_bos,attention_to_eos,attention_to_punctuation,entropy';
+  const rows = model.layers.map((row) =>
+    [
+      row.layer,
+      row.cat,
+      row.baseline,
+      row.dataFlow,
+      row.dataFlowBaseline,
+      row.bos,
+      row.eos,
+      row.punctuation,
+      row.entropy,
+    ]
+      .map((value) => (Number.isFinite(value) ? String(+value.toFixed(6)) : ''))
+      .join(','),
+  );
+  const heads = model.heatmap.flatMap((row, layer) =>
+    row.map((value, head) => `${layer},${head},${Number.isFinite(value) ? +value.toFixed(6) : ''}`),
+  );
   return [header, ...rows, '', 'layer,head,cat_score', ...heads].join('\n') + '\n';
 }
 

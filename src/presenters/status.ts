@@ -17,7 +17,7 @@ export function resolveView(view: AttentionView, layers: number, heads: number):
   const wholeNumber = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value);
   const layer = wholeNumber(stored.layer) && stored.layer >= 0 && stored.layer < layers ? stored.layer : layers - 1;
   const head = wholeNumber(stored.head) ? Math.min(Math.max(0, stored.head), heads - 1) : undefined;
-  return { mode, layer, head: mode === 'head' ? head ?? 0 : head, direction };
+  return { mode, layer, head: mode === 'head' ? (head ?? 0) : head, direction };
 }
 
 /** A compact label of the view for the status bar: "L3 H2", "L5 mean", "rollout ≤L5" … */
@@ -49,11 +49,19 @@ export interface StatusPresentation {
  */
 export function statusPresentation(result: AnalysisResult | undefined, view: AttentionView): StatusPresentation {
   if (!result) {
-    return { text: '$(eye) Code Attention', tooltip: 'Code Attention Lens: run "Code Attention: Analyze Current File" or hover a token.', warning: false };
+    return {
+      text: '$(eye) Code Attention',
+      tooltip: 'Code Attention Lens: run "Code Attention: Analyze Current File" or hover a token.',
+      warning: false,
+    };
   }
   const shown = resolveView(view, result.model.layers, result.model.heads);
   const warning = result.warnings.length > 0;
-  const lines = [`Code Attention Lens: ${result.model.displayName} on ${result.device}.`, `Showing ${viewLabel(shown)}. Click to change the view.`, ...result.warnings.map((text) => `⚠ ${text}`)];
+  const lines = [
+    `Code Attention Lens: ${result.model.displayName} on ${result.device}.`,
+    `Showing ${viewLabel(shown)}. Click to change the view.`,
+    ...result.warnings.map((text) => `⚠ ${text}`),
+  ];
   const icon = warning ? '$(warning)' : '$(eye)';
   const text = `${icon} ${labelText(result.model.name)} · ${labelText(result.device)} · ${shortView(shown)}`;
   return { text, tooltip: tooltipText(lines.join('\n')), warning };

@@ -88,7 +88,8 @@ export interface FaithfulnessPanelModel {
 }
 
 /** The panel's faithfulness section: not run yet, running, failed, or the result. */
-export type FaithfulnessSection = { status: 'idle' | 'running' | 'failed'; message: string } | { status: 'done'; report: FaithfulnessPanelModel };
+export type FaithfulnessSection =
+  { status: 'idle' | 'running' | 'failed'; message: string } | { status: 'done'; report: FaithfulnessPanelModel };
 
 export type HostToPanel =
   | { type: 'update'; model: PanelModel; view?: PanelView; faithfulness?: FaithfulnessSection }

@@ -23,9 +23,13 @@ describe('the linux-x64 VSIX', function () {
     entries = readZip(vsix);
   });
 
-  it('holds everything the installed extension needs and nothing else; the shipped onnxruntime-node loads the bundled model', () => {
-    assert.deepEqual(checkEntries(entries, { requireHere: true }), []);
-  });
+  it(
+    'holds everything the installed extension needs and nothing else; the shipped onnxruntime-node ' +
+      'loads the bundled model',
+    () => {
+      assert.deepEqual(checkEntries(entries, { requireHere: true }), []);
+    },
+  );
 
   it('holds onnxruntime-node with linux-x64 binaries only, and no CUDA or TensorRT provider library', () => {
     const binaries = names().filter((name) => name.includes('/bin/napi-v6/'));
@@ -69,30 +73,34 @@ describe('the linux-x64 VSIX', function () {
       assert.ok(entry(`extension/${step.media.markdown}`), step.media.markdown);
   });
 
-  it('the checker refuses another platform’s binary, a provider library, a missing model file and the excluded folders', () => {
-    const refused = {
-      'extension/node_modules/onnxruntime-node/bin/napi-v6/win32/x64/onnxruntime.dll': /belongs to win32-x64/,
-      'extension/node_modules/onnxruntime-node/bin/napi-v6/darwin/arm64/onnxruntime_binding.node':
-        /belongs to darwin-arm64/,
-      'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so':
-        /CUDA\/TensorRT provider/,
-      'extension/models/_work/checkpoint.pt': /development folder/,
-      'extension/.cache/code-server/x.js': /development folder|unexpected/,
-      'extension/test/fixtures/a.json': /development folder|unexpected/,
-      'extension/docs/screenshots/hover.png': /development folder|unexpected/,
-      'extension/dist/extension.js.map': /source map/,
-      'extension/src/core/model.ts': /TypeScript source|unexpected/,
-      'extension/node_modules/adm-zip/adm-zip.js': /not a run-time dependency/,
-    };
-    for (const [name, expected] of Object.entries(refused)) {
-      const problems = checkEntries(withExtra(name));
-      assert.ok(
-        problems.some((problem) => expected.test(problem)),
-        `${name}: ${problems.join('; ') || 'accepted'}`,
-      );
-    }
-    const modelFile = `extension/models/${BUNDLED_MODELS[1]}/model.onnx`;
-    const problems = checkEntries(entries.filter((candidate) => candidate.name !== modelFile));
-    assert.ok(problems.includes(`missing models/${BUNDLED_MODELS[1]}/model.onnx`), problems.join('; '));
-  });
+  it(
+    'the checker refuses another platform’s binary, a provider library, a missing model file and ' +
+      'the excluded folders',
+    () => {
+      const refused = {
+        'extension/node_modules/onnxruntime-node/bin/napi-v6/win32/x64/onnxruntime.dll': /belongs to win32-x64/,
+        'extension/node_modules/onnxruntime-node/bin/napi-v6/darwin/arm64/onnxruntime_binding.node':
+          /belongs to darwin-arm64/,
+        'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so':
+          /CUDA\/TensorRT provider/,
+        'extension/models/_work/checkpoint.pt': /development folder/,
+        'extension/.cache/code-server/x.js': /development folder|unexpected/,
+        'extension/test/fixtures/a.json': /development folder|unexpected/,
+        'extension/docs/screenshots/hover.png': /development folder|unexpected/,
+        'extension/dist/extension.js.map': /source map/,
+        'extension/src/core/model.ts': /TypeScript source|unexpected/,
+        'extension/node_modules/adm-zip/adm-zip.js': /not a run-time dependency/,
+      };
+      for (const [name, expected] of Object.entries(refused)) {
+        const problems = checkEntries(withExtra(name));
+        assert.ok(
+          problems.some((problem) => expected.test(problem)),
+          `${name}: ${problems.join('; ') || 'accepted'}`,
+        );
+      }
+      const modelFile = `extension/models/${BUNDLED_MODELS[1]}/model.onnx`;
+      const problems = checkEntries(entries.filter((candidate) => candidate.name !== modelFile));
+      assert.ok(problems.includes(`missing models/${BUNDLED_MODELS[1]}/model.onnx`), problems.join('; '));
+    },
+  );
 });

@@ -96,7 +96,9 @@ function render(): void {
   app.append(
     element(
       'p',
-      `Uniform attention over the model window (${current.windowTokens} code tokens) is 1/${current.windowTokens} = ${uniform.toFixed(4)}; weights below are read against it. <s> and </s> are not code tokens and are left out.`,
+      `Uniform attention over the model window (${current.windowTokens} code tokens) is ` +
+        (`1/${current.windowTokens} = ${uniform.toFixed(4)}; weights below are read against it. <s> and </s> ` +
+          `are not code tokens and are left out.`),
       'meta',
     ),
   );
@@ -133,7 +135,8 @@ function headViewSection(current: AttentionViewsModel): HTMLElement {
   section.append(
     element(
       'h2',
-      `Head view: each token’s ${current.headView.linksPerToken} strongest targets per head (${current.headView.source})`,
+      `Head view: each token’s ${current.headView.linksPerToken} strongest targets per head ` +
+        `(${current.headView.source})`,
     ),
   );
   const controls = element('div', undefined, 'views-controls');
@@ -187,7 +190,8 @@ function headViewSection(current: AttentionViewsModel): HTMLElement {
   section.append(
     element(
       'p',
-      'Line opacity is the weight (0.5 and above fully opaque). Hover a token to see only its lines; click a head in the model view to show it alone.',
+      'Line opacity is the weight (0.5 and above fully opaque). Hover a token to see only its lines; ' +
+        'click a head in the model view to show it alone.',
       'meta',
     ),
   );
@@ -321,13 +325,15 @@ function modelViewSection(current: AttentionViewsModel): HTMLElement {
   section.append(
     element(
       'h2',
-      `Model view: every layer × head (${current.modelView.source}, ${current.modelView.size} × ${current.modelView.size} block means of the selection)`,
+      `Model view: every layer × head (${current.modelView.source}, ${current.modelView.size} ` +
+        `× ${current.modelView.size} block means of the selection)`,
     ),
   );
   section.append(
     element(
       'p',
-      'One colour scale for all thumbnails (its top is the strongest block mean). Click a thumbnail to show that head in the editor and alone in the head view.',
+      'One colour scale for all thumbnails (its top is the strongest block mean). Click a thumbnail ' +
+        'to show that head in the editor and alone in the head view.',
       'meta',
     ),
   );
@@ -409,7 +415,9 @@ function matrixSection(current: AttentionViewsModel): HTMLElement {
   const values = current.matrix.values;
   const high = largest(values);
   const uniform = 1 / current.windowTokens;
-  const caption = `Rows: attending token (${current.matrix.rows} of ${k}); columns: attended token. Colour from 0 (background) to ${high.toFixed(4)} (strongest); uniform = ${uniform.toFixed(4)}.`;
+  const caption =
+    `Rows: attending token (${current.matrix.rows} of ${k}); columns: attended token. ` +
+    `Colour from 0 (background) to ${high.toFixed(4)} (strongest); uniform = ${uniform.toFixed(4)}.`;
   const bar = element('div', undefined, 'color-bar');
   bar.id = 'matrix-color-bar';
   const palette = themePalette();
@@ -434,7 +442,10 @@ function matrixSection(current: AttentionViewsModel): HTMLElement {
     const weight = model.matrix.values[hit.row * k + hit.column];
     const from = model.tokens[hit.row];
     const to = model.tokens[hit.column];
-    readout.textContent = `“${from.text}” (line ${from.line}) → “${to.text}” (line ${to.line}): ${weight.toFixed(4)} = ${(weight / uniform).toFixed(1)} × uniform`;
+    readout.textContent =
+      `“${from.text}” (line ${from.line}) → “${to.text}” ` +
+      `(line ${to.line}): ${weight.toFixed(4)} ` +
+      `= ${(weight / uniform).toFixed(1)} × uniform`;
   });
   const box = element('div', undefined, 'scroll-box');
   box.append(canvas);
@@ -544,7 +555,9 @@ function figures(): NamedFigure[] {
       figure: {
         kind: 'links',
         title: `Head view, layer ${state.layer}: each token’s strongest targets (${current.headView.source})`,
-        subtitle: `${subtitle} · opacity = 2 × weight${state.aboveUniform ? ` · only above uniform ${uniform.toFixed(4)}` : ''}`,
+        subtitle:
+          `${subtitle} · opacity = 2 × ` +
+          `weight${state.aboveUniform ? ` · only above uniform ${uniform.toFixed(4)}` : ''}`,
         tokens,
         links,
         groups: Array.from({ length: current.model.heads }, (_, head) => ({

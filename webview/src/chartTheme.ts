@@ -7,7 +7,8 @@ export const themedBackground: Plugin = {
     const context = chart.ctx;
     context.save();
     context.globalCompositeOperation = 'destination-over';
-    context.fillStyle = getComputedStyle(document.body).getPropertyValue('--vscode-editor-background').trim() || '#ffffff';
+    context.fillStyle =
+      getComputedStyle(document.body).getPropertyValue('--vscode-editor-background').trim() || '#ffffff';
     context.fillRect(0, 0, chart.width, chart.height);
     context.restore();
   },

@@ -6,9 +6,18 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { themedBackground } from './chartTheme';
 import { exportFigures, onThemeChange, themePalette, type NamedFigure } from './figureTools';
 import { scaleColor, type LineSeries } from '../../src/presenters/figures';
-import type { ComparePanelModel, ComparePanelToHost, CompareSide, HostToComparePanel } from '../../src/protocol/compare';
+import type {
+  ComparePanelModel,
+  ComparePanelToHost,
+  CompareSide,
+  HostToComparePanel,
+} from '../../src/protocol/compare';
 
-declare function acquireVsCodeApi(): { postMessage(message: ComparePanelToHost): void; setState(state: unknown): void; getState(): unknown };
+declare function acquireVsCodeApi(): {
+  postMessage(message: ComparePanelToHost): void;
+  setState(state: unknown): void;
+  getState(): unknown;
+};
 
 Chart.register(...registerables);
 
@@ -17,14 +26,19 @@ const app = document.getElementById('app')!;
 const charts: Chart[] = [];
 let current: ComparePanelModel | undefined;
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string): HTMLElementTagNameMap[K] {
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  text?: string,
+  className?: string,
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   if (text !== undefined) node.textContent = text;
   if (className) node.className = className;
   return node;
 }
 
-const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+const css = (name: string, fallback: string) =>
+  getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 const format = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 
 function heatmap(id: string, title: string, side: CompareSide, low: number, high: number): HTMLElement {
@@ -58,7 +72,13 @@ function heatmap(id: string, title: string, side: CompareSide, low: number, high
 type Series = ChartDataset<'line', Array<{ x: number; y: number }>>;
 
 function series(label: string, depth: number[], values: number[], color: string, dashed: boolean): Series {
-  return { label, data: depth.map((x, layer) => ({ x, y: values[layer] })), borderColor: color, backgroundColor: color, borderDash: dashed ? [6, 4] : [] };
+  return {
+    label,
+    data: depth.map((x, layer) => ({ x, y: values[layer] })),
+    borderColor: color,
+    backgroundColor: color,
+    borderDash: dashed ? [6, 4] : [],
+  };
 }
 
 function lineChart(id: string, title: string, yTitle: string, datasets: Series[], points: string): HTMLElement {
@@ -78,7 +98,13 @@ function lineChart(id: string, title: string, yTitle: string, datasets: Series[]
         animation: false,
         maintainAspectRatio: false,
         scales: {
-          x: { type: 'linear', min: 0, max: 1, title: { display: true, text: 'relative depth (layer + 1) / layers', color: foreground }, ticks: { color: foreground } },
+          x: {
+            type: 'linear',
+            min: 0,
+            max: 1,
+            title: { display: true, text: 'relative depth (layer + 1) / layers', color: foreground },
+            ticks: { color: foreground },
+          },
           y: { min: 0, title: { display: true, text: yTitle, color: foreground }, ticks: { color: foreground } },
         },
         plugins: { legend: { labels: { color: foreground } } },

@@ -7,9 +7,20 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import { themedBackground } from './chartTheme';
 import { exportFigures, onThemeChange, themePalette, type NamedFigure } from './figureTools';
 import { scaleColor, scaleRange, type Figure } from '../../src/presenters/figures';
-import type { FaithfulnessPanelModel, FaithfulnessSection, HostToPanel, PanelModel, PanelToHost, PanelView } from '../../src/protocol/panel';
+import type {
+  FaithfulnessPanelModel,
+  FaithfulnessSection,
+  HostToPanel,
+  PanelModel,
+  PanelToHost,
+  PanelView,
+} from '../../src/protocol/panel';
 
-declare function acquireVsCodeApi(): { postMessage(message: PanelToHost): void; setState(state: unknown): void; getState(): unknown };
+declare function acquireVsCodeApi(): {
+  postMessage(message: PanelToHost): void;
+  setState(state: unknown): void;
+  getState(): unknown;
+};
 
 Chart.register(...registerables);
 
@@ -26,7 +37,11 @@ const HEATMAP_LABELS: Record<HeatmapMode, string> = {
   difference: 'CAT − baseline',
 };
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, options: { text?: string; className?: string; id?: string } = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  options: { text?: string; className?: string; id?: string } = {},
+  ...children: Node[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   if (options.text !== undefined) node.textContent = options.text;
   if (options.className) node.className = options.className;
@@ -47,7 +62,13 @@ function render(model: PanelModel): void {
   app.dataset.theme = document.body.classList.contains('vscode-light') ? 'light' : 'dark';
   app.append(
     element('h1', { text: `${model.file} — structure attention` }),
-    element('p', { className: 'meta', text: `${model.model.displayName} · ${model.model.layers} layers × ${model.model.heads} heads · ${model.device} · ${model.tokens} code tokens in ${model.windows} window(s) · total ${format(model.timings.totalMs, 0)} ms (forward ${format(model.timings.forwardMs, 0)} ms)` }),
+    element('p', {
+      className: 'meta',
+      text:
+        `${model.model.displayName} · ${model.model.layers} layers × ${model.model.heads} heads ` +
+        (`· ${model.device} · ${model.tokens} code tokens in ${model.windows} window(s) · ` +
+          `total ${format(model.timings.totalMs, 0)} ms (forward ${format(model.timings.forwardMs, 0)} ms)`),
+    }),
   );
   for (const warning of model.warnings) app.append(element('p', { className: 'warning', text: warning }));
 
@@ -138,12 +159,24 @@ function render(model: PanelModel): void {
     ['Distance threshold', `${model.definition.distanceThreshold} (${model.definition.distance} distance)`],
     ['Subword → token rule', model.definition.pairRule],
     ['Baseline', model.definition.baseline],
-  ]) definition.append(element('dt', { text: term }), element('dd', { text: value }));
+  ])
+    definition.append(element('dt', { text: term }), element('dd', { text: value }));
   app.append(element('h2', { text: 'Definition in use' }), definition);
 
   const stats = element('table', { className: 'stats', id: 'head-statistics' });
   stats.append(row('th', ['layer', 'CAT', 'baseline', '<s>', '</s>', 'punctuation', 'entropy']));
-  for (const layer of model.layers) stats.append(row('td', [String(layer.layer), format(layer.cat), format(layer.baseline), format(layer.bos), format(layer.eos), format(layer.punctuation), format(layer.entropy, 2)]));
+  for (const layer of model.layers)
+    stats.append(
+      row('td', [
+        String(layer.layer),
+        format(layer.cat),
+        format(layer.baseline),
+        format(layer.bos),
+        format(layer.eos),
+        format(layer.punctuation),
+        format(layer.entropy, 2),
+      ]),
+    );
   app.append(element('h2', { text: 'Attention sinks and entropy per layer (mean over heads)' }), stats);
 
   const heads = element('table', { className: 'stats', id: 'structure-heads' });
@@ -163,7 +196,13 @@ function render(model: PanelModel): void {
       });
       cell.append(link, document.createTextNode(' '));
     }
-    const tr = element('tr', {}, element('td', { text: relation.relation }), cell, element('td', { text: format(relation.chance) }));
+    const tr = element(
+      'tr',
+      {},
+      element('td', { text: relation.relation }),
+      cell,
+      element('td', { text: format(relation.chance) }),
+    );
     heads.append(tr);
   }
   app.append(element('h2', { text: 'Structure heads: where each head’s strongest attention lands' }), heads);
@@ -172,11 +211,22 @@ function render(model: PanelModel): void {
   check.id = 'check-faithfulness';
   check.textContent = 'Check at cursor';
   check.addEventListener('click', () => vscode.postMessage({ type: 'checkFaithfulness' }));
-  const section = element('section', { id: 'faithfulness' }, element('h2', { text: 'Which view to trust: faithfulness at the cursor token' }), element('div', { className: 'toolbar' }, check), element('div', { id: 'faithfulness-body' }));
+  const section = element(
+    'section',
+    { id: 'faithfulness' },
+    element('h2', { text: 'Which view to trust: faithfulness at the cursor token' }),
+    element('div', { className: 'toolbar' }, check),
+    element('div', { id: 'faithfulness-body' }),
+  );
   app.append(section);
 }
 
-const IDLE_FAITHFULNESS: FaithfulnessSection = { status: 'idle', message: 'Put the cursor on a code token and click “Check at cursor” (or run “Code Attention: Check View Faithfulness at Cursor”). It blanks out each other token of the window, one forward pass each.' };
+const IDLE_FAITHFULNESS: FaithfulnessSection = {
+  status: 'idle',
+  message:
+    'Put the cursor on a code token and click “Check at cursor” (or run “Code Attention: Check View ' +
+    'Faithfulness at Cursor”). It blanks out each other token of the window, one forward pass each.',
+};
 
 /** Fills the faithfulness section: a message while idle, running or failed; ρ per view with bars when done. */
 function showFaithfulness(section: FaithfulnessSection | undefined): void {
@@ -187,7 +237,9 @@ function showFaithfulness(section: FaithfulnessSection | undefined): void {
   const button = document.getElementById('check-faithfulness');
   if (button) button.toggleAttribute('disabled', shown.status === 'running');
   if (shown.status !== 'done') {
-    body.replaceChildren(element('p', { className: shown.status === 'failed' ? 'warning' : 'meta', text: shown.message }));
+    body.replaceChildren(
+      element('p', { className: shown.status === 'failed' ? 'warning' : 'meta', text: shown.message }),
+    );
     return;
   }
   body.replaceChildren(...faithfulnessReport(shown.report));
@@ -198,15 +250,29 @@ function faithfulnessReport(report: FaithfulnessPanelModel): Node[] {
   table.append(row('th', ['view (last layer)', 'Spearman ρ', '']));
   for (const view of report.views) {
     const bar = element('div', { className: view.spearman < 0 ? 'rho-bar negative' : 'rho-bar' });
-    bar.style.setProperty('--magnitude', (Number.isFinite(view.spearman) ? Math.min(1, Math.abs(view.spearman)) : 0).toFixed(3));
+    bar.style.setProperty(
+      '--magnitude',
+      (Number.isFinite(view.spearman) ? Math.min(1, Math.abs(view.spearman)) : 0).toFixed(3),
+    );
     const name = element('td', { text: view.name });
     name.title = view.label;
-    const tr = element('tr', { className: view.mode === report.best ? 'best' : undefined }, name, element('td', { className: 'rho', text: format(view.spearman) }), element('td', { className: 'rho-cell' }, bar));
+    const tr = element(
+      'tr',
+      { className: view.mode === report.best ? 'best' : undefined },
+      name,
+      element('td', { className: 'rho', text: format(view.spearman) }),
+      element('td', { className: 'rho-cell' }, bar),
+    );
     tr.dataset.mode = view.mode;
     table.append(tr);
   }
   const nodes: Node[] = [
-    element('p', { className: 'meta', text: `${report.file}: token “${report.focus.text}” at line ${report.focus.line}, column ${report.focus.column} · ${report.tokens} tokens blanked out · ${report.model}` }),
+    element('p', {
+      className: 'meta',
+      text:
+        `${report.file}: token “${report.focus.text}” at line ${report.focus.line}, ` +
+        `column ${report.focus.column} · ${report.tokens} tokens blanked out · ${report.model}`,
+    }),
     table,
     element('p', { id: 'faithfulness-verdict', text: report.verdict }),
   ];
@@ -302,7 +368,8 @@ function heatmap(model: PanelModel): HTMLElement {
       cell.dataset.head = String(head);
       const cat = model.heatmap[layer][head];
       const baseline = model.heatmapBaseline?.[layer]?.[head] ?? NaN;
-      const numbers = `CAT-score ${format(cat)}, shuffled baseline ${format(baseline)}, difference ${format(cat - baseline)}`;
+      const numbers =
+        `CAT-score ${format(cat)}, shuffled baseline ${format(baseline)}, ` + `difference ${format(cat - baseline)}`;
       cell.title = `layer ${layer}, head ${head}: ${numbers}`;
       // CSSOM assignments are not inline style markup, so the strict CSP allows them.
       cell.style.setProperty('--cell-color', scaleColor(value, low, high, palette, diverging));
@@ -427,7 +494,9 @@ function showView(view: PanelView | undefined): void {
   const label = document.getElementById('current-view');
   if (label) label.textContent = view ? `The editor shows: ${view.label}` : '';
   if (view?.head === undefined) return;
-  const cell = document.querySelector<HTMLElement>(`#cat-heatmap td[data-layer="${view.layer}"][data-head="${view.head}"]`);
+  const cell = document.querySelector<HTMLElement>(
+    `#cat-heatmap td[data-layer="${view.layer}"][data-head="${view.head}"]`,
+  );
   if (cell) {
     cell.classList.add('selected');
     cell.dataset.selected = 'true';
@@ -455,7 +524,8 @@ window.addEventListener('message', (event: MessageEvent<HostToPanel>) => {
   vscode.setState(current);
 });
 
-const saved = vscode.getState() as { model?: PanelModel; view?: PanelView; faithfulness?: FaithfulnessSection } | undefined;
+const saved = vscode.getState() as
+  { model?: PanelModel; view?: PanelView; faithfulness?: FaithfulnessSection } | undefined;
 if (saved?.model) {
   // A check that was running when the panel was saved did not finish for it.
   const faithfulness = saved.faithfulness?.status === 'running' ? undefined : saved.faithfulness;

@@ -7,7 +7,12 @@ import { defaultModelDir, MAX_SOURCE_BYTES, readSourceFile } from '../common';
 import { terminalText } from '../../presenters/escape';
 import type { CatScoreReport } from '../../core/metrics/catScore';
 import { formatNumber, ms, table } from '../format';
-import { RELATION_LABELS, topHeads, type StructureHeadsReport, type StructureRelation } from '../../core/metrics/structureHeads';
+import {
+  RELATION_LABELS,
+  topHeads,
+  type StructureHeadsReport,
+  type StructureRelation,
+} from '../../core/metrics/structureHeads';
 import { faithfulness, type FaithfulnessReport } from '../../core/metrics/faithfulness';
 import { fileTypeFilter, PRESET_USAGE, PRESET_VALUE_OPTIONS, presetOptions } from '../presetOptions';
 
@@ -18,7 +23,16 @@ export const ANALYZE_USAGE = `code-attention analyze FILE [--model DIR] [--devic
     [--faithfulness TOKEN|LINE:COL]   (blank out each token of the focus's window and rank the views against it)`;
 
 export async function analyzeCommand(argv: string[]): Promise<number> {
-  const valueOptions = ['model', 'device', 'pair-rule', 'max-bytes', 'faithfulness', 'types', 'cache-mb', ...PRESET_VALUE_OPTIONS];
+  const valueOptions = [
+    'model',
+    'device',
+    'pair-rule',
+    'max-bytes',
+    'faithfulness',
+    'types',
+    'cache-mb',
+    ...PRESET_VALUE_OPTIONS,
+  ];
   const args = parseArgs(argv, valueOptions, ['json', 'keep-comments', 'include-attention']);
   const typesOption = option(args, 'types');
   if (typesOption !== undefined && typesOption !== 'reference' && typesOption !== 'data') {
@@ -60,10 +74,26 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
       typeFilter: fileTypeFilter(preset, language),
       maxBytes,
     });
-    const faithfulnessReport = focus === undefined ? undefined : await faithfulness(result, analyzer.model, focusToken(result, focus));
+    const faithfulnessReport =
+      focus === undefined ? undefined : await faithfulness(result, analyzer.model, focusToken(result, focus));
     const attention = args.flags.has('include-attention') ? await windowAttention(result) : undefined;
-    if (args.flags.has('json')) process.stdout.write(JSON.stringify({ ...resultSummary(result, attention !== undefined, attention), ...(faithfulnessReport ? { faithfulness: faithfulnessReport } : {}) }, null, 2) + '\n');
-    else process.stdout.write(formatAnalysis(result, file) + (faithfulnessReport ? '\n\n' + formatFaithfulness(result, faithfulnessReport) : '') + '\n');
+    if (args.flags.has('json'))
+      process.stdout.write(
+        JSON.stringify(
+          {
+            ...resultSummary(result, attention !== undefined, attention),
+            ...(faithfulnessReport ? { faithfulness: faithfulnessReport } : {}),
+          },
+          null,
+          2,
+        ) + '\n',
+      );
+    else
+      process.stdout.write(
+        formatAnalysis(result, file) +
+          (faithfulnessReport ? '\n\n' + formatFaithfulness(result, faithfulnessReport) : '') +
+          '\n',
+      );
     for (const warning of result.warnings) process.stderr.write(`warning: ${terminalText(warning)}\n`);
     return 0;
   } finally {
@@ -84,7 +114,13 @@ export async function windowAttention(result: AnalysisResult): Promise<WindowAtt
   const windows: WindowAttentionJson[] = [];
   for (const window of result.windows) {
     const { tokenAttention } = await windowTensors(window);
-    windows.push({ tokenStart: window.tokenStart, tokenEnd: window.tokenEnd, pieces: window.pieces, tokenAttentionShape: tokenAttention.shape, tokenAttention: Array.from(tokenAttention.data, (value) => +value.toFixed(5)) });
+    windows.push({
+      tokenStart: window.tokenStart,
+      tokenEnd: window.tokenEnd,
+      pieces: window.pieces,
+      tokenAttentionShape: tokenAttention.shape,
+      tokenAttention: Array.from(tokenAttention.data, (value) => +value.toFixed(5)),
+    });
   }
   return windows;
 }
@@ -93,7 +129,11 @@ export async function windowAttention(result: AnalysisResult): Promise<WindowAtt
  * What `--json` prints: everything but the raw tensors (unless asked for: then `attention`, or the
  * windows' cached tensors read synchronously).
  */
-export function resultSummary(result: AnalysisResult, includeAttention = false, attention?: WindowAttentionJson[]): object {
+export function resultSummary(
+  result: AnalysisResult,
+  includeAttention = false,
+  attention?: WindowAttentionJson[],
+): object {
   return {
     file: result.source.path,
     language: result.source.language,
@@ -108,13 +148,15 @@ export function resultSummary(result: AnalysisResult, includeAttention = false, 
     ...(includeAttention
       ? {
           tokens: result.tokens.map(({ text, type, range }) => ({ text, type, range })),
-          windows: attention ?? result.windows.map((window) => ({
-            tokenStart: window.tokenStart,
-            tokenEnd: window.tokenEnd,
-            pieces: window.pieces,
-            tokenAttentionShape: window.tokenAttention.shape,
-            tokenAttention: Array.from(window.tokenAttention.data, (value) => +value.toFixed(5)),
-          })),
+          windows:
+            attention ??
+            result.windows.map((window) => ({
+              tokenStart: window.tokenStart,
+              tokenEnd: window.tokenEnd,
+              pieces: window.pieces,
+              tokenAttentionShape: window.tokenAttention.shape,
+              tokenAttention: Array.from(window.tokenAttention.data, (value) => +value.toFixed(5)),
+            })),
         }
       : {}),
   };
@@ -137,22 +179,33 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
     `${terminalText(relative(process.cwd(), file) || file)} (${languageSpec(result.source.language).displayName})`,
     `model    ${terminalText(result.model.displayName)} [${terminalText(result.model.name)}], ` +
       `${result.model.layers} layers × ${result.model.heads} heads, device ${result.device}`,
-    `tokens   ${c.codeTokens} code tokens, ${c.subwords} subwords incl. <s> </s>, ${c.windows} window${c.windows === 1 ? '' : 's'}` +
+    `tokens   ${c.codeTokens} code tokens, ${c.subwords} subwords incl. <s> </s>, ${c.windows} ` +
+      `window${c.windows === 1 ? '' : 's'}` +
       (result.errors.length ? `, ${result.errors.length} syntax error region(s) (${c.tokensInErrors} tokens)` : ''),
-    `time     parse ${ms(t.parseMs)} · tokenize ${ms(t.tokenizeMs)} · forward ${ms(t.forwardMs)} · align ${ms(t.alignMs)} · metrics ${ms(t.metricsMs)} · total ${ms(t.totalMs)}`,
+    `time     parse ${ms(t.parseMs)} · tokenize ${ms(t.tokenizeMs)} · forward ${ms(t.forwardMs)} · ` +
+      `align ${ms(t.alignMs)} · metrics ${ms(t.metricsMs)} · total ${ms(t.totalMs)}`,
   ];
   if (cat) {
     const d = cat.definition;
     lines.push(
-      `CAT      ${d.attentionThreshold}; ${d.distanceThreshold} (${d.distance} distance); pair rule ${d.pairRule}; layer = mean over heads`,
-      `         thresholds: distance < ${formatNumber(cat.thresholds.distance)}${cat.snippets > 1 ? ' (mean over windows)' : ''}; attention > the per-layer value below; ${cat.pairs} token pairs`,
+      `CAT      ${d.attentionThreshold}; ${d.distanceThreshold} (${d.distance} distance); pair ` +
+        `rule ${d.pairRule}; layer = mean over heads`,
+      `         thresholds: distance ` +
+        `< ${formatNumber(cat.thresholds.distance)}${cat.snippets > 1 ? ' (mean over windows)' : ''}; ` +
+        `attention > the per-layer value below; ${cat.pairs} token pairs`,
       ...typeLines(cat),
       `baseline ${d.baseline}`,
       ...(d.choices ?? []).map((line, index) => `${index === 0 ? 'choices' : '       '}  ${line}`),
       '',
       table(
         ['layer', 'CAT-score', 'baseline', 'difference', 'attention >'],
-        cat.score.perLayer.map((value, layer) => [String(layer), value, cat.baseline.perLayer[layer], value - cat.baseline.perLayer[layer], cat.thresholds.attentionPerLayer[layer].toPrecision(3)]),
+        cat.score.perLayer.map((value, layer) => [
+          String(layer),
+          value,
+          cat.baseline.perLayer[layer],
+          value - cat.baseline.perLayer[layer],
+          cat.thresholds.attentionPerLayer[layer].toPrecision(3),
+        ]),
       ),
     );
   }
@@ -161,24 +214,50 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
     lines.push(
       '',
       `Data flow: ${dataFlow.edges} edges, ${dataFlow.tokens} uses; ${dataFlow.definition}`,
-      table(['layer', 'DFG share', 'baseline', 'difference'], dataFlow.score.perLayer.map((value, layer) => [String(layer), value, dataFlow.baseline.perLayer[layer], value - dataFlow.baseline.perLayer[layer]])),
+      table(
+        ['layer', 'DFG share', 'baseline', 'difference'],
+        dataFlow.score.perLayer.map((value, layer) => [
+          String(layer),
+          value,
+          dataFlow.baseline.perLayer[layer],
+          value - dataFlow.baseline.perLayer[layer],
+        ]),
+      ),
     );
   }
   const stats = result.scores.headStatistics;
   if (stats) {
     lines.push(
       '',
-      'Attention per layer (means over heads and code-token rows): mass on <s>, </s>, punctuation; previous/next subword; row entropy',
+      'Attention per layer (means over heads and code-token rows): mass on <s>, </s>, punctuation; ' +
+        'previous/next subword; row entropy',
       table(
         ['layer', '<s>', '</s>', 'punct.', 'previous', 'next', 'entropy'],
-        stats.perLayer.bos.map((_, layer) => [String(layer), stats.perLayer.bos[layer], stats.perLayer.eos[layer], stats.perLayer.punctuation[layer], stats.perLayer.previous[layer], stats.perLayer.next[layer], stats.perLayer.entropy[layer]]),
+        stats.perLayer.bos.map((_, layer) => [
+          String(layer),
+          stats.perLayer.bos[layer],
+          stats.perLayer.eos[layer],
+          stats.perLayer.punctuation[layer],
+          stats.perLayer.previous[layer],
+          stats.perLayer.next[layer],
+          stats.perLayer.entropy[layer],
+        ]),
       ),
     );
   }
   const roles = result.scores.headRoles;
   if (roles) {
-    const labels = { bosSink: '<s>', eosSink: '</s>', punctuationSink: 'punctuation', previousToken: 'previous subword', nextToken: 'next subword' };
-    lines.push(`heads with ≥ 0.5 of their attention on one target: ${roles.length ? roles.map((role) => `L${role.layer}H${role.head} ${labels[role.role]} ${formatNumber(role.share, 2)}`).join(', ') : 'none'}`);
+    const labels = {
+      bosSink: '<s>',
+      eosSink: '</s>',
+      punctuationSink: 'punctuation',
+      previousToken: 'previous subword',
+      nextToken: 'next subword',
+    };
+    lines.push(
+      `heads with ≥ 0.5 of their attention on one ` +
+        `target: ${roles.length ? roles.map((role) => `L${role.layer}H${role.head} ${labels[role.role]} ${formatNumber(role.share, 2)}`).join(', ') : 'none'}`,
+    );
   }
   const heads = result.scores.structureHeads;
   if (heads) lines.push('', structureHeadsTable(heads));
@@ -203,8 +282,13 @@ export function focusToken(result: AnalysisResult, focus: string): number {
     const line = Number(position[1]) - 1;
     const character = Number(position[2]) - 1;
     if (line < 0 || character < 0) throw new UsageError(`--faithfulness ${focus}: LINE and COL count from 1.`);
-    const index = result.tokens.findIndex(({ range: { start, end } }) => (line > start.line || (line === start.line && character >= start.character)) && (line < end.line || (line === end.line && character < end.character)));
-    if (index < 0) throw new UsageError(`--faithfulness ${focus}: no code token at line ${line + 1}, column ${character + 1}.`);
+    const index = result.tokens.findIndex(
+      ({ range: { start, end } }) =>
+        (line > start.line || (line === start.line && character >= start.character)) &&
+        (line < end.line || (line === end.line && character < end.character)),
+    );
+    if (index < 0)
+      throw new UsageError(`--faithfulness ${focus}: no code token at line ${line + 1}, column ${character + 1}.`);
     return index;
   }
   if (!/^\d+$/.test(focus)) {
@@ -212,7 +296,10 @@ export function focusToken(result: AnalysisResult, focus: string): number {
     throw new UsageError(`--faithfulness takes a code-token index or LINE:COL (1-based), got "${got}".`);
   }
   const index = Number(focus);
-  if (index >= result.tokens.length) throw new UsageError(`--faithfulness ${focus}: the file has ${result.tokens.length} code tokens (0–${result.tokens.length - 1}).`);
+  if (index >= result.tokens.length)
+    throw new UsageError(
+      `--faithfulness ${focus}: the file has ${result.tokens.length} code tokens (0–${result.tokens.length - 1}).`,
+    );
   return index;
 }
 
@@ -223,7 +310,10 @@ export function formatFaithfulness(result: AnalysisResult, report: FaithfulnessR
       `(line ${token.range.start.line + 1}, column ${token.range.start.character + 1}), ` +
       `${report.tokens.length} tokens blanked out`,
     `         ${report.definition}`,
-    table(['view', 'Spearman ρ'], report.views.map((view) => [view.label, view.spearman])),
+    table(
+      ['view', 'Spearman ρ'],
+      report.views.map((view) => [view.label, view.spearman]),
+    ),
     ...report.skipped.map((reason) => `skipped  ${terminalText(reason)}`),
   ].join('\n');
 }
@@ -234,9 +324,17 @@ export function structureHeadsTable(heads: StructureHeadsReport): string {
   for (const relation of Object.keys(heads.relations) as StructureRelation[]) {
     const entry = heads.relations[relation]!;
     const best = topHeads(heads, relation, 3);
-    rows.push([RELATION_LABELS[relation], best.map((head) => `L${head.layer}H${head.head} ${formatNumber(head.accuracy, 2)}`).join('  '), best[0]?.chance ?? NaN, String(entry.tokens)]);
+    rows.push([
+      RELATION_LABELS[relation],
+      best.map((head) => `L${head.layer}H${head.head} ${formatNumber(head.accuracy, 2)}`).join('  '),
+      best[0]?.chance ?? NaN,
+      String(entry.tokens),
+    ]);
   }
-  return 'Structure heads: share of tokens whose strongest attention lands on the relation (top 3 heads)\n' + table(['relation', 'top heads (accuracy)', 'chance', 'tokens'], rows);
+  return (
+    'Structure heads: share of tokens whose strongest attention lands on the relation (top 3 heads)\n' +
+    table(['relation', 'top heads (accuracy)', 'chance', 'tokens'], rows)
+  );
 }
 
 /** The kept types: one line, or one per layer when they were chosen per layer. */

@@ -247,7 +247,8 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       const totals = modelState.totals ? CorpusTotals.fromJSON(modelState.totals) : new CorpusTotals(pool.info.layers);
       if (totals.layers !== pool.info.layers)
         throw new InputError(
-          `${paths.state} was written for a model with ${totals.layers} layers, not ${modelDir}. Delete it to start again.`,
+          `${paths.state} was written for a model with ${totals.layers} layers, not ${modelDir}. ` +
+            `Delete it to start again.`,
         );
       const run: ModelRun = {
         info: pool.info,
@@ -327,7 +328,10 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       const seconds = (Date.now() - started) / 1000;
       const scored = done.size - doneBefore;
       process.stderr.write(
-        `\n${label}scored ${scored} lines in ${seconds.toFixed(1)} s (${(scored / Math.max(seconds, 1e-3)).toFixed(1)} snippets/s; batch ${batch}, ${pool.size} worker process${pool.size > 1 ? 'es' : ''} × ${parallelism.threads} intra-op threads, ${pool.device})\n`,
+        `\n${label}scored ${scored} lines in ${seconds.toFixed(1)} s ` +
+          `(${(scored / Math.max(seconds, 1e-3)).toFixed(1)} ` +
+          (`snippets/s; batch ${batch}, ${pool.size} worker process${pool.size > 1 ? 'es' : ''} × ${parallelism.threads} ` +
+            `intra-op threads, ${pool.device})\n`),
       );
       saveState(true);
     }
@@ -362,7 +366,8 @@ export async function corpusCommand(argv: string[]): Promise<number> {
   if (!complete) {
     saveState(true);
     process.stderr.write(
-      `interrupted after ${linesDone} of ${linesTotal} lines; the progress is in ${paths.state}: run the same command with --resume to continue\n`,
+      `interrupted after ${linesDone} of ${linesTotal} lines; the progress is in ${paths.state}: run ` +
+        `the same command with --resume to continue\n`,
     );
     return 130;
   }
@@ -373,7 +378,7 @@ export async function corpusCommand(argv: string[]): Promise<number> {
 function readState(path: string, fresh: StateFile): StateFile {
   let state: StateFile;
   try {
-    state = JSON.parse(readFileSync(path, 'utf8'));
+    state = JSON.parse(readFileSync(path, 'utf8')) as StateFile;
   } catch (error) {
     throw new InputError(
       `${path} is not a readable corpus state (${(error as Error).message}). Delete it to start again.`,
@@ -384,7 +389,8 @@ function readState(path: string, fresh: StateFile): StateFile {
   const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
   if (!same(state.input, fresh.input) || !same(state.shard, fresh.shard)) {
     throw new InputError(
-      `${path} belongs to another run (a different input file, options or shard). Run with the same file and options, or delete it to start again.`,
+      `${path} belongs to another run (a different input file, options or shard). Run with the same ` +
+        `file and options, or delete it to start again.`,
     );
   }
   if (
@@ -394,7 +400,8 @@ function readState(path: string, fresh: StateFile): StateFile {
     )
   ) {
     throw new InputError(
-      `${path} was written for the models ${state.models.map((model) => model.path).join(', ')}; give the same --model folders, or delete it to start again.`,
+      `${path} was written for the models ${state.models.map((model) => model.path).join(', ')}; give ` +
+        `the same --model folders, or delete it to start again.`,
     );
   }
   return state;

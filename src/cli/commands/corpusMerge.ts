@@ -30,7 +30,11 @@ interface PartFile extends Partial<ModelPart> {
   models?: ModelPart[];
 }
 
-export async function corpusMergeCommand(argv: string[]): Promise<number> {
+export function corpusMergeCommand(argv: string[]): Promise<number> {
+  return Promise.resolve(mergeParts(argv));
+}
+
+function mergeParts(argv: string[]): number {
   const args = parseArgs(argv, ['out'], []);
   const out = option(args, 'out');
   if (!args.positional.length || !out)
@@ -43,7 +47,8 @@ export async function corpusMergeCommand(argv: string[]): Promise<number> {
       throw new InputError(`${path} is a partial result (its run was interrupted): finish it with --resume first.`);
     if (JSON.stringify(part.input) !== JSON.stringify(first.input)) {
       throw new InputError(
-        `${path} was computed over another input or with other options than ${parts[0].path} (compare their "input" fields); only shards of one run merge.`,
+        `${path} was computed over another input or with other options than ${parts[0].path} (compare ` +
+          `their "input" fields); only shards of one run merge.`,
       );
     }
   }
@@ -54,7 +59,8 @@ export async function corpusMergeCommand(argv: string[]): Promise<number> {
     const shard = part.shard ?? { index: 1, count: 1 };
     if (shard.count !== count)
       throw new InputError(
-        `${path} is shard ${shard.index}/${shard.count}, but ${parts[0].path} is one of ${count}: merge the shards of one split.`,
+        `${path} is shard ${shard.index}/${shard.count}, but ${parts[0].path} is one of ${count}: ` +
+          `merge the shards of one split.`,
       );
     if (seen.has(shard.index)) throw new InputError(`Shard ${shard.index}/${count} is given twice (${path}).`);
     seen.add(shard.index);
@@ -85,14 +91,15 @@ export async function corpusMergeCommand(argv: string[]): Promise<number> {
         totals.merge(CorpusTotals.fromJSON(entry.totals));
       } catch (error) {
         throw new InputError(
-          `${path} has no readable totals for ${model.model.name} (${(error as Error).message}); it was not written by corpus.`,
+          `${path} has no readable totals for ${model.model.name} (${(error as Error).message}); it ` +
+            `was not written by corpus.`,
         );
       }
       devices.add(entry.device);
     }
     return {
       info: model.model,
-      device: devices.size === 1 ? (model.device as ExecutionDevice) : 'mixed',
+      device: devices.size === 1 ? model.device : 'mixed',
       definition: model.definition,
       totals,
     };
@@ -111,7 +118,7 @@ export async function corpusMergeCommand(argv: string[]): Promise<number> {
 function readPart(path: string): PartFile {
   let part: PartFile;
   try {
-    part = JSON.parse(readFileSync(path, 'utf8'));
+    part = JSON.parse(readFileSync(path, 'utf8')) as PartFile;
   } catch (error) {
     throw new InputError(`Cannot read ${path} as a corpus result (${(error as Error).message}).`);
   }

@@ -42,7 +42,8 @@ export function checkWritable(path: string): void {
     unlinkSync(probe);
   } catch (error) {
     throw new InputError(
-      `Cannot write ${path}: the folder ${folder} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Choose another --out.`,
+      `Cannot write ${path}: the folder ${folder} is not writable ` +
+        `(${(error as NodeJS.ErrnoException).code ?? (error as Error).message}). Choose another --out.`,
     );
   }
 }

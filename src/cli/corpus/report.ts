@@ -157,12 +157,14 @@ export function printReport(report: CorpusReport, prefix: string): void {
   const out = (text: string) => process.stdout.write(text);
   if (report.partial)
     out(
-      `PARTIAL: ${report.partial.linesDone} of ${report.partial.linesTotal} lines done (${report.partial.reason}); the files are marked partial.\n\n`,
+      `PARTIAL: ${report.partial.linesDone} of ${report.partial.linesTotal} lines done ` +
+        `(${report.partial.reason}); the files are marked partial.\n\n`,
     );
   for (const run of report.runs) {
     const skipped = run.totals.sortedSkipped();
     out(
-      `${terminalText(run.info.displayName)} (${run.device}), ${report.input.language}, ${run.totals.catSnippets} snippets scored` +
+      `${terminalText(run.info.displayName)} (${run.device}), ${report.input.language}, ${run.totals.catSnippets} ` +
+        `snippets scored` +
         (Object.keys(skipped).length
           ? `, skipped: ${Object.entries(skipped)
               .map(([why, n]) => `${n} (${terminalText(why)})`)
@@ -180,7 +182,8 @@ export function printReport(report: CorpusReport, prefix: string): void {
     out(table(['layer', 'CAT mean', 'CAT std', 'baseline', 'baseline std', 'n'], layerRows(run)) + '\n');
     if (run.totals.dataFlowSnippets) {
       out(
-        `\nShare of attention on data-flow edges (${run.totals.dataFlowSnippets} snippets with data flow; baseline: same offsets, graph ignored)\n`,
+        `\nShare of attention on data-flow edges (${run.totals.dataFlowSnippets} snippets with data ` +
+          `flow; baseline: same offsets, graph ignored)\n`,
       );
       out(
         table(

@@ -22,6 +22,7 @@ export class States {
   }
 
   get(name: string): number[] | undefined {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk up the parent chain starts here
     for (let states: States | undefined = this; states; states = states.parent) {
       const sources = states.own.get(name);
       if (sources !== undefined) return sources === NO_DEFINITION ? undefined : sources;
@@ -47,6 +48,7 @@ export class States {
 
   /** Names defined in this fork since `ancestor` (all names when `ancestor` is undefined). */
   namesSince(ancestor: States | undefined, into: Set<string>): void {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk up the parent chain starts here
     for (let states: States | undefined = this; states && states !== ancestor; states = states.parent) {
       for (const name of states.own.keys()) into.add(name);
     }
@@ -55,6 +57,7 @@ export class States {
   /** Every name with its current definitions. */
   flatten(): Map<string, number[]> {
     const chain: States[] = [];
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk up the parent chain starts here
     for (let states: States | undefined = this; states; states = states.parent) chain.push(states);
     const flat = new Map<string, number[]>();
     for (let i = chain.length - 1; i >= 0; i--) {

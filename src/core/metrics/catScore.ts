@@ -2,7 +2,6 @@ import { headMatrix, meanOverHeadsInto } from '../alignment';
 import type { DistanceKind } from '../astDistance';
 import type {
   CatDefinition,
-  CatScoreReport,
   CatThresholdValues,
   CodeToken,
   LanguageId,
@@ -54,7 +53,11 @@ export function referenceTypeFilter(language: LanguageId): TypeFilter {
         types,
         source: `CAT-probing's printed list for ${lookup} (its default run chooses from the data)`,
       }
-    : { kind: 'reference', types: 'all', source: `no CAT-probing list for ${language}: all token types kept, as the reference does` };
+    : {
+        kind: 'reference',
+        types: 'all',
+        source: `no CAT-probing list for ${language}: all token types kept, as the reference does`,
+      };
 }
 
 /**
@@ -73,7 +76,12 @@ export function topTypesFilter(typeCounts: ReadonlyMap<string, number>, k: numbe
   return { kind: 'custom', types, source };
 }
 
-export function keptTokenIndices(tokens: readonly CodeToken[], filter: TypeFilter, from = 0, to = tokens.length): number[] {
+export function keptTokenIndices(
+  tokens: readonly CodeToken[],
+  filter: TypeFilter,
+  from = 0,
+  to = tokens.length,
+): number[] {
   const kept: number[] = [];
   const types = filter.types === 'all' ? undefined : new Set(filter.types);
   for (let t = from; t < to; t++) if (!types || types.has(tokens[t].type)) kept.push(t);
@@ -82,7 +90,7 @@ export function keptTokenIndices(tokens: readonly CodeToken[], filter: TypeFilte
 
 /** numpy.quantile with the default linear interpolation, by selection (no full sort). */
 export function quantile(values: ArrayLike<number>, q: number): number {
-  return quantileInPlace(Float64Array.from(values as ArrayLike<number>), q);
+  return quantileInPlace(Float64Array.from(values), q);
 }
 
 /** {@link quantile} that reorders `work` instead of copying it. */
@@ -134,7 +142,13 @@ export interface CatThresholds {
  * CAT-score of one snippet: `attention` and `distance` are k×k over the kept tokens.
  * Returns undefined where the reference skips the snippet.
  */
-export function catScoreOfMatrix(attention: ArrayLike<number>, distance: ArrayLike<number>, q = DEFAULT_QUANTILE, distanceThreshold?: number, knownAttentionThreshold?: number): number | undefined {
+export function catScoreOfMatrix(
+  attention: ArrayLike<number>,
+  distance: ArrayLike<number>,
+  q = DEFAULT_QUANTILE,
+  distanceThreshold?: number,
+  knownAttentionThreshold?: number,
+): number | undefined {
   if (allZero(attention)) return undefined;
   const k = Math.round(Math.sqrt(attention.length));
   const near = nearPairs(distance, k, distanceThreshold ?? quantile(distance, 1 - q));
@@ -176,7 +190,11 @@ function nearPairs(distance: ArrayLike<number>, k: number, threshold: number): N
  * |high ∧ near| and |high| of a k×k attention matrix, and the expected |high ∧ near| when each
  * row's values are shuffled among its columns (row a: h_a·d_a/k, the hypergeometric mean).
  */
-function catCounts(attention: ArrayLike<number>, threshold: number, near: NearPairs): { both: number; high: number; expectedBoth: number } {
+function catCounts(
+  attention: ArrayLike<number>,
+  threshold: number,
+  near: NearPairs,
+): { both: number; high: number; expectedBoth: number } {
   const { k, mask, perRow } = near;
   let high = 0;
   let both = 0;
@@ -196,7 +214,12 @@ function catCounts(attention: ArrayLike<number>, threshold: number, near: NearPa
 }
 
 /** Restricts a matrix (row-major, `size` wide, over window-local indices) to the `local` indices, into `out`. */
-function submatrixInto(out: Float32Array, matrix: ArrayLike<number>, size: number, local: readonly number[]): Float32Array {
+function submatrixInto(
+  out: Float32Array,
+  matrix: ArrayLike<number>,
+  size: number,
+  local: readonly number[],
+): Float32Array {
   const k = local.length;
   for (let a = 0; a < k; a++) {
     const row = local[a] * size;
@@ -296,7 +319,10 @@ export function finishCat(total: CatAccumulator): CatScored {
     baseline: divide(total.sums.baseline, total.counts.baseline),
     snippets: used,
     pairs: total.pairs,
-    thresholds: { distance: used ? thresholdSums.distance / used : NaN, attentionPerLayer: thresholdSums.attentionPerLayer.map((sum) => (used ? sum / used : NaN)) },
+    thresholds: {
+      distance: used ? thresholdSums.distance / used : NaN,
+      attentionPerLayer: thresholdSums.attentionPerLayer.map((sum) => (used ? sum / used : NaN)),
+    },
   };
 }
 
@@ -337,17 +363,32 @@ export function snippetAccumulator(
   const { attention } = snippet;
   for (let l = 0; l < layers; l++) {
     if (options.onlyLayer !== undefined && l !== options.onlyLayer) continue;
-    add(l, undefined, attention.layerAttention ? headMatrix(attention.layerAttention, l, 0) : meanOverHeadsInto(layerMean, attention.tokenAttention, l));
+    add(
+      l,
+      undefined,
+      attention.layerAttention
+        ? headMatrix(attention.layerAttention, l, 0)
+        : meanOverHeadsInto(layerMean, attention.tokenAttention, l),
+    );
     if (scoreHeads) for (let h = 0; h < heads; h++) add(l, h, headMatrix(attention.tokenAttention, l, h));
   }
   return total;
 }
 
 function newScores(layers: number, heads: number): LayerHeadScores {
-  return { perLayer: new Array(layers).fill(0), perHead: Array.from({ length: layers }, () => new Array(heads).fill(0)) };
+  return {
+    perLayer: new Array<number>(layers).fill(0),
+    perHead: Array.from({ length: layers }, () => new Array<number>(heads).fill(0)),
+  };
 }
 
-function accumulate(sums: LayerHeadScores, counts: LayerHeadScores, layer: number, head: number | undefined, value: number | undefined) {
+function accumulate(
+  sums: LayerHeadScores,
+  counts: LayerHeadScores,
+  layer: number,
+  head: number | undefined,
+  value: number | undefined,
+) {
   if (value === undefined) return;
   if (head === undefined) {
     sums.perLayer[layer] += value;
@@ -361,7 +402,9 @@ function accumulate(sums: LayerHeadScores, counts: LayerHeadScores, layer: numbe
 function divide(sums: LayerHeadScores, counts: LayerHeadScores): LayerHeadScores {
   return {
     perLayer: sums.perLayer.map((sum, l) => (counts.perLayer[l] ? sum / counts.perLayer[l] : NaN)),
-    perHead: sums.perHead.map((row, l) => row.map((sum, h) => (counts.perHead[l][h] ? sum / counts.perHead[l][h] : NaN))),
+    perHead: sums.perHead.map((row, l) =>
+      row.map((sum, h) => (counts.perHead[l][h] ? sum / counts.perHead[l][h] : NaN)),
+    ),
   };
 }
 
@@ -384,6 +427,7 @@ export function catDefinition(
     typeSource: filter.source,
     ...(preset ? { preset: preset.name, choices: preset.choices } : {}),
     selfPairs: 'included',
-    baseline: 'expected CAT-score with each row’s values shuffled among its columns: E[|A ∧ D|] / (|A| + |D| − E[|A ∧ D|])',
+    baseline:
+      'expected CAT-score with each row’s values shuffled among its columns: E[|A ∧ D|] / (|A| + |D| − E[|A ∧ D|])',
   };
 }

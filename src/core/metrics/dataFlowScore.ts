@@ -9,7 +9,10 @@ export function dataFlowScore(result: AnalysisResult, graph: DataFlowGraph, scor
   const total = newDataFlowPartial(layers, heads);
   for (const window of result.windows) {
     const rows = dataFlowRows(window, sourcesOf);
-    mergeDataFlowPartial(total, dataFlowWindowPartial(window, rows, layers, heads, scoreHeads ? window.tokenAttention : undefined));
+    mergeDataFlowPartial(
+      total,
+      dataFlowWindowPartial(window, rows, layers, heads, scoreHeads ? window.tokenAttention : undefined),
+    );
   }
   return finishDataFlow(total, graph, scoreHeads);
 }
@@ -31,10 +34,15 @@ export interface DataFlowRow {
   sources: number[];
 }
 
-export function dataFlowRows(window: { tokenStart: number; tokenEnd: number }, sourcesOf: ReadonlyMap<number, number[]>): DataFlowRow[] {
+export function dataFlowRows(
+  window: { tokenStart: number; tokenEnd: number },
+  sourcesOf: ReadonlyMap<number, number[]>,
+): DataFlowRow[] {
   const rows: DataFlowRow[] = [];
   for (let t = window.tokenStart; t < window.tokenEnd; t++) {
-    const sources = (sourcesOf.get(t) ?? []).filter((s) => s >= window.tokenStart && s < window.tokenEnd).map((s) => s - window.tokenStart);
+    const sources = (sourcesOf.get(t) ?? [])
+      .filter((s) => s >= window.tokenStart && s < window.tokenEnd)
+      .map((s) => s - window.tokenStart);
     if (sources.length) rows.push({ row: t - window.tokenStart, sources });
   }
   return rows;
@@ -64,7 +72,13 @@ export function mergeDataFlowPartial(total: DataFlowPartial, part: DataFlowParti
  * One window's sums: per layer from `layerAttention` (head means), per head from `tokenAttention`
  * when given ([layers, heads, m, m]; the per-head sums stay 0 without it).
  */
-export function dataFlowWindowPartial(window: { tokenStart: number; tokenEnd: number; layerAttention: Tensor }, rows: readonly DataFlowRow[], layers: number, heads: number, tokenAttention?: Tensor): DataFlowPartial {
+export function dataFlowWindowPartial(
+  window: { tokenStart: number; tokenEnd: number; layerAttention: Tensor },
+  rows: readonly DataFlowRow[],
+  layers: number,
+  heads: number,
+  tokenAttention?: Tensor,
+): DataFlowPartial {
   const sums = newDataFlowPartial(layers, heads);
   if (!rows.length) return sums;
   const m = window.tokenEnd - window.tokenStart;
@@ -113,7 +127,9 @@ export function finishDataFlow(total: DataFlowPartial, graph: DataFlowGraph, sco
   });
   return {
     headsScored: scoreHeads,
-    definition: 'share of each data-flow use’s attention (over the window’s code tokens) on its data-flow sources; baseline: the window’s mean attention at the same offsets',
+    definition:
+      'share of each data-flow use’s attention (over the window’s code tokens) on its data-flow ' +
+      'sources; baseline: the window’s mean attention at the same offsets',
     score: divide(total.score),
     baseline: divide(total.baseline),
     tokens: counted,
@@ -122,5 +138,8 @@ export function finishDataFlow(total: DataFlowPartial, graph: DataFlowGraph, sco
 }
 
 function zero(layers: number, heads: number): LayerHeadScores {
-  return { perLayer: new Array(layers).fill(0), perHead: Array.from({ length: layers }, () => new Array(heads).fill(0)) };
+  return {
+    perLayer: new Array<number>(layers).fill(0),
+    perHead: Array.from({ length: layers }, () => new Array<number>(heads).fill(0)),
+  };
 }

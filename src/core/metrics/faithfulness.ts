@@ -44,7 +44,9 @@ export interface FaithfulnessReport {
 }
 
 const DEFINITION =
-  'occlusion importance of token t for focus f: 1 − cos(h_f, h_f without t), h_f = mean over f’s subwords of last_hidden_state, t’s subwords replaced by <mask>; each view’s importance is f’s row (attends to) at the last layer; Spearman ρ with average ranks for ties, focus excluded';
+  'occlusion importance of token t for focus f: 1 − cos(h_f, h_f without t), h_f = mean over f’s ' +
+  ('subwords of last_hidden_state, t’s subwords replaced by <mask>; each view’s importance is f’s row ' +
+    '(attends to) at the last layer; Spearman ρ with average ranks for ties, focus excluded');
 
 /**
  * The tokens a faithfulness check compares for `focus`: the other tokens of its window, or its
@@ -66,24 +68,40 @@ export function faithfulnessTokens(result: AnalysisResult, focus: number, max = 
  * forward pass per compared token, so at most {@link MAX_FAITHFULNESS_TOKENS} − 1 tokens nearest
  * the focus in its window are compared.
  */
-export async function faithfulness(result: AnalysisResult, model: ForwardModel, focus: number, maxTokens = MAX_FAITHFULNESS_TOKENS, batchSize = FAITHFULNESS_BATCH): Promise<FaithfulnessReport> {
+export async function faithfulness(
+  result: AnalysisResult,
+  model: ForwardModel,
+  focus: number,
+  maxTokens = MAX_FAITHFULNESS_TOKENS,
+  batchSize = FAITHFULNESS_BATCH,
+): Promise<FaithfulnessReport> {
   if (!Number.isInteger(focus) || focus < 0 || focus >= result.tokens.length) {
-    throw new InputError(`Focus token ${focus} is out of range: the file has ${result.tokens.length} code tokens (0–${result.tokens.length - 1}).`);
+    throw new InputError(
+      `Focus token ${focus} is out of range: the file has ${result.tokens.length} code tokens ` +
+        `(0–${result.tokens.length - 1}).`,
+    );
   }
   const window = windowOfToken(result, focus)!;
   const tokens = faithfulnessTokens(result, focus, maxTokens);
   const focusSubwords: number[] = [];
   for (let s = 0; s < window.ids.length; s++) if (window.tokenOfSubword[s] === focus) focusSubwords.push(s);
-  const reference = focusVector((await model.forward(window.ids)).lastHiddenState.data, focusSubwords, result.model.hiddenSize);
+  const reference = focusVector(
+    (await model.forward(window.ids)).lastHiddenState.data,
+    focusSubwords,
+    result.model.hiddenSize,
+  );
 
   const occlusion: number[] = [];
-  const blanked = (token: number) => window.ids.map((id, s) => (window.tokenOfSubword[s] === token ? model.tokenizer.special.mask : id));
+  const blanked = (token: number) =>
+    window.ids.map((id, s) => (window.tokenOfSubword[s] === token ? model.tokenizer.special.mask : id));
   // Blanking swaps subwords one for one, so every input has the window's length and they batch.
   const step = model.hiddenStates && batchSize > 1 ? batchSize : 1;
   for (let start = 0; start < tokens.length; start += step) {
     const inputs = tokens.slice(start, start + step).map(blanked);
-    const states = step > 1 ? await model.hiddenStates!(inputs) : [(await model.forward(inputs[0])).lastHiddenState.data];
-    for (const state of states) occlusion.push(1 - cosine(reference, focusVector(state, focusSubwords, result.model.hiddenSize)));
+    const states =
+      step > 1 ? await model.hiddenStates!(inputs) : [(await model.forward(inputs[0])).lastHiddenState.data];
+    for (const state of states)
+      occlusion.push(1 - cosine(reference, focusVector(state, focusSubwords, result.model.hiddenSize)));
   }
 
   const last = result.model.layers - 1;
@@ -104,7 +122,10 @@ export async function faithfulness(result: AnalysisResult, model: ForwardModel, 
     }
   }
   const windowTokens = window.tokenEnd - window.tokenStart;
-  const definition = tokens.length + 1 < windowTokens ? `${DEFINITION}; compared: the ${tokens.length} tokens nearest the focus of its window's ${windowTokens}` : DEFINITION;
+  const definition =
+    tokens.length + 1 < windowTokens
+      ? `${DEFINITION}; compared: the ${tokens.length} tokens nearest the focus of its window's ${windowTokens}`
+      : DEFINITION;
   return { definition, focus, tokens, windowTokens, occlusion, views, skipped };
 }
 
@@ -130,7 +151,7 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function averageRanks(values: readonly number[]): number[] {
   const order = values.map((value, index) => ({ value, index })).sort((x, y) => x.value - y.value);
   const ranks = new Array<number>(values.length);
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start;
     while (end + 1 < order.length && order[end + 1].value === order[start].value) end++;
     const rank = (start + end) / 2 + 1;

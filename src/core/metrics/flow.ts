@@ -23,7 +23,11 @@ export class FlowTooLargeError extends Error {}
  * The reference solves each pair with a general max-flow library on an explicit graph; here each
  * pair is an exact max-flow on the implicit dense layered graph (see `LayeredMaxFlow`).
  */
-export function attentionFlow(attentions: Tensor, focus: number, options: { layer?: number; timeBudgetMs?: number } = {}): Float64Array {
+export function attentionFlow(
+  attentions: Tensor,
+  focus: number,
+  options: { layer?: number; timeBudgetMs?: number } = {},
+): Float64Array {
   const [layers, , n] = attentions.shape;
   const top = (options.layer ?? layers - 1) + 1;
   checkFlowSize(top, n);
@@ -68,7 +72,8 @@ function checkFlowSize(top: number, n: number): void {
   if (top * n <= MAX_FLOW_CELLS) return;
   const shape = `this window has ${top} × ${n}`;
   throw new FlowTooLargeError(
-    `Attention flow is limited to ${MAX_FLOW_CELLS} layer × subword cells (${shape}); use rollout, or analyse a smaller selection.`,
+    `Attention flow is limited to ${MAX_FLOW_CELLS} layer × subword cells (${shape}); use rollout, ` +
+      `or analyse a smaller selection.`,
   );
 }
 
@@ -196,7 +201,9 @@ export class LayeredMaxFlow {
     let outOfSources = 0;
     for (const source of new Set(sources)) {
       if (K === 1) outOfSources += this.sinkCapacity[source];
-      else for (let cell = ((K - 1) * n + source) * n, end = cell + n; cell < end; cell++) outOfSources += this.capacity[cell];
+      else
+        for (let cell = ((K - 1) * n + source) * n, end = cell + n; cell < end; cell++)
+          outOfSources += this.capacity[cell];
     }
     const bound = Math.min(intoSink, outOfSources);
     const starts = [...new Set(sources)].map((source) => (K - 1) * n + source);

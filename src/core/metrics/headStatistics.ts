@@ -37,7 +37,17 @@ export function rowEntropy(values: Float32Array, bits: Int32Array, start: number
 export function headStatistics(result: AnalysisResult): HeadStatistics {
   const { layers, heads } = result.model;
   const total = newHeadStatisticsPartial(layers, heads);
-  for (const window of result.windows) mergeHeadStatisticsPartial(total, headStatisticsWindowPartial(window, punctuationColumns(window, result.tokens), window.subwordAttention, layers, heads));
+  for (const window of result.windows)
+    mergeHeadStatisticsPartial(
+      total,
+      headStatisticsWindowPartial(
+        window,
+        punctuationColumns(window, result.tokens),
+        window.subwordAttention,
+        layers,
+        heads,
+      ),
+    );
   return finishHeadStatistics(total);
 }
 
@@ -52,17 +62,27 @@ export interface HeadStatisticsPartial {
 
 export function newHeadStatisticsPartial(layers: number, heads: number): HeadStatisticsPartial {
   const make = () => Array.from({ length: layers }, () => new Array<number>(heads).fill(0));
-  return { sums: { bos: make(), eos: make(), punctuation: make(), entropy: make(), previous: make(), next: make() }, rows: 0 };
+  return {
+    sums: { bos: make(), eos: make(), punctuation: make(), entropy: make(), previous: make(), next: make() },
+    rows: 0,
+  };
 }
 
-export function mergeHeadStatisticsPartial(total: HeadStatisticsPartial, part: HeadStatisticsPartial): HeadStatisticsPartial {
-  for (const name of STATISTICS) part.sums[name].forEach((row, l) => row.forEach((value, h) => (total.sums[name][l][h] += value)));
+export function mergeHeadStatisticsPartial(
+  total: HeadStatisticsPartial,
+  part: HeadStatisticsPartial,
+): HeadStatisticsPartial {
+  for (const name of STATISTICS)
+    part.sums[name].forEach((row, l) => row.forEach((value, h) => (total.sums[name][l][h] += value)));
   total.rows += part.rows;
   return total;
 }
 
 /** Subword positions of a window whose code token is punctuation. */
-export function punctuationColumns(window: { ids: readonly number[]; tokenOfSubword: Int32Array }, tokens: readonly CodeToken[]): number[] {
+export function punctuationColumns(
+  window: { ids: readonly number[]; tokenOfSubword: Int32Array },
+  tokens: readonly CodeToken[],
+): number[] {
   const columns: number[] = [];
   for (let j = 0; j < window.ids.length; j++) {
     const owner = window.tokenOfSubword[j];
@@ -72,7 +92,13 @@ export function punctuationColumns(window: { ids: readonly number[]; tokenOfSubw
 }
 
 /** One window's sums, from its subword attention [layers, heads, n, n]. */
-export function headStatisticsWindowPartial(window: { ids: readonly number[] }, punctuationColumns: readonly number[], subwordAttention: Tensor, layers: number, heads: number): HeadStatisticsPartial {
+export function headStatisticsWindowPartial(
+  window: { ids: readonly number[] },
+  punctuationColumns: readonly number[],
+  subwordAttention: Tensor,
+  layers: number,
+  heads: number,
+): HeadStatisticsPartial {
   const partial = newHeadStatisticsPartial(layers, heads);
   const stats = partial.sums;
   const n = window.ids.length;

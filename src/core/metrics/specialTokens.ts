@@ -17,9 +17,11 @@ export function headRoles(stats: HeadStatistics, threshold = 0.5): RoleHead[] {
   ];
   const roles: RoleHead[] = [];
   for (const [role, matrix] of sources) {
-    matrix.forEach((row, layer) => row.forEach((share, head) => {
-      if (share >= threshold) roles.push({ layer, head, role, share });
-    }));
+    matrix.forEach((row, layer) =>
+      row.forEach((share, head) => {
+        if (share >= threshold) roles.push({ layer, head, role, share });
+      }),
+    );
   }
   return roles.sort((a, b) => b.share - a.share);
 }

@@ -26,7 +26,11 @@ const CLOSING: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
  * any anonymous leaf child (keyword, operator, punctuation) of a's parent node; siblings share a's
  * parent node; data-flow sources are the targets of a's data-flow edges.
  */
-export function relatedTokens(result: Pick<AnalysisResult, 'tokens' | 'tree'>, relation: StructureRelation, dataFlow?: DataFlowGraph): number[][] {
+export function relatedTokens(
+  result: Pick<AnalysisResult, 'tokens' | 'tree'>,
+  relation: StructureRelation,
+  dataFlow?: DataFlowGraph,
+): number[][] {
   const { tokens, tree } = result;
   const related: number[][] = tokens.map(() => []);
   if (relation === 'previousToken') {
@@ -46,13 +50,19 @@ export function relatedTokens(result: Pick<AnalysisResult, 'tokens' | 'tree'>, r
       const otherToken = tokens[other];
       if (relation === 'sibling') related[token.index].push(other);
       else if (relation === 'parentLeaf' && !tree.nodes[child].named) related[token.index].push(other);
-      else if (relation === 'matchingBracket' && (OPENING[token.text] === otherToken.text || CLOSING[token.text] === otherToken.text)) related[token.index].push(other);
+      else if (
+        relation === 'matchingBracket' &&
+        (OPENING[token.text] === otherToken.text || CLOSING[token.text] === otherToken.text)
+      )
+        related[token.index].push(other);
     }
   }
   return related;
 }
 
-export const STRUCTURE_DEFINITION = 'argmax over the other code tokens of the window of each head’s token attention; chance = related tokens / (tokens in window − 1)';
+export const STRUCTURE_DEFINITION =
+  'argmax over the other code tokens of the window of each head’s token attention; chance = related ' +
+  'tokens / (tokens in window − 1)';
 
 export function structureRelations(dataFlow?: DataFlowGraph): StructureRelation[] {
   const relations: StructureRelation[] = ['previousToken', 'matchingBracket', 'parentLeaf', 'sibling'];
@@ -65,18 +75,28 @@ export function structureHeads(result: AnalysisResult, dataFlow?: DataFlowGraph)
   const related = new Map(relations.map((relation) => [relation, relatedTokens(result, relation, dataFlow)]));
   const { layers, heads } = result.model;
   const total = newStructurePartial(relations, layers, heads);
-  for (const window of result.windows) mergeStructurePartial(total, structureWindowPartial(window, structureRows(window, related), window.tokenAttention, layers, heads));
+  for (const window of result.windows)
+    mergeStructurePartial(
+      total,
+      structureWindowPartial(window, structureRows(window, related), window.tokenAttention, layers, heads),
+    );
   return finishStructureHeads(total);
 }
 
 /** Per relation, for each token of a window (window-local), its related tokens in the window (window-local). */
 export type StructureRows = Map<StructureRelation, number[][]>;
 
-export function structureRows(window: { tokenStart: number; tokenEnd: number }, related: ReadonlyMap<StructureRelation, number[][]>): StructureRows {
+export function structureRows(
+  window: { tokenStart: number; tokenEnd: number },
+  related: ReadonlyMap<StructureRelation, number[][]>,
+): StructureRows {
   const rows: StructureRows = new Map();
   for (const [relation, lists] of related) {
     const local: number[][] = [];
-    for (let a = window.tokenStart; a < window.tokenEnd; a++) local.push(lists[a].filter((b) => b >= window.tokenStart && b < window.tokenEnd).map((b) => b - window.tokenStart));
+    for (let a = window.tokenStart; a < window.tokenEnd; a++)
+      local.push(
+        lists[a].filter((b) => b >= window.tokenStart && b < window.tokenEnd).map((b) => b - window.tokenStart),
+      );
     rows.set(relation, local);
   }
   return rows;
@@ -85,8 +105,17 @@ export function structureRows(window: { tokenStart: number; tokenEnd: number }, 
 /** Per relation: hits per layer and head, the sum of chance levels and the tokens counted. */
 export type StructurePartial = Map<StructureRelation, { hits: number[][]; chance: number; counted: number }>;
 
-export function newStructurePartial(relations: readonly StructureRelation[], layers: number, heads: number): StructurePartial {
-  return new Map(relations.map((relation) => [relation, { hits: Array.from({ length: layers }, () => new Array<number>(heads).fill(0)), chance: 0, counted: 0 }]));
+export function newStructurePartial(
+  relations: readonly StructureRelation[],
+  layers: number,
+  heads: number,
+): StructurePartial {
+  return new Map(
+    relations.map((relation) => [
+      relation,
+      { hits: Array.from({ length: layers }, () => new Array<number>(heads).fill(0)), chance: 0, counted: 0 },
+    ]),
+  );
 }
 
 export function mergeStructurePartial(total: StructurePartial, part: StructurePartial): StructurePartial {
@@ -100,7 +129,13 @@ export function mergeStructurePartial(total: StructurePartial, part: StructurePa
 }
 
 /** One window's hits, from every head's token attention [layers, heads, m, m]. */
-export function structureWindowPartial(window: { tokenStart: number; tokenEnd: number }, rows: StructureRows, tokenAttention: Tensor, layers: number, heads: number): StructurePartial {
+export function structureWindowPartial(
+  window: { tokenStart: number; tokenEnd: number },
+  rows: StructureRows,
+  tokenAttention: Tensor,
+  layers: number,
+  heads: number,
+): StructurePartial {
   const partial = newStructurePartial([...rows.keys()], layers, heads);
   const m = window.tokenEnd - window.tokenStart;
   if (m < 2) return partial;
@@ -113,7 +148,8 @@ export function structureWindowPartial(window: { tokenStart: number; tokenEnd: n
       entry.counted++;
       entry.chance += inWindow.length / (m - 1);
       for (let l = 0; l < layers; l++) {
-        for (let h = 0; h < heads; h++) if (inWindow.includes(strongest[(l * heads + h) * m + local])) entry.hits[l][h]++;
+        for (let h = 0; h < heads; h++)
+          if (inWindow.includes(strongest[(l * heads + h) * m + local])) entry.hits[l][h]++;
       }
     }
   }
@@ -166,12 +202,20 @@ export function mergeStructureHeads(reports: readonly StructureHeadsReport[]): S
   if (!reports.length) return undefined;
   const merged: StructureHeadsReport = { definition: reports[0].definition, relations: {} };
   for (const relation of Object.keys(RELATION_LABELS) as StructureRelation[]) {
-    const entries = reports.map((report) => report.relations[relation]).filter((entry): entry is RelationAccuracy => entry !== undefined && entry.tokens > 0);
+    const entries = reports
+      .map((report) => report.relations[relation])
+      .filter((entry): entry is RelationAccuracy => entry !== undefined && entry.tokens > 0);
     if (!entries.length) continue;
     const tokens = entries.reduce((sum, entry) => sum + entry.tokens, 0);
     const weighted = (pick: (entry: RelationAccuracy) => number[][]) =>
-      pick(entries[0]).map((row, layer) => row.map((_, head) => entries.reduce((sum, entry) => sum + pick(entry)[layer][head] * entry.tokens, 0) / tokens));
-    merged.relations[relation] = { accuracy: weighted((entry) => entry.accuracy), chance: weighted((entry) => entry.chance), tokens };
+      pick(entries[0]).map((row, layer) =>
+        row.map((_, head) => entries.reduce((sum, entry) => sum + pick(entry)[layer][head] * entry.tokens, 0) / tokens),
+      );
+    merged.relations[relation] = {
+      accuracy: weighted((entry) => entry.accuracy),
+      chance: weighted((entry) => entry.chance),
+      tokens,
+    };
   }
   return merged;
 }
@@ -188,6 +232,8 @@ export function topHeads(report: StructureHeadsReport, relation: StructureRelati
   const entry = report.relations[relation];
   if (!entry) return [];
   const ranked: RankedHead[] = [];
-  entry.accuracy.forEach((row, layer) => row.forEach((accuracy, head) => ranked.push({ layer, head, accuracy, chance: entry.chance[layer][head] })));
+  entry.accuracy.forEach((row, layer) =>
+    row.forEach((accuracy, head) => ranked.push({ layer, head, accuracy, chance: entry.chance[layer][head] })),
+  );
   return ranked.sort((x, y) => y.accuracy - y.chance - (x.accuracy - x.chance)).slice(0, k);
 }

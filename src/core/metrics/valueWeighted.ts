@@ -7,7 +7,13 @@ import type { Tensor } from '../types';
  * undefined, as an n×n matrix. With `normalize`, each row is rescaled to sum to 1 so that views
  * compare with plain attention; the raw products are what the definition gives.
  */
-export function valueWeightedAttention(attentions: Tensor, valueNorms: Tensor, layer: number, head?: number, normalize = true): Float64Array {
+export function valueWeightedAttention(
+  attentions: Tensor,
+  valueNorms: Tensor,
+  layer: number,
+  head?: number,
+  normalize = true,
+): Float64Array {
   const [, heads, n] = attentions.shape;
   const out = new Float64Array(n * n);
   const selected = head === undefined ? Array.from({ length: heads }, (_, h) => h) : [head];
@@ -15,7 +21,9 @@ export function valueWeightedAttention(attentions: Tensor, valueNorms: Tensor, l
     const attentionBase = (layer * heads + h) * n * n;
     const normBase = (layer * heads + h) * n;
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) out[i * n + j] += (attentions.data[attentionBase + i * n + j] * valueNorms.data[normBase + j]) / selected.length;
+      for (let j = 0; j < n; j++)
+        out[i * n + j] +=
+          (attentions.data[attentionBase + i * n + j] * valueNorms.data[normBase + j]) / selected.length;
     }
   }
   if (normalize) {

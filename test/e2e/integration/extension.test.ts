@@ -4,9 +4,13 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 
 const workspace = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
-const extensionPath = () => vscode.extensions.all.find((candidate) => candidate.packageJSON.name === 'code-attention-lens')!.extensionPath;
+const extensionPath = () =>
+  vscode.extensions.all.find((candidate) => candidate.packageJSON.name === 'code-attention-lens')!.extensionPath;
 /** The bundled models present, final checkpoint first (the extension's default is the first). */
-const bundledModels = () => ['code-attention-mini', 'code-attention-mini-early'].filter((name) => existsSync(path.join(extensionPath(), 'models', name, 'model.onnx')));
+const bundledModels = () =>
+  ['code-attention-mini', 'code-attention-mini-early'].filter((name) =>
+    existsSync(path.join(extensionPath(), 'models', name, 'model.onnx')),
+  );
 
 /** Tab and panel state reaches the extension host asynchronously: poll for it, bounded. */
 async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
@@ -20,7 +24,9 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
 }
 
 const webviewTab = (viewType: RegExp) =>
-  vscode.window.tabGroups.all.flatMap((group) => group.tabs).find((tab) => tab.input instanceof vscode.TabInputWebview && viewType.test(tab.input.viewType));
+  vscode.window.tabGroups.all
+    .flatMap((group) => group.tabs)
+    .find((tab) => tab.input instanceof vscode.TabInputWebview && viewType.test(tab.input.viewType));
 
 async function open(file: string): Promise<vscode.TextEditor> {
   const document = await vscode.workspace.openTextDocument(path.join(workspace(), file));
@@ -34,18 +40,35 @@ describe('Code Attention Lens in a real VS Code', () => {
     assert.ok(extension, 'extension is installed');
     await extension!.activate();
     const commands = await vscode.commands.getCommands(true);
-    for (const id of ['codeAttention.analyzeFile', 'codeAttention.selectView', 'codeAttention.selectModel', 'codeAttention.flipDirection', 'codeAttention.toggleDataFlow', 'codeAttention.checkFaithfulness']) assert.ok(commands.includes(id), id);
+    for (const id of [
+      'codeAttention.analyzeFile',
+      'codeAttention.selectView',
+      'codeAttention.selectModel',
+      'codeAttention.flipDirection',
+      'codeAttention.toggleDataFlow',
+      'codeAttention.checkFaithfulness',
+    ])
+      assert.ok(commands.includes(id), id);
   });
 
   it('analyses the open file with the bundled model', async () => {
     await open('lru_cache.py');
-    const summary = (await vscode.commands.executeCommand('codeAttention.analyzeFile')) as { tokens: number; layers: number; device: string; model: string; catPerLayer: number[] };
+    const summary = (await vscode.commands.executeCommand('codeAttention.analyzeFile')) as {
+      tokens: number;
+      layers: number;
+      device: string;
+      model: string;
+      catPerLayer: number[];
+    };
     assert.ok(summary, 'analysis returned a summary');
     assert.ok(summary.tokens > 100);
     assert.equal(summary.device, 'cpu');
     assert.equal(summary.model, bundledModels()[0]);
     assert.equal(summary.catPerLayer.length, summary.layers);
-    assert.ok(summary.catPerLayer.every((score) => score >= 0 && score <= 1), summary.catPerLayer.join(', '));
+    assert.ok(
+      summary.catPerLayer.every((score) => score >= 0 && score <= 1),
+      summary.catPerLayer.join(', '),
+    );
     const last = (await vscode.commands.executeCommand('codeAttention._lastResultSummary')) as typeof summary;
     assert.deepEqual(last, summary);
   });
@@ -53,8 +76,18 @@ describe('Code Attention Lens in a real VS Code', () => {
   it('hovering a token lists the tokens it attends to with weights', async () => {
     const editor = await open('lru_cache.py');
     const offset = editor.document.getText().indexOf('capacity');
-    const hovers = (await vscode.commands.executeCommand('vscode.executeHoverProvider', editor.document.uri, editor.document.positionAt(offset + 2))) as vscode.Hover[];
-    const text = hovers.flatMap((hover) => hover.contents.map((content) => (typeof content === 'string' ? content : (content as vscode.MarkdownString).value))).join('\n');
+    const hovers = (await vscode.commands.executeCommand(
+      'vscode.executeHoverProvider',
+      editor.document.uri,
+      editor.document.positionAt(offset + 2),
+    )) as vscode.Hover[];
+    const text = hovers
+      .flatMap((hover) =>
+        hover.contents.map((content) =>
+          typeof content === 'string' ? content : (content as vscode.MarkdownString).value,
+        ),
+      )
+      .join('\n');
     assert.match(text, /\| token \| line \| weight \|/);
     assert.match(text, /attends to/);
     assert.match(text, /\| \d\.\d{3} \|/);
@@ -64,8 +97,14 @@ describe('Code Attention Lens in a real VS Code', () => {
     const editor = await open('lru_cache.py');
     await vscode.commands.executeCommand('codeAttention.flipDirection');
     const offset = editor.document.getText().indexOf('capacity');
-    const hovers = (await vscode.commands.executeCommand('vscode.executeHoverProvider', editor.document.uri, editor.document.positionAt(offset + 2))) as vscode.Hover[];
-    const text = hovers.flatMap((hover) => hover.contents.map((content) => (content as vscode.MarkdownString).value)).join('\n');
+    const hovers = (await vscode.commands.executeCommand(
+      'vscode.executeHoverProvider',
+      editor.document.uri,
+      editor.document.positionAt(offset + 2),
+    )) as vscode.Hover[];
+    const text = hovers
+      .flatMap((hover) => hover.contents.map((content) => (content as vscode.MarkdownString).value))
+      .join('\n');
     assert.match(text, /attended by/);
     await vscode.commands.executeCommand('codeAttention.flipDirection');
   });
@@ -83,7 +122,10 @@ describe('Code Attention Lens in a real VS Code', () => {
 
   it('the score command analyses the file and opens the panel', async () => {
     await open('BinarySearch.java');
-    const summary = (await vscode.commands.executeCommand('codeAttention.scoreFile')) as { tokens: number; layers: number };
+    const summary = (await vscode.commands.executeCommand('codeAttention.scoreFile')) as {
+      tokens: number;
+      layers: number;
+    };
     assert.ok(summary.tokens > 100);
     const panel = await waitFor('the Structure Attention panel for BinarySearch.java', () => {
       const tab = webviewTab(/scorePanel/);
@@ -95,9 +137,15 @@ describe('Code Attention Lens in a real VS Code', () => {
   it('shows a CodeLens with the CAT-score above each function', async () => {
     const editor = await open('lru_cache.py');
     await vscode.commands.executeCommand('codeAttention.analyzeFile');
-    const lenses = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', editor.document.uri)) as vscode.CodeLens[];
+    const lenses = (await vscode.commands.executeCommand(
+      'vscode.executeCodeLensProvider',
+      editor.document.uri,
+    )) as vscode.CodeLens[];
     const titles = lenses.map((lens) => lens.command?.title ?? '');
-    assert.ok(titles.filter((title) => /^CAT \d\.\d{3} \(baseline \d\.\d{3}\)/.test(title)).length >= 5, titles.join('; '));
+    assert.ok(
+      titles.filter((title) => /^CAT \d\.\d{3} \(baseline \d\.\d{3}\)/.test(title)).length >= 5,
+      titles.join('; '),
+    );
   });
 
   it('exports the scores as JSON to a file', async () => {
@@ -114,7 +162,11 @@ describe('Code Attention Lens in a real VS Code', () => {
     await open('debounce.js');
     const models = path.join(extensionPath(), 'models');
     const [a, b] = [bundledModels()[0], 'code-attention-mini-early'];
-    const summary = (await vscode.commands.executeCommand('codeAttention.compareModels', path.join(models, a), path.join(models, b))) as { a: string; b: string; layers: number[] } | undefined;
+    const summary = (await vscode.commands.executeCommand(
+      'codeAttention.compareModels',
+      path.join(models, a),
+      path.join(models, b),
+    )) as { a: string; b: string; layers: number[] } | undefined;
     assert.ok(summary, 'the comparison ran (a warning notification says why when it does not)');
     assert.deepEqual([summary.a, summary.b], [a, b]);
     assert.equal(summary.layers.length, 2);
@@ -130,18 +182,38 @@ describe('Code Attention Lens in a real VS Code', () => {
     const character = editor.document.lineAt(line).text.indexOf('/ total') + 4;
     editor.selection = new vscode.Selection(line, character, line, character);
     type Edge = { text: string; line: number; attention: number };
-    const shown = (await vscode.commands.executeCommand('codeAttention.toggleDataFlow')) as { enabled: boolean; nodes: number; edges: number; focus?: { text: string; line: number; comesFrom: Edge[]; computedFrom: Edge[]; readBy: Edge[]; hint: string } };
+    const shown = (await vscode.commands.executeCommand('codeAttention.toggleDataFlow')) as {
+      enabled: boolean;
+      nodes: number;
+      edges: number;
+      focus?: { text: string; line: number; comesFrom: Edge[]; computedFrom: Edge[]; readBy: Edge[]; hint: string };
+    };
     try {
       assert.equal(shown.enabled, true);
       assert.ok(shown.nodes > 50 && shown.edges > 50, `${shown.nodes} nodes, ${shown.edges} edges`);
       assert.ok(shown.focus, 'the variable at the cursor has data-flow edges');
       assert.deepEqual([shown.focus.text, shown.focus.line], ['total', 34]);
-      assert.deepEqual(shown.focus.comesFrom.map((edge) => [edge.text, edge.line]), [['total', 33]]);
-      assert.ok(shown.focus.comesFrom[0].attention > 0 && shown.focus.comesFrom[0].attention < 1, String(shown.focus.comesFrom[0].attention));
-      assert.match(shown.focus.hint, /^`total`: value comes from `total` line 33 \(attention 0\.\d{3}\) · file: 0\.\d{3} on data flow vs 0\.\d{3} baseline \(L\d (mean|H\d)\)$/);
+      assert.deepEqual(
+        shown.focus.comesFrom.map((edge) => [edge.text, edge.line]),
+        [['total', 33]],
+      );
+      assert.ok(
+        shown.focus.comesFrom[0].attention > 0 && shown.focus.comesFrom[0].attention < 1,
+        String(shown.focus.comesFrom[0].attention),
+      );
+      assert.match(
+        shown.focus.hint,
+        /^`total`: value comes from `total` line 33 \(attention 0\.\d{3}\) · file: 0\.\d{3} on data flow vs 0\.\d{3} baseline \(L\d (mean|H\d)\)$/,
+      );
       // The hover card of the same token names the edge too.
-      const hovers = (await vscode.commands.executeCommand('vscode.executeHoverProvider', editor.document.uri, new vscode.Position(line, character))) as vscode.Hover[];
-      const text = hovers.flatMap((hover) => hover.contents.map((content) => (content as vscode.MarkdownString).value)).join('\n');
+      const hovers = (await vscode.commands.executeCommand(
+        'vscode.executeHoverProvider',
+        editor.document.uri,
+        new vscode.Position(line, character),
+      )) as vscode.Hover[];
+      const text = hovers
+        .flatMap((hover) => hover.contents.map((content) => (content as vscode.MarkdownString).value))
+        .join('\n');
       assert.match(text, /\*\*Data flow of total\*\*/);
       assert.match(text, /\| value comes from \| total \| 33 \| 0\.\d{3} \|/);
     } finally {
@@ -153,10 +225,18 @@ describe('Code Attention Lens in a real VS Code', () => {
   it('checks view faithfulness at the cursor: one Spearman ρ per view, shown in the score panel', async () => {
     // A small file keeps the check short (one forward pass per token); it is saved, so nothing is left to restore.
     const file = vscode.Uri.file(path.join(workspace(), 'area.py'));
-    await vscode.workspace.fs.writeFile(file, Buffer.from('def area(width, height):\n    size = width * height\n    return size\n', 'utf8'));
+    await vscode.workspace.fs.writeFile(
+      file,
+      Buffer.from('def area(width, height):\n    size = width * height\n    return size\n', 'utf8'),
+    );
     const editor = await open('area.py');
     editor.selection = new vscode.Selection(2, 13, 2, 13); // inside `size` of `return size`
-    type Shown = { focus: { text: string; line: number }; views: Array<{ mode: string; spearman: number }>; skipped: Array<{ mode: string; reason: string }>; verdict: string };
+    type Shown = {
+      focus: { text: string; line: number };
+      views: Array<{ mode: string; spearman: number }>;
+      skipped: Array<{ mode: string; reason: string }>;
+      verdict: string;
+    };
     const shown = (await vscode.commands.executeCommand('codeAttention.checkFaithfulness')) as Shown | undefined;
     try {
       assert.ok(shown, 'the check ran (a warning notification says why when it does not)');
@@ -165,7 +245,11 @@ describe('Code Attention Lens in a real VS Code', () => {
       const modes = [...shown.views.map((view) => view.mode), ...shown.skipped.map((view) => view.mode)].sort();
       assert.deepEqual(modes, ['flow', 'meanHeads', 'rollout', 'valueWeighted']);
       assert.ok(shown.views.length >= 2);
-      for (const view of shown.views) assert.ok(Number.isNaN(view.spearman) || (view.spearman >= -1 && view.spearman <= 1), `${view.mode} ρ ${view.spearman}`);
+      for (const view of shown.views)
+        assert.ok(
+          Number.isNaN(view.spearman) || (view.spearman >= -1 && view.spearman <= 1),
+          `${view.mode} ρ ${view.spearman}`,
+        );
       for (const skipped of shown.skipped) assert.ok(skipped.reason.length > 10, skipped.reason);
       assert.match(shown.verdict, /`size` \(line 3\)/);
       await waitFor('the score panel', () => webviewTab(/scorePanel/));

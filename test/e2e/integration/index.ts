@@ -8,6 +8,8 @@ export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', timeout: 180_000, color: false, reporter: 'spec' });
   mocha.addFile(path.join(__dirname, 'extension.test.js'));
   return new Promise((resolve, reject) => {
-    mocha.run((failures: number) => (failures ? reject(new Error(`${failures} integration test(s) failed`)) : resolve()));
+    mocha.run((failures: number) =>
+      failures ? reject(new Error(`${failures} integration test(s) failed`)) : resolve(),
+    );
   });
 }
