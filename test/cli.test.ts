@@ -84,7 +84,8 @@ describe('CLI', function () {
     assert.match(run.stdout, /Structure heads: share of tokens/);
     assert.match(run.stdout, /^previous token\s+L\d+H\d+ /m);
     const json = JSON.parse(readFileSync(`${out}.json`, 'utf8'));
-    // The merged previous-token entry counts every token but each snippet's first, over the 5 lines (one is broken JSON).
+    // The merged previous-token entry counts every token but each snippet's first, over the 5 lines (one is broken
+    // JSON).
     const parser = await sharedParser();
     let expectedTokens = 0;
     for (const line of readFileSync(join(ROOT, 'examples', 'corpus.jsonl'), 'utf8')

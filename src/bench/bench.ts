@@ -51,7 +51,10 @@ const BUILD_CODEBERT = [
     `--name codebert-shaped`,
 ];
 
-/** Finds models/_work/codebert-shaped, or builds it (random weights, CodeBERT's config; a few minutes); else says why not. */
+/**
+ * Finds models/_work/codebert-shaped, or builds it (random weights, CodeBERT's config; a few minutes); else says why
+ * not.
+ */
 function ensureCodebertShaped(): string | undefined {
   if (existsSync(join(codebertShaped, 'model.onnx'))) return undefined;
   const how =
@@ -125,7 +128,9 @@ async function prefixOfLength(analyzer: Analyzer, text: string, subwords: number
   return prefix(low);
 }
 
-/** The bare forward the pipeline runs, on its own session with an explicit thread count (for the PyTorch comparison). */
+/**
+ * The bare forward the pipeline runs, on its own session with an explicit thread count (for the PyTorch comparison).
+ */
 async function bareForwardTimes(modelDir: string, inputs: number[][]): Promise<number[]> {
   const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'), {
     executionProviders: ['cpu'],
@@ -470,7 +475,8 @@ const WINDOWS_START = '<!-- windows: start -->';
 const WINDOWS_END = '<!-- windows: end -->';
 
 /** One analysis of a `windows`-window input in a fresh process (dist/memory-probe.js); see memoryProbe.ts. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the probe prints JSON whose rows this table reads by name
+// The probe prints JSON whose rows this table reads by name.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function windowProbe(modelDir: string, windows: number, extra: string[]): Record<string, any> | string {
   const source = ['/usr/lib/python3.11/pprint.py', join(root, 'test', 'fixtures', 'pprint.py')].find(existsSync)!;
   const run = spawnSync(

@@ -65,7 +65,10 @@ interface Row {
   phaseOneShare: number;
 }
 
-/** Both solvers on the same capacities: ms per focus (median), largest |difference|, share of pairs the first phase settled. */
+/**
+ * Both solvers on the same capacities: ms per focus (median), largest |difference|, share of pairs the first phase
+ * settled.
+ */
 function compare(label: string, capacities: Float64Array[], n: number, withBaseline: boolean): Row {
   const focuses = Array.from({ length: focusCount }, (_, k) =>
     Math.min(n - 1, Math.round(((k + 0.5) * n) / focusCount)),
@@ -134,7 +137,10 @@ async function realRows(modelDir: string, text: string): Promise<{ title: string
   }
 }
 
-/** Residual attention of 12 layers whose 12 heads put ~95% of each row on the previous token (6 heads) or on <s> (6 heads). */
+/**
+ * Residual attention of 12 layers whose 12 heads put ~95% of each row on the previous token (6 heads) or on <s> (6
+ * heads).
+ */
 function positionalCapacities(n: number): Float64Array[] {
   let seed = 99;
   const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;

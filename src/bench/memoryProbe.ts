@@ -2,7 +2,8 @@
  * Analyses a Python input of exactly `--windows K` windows in this process and prints one JSON
  * line: peak RSS, time, the tensor cache's statistics and the bytes the old design would have held.
  * Run in a child process per input, so that each peak RSS is that input's own. Usage:
- *   node memoryProbe.js --model DIR --windows K [--cache-bytes B] [--reports all|editor] [--source FILE] [--grammars DIR]
+ *   node memoryProbe.js --model DIR --windows K [--cache-bytes B] [--reports all|editor] [--source FILE] [--grammars
+ * DIR]
  *     [--edit]     also re-analyse (as the editor does: per-layer reports) after a one-line edit in the middle
  *                  window, against one window's forward
  *     [--ratios N] also (one window) editor analysis ÷ forward, medians of N, and the faithfulness check

@@ -13,7 +13,9 @@ export interface ComparedModel {
   baseline: number[];
   /** [layer][head] */
   heatmap: number[][];
-  /** Per layer, share of attention on data-flow edges and its offset-matched baseline; absent without a data-flow graph. */
+  /**
+   * Per layer, share of attention on data-flow edges and its offset-matched baseline; absent without a data-flow graph.
+   */
   dataFlow?: { score: number[]; baseline: number[]; perHead: number[][] };
 }
 

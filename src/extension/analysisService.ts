@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isLanguageId, LANGUAGES } from '../core/languages';
+import { isLanguageId } from '../core/languages';
 import { findModels, ModelLoadError, modelEntry, type ModelEntry } from '../core/model';
 import { ModelProcessStoppedError } from '../core/modelProcess';
 import { AnalysisCancelledError, type Analyzer, InputError } from '../core/pipeline';
@@ -10,20 +10,10 @@ import { messageText } from '../presenters/escape';
 import { modelFoldersFromSetting } from '../presenters/models';
 import { settings } from './config';
 import { ModelCache } from './modelCache';
+import { analysisLog, sameSetup, type InFlight } from './analysisRuns';
 import { unsupportedLanguageMessage } from '../presenters/status';
 
 const SELECTED_MODEL_KEY = 'codeAttention.selectedModel';
-
-/** The documents the extension analyses: one selector entry per supported language. */
-export const SUPPORTED_FILES: vscode.DocumentSelector = LANGUAGES.map((spec) => ({ language: spec.id }));
-
-interface InFlight {
-  version: number;
-  promise: Promise<AnalysisResult | undefined>;
-  abort: AbortController;
-  /** The pipeline's last progress message ("Running the model on window 3 of 13"). */
-  progress?: string;
-}
 
 /**
  * Owns the loaded model and the analyses of open documents: one Analyzer per (model folder,
@@ -255,39 +245,4 @@ export class AnalysisService implements vscode.Disposable {
     this.invalidated.dispose();
     this.runningChanged.dispose();
   }
-}
-
-/** Whether a result was computed by this model under these definition settings (then it can be re-analysed). */
-function sameSetup(
-  previous: AnalysisResult,
-  analyzer: Analyzer,
-  definition: ReturnType<typeof settings.analysisOptions>,
-): boolean {
-  const options = previous.options;
-  return (
-    previous.model.path === analyzer.model.info.path &&
-    options.keepComments === definition.keepComments &&
-    options.pairRule === definition.pairRule &&
-    options.distance === definition.distance
-  );
-}
-
-/**
- * One Output line per analysis: the wall time the user waited (queue, model load and all) beside
- * the time of each stage, so that a slow first analysis shows where the time went.
- */
-function analysisLog(file: string, version: number, result: AnalysisResult, wallMs: number): string {
-  const t = result.timings;
-  const ms = (value: number) => `${value.toFixed(0)} ms`;
-  const stages = [
-    `parse ${ms(t.parseMs + t.tokenizeMs)}`,
-    `forward ${ms(t.forwardMs)} on ${result.device}`,
-    `align ${ms(t.alignMs)}`,
-    `metrics ${ms(t.metricsMs)}`,
-    `waiting for the model and the event loop ${ms(Math.max(0, wallMs - t.totalMs))}`,
-  ];
-  const runs = result.windowRuns;
-  const reused = runs?.reused ? ` (${runs.forward} run, ${runs.reused} unchanged since the last version)` : '';
-  const size = `${result.tokens.length} tokens, ${result.windows.length} window(s)${reused}`;
-  return `${file} v${version}: ${size}; ${ms(wallMs)} from request to result (${stages.join(', ')}).`;
 }

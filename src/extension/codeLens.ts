@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { functionLens, functionScores } from '../presenters/codeLens';
-import { SUPPORTED_FILES, type AnalysisService } from './analysisService';
-import { settings } from './config';
+import type { AnalysisService } from './analysisService';
+import { settings, SUPPORTED_FILES } from './config';
 
 /** Each function's CAT-score above it, refreshed when a result lands or the setting changes. */
 export class CodeLensController implements vscode.Disposable, vscode.CodeLensProvider {

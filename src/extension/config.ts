@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { LANGUAGES } from '../core/languages';
 import type { AnalyzeOptions } from '../core/pipeline';
 import type { ExecutionProviderSetting } from '../core/types';
 
@@ -36,3 +37,6 @@ export function affectsModel(event: vscode.ConfigurationChangeEvent): boolean {
   const names = ['executionProvider', 'models', 'keepComments', 'pairRule', 'distance'];
   return names.some((name) => event.affectsConfiguration(`codeAttention.${name}`));
 }
+
+/** The documents the extension analyses: one selector entry per supported language. */
+export const SUPPORTED_FILES: vscode.DocumentSelector = LANGUAGES.map((spec) => ({ language: spec.id }));

@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import { prepareView } from '../core/views';
 import { hoverMarkdown, presentHover, tokenAtOffset } from '../presenters/hover';
-import { AnalysisService, SUPPORTED_FILES } from './analysisService';
+import { AnalysisService } from './analysisService';
 import type { AttentionOverlay } from './attentionOverlay';
-import { settings } from './config';
+import { settings, SUPPORTED_FILES } from './config';
 import type { DataFlowController } from './dataFlowController';
 import { tokenRange } from './editorRanges';
 import type { EditorState } from './state';

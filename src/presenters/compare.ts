@@ -9,7 +9,10 @@ export interface DifferenceHighlights {
   moreInB: number[];
 }
 
-/** Share of the largest difference a token needs to be marked; lower values mark most of a file when two models differ much. */
+/**
+ * Share of the largest difference a token needs to be marked; lower values mark most of a file when two models differ
+ * much.
+ */
 export const DIFFERENCE_MIN_SHARE = 0.5;
 
 /**

@@ -15,7 +15,10 @@ import { markdownCell, markdownText, visibleText } from './escape';
 export type DataFlowRelation = 'comesFrom' | 'computedFrom' | 'readBy';
 
 export interface DataFlowEdgeRow {
-  /** The other end of the edge: the source the focus reads (comesFrom, computedFrom) or the occurrence that reads the focus (readBy). */
+  /**
+   * The other end of the edge: the source the focus reads (comesFrom, computedFrom) or the occurrence that reads the
+   * focus (readBy).
+   */
   token: number;
   text: string;
   range: SourceRange;
@@ -241,7 +244,10 @@ function edgeList(rows: DataFlowEdgeRow[]): string {
   return named.join(', ');
 }
 
-/** One line naming the focus's edges: "`total`: value comes from `total` line 33 (attention 0.213) · read by … · file: …". */
+/**
+ * One line naming the focus's edges: "`total`: value comes from `total` line 33 (attention 0.213) · read by … · file:
+ * …".
+ */
 export function dataFlowHint(focus: DataFlowFocus): string {
   const parts: string[] = [];
   if (focus.comesFrom.length) parts.push(`value comes from ${edgeList(focus.comesFrom)}`);

@@ -3,7 +3,10 @@ import { createHash } from 'node:crypto';
 import { FileRefusedError, readFileSafely } from '../../core/files';
 import { InputError } from '../../core/pipeline';
 
-/** The largest JSONL corpus read at once (well below the longest string V8 holds, about 512 MiB); shard larger ones by file. */
+/**
+ * The largest JSONL corpus read at once (well below the longest string V8 holds, about 512 MiB); shard larger ones by
+ * file.
+ */
 export const MAX_CORPUS_BYTES = 256 * 2 ** 20;
 
 export interface CorpusLines {
