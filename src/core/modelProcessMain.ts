@@ -5,15 +5,15 @@
  */
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelLoadError, openSession, type InProcessSession } from './model';
+import type { InProcessSession } from './model';
 import type { ProcessReply, ProcessRequest, TensorPlacement } from './modelProcess';
+import { failedReply, openHostedSession } from './sessionHost';
 
 if (!process.send) throw new Error('modelProcessMain.js runs only as a child process with an IPC channel.');
 
 let session: InProcessSession | undefined;
 let tensorDir: string | undefined;
 const reply = (message: ProcessReply) => process.send!(message);
-const messageOf = (error: unknown) => String((error as Error)?.message ?? error);
 
 // The parent went away (its extension host ended): nobody reads the results any more.
 process.on('disconnect', () => {
@@ -25,22 +25,13 @@ process.on('message', (request: ProcessRequest) => void answer(request));
 
 async function answer(request: ProcessRequest): Promise<void> {
   switch (request.type) {
-    case 'open':
+    case 'open': {
       tensorDir = request.tensorDir;
-      try {
-        const opened = await openSession(request.file, request.setting);
-        session = opened.session;
-        reply({
-          type: 'opened',
-          device: opened.device,
-          fallbackReason: opened.fallbackReason,
-          inputNames: [...session.inputNames],
-          outputNames: [...session.outputNames],
-        });
-      } catch (error) {
-        reply({ type: 'failed', message: messageOf(error), loadError: error instanceof ModelLoadError });
-      }
+      const opened = await openHostedSession(request.file, request.setting);
+      session = opened.session;
+      reply(opened.reply);
       return;
+    }
     case 'run':
       try {
         if (!session || !tensorDir) throw new Error('The model process has no open session.');
@@ -62,12 +53,7 @@ async function answer(request: ProcessRequest): Promise<void> {
         }
         reply({ type: 'result', id: request.id, file, tensors });
       } catch (error) {
-        reply({
-          type: 'failed',
-          id: request.id,
-          message: messageOf(error),
-          loadError: error instanceof ModelLoadError,
-        });
+        reply(failedReply(error, request.id));
       }
       return;
     case 'release':

@@ -3,34 +3,25 @@
  * forward requests, transferring the output buffers to the caller's thread.
  */
 import { parentPort } from 'node:worker_threads';
-import { ModelLoadError, openSession, type InProcessSession, type WorkerReply, type WorkerRequest } from './model';
+import type { InProcessSession, WorkerReply, WorkerRequest } from './model';
+import { failedReply, openHostedSession } from './sessionHost';
 
 const port = parentPort;
 if (!port) throw new Error('modelWorker.js runs only as a worker thread.');
 
 let session: InProcessSession | undefined;
 const reply = (message: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
-const messageOf = (error: unknown) => String((error as Error)?.message ?? error);
 
 port.on('message', (request: WorkerRequest) => void answer(request));
 
 async function answer(request: WorkerRequest): Promise<void> {
   switch (request.type) {
-    case 'open':
-      try {
-        const opened = await openSession(request.file, request.setting);
-        session = opened.session;
-        reply({
-          type: 'opened',
-          device: opened.device,
-          fallbackReason: opened.fallbackReason,
-          inputNames: [...session.inputNames],
-          outputNames: [...session.outputNames],
-        });
-      } catch (error) {
-        reply({ type: 'failed', message: messageOf(error), loadError: error instanceof ModelLoadError });
-      }
+    case 'open': {
+      const opened = await openHostedSession(request.file, request.setting);
+      session = opened.session;
+      reply(opened.reply);
       return;
+    }
     case 'run':
     case 'runBatch':
       try {
@@ -42,12 +33,7 @@ async function answer(request: WorkerRequest): Promise<void> {
         const buffers = new Set(Object.values(outputs).map((output) => output.data.buffer as ArrayBuffer));
         reply({ type: 'result', id: request.id, outputs }, [...buffers]);
       } catch (error) {
-        reply({
-          type: 'failed',
-          id: request.id,
-          message: messageOf(error),
-          loadError: error instanceof ModelLoadError,
-        });
+        reply(failedReply(error, request.id));
       }
       return;
     case 'release':
