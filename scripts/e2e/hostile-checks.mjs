@@ -18,7 +18,7 @@ const HOSTILE_LINES = [
 /** Writes the hostile file into the test workspace, long enough that its progress notification stays up. */
 export function prepareHostileWorkspace(workspace) {
   const body = [];
-  for (let block = 0; block < 60; block++) {
+  for (let block = 0; block < 200; block++) {
     body.push(`def check_${block}(value):`, ...HOSTILE_LINES.map((line) => `    ${line}`), '    return value', '');
   }
   writeFileSync(join(workspace, HOSTILE_FILE), body.join('\n'));
@@ -32,6 +32,8 @@ export async function hostileChecks(ui, { palette, pick, openFile, check, say, s
   await openFile(ui, 'workbench.action.reloadWindow');
   // Selecting the model again drops every result and analyses the active file under a progress notification.
   await ui.locator('.monaco-editor .view-lines').first().click();
+  // Older toasts would hide the new one (VS Code shows a few at a time).
+  await palette(ui, 'Notifications: Clear All Notifications');
   await palette(ui, 'Code Attention: Select Model');
   await pick(ui, 'Code Attention mini (final)');
   // One atomic read of the toasts, repeated: a progress notification can close between two locator calls.
