@@ -32,17 +32,18 @@ export async function hostileChecks(ui, { palette, pick, openFile, check, say, s
   await openFile(ui, 'workbench.action.reloadWindow');
   // Selecting the model again drops every result and analyses the active file under a progress notification.
   await ui.locator('.monaco-editor .view-lines').first().click();
-  // Older toasts would hide the new one (VS Code shows a few at a time).
+  // Older toasts would hide the new one (VS Code shows a few at a time); with the notification list open,
+  // the progress notification is listed there for as long as it runs.
   await palette(ui, 'Notifications: Clear All Notifications');
+  await palette(ui, 'Notifications: Show Notifications');
   await palette(ui, 'Code Attention: Select Model');
   await pick(ui, 'Code Attention mini (final)');
   // One atomic read of the toasts, repeated: a progress notification can close between two locator calls.
   let seen;
   for (let waited = 0; waited < 200 && !seen; waited++) {
     seen = await ui.evaluate(() => {
-      const toast = [...document.querySelectorAll('.notifications-toasts .notification-toast')].find((element) =>
-        element.textContent.includes('Reload'),
-      );
+      const shown = '.notifications-toasts .notification-toast, .notifications-center .notification-list-item';
+      const toast = [...document.querySelectorAll(shown)].find((element) => element.textContent.includes('Reload'));
       if (!toast) return undefined;
       const links = [...toast.querySelectorAll('a')].map(
         (a) => a.getAttribute('href') ?? a.getAttribute('data-href') ?? '',
