@@ -164,8 +164,10 @@ export function checkEntries(entries, options = {}) {
       }
       const extension = join(scratch, 'extension');
       // Resolved as the extension host resolves it: from the bundle's folder, nothing outside the unpacked VSIX.
-      const probe = `const ort = require(require.resolve('onnxruntime-node', { paths: [${JSON.stringify(join(extension, 'dist'))}] }));
-        ort.InferenceSession.create(${JSON.stringify(join(extension, 'models', BUNDLED_MODELS[0], 'model.onnx'))}).then((session) => console.log(session.outputNames.join(',')));`;
+      const bundleDir = JSON.stringify(join(extension, 'dist'));
+      const modelFile = JSON.stringify(join(extension, 'models', BUNDLED_MODELS[0], 'model.onnx'));
+      const probe = `const ort = require(require.resolve('onnxruntime-node', { paths: [${bundleDir}] }));
+        ort.InferenceSession.create(${modelFile}).then((session) => console.log(session.outputNames.join(',')));`;
       const outputs = execFileSync(process.execPath, ['-e', probe], {
         cwd: scratch,
         encoding: 'utf8',

@@ -532,14 +532,10 @@ try {
     await ui.waitForTimeout(1500); // the progress notification fades
     await ui.screenshot({ path: join(screenshots, 'faithfulness.png') });
     await palette(ui, 'View: Toggle Primary Side Bar Visibility');
-    say(
-      `faithfulness: ${rhoRows.map((row) => `${row.mode} ${row.rho}`).join(', ')}${skippedViews.length ? `; skipped ${skippedViews.join(', ')}` : ''}`,
-    );
-    check(
-      faithStatus === 'done',
-      `the faithfulness check finished ` +
-        `(status ${faithStatus}: ${((await faithFrame.locator('#faithfulness-body').textContent()) ?? '').slice(0, 300)})`,
-    );
+    const skipped = skippedViews.length ? `; skipped ${skippedViews.join(', ')}` : '';
+    say(`faithfulness: ${rhoRows.map((row) => `${row.mode} ${row.rho}`).join(', ')}${skipped}`);
+    const faithBody = ((await faithFrame.locator('#faithfulness-body').textContent()) ?? '').slice(0, 300);
+    check(faithStatus === 'done', `the faithfulness check finished (status ${faithStatus}: ${faithBody})`);
     check(
       [...rhoRows.map((row) => row.mode), ...skippedViews].sort().join(',') === 'flow,meanHeads,rollout,valueWeighted',
       `each of the four views has a ρ or a skip reason (rows ${rhoRows.map((row) => row.mode).join(' ')}; ` +

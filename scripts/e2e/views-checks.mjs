@@ -82,7 +82,7 @@ export async function viewsChecks({
     );
     check(
       entries.every((entry) => !/0 token\(s\)/.test(entry.text) && (entry.count !== '0' || /none/.test(entry.text))),
-      `the compare legend says “none” rather than “0 token(s)” (${entries.map((entry) => entry.text).join(' | ')})`,
+      `the compare legend says “none” rather than “0 token(s)” (${entries.map((e) => e.text).join(' | ')})`,
     );
   } else check(false, 'the compare panel with its legend is open for the legend check');
 

@@ -67,7 +67,8 @@ function ensureCodebertShaped(): string | undefined {
       `CodeBERT-shaped 12 × 768 model: not present, and /usr/bin/python3 lacks torch, numpy or ` +
       `onnx to build it. ${how}`
     );
-  console.log('… building models/_work/codebert-shaped (random weights with CodeBERT’s config.json; a few minutes)');
+  console.log('… building models/_work/codebert-shaped');
+  console.log('  (random weights with CodeBERT’s config.json; a few minutes)');
   for (const command of BUILD_CODEBERT) {
     const [python, ...rest] = command.split(' ');
     const run = spawnSync(python, rest, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit'] });
@@ -739,20 +740,21 @@ async function main() {
         `| ${header.map((_, i) => (i < 2 ? '---' : '---:')).join(' | ')} |`,
       );
     const title = `${basename(modelDir)} (${info.num_hidden_layers} × ${info.num_attention_heads})`;
-    for (const row of rows)
-      windowTable.push(
-        `| ${title} | ${row.what} ` +
-          `| ${[1, 4, 16, 64].map((n) => (columns.includes(n) ? row.values[columns.indexOf(n)] : 'not run (--long)')).join(' | ')} ` +
-          `| ${row.goal ?? ''} |`,
+    for (const row of rows) {
+      const cells = [1, 4, 16, 64].map((n) =>
+        columns.includes(n) ? row.values[columns.indexOf(n)] : 'not run (--long)',
       );
+      windowTable.push(`| ${title} | ${row.what} | ${cells.join(' | ')} | ${row.goal ?? ''} |`);
+    }
   }
   console.log(windowTable.join('\n'));
   if (outFile) {
+    const command = `npm run bench${args.includes('--windows-only') ? ' -- --windows-only' : ''}`;
+    const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+    const note = codebertNote ? `\n${codebertNote}\n` : '';
     const measured =
-      `${WINDOWS_START}\nMeasured with \`npm run ` +
-      `bench${args.includes('--windows-only') ? ' -- --windows-only' : ''}\` ` +
-      (`on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. ` +
-        `Machine: ${machine}.\n\n${windowTable.join('\n')}\n${codebertNote ? `\n${codebertNote}\n` : ''}${WINDOWS_END}`);
+      `${WINDOWS_START}\nMeasured with \`${command}\` on ${when} UTC. Machine: ${machine}.\n\n` +
+      `${windowTable.join('\n')}\n${note}${WINDOWS_END}`;
     const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '# Benchmarks\n';
     const at = previous.indexOf(WINDOWS_START);
     const end = previous.indexOf(WINDOWS_END);

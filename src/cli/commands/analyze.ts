@@ -254,10 +254,10 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
       previousToken: 'previous subword',
       nextToken: 'next subword',
     };
-    lines.push(
-      `heads with ≥ 0.5 of their attention on one ` +
-        `target: ${roles.length ? roles.map((role) => `L${role.layer}H${role.head} ${labels[role.role]} ${formatNumber(role.share, 2)}`).join(', ') : 'none'}`,
+    const named = roles.map(
+      (role) => `L${role.layer}H${role.head} ${labels[role.role]} ${formatNumber(role.share, 2)}`,
     );
+    lines.push(`heads with ≥ 0.5 of their attention on one target: ${named.length ? named.join(', ') : 'none'}`);
   }
   const heads = result.scores.structureHeads;
   if (heads) lines.push('', structureHeadsTable(heads));
