@@ -11,12 +11,7 @@ import { attentionFlow, tokenFlow } from '../src/core/metrics/flow';
 import { attentionRollout } from '../src/core/metrics/rollout';
 import { alignMatrix } from '../src/core/alignment';
 import type { Tensor } from '../src/core/types';
-import {
-  DECODER_FIXTURE_NAMES,
-  fixtureTokenizer,
-  loadDecoderReference,
-  rawTextWindow,
-} from './decoderFixtures';
+import { DECODER_FIXTURE_NAMES, fixtureTokenizer, loadDecoderReference, rawTextWindow } from './decoderFixtures';
 import { sharedParser } from './helpers';
 
 const close = (actual: number, expected: number, tolerance: number, what: string) =>
@@ -39,7 +34,7 @@ describe('Causal metrics (decoders)', () => {
       close(result.baseline, 0.44, 1e-12, 'baseline');
     });
 
-    it('baseline: the exact expectation of |A ∧ D| and close to the mean score over 4,000 within-support shuffles', () => {
+    it('baseline: exact E|A ∧ D| and close to the mean score over 4,000 within-support shuffles', () => {
       const random = mulberry32(11);
       const k = 14;
       const attention = randomCausal(k, random);
@@ -139,7 +134,7 @@ describe('Causal metrics (decoders)', () => {
       });
     }
 
-    it('causal CAT, its baseline against shuffles, backward data flow and sinks on a real Python snippet (qwen2)', async () => {
+    it('causal CAT with its baseline, backward data flow and sinks on a real Python snippet (qwen2)', async () => {
       const name = 'qwen2.5-coder-0.5b';
       const reference = loadDecoderReference(name);
       const input = reference.inputs[0];
@@ -178,7 +173,8 @@ describe('Causal metrics (decoders)', () => {
       close(direct.baseline, scored.baseline.perLayer[0], 1e-12, 'layer 0 baseline');
       const random = mulberry32(5);
       let bothSum = 0;
-      for (let t = 0; t < 2000; t++) bothSum += causalCatCounts(shuffleWithinSupport(restricted, k, random), distances, k).both;
+      for (let t = 0; t < 2000; t++)
+        bothSum += causalCatCounts(shuffleWithinSupport(restricted, k, random), distances, k).both;
       close(bothSum / 2000, direct.expectedBoth, 0.05 * direct.expectedBoth, 'E|A ∧ D| on real attention');
 
       // Backward data flow, against a direct reading of the definition.
@@ -186,7 +182,12 @@ describe('Causal metrics (decoders)', () => {
       const layerData = new Float32Array(layers * m * m);
       for (let l = 0; l < layers; l++) layerData.set(meanOverHeads(tokenAttention, l), l * m * m);
       const layerAttention: Tensor = { data: layerData, shape: [layers, 1, m, m] };
-      const flow = causalDataFlowScore([{ tokenStart: 0, tokenEnd: m, layerAttention, tokenAttention }], graph, layers, heads);
+      const flow = causalDataFlowScore(
+        [{ tokenStart: 0, tokenEnd: m, layerAttention, tokenAttention }],
+        graph,
+        layers,
+        heads,
+      );
       const edges = [...new Map(graph.edges.map((e) => [`${e.from}>${e.to}`, e])).values()];
       assert.equal(flow.forwardEdges + flow.backwardEdges, edges.length);
       assert.ok(flow.forwardEdges > 0 && flow.backwardEdges > 0, 'the snippet has edges both ways');
@@ -219,7 +220,8 @@ describe('Causal metrics (decoders)', () => {
       const prefix = causalRollout(cropPositions(attentions, 9));
       for (let l = 0; l < dense.length; l++) {
         for (let x = 0; x < n * n; x++) close(causal[l][x], dense[l][x], 1e-12, `rollout ${l}`);
-        for (let i = 0; i < 9; i++) for (let j = 0; j < 9; j++) close(prefix[l][i * 9 + j], dense[l][i * n + j], 1e-12, 'prefix');
+        for (let i = 0; i < 9; i++)
+          for (let j = 0; j < 9; j++) close(prefix[l][i * 9 + j], dense[l][i * n + j], 1e-12, 'prefix');
       }
       const focus = 11;
       const full = attentionFlow(attentions, focus);

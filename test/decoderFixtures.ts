@@ -67,7 +67,12 @@ export function fixtureTokenizer(name: string): Tokenizer {
  * to the code token holding its first non-whitespace character, −1 when it has none (whitespace,
  * special tokens). For ASCII text, as in the fixtures, each piece decodes to its own characters.
  */
-export function rawTextWindow(tokenizer: Tokenizer, ids: number[], text: string, tokens: readonly CodeToken[]): SubwordWindow {
+export function rawTextWindow(
+  tokenizer: Tokenizer,
+  ids: number[],
+  text: string,
+  tokens: readonly CodeToken[],
+): SubwordWindow {
   const tokenOfSubword = new Int32Array(ids.length).fill(-1);
   const pieces: string[] = [];
   let offset = 0;

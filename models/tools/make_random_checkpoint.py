@@ -6,8 +6,9 @@ Usage: make_random_checkpoint.py CONFIG OUT [--dtype f32|f16|bf16] [--tiny] [--s
 
 CONFIG is a config.json path or a name in models/tools/hf_configs/ (tiny_starcoder_py,
 codeparrot-small, Qwen2.5-Coder-0.5B, deepseek-coder-1.3b-base, codebert-base, unixcoder-base).
-OUT receives config.json (the published one unchanged, or its --tiny sizes) and model.safetensors (or N shards and model.safetensors.index.json), with
-Hugging Face's parameter names for the architecture (gpt2, gpt_bigcode, llama, qwen2, roberta).
+OUT receives config.json (the published one unchanged, or its --tiny sizes) and model.safetensors (or N
+shards and model.safetensors.index.json), with Hugging Face's parameter names for the architecture
+(gpt2, gpt_bigcode, llama, qwen2, roberta).
 `--tiny` keeps the architecture and every feature of the config (multi-query or grouped-query ratio,
 biases, tied or untied embeddings, rope_theta and rope scaling, scaled attention, type vocabulary,
 1,026 positions) with small sizes, and copies the bundled tokenizer (models/code-attention-mini, 8,192
@@ -119,7 +120,8 @@ def gpt2_specs(config, linear_layout):
 
 
 def norm(prefix, size, bias=True):
-    return [(prefix + '.weight', (size,), 'scale', None)] + ([(prefix + '.bias', (size,), 'bias', None)] if bias else [])
+    scale = [(prefix + '.weight', (size,), 'scale', None)]
+    return scale + ([(prefix + '.bias', (size,), 'bias', None)] if bias else [])
 
 
 def llama_specs(config):
@@ -252,7 +254,8 @@ def write_checkpoint(config, out, dtype_name, seed, shards=1, with_bin=False, to
     metadata = {'format': 'pt'}
     weight_map = {}
     for index, group in enumerate(groups):
-        file_name = 'model.safetensors' if len(groups) == 1 else f'model-{index + 1:05d}-of-{len(groups):05d}.safetensors'
+        file_name = ('model.safetensors' if len(groups) == 1
+                     else f'model-{index + 1:05d}-of-{len(groups):05d}.safetensors')
         entries = [(name, dtype_name, shape) for name, shape, _, _ in group]
         write_streaming(os.path.join(out, file_name), entries, lambda name: make_tensor(by_name[name], seed), metadata)
         weight_map.update({name: file_name for name, _, _, _ in group})

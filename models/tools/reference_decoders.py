@@ -179,7 +179,8 @@ def gpt2_family(config, tensors, input_ids, dtype=torch.float64, keep_contributi
         return weights(prefix + '.weight', (fan_in, fan_out)), weights(prefix + '.bias', (fan_out,))
 
     ids = torch.tensor(input_ids, dtype=torch.long)
-    x = weights('wte.weight', (config['vocab_size'], hidden))[ids] + weights('wpe.weight', (config['n_positions'], hidden))[:n]
+    positions = weights('wpe.weight', (config['n_positions'], hidden))[:n]
+    x = weights('wte.weight', (config['vocab_size'], hidden))[ids] + positions
     outputs = Outputs(keep_contributions)
     for layer in range(layers):
         outputs.hidden_states.append(x)
@@ -321,7 +322,8 @@ def run_reference(config, tensors, input_ids, dtype=torch.float64, keep_contribu
         return gpt2_family(config, tensors, input_ids, dtype, keep_contributions)
     if model_type in ('llama', 'qwen2'):
         return llama_family(config, tensors, input_ids, dtype, keep_contributions)
-    raise ConfigError(f'model_type {model_type!r} has no reference decoder; supported: {", ".join(SUPPORTED_MODEL_TYPES)}')
+    supported = ', '.join(SUPPORTED_MODEL_TYPES)
+    raise ConfigError(f'model_type {model_type!r} has no reference decoder; supported: {supported}')
 
 
 def run_folder(folder, input_ids, dtype=torch.float64):

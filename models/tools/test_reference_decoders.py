@@ -186,7 +186,8 @@ class LayoutsAgree(unittest.TestCase):
 
         def rotate(w):
             y = (h @ w.T).view(len(IDS), heads, d // 2, 2)
-            return torch.view_as_real(torch.view_as_complex(y.contiguous()) * rotation[:, None]).reshape(len(IDS), heads, d)
+            rotated = torch.view_as_complex(y.contiguous()) * rotation[:, None]
+            return torch.view_as_real(rotated).reshape(len(IDS), heads, d)
 
         q, k = rotate(meta_q).transpose(0, 1), rotate(meta_k).transpose(0, 1)
         scores = q @ k.transpose(-1, -2) / math.sqrt(d)

@@ -27,7 +27,8 @@ export function assertCausal(attention: Tensor, tolerance = CAUSAL_TOLERANCE): v
       for (let j = i + 1; j < n; j++) {
         const weight = attention.data[base + i * n + j];
         if (!(Math.abs(weight) <= tolerance)) {
-          const where = attention.shape.length === 4 ? `layer ${Math.floor(matrix / heads)} head ${matrix % heads}` : '';
+          const where =
+            attention.shape.length === 4 ? `layer ${Math.floor(matrix / heads)} head ${matrix % heads}` : '';
           throw new NotCausalError(
             `This attention is not causal: ${where} row ${i} puts ${weight} on the later position ${j}. ` +
               "Causal metrics need a decoder's attention; score an encoder with the CAT-score and data-flow reports.",

@@ -93,7 +93,7 @@ export function causalCatOfMatrix(
   return { ...counts, score: counts.both / either, baseline };
 }
 
-/** One window: code-token attention [layers, heads, m, m], the kept tokens (window-local, ascending), k × k distances. */
+/** One window: code-token attention [layers, heads, m, m], kept tokens (window-local, ascending), k × k distances. */
 export interface CausalCatSnippet {
   tokenAttention: Tensor;
   kept: readonly number[];
@@ -115,10 +115,7 @@ export const CAUSAL_CAT_DEFINITION =
   'E / (|A| + |D| − E)';
 
 /** Per layer (mean over heads) and per head, mean over snippets, as catScore.ts's `scoreSnippets`. */
-export function scoreCausalSnippets(
-  snippets: readonly CausalCatSnippet[],
-  q = DEFAULT_QUANTILE,
-): CausalCatScored {
+export function scoreCausalSnippets(snippets: readonly CausalCatSnippet[], q = DEFAULT_QUANTILE): CausalCatScored {
   const [layers, heads] = snippets.length ? snippets[0].tokenAttention.shape : [0, 0];
   const sums = { score: zeros(layers, heads), baseline: zeros(layers, heads) };
   const counts = zeros(layers, heads);
@@ -160,7 +157,9 @@ export function scoreCausalSnippets(
   }
   const divide = (values: LayerHeadScores): LayerHeadScores => ({
     perLayer: values.perLayer.map((sum, l) => (counts.perLayer[l] ? sum / counts.perLayer[l] : NaN)),
-    perHead: values.perHead.map((row, l) => row.map((sum, h) => (counts.perHead[l][h] ? sum / counts.perHead[l][h] : NaN))),
+    perHead: values.perHead.map((row, l) =>
+      row.map((sum, h) => (counts.perHead[l][h] ? sum / counts.perHead[l][h] : NaN)),
+    ),
   });
   return {
     score: divide(sums.score),
