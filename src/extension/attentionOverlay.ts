@@ -9,6 +9,15 @@ import type { EditorState } from './state';
 /** How many of the strongest colour buckets also mark the overview ruler. */
 const RULER_BUCKETS = 2;
 
+/** The filter commands and the setting each flips between `shown` and `hidden`. */
+const FILTER_COMMANDS = {
+  'codeAttention.togglePunctuation': 'hover.punctuation',
+  'codeAttention.toggleSinks': 'hover.sinks',
+} as const;
+
+/** Settings whose change redraws the focused token. */
+const DRAWING_SETTINGS = ['colorScale', 'hover.punctuation', 'hover.sinks', 'hover.rows'];
+
 /**
  * The attention highlights: one decoration type per colour bucket (many ranges each) and a border
  * on the focused token. Redraws the focused token when the view changes; clears an editor's
@@ -45,12 +54,34 @@ export class AttentionOverlay implements vscode.Disposable {
         if (editor) this.clear(editor);
       }),
       vscode.window.onDidChangeTextEditorSelection((event) => this.clear(event.textEditor)),
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (DRAWING_SETTINGS.some((name) => event.affectsConfiguration(`codeAttention.${name}`))) this.redraw();
+      }),
+      ...Object.entries(FILTER_COMMANDS).map(([command, setting]) =>
+        vscode.commands.registerCommand(command, () => this.toggleFilter(setting)),
+      ),
     ];
+  }
+
+  /** Flips a filter setting where it is set (workspace folder settings win over user settings). */
+  private async toggleFilter(setting: string): Promise<'shown' | 'hidden'> {
+    const section = vscode.workspace.getConfiguration('codeAttention');
+    const next = section.get(setting) === 'hidden' ? 'shown' : 'hidden';
+    const inspected = section.inspect(setting);
+    const target =
+      inspected?.workspaceValue !== undefined
+        ? vscode.ConfigurationTarget.Workspace
+        : vscode.ConfigurationTarget.Global;
+    await section.update(setting, next, target);
+    const what = setting === 'hover.punctuation' ? 'Punctuation and operators' : 'Attention sinks';
+    const renormalised = next === 'hidden' ? ' (the other weights are renormalised)' : '';
+    vscode.window.setStatusBarMessage(`Code Attention: ${what} ${next}${renormalised}.`, 4000);
+    return next;
   }
 
   /** Highlights what `focus` attends to (or is attended by) under the current view; returns what was drawn. */
   draw(editor: vscode.TextEditor, result: AnalysisResult, focus: number): ReturnType<typeof presentHover> {
-    const presentation = presentHover(result, this.state.resolvedView(result), focus, { topK: settings.hoverRows() });
+    const presentation = presentHover(result, this.state.resolvedView(result), focus, settings.hoverOptions());
     const byBucket: vscode.Range[][] = this.buckets.map(() => []);
     for (const highlight of presentation.highlights)
       byBucket[highlight.bucket].push(tokenRange(result, highlight.token));

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { LANGUAGES } from '../core/languages';
 import type { AnalyzeOptions } from '../core/pipeline';
 import type { ExecutionProviderSetting } from '../core/types';
+import type { HoverOptions } from '../presenters/hover';
 
 /** The extension's settings, read fresh on every call (VS Code caches the configuration itself). */
 const section = () => vscode.workspace.getConfiguration('codeAttention');
@@ -18,6 +19,13 @@ export const settings = {
     const rows = section().get<number>('hover.rows', DEFAULT_HOVER_ROWS);
     return Number.isInteger(rows) && rows >= 1 && rows <= 50 ? rows : DEFAULT_HOVER_ROWS;
   },
+  /** What the overlay and the card show: rows, colour scale, and the punctuation and sink filters. */
+  hoverOptions: (): HoverOptions => ({
+    topK: settings.hoverRows(),
+    colorScale: section().get('colorScale') === 'against-uniform' ? 'againstUniform' : 'relative',
+    hidePunctuation: section().get('hover.punctuation') === 'hidden',
+    hideSinks: section().get('hover.sinks') === 'hidden',
+  }),
   /** The CAT-score definition choices the CLI offers too; a value outside the choices means the default. */
   analysisOptions: (): Pick<AnalyzeOptions, 'keepComments' | 'pairRule' | 'distance'> => ({
     keepComments: section().get<boolean>('keepComments', false) === true,

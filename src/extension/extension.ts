@@ -15,6 +15,7 @@ import { EditorState } from './state';
 import { StatusBarController } from './statusBar';
 import { ViewCommands } from './viewCommands';
 import { Walkthrough } from './walkthrough';
+import { WindowBoundariesController } from './windowBoundaries';
 
 /** Wires the features; each owns its registrations and disposables (docs/architecture.md has the map). */
 export function activate(context: vscode.ExtensionContext): void {
@@ -42,6 +43,7 @@ export function activate(context: vscode.ExtensionContext): void {
     new ModelSelection(state, service),
     new ExportCommand(service),
     new AnalysisScheduler(service),
+    new WindowBoundariesController(service),
   );
 }
 

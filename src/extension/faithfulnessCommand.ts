@@ -71,12 +71,14 @@ export class FaithfulnessCommand implements vscode.Disposable {
     const shown = faithfulnessPanelModel(result, outcome.report);
     panel.showFaithfulness(result, { status: 'done', report: shown });
     const where = `${path.basename(document.uri.fsPath)} line ${token.range.start.line + 1}`;
-    const views = shown.views.map((row) => `${row.mode} ρ ${row.spearman.toFixed(3)}`).join(', ');
+    const views = shown.views
+      .map((row) => `${row.mode} ρ ${row.spearman.toFixed(3)} [${row.low.toFixed(3)}, ${row.high.toFixed(3)}]`)
+      .join(', ');
     const skipped = shown.skipped.length ? `; skipped ${shown.skipped.map((row) => row.mode).join(', ')}` : '';
     this.output.info(`Faithfulness at “${token.text}” (${where}), ${passes} passes: ${views}${skipped}.`);
     return {
       focus: shown.focus,
-      views: shown.views.map(({ mode, spearman }) => ({ mode, spearman })),
+      views: shown.views.map(({ mode, spearman, low, high }) => ({ mode, spearman, low, high })),
       skipped: shown.skipped,
       best: shown.best,
       verdict: shown.verdict,

@@ -11,6 +11,8 @@ import type { EditorState } from './state';
 /** Every other file on disk or unsaved: hovering there tells the user, once, what is supported. */
 const OTHER_FILES: vscode.DocumentSelector = [{ scheme: 'file' }, { scheme: 'untitled' }];
 const FLIP_COMMAND = 'codeAttention.flipDirection';
+/** Moves the cursor to a card row's token; its arguments are a position only. */
+const REVEAL_COMMAND = 'codeAttention.revealToken';
 
 /**
  * The hover card: hovering a code token highlights what it attends to (through the attention
@@ -30,6 +32,9 @@ export class HoverController implements vscode.Disposable {
       vscode.languages.registerHoverProvider(SUPPORTED_FILES, {
         provideHover: (document, position) => this.provide(document, position),
       }),
+      vscode.commands.registerCommand(REVEAL_COMMAND, (line: unknown, character: unknown) =>
+        this.reveal(line, character),
+      ),
       vscode.languages.registerHoverProvider(OTHER_FILES, {
         provideHover: (document) => {
           if (!AnalysisService.languageOf(document)) service.supportedLanguageOrNotify(document);
@@ -60,19 +65,39 @@ export class HoverController implements vscode.Disposable {
       if (result.source.version !== document.version) return undefined;
       presentation = editor
         ? this.overlay.draw(editor, result, focus)
-        : presentHover(result, this.state.resolvedView(result), focus, { topK: settings.hoverRows() });
+        : presentHover(result, this.state.resolvedView(result), focus, settings.hoverOptions());
     } catch (error) {
       return new vscode.Hover(
         new vscode.MarkdownString().appendText(`Code Attention Lens: ${(error as Error).message}`),
       );
     }
-    let card = hoverMarkdown(result, presentation, `command:${FLIP_COMMAND}`);
+    let card = hoverMarkdown(result, presentation, {
+      flip: `command:${FLIP_COMMAND}`,
+      reveal: `command:${REVEAL_COMMAND}`,
+    });
     const dataFlowSection = editor ? await this.dataFlow.hoverSection(editor, result, focus) : undefined;
     if (dataFlowSection) card += '\n' + dataFlowSection;
     const markdown = new vscode.MarkdownString(card, true);
-    markdown.isTrusted = { enabledCommands: [FLIP_COMMAND] };
+    markdown.isTrusted = { enabledCommands: [FLIP_COMMAND, REVEAL_COMMAND] };
     this.onShown();
     return new vscode.Hover(markdown, tokenRange(result, focus));
+  }
+
+  /**
+   * Selects the token at a card row's position in the editor the card came from (the hover's
+   * editor stays active); anything but two whole numbers within the document is ignored.
+   */
+  private reveal(line: unknown, character: unknown): void {
+    const editor = this.state.sourceEditor();
+    const whole = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value);
+    if (!editor || !whole(line) || !whole(character) || line < 0 || character < 0) return;
+    if (line >= editor.document.lineCount) return;
+    const position = editor.document.validatePosition(new vscode.Position(line, character));
+    const result = this.service.resultFor(editor.document);
+    const token = result && tokenAtOffset(result.tokens, editor.document.offsetAt(position));
+    const range = result && token !== undefined ? tokenRange(result, token) : new vscode.Range(position, position);
+    editor.selection = new vscode.Selection(range.start, range.end);
+    editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
   }
 
   dispose(): void {

@@ -17,6 +17,29 @@ export function faithfulnessPasses(result: AnalysisResult, focus: number): numbe
 
 const rho = (value: number) => (Number.isFinite(value) ? value.toFixed(3) : 'n/a');
 
+/** z of the two-sided 95 % normal interval. */
+const Z95 = 1.959964;
+
+/** How the intervals are made, as the panel and the CLI state it. */
+export const INTERVAL_METHOD =
+  '95 % interval of each ρ by Fisher z: atanh ρ ± 1.96 · √(1.06 / (n − 3)) (the Fieller–Hartley–Pearson ' +
+  'variance for Spearman ρ, n = tokens compared, treated as independent)';
+
+/**
+ * The 95 % confidence interval of a Spearman ρ over `n` pairs by Fisher's z transform with the
+ * Fieller–Hartley–Pearson variance 1.06 / (n − 3). Closed form, so the same report always gives
+ * the same interval; [NaN, NaN] when ρ is not finite or n < 4.
+ */
+export function spearmanInterval(spearman: number, n: number): { low: number; high: number } {
+  if (!Number.isFinite(spearman) || n < 4) return { low: NaN, high: NaN };
+  const clamped = Math.max(-0.999999, Math.min(0.999999, spearman));
+  const spread = Z95 * Math.sqrt(1.06 / (n - 3));
+  const z = Math.atanh(clamped);
+  return { low: Math.tanh(z - spread), high: Math.tanh(z + spread) };
+}
+
+const interval = (view: { low: number; high: number }) => `[${rho(view.low)}, ${rho(view.high)}]`;
+
 /**
  * What the score panel shows for a faithfulness report: ρ per view, the views that were skipped
  * and why (value-weighted on a model without value norms included), and which view to trust.
@@ -28,6 +51,7 @@ export function faithfulnessPanelModel(result: AnalysisResult, report: Faithfuln
     name: FAITHFULNESS_VIEW_NAMES[view.mode],
     label: view.label,
     spearman: view.spearman,
+    ...spearmanInterval(view.spearman, report.tokens.length),
   }));
   const skipped = report.skipped.map((entry) => {
     const colon = entry.indexOf(': ');
@@ -61,12 +85,18 @@ export function faithfulnessPanelModel(result: AnalysisResult, report: Faithfuln
     verdict =
       `No view ranks the tokens the way occlusion does at ${at} (best ` +
       `ρ ${rho(ranked[0].spearman)}, ${ranked[0].name}): none of them is a faithful explanation here.`;
-  else {
+  else if (ranked[1] && Number.isFinite(ranked[1].high) && ranked[1].high >= ranked[0].low) {
+    const overlapping = ranked.filter((view) => view.high >= ranked[0].low);
+    verdict =
+      `No clear winner for ${result.model.displayName} on ${file} at ${at}: the 95 % intervals of ` +
+      overlapping.map((view) => `${view.name} (ρ ${rho(view.spearman)} ${interval(view)})`).join(', ') +
+      ` overlap. Check more tokens before trusting one view over the others.`;
+  } else {
     best = ranked[0].mode;
-    const next = ranked[1] ? `; next ${ranked[1].name} ${rho(ranked[1].spearman)}` : '';
+    const next = ranked[1] ? `; next ${ranked[1].name} ${rho(ranked[1].spearman)} ${interval(ranked[1])}` : '';
     verdict =
       `Trust ${ranked[0].name} most for ${result.model.displayName} on ${file}: ` +
-      `ρ ${rho(ranked[0].spearman)} at ${at}${next}. One token is one sample; check a few.`;
+      `ρ ${rho(ranked[0].spearman)} ${interval(ranked[0])} at ${at}${next}. One token is one sample; check a few.`;
   }
   return {
     file,
@@ -80,6 +110,7 @@ export function faithfulnessPanelModel(result: AnalysisResult, report: Faithfuln
     },
     tokens: report.tokens.length,
     definition: report.definition,
+    interval: INTERVAL_METHOD,
     views,
     skipped,
     best,

@@ -39,12 +39,24 @@ export function shortView(view: AttentionView): string {
 export interface StatusPresentation {
   text: string;
   tooltip: string;
-  /** True when the analysis has warnings (syntax errors, windows split …) worth a look. */
+  /** True when the analysis has a problem worth a look (syntax errors, a token split or the input cut …). */
   warning: boolean;
 }
 
 /**
- * Status bar text and tooltip: model · device · view, with the analysis warnings in the tooltip.
+ * Analysis warnings that describe normal operation rather than a problem: a long file read in
+ * several windows (most files over 512 subwords), a model without value norms (one view fewer).
+ * They stay in the tooltip as notes, without the status bar's ⚠.
+ */
+const NOTES = [/^The file has \d+ subwords; it was analysed in \d+ windows/, /^The model has no value_norms output/];
+
+export function isProblem(warning: string): boolean {
+  return !NOTES.some((note) => note.test(warning));
+}
+
+/**
+ * Status bar text and tooltip: model · device · view, with the analysis warnings in the tooltip
+ * (⚠ for problems, ℹ for notes); the ⚠ icon only when there is a problem.
  * The model's name and display name come from its manifest and are shown literally (no icons).
  */
 export function statusPresentation(result: AnalysisResult | undefined, view: AttentionView): StatusPresentation {
@@ -56,11 +68,11 @@ export function statusPresentation(result: AnalysisResult | undefined, view: Att
     };
   }
   const shown = resolveView(view, result.model.layers, result.model.heads);
-  const warning = result.warnings.length > 0;
+  const warning = result.warnings.some(isProblem);
   const lines = [
     `Code Attention Lens: ${result.model.displayName} on ${result.device}.`,
     `Showing ${viewLabel(shown)}. Click to change the view.`,
-    ...result.warnings.map((text) => `⚠ ${text}`),
+    ...result.warnings.map((text) => `${isProblem(text) ? '⚠' : 'ℹ'} ${text}`),
   ];
   const icon = warning ? '$(warning)' : '$(eye)';
   const text = `${icon} ${labelText(result.model.name)} · ${labelText(result.device)} · ${shortView(shown)}`;

@@ -69,6 +69,9 @@ export interface FaithfulnessViewRow {
   /** The core's full label of the view (layers, direction). */
   label: string;
   spearman: number;
+  /** 95 % confidence interval of ρ (NaN when ρ is NaN or too few tokens). */
+  low: number;
+  high: number;
 }
 
 /** The faithfulness check of one cursor token, as the score panel shows it. */
@@ -80,9 +83,11 @@ export interface FaithfulnessPanelModel {
   /** Tokens blanked out (one forward pass each). */
   tokens: number;
   definition: string;
+  /** How the intervals of ρ were made. */
+  interval: string;
   views: FaithfulnessViewRow[];
   skipped: Array<{ mode: string; name: string; reason: string }>;
-  /** Mode of the view with the highest finite ρ, if any ρ is above 0. */
+  /** Mode of the view with the highest finite ρ, if it is above 0 and its interval clears the next one's. */
   best?: string;
   verdict: string;
 }

@@ -247,7 +247,7 @@ function showFaithfulness(section: FaithfulnessSection | undefined): void {
 
 function faithfulnessReport(report: FaithfulnessPanelModel): Node[] {
   const table = element('table', { className: 'stats', id: 'faithfulness-table' });
-  table.append(row('th', ['view (last layer)', 'Spearman ρ', '']));
+  table.append(row('th', ['view (last layer)', 'Spearman ρ', '95 % interval', '']));
   for (const view of report.views) {
     const bar = element('div', { className: view.spearman < 0 ? 'rho-bar negative' : 'rho-bar' });
     bar.style.setProperty(
@@ -261,6 +261,7 @@ function faithfulnessReport(report: FaithfulnessPanelModel): Node[] {
       { className: view.mode === report.best ? 'best' : undefined },
       name,
       element('td', { className: 'rho', text: format(view.spearman) }),
+      element('td', { className: 'rho-interval', text: `[${format(view.low)}, ${format(view.high)}]` }),
       element('td', { className: 'rho-cell' }, bar),
     );
     tr.dataset.mode = view.mode;
@@ -285,7 +286,10 @@ function faithfulnessReport(report: FaithfulnessPanelModel): Node[] {
     }
     nodes.push(list);
   }
-  nodes.push(element('p', { className: 'meta definition-text', text: `Definition: ${report.definition}.` }));
+  nodes.push(
+    element('p', { className: 'meta definition-text', text: `Definition: ${report.definition}.` }),
+    element('p', { className: 'meta', id: 'faithfulness-interval', text: `Intervals: ${report.interval}.` }),
+  );
   return nodes;
 }
 

@@ -5,6 +5,7 @@ import type { AnalysisResult } from '../../core/types';
 import { choice, integerOption, option, parseArgs, UsageError } from '../args';
 import { defaultModelDir, MAX_SOURCE_BYTES, readSourceFile } from '../common';
 import { terminalText } from '../../presenters/escape';
+import { INTERVAL_METHOD, spearmanInterval } from '../../presenters/faithfulness';
 import type { CatScoreReport } from '../../core/metrics/catScore';
 import { formatNumber, ms, table } from '../format';
 import {
@@ -311,10 +312,14 @@ export function formatFaithfulness(result: AnalysisResult, report: FaithfulnessR
       `${report.tokens.length} tokens blanked out`,
     `         ${report.definition}`,
     table(
-      ['view', 'Spearman ρ'],
-      report.views.map((view) => [view.label, view.spearman]),
+      ['view', 'Spearman ρ', '95 % low', '95 % high'],
+      report.views.map((view) => {
+        const { low, high } = spearmanInterval(view.spearman, report.tokens.length);
+        return [view.label, view.spearman, low, high];
+      }),
     ),
     ...report.skipped.map((reason) => `skipped  ${terminalText(reason)}`),
+    `         ${INTERVAL_METHOD}`,
   ].join('\n');
 }
 
