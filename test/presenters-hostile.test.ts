@@ -83,6 +83,23 @@ describe('presenters on a real analysis with hostile source text and a hostile m
     }
   });
 
+  it('with row links, every link is ours and carries a position only; hostile rows stay text', () => {
+    const links = { flip: 'command:codeAttention.flipDirection', reveal: 'command:codeAttention.revealToken' };
+    for (const text of HOSTILE_STRINGS) {
+      const focus = result.tokens.findIndex((token) => token.text === JSON.stringify(text));
+      const shown = presentHover(result, view, focus, { topK: 50 });
+      const html = renderHover(hoverMarkdown(result, shown, links));
+      const hrefs = [...html.matchAll(/<a [^>]*href="([^"]*)"/g)].map((match) => match[1]);
+      assert.equal(hrefs.length, 1 + shown.rows.length, html);
+      for (const href of hrefs.slice(1)) assert.match(href, /^command:codeAttention\.revealToken\?%5B\d+%2C\d+%5D$/);
+      assert.doesNotMatch(html, /<img|<del|<s>|<em>|<code>/, html);
+      const seen = visibleHtmlText(html);
+      const literals = HOSTILE_STRINGS.map((hostile) => JSON.stringify(hostile));
+      for (const row of shown.rows.filter((row) => literals.includes(row.text)))
+        assert.ok(seen.includes(row.text), `${row.text} in ${seen}`);
+    }
+  });
+
   it('the data-flow hover section shows source text literally', () => {
     const focus = result.tokens.findIndex(
       (token) => token.text === 'total' && token.range.start.line === HOSTILE_STRINGS.length + 2,

@@ -546,6 +546,14 @@ try {
       `one ρ per view (${rhoRows.map((row) => row.rho).join(', ')})`,
     );
     check(/`args` \(line 14\)/.test(verdict), `the verdict names the cursor token (${verdict})`);
+    const intervals = await faithFrame.locator('#faithfulness-table td.rho-interval').allTextContents();
+    check(
+      intervals.length === rhoRows.length &&
+        intervals.every((text) => /^\[-?\d\.\d{3}, -?\d\.\d{3}\]$|^\[n\/a, n\/a\]$/.test(text)) &&
+        /^(Trust |No clear winner|No view)/.test(verdict) &&
+        (await faithFrame.locator('#faithfulness-interval').count()) === 1,
+      `each ρ has a 95 % interval and the verdict weighs them (${intervals.join(' ')}; ${verdict.slice(0, 80)})`,
+    );
 
     // Export JSON through the save dialog (VS Code's own file dialog: accept the proposed path).
     await closeAllEditors(ui);

@@ -3,7 +3,9 @@
 // model view thumbnails that select a head, the matrix); the score panel's separate data-flow chart,
 // heatmap colour bar and CAT − baseline toggle; figure and tidy CSV exports through the save
 // dialog; theme switches (light, high contrast) that must re-render the charts and canvases, with
-// screenshots of each theme in docs/screenshots/. Leaves the dark theme on.
+// screenshots of each theme in docs/screenshots/; the hover card (compact, against uniform, row
+// links, filters, colour scale) in light and dark; a file of several windows (no ⚠, window
+// boundaries). Leaves the default theme on.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -85,6 +87,13 @@ export async function viewsChecks({
       `the compare legend says “none” rather than “0 token(s)” (${entries.map((e) => e.text).join(' | ')})`,
     );
   } else check(false, 'the compare panel with its legend is open for the legend check');
+
+  const tools = { ui, workspace, screenshots, palette, openFile, goToLine, check, say };
+  await closeAllEditors(ui);
+  await openFile(ui, 'lru_cache.py');
+  await hoverCardChecks(tools, 'light');
+  await closeAllEditors(ui);
+  await windowChecks(tools);
 
   // The attention views of the function under the cursor (`def get` on line 15 of lru_cache.py).
   await closeAllEditors(ui);
@@ -310,8 +319,177 @@ export async function viewsChecks({
         `colour (${previous.score.foreground} → ${score.foreground}; ${scoreRenders} re-render(s))`,
     );
     await ui.screenshot({ path: join(screenshots, `score-panel-${kind}.png`) });
+    if (kind === 'dark') await hoverCardChecks(tools, 'dark');
     previous = { views, score, theme: `“${theme}”` };
   }
   await selectTheme(ui, workspace, undefined, 'vs');
   await closeAllEditors(ui);
+}
+
+/** The visible hover card's layout and text, measured in the DOM. */
+async function measureHover(ui, pattern) {
+  const hover = ui.locator('.monaco-hover:not(.hidden)', { hasText: pattern });
+  await hover.first().waitFor({ timeout: 60_000 });
+  await ui.waitForTimeout(500); // the card sizes itself after it renders
+  return hover.first().evaluate((element) => {
+    const box = element.getBoundingClientRect();
+    const scrolling = [element, ...element.querySelectorAll('.monaco-scrollable-element, .monaco-hover-content')]
+      .filter((node) => node.clientHeight > 0 && node.scrollHeight > node.clientHeight + 1)
+      .map((node) => `${String(node.className).split(' ')[0]} ${node.scrollHeight} > ${node.clientHeight}`);
+    const title = element.querySelector('.hover-contents p');
+    const titleBox = title?.getBoundingClientRect();
+    const flip = [...element.querySelectorAll('a')].find((a) =>
+      /flipDirection/.test(a.getAttribute('data-href') ?? a.getAttribute('href') ?? ''),
+    );
+    const flipBox = flip?.getBoundingClientRect();
+    const inside = (inner) =>
+      Boolean(inner) && inner.top >= box.top - 1 && inner.bottom <= box.bottom + 1 && inner.right <= box.right + 1;
+    const rows = [...element.querySelectorAll('.hover-contents table tbody tr')].map((row) =>
+      [...row.querySelectorAll('td')].map((cell) => cell.textContent.trim()),
+    );
+    const links = [...element.querySelectorAll('table a')].map((a) => a.getAttribute('data-href') ?? '');
+    return {
+      size: `${Math.round(box.width)}×${Math.round(box.height)}`,
+      scrolling,
+      title: title?.textContent ?? '',
+      titleClipped: !title || title.scrollWidth > title.clientWidth + 1 || !inside(titleBox),
+      flipVisible: inside(flipBox),
+      rows,
+      links,
+      text: element.innerText,
+    };
+  });
+}
+
+async function hoverToken(ui, text) {
+  await ui.mouse.move(5, 5);
+  await ui.waitForTimeout(400);
+  await ui
+    .locator('.view-line span', { hasText: new RegExp(`^${text}$`) })
+    .first()
+    .hover();
+}
+
+/** Sets (or, with undefined, removes) a workspace setting; VS Code applies it live. */
+function setWorkspaceSetting(workspace, name, value) {
+  const file = join(workspace, '.vscode', 'settings.json');
+  const settings = JSON.parse(readFileSync(file, 'utf8'));
+  if (value === undefined) delete settings[name];
+  else settings[name] = value;
+  writeFileSync(file, JSON.stringify(settings));
+}
+
+/**
+ * The hover card (issue 15 items 3, 5, 6, 9): compact, with the title, model and flip link in sight
+ * and no scrolling at the default 8 rows; weights against uniform; rows that jump to their token;
+ * the punctuation filter and the against-uniform colour scale. `theme` names the screenshot.
+ */
+export async function hoverCardChecks({ ui, workspace, screenshots, palette, openFile, check, say }, theme) {
+  await ui
+    .locator('.tab', { hasText: 'lru_cache.py' })
+    .first()
+    .click()
+    .catch(() => openFile(ui, 'lru_cache.py'));
+  await ui.locator('.monaco-editor .view-lines').first().click();
+  await hoverToken(ui, 'capacity');
+  const card = await measureHover(ui, 'uniform');
+  await ui.screenshot({ path: join(screenshots, `hover-card-${theme}.png`) });
+  say(
+    `hover card (${theme}) ${card.size}: “${card.title}”; ${card.rows.length} rows; ` +
+      `scrolling: ${card.scrolling.join(', ') || 'none'}`,
+  );
+  check(card.scrolling.length === 0, `the hover card does not scroll at 8 rows (${card.scrolling.join(', ')})`);
+  check(
+    !card.titleClipped && /capacity/.test(card.title) && /attends to/.test(card.title),
+    `the hover card's title is whole and in sight (“${card.title}”)`,
+  );
+  check(card.flipVisible, 'the model line and the flip-direction link are in sight');
+  check(card.rows.length === 8, `the card lists the default 8 rows (${card.rows.length})`);
+  if (theme !== 'light') return;
+  check(
+    /Uniform 1\/n = 0\.\d{4} \(n = \d+ tokens; <s>\/<\/s> left out/.test(card.text) &&
+      card.rows.every((cells) => /^\d+\.\d×$/.test(cells[3] ?? '')),
+    `each row shows its weight against uniform (${card.rows.map((cells) => cells[3]).join(' ')})`,
+  );
+  check(
+    card.links.length === card.rows.length &&
+      card.links.every((href) => /^command:codeAttention\.revealToken\?%5B\d+%2C\d+%5D$/.test(href)),
+    `each row links to its token by position only (${card.links.slice(0, 2).join(', ')})`,
+  );
+
+  // A row link moves the cursor to its token.
+  const target = card.rows[0];
+  await ui.locator('.monaco-hover:not(.hidden) table a').first().click();
+  await ui.waitForTimeout(800);
+  const selection = await ui
+    .locator('.statusbar-item', { hasText: /Ln \d+, Col \d+/ })
+    .first()
+    .innerText()
+    .catch(() => '');
+  say(`row link to “${target[0]}” (line ${target[1]}): cursor ${selection}`);
+  check(
+    new RegExp(`Ln ${target[1]}, Col \\d+`).test(selection),
+    `clicking the first row jumps to its token on line ${target[1]} (status bar: ${selection})`,
+  );
+
+  // Punctuation hidden: gone from the rows, and the card says the weights were renormalised.
+  await palette(ui, 'Code Attention: Hide or Show Punctuation and Operators');
+  await ui.waitForTimeout(800);
+  await hoverToken(ui, 'capacity');
+  const filtered = await measureHover(ui, 'Filter on');
+  const symbols = filtered.rows.filter((cells) => /^[^\p{L}\p{N}_"'$]+$/u.test(cells[0]));
+  say(`punctuation hidden: ${filtered.text.split('\n').find((line) => /Filter on/.test(line))}`);
+  check(
+    /Filter on: \d+ punctuation\/operator token\(s\) hidden; weights renormalised/.test(filtered.text) &&
+      symbols.length === 0,
+    `hiding punctuation leaves none in the rows and says so (${symbols.map((cells) => cells[0]).join(' ')})`,
+  );
+  await palette(ui, 'Code Attention: Hide or Show Punctuation and Operators');
+  await ui.waitForTimeout(800);
+
+  // Against uniform: the colour scale is named in the card.
+  setWorkspaceSetting(workspace, 'codeAttention.colorScale', 'against-uniform');
+  await ui.waitForTimeout(1500);
+  await hoverToken(ui, 'capacity');
+  const absolute = await measureHover(ui, 'uniform');
+  const coloured = absolute.rows.filter((cells) => Number.parseFloat(cells[3]) >= 1.5).length;
+  say(`against uniform: ${coloured} of ${absolute.rows.length} rows at 1.5× uniform or more`);
+  check(/colours from 1\.5× uniform/.test(absolute.text), 'the against-uniform colour scale is named in the card');
+  setWorkspaceSetting(workspace, 'codeAttention.colorScale', undefined);
+  await ui.waitForTimeout(1500);
+  await ui.mouse.move(5, 5);
+}
+
+/**
+ * A file of several windows (issue 15 item 10): no ⚠ in the status bar for that alone, and Show
+ * Window Boundaries marks where each window after the first starts.
+ */
+export async function windowChecks({ ui, workspace, screenshots, palette, openFile, goToLine, check, say }) {
+  const source = readFileSync(join(workspace, 'lru_cache.py'), 'utf8').repeat(3);
+  writeFileSync(join(workspace, 'three_windows.py'), source);
+  await ui.waitForTimeout(2000); // the explorer lists the new file
+  await openFile(ui, 'three_windows.py');
+  await ui.locator('.monaco-editor .view-lines').first().click();
+  await palette(ui, 'Code Attention: Analyze Current File');
+  const item = ui.locator('.statusbar-item', { hasText: /· (cpu|cuda) ·/ }).first();
+  await item.waitFor({ timeout: 180_000 });
+  const warned = await item.locator('.codicon-warning').count();
+  const tooltip = (await item.getAttribute('aria-label')) ?? '';
+  say(`three_windows.py status bar: ${await item.innerText()} (⚠ icons ${warned})`);
+  check(warned === 0, `a file read in several windows gets no ⚠ in the status bar (${tooltip.slice(0, 160)})`);
+  await palette(ui, 'Code Attention: Show Window Boundaries');
+  const lines = source.split('\n').length;
+  let markers = [];
+  for (let line = 1; line <= lines && !markers.length; line += 30) {
+    await goToLine(ui, line, 1);
+    markers = await ui.evaluate(() =>
+      [...document.querySelectorAll('.monaco-editor .view-lines span')]
+        .map((element) => getComputedStyle(element, '::before').content)
+        .filter((content) => /window \d+ of \d+/.test(content)),
+    );
+  }
+  if (markers.length) await ui.screenshot({ path: join(screenshots, 'window-boundaries.png') });
+  say(`window boundary markers: ${markers.join(' | ') || 'none'}`);
+  check(/window 2 of [2-9]/.test(markers.join(' ')), `Show Window Boundaries marks window 2 (${markers.join(' | ')})`);
+  await palette(ui, 'Code Attention: Show Window Boundaries');
 }

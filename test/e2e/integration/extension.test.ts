@@ -109,6 +109,36 @@ describe('Code Attention Lens in a real VS Code', () => {
     await vscode.commands.executeCommand('codeAttention.flipDirection');
   });
 
+  it('the punctuation filter shows in the hover card and renormalises; the row link moves the cursor', async () => {
+    const editor = await open('lru_cache.py');
+    const position = editor.document.positionAt(editor.document.getText().indexOf('capacity') + 2);
+    const card = async () =>
+      (
+        (await vscode.commands.executeCommand(
+          'vscode.executeHoverProvider',
+          editor.document.uri,
+          position,
+        )) as vscode.Hover[]
+      )
+        .flatMap((hover) => hover.contents.map((content) => (content as vscode.MarkdownString).value))
+        .join('\n');
+    assert.match(await card(), /× uniform/);
+    assert.equal(await vscode.commands.executeCommand('codeAttention.togglePunctuation'), 'hidden');
+    try {
+      assert.match(await card(), /Filter on: \d+ punctuation\/operator token\(s\) hidden; weights renormalised/);
+    } finally {
+      assert.equal(await vscode.commands.executeCommand('codeAttention.togglePunctuation'), 'shown');
+    }
+    const row = /\(command:codeAttention\.revealToken\?([^)]+)\)/.exec(await card());
+    assert.ok(row, 'the rows link to their tokens');
+    const [line, character] = JSON.parse(decodeURIComponent(row[1])) as [number, number];
+    await vscode.commands.executeCommand('codeAttention.revealToken', line, character);
+    assert.deepEqual([editor.selection.start.line, editor.selection.start.character], [line, character]);
+    // Source text is never an argument: anything but a position is ignored.
+    await vscode.commands.executeCommand('codeAttention.revealToken', 'capacity', {});
+    assert.deepEqual([editor.selection.start.line, editor.selection.start.character], [line, character]);
+  });
+
   it('an edit invalidates the result; the new version is analysed, never the old one shown', async () => {
     const editor = await open('wordcount.go');
     await vscode.commands.executeCommand('codeAttention.analyzeFile');
@@ -252,6 +282,8 @@ describe('Code Attention Lens in a real VS Code', () => {
         );
       for (const skipped of shown.skipped) assert.ok(skipped.reason.length > 10, skipped.reason);
       assert.match(shown.verdict, /`size` \(line 3\)/);
+      for (const view of shown.views as Array<{ spearman: number; low?: number; high?: number }>)
+        if (Number.isFinite(view.spearman)) assert.ok(view.low! <= view.spearman && view.spearman <= view.high!);
       await waitFor('the score panel', () => webviewTab(/scorePanel/));
     } finally {
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
