@@ -91,9 +91,11 @@ export async function viewsChecks({
   const tools = { ui, workspace, screenshots, palette, openFile, goToLine, check, say };
   await closeAllEditors(ui);
   await openFile(ui, 'lru_cache.py');
-  await hoverCardChecks(tools, 'light');
+  // A failure here is recorded and the other view checks still run.
+  const recorded = (what) => (error) => check(false, `${what}: ${String(error?.message ?? error).split('\n')[0]}`);
+  await hoverCardChecks(tools, 'light').catch(recorded('hover card checks'));
   await closeAllEditors(ui);
-  await windowChecks(tools);
+  await windowChecks(tools).catch(recorded('window checks'));
 
   // The attention views of the function under the cursor (`def get` on line 15 of lru_cache.py).
   await closeAllEditors(ui);
@@ -319,7 +321,7 @@ export async function viewsChecks({
         `colour (${previous.score.foreground} → ${score.foreground}; ${scoreRenders} re-render(s))`,
     );
     await ui.screenshot({ path: join(screenshots, `score-panel-${kind}.png`) });
-    if (kind === 'dark') await hoverCardChecks(tools, 'dark');
+    if (kind === 'dark') await hoverCardChecks(tools, 'dark').catch(recorded('hover card checks (dark)'));
     previous = { views, score, theme: `“${theme}”` };
   }
   await selectTheme(ui, workspace, undefined, 'vs');
@@ -361,8 +363,10 @@ async function measureHover(ui, pattern) {
   });
 }
 
-async function hoverToken(ui, text) {
+/** Hovers the first standalone `text` token near the top of the file (the editor may have been scrolled). */
+async function hoverToken(ui, goToLine, text) {
   await ui.mouse.move(5, 5);
+  await goToLine(ui, 1, 1);
   await ui.waitForTimeout(400);
   await ui
     .locator('.view-line span', { hasText: new RegExp(`^${text}$`) })
@@ -384,14 +388,14 @@ function setWorkspaceSetting(workspace, name, value) {
  * and no scrolling at the default 8 rows; weights against uniform; rows that jump to their token;
  * the punctuation filter and the against-uniform colour scale. `theme` names the screenshot.
  */
-export async function hoverCardChecks({ ui, workspace, screenshots, palette, openFile, check, say }, theme) {
+export async function hoverCardChecks({ ui, workspace, screenshots, palette, openFile, goToLine, check, say }, theme) {
   await ui
     .locator('.tab', { hasText: 'lru_cache.py' })
     .first()
     .click()
     .catch(() => openFile(ui, 'lru_cache.py'));
   await ui.locator('.monaco-editor .view-lines').first().click();
-  await hoverToken(ui, 'capacity');
+  await hoverToken(ui, goToLine, 'capacity');
   const card = await measureHover(ui, 'uniform');
   await ui.screenshot({ path: join(screenshots, `hover-card-${theme}.png`) });
   say(
@@ -435,7 +439,7 @@ export async function hoverCardChecks({ ui, workspace, screenshots, palette, ope
   // Punctuation hidden: gone from the rows, and the card says the weights were renormalised.
   await palette(ui, 'Code Attention: Hide or Show Punctuation and Operators');
   await ui.waitForTimeout(800);
-  await hoverToken(ui, 'capacity');
+  await hoverToken(ui, goToLine, 'capacity');
   const filtered = await measureHover(ui, 'Filter on');
   const symbols = filtered.rows.filter((cells) => /^[^\p{L}\p{N}_"'$]+$/u.test(cells[0]));
   say(`punctuation hidden: ${filtered.text.split('\n').find((line) => /Filter on/.test(line))}`);
@@ -450,7 +454,7 @@ export async function hoverCardChecks({ ui, workspace, screenshots, palette, ope
   // Against uniform: the colour scale is named in the card.
   setWorkspaceSetting(workspace, 'codeAttention.colorScale', 'against-uniform');
   await ui.waitForTimeout(1500);
-  await hoverToken(ui, 'capacity');
+  await hoverToken(ui, goToLine, 'capacity');
   const absolute = await measureHover(ui, 'uniform');
   const coloured = absolute.rows.filter((cells) => Number.parseFloat(cells[3]) >= 1.5).length;
   say(`against uniform: ${coloured} of ${absolute.rows.length} rows at 1.5× uniform or more`);
