@@ -14,7 +14,7 @@ export const settings = {
     section().get<ExecutionProviderSetting>('executionProvider', 'auto'),
   /** In an untrusted workspace VS Code returns only the user's value of this restricted setting. */
   modelFolders: (): string[] => section().get<string[]>('models', []),
-  /** How many tokens the hover card lists (1–50; other values fall back to 8). */
+  /** How many tokens the hover card lists (1–50; other values fall back to 6, what a 250 px card holds). */
   hoverRows: (): number => {
     const rows = section().get<number>('hover.rows', DEFAULT_HOVER_ROWS);
     return Number.isInteger(rows) && rows >= 1 && rows <= 50 ? rows : DEFAULT_HOVER_ROWS;
@@ -34,7 +34,7 @@ export const settings = {
   }),
 };
 
-const DEFAULT_HOVER_ROWS = 8;
+const DEFAULT_HOVER_ROWS = 6;
 
 function oneOf<T extends string>(value: unknown, choices: readonly T[], fallback: T): T {
   return choices.includes(value as T) ? (value as T) : fallback;

@@ -233,25 +233,23 @@ export function hoverMarkdown(
       ? `${specialTokens} left out`
       : `${specialTokens} left out: ${percent(presentation.specialShare)} of this row`;
   const scale =
-    presentation.colorScale === 'againstUniform'
-      ? `colours from ${UNIFORM_BUCKET_EDGES[0]}× uniform`
-      : 'colours relative to the strongest';
-  const lines = [
+    presentation.colorScale === 'againstUniform' ? `colours from ${UNIFORM_BUCKET_EDGES[0]}×` : 'colours relative';
+  // One paragraph with hard line breaks: VS Code caps the card at 250 px, and each paragraph costs a margin.
+  const header = [
     `**${markdownCell(focus.text)}** — ${markdownText(presentation.label)}`,
-    '',
     flip ? `${model} · [$(arrow-swap) Flip direction](${flip})` : model,
-    '',
-    `Uniform 1/n = ${presentation.uniform.toFixed(4)} (n = ${presentation.tokens} tokens; ${special}) · ${scale}`,
+    `× uniform: 1/n = ${presentation.uniform.toFixed(4)}, n = ${presentation.tokens} tokens (${special}) · ${scale}`,
   ];
   const { punctuation, sinks, renormalised } = presentation.hidden;
   const filters = [
     ...(punctuation ? [`${punctuation} punctuation/operator token(s) hidden`] : []),
     ...(sinks.length ? [`sinks hidden: ${sinks.map((text) => markdownCell(text)).join(', ')}`] : []),
   ];
-  if (filters.length) lines.push('', `Filter on: ${filters.join('; ')}${renormalised ? '; weights renormalised' : ''}`);
+  if (filters.length) header.push(`Filter on: ${filters.join('; ')}${renormalised ? '; weights renormalised' : ''}`);
   const rowCount = presentation.rows.length;
   if (presentation.tiedAtTop > 1 && presentation.tiedAtTop >= rowCount)
-    lines.push('', `${presentation.tiedAtTop} tokens tie at the top weight: their order is arbitrary.`);
+    header.push(`${presentation.tiedAtTop} tokens tie at the top weight: their order is arbitrary.`);
+  const lines = [header.join('  \n')];
   lines.push(
     '',
     '| token | line | weight | × uniform |',
