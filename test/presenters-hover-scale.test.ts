@@ -52,7 +52,7 @@ describe('hover card against uniform, filters and links, on real analyses', func
     assert.ok(Math.abs(shown.uniform - total / shown.tokens) < 1e-9);
     for (const row of shown.rows) assert.ok(Math.abs(row.timesUniform - row.weight / shown.uniform) < 1e-9);
     const markdown = hoverMarkdown(result, shown, LINKS);
-    assert.match(markdown, new RegExp(`× uniform: 1/n = ${shown.uniform.toFixed(4)}, n = ${shown.tokens} tokens`));
+    assert.match(markdown, new RegExp(`uniform 1/n = ${shown.uniform.toFixed(4)} · n = ${shown.tokens} · `));
     assert.match(visibleHtmlText(renderHover(markdown)), /<s>\/<\/s> left out/);
     assert.match(markdown, /\| token \| line \| weight \| × uniform \|/);
   });

@@ -414,7 +414,7 @@ export async function hoverCardChecks({ ui, workspace, screenshots, palette, ope
   check(card.rows.length === 6, `the card lists the default 6 rows (${card.rows.length})`);
   if (theme !== 'light') return;
   check(
-    /× uniform: 1\/n = 0\.\d{4}, n = \d+ tokens \(<s>\/<\/s> left out/.test(card.text) &&
+    /uniform 1\/n = 0\.\d{4} · n = \d+ · <s>\/<\/s> left out/.test(card.text) &&
       card.rows.every((cells) => /^\d+\.\d×$/.test(cells[3] ?? '')),
     `each row shows its weight against uniform (${card.rows.map((cells) => cells[3]).join(' ')})`,
   );

@@ -231,14 +231,14 @@ export function hoverMarkdown(
   const special =
     presentation.specialShare === undefined
       ? `${specialTokens} left out`
-      : `${specialTokens} left out: ${percent(presentation.specialShare)} of this row`;
+      : `${specialTokens} left out (${percent(presentation.specialShare)})`;
   const scale =
-    presentation.colorScale === 'againstUniform' ? `colours from ${UNIFORM_BUCKET_EDGES[0]}×` : 'colours relative';
-  // One paragraph with hard line breaks: VS Code caps the card at 250 px, and each paragraph costs a margin.
+    presentation.colorScale === 'againstUniform' ? `colours from ${UNIFORM_BUCKET_EDGES[0]}×` : 'relative colours';
+  // One paragraph of short lines: VS Code caps the card at 250 px; a paragraph costs a margin, a wrap a line.
   const header = [
     `**${markdownCell(focus.text)}** — ${markdownText(presentation.label)}`,
     flip ? `${model} · [$(arrow-swap) Flip direction](${flip})` : model,
-    `× uniform: 1/n = ${presentation.uniform.toFixed(4)}, n = ${presentation.tokens} tokens (${special}) · ${scale}`,
+    `uniform 1/n = ${presentation.uniform.toFixed(4)} · n = ${presentation.tokens} · ${special} · ${scale}`,
   ];
   const { punctuation, sinks, renormalised } = presentation.hidden;
   const filters = [
