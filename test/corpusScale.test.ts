@@ -7,6 +7,7 @@ import { ExactMoments } from '../src/core/metrics/exactSum';
 import { Analyzer, InputError } from '../src/core/pipeline';
 import type { AnalysisResult } from '../src/core/types';
 import { CLI, EARLY_MODEL_DIR, MODEL_DIR, ROOT } from './helpers';
+import { decodePng, pixelsOfColour } from './pngDecode';
 
 /** 40 real functions of the Python standard library (node dist/stdlib-corpus.js --limit 40 --max-chars 1500). */
 const CORPUS = join(ROOT, 'test', 'fixtures', 'corpus', 'stdlib-40.jsonl');
@@ -22,6 +23,21 @@ function corpus(out: string, ...extra: string[]) {
 }
 
 const json = (prefix: string) => JSON.parse(readFileSync(`${prefix}.json`, 'utf8'));
+
+/** The figure's PNG read back: twice the SVG's size, and how many pixels each model's colour (in order) covers. */
+function figurePng(prefix: string, colours: readonly string[]) {
+  const svgSize = /<svg [^>]*width="(\d+)" height="(\d+)"/.exec(readFileSync(`${prefix}.svg`, 'utf8'));
+  assert.ok(svgSize, 'the SVG states its size');
+  const image = decodePng(readFileSync(`${prefix}.png`));
+  assert.deepEqual([image.width, image.height], [2 * Number(svgSize[1]), 2 * Number(svgSize[2])], 'IHDR size at 2x');
+  const pixels = image.width * image.height;
+  const white = pixelsOfColour(image, '#ffffff', 8);
+  // Not blank: the white background with lines, bands and text on it (about a tenth of the pixels).
+  assert.ok(white < pixels * 0.97 && white > pixels * 0.5, `${white} of ${pixels} pixels white`);
+  const dark = pixelsOfColour(image, '#000000', 60);
+  assert.ok(dark > 2000, `${dark} black pixels of text`);
+  return colours.map((colour) => pixelsOfColour(image, colour));
+}
 
 describe('exact sums', () => {
   it('give the same bits in any order and grouping, and the correctly rounded mean', () => {
@@ -124,6 +140,12 @@ describe('corpus at data-set scale', function () {
     assert.equal(existsSync(`${single}.state.json`), false);
   });
 
+  it('the figure is also a PNG at twice the SVG size, drawn with the model’s line colour', () => {
+    const [blue, red] = figurePng(single, ['#1f77b4', '#d62728']);
+    assert.ok(blue > 1500, `${blue} pixels of the model's line, markers and legend`);
+    assert.equal(red, 0, 'one model: no second colour');
+  });
+
   it('--batch 8 and --workers 2 give the same files, byte for byte, as one snippet at a time', () => {
     for (const extra of [
       ['--batch', '8', '--workers', '1'],
@@ -168,6 +190,7 @@ describe('corpus at data-set scale', function () {
     assert.deepEqual(merged, json(single));
     for (const ending of ['csv', 'layers.csv', 'svg'])
       assert.equal(readFileSync(join(outDir, `corpus.${ending}`), 'utf8'), readFileSync(`${single}.${ending}`, 'utf8'));
+    assert.ok(readFileSync(join(outDir, 'corpus.png')).equals(readFileSync(`${single}.png`)), 'the merged PNG');
     // Missing or doubled shards are refused with one line.
     const missing = cli(
       'corpus',
@@ -318,6 +341,8 @@ describe('corpus at data-set scale', function () {
     const svg = readFileSync(`${out}.svg`, 'utf8');
     for (const model of result.models) assert.ok(svg.includes(model.model.displayName));
     assert.equal((svg.match(/stroke-dasharray/g) ?? []).length, 2);
+    const [blue, red] = figurePng(out, ['#1f77b4', '#d62728']);
+    assert.ok(blue > 1500 && red > 1500, `${blue} and ${red} pixels of the two models' colours`);
     // The same model alone gives the same numbers as in the pair.
     const alone = join(scratch, 'alone');
     assert.equal(
