@@ -1,6 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExactMoments } from '../src/core/metrics/exactSum';
@@ -350,6 +359,37 @@ describe('corpus at data-set scale', function () {
       0,
     );
     assert.deepEqual(json(alone).perLayer, result.models[1].perLayer);
+  });
+
+  it('a CLI without the PNG renderer’s font says so in one line and still writes every other file', () => {
+    // dist/cli.js alone in a folder: node_modules (for onnxruntime-node and the wasm) but no media/fonts above it.
+    const lone = mkdtempSync(join(tmpdir(), 'cal-lone-cli-'));
+    try {
+      mkdirSync(join(lone, 'dist'));
+      copyFileSync(CLI, join(lone, 'dist', 'cli.js'));
+      symlinkSync(join(ROOT, 'node_modules'), join(lone, 'node_modules'));
+      const out = join(scratch, 'no-font');
+      writeFileSync(`${out}.png`, 'an older figure');
+      const run = spawnSync(
+        process.execPath,
+        [join(lone, 'dist', 'cli.js'), 'corpus', 'merge', `${single}.json`, '--out', out],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(
+        run.stderr,
+        `${out}.png not written: the renderer's font (media/fonts/DejaVuSans.ttf) is missing: restore it from the ` +
+          'repository, or reinstall the extension; the SVG has the same figure\n',
+      );
+      assert.equal(existsSync(`${out}.png`), false, 'no stale PNG beside the new SVG');
+      for (const ending of ['csv', 'layers.csv', 'svg'])
+        assert.equal(readFileSync(`${out}.${ending}`, 'utf8'), readFileSync(`${single}.${ending}`, 'utf8'));
+      assert.doesNotMatch(run.stdout, /\.png/);
+    } finally {
+      rmSync(lone, { recursive: true, force: true });
+    }
   });
 
   describe('bad output and input get one line, before any work', () => {

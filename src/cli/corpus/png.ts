@@ -40,10 +40,14 @@ function loadRenderer(): Promise<Renderer> {
   renderer ??= (async () => {
     const wasm = findUpward(WASM_CANDIDATES);
     const font = findUpward([FONT_FILE]);
-    if (!wasm || !font)
+    if (!wasm)
       throw new Error(
-        `the renderer's ${wasm ? 'font' : 'WebAssembly module'} (${wasm ? FONT_FILE : WASM_CANDIDATES.join(' or ')}) ` +
-          'is missing: run `npm run build`, or reinstall the extension',
+        `the renderer's WebAssembly (${WASM_CANDIDATES.join(' or ')}) is missing: run \`npm run build\` ` +
+          '(it copies dist/resvg.wasm), or reinstall the extension',
+      );
+    if (!font)
+      throw new Error(
+        `the renderer's font (${FONT_FILE}) is missing: restore it from the repository, or reinstall the extension`,
       );
     await initWasm(readFileSync(wasm));
     return { font: readFileSync(font) };
