@@ -3,10 +3,11 @@
 // (1) an uninterrupted run, (2) a run interrupted by SIGINT part-way and resumed, (3) a run killed with
 // SIGKILL (a crash) part-way and resumed, and (4) 3 shards run as 3 processes and merged all write the same
 // numbers, bit for bit (the JSON compared as text, less `mergedFrom`). Prints the timings and writes them to
-// DIR/summary.md. Usage (after npm run build; nice it on a shared machine):
+// DIR/summary.md (appended). Usage (after npm run build; nice it on a shared machine):
 //   nice -n 5 node scripts/corpus-scale-proof.mjs [--lines 10000] [--workers 2] [--batch 1] [--dir DIR]
+//     [--steps whole,SIGINT,SIGKILL,shards]   (a subset compares with the DIR/whole.json an earlier run left)
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,7 @@ const lines = Number(option('--lines', '10000'));
 const workers = option('--workers', '2');
 const batch = option('--batch', '1');
 const dir = option('--dir', join(root, 'models', '_work', 'corpus-proof'));
+const steps = new Set(option('--steps', 'whole,SIGINT,SIGKILL,shards').split(','));
 mkdirSync(dir, { recursive: true });
 const corpus = join(dir, `stdlib-${lines}.jsonl`);
 const report = [];
@@ -92,12 +94,16 @@ say(
     `at the start`,
 );
 
-const whole = await corpusRun(join(dir, 'whole'));
-say(
-  `uninterrupted run: exit ${whole.code}, ${seconds(whole.seconds)} (${(lines / whole.seconds).toFixed(1)} ` +
-    `snippets/s, model loads included)`,
-);
-if (whole.code !== 0) throw new Error(`the uninterrupted run failed:\n${whole.stderr}`);
+if (steps.has('whole')) {
+  const whole = await corpusRun(join(dir, 'whole'));
+  say(
+    `uninterrupted run: exit ${whole.code}, ${seconds(whole.seconds)} (${(lines / whole.seconds).toFixed(1)} ` +
+      `snippets/s, model loads included)`,
+  );
+  if (whole.code !== 0) throw new Error(`the uninterrupted run failed:\n${whole.stderr}`);
+} else if (existsSync(join(dir, 'whole.json'))) {
+  say(`uninterrupted run: ${join(dir, 'whole.json')} from an earlier run of this script`);
+} else throw new Error(`--steps without "whole" needs the ${join(dir, 'whole.json')} of an earlier run`);
 const summary = JSON.parse(readFileSync(join(dir, 'whole.json'), 'utf8'));
 say(
   `  ${summary.snippets} snippets scored, skipped: ${JSON.stringify(summary.skipped)}; last layer CAT ` +
@@ -105,7 +111,7 @@ say(
 );
 
 const third = Math.floor(lines / 3);
-for (const signal of ['SIGINT', 'SIGKILL']) {
+for (const signal of ['SIGINT', 'SIGKILL'].filter((step) => steps.has(step))) {
   const out = join(dir, `resumed-${signal}`);
   const first = await corpusRun(out, [], { interruptAt: third, signal });
   const kept = linesInState(out);
@@ -124,31 +130,36 @@ for (const signal of ['SIGINT', 'SIGKILL']) {
   );
 }
 
-const started = Date.now();
-const shards = await Promise.all(
-  [1, 2, 3].map((k) => corpusRun(join(dir, `shard-${k}`), ['--shard', `${k}/3`, '--workers', '1'])),
-);
-const merged = await run(process.execPath, [
-  cli,
-  'corpus',
-  'merge',
-  ...[1, 2, 3].map((k) => join(dir, `shard-${k}.json`)),
-  '--out',
-  join(dir, 'merged'),
-]);
-say(
-  `3 shards (3 processes at once, 1 worker each) + merge: exits ${shards.map((shard) => shard.code).join(', ')}, ` +
-    `merge ${merged.code}, ${seconds((Date.now() - started) / 1000)}`,
-);
-check(
-  '3 shards merged = uninterrupted',
-  shards.every((shard) => shard.code === 0) &&
-    merged.code === 0 &&
-    numbers(join(dir, 'merged')) === numbers(join(dir, 'whole')),
-);
+if (steps.has('shards')) {
+  const started = Date.now();
+  const shards = await Promise.all(
+    [1, 2, 3].map((k) => corpusRun(join(dir, `shard-${k}`), ['--shard', `${k}/3`, '--workers', '1'])),
+  );
+  const merged = await run(process.execPath, [
+    cli,
+    'corpus',
+    'merge',
+    ...[1, 2, 3].map((k) => join(dir, `shard-${k}.json`)),
+    '--out',
+    join(dir, 'merged'),
+  ]);
+  say(
+    `3 shards (3 processes at once, 1 worker each) + merge: exits ${shards.map((shard) => shard.code).join(', ')}, ` +
+      `merge ${merged.code}, ${seconds((Date.now() - started) / 1000)}`,
+  );
+  check(
+    '3 shards merged = uninterrupted',
+    shards.every((shard) => shard.code === 0) &&
+      merged.code === 0 &&
+      numbers(join(dir, 'merged')) === numbers(join(dir, 'whole')),
+  );
+}
 say(
   `whole proof: ${seconds((Date.now() - proofStarted) / 1000)}; load average ${loadavg()[0].toFixed(1)} at the end; ` +
     (failures.length ? `DIFFERENT: ${failures.join('; ')}` : 'every result the same, bit for bit'),
 );
-writeFileSync(join(dir, 'summary.md'), report.join('\n') + '\n');
+appendFileSync(
+  join(dir, 'summary.md'),
+  `## ${new Date().toISOString()}: ${process.argv.slice(2).join(' ')}\n\n${report.join('\n')}\n\n`,
+);
 if (failures.length) process.exitCode = 1;
