@@ -1,5 +1,5 @@
 #!/bin/sh
-# The merge step: every shard's result → $OUT_DIR/corpus.json (+ .csv, .layers.csv, .svg), exactly
+# The merge step: every shard's result → $OUT_DIR/corpus.json (+ .csv, .layers.csv, .svg, .png), exactly
 # what one run over the whole file gives. Refuses (with a message) while a shard is missing or partial.
 #
 #   SHARDS=8 OUT_DIR=results sh deploy/merge.sh

@@ -42,6 +42,9 @@ const webviewEntryPoints = [
 ].filter((entry) => existsSync(join(root, entry.in)));
 
 copyGrammars();
+// The corpus figure's PNG renderer (src/cli/corpus/png.ts) loads its WebAssembly from beside the bundles.
+mkdirSync(join(root, 'dist'), { recursive: true });
+copyFileSync(require.resolve('@resvg/resvg-wasm/index_bg.wasm'), join(root, 'dist', 'resvg.wasm'));
 
 const nodeOptions = {
   absWorkingDir: root,

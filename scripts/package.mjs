@@ -1,6 +1,7 @@
 // Builds one VSIX per platform that onnxruntime-node ships binaries for. Each target is staged in
 // .cache/vsix-stage/TARGET with exactly what the installed extension runs: the bundles (no source
-// maps), grammars, the two bundled models, the webview assets, the walkthrough, and a node_modules
+// maps), the corpus figure's PNG renderer (dist/resvg.wasm, the same on every platform) with its font
+// and licenses, grammars, the two bundled models, the webview assets, the walkthrough, and a node_modules
 // that holds onnxruntime-node (with that platform's binaries only; no CUDA or TensorRT provider
 // libraries, which come with the CUDA toolkit) and onnxruntime-common, its one run-time
 // dependency. vsce then packages the staged folder, and scripts/check-vsix.mjs checks the result.
@@ -33,6 +34,8 @@ const EXTENSION_FILES = [
   'dist/modelWorker.js',
   'dist/modelProcessMain.js',
   'dist/cli.js',
+  'dist/corpusWorker.js',
+  'dist/resvg.wasm',
   'dist/webview/panel.js',
   'dist/webview/compare.js',
   'dist/webview/attentionViews.js',
@@ -43,6 +46,8 @@ const EXTENSION_FILES = [
   'examples',
   'media/icon.png',
   'media/walkthrough',
+  'media/fonts',
+  'media/licenses',
   'CHANGELOG.md',
   'LICENSE',
 ];

@@ -1,12 +1,22 @@
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExactMoments } from '../src/core/metrics/exactSum';
 import { Analyzer, InputError } from '../src/core/pipeline';
 import type { AnalysisResult } from '../src/core/types';
 import { CLI, EARLY_MODEL_DIR, MODEL_DIR, ROOT } from './helpers';
+import { decodePng, pixelsOfColour } from './pngDecode';
 
 /** 40 real functions of the Python standard library (node dist/stdlib-corpus.js --limit 40 --max-chars 1500). */
 const CORPUS = join(ROOT, 'test', 'fixtures', 'corpus', 'stdlib-40.jsonl');
@@ -22,6 +32,21 @@ function corpus(out: string, ...extra: string[]) {
 }
 
 const json = (prefix: string) => JSON.parse(readFileSync(`${prefix}.json`, 'utf8'));
+
+/** The figure's PNG read back: twice the SVG's size, and how many pixels each model's colour (in order) covers. */
+function figurePng(prefix: string, colours: readonly string[]) {
+  const svgSize = /<svg [^>]*width="(\d+)" height="(\d+)"/.exec(readFileSync(`${prefix}.svg`, 'utf8'));
+  assert.ok(svgSize, 'the SVG states its size');
+  const image = decodePng(readFileSync(`${prefix}.png`));
+  assert.deepEqual([image.width, image.height], [2 * Number(svgSize[1]), 2 * Number(svgSize[2])], 'IHDR size at 2x');
+  const pixels = image.width * image.height;
+  const white = pixelsOfColour(image, '#ffffff', 8);
+  // Not blank: the white background with lines, bands and text on it (about a tenth of the pixels).
+  assert.ok(white < pixels * 0.97 && white > pixels * 0.5, `${white} of ${pixels} pixels white`);
+  const dark = pixelsOfColour(image, '#000000', 60);
+  assert.ok(dark > 2000, `${dark} black pixels of text`);
+  return colours.map((colour) => pixelsOfColour(image, colour));
+}
 
 describe('exact sums', () => {
   it('give the same bits in any order and grouping, and the correctly rounded mean', () => {
@@ -124,6 +149,12 @@ describe('corpus at data-set scale', function () {
     assert.equal(existsSync(`${single}.state.json`), false);
   });
 
+  it('the figure is also a PNG at twice the SVG size, drawn with the model’s line colour', () => {
+    const [blue, red] = figurePng(single, ['#1f77b4', '#d62728']);
+    assert.ok(blue > 1500, `${blue} pixels of the model's line, markers and legend`);
+    assert.equal(red, 0, 'one model: no second colour');
+  });
+
   it('--batch 8 and --workers 2 give the same files, byte for byte, as one snippet at a time', () => {
     for (const extra of [
       ['--batch', '8', '--workers', '1'],
@@ -168,6 +199,7 @@ describe('corpus at data-set scale', function () {
     assert.deepEqual(merged, json(single));
     for (const ending of ['csv', 'layers.csv', 'svg'])
       assert.equal(readFileSync(join(outDir, `corpus.${ending}`), 'utf8'), readFileSync(`${single}.${ending}`, 'utf8'));
+    assert.ok(readFileSync(join(outDir, 'corpus.png')).equals(readFileSync(`${single}.png`)), 'the merged PNG');
     // Missing or doubled shards are refused with one line.
     const missing = cli(
       'corpus',
@@ -318,6 +350,8 @@ describe('corpus at data-set scale', function () {
     const svg = readFileSync(`${out}.svg`, 'utf8');
     for (const model of result.models) assert.ok(svg.includes(model.model.displayName));
     assert.equal((svg.match(/stroke-dasharray/g) ?? []).length, 2);
+    const [blue, red] = figurePng(out, ['#1f77b4', '#d62728']);
+    assert.ok(blue > 1500 && red > 1500, `${blue} and ${red} pixels of the two models' colours`);
     // The same model alone gives the same numbers as in the pair.
     const alone = join(scratch, 'alone');
     assert.equal(
@@ -325,6 +359,37 @@ describe('corpus at data-set scale', function () {
       0,
     );
     assert.deepEqual(json(alone).perLayer, result.models[1].perLayer);
+  });
+
+  it('a CLI without the PNG renderer’s font says so in one line and still writes every other file', () => {
+    // dist/cli.js alone in a folder: node_modules (for onnxruntime-node and the wasm) but no media/fonts above it.
+    const lone = mkdtempSync(join(tmpdir(), 'cal-lone-cli-'));
+    try {
+      mkdirSync(join(lone, 'dist'));
+      copyFileSync(CLI, join(lone, 'dist', 'cli.js'));
+      symlinkSync(join(ROOT, 'node_modules'), join(lone, 'node_modules'));
+      const out = join(scratch, 'no-font');
+      writeFileSync(`${out}.png`, 'an older figure');
+      const run = spawnSync(
+        process.execPath,
+        [join(lone, 'dist', 'cli.js'), 'corpus', 'merge', `${single}.json`, '--out', out],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(
+        run.stderr,
+        `${out}.png not written: the renderer's font (media/fonts/DejaVuSans.ttf) is missing: restore it from the ` +
+          'repository, or reinstall the extension; the SVG has the same figure\n',
+      );
+      assert.equal(existsSync(`${out}.png`), false, 'no stale PNG beside the new SVG');
+      for (const ending of ['csv', 'layers.csv', 'svg'])
+        assert.equal(readFileSync(`${out}.${ending}`, 'utf8'), readFileSync(`${single}.${ending}`, 'utf8'));
+      assert.doesNotMatch(run.stdout, /\.png/);
+    } finally {
+      rmSync(lone, { recursive: true, force: true });
+    }
   });
 
   describe('bad output and input get one line, before any work', () => {

@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
@@ -614,6 +614,7 @@ const CORPUS_END = '<!-- corpus throughput: end -->';
 function corpusThroughput(modelDirs: string[]): string {
   const lines = Math.max(16, Number(option('--corpus-lines') ?? 240) || 240);
   const dir = mkdtempSync(join(tmpdir(), 'cal-bench-corpus-'));
+  const loadAtStart = loadavg()[0];
   try {
     const corpus = join(dir, 'stdlib.jsonl');
     const built = spawnSync(
@@ -682,12 +683,19 @@ function corpusThroughput(modelDirs: string[]): string {
       : ' The CodeBERT-shaped model was not present, so it has no rows.';
     return (
       `Corpus throughput: \`code-attention corpus\` on ${lines} real functions of the Python ` +
-      (`standard library (\`dist/stdlib-corpus.js\`), CPU, ${cpus().length} logical cores; each configuration's ` +
-        `better of 2 alternating runs; every configuration writes the same numbers.${codebert}\n\n${table.join('\n')}`)
+      (`standard library (\`dist/stdlib-corpus.js\`), CPU, ${cpus().length} logical cores (1-minute load average ` +
+        `${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end, from other work on the machine); ` +
+        `each configuration's better of 2 alternating runs; every configuration writes the same numbers (corpusScale.test proves it, byte for byte).${codebert}` +
+        `\n\n${table.join('\n')}`)
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** ` --corpus-lines N` when it was given, for the "Measured with" line. */
+function corpusLinesArgument(): string {
+  return option('--corpus-lines') ? ` --corpus-lines ${option('--corpus-lines')}` : '';
 }
 
 function replaceBetween(previous: string, start: string, end: string, text: string): string {
@@ -707,7 +715,7 @@ async function main() {
       const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '# Benchmarks\n';
       const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
       const section =
-        `${CORPUS_START}\nMeasured with \`node dist/bench.js --corpus-only\` on ${when} ` +
+        `${CORPUS_START}\nMeasured with \`node dist/bench.js --corpus-only${corpusLinesArgument()}\` on ${when} ` +
         `UTC.\n\n${text}\n${CORPUS_END}`;
       writeFileSync(outFile, replaceBetween(previous, CORPUS_START, CORPUS_END, section));
     }

@@ -3,7 +3,9 @@
 // file or anything from the excluded folders. Run by `npm run test:package`, not by `npm test`
 // (it needs the VSIX). CAL_VSIX=FILE checks another linux-x64 VSIX.
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUNDLED_MODELS, checkEntries, readZip } from '../../scripts/check-vsix.mjs';
@@ -103,4 +105,31 @@ describe('the linux-x64 VSIX', function () {
       assert.ok(problems.includes(`missing models/${BUNDLED_MODELS[1]}/model.onnx`), problems.join('; '));
     },
   );
+
+  it('the shipped CLI scores a corpus with 2 worker processes and writes the figure as PNG, from the VSIX alone', () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'cal-vsix-corpus-'));
+    try {
+      for (const file of entries.filter((candidate) => candidate.name.startsWith('extension/'))) {
+        if (file.name.endsWith('/')) continue;
+        mkdirSync(dirname(join(scratch, file.name)), { recursive: true });
+        writeFileSync(join(scratch, file.name), file.read());
+      }
+      const out = join(scratch, 'figure');
+      const corpus = join(root, 'test', 'fixtures', 'corpus', 'stdlib-40.jsonl');
+      const cli = join(scratch, 'extension', 'dist', 'cli.js');
+      const args = [cli, 'corpus', corpus, '--language', 'python', '--limit', '6', '--workers', '2', '--out', out];
+      const run = spawnSync(process.execPath, args, {
+        cwd: scratch,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_PATH: '' },
+      });
+      assert.equal(run.status, 0, run.stderr);
+      assert.match(run.stderr, /2 worker processes/);
+      const png = readFileSync(`${out}.png`);
+      assert.equal(png.subarray(1, 4).toString('ascii'), 'PNG');
+      assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [1640, 880]);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
 });

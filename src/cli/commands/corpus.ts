@@ -360,8 +360,8 @@ export async function corpusCommand(argv: string[]): Promise<number> {
       : { partial: { linesDone, linesTotal, reason: `interrupted; continue with --resume (${paths.state})` } }),
   };
   if (runs.length) {
-    writeReport(out, report);
-    printReport(report, out);
+    const written = await writeReport(out, report);
+    printReport(report, out, written.png);
   }
   if (!complete) {
     saveState(true);

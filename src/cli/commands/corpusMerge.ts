@@ -30,11 +30,7 @@ interface PartFile extends Partial<ModelPart> {
   models?: ModelPart[];
 }
 
-export function corpusMergeCommand(argv: string[]): Promise<number> {
-  return Promise.resolve(mergeParts(argv));
-}
-
-function mergeParts(argv: string[]): number {
+export async function corpusMergeCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['out'], []);
   const out = option(args, 'out');
   if (!args.positional.length || !out)
@@ -110,8 +106,8 @@ function mergeParts(argv: string[]): number {
     runs,
     mergedFrom: ordered.map(({ path }) => path),
   };
-  writeReport(out, report);
-  printReport(report, out);
+  const written = await writeReport(out, report);
+  printReport(report, out, written.png);
   return runs.every((run) => run.totals.catSnippets > 0) ? 0 : 1;
 }
 

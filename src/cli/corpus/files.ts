@@ -49,14 +49,15 @@ export function checkWritable(path: string): void {
 }
 
 /**
- * Writes `text` to a temporary file beside `path`, flushes it, and renames it over `path`: readers
+ * Writes `content` to a temporary file beside `path`, flushes it, and renames it over `path`: readers
  * see the old or the new file, never a part of one.
  */
-export function writeAtomically(path: string, text: string): void {
+export function writeAtomically(path: string, content: string | Uint8Array): void {
   const temporary = `${path}.tmp-${process.pid}`;
   const fd = openSync(temporary, 'w');
   try {
-    writeSync(fd, text);
+    if (typeof content === 'string') writeSync(fd, content);
+    else writeSync(fd, content);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -1,11 +1,12 @@
-/** The outputs of a corpus run or merge: JSON, CSV, tidy CSV, SVG figure, and the table on stdout. */
+/** The outputs of a corpus run or merge: JSON, CSV, tidy CSV, the figure as SVG and PNG, and the table on stdout. */
 import type { CatDefinition } from '../../core/metrics/catScore';
 import type { ExecutionDevice, ModelInfo } from '../../core/types';
 import { catFigureSvg } from '../../presenters/corpusFigure';
 import { terminalText } from '../../presenters/escape';
 import { csv, table } from '../format';
 import { structureHeadsTable } from '../commands/analyze';
-import { checkWritable, writeAtomically } from './files';
+import { checkWritable, removeIfPresent, writeAtomically } from './files';
+import { svgToPng } from './png';
 import type { Shard } from './lines';
 import { CorpusTotals, type CorpusTotalsJson } from './totals';
 
@@ -46,6 +47,7 @@ export function outputPaths(prefix: string): {
   csv: string;
   layersCsv: string;
   svg: string;
+  png: string;
   state: string;
 } {
   return {
@@ -53,6 +55,7 @@ export function outputPaths(prefix: string): {
     csv: `${prefix}.csv`,
     layersCsv: `${prefix}.layers.csv`,
     svg: `${prefix}.svg`,
+    png: `${prefix}.png`,
     state: `${prefix}.state.json`,
   };
 }
@@ -107,8 +110,11 @@ function layerRows(run: ModelRun): Array<Array<string | number>> {
     ]);
 }
 
-/** Writes PREFIX.json, .csv, .layers.csv and .svg, each atomically. */
-export function writeReport(prefix: string, report: CorpusReport): void {
+/**
+ * Writes PREFIX.json, .csv, .layers.csv, .svg and .png, each atomically. A PNG that cannot be rendered
+ * loses nothing else: the reason goes to stderr and the other files are written.
+ */
+export async function writeReport(prefix: string, report: CorpusReport): Promise<{ png: boolean }> {
   const paths = outputPaths(prefix);
   const multi = report.runs.length > 1;
   const csvText = multi
@@ -145,15 +151,24 @@ export function writeReport(prefix: string, report: CorpusReport): void {
     })),
     title,
   );
+  let png: Buffer | undefined;
+  try {
+    png = await svgToPng(figure);
+  } catch (error) {
+    process.stderr.write(`${paths.png} not written: ${(error as Error).message}; the SVG has the same figure\n`);
+  }
   // JSON last: its presence means the other files are complete.
   writeAtomically(paths.csv, csvText);
   writeAtomically(paths.layersCsv, csv(['model', 'layer', 'metric', 'mean', 'std', 'n'], tidy));
   writeAtomically(paths.svg, figure);
+  if (png) writeAtomically(paths.png, png);
+  else removeIfPresent(paths.png);
   writeAtomically(paths.json, reportJson(report));
+  return { png: png !== undefined };
 }
 
 /** The human summary on stdout. */
-export function printReport(report: CorpusReport, prefix: string): void {
+export function printReport(report: CorpusReport, prefix: string, pngWritten = true): void {
   const out = (text: string) => process.stdout.write(text);
   if (report.partial)
     out(
@@ -206,8 +221,8 @@ export function printReport(report: CorpusReport, prefix: string): void {
     out('\n');
   }
   const paths = outputPaths(prefix);
-  const written = [paths.json, paths.csv, paths.layersCsv].map(terminalText).join(', ');
-  out(`wrote ${written} and ${terminalText(paths.svg)}\n`);
+  const written = [paths.json, paths.csv, paths.layersCsv, paths.svg].map(terminalText).join(', ');
+  out(`wrote ${written}${pngWritten ? ` and ${terminalText(paths.png)}` : ''}\n`);
 }
 
 export type { CorpusTotalsJson };
