@@ -669,7 +669,22 @@ export async function completeScoresStepwise(
   for (const [index, report] of missing.entries()) {
     onReport?.(report, index, missing.length);
     await slicer.yield();
-    if (missingReports(result, [report]).length) completeScores(result, [report]);
+    if (!missingReports(result, [report]).length) continue;
+    // completeScores' loop, sliced: checking a window's sums recomputes the structure they were scored against.
+    const [windowReport, heads] = windowReportOf(report);
+    if (byWindow(windowReport)) {
+      for (const window of result.windows) {
+        await slicer.yieldIfDue();
+        const started = performance.now();
+        if (!ensurePartial(context, window, windowReport, heads, tensorsAtHand(window)))
+          throw new TensorsReleasedError(`completeScores (${report})`);
+        result.timings.metricsMs += performance.now() - started;
+      }
+    }
+    await slicer.yieldIfDue();
+    const started = performance.now();
+    assignReport(result, report, context);
+    result.timings.metricsMs += performance.now() - started;
   }
   return result.scores;
 }
