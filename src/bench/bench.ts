@@ -10,6 +10,7 @@
  * (--no-build skips that). Prints the tables; --out also writes them as Markdown.
  *   --windows-only   only the multi-window rows (memory, time, re-analysis, faithfulness batching)
  *   --long           also 64 windows for 12-layer models (about ten minutes of forward passes on 2 cores)
+ *   --freeze-only    only the event-loop rows (longest block during a 60 KB analysis and the score panel's step)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -698,6 +699,58 @@ function corpusLinesArgument(): string {
   return option('--corpus-lines') ? ` --corpus-lines ${option('--corpus-lines')}` : '';
 }
 
+const FREEZES_START = '<!-- freezes: start -->';
+const FREEZES_END = '<!-- freezes: end -->';
+
+/**
+ * The longest event-loop block of the thread that runs an analysis (dist/freeze-probe.js, in a
+ * fresh process per model, as the extension host runs it), against one window's forward pass of
+ * the same run.
+ */
+function freezeRows(modelDirs: string[]): string {
+  const table = [
+    '| model | input | step | longest block, wall (ms) | longest block, CPU (ms) | ÷ one window’s forward (wall) | goal |',
+    '| --- | --- | --- | ---: | ---: | ---: | --- |',
+  ];
+  for (const modelDir of modelDirs) {
+    console.log(`… ${basename(modelDir)}: event-loop blocks`);
+    const run = spawnSync(process.execPath, [join(__dirname, 'freeze-probe.js'), '--model', modelDir], {
+      encoding: 'utf8',
+    });
+    if (run.status !== 0) {
+      table.push(`| ${basename(modelDir)} | n/a (${(run.stderr || 'probe failed').trim().split('\n').pop()}) |`);
+      continue;
+    }
+    type Block = { longestWallMs: number; longestCpuMs: number };
+    const probe = JSON.parse(run.stdout.trim().split('\n').pop()!) as {
+      origin: string;
+      bytes: number;
+      windows: number;
+      oneForwardMs: number;
+      analysis: Block;
+      panel: Block;
+    };
+    const input = `${basename(probe.origin)}, ${(probe.bytes / 1000).toFixed(0)} KB, ${probe.windows} windows`;
+    const steps: Array<[string, Block]> = [
+      ['editor analysis (per-layer reports)', probe.analysis],
+      ['score panel: every per-head report, panel model', probe.panel],
+    ];
+    for (const [step, block] of steps)
+      table.push(
+        `| ${basename(modelDir)} | ${input} | ${step} | ${block.longestWallMs.toFixed(0)} | ` +
+          `${block.longestCpuMs.toFixed(0)} | ${(block.longestWallMs / probe.oneForwardMs).toFixed(2)} ` +
+          `(forward ${probe.oneForwardMs.toFixed(0)} ms) | CPU ≤ 100 ms |`,
+      );
+  }
+  return (
+    'Event-loop blocks: the thread that runs the analysis (the extension host’s), with the model in its own ' +
+    'process as the extension runs it; a 1 ms timer records the longest gap between its ticks, in wall time ' +
+    'and in CPU time of the process (a loaded machine stretches the first, not the second). The chance level ' +
+    'of a block is the timer’s own 1 ms.\n\n' +
+    table.join('\n')
+  );
+}
+
 function replaceBetween(previous: string, start: string, end: string, text: string): string {
   const at = previous.indexOf(start);
   const stop = previous.indexOf(end);
@@ -707,6 +760,20 @@ function replaceBetween(previous: string, start: string, end: string, text: stri
 }
 async function main() {
   if (args[0] === '--memory-probe') return runMemoryProbe(resolve(args[1]), Number(args[2]));
+  if (args.includes('--freeze-only')) {
+    const text = freezeRows(models);
+    console.log(text);
+    if (outFile) {
+      const previous = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '# Benchmarks\n';
+      const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+      const machine = `${cpus()[0]?.model?.trim() ?? 'unknown CPU'}, ${cpus().length} logical cores`;
+      const section =
+        `${FREEZES_START}\nMeasured with \`npm run bench -- --freeze-only\` on ${when} UTC; ${machine}.\n\n` +
+        `${text}\n${FREEZES_END}`;
+      writeFileSync(outFile, replaceBetween(previous, FREEZES_START, FREEZES_END, section));
+    }
+    return;
+  }
   const corpusRows = args.includes('--no-corpus') ? undefined : corpusThroughput;
   if (args.includes('--corpus-only')) {
     const text = corpusRows!(models);

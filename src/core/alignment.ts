@@ -1,3 +1,4 @@
+import { runSteps, runStepsSliced, type Slicer, type Steps } from './slices';
 import type { AnalyzedWindow, PairRule, SubwordWindow, Tensor } from './types';
 
 /**
@@ -88,14 +89,47 @@ function alignInto(
 
 /** Aligns every layer and head of a [layers, heads, n, n] tensor: [layers, heads, m, m]. */
 export function alignAttention(attentions: Tensor, window: SubwordWindow, rule: PairRule): Tensor {
+  alignedOnce.add(attentions);
+  const ahead = alignedAhead.get(attentions);
+  if (ahead?.rule === rule) {
+    alignedAhead.delete(attentions);
+    return ahead.aligned;
+  }
+  return runSteps(alignAttentionSteps(attentions, window, rule));
+}
+
+/** {@link alignAttention} as steps, one per layer and head (see slices.ts). */
+function* alignAttentionSteps(attentions: Tensor, window: SubwordWindow, rule: PairRule): Steps<Tensor> {
   const [layers, heads, n] = attentions.shape;
   const plan = new AlignmentPlan(n, window, rule);
   const m = plan.m;
   const data = new Float32Array(layers * heads * m * m);
   const row = new Float64Array(m);
-  for (let index = 0; index < layers * heads; index++)
+  for (let index = 0; index < layers * heads; index++) {
+    yield;
     alignInto(data, index * m * m, attentions.data, index * n * n, n, plan, row);
+  }
   return { data, shape: [layers, heads, m, m] };
+}
+
+/** Tensors aligned by {@link alignAttentionAhead}, handed to the next {@link alignAttention} of the same tensor. */
+const alignedAhead = new WeakMap<Tensor, { rule: PairRule; aligned: Tensor }>();
+/** Tensors `alignAttention` has aligned: their reader (a window's lazy `tokenAttention`) holds the result already. */
+const alignedOnce = new WeakSet<Tensor>();
+
+/**
+ * Aligns every head of `attentions` in slices, so that the next `alignAttention` of this tensor
+ * (the lazy `tokenAttention` of a window's tensors) returns at once instead of blocking the thread.
+ */
+export async function alignAttentionAhead(
+  attentions: Tensor,
+  window: SubwordWindow,
+  rule: PairRule,
+  slicer: Slicer,
+): Promise<void> {
+  if (alignedOnce.has(attentions) || alignedAhead.get(attentions)?.rule === rule) return;
+  const aligned = await runStepsSliced(alignAttentionSteps(attentions, window, rule), slicer);
+  alignedAhead.set(attentions, { rule, aligned });
 }
 
 /**
@@ -104,13 +138,21 @@ export function alignAttention(attentions: Tensor, window: SubwordWindow, rule: 
  * heads up to float rounding) — a twelfth of aligning every head of a 12-head model.
  */
 export function alignLayerMeans(attentions: Tensor, window: SubwordWindow, rule: PairRule): Tensor {
+  return runSteps(alignLayerMeanSteps(attentions, window, rule));
+}
+
+/** {@link alignLayerMeans} as steps, one per layer (see slices.ts). */
+export function* alignLayerMeanSteps(attentions: Tensor, window: SubwordWindow, rule: PairRule): Steps<Tensor> {
   const [layers, , n] = attentions.shape;
   const plan = new AlignmentPlan(n, window, rule);
   const m = plan.m;
   const data = new Float32Array(layers * m * m);
   const row = new Float64Array(m);
   const mean = new Float32Array(n * n);
-  for (let l = 0; l < layers; l++) alignInto(data, l * m * m, meanOverHeadsInto(mean, attentions, l), 0, n, plan, row);
+  for (let l = 0; l < layers; l++) {
+    yield;
+    alignInto(data, l * m * m, meanOverHeadsInto(mean, attentions, l), 0, n, plan, row);
+  }
   return { data, shape: [layers, 1, m, m] };
 }
 

@@ -1,5 +1,6 @@
 import { languageSpec } from './languages';
-import type { CodeTokenizer, SubwordSequence } from './tokenizer';
+import { runSteps, type Steps } from './slices';
+import { TOKENS_PER_STEP, type CodeTokenizer, type SubwordSequence } from './tokenizer';
 import type { ParsedSource } from './types';
 
 /** A run of consecutive code tokens that reaches the model as one chunk of text. */
@@ -54,11 +55,21 @@ export function encodeLeafTokens(
   parsed: ParsedSource,
   options: { collapseWhitespace?: boolean } = {},
 ): SubwordSequence & { approximateChunks: number } {
+  return runSteps(leafTokenSteps(tokenizer, parsed, options));
+}
+
+/** {@link encodeLeafTokens} as steps of {@link TOKENS_PER_STEP} chunks (see slices.ts). */
+export function* leafTokenSteps(
+  tokenizer: CodeTokenizer,
+  parsed: ParsedSource,
+  options: { collapseWhitespace?: boolean } = {},
+): Steps<SubwordSequence & { approximateChunks: number }> {
   const ids: number[] = [];
   const pieces: string[] = [];
   const tokenOfSubword: number[] = [];
   let approximateChunks = 0;
   for (const [position, chunk] of inputChunks(parsed).entries()) {
+    if (position % TOKENS_PER_STEP === TOKENS_PER_STEP - 1) yield;
     const original = parsed.source.slice(chunk.startIndex, chunk.endIndex);
     const { text, sourceByte } = options.collapseWhitespace
       ? collapseWhitespace(original)

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Language, Parser, type TreeCursor } from 'web-tree-sitter';
+import { Language, Parser, type Tree, type TreeCursor } from 'web-tree-sitter';
 import { languageSpec, type LanguageSpec } from './languages';
+import { runStepsSliced, Slicer, type Steps } from './slices';
 import { LineIndex } from './text';
 import type { CodeToken, LanguageId, ParsedSource, SourceRange, SyntaxNode, TokenMode } from './types';
 
@@ -44,6 +45,8 @@ let runtimeReady: Promise<void> | undefined;
 export class CodeParser {
   private readonly languages = new Map<LanguageId, Promise<Language>>();
   private readonly parser: Parser;
+  /** The parse in progress: a paused tree-sitter parse resumes on the next call, so parses take turns. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   private constructor(private readonly grammarsDir: string) {
     this.parser = new Parser();
@@ -65,13 +68,35 @@ export class CodeParser {
     return loading;
   }
 
-  async parse(source: string, language: LanguageId, options: ParseOptions = {}): Promise<ParsedSource> {
+  /**
+   * Parses and copies the tree. Both give the event loop a turn every {@link Slicer} slice: tree-sitter
+   * pauses when its progress callback says so and resumes where it stopped on the next call.
+   */
+  parse(source: string, language: LanguageId, options: ParseOptions = {}): Promise<ParsedSource> {
+    const parsed = this.turn.then(() => this.parseNow(source, language, options));
+    this.turn = parsed.catch(() => undefined);
+    return parsed;
+  }
+
+  private async parseNow(source: string, language: LanguageId, options: ParseOptions): Promise<ParsedSource> {
     const spec = languageSpec(language);
     this.parser.setLanguage(await this.language(language));
-    const tree = this.parser.parse(source);
-    if (!tree) throw new Error(`tree-sitter returned no tree for this ${spec.displayName} source.`);
+    const slicer = new Slicer();
+    let tree: Tree | null = null;
+    let paused = false;
+    const progressCallback = () => (paused = slicer.due());
     try {
-      return copyTree(tree.walk(), source, spec, options.keepComments ?? false, options.tokens ?? 'whole-strings');
+      while (!(tree = this.parser.parse(source, null, { progressCallback }))) {
+        if (!paused) throw new Error(`tree-sitter returned no tree for this ${spec.displayName} source.`);
+        await slicer.yield();
+      }
+    } finally {
+      if (!tree) this.parser.reset();
+    }
+    try {
+      const keepComments = options.keepComments ?? false;
+      const copy = copyTree(tree.walk(), source, spec, keepComments, options.tokens ?? 'whole-strings');
+      return await runStepsSliced(copy, slicer);
     } finally {
       tree.delete();
     }
@@ -82,13 +107,17 @@ export class CodeParser {
   }
 }
 
-function copyTree(
+/** Nodes copied between two points where the copy may pause. */
+const NODES_PER_STEP = 2048;
+
+/** The tree under `cursor` as a plain `SyntaxTree` with its tokens; a step every {@link NODES_PER_STEP} nodes. */
+function* copyTree(
   cursor: TreeCursor,
   source: string,
   spec: LanguageSpec,
   keepComments: boolean,
   mode: TokenMode,
-): ParsedSource {
+): Steps<ParsedSource> {
   const lines = new LineIndex(source);
   const nodes: SyntaxNode[] = [];
   const tokens: CodeToken[] = [];
@@ -101,6 +130,7 @@ function copyTree(
 
   walk: for (;;) {
     const id = nodes.length;
+    if (id % NODES_PER_STEP === NODES_PER_STEP - 1) yield;
     const parent = stack.length ? stack[stack.length - 1] : -1;
     const type = cursor.nodeType;
     const isError = type === 'ERROR';

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { alignLayerMeans } from './alignment';
+import { alignAttentionAhead, alignLayerMeanSteps } from './alignment';
 import type { DistanceKind } from './astDistance';
-import { encodeLeafTokens } from './leafTokens';
+import { leafTokenSteps } from './leafTokens';
 import { countResultTypes, dataTypeFilter, newCounters } from './metrics/frequentTypes';
 import { DEFAULT_PRESET, describeChoices, type PresetName } from './presets';
 import type { TokenMode } from './parser';
@@ -20,6 +20,7 @@ import { extractDataFlow } from './dataflow/dataFlow';
 import { headRoles } from './metrics/specialTokens';
 import { CodeParser } from './parser';
 import { keptDistances, type ScoreOptions } from './scoreOptions';
+import { runStepsSliced, Slicer } from './slices';
 import { planWindows } from './windows';
 import type { SubwordSequence } from './tokenizer';
 import {
@@ -281,7 +282,9 @@ export class Analyzer {
 
     let mark = performance.now();
     const { info } = this.model;
-    const { sequence, tokensFed } = this.encode(parsed, tokenMode, options, warnings);
+    // The host thread runs this: each stage below gives the event loop a turn (slices.ts).
+    const slicer = new Slicer();
+    const { sequence, tokensFed } = await this.encode(parsed, tokenMode, options, warnings, slicer);
     const windowSize = options.maxSubwords ?? info.maxPositions;
     const tensorSource = this.tensorSource(pairRule);
     const reusable = new Map<string, AnalyzedWindow[]>();
@@ -326,7 +329,9 @@ export class Analyzer {
       );
 
     const typeFilter = options.typeFilter ?? referenceTypeFilter(language);
+    await slicer.yield();
     const dataFlow = extractDataFlow(parsed);
+    await slicer.yield();
     const context = new ScoreContext(parsed, { distance, typeFilter, pairRule }, dataFlow, info.layers, info.heads);
     // Data-chosen types need every window's attention before any window is scored: CAT then runs after the windows.
     const wanted = windowReports(options.reports ?? 'all', dataFlow !== undefined).filter(
@@ -360,7 +365,8 @@ export class Analyzer {
         forwardPasses++;
         mark = performance.now();
         tensors = tensorsOf(window, output, pairRule);
-        record = new AnalyzedWindowRecord(window, alignLayerMeans(output.attentions, window, pairRule));
+        const layerMeans = await runStepsSliced(alignLayerMeanSteps(output.attentions, window, pairRule), slicer);
+        record = new AnalyzedWindowRecord(window, layerMeans);
         alignMs += performance.now() - mark;
         tensorSource.cache.put(
           key,
@@ -377,6 +383,7 @@ export class Analyzer {
       attachTensorSource(record, tensorSource, key);
       mark = performance.now();
       for (const [report, heads] of wanted) {
+        await slicer.yieldIfDue();
         if (ensurePartial(context, record, report, heads, tensors)) continue;
         // A carried-over window scored against a structure that changed: its tensors again (cache or one pass).
         tensors = await windowTensors(record);
@@ -412,21 +419,25 @@ export class Analyzer {
       dataFlow,
       windowRuns: { forward: forwardPasses, reused },
     };
-    mark = performance.now();
-    for (const report of missingReports(result, options.reports ?? 'all')) assignReport(result, report, context);
-    result.timings.metricsMs += performance.now() - mark;
+    for (const report of missingReports(result, options.reports ?? 'all')) {
+      await slicer.yieldIfDue();
+      mark = performance.now();
+      assignReport(result, report, context);
+      result.timings.metricsMs += performance.now() - mark;
+    }
     const timings: StageTimings = result.timings;
     timings.totalMs = performance.now() - started;
     return result;
   }
 
   /** Subwords of the file (leaf tokens: by byte offsets, see leafTokens.ts), cut at `maxSubwords` when given. */
-  private encode(
+  private async encode(
     parsed: ParsedSource,
     mode: TokenMode,
     options: AnalyzeOptions,
     warnings: string[],
-  ): { sequence: SubwordSequence; tokensFed: CodeToken[] } {
+    slicer: Slicer,
+  ): Promise<{ sequence: SubwordSequence; tokensFed: CodeToken[] }> {
     const maxSubwords = options.maxSubwords;
     if (maxSubwords !== undefined && (maxSubwords > this.model.info.maxPositions || maxSubwords < 3)) {
       const positions = this.model.info.maxPositions;
@@ -437,7 +448,10 @@ export class Analyzer {
     let sequence: SubwordSequence;
     if (mode === 'leaves') {
       const collapseWhitespace = options.collapseWhitespace;
-      const encoded = encodeLeafTokens(this.model.tokenizer, parsed, { collapseWhitespace });
+      const encoded = await runStepsSliced(
+        leafTokenSteps(this.model.tokenizer, parsed, { collapseWhitespace }),
+        slicer,
+      );
       if (encoded.approximateChunks) {
         warnings.push(
           `${encoded.approximateChunks} string literal(s): the tokenizer is not byte-level, ` +
@@ -445,7 +459,7 @@ export class Analyzer {
         );
       }
       sequence = encoded;
-    } else sequence = this.model.tokenizer.encodeTokens(parsed.tokens);
+    } else sequence = await runStepsSliced(this.model.tokenizer.encodeTokenSteps(parsed.tokens), slicer);
     if (!maxSubwords || sequence.ids.length <= maxSubwords - 2) return { sequence, tokensFed: parsed.tokens };
     const body = maxSubwords - 2;
     const lastToken = sequence.tokenOfSubword[body - 1];
@@ -628,14 +642,25 @@ export async function completeScoresStepwise(
   const parts = missing
     .map(windowReportOf)
     .filter(([report, heads]) => needsTensors(report, heads) && byWindow(report));
+  // Each window's alignment of every head and each of its reports is a slice of its own (slices.ts).
+  const slicer = new Slicer();
   if (parts.length) {
     for (const [index, window] of result.windows.entries()) {
-      await new Promise((resolve) => setImmediate(resolve));
-      const started = performance.now();
+      await slicer.yield();
+      let started = performance.now();
       const lacking = parts.filter(([report, heads]) => !ensurePartial(context, window, report, heads));
       if (lacking.length) {
         const tensors = tensorsAtHand(window) ?? (await windowTensors(window));
-        for (const [report, heads] of lacking) ensurePartial(context, window, report, heads, tensors);
+        if (lacking.some(([report]) => report !== 'headStatistics')) {
+          const { pairRule } = result.options;
+          await alignAttentionAhead(tensors.subwordAttention, window, pairRule, slicer);
+        }
+        for (const [report, heads] of lacking) {
+          result.timings.metricsMs += performance.now() - started;
+          await slicer.yieldIfDue();
+          started = performance.now();
+          ensurePartial(context, window, report, heads, tensors);
+        }
       }
       result.timings.metricsMs += performance.now() - started;
       onWindow?.(index + 1, result.windows.length);
@@ -643,8 +668,23 @@ export async function completeScoresStepwise(
   }
   for (const [index, report] of missing.entries()) {
     onReport?.(report, index, missing.length);
-    await new Promise((resolve) => setImmediate(resolve));
-    if (missingReports(result, [report]).length) completeScores(result, [report]);
+    await slicer.yield();
+    if (!missingReports(result, [report]).length) continue;
+    // completeScores' loop, sliced: checking a window's sums recomputes the structure they were scored against.
+    const [windowReport, heads] = windowReportOf(report);
+    if (byWindow(windowReport)) {
+      for (const window of result.windows) {
+        await slicer.yieldIfDue();
+        const started = performance.now();
+        if (!ensurePartial(context, window, windowReport, heads, tensorsAtHand(window)))
+          throw new TensorsReleasedError(`completeScores (${report})`);
+        result.timings.metricsMs += performance.now() - started;
+      }
+    }
+    await slicer.yieldIfDue();
+    const started = performance.now();
+    assignReport(result, report, context);
+    result.timings.metricsMs += performance.now() - started;
   }
   return result.scores;
 }

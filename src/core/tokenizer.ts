@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { readTextSafely } from './files';
+import { runSteps, type Steps } from './slices';
 import type { CodeToken } from './types';
 
 export interface SpecialTokenIds {
@@ -10,6 +11,9 @@ export interface SpecialTokenIds {
   unk: number;
   mask: number;
 }
+
+/** Tokens encoded between two points where encoding may pause. */
+export const TOKENS_PER_STEP = 256;
 
 /** Subwords of a whole file before windowing: `tokenOfSubword[i]` is a code-token index. */
 export interface SubwordSequence {
@@ -86,17 +90,23 @@ export class CodeTokenizer {
   }
 
   encodeTokens(tokens: readonly CodeToken[]): SubwordSequence {
+    return runSteps(this.encodeTokenSteps(tokens));
+  }
+
+  /** {@link encodeTokens} as steps of {@link TOKENS_PER_STEP} tokens (see slices.ts). */
+  *encodeTokenSteps(tokens: readonly CodeToken[]): Steps<SubwordSequence> {
     const ids: number[] = [];
     const pieces: string[] = [];
     const tokenOfSubword: number[] = [];
-    tokens.forEach((token, position) => {
+    for (const [position, token] of tokens.entries()) {
+      if (position % TOKENS_PER_STEP === TOKENS_PER_STEP - 1) yield;
       const encoded = this.encodeChunk(position === 0 ? token.text : ' ' + token.text);
       for (let k = 0; k < encoded.ids.length; k++) {
         ids.push(encoded.ids[k]);
         pieces.push(encoded.pieces[k]);
         tokenOfSubword.push(token.index);
       }
-    });
+    }
     return { ids, pieces, tokenOfSubword };
   }
 }
