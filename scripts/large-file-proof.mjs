@@ -55,10 +55,14 @@ const rssMiB = (pid) => {
 };
 
 const started = Date.now();
-const child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'analyze', file, '--model', modelDir, ...cliArgs], {
-  cwd: root,
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
+const child = spawn(
+  process.execPath,
+  [join(root, 'dist', 'cli.js'), 'analyze', file, '--model', modelDir, ...cliArgs],
+  {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  },
+);
 let stdout = '';
 let stderr = '';
 child.stdout.on('data', (data) => (stdout += data.toString()));

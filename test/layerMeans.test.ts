@@ -78,7 +78,10 @@ describe('layer-mean store: compact, spilled past its memory limit, read back', 
     const stats = store.stats();
     assert.equal(stats.spills, 3);
     assert.equal(stats.memoryBytes, 0);
-    assert.equal(stats.spilledBytes, inputs.reduce((sum, input) => sum + input.data.byteLength, 0));
+    assert.equal(
+      stats.spilledBytes,
+      inputs.reduce((sum, input) => sum + input.data.byteLength, 0),
+    );
     assert.equal(stats.fileBytes, stats.spilledBytes);
     if (process.platform !== 'win32') assert.deepEqual(readdirSync(folder), [], 'no file left to find or to leak');
     for (const [index, means] of stored.entries()) {

@@ -41,10 +41,14 @@ async function analyseAll(modelDir: string, precision: 'float16' | 'float32') {
       const language = languageForFile(file)!;
       const result = await analyzer.analyze(readFileSync(file, 'utf8'), language, { path: file });
       // The reference's default run: types chosen from this file's attention (which reads the layer means).
-      const dataTypes = catReport(result, parsedOf(result), {
-        ...result.options,
-        typeFilter: { kind: 'data', types: 'all', source: 'this file' },
-      });
+      const dataTypes = catReport(
+        result,
+        parsedOf(result),
+        { ...result.options, typeFilter: { kind: 'data', types: 'all', source: 'this file' } },
+        undefined,
+        undefined,
+        false,
+      );
       results.push({ result, dataTypes });
     }
     return results;
@@ -76,7 +80,10 @@ async function main(): Promise<void> {
       ),
     );
     note('CAT per head', largest(perHead(a.cat!.score), perHead(b.cat!.score)));
-    note('CAT, types chosen from the data, per layer', largest(dataTypes.score.perLayer, other.dataTypes.score.perLayer));
+    note(
+      'CAT, types chosen from the data, per layer',
+      largest(dataTypes.score.perLayer, other.dataTypes.score.perLayer),
+    );
     const typesOf = (report: typeof dataTypes) =>
       JSON.stringify([report.definition.keptTypes, report.definition.keptTypesPerLayer]);
     if (typesOf(dataTypes) !== typesOf(other.dataTypes)) typesChanged++;

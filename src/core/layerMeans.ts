@@ -189,7 +189,8 @@ export class LayerMeanStore {
   }
 
   private readBack(slot: Slot): Uint16Array | Float32Array {
-    if (!this.file || slot.fileOffset === undefined) throw new Error('Internal error: layer means neither in memory nor on disk.');
+    if (!this.file || slot.fileOffset === undefined)
+      throw new Error('Internal error: layer means neither in memory nor on disk.');
     const bytes = this.file.read(slot.fileOffset, slot.bytes);
     this.counts.spillReads++;
     return this.precision === 'float16'
