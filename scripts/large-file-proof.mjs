@@ -71,6 +71,8 @@ const samples = [];
 const timer = setInterval(() => {
   const rss = rssMiB(child.pid);
   if (rss !== undefined) samples.push([Math.round((Date.now() - started) / 100) / 10, Math.round(rss)]);
+  // The curve so far, for a run stopped before its end.
+  if (outFile && samples.length % 30 === 0) writeFileSync(outFile, JSON.stringify({ partial: true, samples }) + '\n');
 }, intervalMs);
 const code = await new Promise((resolve) => child.on('close', resolve));
 clearInterval(timer);
