@@ -157,6 +157,8 @@ async function main(): Promise<void> {
       largestWindowBytes: Math.max(...windowBytes),
       smallestWindowBytes: Math.min(...windowBytes),
       layerMeans,
+      // Layer means as kept (float16), in memory and in the temporary file.
+      compactBytes: layerMeans.memoryBytes + layerMeans.spilledBytes,
       oldDesignBytes,
       catLayer0: result.scores.cat?.score.perLayer[0],
       ...extra,
