@@ -34,6 +34,7 @@ const entryPoints = [
   { in: 'src/cli/corpusWorker.ts', out: 'corpusWorker' },
   { in: 'src/bench/memoryProbe.ts', out: 'memory-probe' },
   { in: 'src/bench/freezeProbe.ts', out: 'freeze-probe' },
+  { in: 'src/bench/precisionProbe.ts', out: 'precision-probe' },
 ].filter((entry) => existsSync(join(root, entry.in)));
 
 const webviewEntryPoints = [

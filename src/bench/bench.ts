@@ -11,6 +11,7 @@
  *   --windows-only   only the multi-window rows (memory, time, re-analysis, faithfulness batching)
  *   --long           also 64 windows for 12-layer models (about ten minutes of forward passes on 2 cores)
  *   --freeze-only    only the event-loop rows (longest block during a 60 KB analysis and the score panel's step)
+ *   --windows LIST   the window counts of those rows (default 1,4,16,64)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -338,7 +339,8 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
         analyzer.analyze(source, 'python', { reports: EDITOR_REPORTS }),
       );
       editorAnalyses.push(editorMs);
-      editorHeldBytes = editorResult.windows.reduce((sum, window) => sum + window.layerAttention.data.byteLength, 0);
+      // Compact (float16) bytes, as the layer-mean store keeps them.
+      editorHeldBytes = editorResult.windows.reduce((sum, window) => sum + window.layerAttention.data.length * 2, 0);
       for (const stage of Object.keys(stages) as Array<keyof typeof stages>)
         stages[stage].push(analysed.timings[stage]);
     }
@@ -428,7 +430,7 @@ async function benchModel(modelDir: string, text: string): Promise<{ title: stri
     put('largest |ours − reference|', difference.toExponential(1));
     put('hover p50 / p95 (ms)', `${percentile(hover, 0.5).toFixed(3)} / ${percentile(hover, 0.95).toFixed(3)}`);
     put('full tensors of the window in the tensor cache, every head aligned (MiB)', (heldBytes / 2 ** 20).toFixed(1));
-    put('attention the result itself keeps: layer means (MiB)', (editorHeldBytes / 2 ** 20).toFixed(1));
+    put('attention the result itself keeps: layer means, float16 (MiB)', (editorHeldBytes / 2 ** 20).toFixed(1));
   }
   const onnxForwards = await bareForwardTimes(modelDir, inputs);
   const torch = torchForward(modelDir, manifest.checkpoint ?? 'final', inputs);
@@ -506,7 +508,8 @@ function windowProbe(modelDir: string, windows: number, extra: string[]): Record
  * are alike), each analysed with every report in its own process with the default tensor cache.
  */
 function windowRows(modelDir: string, layers: number): { columns: number[]; rows: Row[] } {
-  const columns = layers >= 12 && !args.includes('--long') ? [1, 4, 16] : [1, 4, 16, 64];
+  const wanted = (option('--windows') ?? '1,4,16,64').split(',').map(Number);
+  const columns = layers >= 12 && !args.includes('--long') ? wanted.filter((count) => count < 64) : wanted;
   const probes = columns.map((windows) => {
     console.log(`  … ${windows} window(s)`);
     return windowProbe(modelDir, windows, windows === 1 ? ['--ratios', '3'] : windows === 16 ? ['--edit'] : []);
@@ -527,8 +530,12 @@ function windowRows(modelDir: string, layers: number): { columns: number[]; rows
     { what: 'total analysis time, every report (s)', values: cell((probe) => (probe.totalMs / 1000).toFixed(1)) },
     { what: '… of which forward passes (s)', values: cell((probe) => (probe.forwardMs / 1000).toFixed(1)) },
     {
-      what: 'tensors held: cache (limit) + layer means (MiB)',
-      values: cell((probe) => `${mib(probe.cache.bytes)} (${mib(probe.cache.maxBytes)}) + ${mib(probe.compactBytes)}`),
+      what: 'tensors held: cache (limit) + layer means in memory, float16 (+ in the temporary file) (MiB)',
+      values: cell(
+        (probe) =>
+          `${mib(probe.cache.bytes)} (${mib(probe.cache.maxBytes)}) + ${mib(probe.layerMeans.memoryBytes)} ` +
+          `(+ ${mib(probe.layerMeans.spilledBytes)})`,
+      ),
     },
     { what: 'what keeping every window took before (MiB)', values: cell((probe) => mib(probe.oldDesignBytes)) },
     {

@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     const totalMs = performance.now() - started;
     const peakRssMB = process.resourceUsage().maxRSS / 1024;
     const stats = analyzer.tensorCache.stats();
-    const compactBytes = result.windows.reduce((sum, window) => sum + window.layerAttention.data.byteLength, 0);
+    const layerMeans = analyzer.layerMeans.stats();
     const oldDesignBytes = result.windows.reduce(
       (sum, window) =>
         sum + 4 * info.layers * info.heads * (window.ids.length ** 2 + (window.tokenEnd - window.tokenStart) ** 2),
@@ -156,7 +156,9 @@ async function main(): Promise<void> {
       cache: stats,
       largestWindowBytes: Math.max(...windowBytes),
       smallestWindowBytes: Math.min(...windowBytes),
-      compactBytes,
+      layerMeans,
+      // Layer means as kept (float16), in memory and in the temporary file.
+      compactBytes: layerMeans.memoryBytes + layerMeans.spilledBytes,
       oldDesignBytes,
       catLayer0: result.scores.cat?.score.perLayer[0],
       ...extra,

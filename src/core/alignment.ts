@@ -135,7 +135,10 @@ export async function alignAttentionAhead(
 /**
  * Per layer, the head-mean code-token attention, [layers, 1, m, m]: heads are averaged on subwords
  * first and each layer is aligned once (alignment is linear, so this is the mean of the aligned
- * heads up to float rounding) — a twelfth of aligning every head of a 12-head model.
+ * heads up to float rounding) — a twelfth of aligning every head of a 12-head model. One subword
+ * row at a time: its heads are summed (float32, head 0 first, as {@link meanOverHeads} does) into
+ * a row that stays in the processor's cache, and the last head's pass divides and adds each column
+ * into its token's sum, so the [layers, heads, n, n] tensor is read once.
  */
 export function alignLayerMeans(attentions: Tensor, window: SubwordWindow, rule: PairRule): Tensor {
   return runSteps(alignLayerMeanSteps(attentions, window, rule));
@@ -143,15 +146,42 @@ export function alignLayerMeans(attentions: Tensor, window: SubwordWindow, rule:
 
 /** {@link alignLayerMeans} as steps, one per layer (see slices.ts). */
 export function* alignLayerMeanSteps(attentions: Tensor, window: SubwordWindow, rule: PairRule): Steps<Tensor> {
-  const [layers, , n] = attentions.shape;
-  const plan = new AlignmentPlan(n, window, rule);
-  const m = plan.m;
+  const [layers, heads, n] = attentions.shape;
+  const { m, owner, inverseCount, columnScale } = new AlignmentPlan(n, window, rule);
+  const source = attentions.data;
   const data = new Float32Array(layers * m * m);
+  const headSum = new Float32Array(n);
   const row = new Float64Array(m);
-  const mean = new Float32Array(n * n);
+  const size = n * n;
+  const round = Math.fround;
   for (let l = 0; l < layers; l++) {
     yield;
-    alignInto(data, l * m * m, meanOverHeadsInto(mean, attentions, l), 0, n, plan, row);
+    const layerStart = l * heads * size;
+    for (let i = 0; i < n;) {
+      const a = owner[i];
+      let last = i + 1;
+      while (last < n && owner[last] === a) last++;
+      if (a >= 0) {
+        row.fill(0);
+        for (let r = i; r < last; r++) {
+          const rowStart = layerStart + r * n;
+          headSum.set(source.subarray(rowStart, rowStart + n));
+          for (let h = 1; h < heads - 1; h++)
+            for (let j = 0, x = rowStart + h * size; j < n; j++, x++) headSum[j] += source[x];
+          if (heads === 1) {
+            for (let j = 0; j < n; j++) if (owner[j] >= 0) row[owner[j]] += headSum[j];
+            continue;
+          }
+          for (let j = 0, x = rowStart + (heads - 1) * size; j < n; j++, x++) {
+            const b = owner[j];
+            if (b >= 0) row[b] += round(round(headSum[j] + source[x]) / heads);
+          }
+        }
+        const scale = inverseCount[a];
+        for (let b = 0, x = l * m * m + a * m; b < m; b++, x++) data[x] += row[b] * scale * columnScale[b];
+      }
+      i = last;
+    }
   }
   return { data, shape: [layers, 1, m, m] };
 }

@@ -6,6 +6,7 @@ import { countResultTypes, dataTypeFilter, newCounters } from './metrics/frequen
 import { DEFAULT_PRESET, describeChoices, type PresetName } from './presets';
 import type { TokenMode } from './parser';
 import { languageSpec } from './languages';
+import { LayerMeanStore, type LayerMeanStoreOptions, type LayerMeans } from './layerMeans';
 import { LoadedModel, type LoadModelOptions } from './model';
 import {
   catDefinition,
@@ -37,7 +38,7 @@ import {
 import {
   AnalyzedWindowRecord,
   attachTensorSource,
-  DEFAULT_TENSOR_CACHE_BYTES,
+  defaultTensorCacheBytes,
   residentTensors,
   TensorCache,
   TensorsReleasedError,
@@ -124,11 +125,14 @@ export interface AnalyzerOptions extends LoadModelOptions {
   modelDir: string;
   grammarsDir?: string;
   /**
-   * Bytes of full attention tensors kept for recently used windows (default 256 MiB), least
-   * recently used evicted first; an evicted window costs one forward pass when a view of one head,
-   * rollout, flow or value-weighted attention, or a per-head report needs it again.
+   * Bytes of full attention tensors kept for recently used windows (default: two of the model's
+   * largest windows, at most 256 MiB), least recently used evicted first; an evicted window costs
+   * one forward pass when a view of one head, rollout, flow or value-weighted attention, or a
+   * per-head report needs it again.
    */
   tensorCacheBytes?: number;
+  /** How every window's layer means are kept (layerMeans.ts): float16 or float32, memory limit, spill folder. */
+  layerMeans?: LayerMeanStoreOptions;
 }
 
 /** Checks text before any work: empty, binary or oversized input gets a clear message. */
@@ -161,15 +165,30 @@ export class Analyzer {
     readonly parser: CodeParser,
     readonly model: LoadedModel,
     readonly tensorCache: TensorCache,
+    /** Every analysed window's layer means, compact and spilled to a temporary file past a memory limit. */
+    readonly layerMeans: LayerMeanStore,
   ) {}
 
   static async create(options: AnalyzerOptions): Promise<Analyzer> {
-    const cache = new TensorCache(options.tensorCacheBytes ?? DEFAULT_TENSOR_CACHE_BYTES);
+    // Bad limits are refused before the model loads.
+    if (options.tensorCacheBytes !== undefined) new TensorCache(options.tensorCacheBytes);
+    const layerMeans = new LayerMeanStore(options.layerMeans);
     const [parser, model] = await Promise.all([
       CodeParser.create(options.grammarsDir),
       LoadedModel.load(options.modelDir, options),
     ]);
-    return new Analyzer(parser, model, cache);
+    const { layers, heads, maxPositions, hasValueNorms } = model.info;
+    const cache = new TensorCache(
+      options.tensorCacheBytes ?? defaultTensorCacheBytes(layers, heads, maxPositions, hasValueNorms),
+    );
+    return new Analyzer(parser, model, cache, layerMeans);
+  }
+
+  /** `window`'s layer means in this analyzer's store (shared, not copied, when they are there already). */
+  private layerMeansOf(window: AnalyzedWindow): LayerMeans {
+    return window instanceof AnalyzedWindowRecord && window.layerMeans.store === this.layerMeans
+      ? window.layerMeans
+      : this.layerMeans.put(window.layerAttention);
   }
 
   /** Forward passes run since this analyzer was made to recompute evicted windows. */
@@ -351,7 +370,7 @@ export class Analyzer {
       let record: AnalyzedWindowRecord;
       let tensors: WindowTensors | undefined;
       if (earlier) {
-        record = new AnalyzedWindowRecord(window, earlier.layerAttention);
+        record = new AnalyzedWindowRecord(window, this.layerMeansOf(earlier));
         carryPartials(earlier, record);
         reused++;
       } else {
@@ -366,7 +385,7 @@ export class Analyzer {
         mark = performance.now();
         tensors = tensorsOf(window, output, pairRule);
         const layerMeans = await runStepsSliced(alignLayerMeanSteps(output.attentions, window, pairRule), slicer);
-        record = new AnalyzedWindowRecord(window, layerMeans);
+        record = new AnalyzedWindowRecord(window, this.layerMeans.put(layerMeans));
         alignMs += performance.now() - mark;
         tensorSource.cache.put(
           key,
@@ -482,6 +501,7 @@ export class Analyzer {
     this.disposed = true;
     this.parser.dispose();
     this.tensorCache.clear();
+    this.layerMeans.dispose();
     await this.model.dispose();
   }
 }

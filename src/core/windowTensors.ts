@@ -1,4 +1,5 @@
 import { alignAttention } from './alignment';
+import type { LayerMeans } from './layerMeans';
 import type { ForwardOutput, PairRule, SubwordWindow, Tensor } from './types';
 
 /**
@@ -45,8 +46,21 @@ export interface TensorCacheStats {
   peakEntries: number;
 }
 
-/** 256 MiB: one window of a 12 × 12 model at 512 subwords (212 MiB), about ten of the bundled 4 × 4 one. */
+/** The ceiling of the default cache, 256 MiB: one window of a 12 × 12 model at 512 subwords (212 MiB). */
 export const DEFAULT_TENSOR_CACHE_BYTES = 256 * 2 ** 20;
+
+/** Windows the default cache holds at least (each as large as the model's positions allow), under the ceiling. */
+export const DEFAULT_CACHED_WINDOWS = 2;
+
+/**
+ * The default cache size for a model: {@link DEFAULT_CACHED_WINDOWS} of its largest windows, at
+ * most {@link DEFAULT_TENSOR_CACHE_BYTES}. A small model's windows are small next to a fixed
+ * limit; sized to the model, the cache stays small next to the model itself.
+ */
+export function defaultTensorCacheBytes(layers: number, heads: number, positions: number, valueNorms: boolean): number {
+  const largest = windowTensorBytes(layers, heads, positions, positions, valueNorms);
+  return Math.min(DEFAULT_TENSOR_CACHE_BYTES, DEFAULT_CACHED_WINDOWS * largest);
+}
 
 /**
  * Recently used windows' tensors, least recently used evicted first once their bytes exceed
@@ -203,9 +217,11 @@ export async function windowTensors(window: SubwordWindow): Promise<WindowTensor
 
 /**
  * An analysed window: its subwords, its tokens and each layer's head-mean code-token attention,
- * which is all the default view and the per-layer scores read. The full tensors are getters that
- * read the cache (non-enumerable, on the prototype): they throw {@link TensorsReleasedError} when
- * the window was evicted — `await windowTensors(window)` recomputes it.
+ * which is all the default view and the per-layer scores read, held compactly by a
+ * {@link LayerMeanStore} (layerMeans.ts; float16, spilled to a temporary file past its memory
+ * limit). The full tensors are getters that read the cache (non-enumerable, on the prototype):
+ * they throw {@link TensorsReleasedError} when the window was evicted — `await windowTensors(window)`
+ * recomputes it.
  */
 export class AnalyzedWindowRecord implements SubwordWindow {
   tokenStart: number;
@@ -216,14 +232,19 @@ export class AnalyzedWindowRecord implements SubwordWindow {
 
   constructor(
     window: SubwordWindow,
-    /** [layers, 1, m, m]: each layer's head-mean code-token attention. */
-    public layerAttention: Tensor,
+    /** Each layer's head-mean code-token attention, [layers, 1, m, m]. */
+    readonly layerMeans: LayerMeans,
   ) {
     this.tokenStart = window.tokenStart;
     this.tokenEnd = window.tokenEnd;
     this.ids = window.ids;
     this.pieces = window.pieces;
     this.tokenOfSubword = window.tokenOfSubword;
+  }
+
+  /** [layers, 1, m, m], float32, decoded from the store (read back from its file when it was written there). */
+  get layerAttention(): Tensor {
+    return this.layerMeans.tensor;
   }
 
   private resident(): WindowTensors {

@@ -20,7 +20,10 @@ import { fileTypeFilter, PRESET_USAGE, PRESET_VALUE_OPTIONS, presetOptions } fro
 export const ANALYZE_USAGE = `code-attention analyze FILE [--model DIR] [--device auto|cpu|cuda] [--json]
     ${PRESET_USAGE} [--types reference|data]
     [--keep-comments] [--pair-rule mean|sumMean] [--max-bytes N] [--include-attention]
-    [--cache-mb N]   (MiB of full attention tensors kept for recent windows; default 256; others are recomputed)
+    [--cache-mb N]   (MiB of full attention tensors kept for recent windows; default: two of the model's
+                     largest windows, at most 256; others are recomputed)
+    [--layer-means float16|float32]   (how each window's per-layer head means are kept; float16, the default,
+                     halves them, changes per-layer scores by less than docs/benchmarks.md states)
     [--faithfulness TOKEN|LINE:COL]   (blank out each token of the focus's window and rank the views against it)`;
 
 export async function analyzeCommand(argv: string[]): Promise<number> {
@@ -32,6 +35,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     'faithfulness',
     'types',
     'cache-mb',
+    'layer-means',
     ...PRESET_VALUE_OPTIONS,
   ];
   const args = parseArgs(argv, valueOptions, ['json', 'keep-comments', 'include-attention']);
@@ -61,6 +65,7 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
     modelDir: option(args, 'model') ?? defaultModelDir(),
     executionProvider: choice(args, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto'),
     tensorCacheBytes: cacheMb === undefined ? undefined : Number(cacheMb) * 2 ** 20,
+    layerMeans: { precision: choice(args, 'layer-means', ['float16', 'float32'] as const, 'float16') },
   });
   try {
     const result = await analyzer.analyze(source, language, {
