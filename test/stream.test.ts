@@ -5,6 +5,8 @@ import { Analyzer, coversOffset, coversTokens, WindowOrder } from '../src/core/p
 import type { AnalysisResult } from '../src/core/types';
 import { tokenAttentionRow, type AttentionView } from '../src/core/views';
 import { windowSpan, type PendingWindow } from '../src/core/windowOrder';
+import { functionScores, type FunctionScore } from '../src/presenters/codeLens';
+import { placedLenses, textChange, type PlacedLens } from '../src/presenters/lensCarry';
 import { MODEL_DIR, ROOT } from './helpers';
 
 const sameBytes = (a: Float32Array, b: Float32Array) =>
@@ -53,9 +55,10 @@ describe('window order: the visible code first', () => {
 
   it('runs windows kept from the previous version before any forward pass', () => {
     const order = new WindowOrder([{ start: 420, end: 480 }]);
-    assert.deepEqual(drain(order, pending([...file.map((w) => [w.span.start, w.span.end] as [number, number])], [2])), [
-      2, 4, 0, 1, 3,
-    ]);
+    assert.deepEqual(
+      drain(order, pending([...file.map((w) => [w.span.start, w.span.end] as [number, number])], [2])),
+      [2, 4, 0, 1, 3],
+    );
   });
 
   it('moves a newly preferred span (scrolling) to the front of what is left', () => {
@@ -84,7 +87,11 @@ describe('streaming an analysis window by window', function () {
   let text: string;
   let plain: AnalysisResult;
   before(async () => {
-    analyzer = await Analyzer.create({ modelDir: MODEL_DIR, executionProvider: 'cpu', grammarsDir: join(ROOT, 'grammars') });
+    analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
     text = readFileSync(join(ROOT, 'test', 'fixtures', 'pprint.py'), 'utf8');
     plain = await analyzer.analyze(text, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
   });
@@ -174,5 +181,87 @@ describe('streaming an analysis window by window', function () {
     assert.ok(partials.every((partial) => partial.windowRuns!.forward === 0));
     const fresh = await analyzer.analyze(edited, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
     assert.deepEqual(reanalysed.scores, fresh.scores);
+  });
+});
+
+describe('CodeLens during re-analysis: lenses of unchanged functions stay', function () {
+  this.timeout(300_000);
+  let analyzer: Analyzer;
+  before(async () => {
+    analyzer = await Analyzer.create({
+      modelDir: MODEL_DIR,
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
+  });
+  after(() => analyzer?.dispose());
+  /** The example module four times, its functions renamed per copy: several windows. */
+  const fourCopies = () => {
+    const example = readFileSync(join(ROOT, 'examples', 'lru_cache.py'), 'utf8');
+    return [0, 1, 2, 3].map((copy) => example.replace(/^(\s*)def (\w+)/gm, `$1def $2_${copy}`)).join('\n');
+  };
+  const names = (lenses: Array<PlacedLens | FunctionScore>) =>
+    lenses.map((lens) => ('score' in lens ? lens.score.name : lens.name));
+
+  it('finds the one changed region between two texts', () => {
+    assert.deepEqual(textChange('abcdef', 'abXYef'), { start: 2, oldEnd: 4, newEnd: 4 });
+    assert.deepEqual(textChange('abc', 'abc'), { start: 3, oldEnd: 3, newEnd: 3 });
+    assert.deepEqual(textChange('aaa', 'aaaa'), { start: 3, oldEnd: 3, newEnd: 4 });
+  });
+
+  it('re-anchors every lens of the previous result until the new one reaches its function', async () => {
+    const text = fourCopies();
+    const previous = await analyzer.analyze(text, 'python', { reports: ['catLayers'] });
+    const before = functionScores(previous);
+    assert.ok(previous.windows.length >= 2 && before.length >= 16, `${previous.windows.length} windows`);
+    // One line added inside put_1: every function after it moves by that line.
+    const line = '        self.entries[key] = value\n\n    def hit_rate_1';
+    const added = '        self.writes = 1\n        self.entries[key] = value\n\n    def hit_rate_1';
+    assert.equal(text.split(line).length, 2);
+    const edited = text.replace(line, added);
+
+    // Between the edit and the first window of the new analysis: only the previous result.
+    const carried = placedLenses(edited, undefined, { result: previous, scores: before });
+    assert.deepEqual(names(carried), names(before));
+    for (const lens of carried) {
+      const old = previous.tokens[lens.score.firstToken];
+      assert.equal(edited.slice(lens.offset, lens.offset + old.text.length), old.text, lens.score.name);
+      assert.equal(lens.carried, lens.score.name === 'put_1' ? 'edited' : 'unchanged', lens.score.name);
+    }
+
+    // As windows land, their functions' lenses become the new analysis's; the others stay carried.
+    const partials: AnalysisResult[] = [];
+    const final = await analyzer.reanalyze(previous, edited, {
+      reports: ['catLayers'],
+      onPartial: (partial) => partials.push(partial),
+    });
+    assert.ok(partials.length >= 1);
+    const finalScores = functionScores(final);
+    for (const partial of partials) {
+      const shown = placedLenses(
+        edited,
+        { result: partial, scores: functionScores(partial) },
+        { result: previous, scores: before },
+      );
+      assert.deepEqual(names(shown), names(before), 'no lens disappears');
+      const fresh = shown.filter((lens) => !lens.carried);
+      assert.ok(fresh.length > 0 && fresh.length < shown.length);
+      for (const lens of fresh) {
+        const same = finalScores.find((score) => score.name === lens.score.name)!;
+        assert.equal(lens.score.cat, same.cat, `${lens.score.name}: a partial result's lens is the final one`);
+        assert.equal(lens.offset, final.tokens[same.firstToken].startIndex);
+      }
+    }
+    const done = placedLenses(edited, { result: final, scores: finalScores }, { result: previous, scores: before });
+    assert.deepEqual(names(done), names(finalScores));
+    assert.ok(done.every((lens) => !lens.carried));
+  });
+
+  it('drops the lens of a function whose first line the edit changed', async () => {
+    const text = readFileSync(join(ROOT, 'examples', 'lru_cache.py'), 'utf8');
+    const previous = await analyzer.analyze(text, 'python', { reports: ['catLayers'] });
+    const edited = text.replace('    def put(self, key, value):\n', '    def store(self, key, value):\n');
+    const shown = placedLenses(edited, undefined, { result: previous, scores: functionScores(previous) });
+    assert.deepEqual(names(shown), ['__init__', 'get', 'hit_rate', 'most_common_words']);
   });
 });

@@ -359,7 +359,7 @@ export class Analyzer {
       reused: earlierOf[index] !== undefined,
     }));
     const order = options.order ?? new WindowOrder();
-    const done: Array<AnalyzedWindow | undefined> = new Array(plan.windows.length);
+    const done: Array<AnalyzedWindow | undefined> = plan.windows.map(() => undefined);
     const resultOf = (windows: AnalyzedWindow[], partial?: AnalysisResult['partial']): AnalysisResult => ({
       schemaVersion: 1,
       source: { path: options.path, language, text: source, version: options.version },

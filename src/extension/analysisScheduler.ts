@@ -9,7 +9,8 @@ const DEBOUNCE_MS = 800;
 
 /**
  * When files are analysed: the Analyze command, automatic analysis of supported files on open,
- * on switching editors and after edits (debounced), and dropping results that became stale.
+ * on switching editors and after edits (debounced), which windows run first (what the editor
+ * shows), and dropping results that became stale.
  */
 export class AnalysisScheduler implements vscode.Disposable {
   private timer: NodeJS.Timeout | undefined;
@@ -26,6 +27,9 @@ export class AnalysisScheduler implements vscode.Disposable {
       }),
       vscode.workspace.onDidCloseTextDocument((document) => service.forget(document)),
       vscode.window.onDidChangeActiveTextEditor((editor) => editor && this.schedule(editor.document)),
+      // Scrolling or moving the cursor to code not analysed yet runs its windows next.
+      vscode.window.onDidChangeTextEditorVisibleRanges((event) => service.prefer(event.textEditor.document)),
+      vscode.window.onDidChangeTextEditorSelection((event) => service.prefer(event.textEditor.document)),
       vscode.workspace.onDidChangeConfiguration((event) => affectsModel(event) && service.invalidate()),
       { dispose: () => clearTimeout(this.timer) },
     ];
