@@ -33,6 +33,7 @@ const entryPoints = [
   { in: 'src/bench/stdlibCorpus.ts', out: 'stdlib-corpus' },
   { in: 'src/cli/corpusWorker.ts', out: 'corpusWorker' },
   { in: 'src/bench/memoryProbe.ts', out: 'memory-probe' },
+  { in: 'src/bench/streamBench.ts', out: 'stream-bench' },
 ].filter((entry) => existsSync(join(root, entry.in)));
 
 const webviewEntryPoints = [

@@ -22,6 +22,8 @@ export class AnalysisScheduler implements vscode.Disposable {
       vscode.commands.registerCommand('codeAttention._lastResultSummary', () =>
         service.lastResult ? resultSummary(service.lastResult) : undefined,
       ),
+      // For the integration tests: where the active document's analysis stands.
+      vscode.commands.registerCommand('codeAttention._analysisState', () => this.state()),
       vscode.workspace.onDidChangeTextDocument((event) => {
         if (event.contentChanges.length > 0) this.schedule(event.document);
       }),
@@ -51,6 +53,20 @@ export class AnalysisScheduler implements vscode.Disposable {
     if (result.warnings.length)
       void vscode.window.showWarningMessage(`Code Attention Lens: ${messageText(result.warnings.join(' '))}`);
     return resultSummary(result);
+  }
+
+  private state() {
+    const document = vscode.window.activeTextEditor?.document;
+    if (!document) return undefined;
+    const running = this.service.running(document);
+    const shown = this.service.partialFor(document);
+    return {
+      version: document.version,
+      complete: this.service.resultFor(document) !== undefined,
+      running: running !== undefined,
+      windowsDone: shown?.partial?.windowsDone ?? shown?.windows.length,
+      windowsTotal: shown?.partial?.windowsTotal ?? shown?.windows.length,
+    };
   }
 
   private schedule(document: vscode.TextDocument): void {
