@@ -363,6 +363,7 @@ describe('Code Attention Lens in a real VS Code', () => {
         )) as vscode.CodeLens[]
       ).map((lens) => `${lens.range.start.line}: ${lens.command?.title ?? ''}`);
     const before = await lensTitles();
+    const original = editor.document.getText();
     assert.ok(before.length >= 5, before.join('; '));
     // A line added inside the body of `put`: later functions move down one line, none loses its lens.
     const line = editor.document
@@ -390,7 +391,11 @@ describe('Code Attention Lens in a real VS Code', () => {
       assert.equal(after.length, before.length);
       assert.ok(after.every((entry) => !entry.includes('before the edit')));
     } finally {
-      await vscode.commands.executeCommand('undo');
+      // Back to the file on disk (an undo could go to another focused widget and leave the file edited).
+      await vscode.window.showTextDocument(editor.document);
+      await vscode.commands.executeCommand('workbench.action.files.revert');
+      assert.equal(editor.document.getText(), original);
+      assert.equal(editor.document.isDirty, false);
     }
   });
 
