@@ -35,6 +35,7 @@ const entryPoints = [
   { in: 'src/bench/memoryProbe.ts', out: 'memory-probe' },
   { in: 'src/bench/freezeProbe.ts', out: 'freeze-probe' },
   { in: 'src/bench/precisionProbe.ts', out: 'precision-probe' },
+  { in: 'src/bench/streamBench.ts', out: 'stream-bench' },
 ].filter((entry) => existsSync(join(root, entry.in)));
 
 const webviewEntryPoints = [

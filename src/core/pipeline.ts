@@ -23,6 +23,7 @@ import { CodeParser } from './parser';
 import { keptDistances, type ScoreOptions } from './scoreOptions';
 import { runStepsSliced, Slicer } from './slices';
 import { planWindows } from './windows';
+import { WindowOrder, windowSpan, type PendingWindow } from './windowOrder';
 import type { SubwordSequence } from './tokenizer';
 import {
   carryPartials,
@@ -63,6 +64,7 @@ import type {
 } from './types';
 
 export { keptDistances, type ScoreOptions } from './scoreOptions';
+export { coversOffset, coversTokens, WindowOrder, type TextSpan } from './windowOrder';
 export { residentTensors, TensorCache, TensorsReleasedError, windowTensors, type WindowTensors } from './windowTensors';
 
 /** Input the analysis refuses, with a one-line message for the user. */
@@ -111,6 +113,17 @@ export interface AnalyzeOptions {
    * plan's starts, re-anchored); `reanalyze` passes them when they let more windows be reused.
    */
   windowStarts?: readonly number[];
+  /**
+   * Which windows run first (default: file order, windows kept by `reanalyze` first); the caller
+   * may change its preferred spans while the analysis runs (the editor's visible ranges).
+   */
+  order?: WindowOrder;
+  /**
+   * Hears a partial result after each window but the last: the windows done so far (file order)
+   * with the per-layer reports summed over them, `partial` saying how many. The final result is
+   * the one an analysis without `onPartial` gives.
+   */
+  onPartial?: (partial: AnalysisResult) => void;
 }
 
 /**
@@ -362,11 +375,51 @@ export class Analyzer {
     let metricsMs = 0;
     let forwardPasses = 0;
     let reused = 0;
-    const windows: AnalyzedWindow[] = [];
-    for (const [index, window] of plan.windows.entries()) {
+    // Claimed in file order, so that of two identical windows the first gets the first earlier one.
+    const earlierOf = plan.windows.map((window) => reusable.get(windowKey(window, tensorSource.prefix))?.shift());
+    const pending: PendingWindow[] = plan.windows.map((window, index) => ({
+      index,
+      span: windowSpan(window, tokensFed),
+      reused: earlierOf[index] !== undefined,
+    }));
+    const order = options.order ?? new WindowOrder();
+    const done: Array<AnalyzedWindow | undefined> = plan.windows.map(() => undefined);
+    const resultOf = (windows: AnalyzedWindow[], partial?: AnalysisResult['partial']): AnalysisResult => ({
+      schemaVersion: 1,
+      source: { path: options.path, language, text: source, version: options.version },
+      model: info,
+      device: this.model.device,
+      options: {
+        keepComments: parsed.keptComments,
+        pairRule,
+        distance,
+        typeFilter,
+        ...(options.preset ? { preset: options.preset } : {}),
+        ...(options.tokens ? { tokens: options.tokens } : {}),
+        ...(options.maxSubwords ? { maxSubwords: options.maxSubwords } : {}),
+        ...(options.collapseWhitespace && tokenMode === 'leaves' ? { collapseWhitespace: true } : {}),
+      },
+      tree: parsed.tree,
+      tokens: parsed.tokens,
+      errors: parsed.errors,
+      windows,
+      scores: {},
+      timings: { parseMs, tokenizeMs, forwardMs, alignMs, metricsMs, totalMs: performance.now() - started },
+      warnings: [...warnings],
+      dataFlow,
+      windowRuns: { forward: forwardPasses, reused },
+      ...(partial ? { partial } : {}),
+    });
+    while (pending.length) {
       cancelled();
+      const index = order.next(pending);
+      pending.splice(
+        pending.findIndex((entry) => entry.index === index),
+        1,
+      );
+      const window = plan.windows[index];
       const key = windowKey(window, tensorSource.prefix);
-      const earlier = reusable.get(key)?.shift();
+      const earlier = earlierOf[index];
       let record: AnalyzedWindowRecord;
       let tensors: WindowTensors | undefined;
       if (earlier) {
@@ -376,7 +429,7 @@ export class Analyzer {
       } else {
         options.onProgress?.(
           `Running the model on window ${index + 1} of ${plan.windows.length}`,
-          index / plan.windows.length,
+          (plan.windows.length - pending.length - 1) / plan.windows.length,
         );
         mark = performance.now();
         const output = await forward(window.ids);
@@ -409,35 +462,23 @@ export class Analyzer {
         ensurePartial(context, record, report, heads, tensors);
       }
       metricsMs += performance.now() - mark;
-      windows.push(record);
+      done[index] = record;
+      if (options.onPartial && pending.length) {
+        cancelled();
+        const windowsSoFar = done.filter((entry): entry is AnalyzedWindow => entry !== undefined);
+        const partial = resultOf(windowsSoFar, {
+          windowsDone: windowsSoFar.length,
+          windowsTotal: plan.windows.length,
+        });
+        // Only the reports whose window sums are all there (not data-chosen CAT types, which need every window).
+        for (const report of missingReports(partial, options.reports ?? 'all'))
+          if (wanted.some(([name]) => name === windowReportOf(report)[0])) assignReport(partial, report, context);
+        options.onPartial(partial);
+      }
     }
     cancelled();
 
-    const result: AnalysisResult = {
-      schemaVersion: 1,
-      source: { path: options.path, language, text: source, version: options.version },
-      model: info,
-      device: this.model.device,
-      options: {
-        keepComments: parsed.keptComments,
-        pairRule,
-        distance,
-        typeFilter,
-        ...(options.preset ? { preset: options.preset } : {}),
-        ...(options.tokens ? { tokens: options.tokens } : {}),
-        ...(options.maxSubwords ? { maxSubwords: options.maxSubwords } : {}),
-        ...(options.collapseWhitespace && tokenMode === 'leaves' ? { collapseWhitespace: true } : {}),
-      },
-      tree: parsed.tree,
-      tokens: parsed.tokens,
-      errors: parsed.errors,
-      windows,
-      scores: {},
-      timings: { parseMs, tokenizeMs, forwardMs, alignMs, metricsMs, totalMs: 0 },
-      warnings,
-      dataFlow,
-      windowRuns: { forward: forwardPasses, reused },
-    };
+    const result = resultOf(done as AnalyzedWindow[]);
     for (const report of missingReports(result, options.reports ?? 'all')) {
       await slicer.yieldIfDue();
       mark = performance.now();

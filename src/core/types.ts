@@ -216,6 +216,11 @@ export interface AnalysisResult {
   warnings: string[];
   /** Windows that ran the model, and windows carried over unchanged from a previous analysis (`reanalyze`). */
   windowRuns?: { forward: number; reused: number };
+  /**
+   * Only on a partial result (`AnalyzeOptions.onPartial`): `windows` holds the windows done so far
+   * (in file order) and `scores` sums over them; the final result has no such field.
+   */
+  partial?: { windowsDone: number; windowsTotal: number };
 }
 
 /**

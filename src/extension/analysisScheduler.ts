@@ -9,7 +9,8 @@ const DEBOUNCE_MS = 800;
 
 /**
  * When files are analysed: the Analyze command, automatic analysis of supported files on open,
- * on switching editors and after edits (debounced), and dropping results that became stale.
+ * on switching editors and after edits (debounced), which windows run first (what the editor
+ * shows), and dropping results that became stale.
  */
 export class AnalysisScheduler implements vscode.Disposable {
   private timer: NodeJS.Timeout | undefined;
@@ -21,11 +22,16 @@ export class AnalysisScheduler implements vscode.Disposable {
       vscode.commands.registerCommand('codeAttention._lastResultSummary', () =>
         service.lastResult ? resultSummary(service.lastResult) : undefined,
       ),
+      // For the integration tests: where the active document's analysis stands.
+      vscode.commands.registerCommand('codeAttention._analysisState', () => this.state()),
       vscode.workspace.onDidChangeTextDocument((event) => {
         if (event.contentChanges.length > 0) this.schedule(event.document);
       }),
       vscode.workspace.onDidCloseTextDocument((document) => service.forget(document)),
       vscode.window.onDidChangeActiveTextEditor((editor) => editor && this.schedule(editor.document)),
+      // Scrolling or moving the cursor to code not analysed yet runs its windows next.
+      vscode.window.onDidChangeTextEditorVisibleRanges((event) => service.prefer(event.textEditor.document)),
+      vscode.window.onDidChangeTextEditorSelection((event) => service.prefer(event.textEditor.document)),
       vscode.workspace.onDidChangeConfiguration((event) => affectsModel(event) && service.invalidate()),
       { dispose: () => clearTimeout(this.timer) },
     ];
@@ -47,6 +53,20 @@ export class AnalysisScheduler implements vscode.Disposable {
     if (result.warnings.length)
       void vscode.window.showWarningMessage(`Code Attention Lens: ${messageText(result.warnings.join(' '))}`);
     return resultSummary(result);
+  }
+
+  private state() {
+    const document = vscode.window.activeTextEditor?.document;
+    if (!document) return undefined;
+    const running = this.service.running(document);
+    const shown = this.service.partialFor(document);
+    return {
+      version: document.version,
+      complete: this.service.resultFor(document) !== undefined,
+      running: running !== undefined,
+      windowsDone: shown?.partial?.windowsDone ?? shown?.windows.length,
+      windowsTotal: shown?.partial?.windowsTotal ?? shown?.windows.length,
+    };
   }
 
   private schedule(document: vscode.TextDocument): void {

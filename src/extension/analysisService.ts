@@ -1,16 +1,24 @@
-import { homedir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isLanguageId } from '../core/languages';
-import { findModels, ModelLoadError, modelEntry, type ModelEntry } from '../core/model';
-import { ModelProcessStoppedError } from '../core/modelProcess';
-import { AnalysisCancelledError, type Analyzer, InputError } from '../core/pipeline';
+import { ModelLoadError, type ModelEntry } from '../core/model';
+import { type Analyzer, coversOffset, WindowOrder } from '../core/pipeline';
 import type { AnalysisResult, ExecutionProviderSetting, LanguageId } from '../core/types';
 import { messageText } from '../presenters/escape';
-import { modelFoldersFromSetting } from '../presenters/models';
 import { settings } from './config';
-import { ModelCache } from './modelCache';
-import { analysisLog, sameSetup, type InFlight } from './analysisRuns';
+import type { ModelCache } from './modelCache';
+import { ModelList } from './modelList';
+import {
+  AnalysisFlights,
+  analysisLog,
+  failureMessage,
+  focusSpans,
+  loggedModelCache,
+  notePartial,
+  sameSetup,
+  withNotification,
+  type InFlight,
+} from './analysisRuns';
 import { unsupportedLanguageMessage } from '../presenters/status';
 
 const SELECTED_MODEL_KEY = 'codeAttention.selectedModel';
@@ -22,14 +30,15 @@ const SELECTED_MODEL_KEY = 'codeAttention.selectedModel';
  */
 export class AnalysisService implements vscode.Disposable {
   private readonly models: ModelCache;
+  private readonly modelList: ModelList;
   private readonly results = new Map<string, AnalysisResult>();
-  private readonly inFlight = new Map<string, InFlight>();
+  private readonly inFlight = new AnalysisFlights();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
   private readonly invalidated = new vscode.EventEmitter<void>();
   private readonly runningChanged = new vscode.EventEmitter<vscode.Uri>();
+  private readonly partialChanged = new vscode.EventEmitter<vscode.Uri>();
   /** Documents already told that their language is not supported (told once per document). */
   private readonly toldUnsupported = new Set<string>();
-  private readonly toldProblems = new Set<string>();
   /** Why the last analysis of a document version failed (too large, binary, model missing …). */
   private readonly failures = new Map<string, { version: number; message: string }>();
   readonly onDidChangeResult = this.changed.event;
@@ -37,41 +46,21 @@ export class AnalysisService implements vscode.Disposable {
   readonly onDidInvalidate = this.invalidated.event;
   /** An analysis of a document started, progressed or ended ({@link running} tells which). */
   readonly onDidChangeRunning = this.runningChanged.event;
+  /** More windows of a document's analysis in flight are done ({@link partialFor} has them). */
+  readonly onDidChangePartial = this.partialChanged.event;
   lastResult: AnalysisResult | undefined;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly output: vscode.LogOutputChannel,
   ) {
-    this.models = new ModelCache(path.join(context.extensionPath, 'grammars'), {
-      loaded: (analyzer, modelDir, ms) => {
-        const model = analyzer.model;
-        const fallback = model.fallbackReason ? ` (CUDA unavailable: ${model.fallbackReason})` : '';
-        const took = `${ms.toFixed(0)} ms`;
-        output.info(`Loaded ${model.info.displayName} from ${modelDir} on ${model.device}${fallback} in ${took}.`);
-      },
-      failed: (error) => output.error(`Model load failed: ${error.message}`),
-    });
+    this.models = loggedModelCache(path.join(context.extensionPath, 'grammars'), output);
+    this.modelList = new ModelList(context.extensionPath, output);
   }
 
   /** Bundled models first, then folders from the `codeAttention.models` setting. */
   availableModels(): ModelEntry[] {
-    const bundled = findModels(path.join(this.context.extensionPath, 'models'));
-    // In an untrusted workspace VS Code returns only the user's value of this restricted setting.
-    const workspaceRoot = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const setting = modelFoldersFromSetting(settings.modelFolders(), homedir(), workspaceRoot);
-    for (const problem of setting.problems) this.tellOnce(problem);
-    const user = setting.folders.map(modelEntry);
-    const seen = new Set<string>();
-    return [...bundled, ...user].filter((model) => !seen.has(model.path) && seen.add(model.path));
-  }
-
-  /** A warning about the settings, shown once per session however often the models are listed. */
-  private tellOnce(problem: string): void {
-    if (this.toldProblems.has(problem)) return;
-    this.toldProblems.add(problem);
-    this.output.warn(problem);
-    void vscode.window.showWarningMessage(`Code Attention Lens: ${problem}`);
+    return this.modelList.available();
   }
 
   /** Tells the user, once per document, which languages are supported. Returns the language when supported. */
@@ -98,18 +87,11 @@ export class AnalysisService implements vscode.Disposable {
   }
 
   invalidate(): void {
-    for (const flight of this.inFlight.values()) flight.abort.abort();
-    this.inFlight.clear();
+    this.inFlight.abortAll();
     this.results.clear();
     this.failures.clear();
     this.models.clear();
     this.invalidated.fire();
-  }
-
-  private provider(): ExecutionProviderSetting {
-    return vscode.workspace
-      .getConfiguration('codeAttention')
-      .get<ExecutionProviderSetting>('executionProvider', 'auto');
   }
 
   /** The selected model (or `modelPath`), loaded once and kept warm in the model cache. */
@@ -118,7 +100,8 @@ export class AnalysisService implements vscode.Disposable {
       const where = 'Add an exported model folder to the "codeAttention.models" setting.';
       return Promise.reject(new ModelLoadError(`No model is available. ${where}`));
     }
-    return this.models.get(modelPath, this.provider());
+    const settingsOf = vscode.workspace.getConfiguration('codeAttention');
+    return this.models.get(modelPath, settingsOf.get<ExecutionProviderSetting>('executionProvider', 'auto'));
   }
 
   /** Why the analysis of exactly this document version failed, if it did (then hovers do not retry it). */
@@ -131,6 +114,29 @@ export class AnalysisService implements vscode.Disposable {
   resultFor(document: vscode.TextDocument): AnalysisResult | undefined {
     const result = this.results.get(document.uri.toString());
     return result && result.source.version === document.version ? result : undefined;
+  }
+
+  /** The current version's result, or while it is analysed, the windows done so far ({@link AnalysisResult.partial}). */
+  partialFor(document: vscode.TextDocument): AnalysisResult | undefined {
+    return this.resultFor(document) ?? this.inFlight.current(document)?.partial;
+  }
+
+  /** The last complete result of the document, of whatever version (kept until the next one lands). */
+  previousFor(document: vscode.TextDocument): AnalysisResult | undefined {
+    return this.results.get(document.uri.toString());
+  }
+
+  /** A result (perhaps partial) covering the code token at `offset`, analysing its window first if needed. */
+  async resultCovering(document: vscode.TextDocument, offset: number): Promise<AnalysisResult | undefined> {
+    const ready = this.partialFor(document);
+    if (ready && coversOffset(ready, offset)) return ready;
+    const promise = this.analyze(document, { quiet: true });
+    return this.inFlight.covering(this.inFlight.current(document), offset) ?? promise;
+  }
+
+  /** The user looks elsewhere in the document: its unanalysed windows there run next. */
+  prefer(document: vscode.TextDocument): void {
+    this.inFlight.current(document)?.order.prefer(focusSpans(document, vscode.window.visibleTextEditors));
   }
 
   static languageOf(document: vscode.TextDocument): LanguageId | undefined {
@@ -151,35 +157,43 @@ export class AnalysisService implements vscode.Disposable {
     const cached = this.resultFor(document);
     if (cached) return cached;
     const key = document.uri.toString();
-    const running = this.inFlight.get(key);
+    const running = this.inFlight.get(document);
     if (running?.version === document.version) return running.promise;
     running?.abort.abort();
-
     const abort = new AbortController();
+    const order = new WindowOrder(focusSpans(document, vscode.window.visibleTextEditors));
     const version = document.version;
     const requested = performance.now();
     const text = document.getText();
     const run = async (report?: (message: string) => void): Promise<AnalysisResult | undefined> => {
       try {
         const analyzer = await this.getAnalyzer();
+        // Each callback acts only while this run is still the document's flight (an edit starts another).
+        const ifCurrent = (act: (flight: InFlight) => void) => {
+          const flight = this.inFlight.get(document);
+          if (flight?.abort === abort) act(flight);
+          this.runningChanged.fire(document.uri);
+        };
         const onProgress = (message: string) => {
           report?.(message);
-          const flight = this.inFlight.get(key);
-          if (flight?.abort === abort) {
-            flight.progress = message;
-            this.runningChanged.fire(document.uri);
-          }
+          ifCurrent((flight) => (flight.progress = message));
         };
+        const onPartial = (partial: AnalysisResult) =>
+          ifCurrent((flight) => {
+            notePartial(flight, partial);
+            this.partialChanged.fire(document.uri);
+          });
         // Hover, status bar and CodeLens need per-layer scores only; the score panel completes the rest when it opens.
         const definition = settings.analysisOptions();
-        const options = { path: document.uri.fsPath, version, signal: abort.signal, onProgress, ...definition };
         const reports = ['catLayers', 'dataFlowLayers'] as const;
+        const signal = abort.signal;
+        const options = { path: document.uri.fsPath, version, signal, onProgress, onPartial, order, reports };
         // After an edit, only the windows whose subwords changed run the model again.
         const previous = this.results.get(key);
         const result =
           previous && sameSetup(previous, analyzer, definition)
-            ? await analyzer.reanalyze(previous, text, { ...options, reports })
-            : await analyzer.analyze(text, language, { ...options, reports });
+            ? await analyzer.reanalyze(previous, text, { ...definition, ...options })
+            : await analyzer.analyze(text, language, { ...definition, ...options });
         this.output.info(
           analysisLog(path.basename(document.uri.fsPath), version, result, performance.now() - requested),
         );
@@ -191,42 +205,29 @@ export class AnalysisService implements vscode.Disposable {
         }
         return document.version === version ? result : undefined;
       } catch (error) {
-        if (error instanceof AnalysisCancelledError) return undefined;
-        const known =
-          error instanceof InputError || error instanceof ModelLoadError || error instanceof ModelProcessStoppedError;
-        const message = known ? error.message : `Analysis failed: ${(error as Error).message}`;
+        const message = failureMessage(error);
+        if (message === undefined) return undefined;
         this.output.error(message);
         this.failures.set(key, { version, message });
         if (!options.quiet) void vscode.window.showWarningMessage(`Code Attention Lens: ${messageText(message)}`);
         return undefined;
       } finally {
-        if (this.inFlight.get(key)?.abort === abort) {
-          this.inFlight.delete(key);
+        if (this.inFlight.owns(document, abort)) {
+          this.inFlight.delete(document);
           this.runningChanged.fire(document.uri);
         }
       }
     };
-    const promise = options.withProgress
-      ? Promise.resolve(
-          vscode.window.withProgress(
-            { location: vscode.ProgressLocation.Notification, title: 'Code Attention Lens', cancellable: true },
-            (progress, token) => {
-              token.onCancellationRequested(() => abort.abort());
-              progress.report({ message: `Analysing ${messageText(path.basename(document.uri.fsPath))}…` });
-              return run((message) => progress.report({ message: messageText(message) }));
-            },
-          ),
-        )
-      : run();
-    this.inFlight.set(key, { version, promise, abort });
+    const promise = options.withProgress ? withNotification(document, abort, run) : run();
+    this.inFlight.set(document, { version, promise, abort, order, waiting: [] });
     this.runningChanged.fire(document.uri);
     return promise;
   }
 
-  /** The analysis of this document in flight, if any, with its last progress message. */
-  running(document: vscode.TextDocument): { progress?: string } | undefined {
-    const flight = this.inFlight.get(document.uri.toString());
-    return flight && { progress: flight.progress };
+  /** The analysis of this document in flight, if any: its last progress message, windows done and in all. */
+  running(document: vscode.TextDocument): { progress?: string; windowsDone?: number; windowsTotal?: number } | void {
+    const flight = this.inFlight.get(document);
+    return flight && { progress: flight.progress, ...flight.partial?.partial };
   }
 
   forget(document: vscode.TextDocument): void {
@@ -234,8 +235,7 @@ export class AnalysisService implements vscode.Disposable {
     this.results.delete(key);
     this.failures.delete(key);
     this.toldUnsupported.delete(key);
-    this.inFlight.get(key)?.abort.abort();
-    this.inFlight.delete(key);
+    this.inFlight.delete(document);
   }
 
   dispose(): void {
@@ -244,5 +244,6 @@ export class AnalysisService implements vscode.Disposable {
     this.changed.dispose();
     this.invalidated.dispose();
     this.runningChanged.dispose();
+    this.partialChanged.dispose();
   }
 }

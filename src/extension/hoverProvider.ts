@@ -47,15 +47,16 @@ export class HoverController implements vscode.Disposable {
   private async provide(document: vscode.TextDocument, position: vscode.Position): Promise<vscode.Hover | undefined> {
     const service = this.service;
     const mayAnalyze = settings.autoAnalyze() && !service.failureFor(document);
-    const result =
-      service.resultFor(document) ?? (mayAnalyze ? await service.analyze(document, { quiet: true }) : undefined);
+    // The windows done so far are enough when one holds this token (the visible code is analysed first).
+    const offset = document.offsetAt(position);
+    const result = mayAnalyze ? await service.resultCovering(document, offset) : service.partialFor(document);
     if (!result || result.source.version !== document.version) {
       const failure = service.failureFor(document);
       return failure
         ? new vscode.Hover(new vscode.MarkdownString().appendText(`Code Attention Lens: ${failure}`))
         : undefined;
     }
-    const focus = tokenAtOffset(result.tokens, document.offsetAt(position));
+    const focus = tokenAtOffset(result.tokens, offset);
     if (focus === undefined) return undefined;
     const editor = vscode.window.visibleTextEditors.find((candidate) => candidate.document === document);
     let presentation;

@@ -39,8 +39,9 @@ export class StatusBarController implements vscode.Disposable {
     const shown = statusPresentation(result, this.state.view);
     const text = this.state.dataFlowEnabled && result?.dataFlow ? `${shown.text} · data flow` : shown.text;
     const running = this.service.running(editor.document);
-    const step = running?.progress?.match(/window (\d+) of (\d+)/);
-    const windows = step ? ` ${Number(step[1]) - 1}/${step[2]} windows` : '';
+    // Windows finish out of file order (the visible ones first): count the partial result's windows.
+    const total = running?.windowsTotal ?? running?.progress?.match(/window \d+ of (\d+)/)?.[1];
+    const windows = total ? ` ${running?.windowsDone ?? 0}/${total} windows` : '';
     // While an analysis runs, a spinner (with windows done / total) replaces the view's icon.
     this.item.text = running ? text.replace(/^\$\([\w-]+\)/, `$(sync~spin)${windows}`) : text;
     this.item.tooltip = running ? `Analysing: ${running.progress ?? 'starting'}…\n${shown.tooltip}` : shown.tooltip;

@@ -1,4 +1,4 @@
-import { catReport, parsedOf, type ScoreOptions } from '../core/pipeline';
+import { catReport, coversTokens, parsedOf, type ScoreOptions } from '../core/pipeline';
 import { referenceTypeFilter } from '../core/metrics/catScore';
 import type { AnalysisResult, SourceRange } from '../core/types';
 import { tooltipText } from './escape';
@@ -29,17 +29,24 @@ export interface FunctionScore {
   bestLayer: number;
   bestLayerScore: number;
   tokens: number;
+  /** The function's code tokens, `[firstToken, endToken)`. */
+  firstToken: number;
+  endToken: number;
 }
 
 /**
  * CAT-score of each function of a file: the same definition as the file score, restricted to
  * the code tokens inside the function (pairs within the function only). Functions with fewer
- * than `minTokens` tokens are skipped; anonymous functions shorter than a line are too.
+ * than `minTokens` tokens are skipped; anonymous functions shorter than a line are too. On a
+ * partial result, only the functions whose windows all ran are scored. `known` holds scores of
+ * the same text computed before (keyed by {@link functionKey}): a function's score depends only
+ * on the windows over it, so a later partial result or the final one gives the same number.
  */
 export function functionScores(
   result: AnalysisResult,
   options: Partial<ScoreOptions> = {},
   minTokens = 12,
+  known?: Map<string, FunctionScore>,
 ): FunctionScore[] {
   const parsed = parsedOf(result);
   const scoreOptions: ScoreOptions = {
@@ -58,6 +65,12 @@ export function functionScores(
     const last = inside[inside.length - 1].index + 1;
     if (inside[0].range.start.line === inside[inside.length - 1].range.end.line && node.type !== 'function_definition')
       continue;
+    const earlier = known?.get(functionKey(first, last));
+    if (earlier) {
+      scores.push(earlier);
+      continue;
+    }
+    if (!coversTokens(result, first, last)) continue;
     const report = catReport(result, parsed, scoreOptions, first, last, false);
     const perLayer = report.score.perLayer;
     const finite = perLayer.filter(Number.isFinite);
@@ -75,10 +88,15 @@ export function functionScores(
       bestLayer,
       bestLayerScore: perLayer[bestLayer],
       tokens: inside.length,
+      firstToken: first,
+      endToken: last,
     });
+    known?.set(functionKey(first, last), scores[scores.length - 1]);
   }
   return scores;
 }
+
+export const functionKey = (first: number, last: number) => `${first}:${last}`;
 
 /** What a function's CodeLens shows: the title (rendered with icons) and the plain tooltip naming the function. */
 export function functionLens(score: FunctionScore): { title: string; tooltip: string } {

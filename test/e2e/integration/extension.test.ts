@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 
@@ -288,6 +288,116 @@ describe('Code Attention Lens in a real VS Code', () => {
     } finally {
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
       await vscode.workspace.fs.delete(file);
+    }
+  });
+
+  it('a 3,000-line file: the visible code’s highlights come before the rest; peak extension-host RSS', async function () {
+    this.timeout(900_000);
+    // pprint.py five times, its functions renamed per copy: about 3,300 lines and 60–70 windows.
+    const pprint = readFileSync(path.join(extensionPath(), 'test', 'fixtures', 'pprint.py'), 'utf8');
+    const text = [0, 1, 2, 3, 4]
+      .map((copy) => pprint.replace(/^(\s*)(def|class) (\w+)/gm, `$1$2 $3_${copy}`))
+      .join('\n');
+    assert.ok(text.split('\n').length >= 3000);
+    const file = vscode.Uri.file(path.join(workspace(), 'long_module.py'));
+    await vscode.workspace.fs.writeFile(file, Buffer.from(text, 'utf8'));
+    type State = { complete: boolean; running: boolean; windowsDone?: number; windowsTotal?: number };
+    const state = async () => (await vscode.commands.executeCommand('codeAttention._analysisState')) as State;
+    let peakRss = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+    try {
+      const editor = await open('long_module.py');
+      // Scroll to the fourth copy and put the cursor on a name there, as a user would.
+      const line = text.split('\n').findIndex((row) => row.startsWith('class PrettyPrinter_3'));
+      const character = 'class '.length + 2;
+      editor.selection = new vscode.Selection(line, character, line, character);
+      editor.revealRange(new vscode.Range(line, 0, line + 30, 0), vscode.TextEditorRevealType.AtTop);
+      const started = Date.now();
+      const hovers = (await vscode.commands.executeCommand(
+        'vscode.executeHoverProvider',
+        editor.document.uri,
+        new vscode.Position(line, character),
+      )) as vscode.Hover[];
+      const hoverMs = Date.now() - started;
+      const card = hovers
+        .flatMap((hover) => hover.contents.map((content) => (content as vscode.MarkdownString).value))
+        .join('\n');
+      const atHover = await state();
+      assert.match(card, /\| token \| line \| weight \|/);
+      assert.ok(
+        atHover.running && !atHover.complete && atHover.windowsDone! < atHover.windowsTotal!,
+        `the hover came before the whole file was analysed: ${JSON.stringify(atHover)}`,
+      );
+      // The whole file follows in the background, without refusal.
+      const until = Date.now() + 840_000;
+      let last = atHover;
+      while (!last.complete) {
+        assert.ok(Date.now() < until, `not finished: ${JSON.stringify(last)}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        last = await state();
+        assert.ok(last.running || last.complete, `the analysis stopped without a result: ${JSON.stringify(last)}`);
+      }
+      const wholeMs = Date.now() - started;
+      const summary = (await vscode.commands.executeCommand('codeAttention.analyzeFile')) as { tokens: number };
+      assert.ok(summary.tokens > 10_000, String(summary.tokens));
+      console.log(
+        `  measured: ${text.split('\n').length} lines, ${last.windowsTotal} windows; hover after ${hoverMs} ms ` +
+          `(${atHover.windowsDone}/${atHover.windowsTotal} windows done), whole file after ${wholeMs} ms; ` +
+          `extension host peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+      );
+    } finally {
+      clearInterval(sampler);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.workspace.fs.delete(file);
+    }
+  });
+
+  it('an edit keeps the CodeLens of every function until the new analysis lands', async () => {
+    const editor = await open('lru_cache.py');
+    await vscode.commands.executeCommand('codeAttention.analyzeFile');
+    const lensTitles = async () =>
+      (
+        (await vscode.commands.executeCommand(
+          'vscode.executeCodeLensProvider',
+          editor.document.uri,
+        )) as vscode.CodeLens[]
+      ).map((lens) => `${lens.range.start.line}: ${lens.command?.title ?? ''}`);
+    const before = await lensTitles();
+    const original = editor.document.getText();
+    assert.ok(before.length >= 5, before.join('; '));
+    // A line added inside the body of `get`: later functions move down one line, none loses its lens.
+    const line = editor.document
+      .getText()
+      .split('\n')
+      .findIndex((row) => row.includes('self.entries[key] = value'));
+    try {
+      await editor.edit((edit) => edit.insert(new vscode.Position(line, 0), '        self.writes = 1\n'));
+      const during = await lensTitles();
+      const state = (await vscode.commands.executeCommand('codeAttention._analysisState')) as { complete: boolean };
+      assert.equal(state.complete, false, 'queried before the new version was analysed');
+      assert.equal(during.length, before.length, during.join('; '));
+      const moved = before.map((entry) => {
+        const [at, title] = entry.split(': ');
+        return `${Number(at) > line ? Number(at) + 1 : Number(at)}: ${title}`;
+      });
+      // Same lines (re-anchored), same numbers; the edited function's lens says its number is from before the edit.
+      assert.deepEqual(
+        during.map((entry) => entry.replace(' · before the edit', '')),
+        moved,
+      );
+      assert.equal(during.filter((entry) => entry.endsWith(' · before the edit')).length, 1, during.join('; '));
+      await vscode.commands.executeCommand('codeAttention.analyzeFile');
+      const after = await lensTitles();
+      assert.equal(after.length, before.length);
+      assert.ok(after.every((entry) => !entry.includes('before the edit')));
+    } finally {
+      // The inserted line removed and the file saved as it was (undo or revert can act on another focused widget).
+      if (editor.document.getText() !== original) {
+        await editor.edit((edit) => edit.delete(new vscode.Range(line, 0, line + 1, 0)));
+        await editor.document.save();
+      }
+      assert.equal(editor.document.getText(), original);
+      assert.equal(editor.document.isDirty, false);
     }
   });
 
