@@ -31,8 +31,7 @@ export interface ConvertOptions {
 }
 
 export type ConvertProgress =
-  | { stage: 'checking'; message: string }
-  | { stage: 'writing'; written: number; total: number };
+  { stage: 'checking'; message: string } | { stage: 'writing'; written: number; total: number };
 
 export interface ConvertSummary {
   out: string;
@@ -46,7 +45,11 @@ export interface ConvertSummary {
   tokenizerBuilt: boolean;
 }
 
-export async function convertFolder(sourceDir: string, outDir: string, options: ConvertOptions = {}): Promise<ConvertSummary> {
+export async function convertFolder(
+  sourceDir: string,
+  outDir: string,
+  options: ConvertOptions = {},
+): Promise<ConvertSummary> {
   const source = resolve(sourceDir);
   const out = resolve(outDir);
   const report = options.onProgress ?? (() => undefined);
@@ -54,11 +57,15 @@ export async function convertFolder(sourceDir: string, outDir: string, options: 
     if (options.signal?.aborted) throw new ConvertCancelledError();
   };
   if (!existsSync(source) || !statSync(source).isDirectory())
-    throw new ConvertError(`${source} is not a folder: give the Hugging Face model folder (config.json, safetensors, tokenizer).`);
-  if (existsSync(out) && !statSync(out).isDirectory()) throw new ConvertError(`${out} is a file; the output must be a folder.`);
+    throw new ConvertError(
+      `${source} is not a folder: give the Hugging Face model folder (config.json, safetensors, tokenizer).`,
+    );
+  if (existsSync(out) && !statSync(out).isDirectory())
+    throw new ConvertError(`${out} is a file; the output must be a folder.`);
   if (source === out) throw new ConvertError('The output folder must differ from the Hugging Face folder.');
   const configFile = join(source, 'config.json');
-  if (!existsSync(configFile)) throw new ConvertError(`${source} has no config.json: it is not a Hugging Face model folder.`);
+  if (!existsSync(configFile))
+    throw new ConvertError(`${source} has no config.json: it is not a Hugging Face model folder.`);
   const config = readConfig(configFile);
   const family = familyFor(config.model_type, configFile);
   report({ stage: 'checking', message: `${family.family} family (model_type ${String(config.model_type)})` });
@@ -84,7 +91,10 @@ export async function convertFolder(sourceDir: string, outDir: string, options: 
     writeFileSync(join(out, 'config.json'), JSON.stringify(config, null, 2));
     const name = options.name ?? basename(out);
     const special = Object.fromEntries(
-      Object.entries(SPECIAL_TOKEN_TEXTS).map(([key, text]) => [key, tokenizer.vocabulary.get(text) ?? fallbackId(key, config)]),
+      Object.entries(SPECIAL_TOKEN_TEXTS).map(([key, text]) => [
+        key,
+        tokenizer.vocabulary.get(text) ?? fallbackId(key, config),
+      ]),
     );
     const manifest = {
       name,
@@ -148,7 +158,10 @@ function storedPrecisions(store: WeightStore): string[] {
 export function looksLikeHuggingFaceFolder(folder: string): boolean {
   try {
     const names = readdirSync(folder);
-    return names.includes('config.json') && names.some((name) => name.endsWith('.safetensors') || name === 'pytorch_model.bin');
+    return (
+      names.includes('config.json') &&
+      names.some((name) => name.endsWith('.safetensors') || name === 'pytorch_model.bin')
+    );
   } catch {
     return false;
   }

@@ -34,7 +34,11 @@ export interface WriteOptions {
 }
 
 /** Writes `<file>.partial` (and its data file) and renames them at the end, so a failure leaves no half model. */
-export async function writeOnnxModel(graph: GraphBuilder, file: string, options: WriteOptions = {}): Promise<WrittenModel> {
+export async function writeOnnxModel(
+  graph: GraphBuilder,
+  file: string,
+  options: WriteOptions = {},
+): Promise<WrittenModel> {
   const weightBytes = graph.initializers.reduce((total, init) => total + init.data.byteLength, 0);
   const choice = options.externalData ?? 'auto';
   const external = choice === 'always' || (choice === 'auto' && weightBytes > EXTERNAL_DATA_THRESHOLD);
@@ -67,7 +71,12 @@ export async function writeOnnxModel(graph: GraphBuilder, file: string, options:
       options.shouldStop,
     );
     if (external) {
-      await writeChunks(dataPartial, dataChunks, (written) => options.onBytes?.(modelWritten + written, total), options.shouldStop);
+      await writeChunks(
+        dataPartial,
+        dataChunks,
+        (written) => options.onBytes?.(modelWritten + written, total),
+        options.shouldStop,
+      );
       await rename(dataPartial, `${file}.data`);
     } else {
       await rm(`${file}.data`, { force: true });
@@ -101,11 +110,7 @@ function encodeModel(
   for (const input of graph.inputs) body.message(11, valueInfo(input));
   for (const output of graph.outputs) body.message(12, valueInfo(output));
   const opset = new ProtoMessage().string(1, '').varint(2, OPSET);
-  return new ProtoMessage()
-    .varint(1, IR_VERSION)
-    .string(2, producer)
-    .message(7, body)
-    .message(8, opset);
+  return new ProtoMessage().varint(1, IR_VERSION).string(2, producer).message(7, body).message(8, opset);
 }
 
 function attribute(name: string, value: AttributeValue): ProtoMessage {

@@ -69,10 +69,13 @@ function planRoberta(config: HfConfig, weights: CheckpointWeights): Architecture
     problems.push(`config.json hidden_size ${shape.hidden} is not a multiple of num_attention_heads ${shape.heads}`);
   shape.headSize = Math.floor(shape.hidden / shape.heads);
   const activation = config.hidden_act ?? 'gelu';
-  if (activation !== 'gelu') problems.push(`config.json hidden_act is ${JSON.stringify(activation)}; only "gelu" is supported`);
+  if (activation !== 'gelu')
+    problems.push(`config.json hidden_act is ${JSON.stringify(activation)}; only "gelu" is supported`);
   const positionType = config.position_embedding_type ?? 'absolute';
   if (positionType !== 'absolute')
-    problems.push(`config.json position_embedding_type is ${JSON.stringify(positionType)}; only "absolute" is supported`);
+    problems.push(
+      `config.json position_embedding_type is ${JSON.stringify(positionType)}; only "absolute" is supported`,
+    );
   if (shape.positions < shape.pad + 4)
     problems.push(`config.json max_position_embeddings ${shape.positions} leaves no room after the padding offset`);
   checkTensors(weights, shape, embeddings);
@@ -113,11 +116,20 @@ function checkTensors(weights: CheckpointWeights, shape: RobertaShape, embedding
   for (let layer = 0; layer < Math.min(stored, shape.layers); layer++) {
     const at = `encoder.layer.${layer}.`;
     const square = [hidden, hidden];
-    for (const part of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense']) {
+    for (const part of [
+      'attention.self.query',
+      'attention.self.key',
+      'attention.self.value',
+      'attention.output.dense',
+    ]) {
       weights.expect(`${at}${part}.weight`, square, 'config.json hidden_size');
       weights.expect(`${at}${part}.bias`, [hidden], 'config.json hidden_size');
     }
-    weights.expect(`${at}intermediate.dense.weight`, [intermediate, hidden], 'config.json intermediate_size × hidden_size');
+    weights.expect(
+      `${at}intermediate.dense.weight`,
+      [intermediate, hidden],
+      'config.json intermediate_size × hidden_size',
+    );
     weights.expect(`${at}intermediate.dense.bias`, [intermediate], 'config.json intermediate_size');
     weights.expect(`${at}output.dense.weight`, [hidden, intermediate], 'config.json hidden_size × intermediate_size');
     for (const part of ['output.dense.bias', 'attention.output.LayerNorm.weight', 'attention.output.LayerNorm.bias'])
@@ -147,7 +159,13 @@ function buildRoberta(graph: GraphBuilder, weights: CheckpointWeights, shape: Ro
   const placed = graph.op('Gather', [w('embeddings.position_embeddings.weight'), positions]);
   const typeZero = graph.op('Gather', [w('embeddings.token_type_embeddings.weight'), graph.int64s([0], [])]);
   const summed = graph.op('Add', [graph.op('Add', [words, placed]), typeZero]);
-  let hidden = layerNorm(graph, summed, w('embeddings.LayerNorm.weight'), w('embeddings.LayerNorm.bias'), shape.epsilon);
+  let hidden = layerNorm(
+    graph,
+    summed,
+    w('embeddings.LayerNorm.weight'),
+    w('embeddings.LayerNorm.bias'),
+    shape.epsilon,
+  );
 
   const additiveMask = paddingMask(graph, mask);
   const attentions: string[] = [];
@@ -171,7 +189,10 @@ function buildRoberta(graph: GraphBuilder, weights: CheckpointWeights, shape: Ro
       w(`${at}attention.output.LayerNorm.bias`),
       shape.epsilon,
     );
-    const inner = geluErf(graph, linear(graph, attended, w(`${at}intermediate.dense.weight`), w(`${at}intermediate.dense.bias`)));
+    const inner = geluErf(
+      graph,
+      linear(graph, attended, w(`${at}intermediate.dense.weight`), w(`${at}intermediate.dense.bias`)),
+    );
     const out = linear(graph, inner, w(`${at}output.dense.weight`), w(`${at}output.dense.bias`));
     hidden = layerNorm(
       graph,

@@ -136,7 +136,9 @@ export class WeightStore {
     if (size < 8) throw new ConvertError(`${where} is ${size} bytes long: not a safetensors file.`);
     const headerLength = Number(new DataView(this.readBytes(file, 0, 8).buffer).getBigUint64(0, true));
     if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > size)
-      throw new ConvertError(`${where} announces a ${headerLength}-byte header in a ${size}-byte file: not a safetensors file.`);
+      throw new ConvertError(
+        `${where} announces a ${headerLength}-byte header in a ${size}-byte file: not a safetensors file.`,
+      );
     let header: Record<string, unknown>;
     try {
       header = JSON.parse(new TextDecoder().decode(this.readBytes(file, 8, headerLength))) as Record<string, unknown>;

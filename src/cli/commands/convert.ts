@@ -47,7 +47,9 @@ export async function convertCommand(argv: string[]): Promise<number> {
     );
     // Loading runs the folder's own checks and a probe forward pass: the output is ready for analyze.
     const model = await LoadedModel.load(summary.out, { executionProvider: 'cpu' });
-    process.stderr.write(`loaded: ${model.info.layers} × ${model.info.heads}, windows of ${model.info.maxPositions} subwords\n`);
+    process.stderr.write(
+      `loaded: ${model.info.layers} × ${model.info.heads}, windows of ${model.info.maxPositions} subwords\n`,
+    );
     await model.dispose();
     return 0;
   } catch (error) {
