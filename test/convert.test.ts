@@ -208,7 +208,11 @@ describe('convert: Hugging Face folder → model layout', function () {
       );
       await refused(
         folder,
-        /config\.json num_hidden_layers is 3 but the weights hold 2 layers; .*roberta\.encoder\.layer\.0\.intermediate\.dense\.weight is \[64, 32\] but config\.json intermediate_size × hidden_size means \[48, 32\]/,
+        new RegExp(
+          'config\\.json num_hidden_layers is 3 but the weights hold 2 layers; .*' +
+            'roberta\\.encoder\\.layer\\.0\\.intermediate\\.dense\\.weight is \\[64, 32\\] ' +
+            'but config\\.json intermediate_size × hidden_size means \\[48, 32\\]',
+        ),
       );
     });
 

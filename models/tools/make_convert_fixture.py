@@ -52,7 +52,8 @@ CONFIG = {
     'eos_token_id': 2,
 }
 SNIPPETS = [
-    'def mean(values):\n    total = 0\n    for value in values:\n        total += value\n    return total / len(values)\n',
+    'def mean(values):\n    total = 0\n    for value in values:\n        total += value\n'
+    '    return total / len(values)\n',
     'int max(int a, int b) { return a > b ? a : b; }',
 ]
 
@@ -126,16 +127,19 @@ def main():
         model.save_pretrained(checkpoint)
         for name in ('vocab.json', 'merges.txt'):
             shutil.copy(os.path.join(out, name), checkpoint)
-        subprocess.run([sys.executable, os.path.join(ROOT, 'models', 'export_onnx.py'), checkpoint, exported], check=True)
+        exporter_script = os.path.join(ROOT, 'models', 'export_onnx.py')
+        subprocess.run([sys.executable, exporter_script, checkpoint, exported], check=True)
         inputs = os.path.join(work, 'inputs.json')
         with open(inputs, 'w') as handle:
             json.dump({'ids': ids, 'mask': mask}, handle)
-        result = subprocess.run(['node', os.path.join(HERE, 'run_onnx_outputs.cjs'), os.path.join(exported, 'model.onnx'), inputs],
+        runner = os.path.join(HERE, 'run_onnx_outputs.cjs')
+        result = subprocess.run(['node', runner, os.path.join(exported, 'model.onnx'), inputs],
                                 check=True, capture_output=True, text=True)
         exporter = json.loads(result.stdout)
     expected = {
         'description': 'Outputs of models/export_onnx.py\'s model.onnx (run in onnxruntime-node) and of PyTorch '
-                       '(models/tools/roberta.py) for the weights in model.safetensors; made by models/tools/make_convert_fixture.py.',
+                       '(models/tools/roberta.py) for the weights in model.safetensors; '
+                       'made by models/tools/make_convert_fixture.py.',
         'ids': ids,
         'mask': mask,
         'exporter': exporter,

@@ -26,7 +26,10 @@ export interface ArchitectureFamily {
   modelTypes: readonly string[];
   /** Models of the family, for messages ("CodeBERT, GraphCodeBERT, …"). */
   examples: string;
-  /** Reads the config and checks every tensor the graph needs against it; throws one ConvertError naming each problem. */
+  /**
+   * Reads the config and checks every tensor the graph needs against it; throws one ConvertError
+   * naming each problem.
+   */
   plan(config: HfConfig, weights: CheckpointWeights): ArchitecturePlan;
 }
 

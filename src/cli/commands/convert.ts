@@ -39,7 +39,8 @@ export async function convertCommand(argv: string[]): Promise<number> {
     });
     const external = summary.written.externalData;
     process.stderr.write(
-      `wrote ${terminalText(summary.out)}: ${summary.layers} layers × ${summary.heads} heads, hidden ${summary.hiddenSize}, ` +
+      `wrote ${terminalText(summary.out)}: ${summary.layers} layers × ${summary.heads} heads, ` +
+        `hidden ${summary.hiddenSize}, ` +
         `${summary.tensors} initializers, model.onnx ${(summary.written.modelBytes / 2 ** 20).toFixed(1)} MiB` +
         (external ? ` + ${external.file} ${(external.bytes / 2 ** 20).toFixed(1)} MiB` : '') +
         (summary.tokenizerBuilt ? '; tokenizer.json built from vocab.json and merges.txt' : '') +
