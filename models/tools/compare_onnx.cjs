@@ -37,7 +37,9 @@ async function main() {
       const shape = first[name].dims.join(' × ');
       const batchShape = `${batch.ids.length} × ${batch.ids[0].length}`;
       const relative = largest / scale;
-      const measures = `max difference ${largest.toExponential(2)}, relative to the largest value ${relative.toExponential(2)}`;
+      const measures =
+        `max difference ${largest.toExponential(2)}, ` +
+        `relative to the largest value ${relative.toExponential(2)}`;
       console.log(`batch ${batchShape}  ${name} [${shape}]: ${measures}`);
       const held = name === 'value_norms' ? relative : largest;
       if (!(held <= Number(tolerance))) process.exitCode = 1;
