@@ -26,6 +26,8 @@ export interface ArchitectureFamily {
   modelTypes: readonly string[];
   /** Models of the family, for messages ("CodeBERT, GraphCodeBERT, …"). */
   examples: string;
+  /** A tensor name every checkpoint of the family has; what precedes it is the checkpoint's prefix ("roberta."). */
+  anchorTensor: string;
   /**
    * Reads the config and checks every tensor the graph needs against it; throws one ConvertError
    * naming each problem.

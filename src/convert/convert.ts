@@ -75,8 +75,7 @@ export async function convertFolder(
     report({ stage: 'checking', message: `${store.names.length} tensors in the safetensors weights` });
     const precision = options.precision ?? 'float32';
     const weights =
-      CheckpointWeights.locate(store, 'embeddings.word_embeddings.weight', precision) ??
-      new CheckpointWeights(store, '', precision);
+      CheckpointWeights.locate(store, family.anchorTensor, precision) ?? new CheckpointWeights(store, '', precision);
     const plan = family.plan(config, weights);
     const graph = new GraphBuilder(String(config.model_type));
     plan.build(graph);

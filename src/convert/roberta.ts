@@ -31,6 +31,7 @@ export const ROBERTA_FAMILY: ArchitectureFamily = {
   family: 'roberta',
   modelTypes: ['roberta'],
   examples: 'CodeBERT, GraphCodeBERT, UniXcoder, CodeBERTa',
+  anchorTensor: 'embeddings.word_embeddings.weight',
   plan: planRoberta,
 };
 

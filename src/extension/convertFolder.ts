@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { convertFolder } from '../convert/convert';
 import { ConvertCancelledError, ConvertError } from '../convert/errors';
@@ -24,7 +25,7 @@ export async function convertHuggingFaceFolder(): Promise<string | undefined> {
     validateInput: (value) => (value.trim() ? undefined : 'Give a folder path.'),
   });
   if (!out) return undefined;
-  if (existsSync(`${out}/model.onnx`)) {
+  if (existsSync(join(out, 'model.onnx'))) {
     const replace = 'Replace';
     const answer = await vscode.window.showWarningMessage(`${out} already holds a model.`, { modal: true }, replace);
     if (answer !== replace) return undefined;
