@@ -30,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from bpe import ByteLevelBPE, pieces, save, train  # noqa: E402
 from roberta import Config, RobertaForMaskedLM  # noqa: E402
-from safetensors_io import write_safetensors, write_sharded  # noqa: E402
+from safetensors_io import write_safetensors  # noqa: E402
 
 CONFIG = {
     'architectures': ['RobertaForMaskedLM'],
@@ -56,6 +56,21 @@ SNIPPETS = [
     '    return total / len(values)\n',
     'int max(int a, int b) { return a > b ? a : b; }',
 ]
+
+
+def write_sharded(folder, tensors, shards, dtype_name):
+    """Splits the tensors into `shards` files and writes model.safetensors.index.json."""
+    names = sorted(tensors)
+    weight_map, total = {}, 0
+    for index in range(shards):
+        part = names[index::shards]
+        file = f'model-{index + 1:05d}-of-{shards:05d}.safetensors'
+        write_safetensors(os.path.join(folder, file), {name: tensors[name] for name in part}, dtype_name)
+        for name in part:
+            weight_map[name] = file
+            total += tensors[name].numel() * (4 if dtype_name == 'F32' else 2)
+    with open(os.path.join(folder, 'model.safetensors.index.json'), 'w') as handle:
+        json.dump({'metadata': {'total_size': total}, 'weight_map': weight_map}, handle, indent=2)
 
 
 def representable(tensor):
@@ -115,9 +130,9 @@ def main():
     with open(os.path.join(out, 'config.json'), 'w') as handle:
         json.dump(CONFIG, handle, indent=2)
     stored = {name: value for name, value in state.items() if name != 'lm_head.decoder.weight'}
-    write_safetensors(os.path.join(out, 'model.safetensors'), stored, torch.float32)
-    write_sharded(os.path.join(out, 'variants', 'f16-shards'), stored, 2, torch.float16)
-    write_safetensors(os.path.join(out, 'variants', 'bf16.safetensors'), stored, torch.bfloat16)
+    write_safetensors(os.path.join(out, 'model.safetensors'), stored, 'F32')
+    write_sharded(os.path.join(out, 'variants', 'f16-shards'), stored, 2, 'F16')
+    write_safetensors(os.path.join(out, 'variants', 'bf16.safetensors'), stored, 'BF16')
 
     ids, mask = encode(out)
     with torch.no_grad():
