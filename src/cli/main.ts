@@ -6,6 +6,7 @@ import { terminalText } from '../presenters/escape';
 import { UsageError } from './args';
 import { ANALYZE_USAGE, analyzeCommand } from './commands/analyze';
 import { COMPARE_USAGE, compareCommand } from './commands/compare';
+import { CONVERT_USAGE, convertCommand } from './commands/convert';
 import { CORPUS_USAGE, corpusCommand } from './commands/corpus';
 
 type Command = { run: (argv: string[]) => Promise<number>; usage: string };
@@ -15,6 +16,7 @@ export const COMMANDS: Record<string, Command> = {
   analyze: { run: analyzeCommand, usage: ANALYZE_USAGE },
   corpus: { run: corpusCommand, usage: CORPUS_USAGE },
   compare: { run: compareCommand, usage: COMPARE_USAGE },
+  convert: { run: convertCommand, usage: CONVERT_USAGE },
 };
 
 function usage(): string {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { messageText } from '../presenters/escape';
 import { modelPickItems } from '../presenters/models';
+import { convertHuggingFaceFolder } from './convertFolder';
 import type { AnalysisService } from './analysisService';
 import type { EditorState } from './state';
 
@@ -18,19 +19,17 @@ export class ModelSelection implements vscode.Disposable {
   private async select(): Promise<void> {
     const service = this.service;
     const models = service.availableModels();
-    if (!models.length) {
-      const where = 'to the "codeAttention.models" user setting';
-      void vscode.window.showWarningMessage(
-        `No models found. Add exported model folders (models/export_onnx.py) ${where}.`,
-      );
-      return;
-    }
     const current = service.selectedModelPath();
-    const pick = await vscode.window.showQuickPick(modelPickItems(models, current), { title: 'Code Attention: model' });
+    const convert = { label: 'Convert a Hugging Face folder…', description: 'safetensors → ONNX, no Python', path: '' };
+    const pick = await vscode.window.showQuickPick([...modelPickItems(models, current), convert], {
+      title: 'Code Attention: model',
+    });
     if (!pick) return;
-    await service.selectModel(pick.path);
+    const chosen = pick === convert ? await convertHuggingFaceFolder() : pick.path;
+    if (!chosen) return;
+    await service.selectModel(chosen);
     try {
-      await service.getAnalyzer(pick.path);
+      await service.getAnalyzer(chosen);
     } catch (error) {
       void vscode.window.showErrorMessage(`Code Attention Lens: ${messageText((error as Error).message)}`);
       return;
