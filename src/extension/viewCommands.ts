@@ -29,6 +29,7 @@ export class ViewCommands implements vscode.Disposable {
     const view = this.state.view;
     const model = this.state.activeResult()?.model;
     const noValueNorms = 'unavailable: this model has no value_norms output';
+    const noValueGram = 'unavailable: this model has no value_gram output (re-export it with models/export_onnx.py)';
     const items: ViewItem[] = (Object.keys(VIEW_MODE_LABELS) as ViewMode[]).map((mode) => ({
       label: VIEW_MODE_LABELS[mode],
       description:
@@ -36,7 +37,9 @@ export class ViewCommands implements vscode.Disposable {
           ? 'current'
           : mode === 'valueWeighted' && model && !model.hasValueNorms
             ? noValueNorms
-            : undefined,
+            : mode === 'valueWeightedLayer' && model && !model.hasValueGram
+              ? noValueGram
+              : undefined,
       mode,
     }));
     items.push(
