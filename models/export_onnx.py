@@ -11,9 +11,13 @@ merges.txt when the checkpoint has none), vocab.json, merges.txt and manifest.js
 
 The ONNX graph takes `input_ids` and `attention_mask` (int64, [batch, seq], both dynamic) and
 returns `last_hidden_state` [batch, seq, hidden], `attentions` [layers, batch, heads, seq, seq]
-(softmax probabilities) and `value_norms` [layers, batch, heads, seq] (‖(x_j W_V^h + b_V^h) W_O^h‖,
-Kobayashi et al. 2020). After export, onnxruntime in Node is run on real inputs, one of them
-padded, and compared with PyTorch: every output must agree to 1e-4, or the export fails.
+(softmax probabilities), `value_norms` [layers, batch, heads, seq] (‖f_h(x_j)‖ with
+f_h(x) = (x W_V^h + b_V^h) W_O^h, Kobayashi et al. 2020) and `value_gram` [layers, batch, seq, heads,
+heads] (G_j[h, h'] = <f_h(x_j), f_h'(x_j)>, from which the layer-level norm ‖Σ_h α_h(i, j) f_h(x_j)‖
+= sqrt(α(i, j)ᵀ G_j α(i, j)) follows exactly; models exported before it lack it and still load).
+Before export, that identity is checked against a direct computation of ‖Σ_h α_h f_h(x_j)‖ in
+PyTorch. After export, onnxruntime in Node is run on real inputs, one of them padded, and compared
+with PyTorch: every output must agree to 1e-4, or the export fails.
 """
 import argparse
 import json
@@ -44,8 +48,48 @@ class ExportWrapper(torch.nn.Module):
         self.encoder = encoder
 
     def forward(self, input_ids, attention_mask):
-        hidden, attentions, norms = self.encoder(input_ids, attention_mask, with_attentions=True, with_value_norms=True)
-        return hidden, torch.stack(attentions), torch.stack(norms)
+        hidden, attentions, norms, grams = self.encoder(
+            input_ids, attention_mask, with_attentions=True, with_value_norms=True, with_value_grams=True)
+        return hidden, torch.stack(attentions), torch.stack(norms), torch.stack(grams)
+
+
+def direct_layer_value_weighted(encoder, input_ids, attention_mask):
+    """‖Σ_h α_h(i, j) f_h(x_j)‖ per layer, computed from the vectors themselves: [layers, batch, seq, seq]."""
+    captured = []
+    hooks = [layer.attention.self.register_forward_hook(lambda module, args, output: captured.append(output))
+             for layer in encoder.encoder.layer]
+    try:
+        encoder(input_ids, attention_mask)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    result = []
+    for layer, (_, probs, value) in zip(encoder.encoder.layer, captured):
+        transformed = layer.attention.value_transforms(value)  # [batch, heads, seq, hidden]
+        summed = torch.einsum('bhij,bhjd->bijd', probs, transformed)  # Σ_h α_h(i, j) f_h(x_j)
+        result.append(torch.linalg.vector_norm(summed, dim=-1))
+    return torch.stack(result)
+
+
+def layer_value_weighted_from_gram(attentions, grams):
+    """sqrt(α(i, j)ᵀ G_j α(i, j)) from the exported outputs: [layers, batch, seq, seq]."""
+    quadratic = torch.einsum('lbhij,lbjhk,lbkij->lbij', attentions, grams, attentions)
+    return torch.sqrt(torch.clamp(quadratic, min=0))
+
+
+def check_gram_identity(encoder, wrapper, ids, mask):
+    with torch.no_grad():
+        _, attentions, norms, grams = wrapper(ids, mask)
+        direct = direct_layer_value_weighted(encoder, ids, mask)
+    from_gram = layer_value_weighted_from_gram(attentions, grams)
+    valid = mask.bool()[None, :, :, None] & mask.bool()[None, :, None, :]
+    worst = ((from_gram - direct).abs() / direct.abs().clamp(min=1))[valid.expand_as(direct)].max().item()
+    diagonal = torch.diagonal(grams, dim1=-2, dim2=-1).permute(0, 1, 3, 2)  # [layers, batch, heads, seq]
+    worst_diagonal = ((diagonal.clamp(min=0).sqrt() - norms).abs() / norms.clamp(min=1)).max().item()
+    print(f'layer-level value-weighted attention: sqrt(αᵀGα) vs direct ‖Σ_h α f_h(x)‖: {worst:.2e} (relative); '
+          f'sqrt(diagonal of G) vs value_norms: {worst_diagonal:.2e}')
+    if worst > TOLERANCE or worst_diagonal > TOLERANCE:
+        sys.exit('The value Gram matrices do not reproduce ‖Σ_h α f_h(x)‖: export stopped.')
 
 
 def ensure_tokenizer(checkpoint, out):
@@ -95,6 +139,7 @@ def check_with_node(model_path, wrapper, ids, mask):
             'last_hidden_state': expected[0].flatten().tolist(),
             'attentions': expected[1].flatten().tolist(),
             'value_norms': expected[2].flatten().tolist(),
+            'value_gram': expected[3].flatten().tolist(),
         },
         'tolerance': TOLERANCE,
     }
@@ -107,11 +152,12 @@ def check_with_node(model_path, wrapper, ids, mask):
         sys.exit(f'ONNX check failed: {result.stderr.strip() or result.stdout.strip()}')
 
 
-def write_parity_fixture(path, wrapper, ids, mask):
+def write_parity_fixture(path, encoder, wrapper, ids, mask):
     length = int(mask[0].sum())
     row = ids[:1, :length]
     with torch.no_grad():
-        hidden, attentions, norms = wrapper(row, torch.ones_like(row))
+        hidden, attentions, norms, grams = wrapper(row, torch.ones_like(row))
+        direct = direct_layer_value_weighted(encoder, row, torch.ones_like(row))
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, 'w') as handle:
         json.dump({
@@ -122,6 +168,12 @@ def write_parity_fixture(path, wrapper, ids, mask):
             'attentions': [round(v, 7) for v in attentions[:, 0].flatten().tolist()],
             'valueNormsShape': list(norms[:, 0].shape),
             'valueNorms': [round(v, 6) for v in norms[:, 0].flatten().tolist()],
+            'valueGramShape': list(grams[:, 0].shape),
+            'valueGram': [round(v, 5) for v in grams[:, 0].flatten().tolist()],
+            'layerValueWeightedDescription': '‖Σ_h α_h(i, j) f_h(x_j)‖ per layer, computed from the vectors '
+                                             'f_h(x_j) = (x_j W_V^h + b_V^h) W_O^h in PyTorch (not from the Gram matrices).',
+            'layerValueWeightedShape': list(direct[:, 0].shape),
+            'layerValueWeighted': [round(v, 6) for v in direct[:, 0].flatten().tolist()],
         }, handle)
 
 
@@ -146,17 +198,19 @@ def main():
     with open(os.path.join(args.out, 'config.json'), 'w') as handle:
         json.dump(dict(config), handle, indent=2)
     ids, mask = probe_inputs(args.out, config)
+    check_gram_identity(encoder, wrapper, ids, mask)
     model_path = os.path.join(args.out, 'model.onnx')
     torch.onnx.export(
         wrapper, (ids, mask), model_path, opset_version=14,
         input_names=['input_ids', 'attention_mask'],
-        output_names=['last_hidden_state', 'attentions', 'value_norms'],
+        output_names=['last_hidden_state', 'attentions', 'value_norms', 'value_gram'],
         dynamic_axes={
             'input_ids': {0: 'batch', 1: 'sequence'},
             'attention_mask': {0: 'batch', 1: 'sequence'},
             'last_hidden_state': {0: 'batch', 1: 'sequence'},
             'attentions': {1: 'batch', 3: 'sequence', 4: 'sequence'},
             'value_norms': {1: 'batch', 3: 'sequence'},
+            'value_gram': {1: 'batch', 2: 'sequence'},
         },
     )
     training = {}
@@ -178,7 +232,8 @@ def main():
         'vocabSize': config.vocab_size,
         'specialTokens': {'bos': config.bos_token_id, 'pad': config.pad_token_id, 'eos': config.eos_token_id, 'unk': 3, 'mask': 4},
         'inputs': ['input_ids', 'attention_mask'],
-        'outputs': {'lastHiddenState': 'last_hidden_state', 'attentions': 'attentions', 'valueNorms': 'value_norms'},
+        'outputs': {'lastHiddenState': 'last_hidden_state', 'attentions': 'attentions', 'valueNorms': 'value_norms',
+                    'valueGram': 'value_gram'},
         'training': training,
     }
     vocab_path = os.path.join(args.out, 'vocab.json')
@@ -194,7 +249,7 @@ def main():
     if not args.skip_check:
         check_with_node(model_path, wrapper, ids, mask)
     if args.parity_fixture:
-        write_parity_fixture(args.parity_fixture, wrapper, ids, mask)
+        write_parity_fixture(args.parity_fixture, encoder, wrapper, ids, mask)
 
 
 if __name__ == '__main__':

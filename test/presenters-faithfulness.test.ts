@@ -100,7 +100,7 @@ describe('faithfulness presenter on the bundled model', function () {
       { mode: 'flow', name: 'attention flow', reason },
       {
         mode: 'valueWeighted',
-        name: 'value-weighted (α·‖f(x)‖)',
+        name: 'value-weighted, head mean of α‖f_h(x)‖',
         reason: 'this model has no value_norms output (re-export it with models/export_onnx.py).',
       },
     ]);

@@ -100,17 +100,31 @@ class Attention(nn.Module):
         self.self = SelfAttention(config)
         self.output = SelfOutput(config)
 
-    def value_norms(self, value):
-        """‖f(x_j)‖ per head (Kobayashi et al. 2020): the value vector through the head's slice of W_O."""
+    def value_transforms(self, value):
+        """f_h(x_j) = (x_j W_V^h + b_V^h) W_O^h per head (Kobayashi et al. 2020): [batch, heads, seq, hidden].
+
+        b_O is left out, as in the paper: it is added once after the sum over heads and tokens."""
         heads, size = self.self.heads, self.self.head_size
         weight = self.output.dense.weight.view(weight_rows(self.output.dense), heads, size).permute(1, 2, 0)
-        transformed = torch.matmul(value, weight)  # [batch, heads, seq, hidden]
+        return torch.matmul(value, weight)
+
+    def value_norms(self, value):
+        """‖f_h(x_j)‖ per head: [batch, heads, seq]."""
+        transformed = self.value_transforms(value)
         return torch.sqrt((transformed * transformed).sum(-1))
 
-    def forward(self, hidden, additive_mask, with_value_norms=False):
+    def value_grams(self, value):
+        """G_j[h, h'] = <f_h(x_j), f_h'(x_j)>: [batch, seq, heads, heads]. With it the layer-level norm
+        ‖Σ_h α_h(i, j) f_h(x_j)‖ is sqrt(α(i, j)ᵀ G_j α(i, j)) for any attention α; the diagonal is the
+        value norms squared."""
+        transformed = self.value_transforms(value).transpose(1, 2)  # [batch, seq, heads, hidden]
+        return torch.matmul(transformed, transformed.transpose(-1, -2))
+
+    def forward(self, hidden, additive_mask, with_value_norms=False, with_value_grams=False):
         context, probs, value = self.self(hidden, additive_mask)
         norms = self.value_norms(value) if with_value_norms else None
-        return self.output(context, hidden), probs, norms
+        grams = self.value_grams(value) if with_value_grams else None
+        return self.output(context, hidden), probs, norms, grams
 
 
 def weight_rows(linear):
@@ -144,9 +158,9 @@ class Layer(nn.Module):
         self.intermediate = Intermediate(config)
         self.output = Output(config)
 
-    def forward(self, hidden, additive_mask, with_value_norms=False):
-        attended, probs, norms = self.attention(hidden, additive_mask, with_value_norms)
-        return self.output(self.intermediate(attended), attended), probs, norms
+    def forward(self, hidden, additive_mask, with_value_norms=False, with_value_grams=False):
+        attended, probs, norms, grams = self.attention(hidden, additive_mask, with_value_norms, with_value_grams)
+        return self.output(self.intermediate(attended), attended), probs, norms, grams
 
 
 class Encoder(nn.Module):
@@ -162,19 +176,23 @@ class RobertaModel(nn.Module):
         self.embeddings = Embeddings(config)
         self.encoder = Encoder(config)
 
-    def forward(self, input_ids, attention_mask=None, with_attentions=False, with_value_norms=False):
+    def forward(self, input_ids, attention_mask=None, with_attentions=False, with_value_norms=False,
+                with_value_grams=False):
+        """(hidden, attentions, value norms), and the value Gram matrices last when with_value_grams."""
         if attention_mask is None:
             attention_mask = input_ids.ne(self.config.pad_token_id).long()
         additive_mask = (1.0 - attention_mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
         hidden = self.embeddings(input_ids)
-        attentions, norms = [], []
+        attentions, norms, grams = [], [], []
         for layer in self.encoder.layer:
-            hidden, probs, layer_norms = layer(hidden, additive_mask, with_value_norms)
+            hidden, probs, layer_norms, layer_grams = layer(hidden, additive_mask, with_value_norms, with_value_grams)
             if with_attentions:
                 attentions.append(probs)
             if with_value_norms:
                 norms.append(layer_norms)
-        return hidden, attentions, norms
+            if with_value_grams:
+                grams.append(layer_grams)
+        return (hidden, attentions, norms, grams) if with_value_grams else (hidden, attentions, norms)
 
 
 class LMHead(nn.Module):

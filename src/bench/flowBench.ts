@@ -2,14 +2,16 @@
  * Attention flow benchmark: the Dinic solver of 1752089 (kept below as the baseline) against the
  * current `LayeredMaxFlow`, on real attention cut to n subwords, both in the same run. Usage:
  *   node dist/flow-bench.js [--model DIR]... [--sizes 32,64,128,256,512] [--baseline-up-to 256]
- *                           [--focuses 5] [--stress]
+ *                           [--focuses 5] [--stress] [--per-layer]
  * Default models: the bundled final model and models/_work/codebert-shaped when it exists. The
  * input is the window of a real Python file with the most code tokens, cut to n − 1 subwords plus
  * </s>; the capacities are those the 'flow' view uses (`attentionFlow` on the window's subword
  * attention: residual attention of the mean over heads, all layers), computed once and not timed.
  * Times are per focus subword (all n input positions), medians over focus positions spread over
  * the window. --stress adds synthetic 12-layer attention made only of previous-token and <s> heads,
- * the hardest pattern found (baseline up to n = 128 there).
+ * the hardest pattern found (baseline up to n = 128 there). --per-layer adds, per model and n, the flow through
+ * layers 0–k for every intermediate top layer k (the flow view's layer picker), where the minimum cut is usually
+ * inside the graph and the solver needs its later phases.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -25,6 +27,7 @@ const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) 
 const sizes = (option('--sizes') ?? '32,64,128,256,512').split(',').map(Number);
 const baselineUpTo = Number(option('--baseline-up-to') ?? 256);
 const focusCount = Math.max(1, Number(option('--focuses') ?? 5) || 5);
+const perLayer = args.includes('--per-layer');
 
 const models = args.flatMap((arg, i) => (arg === '--model' ? [resolve(args[i + 1])] : []));
 if (!models.length) {
@@ -130,6 +133,10 @@ async function realRows(modelDir: string, text: string): Promise<{ title: string
       const { attentions } = await analyzer.model.forward(ids);
       const capacities = Array.from({ length: info.layers }, (_, l) => residualAttention(attentions, l));
       rows.push(compare(`${info.layers} × ${n}`, capacities, n, n <= baselineUpTo));
+      for (let top = 1; perLayer && top < info.layers; top++) {
+        const label = `${top} × ${n} (layers 0–${top - 1})`;
+        rows.push(compare(label, capacities.slice(0, top), n, n <= baselineUpTo));
+      }
     }
     return { title: `${info.name} (${info.layers} layers × ${info.heads} heads)`, rows };
   } finally {

@@ -49,7 +49,12 @@ export class LoadedModel {
     readonly device: ExecutionDevice,
     readonly tokenizer: CodeTokenizer,
     private readonly session: ForwardSession,
-    private readonly outputNames: { attentions: string; valueNorms?: string; lastHiddenState: string },
+    private readonly outputNames: {
+      attentions: string;
+      valueNorms?: string;
+      valueGram?: string;
+      lastHiddenState: string;
+    },
     /** Why CUDA was not used, when `auto` fell back to the CPU. */
     readonly fallbackReason?: string,
   ) {}
@@ -107,6 +112,7 @@ export class LoadedModel {
       const names = {
         attentions: manifest.outputs?.attentions ?? 'attentions',
         valueNorms: manifest.outputs?.valueNorms ?? 'value_norms',
+        valueGram: manifest.outputs?.valueGram ?? 'value_gram',
         lastHiddenState: manifest.outputs?.lastHiddenState ?? 'last_hidden_state',
       };
       const lackingInputs = ['input_ids', 'attention_mask'].filter((name) => !session.inputNames.includes(name));
@@ -123,6 +129,7 @@ export class LoadedModel {
         );
       }
       const hasValueNorms = session.outputNames.includes(names.valueNorms);
+      const hasValueGram = session.outputNames.includes(names.valueGram);
       const info: ModelInfo = {
         name: manifest.name ?? basename(folder),
         displayName: manifest.displayName ?? manifest.name ?? basename(folder),
@@ -135,6 +142,7 @@ export class LoadedModel {
         vocabSize: declared.vocabSize.value ?? tables.words?.rows ?? tokenizer.largestId + 1,
         maxPositions: declared.maxPositions,
         hasValueNorms,
+        hasValueGram,
       };
       const model = new LoadedModel(
         info,
@@ -144,6 +152,7 @@ export class LoadedModel {
         {
           attentions: names.attentions,
           valueNorms: hasValueNorms ? names.valueNorms : undefined,
+          valueGram: hasValueGram ? names.valueGram : undefined,
           lastHiddenState: names.lastHiddenState,
         },
         fallbackReason,
@@ -199,8 +208,7 @@ export class LoadedModel {
   /** One forward pass over one window (batch of one). */
   async forward(ids: readonly number[]): Promise<ForwardOutput> {
     const n = ids.length;
-    const fetches = [this.outputNames.attentions, this.outputNames.lastHiddenState];
-    if (this.outputNames.valueNorms) fetches.push(this.outputNames.valueNorms);
+    const fetches = this.fetches();
     let outputs: Record<string, OutputTensor>;
     try {
       outputs = await this.session.run(ids, fetches);
@@ -234,7 +242,17 @@ export class LoadedModel {
       const normDims = norms.dims;
       result.valueNorms = { data: norms.data, shape: [normDims[0], normDims[2], normDims[3]] };
     }
+    if (this.outputNames.valueGram) {
+      const gram = outputs[this.outputNames.valueGram];
+      const [layers, , , heads] = gram.dims;
+      result.valueGram = { data: gram.data, shape: [layers, n, heads, heads] };
+    }
     return result;
+  }
+
+  private fetches(): string[] {
+    const { attentions, lastHiddenState, valueNorms, valueGram } = this.outputNames;
+    return [attentions, lastHiddenState, ...(valueNorms ? [valueNorms] : []), ...(valueGram ? [valueGram] : [])];
   }
 
   /**
@@ -250,9 +268,7 @@ export class LoadedModel {
       for (const ids of batch) outputs.push(await this.forward(ids));
       return outputs;
     }
-    const fetches = [this.outputNames.attentions, this.outputNames.lastHiddenState];
-    if (this.outputNames.valueNorms) fetches.push(this.outputNames.valueNorms);
-    const outputs = await this.session.runBatch(batch, this.tokenizer.special.pad, fetches);
+    const outputs = await this.session.runBatch(batch, this.tokenizer.special.pad, this.fetches());
     const attentions = outputs[this.outputNames.attentions];
     if (attentions.dims.length !== 5) {
       throw new ModelLoadError(
@@ -263,6 +279,7 @@ export class LoadedModel {
     const [layers, batchSize, heads, width] = attentions.dims;
     const hidden = outputs[this.outputNames.lastHiddenState];
     const norms = this.outputNames.valueNorms ? outputs[this.outputNames.valueNorms] : undefined;
+    const gram = this.outputNames.valueGram ? outputs[this.outputNames.valueGram] : undefined;
     const hiddenSize = this.info.hiddenSize;
     return batch.map((ids, item) => {
       const n = ids.length;
@@ -289,6 +306,16 @@ export class LoadedModel {
           }
         }
         result.valueNorms = { data: normData, shape: [layers, heads, n] };
+      }
+      if (gram) {
+        // [layers, batch, width, heads, heads]: each layer's first n tokens of this item are contiguous.
+        const perToken = heads * heads;
+        const gramData = new Float32Array(layers * n * perToken);
+        for (let layer = 0; layer < layers; layer++) {
+          const from = (layer * batchSize + item) * width * perToken;
+          gramData.set(gram.data.subarray(from, from + n * perToken), layer * n * perToken);
+        }
+        result.valueGram = { data: gramData, shape: [layers, n, heads, heads] };
       }
       return result;
     });

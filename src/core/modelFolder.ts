@@ -29,7 +29,7 @@ export interface Manifest {
   hiddenSize?: number;
   vocabSize?: number;
   specialTokens?: Partial<SpecialTokenIds>;
-  outputs?: { attentions?: string; valueNorms?: string; lastHiddenState?: string };
+  outputs?: { attentions?: string; valueNorms?: string; valueGram?: string; lastHiddenState?: string };
 }
 
 /** The first line of an error's message, at most 200 characters (onnxruntime's can span pages). */

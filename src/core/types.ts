@@ -127,6 +127,8 @@ export interface ModelInfo {
   vocabSize: number;
   maxPositions: number;
   hasValueNorms: boolean;
+  /** Whether the model exports `value_gram` (what the layer-level value-weighted view needs). */
+  hasValueGram: boolean;
 }
 
 export interface StageTimings {
@@ -144,6 +146,11 @@ export interface ForwardOutput {
   attentions: Tensor;
   /** ‖f(x_j)‖ of Kobayashi et al. 2020, shape [layers, heads, n]; absent when the model lacks it. */
   valueNorms?: Tensor;
+  /**
+   * G_j[h, h'] = <f_h(x_j), f_h'(x_j)> per layer and token, shape [layers, n, heads, heads]: the layer-level
+   * ‖Σ_h α_h(i, j) f_h(x_j)‖ is sqrt(α(i, j)ᵀ G_j α(i, j)). Absent when the model lacks it.
+   */
+  valueGram?: Tensor;
   /** Shape [n, hidden]. */
   lastHiddenState: Tensor;
 }
@@ -162,6 +169,8 @@ export interface AnalyzedWindow extends SubwordWindow {
   readonly subwordAttention: Tensor;
   /** [layers, heads, n]; absent when the model has no `value_norms` output; only while cached. */
   readonly valueNorms?: Tensor;
+  /** [layers, n, heads, heads]; absent when the model has no `value_gram` output; only while cached. */
+  readonly valueGram?: Tensor;
   /** [layers, heads, m, m] over the window's code tokens, m = tokenEnd − tokenStart; only while cached. */
   readonly tokenAttention: Tensor;
   /** [layers, 1, m, m]: each layer's head-mean code-token attention (always kept). */

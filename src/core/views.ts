@@ -1,11 +1,11 @@
 import { alignMatrix, headMatrix } from './alignment';
 import { tokenFlow } from './metrics/flow';
 import { attentionRollout } from './metrics/rollout';
-import { valueWeightedAttention } from './metrics/valueWeighted';
+import { layerValueWeightedAttention, valueWeightedAttention } from './metrics/valueWeighted';
 import type { AnalysisResult, AnalyzedWindow } from './types';
 import { residentTensors, TensorsReleasedError, windowTensors, type WindowTensors } from './windowTensors';
 
-export type ViewMode = 'head' | 'meanHeads' | 'rollout' | 'flow' | 'valueWeighted';
+export type ViewMode = 'head' | 'meanHeads' | 'rollout' | 'flow' | 'valueWeighted' | 'valueWeightedLayer';
 export type Direction = 'attendsTo' | 'attendedBy';
 
 /** What the editor overlay and the panels show for a focused token. */
@@ -22,8 +22,13 @@ export const VIEW_MODE_LABELS: Record<ViewMode, string> = {
   meanHeads: 'mean over heads',
   rollout: 'attention rollout',
   flow: 'attention flow',
-  valueWeighted: 'value-weighted (α·‖f(x)‖)',
+  valueWeighted: 'value-weighted, head mean of α‖f_h(x)‖',
+  valueWeightedLayer: 'value-weighted, layer (Kobayashi ‖Σ_h α f_h(x)‖)',
 };
+
+export const NO_VALUE_GRAM =
+  'This model has no value_gram output; the layer-level value-weighted view needs it (re-export the model with ' +
+  'models/export_onnx.py, or use the head mean of α‖f_h(x)‖).';
 
 export function viewLabel(view: AttentionView): string {
   const where =
@@ -81,6 +86,8 @@ function viewKey(view: AttentionView, token: number): string {
       return `rollout:${view.layer}`;
     case 'valueWeighted':
       return `value:${view.layer}:${view.head ?? 'mean'}`;
+    case 'valueWeightedLayer':
+      return `valueLayer:${view.layer}`;
     case 'flow':
       return `flow:${view.layer}:${token}`;
     case 'meanHeads':
@@ -161,6 +168,18 @@ function derive(
           rule,
         ),
       );
+    case 'valueWeightedLayer':
+      if (!tensors.valueGram) throw new Error(NO_VALUE_GRAM);
+      return cache(
+        window,
+        key,
+        alignMatrix(
+          Float32Array.from(layerValueWeightedAttention(tensors.subwordAttention, tensors.valueGram, view.layer)),
+          n,
+          window,
+          rule,
+        ),
+      );
     case 'flow':
       return cache(window, key, flowRow(window, view.layer, token, tensors));
   }
@@ -176,6 +195,7 @@ function viewMatrix(result: AnalysisResult, window: AnalyzedWindow, view: Attent
       'This model has no value_norms output; value-weighted attention needs it (re-export with models/export_onnx.py).',
     );
   }
+  if (view.mode === 'valueWeightedLayer' && result.model && !result.model.hasValueGram) throw new Error(NO_VALUE_GRAM);
   const tensors = tensorsAtHand(window);
   if (!tensors) throw new TensorsReleasedError(`The ${VIEW_MODE_LABELS[view.mode]} view`);
   return derive(result, window, view, token, tensors);

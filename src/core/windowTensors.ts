@@ -13,6 +13,8 @@ export interface WindowTensors {
   readonly subwordAttention: Tensor;
   /** [layers, heads, n]; absent when the model has no `value_norms` output. */
   readonly valueNorms?: Tensor;
+  /** [layers, n, heads, heads]; absent when the model has no `value_gram` output. */
+  readonly valueGram?: Tensor;
   /** [layers, heads, m, m] over the window's code tokens, aligned on first read. */
   readonly tokenAttention: Tensor;
 }
@@ -28,6 +30,7 @@ export function tensorsOf(window: SubwordWindow, output: ForwardOutput, rule: Pa
   return {
     subwordAttention: output.attentions,
     valueNorms: output.valueNorms,
+    valueGram: output.valueGram,
     get tokenAttention() {
       return (aligned ??= alignAttention(output.attentions, window, rule));
     },
@@ -261,6 +264,10 @@ export class AnalyzedWindowRecord implements SubwordWindow {
     const entry = sources.get(this);
     if (entry && !entry.source.hasValueNorms) return undefined;
     return this.resident().valueNorms;
+  }
+
+  get valueGram(): Tensor | undefined {
+    return this.resident().valueGram;
   }
 
   get tokenAttention(): Tensor {

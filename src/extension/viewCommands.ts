@@ -29,6 +29,7 @@ export class ViewCommands implements vscode.Disposable {
     const view = this.state.view;
     const model = this.state.activeResult()?.model;
     const noValueNorms = 'unavailable: this model has no value_norms output';
+    const noValueGram = 'unavailable: this model has no value_gram output (re-export it with models/export_onnx.py)';
     const items: ViewItem[] = (Object.keys(VIEW_MODE_LABELS) as ViewMode[]).map((mode) => ({
       label: VIEW_MODE_LABELS[mode],
       description:
@@ -36,7 +37,9 @@ export class ViewCommands implements vscode.Disposable {
           ? 'current'
           : mode === 'valueWeighted' && model && !model.hasValueNorms
             ? noValueNorms
-            : undefined,
+            : mode === 'valueWeightedLayer' && model && !model.hasValueGram
+              ? noValueGram
+              : undefined,
       mode,
     }));
     items.push(
@@ -74,15 +77,22 @@ export class ViewCommands implements vscode.Disposable {
     const model = this.state.activeResult()?.model;
     const layers = model?.layers ?? 12;
     const heads = model?.heads ?? 12;
-    // Rollout and flow accumulate every head up to a layer: only the layer is a choice there.
-    const layerOnly = view.mode === 'rollout' || view.mode === 'flow';
+    // Rollout and flow accumulate every head up to a layer, and the layer-level value-weighted view
+    // sums the heads' vectors: only the layer is a choice there.
+    const allHeads = view.mode === 'valueWeightedLayer';
+    const layerOnly = view.mode === 'rollout' || view.mode === 'flow' || allHeads;
     const items: LayerHeadItem[] = [];
     for (let l = 0; l < layers; l++) {
-      items.push({ label: `Layer ${l}`, description: layerOnly ? `layers 0–${l}` : 'mean over heads', layer: l });
+      const description = allHeads ? 'all heads together' : layerOnly ? `layers 0–${l}` : 'mean over heads';
+      items.push({ label: `Layer ${l}`, description, layer: l });
       if (!layerOnly)
         for (let h = 0; h < heads; h++) items.push({ label: `Layer ${l} · head ${h}`, layer: l, head: h });
     }
-    const title = layerOnly ? 'Code Attention: up to which layer' : 'Code Attention: layer and head';
+    const title = allHeads
+      ? 'Code Attention: layer'
+      : layerOnly
+        ? 'Code Attention: up to which layer'
+        : 'Code Attention: layer and head';
     const pick = await vscode.window.showQuickPick(items, { title });
     if (!pick) return;
     const keepMode = view.mode === 'valueWeighted' ? 'valueWeighted' : 'head';

@@ -181,7 +181,7 @@ export function attentionViewsModel(
   const { layers, heads } = result.model;
   const k = scope.end - scope.first;
   const valueWeighted = view.mode === 'valueWeighted' && Boolean(window.valueNorms);
-  const headSource = valueWeighted ? 'value-weighted attention (α·‖f(x)‖)' : 'raw attention';
+  const headSource = valueWeighted ? 'value-weighted attention (α‖f_h(x)‖ per head)' : 'raw attention';
   const notes = [...scope.notes];
   if (view.mode === 'rollout' || view.mode === 'flow') {
     notes.push(

@@ -33,6 +33,8 @@ export function shortView(view: AttentionView): string {
       return `flow ≤L${view.layer}`;
     case 'valueWeighted':
       return `L${view.layer} ${view.head === undefined ? 'mean' : 'H' + view.head} α‖f‖`;
+    case 'valueWeightedLayer':
+      return `L${view.layer} ‖Σαf‖`;
   }
 }
 
