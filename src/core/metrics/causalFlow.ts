@@ -1,7 +1,7 @@
 import type { Tensor } from '../types';
 import { assertCausal, cropPositions } from './causal';
 import { attentionFlow, tokenFlow } from './flow';
-import { residualAttention } from './rollout';
+import { attentionRollout } from './rollout';
 
 /**
  * Rollout and flow for causal attention. Both are defined as for an encoder (rollout.ts, flow.ts:
@@ -18,28 +18,7 @@ import { residualAttention } from './rollout';
  */
 export function causalRollout(attentions: Tensor): Float64Array[] {
   assertCausal(attentions);
-  const [layers, , n] = attentions.shape;
-  const rollouts: Float64Array[] = [];
-  let previous: Float64Array | undefined;
-  for (let l = 0; l < layers; l++) {
-    const current = residualAttention(attentions, l);
-    if (!previous) {
-      rollouts.push(current);
-      previous = current;
-      continue;
-    }
-    const product = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) {
-      for (let k = 0; k <= i; k++) {
-        const weight = current[i * n + k];
-        if (weight === 0) continue;
-        for (let j = 0; j <= k; j++) product[i * n + j] += weight * previous[k * n + j];
-      }
-    }
-    rollouts.push(product);
-    previous = product;
-  }
-  return rollouts;
+  return attentionRollout(attentions, { causal: true });
 }
 
 /** Attention flow from `focus` at the top layer to each input position (0 after `focus`). */

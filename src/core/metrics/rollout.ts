@@ -26,8 +26,10 @@ export function residualAttention(attentions: Tensor, layer: number): Float64Arr
  * input up. R_l[i][j] is how much of position i at the output of layer l comes from input j.
  * Returns one n×n matrix per layer (index l = rollout through layers 0..l).
  */
-export function attentionRollout(attentions: Tensor): Float64Array[] {
+export function attentionRollout(attentions: Tensor, options: { causal?: boolean } = {}): Float64Array[] {
   const [layers, , n] = attentions.shape;
+  // Causal attention is lower-triangular, and so is every product of it: the upper triangle is skipped.
+  const causal = options.causal === true;
   const rollouts: Float64Array[] = [];
   let previous: Float64Array | undefined;
   for (let l = 0; l < layers; l++) {
@@ -39,12 +41,12 @@ export function attentionRollout(attentions: Tensor): Float64Array[] {
     }
     const product = new Float64Array(n * n);
     for (let i = 0; i < n; i++) {
-      for (let k = 0; k < n; k++) {
+      for (let k = 0, kEnd = causal ? i + 1 : n; k < kEnd; k++) {
         const weight = current[i * n + k];
         if (weight === 0) continue;
         const row = k * n;
         const out = i * n;
-        for (let j = 0; j < n; j++) product[out + j] += weight * previous[row + j];
+        for (let j = 0, jEnd = causal ? k + 1 : n; j < jEnd; j++) product[out + j] += weight * previous[row + j];
       }
     }
     rollouts.push(product);
