@@ -40,7 +40,7 @@ export async function hostileChecks(ui, { palette, pick, openFile, check, say, s
   await pick(ui, 'Code Attention mini (final)');
   // One atomic read of the toasts, repeated: a progress notification can close between two locator calls.
   let seen;
-  for (let waited = 0; waited < 200 && !seen; waited++) {
+  for (let waited = 0; waited < 600 && !seen; waited++) {
     seen = await ui.evaluate(() => {
       const shown = '.notifications-toasts .notification-toast, .notifications-center .notification-list-item';
       const toast = [...document.querySelectorAll(shown)].find((element) => element.textContent.includes('Reload'));
