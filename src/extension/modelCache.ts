@@ -7,7 +7,7 @@ import type { ExecutionProviderSetting } from '../core/types';
 export const MAX_LOADED_MODELS = 3;
 /** Models other than the most recently used are released after this long unused. */
 export const IDLE_RELEASE_MS = 10 * 60_000;
-/** Loaded models are kept while their `model.onnx` files add up to at most this many bytes. */
+/** Loaded models are kept while their ONNX files (with external data) add up to at most this many bytes. */
 export const MAX_LOADED_MODEL_BYTES = 3 * 2 ** 30;
 
 interface Entry {
@@ -118,9 +118,14 @@ export class ModelCache {
   }
 }
 
+/** The model's bytes on disk: `model.onnx` and, for a converted large model, its external data file. */
 function modelBytes(modelDir: string): number {
+  return ['model.onnx', 'model.onnx.data'].reduce((sum, name) => sum + fileBytes(path.join(modelDir, name)), 0);
+}
+
+function fileBytes(file: string): number {
   try {
-    return statSync(path.join(modelDir, 'model.onnx')).size;
+    return statSync(file).size;
   } catch {
     return 0;
   }
