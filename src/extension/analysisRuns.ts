@@ -28,6 +28,8 @@ export interface InFlight {
   partial?: AnalysisResult;
   /** Hovers waiting for the window of a text offset. */
   waiting: Array<{ offset: number; resolve: (result: AnalysisResult) => void }>;
+  /** Whether a progress notification shows this run. */
+  notified?: boolean;
 }
 
 /**
@@ -161,6 +163,20 @@ export function loggedModelCache(grammarsDir: string, output: vscode.LogOutputCh
 }
 
 /** Runs an analysis under a cancellable notification that shows its progress messages. */
+/**
+ * A run already in flight, for a second caller. One that asks for a notification (Select Model,
+ * Score) gets one for a run started quietly (after an edit or a scroll), once, instead of seeing nothing.
+ */
+export function joinedRun(
+  document: vscode.TextDocument,
+  flight: InFlight,
+  withProgress: boolean | undefined,
+): Promise<AnalysisResult | undefined> {
+  if (!withProgress || flight.notified) return flight.promise;
+  flight.notified = true;
+  return withNotification(document, flight.abort, () => flight.promise);
+}
+
 export function withNotification(
   document: vscode.TextDocument,
   abort: AbortController,

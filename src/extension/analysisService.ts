@@ -17,6 +17,7 @@ import {
   notePartial,
   sameSetup,
   withNotification,
+  joinedRun,
   type InFlight,
 } from './analysisRuns';
 import { unsupportedLanguageMessage } from '../presenters/status';
@@ -158,7 +159,7 @@ export class AnalysisService implements vscode.Disposable {
     if (cached) return cached;
     const key = document.uri.toString();
     const running = this.inFlight.get(document);
-    if (running?.version === document.version) return running.promise;
+    if (running?.version === document.version) return joinedRun(document, running, options.withProgress);
     running?.abort.abort();
     const abort = new AbortController();
     const order = new WindowOrder(focusSpans(document, vscode.window.visibleTextEditors));
@@ -219,7 +220,7 @@ export class AnalysisService implements vscode.Disposable {
       }
     };
     const promise = options.withProgress ? withNotification(document, abort, run) : run();
-    this.inFlight.set(document, { version, promise, abort, order, waiting: [] });
+    this.inFlight.set(document, { version, promise, abort, order, waiting: [], notified: options.withProgress });
     this.runningChanged.fire(document.uri);
     return promise;
   }
