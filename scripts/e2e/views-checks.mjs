@@ -385,7 +385,8 @@ function setWorkspaceSetting(workspace, name, value) {
 
 /**
  * The hover card (issue 15 items 3, 5, 6, 9): compact, with the title, model and flip link in sight
- * and no scrolling at the default 6 rows (VS Code caps a hover at 250 px); weights against uniform; rows that jump to their token;
+ * and no scrolling at the default 6 rows (VS Code caps a hover at 250 px); weights against uniform;
+ * rows that jump to their token;
  * the punctuation filter and the against-uniform colour scale. `theme` names the screenshot.
  */
 export async function hoverCardChecks({ ui, workspace, screenshots, palette, openFile, goToLine, check, say }, theme) {
