@@ -73,6 +73,11 @@ writeFileSync(join(workspace, 'notes.txt'), 'Plain text: not a supported languag
 const example = readFileSync(join(root, 'examples', 'lru_cache.py'), 'utf8');
 writeFileSync(join(workspace, 'big_module.py'), example.repeat(20));
 prepareHostileWorkspace(workspace);
+// A Hugging Face folder (random-weight RoBERTa, safetensors) for the convert command's check.
+cpSync(join(root, 'test', 'fixtures', 'convert', 'roberta-tiny'), join(workspace, 'hf-roberta-tiny'), {
+  recursive: true,
+  filter: (source) => !source.includes('variants'),
+});
 mkdirSync(join(workspace, '.vscode'));
 const settings = {
   'workbench.startupEditor': 'none',

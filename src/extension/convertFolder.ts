@@ -9,21 +9,18 @@ import { messageText } from '../presenters/escape';
  * Select Model → "Convert a Hugging Face folder…": picks the folder, converts it with progress and
  * cancellation, and adds the result to the `codeAttention.models` user setting. Returns the
  * converted folder, or undefined when the user stopped or the conversion failed (told once).
+ * `givenSource` and `givenOut` (the command's arguments, for scripts) skip the dialogs that ask for them.
  */
-export async function convertHuggingFaceFolder(): Promise<string | undefined> {
-  const picked = await vscode.window.showOpenDialog({
-    canSelectFolders: true,
-    canSelectFiles: false,
-    title: 'Hugging Face model folder (config.json, safetensors weights, tokenizer files)',
-    openLabel: 'Convert',
-  });
-  const source = picked?.[0]?.fsPath;
+export async function convertHuggingFaceFolder(givenSource?: string, givenOut?: string): Promise<string | undefined> {
+  const source = givenSource ?? (await pickSourceFolder());
   if (!source) return undefined;
-  const out = await vscode.window.showInputBox({
-    title: 'Folder for the converted model',
-    value: `${source.replace(/[\\/]+$/, '')}-code-attention`,
-    validateInput: (value) => (value.trim() ? undefined : 'Give a folder path.'),
-  });
+  const out =
+    givenOut ??
+    (await vscode.window.showInputBox({
+      title: 'Folder for the converted model',
+      value: `${source.replace(/[\\/]+$/, '')}-code-attention`,
+      validateInput: (value) => (value.trim() ? undefined : 'Give a folder path.'),
+    }));
   if (!out) return undefined;
   if (existsSync(join(out, 'model.onnx'))) {
     const replace = 'Replace';
@@ -68,4 +65,14 @@ export async function convertHuggingFaceFolder(): Promise<string | undefined> {
   if (!folders.includes(out))
     await configuration.update('models', [...folders, out], vscode.ConfigurationTarget.Global);
   return out;
+}
+
+async function pickSourceFolder(): Promise<string | undefined> {
+  const picked = await vscode.window.showOpenDialog({
+    canSelectFolders: true,
+    canSelectFiles: false,
+    title: 'Hugging Face model folder (config.json, safetensors weights, tokenizer files)',
+    openLabel: 'Convert',
+  });
+  return picked?.[0]?.fsPath;
 }

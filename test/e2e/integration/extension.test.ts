@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 
@@ -399,6 +400,38 @@ describe('Code Attention Lens in a real VS Code', () => {
       assert.equal(editor.document.getText(), original);
       assert.equal(editor.document.isDirty, false);
     }
+  });
+
+  it('converts a Hugging Face folder from the command, selects the result and analyses with it', async () => {
+    await open('lru_cache.py');
+    const out = path.join(os.tmpdir(), `cal-converted-${process.pid}-${Date.now()}`);
+    const converted = await vscode.commands.executeCommand(
+      'codeAttention.convertFolder',
+      path.join(workspace(), 'hf-roberta-tiny'),
+      out,
+    );
+    try {
+      assert.equal(converted, out, 'the command returns the converted folder (an error notification says why not)');
+      assert.ok(existsSync(path.join(out, 'model.onnx')));
+      const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { family: string };
+      assert.equal(manifest.family, 'roberta');
+      const offered = vscode.workspace.getConfiguration('codeAttention').inspect<string[]>('models')?.globalValue;
+      assert.ok(offered?.includes(out), 'the converted folder is offered in codeAttention.models');
+      const summary = (await vscode.commands.executeCommand('codeAttention.analyzeFile')) as {
+        model: string;
+        tokens: number;
+      };
+      assert.equal(summary.model, path.basename(out));
+      assert.ok(summary.tokens > 100);
+    } finally {
+      const bundled = path.join(extensionPath(), 'models', bundledModels()[0]);
+      await vscode.commands.executeCommand('codeAttention.selectModel', bundled);
+      await vscode.workspace
+        .getConfiguration('codeAttention')
+        .update('models', undefined, vscode.ConfigurationTarget.Global);
+    }
+    const back = (await vscode.commands.executeCommand('codeAttention.analyzeFile')) as { model: string };
+    assert.equal(back.model, bundledModels()[0]);
   });
 
   it('an unsupported file gets no analysis', async () => {
