@@ -109,7 +109,7 @@ def card(manifest, config, training, args):
     if args.loss_md:
         with open(args.loss_md) as handle:
             # loss_curve.py words its summary for the encoders' masked-language loss.
-            curve = handle.read().strip().replace(' on the masked subwords', ', next-subword cross-entropy,')
+            curve = handle.read().strip().replace(' on the masked subwords', ', next-subword cross-entropy')
             lines += ['', '## Loss curve (training loss, next-subword cross-entropy)', '', curve]
         if os.path.exists(os.path.join(args.model_dir, 'loss.csv')):
             lines += ['', 'The whole curve, downsampled: `loss.csv` in this folder.']
