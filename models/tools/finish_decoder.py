@@ -66,7 +66,9 @@ def card(manifest, config, training, args):
         f"`model.onnx` ({size_mb:.1f} MB) was built by the project's TypeScript converter (`code-attention convert`) "
         'from the Hugging Face folder the training wrote (config.json, model.safetensors, tokenizer.json); it returns '
         '`last_hidden_state`, `attentions` [layers, batch, heads, seq, seq] (after the causal mask: no weight above '
-        'the diagonal) and `value_norms` [layers, batch, heads, seq]. The manifest says `causal: true`, '
+        'the diagonal), `value_norms` [layers, batch, heads, seq]'
+        + (' and `value_gram` [layers, batch, seq, heads, heads]' if 'valueGram' in manifest.get('outputs', {}) else '')
+        + '. The manifest says `causal: true`, '
         '`tokenization: "raw-text"` (a file is encoded as it is, newlines and indentation included) and `addBos: true` '
         '(every window starts with `<s>`, as every training row did).',
         '',
