@@ -347,7 +347,24 @@ export function causalCatDefinition(definition: CatScoreReport['definition']): C
       'expected causal CAT-score with each row’s values shuffled within its support (b ≤ a): ' +
       'E[|A ∧ D|] = Σ_a h_a·d_a/(a + 1), E / (|A| + |D| − E)',
     causal: `causal CAT (j ≤ i): ${CAUSAL_CAT_DEFINITION}; rows of a window's prefix tokens are not scored`,
+    ...(definition.choices ? { choices: definition.choices.map(decoderChoice) } : {}),
   };
+}
+
+/** A preset's input choices restated for a decoder, which reads the file as it is in overlapping windows. */
+function decoderChoice(choice: string): string {
+  if (choice.startsWith('input:'))
+    return (
+      'input: the whole file, in decoder windows; each after the first starts with up to a quarter of the ' +
+      'context of code before it, fed but not scored'
+    );
+  if (choice.startsWith('input text:')) return 'input text: the file as it is (newlines and indentation included)';
+  if (choice.startsWith('subwords:'))
+    return (
+      'subwords: each to the code token its bytes overlap (the first, when several); whitespace-only subwords ' +
+      'to none'
+    );
+  return choice;
 }
 
 export function headStatisticsFromPartials(context: ScoreContext, windows: readonly AnalyzedWindow[]): HeadStatistics {
