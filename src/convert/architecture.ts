@@ -17,7 +17,19 @@ export interface ManifestShape {
   heads: number;
   hiddenSize: number;
   vocabSize: number;
+  /** Decoders: attention over positions j ≤ i (manifest.json `causal`). */
+  causal?: boolean;
+  /** Decoders: whether each window starts with bos whatever the tokenizer's post-processor says (Llama). */
+  addBos?: boolean;
 }
+
+export interface PlanOptions {
+  /** The longest window the converted model allows (decoders; capped by the config's own limit). */
+  maxPositions?: number;
+}
+
+/** Decoders' default window cap: attention costs layers × heads × n² floats per window. */
+export const DEFAULT_MAX_POSITIONS = 2048;
 
 export interface ArchitectureFamily {
   /** manifest.json `family`. */
@@ -32,13 +44,18 @@ export interface ArchitectureFamily {
    * Reads the config and checks every tensor the graph needs against it; throws one ConvertError
    * naming each problem.
    */
-  plan(config: HfConfig, weights: CheckpointWeights): ArchitecturePlan;
+  plan(config: HfConfig, weights: CheckpointWeights, options?: PlanOptions): ArchitecturePlan;
 }
 
 export interface ArchitecturePlan {
   manifest: ManifestShape;
   /** Adds the whole graph (inputs, nodes, outputs) to `graph`. */
   build(graph: GraphBuilder): void;
+}
+
+/** The window a decoder allows: the config's context, capped at `options.maxPositions` (2,048 by default). */
+export function decoderWindow(configPositions: number, options: PlanOptions | undefined): number {
+  return Math.min(configPositions, options?.maxPositions ?? DEFAULT_MAX_POSITIONS);
 }
 
 /** A config.json number: whole, ≥ minimum; `fallback` when absent; a problem recorded otherwise. */

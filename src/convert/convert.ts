@@ -7,7 +7,7 @@ import { ConvertCancelledError, ConvertError } from './errors';
 import { GraphBuilder } from './graph';
 import { type ExternalDataChoice, writeOnnxModel, type WrittenModel } from './onnxFile';
 import { type WeightPrecision, WeightStore } from './safetensors';
-import { checkTokenizer, copyTokenizer, SPECIAL_TOKEN_TEXTS } from './tokenizerFiles';
+import { checkTokenizer, copyTokenizer, SPECIAL_TOKEN_TEXTS, type TokenizerFiles } from './tokenizerFiles';
 
 /**
  * Converts a Hugging Face model folder (config.json, safetensors weights, tokenizer) into this
@@ -25,6 +25,8 @@ export interface ConvertOptions {
   /** float16 keeps float16 checkpoints' weights as float16 in the file (half the size; computed in float32). */
   precision?: WeightPrecision;
   externalData?: ExternalDataChoice;
+  /** The longest window the model allows (default: the config's; decoders at most 2,048 unless given). */
+  maxPositions?: number;
   onProgress?: (progress: ConvertProgress) => void;
   /** Checked between blocks of the write; an aborted signal ends the conversion with ConvertCancelledError. */
   signal?: AbortSignal;
@@ -63,6 +65,9 @@ export async function convertFolder(
   if (existsSync(out) && !statSync(out).isDirectory())
     throw new ConvertError(`${out} is a file; the output must be a folder.`);
   if (source === out) throw new ConvertError('The output folder must differ from the Hugging Face folder.');
+  const maxPositions = options.maxPositions;
+  if (maxPositions !== undefined && !(Number.isSafeInteger(maxPositions) && maxPositions >= 3))
+    throw new ConvertError(`The largest window must be a whole number of at least 3 subwords, not ${maxPositions}.`);
   const configFile = join(source, 'config.json');
   if (!existsSync(configFile))
     throw new ConvertError(`${source} has no config.json: it is not a Hugging Face model folder.`);
@@ -76,7 +81,7 @@ export async function convertFolder(
     const precision = options.precision ?? 'float32';
     const weights =
       CheckpointWeights.locate(store, family.anchorTensor, precision) ?? new CheckpointWeights(store, '', precision);
-    const plan = family.plan(config, weights);
+    const plan = family.plan(config, weights, { maxPositions });
     const graph = new GraphBuilder(String(config.model_type));
     plan.build(graph);
     shouldStop();
@@ -86,22 +91,26 @@ export async function convertFolder(
       onBytes: (bytes, total) => report({ stage: 'writing', written: bytes, total }),
       shouldStop,
     });
-    const tokenizer = copyTokenizer(source, out);
+    const tokenizer = copyTokenizer(source, out, plan.manifest.causal === true);
     writeFileSync(join(out, 'config.json'), JSON.stringify(config, null, 2));
     const name = options.name ?? basename(out);
-    const special = Object.fromEntries(
-      Object.entries(SPECIAL_TOKEN_TEXTS).map(([key, text]) => [
-        key,
-        tokenizer.vocabulary.get(text) ?? fallbackId(key, config),
-      ]),
-    );
+    const { addBos: familyAddsBos, causal, ...shape } = plan.manifest;
+    shape.maxPositions = Math.min(shape.maxPositions, maxPositions ?? Infinity);
+    const decoder = causal
+      ? {
+          causal: true,
+          tokenization: 'raw-text',
+          addBos: familyAddsBos === true || tokenizer.prefixToken !== undefined,
+        }
+      : {};
     const manifest = {
       name,
       displayName: options.displayName ?? name,
-      ...plan.manifest,
+      ...shape,
+      ...decoder,
       checkpoint: 'external',
       languages: LANGUAGES,
-      specialTokens: special,
+      specialTokens: causal ? decoderSpecialTokens(config, tokenizer) : encoderSpecialTokens(config, tokenizer),
       inputs: ['input_ids', 'attention_mask'],
       outputs: { lastHiddenState: 'last_hidden_state', attentions: 'attentions', valueNorms: 'value_norms' },
       conversion: {
@@ -140,6 +149,36 @@ function readConfig(file: string): HfConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new ConvertError(`${file} must hold a JSON object.`);
   return value as HfConfig;
+}
+
+function encoderSpecialTokens(config: HfConfig, tokenizer: TokenizerFiles): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(SPECIAL_TOKEN_TEXTS).map(([key, text]) => [
+      key,
+      tokenizer.vocabulary.get(text) ?? fallbackId(key, config),
+    ]),
+  );
+}
+
+/**
+ * A decoder's bos, eos, pad and unk: the config's ids first (GPT-2 and StarCoder name
+ * <|endoftext|> for both bos and eos), then the tokenizer's; no mask token, and eos pads when there
+ * is no pad id (the attention mask is what keeps padding out).
+ */
+function decoderSpecialTokens(config: HfConfig, tokenizer: TokenizerFiles): Record<string, number> {
+  const configId = (key: string): number | undefined => {
+    const value = config[`${key}_token_id`];
+    const first: unknown = Array.isArray(value) ? value[0] : value;
+    return typeof first === 'number' && Number.isSafeInteger(first) && first >= 0 ? first : undefined;
+  };
+  const vocabularyId = (...texts: string[]) =>
+    texts.map((text) => tokenizer.vocabulary.get(text)).find((id) => id !== undefined);
+  const prefix = tokenizer.prefixToken === undefined ? undefined : vocabularyId(tokenizer.prefixToken);
+  const bos = prefix ?? configId('bos') ?? vocabularyId('<s>', '<|endoftext|>') ?? 0;
+  const eos = configId('eos') ?? vocabularyId('</s>', '<|endoftext|>') ?? bos;
+  const pad = configId('pad') ?? vocabularyId('<pad>') ?? eos;
+  const unk = vocabularyId('<unk>');
+  return unk === undefined ? { bos, eos, pad } : { bos, eos, pad, unk };
 }
 
 /** The config's id for a special token the tokenizer does not name (RoBERTa's numbering otherwise). */

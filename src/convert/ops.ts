@@ -98,3 +98,105 @@ export function stackLayers(graph: GraphBuilder, values: readonly string[]): str
   const unsqueezed = values.map((value) => graph.op('Unsqueeze', [value, axis]));
   return graph.op('Concat', unsqueezed, { axis: int(0) });
 }
+
+/** Positions 0 … seq − 1 of a [batch, seq] input, as a 1-D int64 tensor. */
+export function sequencePositions(graph: GraphBuilder, ids: string): string {
+  const length = graph.op('Gather', [graph.op('Shape', [ids]), graph.int64s([1], [])]);
+  return graph.op('Range', [graph.int64s([0], []), length, graph.int64s([1], [])]);
+}
+
+/**
+ * attention_mask [batch, seq] (right padding) combined with the causal mask: key j is open to query
+ * i when j ≤ i and j is not padding. Returns the additive mask [batch, 1, seq, seq] (0 or float32's
+ * minimum), so that masked keys get probability 0 exactly after the softmax.
+ */
+export function causalPaddingMask(graph: GraphBuilder, ids: string, attentionMask: string): string {
+  const positions = sequencePositions(graph, ids);
+  const rows = graph.op('Unsqueeze', [positions, graph.int64s([1])]);
+  const columns = graph.op('Unsqueeze', [positions, graph.int64s([0])]);
+  const future = graph.op('Unsqueeze', [graph.op('Greater', [columns, rows]), graph.int64s([0, 1])]);
+  const padded = graph.op('Unsqueeze', [
+    graph.op('Equal', [attentionMask, graph.int64s([0], [])]),
+    graph.int64s([1, 2]),
+  ]);
+  const blocked = graph.op('Or', [future, padded]);
+  return graph.op('Where', [blocked, graph.scalar(FLOAT32_MIN), graph.scalar(0)]);
+}
+
+/** RMSNorm over the last axis: x / √(mean(x²) + ε) · scale (Llama, Qwen2). */
+export function rmsNorm(graph: GraphBuilder, x: string, scale: string, epsilon: number): string {
+  const meanSquare = graph.op('ReduceMean', [graph.op('Mul', [x, x])], { axes: ints([-1]), keepdims: int(1) });
+  const root = graph.op('Sqrt', [graph.op('Add', [meanSquare, graph.scalar(epsilon)])]);
+  return graph.op('Mul', [graph.op('Div', [x, root]), scale]);
+}
+
+/** SiLU, x · σ(x). */
+export function silu(graph: GraphBuilder, x: string): string {
+  return graph.op('Mul', [x, graph.op('Sigmoid', [x])]);
+}
+
+/**
+ * Cosine and sine tables [positions, headSize] of rotary position embeddings in Hugging Face's
+ * half-rotation layout (dimension i turns with i + headSize/2 by the same angle), computed here in
+ * float64 and stored as float32 constants, as the reference computes them. `scale` divides the
+ * positions (rope_scaling type linear).
+ */
+export function rotaryTables(
+  graph: GraphBuilder,
+  positions: number,
+  headSize: number,
+  theta: number,
+  scale: number,
+): { cos: string; sin: string } {
+  const half = headSize / 2;
+  const cos = new Float32Array(positions * headSize);
+  const sin = new Float32Array(positions * headSize);
+  for (let position = 0; position < positions; position++) {
+    for (let i = 0; i < half; i++) {
+      const angle = (position / scale) * theta ** (-(2 * i) / headSize);
+      for (const at of [position * headSize + i, position * headSize + i + half]) {
+        cos[at] = Math.cos(angle);
+        sin[at] = Math.sin(angle);
+      }
+    }
+  }
+  const table = (name: string, values: Float32Array) =>
+    graph.initializer(name, 'float32', [positions, headSize], new Uint8Array(values.buffer));
+  return { cos: table('rotary.cos', cos), sin: table('rotary.sin', sin) };
+}
+
+/** The first `seq` rows of a [positions, size] table, seq being the length of the [batch, seq] input. */
+export function firstRows(graph: GraphBuilder, table: string, ids: string): string {
+  const length = graph.op('Slice', [graph.op('Shape', [ids]), graph.int64s([1]), graph.int64s([2])]);
+  return graph.op('Slice', [table, graph.int64s([0]), length, graph.int64s([0])]);
+}
+
+/**
+ * x · cos + rotate_half(x) · sin for x [batch, heads, seq, size] and tables [seq, size], where
+ * rotate_half(x) = [−x₂, x₁] for the halves x₁, x₂ of the last axis.
+ */
+export function applyRotary(graph: GraphBuilder, x: string, cos: string, sin: string, headSize: number): string {
+  const half = headSize / 2;
+  const axis = graph.int64s([-1]);
+  const first = graph.op('Slice', [x, graph.int64s([0]), graph.int64s([half]), axis]);
+  const second = graph.op('Slice', [x, graph.int64s([half]), graph.int64s([headSize]), axis]);
+  const rotated = graph.op('Concat', [graph.op('Neg', [second]), first], { axis: int(-1) });
+  return graph.op('Add', [graph.op('Mul', [x, cos]), graph.op('Mul', [rotated, sin])]);
+}
+
+/**
+ * Grouped-query attention: [batch, kvHeads, seq, size] → [batch, kvHeads · group, seq, size], each
+ * key/value head repeated for the `group` query heads that read it (torch.repeat_interleave).
+ */
+export function repeatKeyValueHeads(
+  graph: GraphBuilder,
+  x: string,
+  group: number,
+  heads: number,
+  headSize: number,
+): string {
+  if (group === 1) return x;
+  const spread = graph.op('Unsqueeze', [x, graph.int64s([2])]);
+  const tiled = graph.op('Tile', [spread, graph.int64s([1, 1, group, 1, 1])]);
+  return graph.op('Reshape', [tiled, graph.int64s([0, heads, -1, headSize])]);
+}

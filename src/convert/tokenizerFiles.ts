@@ -18,6 +18,8 @@ export interface TokenizerFiles {
   vocabulary: Map<string, number>;
   /** Whether tokenizer.json was built from vocab.json and merges.txt. */
   built: boolean;
+  /** The special token tokenizer.json's post-processor puts before a single sequence, if any. */
+  prefixToken?: string;
 }
 
 export function checkTokenizer(source: string): void {
@@ -29,7 +31,8 @@ export function checkTokenizer(source: string): void {
   );
 }
 
-export function copyTokenizer(source: string, out: string): TokenizerFiles {
+/** `decoder`: a tokenizer.json built from vocab.json and merges.txt adds no special tokens (GPT-2's). */
+export function copyTokenizer(source: string, out: string, decoder = false): TokenizerFiles {
   const readText = (file: string, maxBytes: number) => readTextSafely(file, { maxBytes });
   for (const name of COPIED) if (existsSync(join(source, name))) copyFileSync(join(source, name), join(out, name));
   const vocabulary = new Map<string, number>();
@@ -41,6 +44,7 @@ export function copyTokenizer(source: string, out: string): TokenizerFiles {
     }
   };
   let built = false;
+  let prefixToken: string | undefined;
   if (existsSync(join(source, 'vocab.json'))) {
     const vocab = parse(join(source, 'vocab.json')) as Record<string, number>;
     for (const [text, id] of Object.entries(vocab)) if (typeof id === 'number') vocabulary.set(text, id);
@@ -49,7 +53,9 @@ export function copyTokenizer(source: string, out: string): TokenizerFiles {
     const tokenizer = parse(join(source, 'tokenizer.json')) as {
       model?: { vocab?: Record<string, number> };
       added_tokens?: Array<{ id?: number; content?: string }>;
+      post_processor?: unknown;
     };
+    prefixToken = leadingSpecialToken(tokenizer.post_processor);
     for (const [text, id] of Object.entries(tokenizer.model?.vocab ?? {}))
       if (typeof id === 'number' && !vocabulary.has(text)) vocabulary.set(text, id);
     for (const token of tokenizer.added_tokens ?? [])
@@ -58,13 +64,34 @@ export function copyTokenizer(source: string, out: string): TokenizerFiles {
     const merges = readText(join(source, 'merges.txt'), MAX_TOKENIZER_BYTES)
       .split(/\r?\n/)
       .filter((line) => line && !line.startsWith('#version'));
-    writeFileSync(join(out, 'tokenizer.json'), JSON.stringify(robertaTokenizerJson(vocabulary, merges)));
+    const json = robertaTokenizerJson(vocabulary, merges);
+    if (decoder) json.post_processor = null;
+    writeFileSync(join(out, 'tokenizer.json'), JSON.stringify(json));
     built = true;
+    prefixToken = decoder ? undefined : SPECIAL_TOKEN_TEXTS.bos;
   }
-  return { vocabulary, built };
+  return { vocabulary, built, prefixToken };
 }
 
-function robertaTokenizerJson(vocabulary: Map<string, number>, merges: string[]): object {
+/**
+ * The token a post-processor adds first: TemplateProcessing's leading SpecialToken in `single`,
+ * RobertaProcessing's and BertProcessing's cls, the first such of a Sequence of processors.
+ */
+function leadingSpecialToken(processor: unknown): string | undefined {
+  if (typeof processor !== 'object' || processor === null) return undefined;
+  const { type, single, cls, processors } = processor as Record<string, unknown>;
+  if (type === 'TemplateProcessing' && Array.isArray(single)) {
+    const first = (single[0] as { SpecialToken?: { id?: unknown } } | undefined)?.SpecialToken?.id;
+    return typeof first === 'string' ? first : undefined;
+  }
+  if ((type === 'RobertaProcessing' || type === 'BertProcessing') && Array.isArray(cls))
+    return typeof cls[0] === 'string' ? cls[0] : undefined;
+  if (type === 'Sequence' && Array.isArray(processors))
+    return processors.map(leadingSpecialToken).find((token) => token !== undefined);
+  return undefined;
+}
+
+function robertaTokenizerJson(vocabulary: Map<string, number>, merges: string[]): Record<string, unknown> {
   const added = Object.values(SPECIAL_TOKEN_TEXTS)
     .filter((text) => vocabulary.has(text))
     .map((text) => ({

@@ -1,0 +1,186 @@
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { convertFolder } from '../src/convert/convert';
+import { LoadedModel } from '../src/core/model';
+import { DECODER_FIXTURES, loadDecoderReference } from './decoderFixtures';
+
+/**
+ * Decoder graphs built in TypeScript against the independent plain-PyTorch reference
+ * (models/tools/reference_decoders.py): each random-weight checkpoint of test/fixtures/decoders,
+ * converted here, must reproduce the reference's attentions, last hidden state and value norms to
+ * 1e-4 on both reference inputs, alone and as one right-padded batch.
+ */
+
+const TOLERANCE = 1e-4;
+/** A padded batch runs the same arithmetic on the same rows: it may differ from the single run by rounding only. */
+const BATCH_TOLERANCE = 1e-5;
+
+async function runBatch(
+  session: ort.InferenceSession,
+  rows: number[][],
+  padId: number,
+): Promise<Record<string, ort.Tensor>> {
+  const width = Math.max(...rows.map((row) => row.length));
+  const ids = new BigInt64Array(rows.length * width).fill(BigInt(padId));
+  const mask = new BigInt64Array(rows.length * width);
+  rows.forEach((row, item) =>
+    row.forEach((id, column) => {
+      ids[item * width + column] = BigInt(id);
+      mask[item * width + column] = 1n;
+    }),
+  );
+  const dims = [rows.length, width];
+  return session.run({
+    input_ids: new ort.Tensor('int64', ids, dims),
+    attention_mask: new ort.Tensor('int64', mask, dims),
+  });
+}
+
+/**
+ * Item `item`'s values of an output whose axes are [before…, batch, after…], cropped to the first
+ * `length` positions on each sequence axis, in row-major order.
+ */
+function crop(tensor: ort.Tensor, item: number, length: number, sequenceAxes: number[]): number[] {
+  const dims = [...tensor.dims];
+  const batchAxis = dims.length === 3 ? 0 : 1;
+  const data = tensor.data as Float32Array;
+  const result: number[] = [];
+  const index = new Array<number>(dims.length).fill(0);
+  const visit = (axis: number, offset: number) => {
+    if (axis === dims.length) {
+      result.push(data[offset]);
+      return;
+    }
+    const stride = dims.slice(axis + 1).reduce((product, dim) => product * dim, 1);
+    const extent = axis === batchAxis ? 1 : sequenceAxes.includes(axis) ? length : dims[axis];
+    for (let at = 0; at < extent; at++) {
+      index[axis] = axis === batchAxis ? item : at;
+      visit(axis + 1, offset + index[axis] * stride);
+    }
+  };
+  visit(0, 0);
+  return result;
+}
+
+const SEQUENCE_AXES: Record<string, number[]> = {
+  last_hidden_state: [1],
+  attentions: [3, 4],
+  value_norms: [3],
+};
+
+function largestDifference(actual: ArrayLike<number>, wanted: ArrayLike<number>): number {
+  assert.equal(actual.length, wanted.length);
+  let largest = 0;
+  for (let i = 0; i < wanted.length; i++) largest = Math.max(largest, Math.abs(actual[i] - wanted[i]));
+  return largest;
+}
+
+const DECODERS: Array<{ folder: string; family: string; addBos: boolean }> = [
+  { folder: 'qwen2.5-coder-0.5b', family: 'qwen2', addBos: false },
+  { folder: 'deepseek-coder-1.3b-base', family: 'llama', addBos: true },
+];
+
+describe('convert: decoder graphs equal the plain-PyTorch reference', function () {
+  this.timeout(120_000);
+  let scratch: string;
+  before(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'cal-convert-decoders-'));
+  });
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  for (const decoder of DECODERS) {
+    describe(decoder.folder, () => {
+      const source = join(DECODER_FIXTURES, decoder.folder);
+      const { inputs, tensors: reference } = loadDecoderReference(decoder.folder);
+      let out: string;
+      let session: ort.InferenceSession;
+      let singles: Array<Record<string, ort.Tensor>>;
+      before(async () => {
+        out = join(scratch, decoder.folder);
+        await convertFolder(source, out);
+        session = await ort.InferenceSession.create(join(out, 'model.onnx'), {
+          executionProviders: ['cpu'],
+          intraOpNumThreads: 1,
+        });
+        singles = [];
+        for (const input of inputs) singles.push(await runBatch(session, [input.ids], 0));
+      });
+      after(async () => session?.release());
+
+      it('attentions, last_hidden_state and value_norms equal the reference to 1e-4 on both inputs', () => {
+        for (const [k, input] of inputs.entries()) {
+          for (const name of ['attentions', 'last_hidden_state', 'value_norms']) {
+            const wanted = reference.get(`input${k}.${name}`)!;
+            const actual = singles[k][name];
+            assert.deepEqual(
+              [...actual.dims].filter((_, axis) => axis !== (name === 'last_hidden_state' ? 0 : 1)),
+              wanted.shape,
+              `${name} shape`,
+            );
+            const difference = largestDifference(actual.data as Float32Array, wanted.data);
+            assert.ok(
+              difference <= TOLERANCE,
+              `${input.language} ${name}: max |TypeScript − reference| = ${difference}`,
+            );
+          }
+        }
+      });
+
+      it('puts exactly zero probability on later positions, and each row sums to 1', () => {
+        const attentions = singles[0].attentions;
+        const [layers, , heads, n] = attentions.dims;
+        const data = attentions.data as Float32Array;
+        for (let matrix = 0; matrix < layers * heads; matrix++) {
+          for (let i = 0; i < n; i++) {
+            const row = data.subarray((matrix * n + i) * n, (matrix * n + i + 1) * n);
+            assert.ok(
+              row.subarray(i + 1).every((value) => value === 0),
+              `row ${i} attends to a later position`,
+            );
+            const sum = row.reduce((total, value) => total + value, 0);
+            assert.ok(Math.abs(sum - 1) < 1e-5, `row ${i} sums to ${sum}`);
+          }
+        }
+      });
+
+      it('a right-padded batch of both inputs equals the single runs', async () => {
+        const batch = await runBatch(
+          session,
+          inputs.map((input) => input.ids),
+          2,
+        );
+        for (const [k, input] of inputs.entries()) {
+          for (const name of ['attentions', 'last_hidden_state', 'value_norms']) {
+            const n = input.ids.length;
+            const difference = largestDifference(
+              crop(batch[name], k, n, SEQUENCE_AXES[name]),
+              crop(singles[k][name], 0, n, SEQUENCE_AXES[name]),
+            );
+            assert.ok(difference <= BATCH_TOLERANCE, `${input.language} ${name}: max |batch − single| = ${difference}`);
+          }
+        }
+      });
+
+      it('writes the decoder manifest fields, and the product loads the folder', async () => {
+        const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+        const config = JSON.parse(readFileSync(join(source, 'config.json'), 'utf8')) as Record<string, number>;
+        assert.equal(manifest.family, decoder.family);
+        assert.equal(manifest.causal, true);
+        assert.equal(manifest.tokenization, 'raw-text');
+        assert.equal(manifest.addBos, decoder.addBos);
+        assert.equal(manifest.maxPositions, Math.min(config.max_position_embeddings, 2048));
+        const model = await LoadedModel.load(out, { executionProvider: 'cpu' });
+        try {
+          assert.equal(model.info.layers, config.num_hidden_layers);
+          assert.equal(model.info.heads, config.num_attention_heads);
+          assert.equal(model.info.hasValueNorms, true);
+        } finally {
+          await model.dispose();
+        }
+      });
+    });
+  }
+});
