@@ -120,7 +120,7 @@ describe('decoder analysis (converted Qwen2 fixture)', function () {
     for (const [index, window] of result.windows.entries()) {
       assert.ok(window.ids.length <= result.model.maxPositions);
       assert.equal(window.scoredStart, scoredUpTo);
-      if (index > 0) assert.ok(window.tokenStart < window.scoredStart!, `window ${index} has a prefix`);
+      if (index > 0) assert.ok(window.tokenStart < window.scoredStart, `window ${index} has a prefix`);
       scoredUpTo = window.tokenEnd;
       assertCausal((await windowTensors(window)).subwordAttention);
     }
