@@ -107,6 +107,9 @@ describe('decoder analysis (converted Qwen2 fixture)', function () {
     const sinks = result.scores.sinks!;
     assert.deepEqual(sinks, attentionSinks([tensors.subwordAttention]));
     assert.ok(sinks.chance > 0 && sinks.chance < 1);
+    // The editor asks for the per-layer reports only: the sink report comes with them.
+    const editorResult = await analyzer.analyze(short, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
+    assert.deepEqual(editorResult.scores.sinks, sinks);
     // The encoder-only reports are not made for a decoder.
     assert.equal(result.scores.headStatistics, undefined);
     assert.equal(result.scores.structureHeads, undefined);

@@ -510,7 +510,7 @@ export class Analyzer {
           windowsTotal: plan.windows.length,
         });
         // Only the reports whose window sums are all there (not data-chosen CAT types, which need every window).
-        for (const report of missingReports(partial, options.reports ?? 'all'))
+        for (const report of withSinks(missingReports(partial, options.reports ?? 'all'), partial))
           if (wanted.some(([name]) => name === windowReportOf(report)[0])) assignReport(partial, report, context);
         options.onPartial(partial);
       }
@@ -518,7 +518,7 @@ export class Analyzer {
     cancelled();
 
     const result = resultOf(done as AnalyzedWindow[]);
-    for (const report of missingReports(result, options.reports ?? 'all')) {
+    for (const report of withSinks(missingReports(result, options.reports ?? 'all'), result)) {
       await slicer.yieldIfDue();
       mark = performance.now();
       assignReport(result, report, context);
@@ -631,6 +631,11 @@ function previousStarts(previous: AnalysisResult, tokens: readonly CodeToken[]):
       starts.push(start + shift);
   }
   return starts;
+}
+
+/** A decoder's sink report comes with every analysis, whichever reports were asked for (its sums are cheap). */
+function withSinks(reports: ReportName[], result: AnalysisResult): ReportName[] {
+  return result.causal && !result.scores.sinks && !reports.includes('sinks') ? [...reports, 'sinks'] : reports;
 }
 
 /** The per-window sums an analysis computes for `reports`, with whether heads are scored. */

@@ -111,6 +111,8 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
 export interface WindowAttentionJson {
   tokenStart: number;
   tokenEnd: number;
+  /** Decoder windows: the first code token scored here (earlier ones are the prefix). */
+  scoredStart?: number;
   pieces: string[];
   tokenAttentionShape: number[];
   tokenAttention: number[];
@@ -124,6 +126,7 @@ export async function windowAttention(result: AnalysisResult): Promise<WindowAtt
     windows.push({
       tokenStart: window.tokenStart,
       tokenEnd: window.tokenEnd,
+      ...(window.scoredStart !== undefined ? { scoredStart: window.scoredStart } : {}),
       pieces: window.pieces,
       tokenAttentionShape: tokenAttention.shape,
       tokenAttention: Array.from(tokenAttention.data, (value) => +value.toFixed(5)),
