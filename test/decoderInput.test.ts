@@ -73,7 +73,7 @@ describe('raw-text tokenization (decoders)', () => {
     }
   });
 
-  it('counts subwords spanning two code tokens, and whitespace of newlines and indentation belongs to none', async () => {
+  it('counts subwords spanning two code tokens; newlines and indentation belong to no token', async () => {
     const parser = await sharedParser();
     const parsed = await parser.parse('def f(x):\n    return x\n', 'python');
     const sequence = encodeRawText(tokenizer, parsed.source, parsed.tokens);

@@ -48,7 +48,7 @@ describe('decoder analysis (converted Qwen2 fixture)', function () {
     assert.equal(analyzer.model.info.addBos, false);
   });
 
-  it('scores one window with causal CAT, backward data flow and the sink report, as the metrics define them', async () => {
+  it('scores one window with causal CAT, backward data flow and sinks, as the metrics define them', async () => {
     const result = await analyzer.analyze(short, 'python');
     assert.equal(result.causal, true);
     assert.equal(result.windows.length, 1);
@@ -115,7 +115,7 @@ describe('decoder analysis (converted Qwen2 fixture)', function () {
     assert.equal(result.scores.structureHeads, undefined);
   });
 
-  it('cuts a long file into windows with a prefix, scores each token once, and reuses windows after an edit', async () => {
+  it('cuts a long file into prefixed windows, scores each token once, reuses windows after an edit', async () => {
     const text = readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8');
     const result = await analyzer.analyze(text, 'python');
     assert.ok(result.windows.length >= 2, `${result.windows.length} windows`);

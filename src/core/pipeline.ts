@@ -553,8 +553,8 @@ export class Analyzer {
       const encoded = await runStepsSliced(rawTextSteps(this.model.tokenizer, parsed.source, parsed.tokens), slicer);
       if (encoded.spanningSubwords)
         warnings.push(
-          `${encoded.spanningSubwords} subword(s) span two or more code tokens (as \`):\`); each belongs to the first, ` +
-            'and a token left without a subword of its own has no row.',
+          `${encoded.spanningSubwords} subword(s) span two or more code tokens (as \`):\`); ` +
+            'each belongs to the first, and a token left without a subword of its own has no row.',
         );
       if (encoded.approximate)
         warnings.push(

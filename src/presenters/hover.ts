@@ -6,6 +6,9 @@ import { markdownCell, markdownText } from './escape';
 
 export { markdownCell } from './escape';
 
+/** The hover card's line for a decoder's result. */
+export const CAUSAL_HOVER_NOTE = 'causal model (decoder): each token attends to itself and earlier tokens only (j ≤ i)';
+
 /** Number of intensity buckets the editor overlay uses (one decoration type each). */
 export const BUCKETS = 5;
 
@@ -268,7 +271,7 @@ export function hoverMarkdown(
     `**${markdownCell(focus.text)}** — ${markdownText(presentation.label)}`,
     flip ? `${model} · [$(arrow-swap) Flip direction](${flip})` : model,
     `uniform 1/n = ${presentation.uniform.toFixed(4)} · n = ${presentation.tokens} · ${special} · ${scale}`,
-    ...(result.causal ? ['causal model (decoder): each token attends to itself and earlier tokens only (j ≤ i)'] : []),
+    ...(result.causal ? [CAUSAL_HOVER_NOTE] : []),
   ];
   const { punctuation, sinks, renormalised } = presentation.hidden;
   const filters = [

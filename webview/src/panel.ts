@@ -106,7 +106,8 @@ function render(model: PanelModel): void {
       element('p', {
         className: 'meta',
         id: 'causal-note',
-        text: `Causal model (decoder): each token attends to itself and earlier tokens only. ${model.causal.definition}`,
+        text:
+          'Causal model (decoder): each token attends to itself and earlier tokens only. ' + model.causal.definition,
       }),
     );
   const canvas = element('canvas', { id: 'cat-chart' });

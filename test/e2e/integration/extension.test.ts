@@ -434,7 +434,7 @@ describe('Code Attention Lens in a real VS Code', () => {
     assert.equal(back.model, bundledModels()[0]);
   });
 
-  it('a decoder: hover, causal CAT and sinks in the score panel, hide the first-token sink, compare with the encoder', async function () {
+  it('a decoder: hover, causal CAT and sinks, hiding the first-token sink, panel, compare', async function () {
     // The bundled decoder when it is there, else a converted decoder offered through codeAttention.models.
     const bundled = path.join(extensionPath(), 'models', 'code-attention-mini-decoder');
     const offered = vscode.workspace.getConfiguration('codeAttention').get<string[]>('models') ?? [];
