@@ -78,9 +78,24 @@ function largestDifference(actual: ArrayLike<number>, wanted: ArrayLike<number>)
   return largest;
 }
 
-const DECODERS: Array<{ folder: string; family: string; addBos: boolean }> = [
-  { folder: 'qwen2.5-coder-0.5b', family: 'qwen2', addBos: false },
-  { folder: 'deepseek-coder-1.3b-base', family: 'llama', addBos: true },
+const DECODERS: Array<{
+  folder: string;
+  family: string;
+  addBos: boolean;
+  positionsKey: string;
+  options?: Parameters<typeof convertFolder>[2];
+}> = [
+  { folder: 'qwen2.5-coder-0.5b', family: 'qwen2', addBos: false, positionsKey: 'max_position_embeddings' },
+  { folder: 'deepseek-coder-1.3b-base', family: 'llama', addBos: true, positionsKey: 'max_position_embeddings' },
+  { folder: 'codeparrot-small', family: 'gpt2', addBos: false, positionsKey: 'n_positions' },
+  {
+    folder: 'codeparrot-small',
+    family: 'gpt2',
+    addBos: false,
+    positionsKey: 'n_positions',
+    options: { precision: 'float16', maxPositions: 100 },
+  },
+  { folder: 'tiny_starcoder_py', family: 'gpt_bigcode', addBos: false, positionsKey: 'n_positions' },
 ];
 
 describe('convert: decoder graphs equal the plain-PyTorch reference', function () {
@@ -91,16 +106,17 @@ describe('convert: decoder graphs equal the plain-PyTorch reference', function (
   });
   after(() => rmSync(scratch, { recursive: true, force: true }));
 
-  for (const decoder of DECODERS) {
-    describe(decoder.folder, () => {
+  for (const [index, decoder] of DECODERS.entries()) {
+    const variant = decoder.options ? ` (${JSON.stringify(decoder.options)})` : '';
+    describe(decoder.folder + variant, () => {
       const source = join(DECODER_FIXTURES, decoder.folder);
       const { inputs, tensors: reference } = loadDecoderReference(decoder.folder);
       let out: string;
       let session: ort.InferenceSession;
       let singles: Array<Record<string, ort.Tensor>>;
       before(async () => {
-        out = join(scratch, decoder.folder);
-        await convertFolder(source, out);
+        out = join(scratch, `${decoder.folder}-${index}`);
+        await convertFolder(source, out, decoder.options);
         session = await ort.InferenceSession.create(join(out, 'model.onnx'), {
           executionProviders: ['cpu'],
           intraOpNumThreads: 1,
@@ -171,11 +187,13 @@ describe('convert: decoder graphs equal the plain-PyTorch reference', function (
         assert.equal(manifest.causal, true);
         assert.equal(manifest.tokenization, 'raw-text');
         assert.equal(manifest.addBos, decoder.addBos);
-        assert.equal(manifest.maxPositions, Math.min(config.max_position_embeddings, 2048));
+        const cap = decoder.options?.maxPositions ?? 2048;
+        assert.equal(manifest.maxPositions, Math.min(config[decoder.positionsKey], cap));
         const model = await LoadedModel.load(out, { executionProvider: 'cpu' });
         try {
-          assert.equal(model.info.layers, config.num_hidden_layers);
-          assert.equal(model.info.heads, config.num_attention_heads);
+          assert.equal(model.info.layers, config.num_hidden_layers ?? config.n_layer);
+          assert.equal(model.info.heads, config.num_attention_heads ?? config.n_head);
+          assert.equal(model.info.maxPositions, manifest.maxPositions);
           assert.equal(model.info.hasValueNorms, true);
         } finally {
           await model.dispose();

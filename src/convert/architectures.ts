@@ -1,10 +1,11 @@
 import type { ArchitectureFamily } from './architecture';
 import { ConvertError } from './errors';
+import { GPT2_FAMILY } from './gpt2';
 import { LLAMA_FAMILY } from './llama';
 import { ROBERTA_FAMILY } from './roberta';
 
 /** Every family the converter knows; a new family is one module and one entry here. */
-export const FAMILIES: readonly ArchitectureFamily[] = [ROBERTA_FAMILY, LLAMA_FAMILY];
+export const FAMILIES: readonly ArchitectureFamily[] = [ROBERTA_FAMILY, GPT2_FAMILY, LLAMA_FAMILY];
 
 export function supportedModelTypes(): string {
   return FAMILIES.map((family) => `${family.modelTypes.join(', ')} (${family.examples})`).join('; ');

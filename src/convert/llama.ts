@@ -94,10 +94,11 @@ function planLlama(config: HfConfig, weights: CheckpointWeights, options?: PlanO
     problems.push('config.json use_sliding_window is true; sliding-window attention is not supported');
   checkTensors(weights, shape);
   weights.throwIfProblems(problems);
+  const window = decoderWindow(shape.positions, options);
   return {
     manifest: {
       family: String(config.model_type),
-      maxPositions: decoderWindow(shape.positions, options),
+      maxPositions: window,
       layers: shape.layers,
       heads: shape.heads,
       hiddenSize: shape.hidden,
@@ -105,7 +106,7 @@ function planLlama(config: HfConfig, weights: CheckpointWeights, options?: PlanO
       causal: true,
       addBos: !qwen2,
     },
-    build: (graph) => buildLlama(graph, weights, shape, decoderWindow(shape.positions, options)),
+    build: (graph) => buildLlama(graph, weights, shape, window),
   };
 }
 

@@ -38,6 +38,15 @@ export function geluErf(graph: GraphBuilder, x: string): string {
   return graph.op('Mul', [scaled, graph.scalar(0.5)]);
 }
 
+/** GELU's tanh form, ½x(1 + tanh(√(2/π)(x + 0.044715x³))): GPT-2's gelu_new, gelu_pytorch_tanh. */
+export function geluTanh(graph: GraphBuilder, x: string): string {
+  const cube = graph.op('Mul', [graph.op('Mul', [x, x]), x]);
+  const inner = graph.op('Add', [x, graph.op('Mul', [cube, graph.scalar(0.044715)])]);
+  const tanh = graph.op('Tanh', [graph.op('Mul', [inner, graph.scalar(Math.sqrt(2 / Math.PI))])]);
+  const scaled = graph.op('Mul', [x, graph.op('Add', [tanh, graph.scalar(1)])]);
+  return graph.op('Mul', [scaled, graph.scalar(0.5)]);
+}
+
 /** [batch, seq, heads · size] → [batch, heads, seq, size]. */
 export function splitHeads(graph: GraphBuilder, x: string, heads: number, headSize: number): string {
   const reshaped = graph.op('Reshape', [x, graph.int64s([0, 0, heads, headSize])]);
@@ -58,23 +67,24 @@ export function paddingMask(graph: GraphBuilder, attentionMask: string): string 
   return graph.op('Unsqueeze', [additive, graph.int64s([1, 2])]);
 }
 
-/** softmax(q · kᵀ / √size + mask) over the keys: [batch, heads, seq, seq]. */
+/** softmax(q · kᵀ / divisor + mask) over the keys: [batch, heads, seq, seq]; the divisor is √size unless given. */
 export function attentionProbabilities(
   graph: GraphBuilder,
   query: string,
   key: string,
   headSize: number,
   additiveMask: string,
+  divisor = Math.sqrt(headSize),
 ): string {
   const keyT = graph.op('Transpose', [key], { perm: ints([0, 1, 3, 2]) });
-  const scores = graph.op('Div', [graph.op('MatMul', [query, keyT]), graph.scalar(Math.sqrt(headSize))]);
+  const scores = graph.op('Div', [graph.op('MatMul', [query, keyT]), graph.scalar(divisor)]);
   return graph.op('Softmax', [graph.op('Add', [scores, additiveMask])], { axis: int(-1) });
 }
 
 /**
  * ‖f(x_j)‖ per head (Kobayashi et al. 2020): each head's value vectors [batch, heads, seq, size]
- * through that head's slice of the output projection W_O (stored [hidden, heads · size]),
- * → [batch, heads, seq].
+ * through that head's slice of the output projection W_O (stored [hidden, heads · size] as
+ * torch.nn.Linear keeps it, or [heads · size, hidden] as GPT-2's Conv1D does), → [batch, heads, seq].
  */
 export function valueNorms(
   graph: GraphBuilder,
@@ -83,9 +93,14 @@ export function valueNorms(
   heads: number,
   headSize: number,
   hidden: number,
+  layout: 'outIn' | 'inOut' = 'outIn',
 ): string {
-  const perHead = graph.op('Reshape', [outputWeight, graph.int64s([hidden, heads, headSize])]);
-  const slices = graph.op('Transpose', [perHead], { perm: ints([1, 2, 0]) });
+  const slices =
+    layout === 'inOut'
+      ? graph.op('Reshape', [outputWeight, graph.int64s([heads, headSize, hidden])])
+      : graph.op('Transpose', [graph.op('Reshape', [outputWeight, graph.int64s([hidden, heads, headSize])])], {
+          perm: ints([1, 2, 0]),
+        });
   const transformed = graph.op('MatMul', [value, slices]);
   const squares = graph.op('Mul', [transformed, transformed]);
   const sum = graph.op('ReduceSum', [squares, graph.int64s([-1])], { keepdims: int(0) });
@@ -165,6 +180,11 @@ export function rotaryTables(
   return { cos: table('rotary.cos', cos), sin: table('rotary.sin', sin) };
 }
 
+/** The last axis of x from `start` to `end`. */
+export function lastAxisSlice(graph: GraphBuilder, x: string, start: number, end: number): string {
+  return graph.op('Slice', [x, graph.int64s([start]), graph.int64s([end]), graph.int64s([-1])]);
+}
+
 /** The first `seq` rows of a [positions, size] table, seq being the length of the [batch, seq] input. */
 export function firstRows(graph: GraphBuilder, table: string, ids: string): string {
   const length = graph.op('Slice', [graph.op('Shape', [ids]), graph.int64s([1]), graph.int64s([2])]);
@@ -177,9 +197,8 @@ export function firstRows(graph: GraphBuilder, table: string, ids: string): stri
  */
 export function applyRotary(graph: GraphBuilder, x: string, cos: string, sin: string, headSize: number): string {
   const half = headSize / 2;
-  const axis = graph.int64s([-1]);
-  const first = graph.op('Slice', [x, graph.int64s([0]), graph.int64s([half]), axis]);
-  const second = graph.op('Slice', [x, graph.int64s([half]), graph.int64s([headSize]), axis]);
+  const first = lastAxisSlice(graph, x, 0, half);
+  const second = lastAxisSlice(graph, x, half, headSize);
   const rotated = graph.op('Concat', [graph.op('Neg', [second]), first], { axis: int(-1) });
   return graph.op('Add', [graph.op('Mul', [x, cos]), graph.op('Mul', [rotated, sin])]);
 }
