@@ -1,11 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { convertFolder } from '../src/convert/convert';
+import { ConvertError } from '../src/convert/errors';
 import { LoadedModel } from '../src/core/model';
 import { DECODER_FIXTURES, loadDecoderReference } from './decoderFixtures';
+import { CLI } from './helpers';
 
 /**
  * Decoder graphs built in TypeScript against the independent plain-PyTorch reference
@@ -201,4 +204,77 @@ describe('convert: decoder graphs equal the plain-PyTorch reference', function (
       });
     });
   }
+
+  /** A copy of a fixture folder whose config.json (and optionally tokenizer.json) is changed. */
+  const changedCopy = (name: string, changes: Record<string, unknown>, tokenizerFrom?: string): string => {
+    const folder = join(scratch, `changed-${name}-${Object.keys(changes).join('-') || 'tokenizer'}`);
+    cpSync(join(DECODER_FIXTURES, name), folder, { recursive: true });
+    const config = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(folder, 'config.json'), JSON.stringify({ ...config, ...changes }));
+    if (tokenizerFrom) cpSync(join(DECODER_FIXTURES, tokenizerFrom, 'tokenizer.json'), join(folder, 'tokenizer.json'));
+    return folder;
+  };
+  const refused = async (folder: string, pattern: RegExp) => {
+    const out = `${folder}-out`;
+    await assert.rejects(convertFolder(folder, out), (error: Error) => {
+      assert.ok(error instanceof ConvertError, String(error));
+      assert.match(error.message, pattern);
+      return true;
+    });
+    assert.equal(existsSync(join(out, 'model.onnx')), false);
+  };
+
+  it('a Qwen2 tokenizer whose post-processor puts <s> first makes windows start with bos', async () => {
+    const folder = changedCopy('qwen2.5-coder-0.5b', {}, 'deepseek-coder-1.3b-base');
+    await convertFolder(folder, `${folder}-out`);
+    const manifest = JSON.parse(readFileSync(join(`${folder}-out`, 'manifest.json'), 'utf8')) as {
+      addBos: boolean;
+      specialTokens: Record<string, number>;
+    };
+    assert.equal(manifest.addBos, true);
+    assert.equal(manifest.specialTokens.bos, 0);
+    assert.equal(manifest.specialTokens.mask, undefined);
+  });
+
+  it('an unknown model_type lists all five supported ones', async () => {
+    const folder = changedCopy('tiny_starcoder_py', { model_type: 'mamba' });
+    await refused(folder, /model_type "mamba"; the converter supports roberta .*gpt2, gpt_bigcode .*llama, qwen2 /);
+  });
+
+  it('key/value heads disagreeing with the weights name the tensor and the config keys', async () => {
+    const folder = changedCopy('qwen2.5-coder-0.5b', { num_key_value_heads: 7 });
+    await refused(
+      folder,
+      /model\.layers\.0\.self_attn\.k_proj\.weight is \[8, 56\] but num_key_value_heads × head size, hidden_size means \[28, 56\]/,
+    );
+  });
+
+  it('an unsupported rotary scaling or activation is refused with what is supported', async () => {
+    await refused(
+      changedCopy('deepseek-coder-1.3b-base', { rope_scaling: { type: 'yarn', factor: 4 } }),
+      /rope_scaling type "yarn" is not supported \(linear and default are\)/,
+    );
+    await refused(
+      changedCopy('codeparrot-small', { activation_function: 'relu' }),
+      /activation_function is "relu"; supported: gelu_new, gelu_pytorch_tanh, gelu/,
+    );
+  });
+
+  it("code-attention convert --max-positions caps a decoder's window, and the model loads with it", () => {
+    const out = join(scratch, 'cli-qwen2');
+    const source = join(DECODER_FIXTURES, 'qwen2.5-coder-0.5b');
+    const convert = spawnSync(process.execPath, [CLI, 'convert', source, out, '--max-positions', '64'], {
+      encoding: 'utf8',
+    });
+    assert.equal(convert.status, 0, convert.stderr);
+    assert.match(convert.stderr, /2 layers × 14 heads, hidden 56, causal,/);
+    assert.match(convert.stderr, /loaded: 2 × 14, windows of 64 subwords/);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { maxPositions: number };
+    assert.equal(manifest.maxPositions, 64);
+    const tooShort = spawnSync(process.execPath, [CLI, 'convert', source, join(scratch, 'x'), '--max-positions', '2'], {
+      encoding: 'utf8',
+    });
+    assert.notEqual(tooShort.status, 0);
+    assert.match(tooShort.stderr, /--max-positions must be a whole number ≥ 3 \(got "2"\)/);
+  });
 });

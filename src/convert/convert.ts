@@ -39,6 +39,8 @@ export interface ConvertSummary {
   out: string;
   modelType: string;
   family: string;
+  /** A decoder (attention over j ≤ i). */
+  causal: boolean;
   layers: number;
   heads: number;
   hiddenSize: number;
@@ -127,6 +129,7 @@ export async function convertFolder(
       out,
       modelType: String(config.model_type),
       family: family.family,
+      causal: causal === true,
       layers: plan.manifest.layers,
       heads: plan.manifest.heads,
       hiddenSize: plan.manifest.hiddenSize,
