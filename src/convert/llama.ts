@@ -135,8 +135,8 @@ function checkTensors(weights: CheckpointWeights, shape: LlamaShape): void {
   if (stored !== shape.layers)
     weights.problems.push(`config.json num_hidden_layers is ${shape.layers} but the weights hold ${stored} layers`);
   const because = {
-    q: 'num_attention_heads × head size, hidden_size',
-    kv: 'num_key_value_heads × head size, hidden_size',
+    q: 'config.json num_attention_heads × head size, hidden_size',
+    kv: 'config.json num_key_value_heads × head size, hidden_size',
   };
   for (let layer = 0; layer < Math.min(stored, shape.layers); layer++) {
     const at = `layers.${layer}.`;
@@ -144,7 +144,12 @@ function checkTensors(weights: CheckpointWeights, shape: LlamaShape): void {
       ['self_attn.q_proj', [queryWidth, hidden], because.q, shape.qkvBias],
       ['self_attn.k_proj', [keyWidth, hidden], because.kv, shape.qkvBias],
       ['self_attn.v_proj', [keyWidth, hidden], because.kv, shape.qkvBias],
-      ['self_attn.o_proj', [hidden, queryWidth], 'hidden_size, num_attention_heads × head size', shape.outputBias],
+      [
+        'self_attn.o_proj',
+        [hidden, queryWidth],
+        'config.json hidden_size, num_attention_heads × head size',
+        shape.outputBias,
+      ],
       ['mlp.gate_proj', [intermediate, hidden], 'config.json intermediate_size × hidden_size', shape.mlpBias],
       ['mlp.up_proj', [intermediate, hidden], 'config.json intermediate_size × hidden_size', shape.mlpBias],
       ['mlp.down_proj', [hidden, intermediate], 'config.json hidden_size × intermediate_size', shape.mlpBias],
