@@ -72,6 +72,7 @@ const SEQUENCE_AXES: Record<string, number[]> = {
   last_hidden_state: [1],
   attentions: [3, 4],
   value_norms: [3],
+  value_gram: [2],
 };
 
 function largestDifference(actual: ArrayLike<number>, wanted: ArrayLike<number>): number {
@@ -165,6 +166,26 @@ describe('convert: decoder graphs equal the plain-PyTorch reference', function (
         }
       });
 
+      it('value_gram holds ⟨f_h(x_j), f_h′(x_j)⟩: symmetric, the squared value norms on its diagonal', () => {
+        for (const single of singles) {
+          const [layers, , heads, n] = single.value_norms.dims;
+          assert.deepEqual([...single.value_gram.dims], [layers, 1, n, heads, heads]);
+          const gram = single.value_gram.data as Float32Array;
+          const norms = single.value_norms.data as Float32Array;
+          let largest = 0;
+          for (let layer = 0; layer < layers; layer++)
+            for (let j = 0; j < n; j++)
+              for (let h = 0; h < heads; h++) {
+                const at = ((layer * n + j) * heads + h) * heads;
+                const squared = norms[(layer * heads + h) * n + j] ** 2;
+                largest = Math.max(largest, Math.abs(gram[at + h] - squared) / Math.max(squared, 1));
+                for (let other = 0; other < heads; other++)
+                  assert.equal(gram[at + other], gram[((layer * n + j) * heads + other) * heads + h]);
+              }
+          assert.ok(largest <= 1e-5, `max relative |diagonal − norm²| = ${largest}`);
+        }
+      });
+
       it('a right-padded batch of both inputs equals the single runs', async () => {
         const batch = await runBatch(
           session,
@@ -172,7 +193,7 @@ describe('convert: decoder graphs equal the plain-PyTorch reference', function (
           2,
         );
         for (const [k, input] of inputs.entries()) {
-          for (const name of ['attentions', 'last_hidden_state', 'value_norms']) {
+          for (const name of ['attentions', 'last_hidden_state', 'value_norms', 'value_gram']) {
             const n = input.ids.length;
             const difference = largestDifference(
               crop(batch[name], k, n, SEQUENCE_AXES[name]),
@@ -199,6 +220,7 @@ describe('convert: decoder graphs equal the plain-PyTorch reference', function (
           assert.equal(model.info.heads, config.num_attention_heads ?? config.n_head);
           assert.equal(model.info.maxPositions, manifest.maxPositions);
           assert.equal(model.info.hasValueNorms, true);
+          assert.equal(model.info.hasValueGram, true);
         } finally {
           await model.dispose();
         }

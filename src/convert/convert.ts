@@ -114,7 +114,12 @@ export async function convertFolder(
       languages: LANGUAGES,
       specialTokens: causal ? decoderSpecialTokens(config, tokenizer) : encoderSpecialTokens(config, tokenizer),
       inputs: ['input_ids', 'attention_mask'],
-      outputs: { lastHiddenState: 'last_hidden_state', attentions: 'attentions', valueNorms: 'value_norms' },
+      outputs: {
+        lastHiddenState: 'last_hidden_state',
+        attentions: 'attentions',
+        valueNorms: 'value_norms',
+        valueGram: 'value_gram',
+      },
       conversion: {
         tool: 'code-attention convert',
         source: basename(source),

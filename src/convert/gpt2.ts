@@ -13,6 +13,7 @@ import {
   attentionProbabilities,
   causalPaddingMask,
   geluErf,
+  headContributions,
   geluTanh,
   lastAxisSlice,
   layerNorm,
@@ -22,6 +23,7 @@ import {
   sequencePositions,
   splitHeads,
   stackLayers,
+  valueGram,
   valueNorms,
 } from './ops';
 
@@ -178,6 +180,7 @@ function buildGpt2(graph: GraphBuilder, weights: CheckpointWeights, shape: Gpt2S
   const gelu = shape.activation === 'gelu' ? geluErf : geluTanh;
   const attentions: string[] = [];
   const norms: string[] = [];
+  const grams: string[] = [];
   for (let layer = 0; layer < shape.layers; layer++) {
     const at = `h.${layer}.`;
     const project = (x: string, part: string) =>
@@ -191,7 +194,9 @@ function buildGpt2(graph: GraphBuilder, weights: CheckpointWeights, shape: Gpt2S
     attentions.push(probabilities);
     const context = mergeHeads(graph, graph.op('MatMul', [probabilities, values]), shape.hidden);
     const outputWeight = w(`${at}attn.c_proj.weight`);
-    norms.push(valueNorms(graph, values, outputWeight, heads, headSize, shape.hidden, layout));
+    const contributions = headContributions(graph, values, outputWeight, heads, headSize, shape.hidden, layout);
+    norms.push(valueNorms(graph, contributions));
+    grams.push(valueGram(graph, contributions));
     const attended = linear(graph, context, outputWeight, w(`${at}attn.c_proj.bias`), layout);
     hidden = graph.op('Add', [hidden, attended]);
     const inner = gelu(graph, project(norm(hidden, `${at}ln_2`), 'mlp.c_fc'));
@@ -206,4 +211,5 @@ function buildGpt2(graph: GraphBuilder, weights: CheckpointWeights, shape: Gpt2S
     'sequence',
   ]);
   graph.output(stackLayers(graph, norms), 'value_norms', 'float32', [shape.layers, 'batch', heads, 'sequence']);
+  graph.output(stackLayers(graph, grams), 'value_gram', 'float32', [shape.layers, 'batch', 'sequence', heads, heads]);
 }

@@ -14,6 +14,7 @@ import {
   attentionProbabilities,
   causalPaddingMask,
   firstRows,
+  headContributions,
   linear,
   mergeHeads,
   repeatKeyValueHeads,
@@ -22,6 +23,7 @@ import {
   silu,
   splitHeads,
   stackLayers,
+  valueGram,
   valueNorms,
 } from './ops';
 
@@ -181,6 +183,7 @@ function buildLlama(graph: GraphBuilder, weights: CheckpointWeights, shape: Llam
   let hidden = graph.op('Gather', [w('embed_tokens.weight'), ids]);
   const attentions: string[] = [];
   const norms: string[] = [];
+  const grams: string[] = [];
   for (let layer = 0; layer < shape.layers; layer++) {
     const at = `layers.${layer}.`;
     const project = (x: string, part: string, bias: boolean) =>
@@ -197,7 +200,9 @@ function buildLlama(graph: GraphBuilder, weights: CheckpointWeights, shape: Llam
     attentions.push(probabilities);
     const context = mergeHeads(graph, graph.op('MatMul', [probabilities, values]), heads * headSize);
     const outputWeight = w(`${at}self_attn.o_proj.weight`);
-    norms.push(valueNorms(graph, values, outputWeight, heads, headSize, shape.hidden));
+    const contributions = headContributions(graph, values, outputWeight, heads, headSize, shape.hidden);
+    norms.push(valueNorms(graph, contributions));
+    grams.push(valueGram(graph, contributions));
     const outputBias = shape.outputBias ? w(`${at}self_attn.o_proj.bias`) : undefined;
     hidden = graph.op('Add', [hidden, linear(graph, context, outputWeight, outputBias)]);
     const normedAgain = rmsNorm(graph, hidden, w(`${at}post_attention_layernorm.weight`), shape.epsilon);
@@ -215,4 +220,5 @@ function buildLlama(graph: GraphBuilder, weights: CheckpointWeights, shape: Llam
     'sequence',
   ]);
   graph.output(stackLayers(graph, norms), 'value_norms', 'float32', [shape.layers, 'batch', heads, 'sequence']);
+  graph.output(stackLayers(graph, grams), 'value_gram', 'float32', [shape.layers, 'batch', 'sequence', heads, heads]);
 }

@@ -82,11 +82,11 @@ export function attentionProbabilities(
 }
 
 /**
- * ‖f(x_j)‖ per head (Kobayashi et al. 2020): each head's value vectors [batch, heads, seq, size]
+ * f_h(x_j) = v_j^h W_O^h (Kobayashi et al. 2020): each head's value vectors [batch, heads, seq, size]
  * through that head's slice of the output projection W_O (stored [hidden, heads · size] as
- * torch.nn.Linear keeps it, or [heads · size, hidden] as GPT-2's Conv1D does), → [batch, heads, seq].
+ * torch.nn.Linear keeps it, or [heads · size, hidden] as GPT-2's Conv1D does), → [batch, heads, seq, hidden].
  */
-export function valueNorms(
+export function headContributions(
   graph: GraphBuilder,
   value: string,
   outputWeight: string,
@@ -101,10 +101,25 @@ export function valueNorms(
       : graph.op('Transpose', [graph.op('Reshape', [outputWeight, graph.int64s([hidden, heads, headSize])])], {
           perm: ints([1, 2, 0]),
         });
-  const transformed = graph.op('MatMul', [value, slices]);
-  const squares = graph.op('Mul', [transformed, transformed]);
+  return graph.op('MatMul', [value, slices]);
+}
+
+/** ‖f_h(x_j)‖ of head contributions [batch, heads, seq, hidden] → [batch, heads, seq]. */
+export function valueNorms(graph: GraphBuilder, contributions: string): string {
+  const squares = graph.op('Mul', [contributions, contributions]);
   const sum = graph.op('ReduceSum', [squares, graph.int64s([-1])], { keepdims: int(0) });
   return graph.op('Sqrt', [sum]);
+}
+
+/**
+ * ⟨f_h(x_j), f_h′(x_j)⟩ for every pair of heads at each position, [batch, seq, heads, heads] (the
+ * encoder export's `value_gram`): with the attention it gives the whole layer's value-weighted
+ * attention ‖Σ_h α_ij^h f_h(x_j)‖, and its diagonal holds the squared value norms.
+ */
+export function valueGram(graph: GraphBuilder, contributions: string): string {
+  const byPosition = graph.op('Transpose', [contributions], { perm: ints([0, 2, 1, 3]) });
+  const transposed = graph.op('Transpose', [contributions], { perm: ints([0, 2, 3, 1]) });
+  return graph.op('MatMul', [byPosition, transposed]);
 }
 
 /** Per-layer tensors stacked on a new first axis (torch.stack). */

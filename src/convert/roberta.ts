@@ -10,12 +10,14 @@ import { type GraphBuilder, int } from './graph';
 import {
   attentionProbabilities,
   geluErf,
+  headContributions,
   layerNorm,
   linear,
   mergeHeads,
   paddingMask,
   splitHeads,
   stackLayers,
+  valueGram,
   valueNorms,
 } from './ops';
 
@@ -171,6 +173,7 @@ function buildRoberta(graph: GraphBuilder, weights: CheckpointWeights, shape: Ro
   const additiveMask = paddingMask(graph, mask);
   const attentions: string[] = [];
   const norms: string[] = [];
+  const grams: string[] = [];
   for (let layer = 0; layer < shape.layers; layer++) {
     const at = `encoder.layer.${layer}.`;
     const project = (part: string) => linear(graph, hidden, w(`${at}${part}.weight`), w(`${at}${part}.bias`));
@@ -181,7 +184,9 @@ function buildRoberta(graph: GraphBuilder, weights: CheckpointWeights, shape: Ro
     attentions.push(probabilities);
     const context = mergeHeads(graph, graph.op('MatMul', [probabilities, value]), shape.hidden);
     const outputWeight = w(`${at}attention.output.dense.weight`);
-    norms.push(valueNorms(graph, value, outputWeight, shape.heads, shape.headSize, shape.hidden));
+    const contributions = headContributions(graph, value, outputWeight, shape.heads, shape.headSize, shape.hidden);
+    norms.push(valueNorms(graph, contributions));
+    grams.push(valueGram(graph, contributions));
     const projected = linear(graph, context, outputWeight, w(`${at}attention.output.dense.bias`));
     const attended = layerNorm(
       graph,
@@ -212,4 +217,11 @@ function buildRoberta(graph: GraphBuilder, weights: CheckpointWeights, shape: Ro
     'sequence',
   ]);
   graph.output(stackLayers(graph, norms), 'value_norms', 'float32', [shape.layers, 'batch', shape.heads, 'sequence']);
+  graph.output(stackLayers(graph, grams), 'value_gram', 'float32', [
+    shape.layers,
+    'batch',
+    'sequence',
+    shape.heads,
+    shape.heads,
+  ]);
 }
