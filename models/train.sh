@@ -4,6 +4,10 @@
 #
 # Usage: models/train.sh [CPU_MINUTES] [--recipe R] [--device cpu|cuda] [--threads N]
 #        models/train.sh --export-only [--out-root DIR]
+#        models/train.sh --decoder [CPU_MINUTES] [--export-only] [--out-root DIR] [--lr LR] [--device D] [--threads N]
+#   --decoder    the bundled tiny Llama decoder instead (models/tools/train_decoder.py, resuming from
+#                models/_work/decoder-run/state.pt; default budget 22 CPU minutes), converted by
+#                `code-attention convert` (needs `npm run build`) into code-attention-mini-decoder{,-early}.
 #   CPU_MINUTES  training budget in CPU minutes of the training process, summed over resumed
 #                stretches (default 600); the learning-rate schedule runs over this budget, so
 #                resume with the same number.
@@ -16,13 +20,15 @@
 # packages listed in models/tools/corpus.py, and `npm run build` for the structure measurements.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-minutes=600
+minutes=
 export_only=0
+decoder=0
 out_root=models
 train_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --export-only) export_only=1 ;;
+    --decoder) decoder=1 ;;
     --out-root) out_root="$2"; shift ;;
     --recipe|--device|--threads|--lr) train_args+=("$1" "$2"); shift ;;
     [0-9]*) minutes="$1" ;;
@@ -44,6 +50,10 @@ if [ ! -s "$work/tokenizer/merges.txt" ]; then
     cp "models/code-attention-mini/$name" "$work/tokenizer/$name"
   done
 fi
+if [ "$decoder" = 1 ]; then
+  exec models/tools/train_decoder.sh "${minutes:-22}" "$export_only" "$out_root" "${train_args[@]}"
+fi
+minutes="${minutes:-600}"
 if [ "$export_only" = 1 ]; then
   $py models/tools/train.py "$work/corpus" "$work/tokenizer" "$run" --cpu-minutes "$minutes" --export-only "${train_args[@]}"
 else
