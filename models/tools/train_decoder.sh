@@ -38,11 +38,14 @@ for which in final early; do
   $py models/tools/decoder_structure.py "$run/$which" "$work/corpus" "$work/tokenizer" \
     --json "$work/decoder-structure-$which.json" > "$work/decoder-structure-$which.md"
 done
+$py models/tools/decoder_structure.py "$run" "$work/corpus" "$work/tokenizer" --snapshots --windows 8 \
+  --json "$work/decoder-snapshots.json" > "$work/decoder-snapshots.md"
 for which in final early; do
   dir="$out_root/code-attention-mini-decoder"; other=early
   if [ "$which" = early ]; then dir="$out_root/code-attention-mini-decoder-early"; other=final; fi
   $py models/tools/finish_decoder.py "$dir" "$run/$which" --checkpoint-kind "$which" \
     --structure-md "$work/decoder-structure-$which.md" --structure-json "$work/decoder-structure-$which.json" \
-    --other-structure-json "$work/decoder-structure-$other.json" --loss-md "$work/decoder-loss-$which.md"
+    --other-structure-json "$work/decoder-structure-$other.json" --loss-md "$work/decoder-loss-$which.md" \
+    --snapshots-md "$work/decoder-snapshots.md"
 done
 $py models/tools/make_decoder_parity.py "$run/final" "$fixtures/onnx-parity.json"
