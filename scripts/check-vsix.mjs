@@ -21,7 +21,12 @@ export const TARGETS = {
   'win32-x64': ['win32', 'x64'],
   'win32-arm64': ['win32', 'arm64'],
 };
-export const BUNDLED_MODELS = ['code-attention-mini', 'code-attention-mini-early'];
+export const BUNDLED_MODELS = [
+  'code-attention-mini',
+  'code-attention-mini-early',
+  'code-attention-mini-decoder',
+  'code-attention-mini-decoder-early',
+];
 // vsce stores README.md and CHANGELOG.md as readme.md and changelog.md, LICENSE as LICENSE.txt.
 const TOP_LEVEL = new Set([
   'package.json',

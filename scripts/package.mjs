@@ -1,7 +1,7 @@
 // Builds one VSIX per platform that onnxruntime-node ships binaries for. Each target is staged in
 // .cache/vsix-stage/TARGET with exactly what the installed extension runs: the bundles (no source
 // maps), the corpus figure's PNG renderer (dist/resvg.wasm, the same on every platform) with its font
-// and licenses, grammars, the two bundled models, the webview assets, the walkthrough, and a node_modules
+// and licenses, grammars, the bundled models (encoders and decoders), the webview assets, the walkthrough, and a node_modules
 // that holds onnxruntime-node (with that platform's binaries only; no CUDA or TensorRT provider
 // libraries, which come with the CUDA toolkit) and onnxruntime-common, its one run-time
 // dependency. vsce then packages the staged folder, and scripts/check-vsix.mjs checks the result.
@@ -43,6 +43,8 @@ const EXTENSION_FILES = [
   'grammars',
   'models/code-attention-mini',
   'models/code-attention-mini-early',
+  'models/code-attention-mini-decoder',
+  'models/code-attention-mini-decoder-early',
   'examples',
   'media/icon.png',
   'media/walkthrough',

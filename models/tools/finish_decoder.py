@@ -124,10 +124,11 @@ def card(manifest, config, training, args):
     if args.snapshots_md:
         with open(args.snapshots_md) as handle:
             lines += ['', '### How the structure emerged (every snapshot of the run)', '', handle.read().strip(), '',
-                      'The early checkpoint is the snapshot at 0.5 CPU minutes (about 2 % of the run), not at a '
-                      'tenth: the previous-token head forms between 0.5 and 1 CPU minute, so a tenth of the run '
-                      "already has the final's structure. Its previous-token *accuracy* is high although its weight "
-                      'is at chance: with rotary positions, the near-uniform attention of an untrained model has a '
+                      'The early checkpoint is the snapshot nearest 2 % of the final\'s CPU time '
+                      '(`train_decoder.py --early-fraction 0.02`), not a tenth: in this short run the '
+                      'previous-token head forms within the first snapshots (table), so a tenth of the run already '
+                      "has the final's structure. An untrained model's previous-token *accuracy* can be high while "
+                      'its weight is at chance: with rotary positions, near-uniform attention has a '
                       'tiny recency bias whose maximum lands on i − 1; the weight is what says a head attends there.']
     lines += [
         '',
