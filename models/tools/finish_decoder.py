@@ -108,7 +108,9 @@ def card(manifest, config, training, args):
     ]
     if args.loss_md:
         with open(args.loss_md) as handle:
-            lines += ['', '## Loss curve (training loss, next-subword cross-entropy)', '', handle.read().strip()]
+            # loss_curve.py words its summary for the encoders' masked-language loss.
+            curve = handle.read().strip().replace(' on the masked subwords', ', next-subword cross-entropy,')
+            lines += ['', '## Loss curve (training loss, next-subword cross-entropy)', '', curve]
         if os.path.exists(os.path.join(args.model_dir, 'loss.csv')):
             lines += ['', 'The whole curve, downsampled: `loss.csv` in this folder.']
     with open(args.structure_md) as handle:
