@@ -196,3 +196,37 @@ describe('decoder analysis (converted Qwen2 fixture)', function () {
     assert.ok(summary.scores.dataFlow!.backwardEdges! > 0);
   });
 });
+
+describe('decoder analysis (the bundled trained decoder)', function () {
+  this.timeout(240_000);
+  const modelDir = join(ROOT, 'models', 'code-attention-mini-decoder');
+  let analyzer: Analyzer;
+  before(async () => {
+    analyzer = await Analyzer.create({ modelDir });
+  });
+  after(() => analyzer?.dispose());
+
+  it('puts bos first in every window; the sink it hides is bos, never a code token', async () => {
+    assert.equal(analyzer.model.info.addBos, true);
+    const text = readFileSync(join(EXAMPLES, 'BinarySearch.java'), 'utf8');
+    const result = await analyzer.analyze(text, 'java');
+    assert.equal(result.causal, true);
+    for (const window of result.windows) {
+      assert.equal(window.ids[0], analyzer.model.tokenizer.special.bos);
+      assert.equal(window.tokenOfSubword[0], -1);
+    }
+    const sinks = result.scores.sinks!;
+    assert.deepEqual(
+      sinks,
+      attentionSinks(await Promise.all(result.windows.map(async (w) => (await windowTensors(w)).subwordAttention))),
+    );
+    const focus = result.tokens.findIndex((token) => token.text === 'middle');
+    assert.ok(focus > 0);
+    const view = { mode: 'meanHeads' as const, layer: result.model.layers - 1, direction: 'attendsTo' as const };
+    const hidden = presentHover(result, view, focus, { hideSinks: true });
+    assert.equal(hidden.hidden.sinks.length, 1);
+    assert.match(hidden.hidden.sinks[0], /first position of the window; not a code token/);
+    assert.ok(Number.isFinite(result.scores.cat!.score.perLayer[0]));
+    assert.ok(Number.isFinite(result.scores.cat!.baseline.perLayer[0]));
+  });
+});
