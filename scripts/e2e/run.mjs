@@ -89,8 +89,16 @@ const settings = {
   'editor.stickyScroll.enabled': false,
 };
 // CAL_E2E_EXTRA_MODELS=DIR[:DIR…] offers more model folders next to the bundled ones (codeAttention.models).
-if (process.env.CAL_E2E_EXTRA_MODELS)
-  settings['codeAttention.models'] = process.env.CAL_E2E_EXTRA_MODELS.split(':').filter(Boolean);
+const extraModels = (process.env.CAL_E2E_EXTRA_MODELS ?? '').split(':').filter(Boolean);
+// The decoder check runs the bundled decoder; without it, the Qwen2 random-weight fixture converted here.
+if (!existsSync(join(root, 'models', 'code-attention-mini-decoder', 'manifest.json'))) {
+  const decoder = join(scratch, 'decoder-qwen2');
+  const fixture = join(root, 'test', 'fixtures', 'decoders', 'qwen2.5-coder-0.5b');
+  execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'convert', fixture, decoder], { stdio: 'ignore' });
+  extraModels.push(decoder);
+  say('no bundled decoder: the decoder check uses the Qwen2 fixture converted into ' + decoder);
+}
+if (extraModels.length) settings['codeAttention.models'] = extraModels;
 writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings));
 
 const extensionsDir = join(scratch, 'extensions');

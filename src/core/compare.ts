@@ -7,6 +7,8 @@ export interface ComparedModel {
   displayName: string;
   layers: number;
   heads: number;
+  /** A decoder: its CAT and data flow are the causal versions (j ≤ i, backward edges). */
+  causal: boolean;
   /** Relative depth of each layer: (l + 1) / layers, so models of different depth line up. */
   depth: number[];
   cat: number[];
@@ -40,6 +42,7 @@ function compared(result: AnalysisResult): ComparedModel {
     displayName: result.model.displayName,
     layers,
     heads,
+    causal: result.causal === true,
     depth: Array.from({ length: layers }, (_, l) => (l + 1) / layers),
     cat: [...cat.score.perLayer],
     baseline: [...cat.baseline.perLayer],
@@ -62,7 +65,8 @@ export function receivedAttention(result: AnalysisResult): number[] {
   const last = result.model.layers - 1;
   for (const window of result.windows) {
     const m = window.tokenEnd - window.tokenStart;
-    for (let t = window.tokenStart; t < window.tokenEnd; t++) {
+    // A decoder window's prefix tokens are scored (and counted) in the window before it.
+    for (let t = window.scoredStart ?? window.tokenStart; t < window.tokenEnd; t++) {
       const { weights } = tokenAttentionRow(result, { mode: 'meanHeads', layer: last, direction: 'attendedBy' }, t);
       let sum = 0;
       for (let s = window.tokenStart; s < window.tokenEnd; s++) sum += weights[s];
@@ -88,10 +92,24 @@ export function compareAnalyses(a: AnalysisResult, b: AnalysisResult): ModelComp
     a: compared(a),
     b: compared(b),
     relativeDepth,
-    note: relativeDepth
-      ? `The models have ${a.model.layers} and ${b.model.layers} layers: layers are compared on ` +
-        `relative depth (layer l of L sits at (l + 1) / L).`
-      : `Both models have ${a.model.layers} layers: layers are compared one to one.`,
+    note:
+      (relativeDepth
+        ? `The models have ${a.model.layers} and ${b.model.layers} layers: layers are compared on ` +
+          `relative depth (layer l of L sits at (l + 1) / L).`
+        : `Both models have ${a.model.layers} layers: layers are compared one to one.`) + causalNote(a, b),
     receivedDifference: receivedB.map((value, token) => value - receivedA[token]),
   };
+}
+
+/** Which of the two models is causal, when any is: their CAT-scores are then on different supports. */
+function causalNote(a: AnalysisResult, b: AnalysisResult): string {
+  const kind = (result: AnalysisResult) =>
+    result.causal
+      ? `a decoder (causal CAT on pairs j ≤ i, data flow on backward edges)`
+      : 'an encoder (CAT on all pairs, every data-flow edge)';
+  if (!a.causal && !b.causal) return '';
+  return (
+    ` ${a.model.displayName} is ${kind(a)}; ${b.model.displayName} is ${kind(b)}. Each score is read against its own ` +
+    'baseline.'
+  );
 }

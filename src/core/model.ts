@@ -143,6 +143,13 @@ export class LoadedModel {
         maxPositions: declared.maxPositions,
         hasValueNorms,
         hasValueGram,
+        ...(manifest.causal === true
+          ? {
+              causal: true,
+              tokenization: manifest.tokenization === 'code-tokens' ? 'code-tokens' : 'raw-text',
+              addBos: manifest.addBos === true,
+            }
+          : {}),
       };
       const model = new LoadedModel(
         info,

@@ -30,6 +30,10 @@ export interface Manifest {
   vocabSize?: number;
   specialTokens?: Partial<SpecialTokenIds>;
   outputs?: { attentions?: string; valueNorms?: string; valueGram?: string; lastHiddenState?: string };
+  /** Decoder fields (docs/causal.md): causal attention, raw-text tokenization, `bos` first in each window. */
+  causal?: boolean;
+  tokenization?: 'raw-text' | 'code-tokens';
+  addBos?: boolean;
 }
 
 /** The first line of an error's message, at most 200 characters (onnxruntime's can span pages). */

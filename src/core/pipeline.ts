@@ -10,7 +10,10 @@ import { LayerMeanStore, type LayerMeanStoreOptions, type LayerMeans } from './l
 import { LoadedModel, type LoadModelOptions } from './model';
 import {
   catDefinition,
+  finishCat,
   keptTokenIndices,
+  mergeCatAccumulator,
+  newCatAccumulator,
   referenceTypeFilter,
   scoreSnippets,
   type CatScoreReport,
@@ -22,17 +25,21 @@ import { headRoles } from './metrics/specialTokens';
 import { CodeParser } from './parser';
 import { keptDistances, type ScoreOptions } from './scoreOptions';
 import { runStepsSliced, Slicer } from './slices';
-import { planWindows } from './windows';
+import { causalSnippetAccumulator } from './metrics/causalCat';
+import { rawTextSteps } from './rawText';
+import { DECODER_PREFIX_SHARE, planDecoderWindows, planWindows } from './windows';
 import { WindowOrder, windowSpan, type PendingWindow } from './windowOrder';
 import type { SubwordSequence } from './tokenizer';
 import {
   carryPartials,
   catFromPartials,
+  causalCatDefinition,
   dataFlowFromPartials,
   ensurePartial,
   headStatisticsFromPartials,
   needsTensors,
   ScoreContext,
+  sinksFromPartials,
   structureHeadsFromPartials,
   type WindowReport,
 } from './windowScores';
@@ -131,8 +138,14 @@ export interface AnalyzeOptions {
  * `catLayers` and `dataFlowLayers` are CAT and DFG scores of the layers only (head means): they
  * need neither every head aligned nor scored, and `cat`/`dataFlow` later add the heads.
  */
-export type ReportName = 'cat' | 'catLayers' | 'dataFlow' | 'dataFlowLayers' | 'headStatistics' | 'structureHeads';
-export const ALL_REPORTS: readonly ReportName[] = ['cat', 'dataFlow', 'headStatistics', 'structureHeads'];
+export type ReportName =
+  'cat' | 'catLayers' | 'dataFlow' | 'dataFlowLayers' | 'headStatistics' | 'structureHeads' | 'sinks';
+/**
+ * Every report. A decoder's result has `sinks` (always computed with its windows: it is cheap) and
+ * neither `headStatistics` nor `structureHeads`, whose definitions and chance levels assume an
+ * encoder's `<s>` … `</s>` windows and bidirectional rows.
+ */
+export const ALL_REPORTS: readonly ReportName[] = ['cat', 'dataFlow', 'headStatistics', 'structureHeads', 'sinks'];
 
 export interface AnalyzerOptions extends LoadModelOptions {
   modelDir: string;
@@ -325,15 +338,26 @@ export class Analyzer {
       const key = windowKey(window, tensorSource.prefix);
       reusable.set(key, [...(reusable.get(key) ?? []), window]);
     }
+    const causal = info.causal === true;
     const planFor = (starts?: readonly number[]) =>
-      planWindows(
-        sequence,
-        tokensFed,
-        windowSize,
-        this.model.tokenizer.special,
-        parsed.tree,
-        starts && new Set(starts),
-      );
+      causal
+        ? planDecoderWindows(
+            sequence,
+            tokensFed,
+            windowSize,
+            this.model.tokenizer.special,
+            info.addBos === true,
+            parsed.tree,
+            starts && new Set(starts),
+          )
+        : planWindows(
+            sequence,
+            tokensFed,
+            windowSize,
+            this.model.tokenizer.special,
+            parsed.tree,
+            starts && new Set(starts),
+          );
     let plan = planFor(options.windowStarts);
     if (previous && !options.windowStarts) {
       // Where the edited window overflowed, a fresh plan moves the cuts after it; the previous cuts may still fit.
@@ -343,7 +367,14 @@ export class Analyzer {
       if (reusedBy(kept) > reusedBy(plan)) plan = kept;
     }
     const tokenizeMs = performance.now() - mark;
-    if (plan.windows.length > 1)
+    if (plan.windows.length > 1 && causal)
+      warnings.push(
+        `The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} ` +
+          `windows of at most ${windowSize}, each after the first starting with up to ` +
+          `${Math.floor(windowSize * DECODER_PREFIX_SHARE)} subwords of the code before it as context ` +
+          '(not scored again). Attention does not reach further back.',
+      );
+    else if (plan.windows.length > 1)
       warnings.push(
         `The file has ${sequence.ids.length} subwords; it was analysed in ${plan.windows.length} ` +
           `windows of at most ${info.maxPositions}. Attention does not cross windows.`,
@@ -364,9 +395,16 @@ export class Analyzer {
     await slicer.yield();
     const dataFlow = extractDataFlow(parsed);
     await slicer.yield();
-    const context = new ScoreContext(parsed, { distance, typeFilter, pairRule }, dataFlow, info.layers, info.heads);
+    const context = new ScoreContext(
+      parsed,
+      { distance, typeFilter, pairRule },
+      dataFlow,
+      info.layers,
+      info.heads,
+      causal,
+    );
     // Data-chosen types need every window's attention before any window is scored: CAT then runs after the windows.
-    const wanted = windowReports(options.reports ?? 'all', dataFlow !== undefined).filter(
+    const wanted = windowReports(options.reports ?? 'all', dataFlow !== undefined, causal).filter(
       ([report]) => report !== 'cat' || typeFilter.kind !== 'data',
     );
 
@@ -407,6 +445,7 @@ export class Analyzer {
       timings: { parseMs, tokenizeMs, forwardMs, alignMs, metricsMs, totalMs: performance.now() - started },
       warnings: [...warnings],
       dataFlow,
+      ...(causal ? { causal: true as const } : {}),
       windowRuns: { forward: forwardPasses, reused },
       ...(partial ? { partial } : {}),
     });
@@ -471,7 +510,7 @@ export class Analyzer {
           windowsTotal: plan.windows.length,
         });
         // Only the reports whose window sums are all there (not data-chosen CAT types, which need every window).
-        for (const report of missingReports(partial, options.reports ?? 'all'))
+        for (const report of withSinks(missingReports(partial, options.reports ?? 'all'), partial))
           if (wanted.some(([name]) => name === windowReportOf(report)[0])) assignReport(partial, report, context);
         options.onPartial(partial);
       }
@@ -479,7 +518,7 @@ export class Analyzer {
     cancelled();
 
     const result = resultOf(done as AnalyzedWindow[]);
-    for (const report of missingReports(result, options.reports ?? 'all')) {
+    for (const report of withSinks(missingReports(result, options.reports ?? 'all'), result)) {
       await slicer.yieldIfDue();
       mark = performance.now();
       assignReport(result, report, context);
@@ -506,6 +545,26 @@ export class Analyzer {
       );
     }
     let sequence: SubwordSequence;
+    if (this.model.info.tokenization === 'raw-text') {
+      if (maxSubwords !== undefined)
+        throw new InputError(
+          'The input cut (maxSubwords) is the encoder reference’s; a decoder reads the file in overlapping windows.',
+        );
+      const encoded = await runStepsSliced(rawTextSteps(this.model.tokenizer, parsed.source, parsed.tokens), slicer);
+      if (encoded.spanningSubwords)
+        warnings.push(
+          `${encoded.spanningSubwords} subword(s) span two or more code tokens (as \`):\`); ` +
+            'each belongs to the first, and a token left without a subword of its own has no row.',
+        );
+      if (encoded.approximate)
+        warnings.push(
+          "The tokenizer's pieces do not add up to the file's bytes (neither byte-level nor SentencePiece): " +
+            'subwords were placed on code tokens by their share of the text, approximately.',
+        );
+      if (!encoded.tokenOfSubword.some((token) => token >= 0))
+        throw new InputError('No subword of the file falls on a code token: there is no code to analyse.');
+      return { sequence: encoded, tokensFed: parsed.tokens };
+    }
     if (mode === 'leaves') {
       const collapseWhitespace = options.collapseWhitespace;
       const encoded = await runStepsSliced(
@@ -561,25 +620,38 @@ function previousStarts(previous: AnalysisResult, tokens: readonly CodeToken[]):
       : 0;
   const starts: number[] = [];
   for (const window of previous.windows) {
-    const old = oldTokens[window.tokenStart];
-    const same = tokens[window.tokenStart];
-    const moved = tokens[window.tokenStart + shift];
-    if (same && same.text === old.text && same.startIndex === old.startIndex) starts.push(window.tokenStart);
+    // A decoder window's start is where its scored tokens start (its prefix comes from the cut before).
+    const start = window.scoredStart ?? window.tokenStart;
+    const old = oldTokens[start];
+    const same = tokens[start];
+    const moved = tokens[start + shift];
+    if (!old) continue;
+    if (same && same.text === old.text && same.startIndex === old.startIndex) starts.push(start);
     else if (moved && moved.text === old.text && moved.startIndex === old.startIndex + textShift)
-      starts.push(window.tokenStart + shift);
+      starts.push(start + shift);
   }
   return starts;
 }
 
+/** A decoder's sink report comes with every analysis, whichever reports were asked for (its sums are cheap). */
+function withSinks(reports: ReportName[], result: AnalysisResult): ReportName[] {
+  return result.causal && !result.scores.sinks && !reports.includes('sinks') ? [...reports, 'sinks'] : reports;
+}
+
 /** The per-window sums an analysis computes for `reports`, with whether heads are scored. */
-function windowReports(reports: 'all' | readonly ReportName[], hasDataFlow: boolean): Array<[WindowReport, boolean]> {
+function windowReports(
+  reports: 'all' | readonly ReportName[],
+  hasDataFlow: boolean,
+  causal: boolean,
+): Array<[WindowReport, boolean]> {
   const list = reports === 'all' ? ALL_REPORTS : reports;
   const wanted: Array<[WindowReport, boolean]> = [];
   if (list.includes('cat') || list.includes('catLayers')) wanted.push(['cat', list.includes('cat')]);
   if (hasDataFlow && (list.includes('dataFlow') || list.includes('dataFlowLayers')))
     wanted.push(['dataFlow', list.includes('dataFlow')]);
-  if (list.includes('headStatistics')) wanted.push(['headStatistics', true]);
-  if (list.includes('structureHeads')) wanted.push(['structureHeads', true]);
+  if (causal) wanted.push(['sinks', true]);
+  if (!causal && list.includes('headStatistics')) wanted.push(['headStatistics', true]);
+  if (!causal && list.includes('structureHeads')) wanted.push(['structureHeads', true]);
   return wanted;
 }
 
@@ -617,11 +689,21 @@ function assignReport(result: AnalysisResult, report: ReportName, context: Score
     case 'structureHeads':
       scores.structureHeads = structureHeadsFromPartials(context, result.windows);
       break;
+    case 'sinks':
+      scores.sinks = sinksFromPartials(context, result.windows);
+      break;
   }
 }
 
 function contextOf(result: AnalysisResult): ScoreContext {
-  return new ScoreContext(parsedOf(result), result.options, result.dataFlow, result.model.layers, result.model.heads);
+  return new ScoreContext(
+    parsedOf(result),
+    result.options,
+    result.dataFlow,
+    result.model.layers,
+    result.model.heads,
+    result.causal === true,
+  );
 }
 
 /** The window's tensors without a forward pass: cached, or held by a window made outside the pipeline. */
@@ -646,9 +728,11 @@ export function missingReports(result: AnalysisResult, reports: 'all' | readonly
       case 'dataFlowLayers':
         return result.dataFlow !== undefined && !scores.dataFlow && !wanted.includes('dataFlow');
       case 'headStatistics':
-        return !scores.headStatistics;
+        return !result.causal && !scores.headStatistics;
       case 'structureHeads':
-        return !scores.structureHeads;
+        return !result.causal && !scores.structureHeads;
+      case 'sinks':
+        return result.causal === true && !scores.sinks;
     }
   };
   return wanted.filter((report, index) => wanted.indexOf(report) === index && lacking(report));
@@ -757,8 +841,8 @@ export function catSnippets(
   options: ScoreOptions,
   from = 0,
   to = result.tokens.length,
-): { snippets: CatSnippet[]; tokensKept: number } {
-  const snippets: CatSnippet[] = [];
+): { snippets: Array<CatSnippet & { firstRow: number }>; tokensKept: number } {
+  const snippets: Array<CatSnippet & { firstRow: number }> = [];
   let tokensKept = 0;
   for (const window of result.windows) {
     const start = Math.max(from, window.tokenStart);
@@ -770,13 +854,16 @@ export function catSnippets(
     const kept = keptTokenIndices(result.tokens, options.typeFilter, start, end).filter(
       (index) => hasSubword[index - start],
     );
-    tokensKept += kept.length;
-    if (kept.length < 2) continue;
+    const scoredStart = window.scoredStart ?? window.tokenStart;
+    const firstRow = kept.filter((index) => index < scoredStart).length;
+    tokensKept += kept.length - firstRow;
+    if (kept.length < 2 || firstRow === kept.length) continue;
     const keptTokens = kept.map((index) => result.tokens[index]);
     snippets.push({
       attention: window,
       kept: kept.map((index) => index - window.tokenStart),
       distances: keptDistances(parsed, keptTokens, options.distance),
+      firstRow,
     });
   }
   return { snippets, tokensKept };
@@ -801,14 +888,15 @@ export function catReport(
     typeFilter.kind === 'data' && typeFilter.typesPerLayer
       ? scorePerLayerTypes(result, parsed, { ...options, typeFilter }, typeFilter.typesPerLayer, from, to, scoreHeads)
       : scoreAll(result, parsed, options, from, to, scoreHeads);
+  const definition = catDefinition(
+    typeFilter,
+    options.distance,
+    options.pairRule,
+    undefined,
+    preset({ ...result.options, ...options, typeFilter }),
+  );
   return {
-    definition: catDefinition(
-      typeFilter,
-      options.distance,
-      options.pairRule,
-      undefined,
-      preset({ ...result.options, ...options, typeFilter }),
-    ),
+    definition: result.causal ? causalCatDefinition(definition) : definition,
     headsScored: scoreHeads,
     score: scored.score,
     baseline: scored.baseline,
@@ -828,7 +916,12 @@ function scoreAll(
   scoreHeads: boolean,
 ) {
   const { snippets, tokensKept } = catSnippets(result, parsed, options, from, to);
-  return { tokensKept, scored: scoreSnippets(snippets, result.model.layers, result.model.heads, { scoreHeads }) };
+  const { layers, heads } = result.model;
+  if (!result.causal) return { tokensKept, scored: scoreSnippets(snippets, layers, heads, { scoreHeads }) };
+  const total = newCatAccumulator(layers, heads);
+  for (const snippet of snippets)
+    mergeCatAccumulator(total, causalSnippetAccumulator(snippet, snippet.firstRow, layers, heads, { scoreHeads }));
+  return { tokensKept, scored: finishCat(total) };
 }
 
 /** Each layer scored over its own kept types (as one run of the reference per layer); counts are the last layer's. */

@@ -78,6 +78,17 @@ export class CodeTokenizer {
     return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
 
+  /** The text of subword ids, as the tokenizer's decoder gives it. */
+  decodeIds(ids: readonly number[]): string {
+    return this.tokenizer.decode([...ids], { skip_special_tokens: false });
+  }
+
+  /** Subword ids and pieces of a whole text, not cached (a decoder's file, encoded as it is). */
+  encodeWhole(text: string): { ids: number[]; pieces: string[] } {
+    const encoding = this.tokenizer.encode(text, { add_special_tokens: false });
+    return { ids: encoding.ids, pieces: encoding.tokens };
+  }
+
   /** Subword ids and pieces of one chunk of text (cached). */
   encodeChunk(text: string): { ids: number[]; pieces: string[] } {
     let cached = this.cache.get(text);

@@ -94,8 +94,14 @@ export interface SubwordWindow {
   ids: number[];
   /** Subword strings as the tokenizer produced them. */
   pieces: string[];
-  /** For each subword position, the global code-token index, or -1 for special tokens. */
+  /** For each subword position, the global code-token index, or -1 for special tokens (and raw-text whitespace). */
   tokenOfSubword: Int32Array;
+  /**
+   * Decoder windows only: the first code token scored here. Tokens in [tokenStart, scoredStart) are the
+   * prefix, fed to the model as context for the rest (they were scored in the previous window): their
+   * rows are not scored, their columns are.
+   */
+  scoredStart?: number;
 }
 
 export interface DataFlowEdge {
@@ -129,6 +135,12 @@ export interface ModelInfo {
   hasValueNorms: boolean;
   /** Whether the model exports `value_gram` (what the layer-level value-weighted view needs). */
   hasValueGram: boolean;
+  /** A decoder (manifest `causal: true`): attention is over positions j ≤ i and the causal metrics are used. */
+  causal?: boolean;
+  /** `raw-text`: the file's text is encoded as it is (decoders); absent: code token by code token. */
+  tokenization?: 'raw-text' | 'code-tokens';
+  /** Whether each window starts with the `bos` token (decoders; encoders always have `<s>` … `</s>`). */
+  addBos?: boolean;
 }
 
 export interface StageTimings {
@@ -223,6 +235,8 @@ export interface AnalysisResult {
   timings: StageTimings;
   /** Plain-language notes for the user (windows split, syntax errors, missing value norms …). */
   warnings: string[];
+  /** A decoder's result: CAT, data flow, rollout and flow are the causal versions (docs/causal.md). */
+  causal?: true;
   /** Windows that ran the model, and windows carried over unchanged from a previous analysis (`reanalyze`). */
   windowRuns?: { forward: number; reused: number };
   /**
@@ -244,6 +258,8 @@ export interface AnalysisScores {
   headRoles?: RoleHead[];
   structureHeads?: StructureHeadsReport;
   dataFlow?: DataFlowScoreReport;
+  /** Decoders only: attention on each window's first position per head (metrics/causalSinks.ts). */
+  sinks?: SinkReport;
   [metric: string]: unknown;
 }
 
@@ -283,6 +299,8 @@ export interface CatDefinition {
   choices?: string[];
   selfPairs: 'included';
   baseline: string;
+  /** Decoders: the pairs are the causal support (b ≤ a) and this says how it is scored (metrics/causalCat.ts). */
+  causal?: string;
 }
 
 export interface CatScoreReport {
@@ -378,4 +396,30 @@ export interface DataFlowScoreReport {
   /** Tokens with at least one data-flow source in their window. */
   tokens: number;
   edges: number;
+  /** Decoders: data-flow edges inside windows whose source comes after the reader (left out) and before it. */
+  forwardEdges?: number;
+  backwardEdges?: number;
+}
+
+/** Attention sinks of a decoder (Gu et al. 2024), see metrics/causalSinks.ts. */
+export interface SinkHead {
+  layer: number;
+  head: number;
+  share: number;
+}
+
+export interface SinkReport {
+  definition: string;
+  threshold: number;
+  /** α per layer and head: mean attention on the first position over all rows. */
+  perHead: number[][];
+  /** Mean of α over each layer's heads. */
+  perLayer: number[];
+  /** α under uniform causal attention over the same rows (H_T / T per window, averaged over rows). */
+  chance: number;
+  /** Heads with α above the threshold, strongest first. */
+  sinkHeads: SinkHead[];
+  /** Share of all heads with α above the threshold (Gu et al.'s Sink_1^ε). */
+  sinkRate: number;
+  rows: number;
 }

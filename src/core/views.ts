@@ -1,4 +1,5 @@
 import { alignMatrix, headMatrix } from './alignment';
+import { causalRollout, causalTokenFlow } from './metrics/causalFlow';
 import { tokenFlow } from './metrics/flow';
 import { attentionRollout } from './metrics/rollout';
 import { layerValueWeightedAttention, valueWeightedAttention } from './metrics/valueWeighted';
@@ -144,7 +145,9 @@ function derive(
       return headMatrix(window.layerAttention, view.layer, 0);
     case 'rollout': {
       // Every layer's rollout is a step of the same product: align them all at once.
-      const rollouts = attentionRollout(tensors.subwordAttention);
+      const rollouts = result.causal
+        ? causalRollout(tensors.subwordAttention)
+        : attentionRollout(tensors.subwordAttention);
       rollouts.forEach((rollout, layer) =>
         cache(window, `rollout:${layer}`, alignMatrix(Float32Array.from(rollout), n, window, rule)),
       );
@@ -181,7 +184,7 @@ function derive(
         ),
       );
     case 'flow':
-      return cache(window, key, flowRow(window, view.layer, token, tensors));
+      return cache(window, key, flowRow(window, view.layer, token, tensors, result.causal === true));
   }
 }
 
@@ -212,7 +215,8 @@ export function windowTokenMatrix(result: AnalysisResult, window: AnalyzedWindow
 }
 
 export function windowOfToken(result: AnalysisResult, token: number): AnalyzedWindow | undefined {
-  return result.windows.find((window) => token >= window.tokenStart && token < window.tokenEnd);
+  // A decoder window's prefix tokens are scored in the window before it.
+  return result.windows.find((window) => token >= (window.scoredStart ?? window.tokenStart) && token < window.tokenEnd);
 }
 
 /**
@@ -242,13 +246,21 @@ export function tokenAttentionRow(result: AnalysisResult, view: AttentionView, t
  * of the window (`tokenFlow`), normalised to sum to 1 over the window's tokens as Abnar & Zuidema
  * normalise each row. The pair rule does not apply: a flow into a set of subwords is one number.
  */
-function flowRow(window: AnalyzedWindow, layer: number, token: number, tensors: WindowTensors): Float32Array {
+function flowRow(
+  window: AnalyzedWindow,
+  layer: number,
+  token: number,
+  tensors: WindowTensors,
+  causal: boolean,
+): Float32Array {
   const m = window.tokenEnd - window.tokenStart;
   const groups: number[][] = Array.from({ length: m }, () => []);
   window.tokenOfSubword.forEach((owner, subword) => {
     if (owner >= 0) groups[owner - window.tokenStart].push(subword);
   });
-  const flows = tokenFlow(tensors.subwordAttention, groups[token - window.tokenStart], groups, { layer });
+  // Causal flow is exact on the positions up to the focus token alone (causalFlow.ts).
+  const flowOf = causal && groups[token - window.tokenStart].length ? causalTokenFlow : tokenFlow;
+  const flows = flowOf(tensors.subwordAttention, groups[token - window.tokenStart], groups, { layer });
   const total = flows.reduce((sum, value) => sum + value, 0);
   return Float32Array.from(flows, (value) => (total > 0 ? value / total : 0));
 }

@@ -42,7 +42,16 @@ import {
   type StructureRelation,
   type StructureRows,
 } from './metrics/structureHeads';
-import type { AnalyzedWindow, CodeToken, DataFlowGraph, ParsedSource } from './types';
+import { causalSnippetAccumulator, CAUSAL_CAT_DEFINITION } from './metrics/causalCat';
+import { backwardRows, CAUSAL_DATA_FLOW_DEFINITION } from './metrics/causalDataFlow';
+import {
+  finishSinks,
+  mergeSinkPartial,
+  newSinkPartial,
+  sinkWindowPartial,
+  type SinkPartial,
+} from './metrics/causalSinks';
+import type { AnalyzedWindow, CodeToken, DataFlowGraph, ParsedSource, SinkReport } from './types';
 import type { WindowTensors } from './windowTensors';
 
 /**
@@ -56,7 +65,7 @@ import type { WindowTensors } from './windowTensors';
  * same, which keeps re-analysis exactly equal to a fresh analysis.
  */
 
-export type WindowReport = 'cat' | 'dataFlow' | 'headStatistics' | 'structureHeads';
+export type WindowReport = 'cat' | 'dataFlow' | 'headStatistics' | 'structureHeads' | 'sinks';
 
 interface Stored<T> {
   signature: string;
@@ -67,9 +76,10 @@ interface Stored<T> {
 
 interface WindowPartials {
   cat?: Stored<{ accumulator: CatAccumulator; tokensKept: number }>;
-  dataFlow?: Stored<DataFlowPartial>;
+  dataFlow?: Stored<DataFlowPartial & { forwardEdges: number; backwardEdges: number }>;
   headStatistics?: Stored<HeadStatisticsPartial>;
   structureHeads?: Stored<StructurePartial>;
+  sinks?: Stored<SinkPartial>;
 }
 
 const partialsOf = new WeakMap<object, WindowPartials>();
@@ -91,6 +101,8 @@ export class ScoreContext {
     readonly dataFlow: DataFlowGraph | undefined,
     readonly layers: number,
     readonly heads: number,
+    /** A decoder's analysis: causal CAT and backward data flow, over each window's scored rows. */
+    readonly causal = false,
   ) {}
 
   get tokens(): readonly CodeToken[] {
@@ -101,9 +113,11 @@ export class ScoreContext {
     kept: number[];
     tokensKept: number;
     distances?: Int32Array;
+    /** Kept tokens of the window's prefix (decoders): the scored rows start after them. */
+    firstRow: number;
     signature: string;
   } {
-    if (window.tokenEnd - window.tokenStart < 2) return { kept: [], tokensKept: 0, signature: 'none' };
+    if (window.tokenEnd - window.tokenStart < 2) return { kept: [], tokensKept: 0, firstRow: 0, signature: 'none' };
     const hasSubword = new Uint8Array(window.tokenEnd - window.tokenStart);
     for (const token of window.tokenOfSubword)
       if (token >= window.tokenStart) hasSubword[token - window.tokenStart] = 1;
@@ -111,20 +125,39 @@ export class ScoreContext {
     const kept = keptTokenIndices(this.tokens, this.options.typeFilter, window.tokenStart, window.tokenEnd).filter(
       (index) => hasSubword[index - window.tokenStart],
     );
-    if (kept.length < 2) return { kept: [], tokensKept: kept.length, signature: `few:${kept.length}` };
+    const scoredStart = window.scoredStart ?? window.tokenStart;
+    const firstRow = kept.filter((index) => index < scoredStart).length;
+    const tokensKept = kept.length - firstRow;
+    if (kept.length < 2 || firstRow === kept.length)
+      return { kept: [], tokensKept, firstRow: 0, signature: `few:${kept.length}:${firstRow}` };
     const distances = keptDistances(
       this.parsed,
       kept.map((index) => this.tokens[index]),
       this.options.distance,
     );
     const local = kept.map((index) => index - window.tokenStart);
-    return { kept: local, tokensKept: kept.length, distances, signature: fingerprint([local, distances]) };
+    const signature = fingerprint([local, distances, [firstRow, this.causal ? 1 : 0]]);
+    return { kept: local, tokensKept, distances, firstRow, signature };
   }
 
-  dataFlowRows(window: AnalyzedWindow): { rows: DataFlowRow[]; signature: string } {
+  /** Decoders: the scored rows' backward edges only, and how many edges pointed each way. */
+  dataFlowRows(window: AnalyzedWindow): {
+    rows: DataFlowRow[];
+    forwardEdges: number;
+    backwardEdges: number;
+    signature: string;
+  } {
     this.sources ??= this.dataFlow ? dataFlowSources(this.dataFlow) : new Map();
-    const rows = dataFlowRows(window, this.sources);
-    return { rows, signature: fingerprint(rows.flatMap(({ row, sources }) => [[row, sources.length], sources])) };
+    let rows = dataFlowRows(window, this.sources);
+    let forwardEdges = 0;
+    let backwardEdges = 0;
+    if (this.causal) {
+      const firstRow = (window.scoredStart ?? window.tokenStart) - window.tokenStart;
+      const backward = backwardRows(rows.filter(({ row }) => row >= firstRow));
+      ({ rows, forward: forwardEdges, backward: backwardEdges } = backward);
+    }
+    const signature = fingerprint(rows.flatMap(({ row, sources }) => [[row, sources.length], sources]));
+    return { rows, forwardEdges, backwardEdges, signature };
   }
 
   punctuation(window: AnalyzedWindow): { columns: number[]; signature: string } {
@@ -154,7 +187,7 @@ export class ScoreContext {
 
 /** Whether a report's partial of `window` needs the window's full tensors (all but the per-layer CAT and DFG). */
 export function needsTensors(report: WindowReport, heads: boolean): boolean {
-  return heads || report === 'headStatistics' || report === 'structureHeads';
+  return heads || report === 'headStatistics' || report === 'structureHeads' || report === 'sinks';
 }
 
 /**
@@ -179,23 +212,21 @@ export function ensurePartial(
       const structure = context.catStructure(window);
       if (withHeads(partials.cat) && partials.cat!.signature === structure.signature) return true;
       if (!canCompute) return false;
-      const accumulator = structure.distances
-        ? snippetAccumulator(
-            {
-              attention: {
-                layerAttention: window.layerAttention,
-                get tokenAttention() {
-                  return tensors!.tokenAttention;
-                },
-              },
-              kept: structure.kept,
-              distances: structure.distances,
-            },
-            layers,
-            context.heads,
-            { scoreHeads: heads },
-          )
-        : newCatAccumulator(layers, context.heads);
+      const snippet = structure.distances && {
+        attention: {
+          layerAttention: window.layerAttention,
+          get tokenAttention() {
+            return tensors!.tokenAttention;
+          },
+        },
+        kept: structure.kept,
+        distances: structure.distances,
+      };
+      const accumulator = !snippet
+        ? newCatAccumulator(layers, context.heads)
+        : context.causal
+          ? causalSnippetAccumulator(snippet, structure.firstRow, layers, context.heads, { scoreHeads: heads })
+          : snippetAccumulator(snippet, layers, context.heads, { scoreHeads: heads });
       partials.cat = {
         signature: structure.signature,
         heads,
@@ -204,14 +235,24 @@ export function ensurePartial(
       return true;
     }
     case 'dataFlow': {
-      const { rows, signature } = context.dataFlowRows(window);
+      const { rows, forwardEdges, backwardEdges, signature } = context.dataFlowRows(window);
       if (withHeads(partials.dataFlow) && partials.dataFlow!.signature === signature) return true;
       if (!canCompute) return false;
-      partials.dataFlow = {
-        signature,
-        heads,
-        value: dataFlowWindowPartial(window, rows, layers, context.heads, heads ? tensors!.tokenAttention : undefined),
-      };
+      const value = dataFlowWindowPartial(
+        window,
+        rows,
+        layers,
+        context.heads,
+        heads ? tensors!.tokenAttention : undefined,
+      );
+      partials.dataFlow = { signature, heads, value: { ...value, forwardEdges, backwardEdges } };
+      return true;
+    }
+    case 'sinks': {
+      // Every row of the window: the sink is its first position, whatever token that is.
+      if (partials.sinks) return true;
+      if (!canCompute) return false;
+      partials.sinks = { signature: 'first', heads: true, value: sinkWindowPartial(tensors!.subwordAttention) };
       return true;
     }
     case 'headStatistics': {
@@ -256,8 +297,9 @@ export function catFromPartials(
   const scored = finishCat(total);
   const { typeFilter, distance, pairRule } = context.options;
   if (!heads) for (const row of scored.score.perHead.concat(scored.baseline.perHead)) row.fill(NaN);
+  const definition = catDefinition(typeFilter, distance, pairRule, undefined, preset);
   return {
-    definition: catDefinition(typeFilter, distance, pairRule, undefined, preset),
+    definition: context.causal ? causalCatDefinition(definition) : definition,
     headsScored: heads,
     score: scored.score,
     baseline: scored.baseline,
@@ -274,8 +316,55 @@ export function dataFlowFromPartials(
   heads: boolean,
 ): DataFlowScoreReport {
   const total = newDataFlowPartial(context.layers, context.heads);
-  for (const window of windows) mergeDataFlowPartial(total, partialsOf.get(window)!.dataFlow!.value);
-  return finishDataFlow(total, context.dataFlow!, heads);
+  let forwardEdges = 0;
+  let backwardEdges = 0;
+  for (const window of windows) {
+    const { value } = partialsOf.get(window)!.dataFlow!;
+    mergeDataFlowPartial(total, value);
+    forwardEdges += value.forwardEdges;
+    backwardEdges += value.backwardEdges;
+  }
+  const report = finishDataFlow(total, context.dataFlow!, heads);
+  return context.causal ? { ...report, definition: CAUSAL_DATA_FLOW_DEFINITION, forwardEdges, backwardEdges } : report;
+}
+
+/** The sink report of a decoder's windows (each window's partial must be ensured first). */
+export function sinksFromPartials(context: ScoreContext, windows: readonly AnalyzedWindow[]): SinkReport {
+  const total = newSinkPartial(context.layers, context.heads);
+  for (const window of windows) mergeSinkPartial(total, partialsOf.get(window)!.sinks!.value);
+  return finishSinks(total);
+}
+
+/** The encoder's CAT definition restated for the causal support. */
+export function causalCatDefinition(definition: CatScoreReport['definition']): CatScoreReport['definition'] {
+  return {
+    ...definition,
+    attentionThreshold: `attention > ${definition.quantile}-quantile of the token-pair attention on the causal support`,
+    distanceThreshold:
+      `distance < ${+(1 - definition.quantile).toFixed(4)}-quantile of the token-pair distances on the causal ` +
+      'support',
+    baseline:
+      'expected causal CAT-score with each row’s values shuffled within its support (b ≤ a): ' +
+      'E[|A ∧ D|] = Σ_a h_a·d_a/(a + 1), E / (|A| + |D| − E)',
+    causal: `causal CAT (j ≤ i): ${CAUSAL_CAT_DEFINITION}; rows of a window's prefix tokens are not scored`,
+    ...(definition.choices ? { choices: definition.choices.map(decoderChoice) } : {}),
+  };
+}
+
+/** A preset's input choices restated for a decoder, which reads the file as it is in overlapping windows. */
+function decoderChoice(choice: string): string {
+  if (choice.startsWith('input:'))
+    return (
+      'input: the whole file, in decoder windows; each after the first starts with up to a quarter of the ' +
+      'context of code before it, fed but not scored'
+    );
+  if (choice.startsWith('input text:')) return 'input text: the file as it is (newlines and indentation included)';
+  if (choice.startsWith('subwords:'))
+    return (
+      'subwords: each to the code token its bytes overlap (the first, when several); whitespace-only subwords ' +
+      'to none'
+    );
+  return choice;
 }
 
 export function headStatisticsFromPartials(context: ScoreContext, windows: readonly AnalyzedWindow[]): HeadStatistics {

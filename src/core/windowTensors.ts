@@ -165,7 +165,9 @@ export function windowKey(window: SubwordWindow, prefix: string): string {
   let owners = '';
   for (let s = 0; s < window.tokenOfSubword.length; s++)
     owners += (window.tokenOfSubword[s] < 0 ? -1 : window.tokenOfSubword[s] - window.tokenStart) + ',';
-  return `${prefix}|${window.ids.join(',')}|${owners}`;
+  // A decoder window's prefix is in its ids; where scoring starts is part of what it computes.
+  const scored = window.scoredStart === undefined ? '' : `|scored:${window.scoredStart - window.tokenStart}`;
+  return `${prefix}|${window.ids.join(',')}|${owners}${scored}`;
 }
 
 /** Ties `window` to where its tensors come from, under `key` (see {@link windowKey}). */
@@ -232,6 +234,7 @@ export class AnalyzedWindowRecord implements SubwordWindow {
   ids: number[];
   pieces: string[];
   tokenOfSubword: Int32Array;
+  scoredStart?: number;
 
   constructor(
     window: SubwordWindow,
@@ -243,6 +246,7 @@ export class AnalyzedWindowRecord implements SubwordWindow {
     this.ids = window.ids;
     this.pieces = window.pieces;
     this.tokenOfSubword = window.tokenOfSubword;
+    if (window.scoredStart !== undefined) this.scoredStart = window.scoredStart;
   }
 
   /** [layers, 1, m, m], float32, decoded from the store (read back from its file when it was written there). */

@@ -133,3 +133,117 @@ export function startDepths(tree: SyntaxTree, tokens: readonly CodeToken[]): Int
   }
   return depth;
 }
+
+/** The share of a decoder's context given to the prefix of every window after the first. */
+export const DECODER_PREFIX_SHARE = 0.25;
+
+/**
+ * Decoder windows (docs/causal.md). A decoder's position sees only what precedes it, so a window's
+ * first tokens have almost no context. Each window after the first therefore starts with a
+ * **prefix**: the whole code tokens just before it, up to {@link DECODER_PREFIX_SHARE} of the
+ * context, fed to the model but not scored (`scoredStart` marks where scoring starts; the prefix
+ * was scored in the previous window, where it had more context). Every code token is scored in
+ * exactly one window, the one where it has the longest prefix, except a token with more subwords
+ * than a window holds (`splitTokens`), whose pieces are scored where they lie.
+ *
+ * Subwords of no code token (whitespace in raw-text encoding, `tokenOfSubword` −1) go with the
+ * token after them. Windows end at the shallowest cut point in the second half of what fits, as in
+ * {@link planWindows}, and `starts` anchors scored starts the same way. `addBos` puts `bos` first;
+ * decoders have no end token. Windows cover the code tokens contiguously: a token without subwords
+ * of its own (`:` inside the subword `):`) belongs to the window of the subwords before it.
+ */
+export function planDecoderWindows(
+  sequence: SubwordSequence,
+  tokens: readonly CodeToken[],
+  maxPositions: number,
+  special: SpecialTokenIds,
+  addBos: boolean,
+  tree?: SyntaxTree,
+  starts?: ReadonlySet<number>,
+): WindowPlan {
+  const body = maxPositions - (addBos ? 1 : 0);
+  if (body < 2) throw new Error(`maxPositions ${maxPositions} leaves no room for code in a decoder window.`);
+  const prefixBudget = Math.floor(maxPositions * DECODER_PREFIX_SHARE);
+  const { units, splitTokens } = decoderUnits(sequence, body);
+  const size = (u: number) => units[u].end - units[u].start;
+  const depth = tree ? startDepths(tree, tokens) : undefined;
+  const newToken = (u: number) => units[u].token !== units[u - 1].token;
+  const cutCost = (u: number) => (!newToken(u) ? Infinity : depth ? depth[units[u].token] : 0);
+  const anchoredAt = (u: number) => u < units.length && newToken(u) && starts?.has(units[u].token) === true;
+
+  const windows: SubwordWindow[] = [];
+  let first = 0;
+  let scoredStart = 0;
+  while (first < units.length) {
+    let prefixFirst = first;
+    let prefixSize = 0;
+    if (first > 0) {
+      while (prefixFirst > 0 && prefixSize + size(prefixFirst - 1) <= prefixBudget) prefixSize += size(--prefixFirst);
+      // A prefix starts with a whole code token.
+      while (prefixFirst < first && prefixFirst > 0 && !newToken(prefixFirst)) prefixSize -= size(prefixFirst++);
+      while (prefixFirst < first && prefixSize + size(first) > body) prefixSize -= size(prefixFirst++);
+    }
+    let last = first;
+    let used = prefixSize;
+    while (last < units.length && used + size(last) <= body) {
+      used += size(last++);
+      if (anchoredAt(last)) break;
+    }
+    if (depth && !anchoredAt(last) && last < units.length && last - first > 1) {
+      let best = last;
+      let bestCost = cutCost(last);
+      for (let u = last - 1; u > first + (last - first) / 2; u--) {
+        if (cutCost(u) < bestCost) {
+          best = u;
+          bestCost = cutCost(u);
+        }
+      }
+      last = best;
+    }
+    const tokenStart = first === 0 ? 0 : units[prefixFirst].token;
+    const tokenEnd = last < units.length ? Math.max(units[last - 1].token + 1, units[last].token) : tokens.length;
+    const ids: number[] = addBos ? [special.bos] : [];
+    const pieces: string[] = addBos ? ['<s>'] : [];
+    const owner: number[] = addBos ? [-1] : [];
+    for (let u = prefixFirst; u < last; u++) {
+      for (let s = units[u].start; s < units[u].end; s++) {
+        ids.push(sequence.ids[s]);
+        pieces.push(sequence.pieces[s]);
+        owner.push(sequence.tokenOfSubword[s]);
+      }
+    }
+    const scored = Math.min(scoredStart, units[first].token);
+    windows.push({ tokenStart, tokenEnd, ids, pieces, tokenOfSubword: Int32Array.from(owner), scoredStart: scored });
+    scoredStart = tokenEnd;
+    first = last;
+  }
+  return { windows, splitTokens };
+}
+
+/**
+ * Runs of subwords placed together in decoder windows: a code token's subwords with the subwords of
+ * no token before it, cut into pieces of at most `body`; subwords of no token after the last token
+ * go with it.
+ */
+function decoderUnits(sequence: SubwordSequence, body: number): { units: Unit[]; splitTokens: number[] } {
+  const owners = sequence.tokenOfSubword;
+  const runs: Unit[] = [];
+  let start = 0;
+  for (let s = 0; s < owners.length; s++) {
+    if (owners[s] < 0) continue;
+    let end = s + 1;
+    while (end < owners.length && owners[end] === owners[s]) end++;
+    runs.push({ token: owners[s], start, end });
+    start = end;
+    s = end - 1;
+  }
+  if (runs.length && start < owners.length) runs[runs.length - 1].end = owners.length;
+  const units: Unit[] = [];
+  const splitTokens: number[] = [];
+  for (const run of runs) {
+    if (run.end - run.start > body && splitTokens[splitTokens.length - 1] !== run.token) splitTokens.push(run.token);
+    for (let piece = run.start; piece < run.end; piece += body)
+      units.push({ token: run.token, start: piece, end: Math.min(run.end, piece + body) });
+  }
+  return { units, splitTokens };
+}

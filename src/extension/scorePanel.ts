@@ -14,6 +14,7 @@ const REPORT_LABELS: Record<ReportName, string> = {
   dataFlowLayers: 'data-flow share per layer',
   headStatistics: 'head statistics',
   structureHeads: 'structure heads',
+  sinks: 'attention sinks',
 };
 
 /**

@@ -6,6 +6,9 @@ import { markdownCell, markdownText } from './escape';
 
 export { markdownCell } from './escape';
 
+/** The hover card's line for a decoder's result. */
+export const CAUSAL_HOVER_NOTE = 'causal model (decoder): each token attends to itself and earlier tokens only (j ≤ i)';
+
 /** Number of intensity buckets the editor overlay uses (one decoration type each). */
 export const BUCKETS = 5;
 
@@ -113,6 +116,30 @@ export function attentionSinks(window: AnalyzedWindow, layer: number): number[] 
   return sinks;
 }
 
+/**
+ * A decoder's attention sink (docs/causal.md): the window's first position, whatever it holds. Its code
+ * token when the first position is one (no `bos`); none when it is `bos`, which no code-token row shows.
+ */
+export function firstPositionSink(window: AnalyzedWindow): number[] {
+  const first = window.tokenOfSubword[0];
+  return first >= 0 ? [first] : [];
+}
+
+/** What the card names as hidden sinks; for a decoder, that the sink is the window's first position. */
+function sinkLabels(
+  result: AnalysisResult,
+  window: AnalyzedWindow | undefined,
+  sinks: readonly number[],
+  hideSinks: boolean,
+): string[] {
+  if (!result.causal) return sinks.map((token) => result.tokens[token].text);
+  if (!hideSinks || !window) return [];
+  if (sinks.length) return sinks.map((token) => `${result.tokens[token].text} (first position of the window)`);
+  return window.tokenOfSubword[0] < 0
+    ? [`${window.pieces[0]} (first position of the window; not a code token, so never among the weights)`]
+    : [];
+}
+
 function bucketAgainstUniform(timesUniform: number): number | undefined {
   let bucket: number | undefined;
   UNIFORM_BUCKET_EDGES.forEach((edge, index) => {
@@ -136,8 +163,13 @@ export function presentHover(
   const { weights, label } = tokenAttentionRow(result, view, focus);
   const window = windowOfToken(result, focus);
   const start = window?.tokenStart ?? 0;
-  const end = window?.tokenEnd ?? 0;
-  const sinks = options.hideSinks && window ? attentionSinks(window, view.layer).filter((t) => t !== focus) : [];
+  // A decoder's token attends only to itself and the tokens before it: those are its row's n.
+  const causalRow = result.causal === true && view.direction === 'attendsTo';
+  const end = window ? (causalRow ? Math.min(window.tokenEnd, focus + 1) : window.tokenEnd) : 0;
+  const sinks =
+    options.hideSinks && window
+      ? (result.causal ? firstPositionSink(window) : attentionSinks(window, view.layer)).filter((t) => t !== focus)
+      : [];
   const hiddenSinks = new Set(sinks);
   let total = 0;
   let kept = 0;
@@ -199,7 +231,7 @@ export function presentHover(
     tokens,
     colorScale,
     tiedAtTop,
-    hidden: { punctuation, sinks: sinks.map((token) => result.tokens[token].text), renormalised },
+    hidden: { punctuation, sinks: sinkLabels(result, window, sinks, options.hideSinks === true), renormalised },
     specialShare,
   };
 }
@@ -239,6 +271,7 @@ export function hoverMarkdown(
     `**${markdownCell(focus.text)}** — ${markdownText(presentation.label)}`,
     flip ? `${model} · [$(arrow-swap) Flip direction](${flip})` : model,
     `uniform 1/n = ${presentation.uniform.toFixed(4)} · n = ${presentation.tokens} · ${special} · ${scale}`,
+    ...(result.causal ? [CAUSAL_HOVER_NOTE] : []),
   ];
   const { punctuation, sinks, renormalised } = presentation.hidden;
   const filters = [

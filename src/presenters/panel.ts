@@ -67,6 +67,32 @@ export function panelModel(result: AnalysisResult): PanelModel {
         })
       : [],
     warnings: [...result.warnings],
+    ...(result.causal ? { causal: causalSection(result) } : {}),
+  };
+}
+
+/** Causal CAT's label, as every view of a decoder's scores shows it. */
+export const CAUSAL_CAT_LABEL = 'causal CAT (j ≤ i)';
+
+function causalSection(result: AnalysisResult): NonNullable<PanelModel['causal']> {
+  const sinks = result.scores.sinks;
+  return {
+    label: CAUSAL_CAT_LABEL,
+    definition: result.scores.cat?.definition.causal ?? '',
+    backwardEdges: result.scores.dataFlow?.backwardEdges ?? 0,
+    forwardEdges: result.scores.dataFlow?.forwardEdges ?? 0,
+    ...(sinks
+      ? {
+          sinks: {
+            definition: sinks.definition,
+            perLayer: [...sinks.perLayer],
+            chance: sinks.chance,
+            threshold: sinks.threshold,
+            sinkRate: sinks.sinkRate,
+            heads: sinks.sinkHeads.map(({ layer, head, share }) => ({ layer, head, share })),
+          },
+        }
+      : {}),
   };
 }
 

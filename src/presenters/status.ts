@@ -96,6 +96,8 @@ export interface ResultSummary {
   model: string;
   version?: number;
   catPerLayer?: number[];
+  /** A decoder's result: its CAT is causal, and the sink report's per-layer shares and chance. */
+  causal?: { catBaselinePerLayer: number[]; sinkPerLayer: number[]; sinkChance: number };
   warnings: string[];
 }
 
@@ -108,6 +110,15 @@ export function resultSummary(result: AnalysisResult): ResultSummary {
     model: result.model.name,
     version: result.source.version,
     catPerLayer: result.scores.cat ? [...result.scores.cat.score.perLayer] : undefined,
+    ...(result.causal
+      ? {
+          causal: {
+            catBaselinePerLayer: [...(result.scores.cat?.baseline.perLayer ?? [])],
+            sinkPerLayer: [...(result.scores.sinks?.perLayer ?? [])],
+            sinkChance: result.scores.sinks?.chance ?? NaN,
+          },
+        }
+      : {}),
     warnings: [...result.warnings],
   };
 }

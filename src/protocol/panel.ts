@@ -51,6 +51,26 @@ export interface PanelModel {
   };
   structureHeads: PanelStructureHead[];
   warnings: string[];
+  /** A decoder's analysis: the CAT is causal (j ≤ i), and the sink report. Absent for an encoder. */
+  causal?: {
+    /** How every causal score is labelled ("causal CAT (j ≤ i)"). */
+    label: string;
+    definition: string;
+    /** Data-flow edges scored (backward) and left out (forward). */
+    backwardEdges: number;
+    forwardEdges: number;
+    sinks?: PanelSinks;
+  };
+}
+
+/** Attention on each window's first position: per layer (head mean), the chance line, the heads above threshold. */
+export interface PanelSinks {
+  definition: string;
+  perLayer: number[];
+  chance: number;
+  threshold: number;
+  sinkRate: number;
+  heads: Array<{ layer: number; head: number; share: number }>;
 }
 
 /** The view the editor overlay shows, so that the panel can mark its heatmap cell. */

@@ -159,9 +159,9 @@ function render(model: ComparePanelModel): void {
       'CAT-score by relative depth',
       'CAT-score',
       [
-        series(`A: ${a.displayName}`, a.depth, a.cat, blue, false),
+        series(`A: ${a.displayName}${causalTag(a)}`, a.depth, a.cat, blue, false),
         series('A shuffled baseline', a.depth, a.baseline, blue, true),
-        series(`B: ${b.displayName}`, b.depth, b.cat, orange, false),
+        series(`B: ${b.displayName}${causalTag(b)}`, b.depth, b.cat, orange, false),
         series('B shuffled baseline', b.depth, b.baseline, orange, true),
       ],
       points,
@@ -324,3 +324,8 @@ const saved = vscode.getState() as ComparePanelModel | undefined;
 if (saved && saved.a && saved.b) render(saved);
 onThemeChange(() => current && render(current));
 vscode.postMessage({ type: 'ready' });
+
+/** A decoder's curves say that their CAT is the causal one. */
+function causalTag(side: { causal?: boolean }): string {
+  return side.causal ? ' (causal CAT, j ≤ i)' : '';
+}

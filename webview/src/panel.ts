@@ -12,6 +12,7 @@ import type {
   FaithfulnessSection,
   HostToPanel,
   PanelModel,
+  PanelSinks,
   PanelToHost,
   PanelView,
 } from '../../src/protocol/panel';
@@ -98,17 +99,28 @@ function render(model: PanelModel): void {
   app.append(toolbar);
 
   const foreground = themeColor('--vscode-foreground', '#cccccc');
+  // A decoder's CAT is on the causal support: every title says so.
+  const catName = model.causal ? model.causal.label : 'CAT-score';
+  if (model.causal)
+    app.append(
+      element('p', {
+        className: 'meta',
+        id: 'causal-note',
+        text:
+          'Causal model (decoder): each token attends to itself and earlier tokens only. ' + model.causal.definition,
+      }),
+    );
   const canvas = element('canvas', { id: 'cat-chart' });
   canvas.dataset.points = String(model.layers.length);
   canvas.dataset.foreground = foreground;
   app.append(
-    element('h2', { text: 'CAT-score per layer, against its shuffled baseline' }),
+    element('h2', { text: `${catName} per layer, against its shuffled baseline` }),
     element('div', { className: 'chart' }, canvas),
   );
   charts.push(
-    lineChart(canvas, 'CAT-score', [
+    lineChart(canvas, catName, [
       {
-        label: 'CAT-score',
+        label: catName,
         data: model.layers.map((row) => row.cat),
         color: themeColor('--vscode-charts-blue', '#3794ff'),
       },
@@ -125,8 +137,11 @@ function render(model: PanelModel): void {
     const flowCanvas = element('canvas', { id: 'dfg-chart' });
     flowCanvas.dataset.points = String(model.layers.length);
     flowCanvas.dataset.foreground = foreground;
+    const edges = model.causal
+      ? ` (backward edges only: ${model.causal.backwardEdges} scored, ${model.causal.forwardEdges} forward left out)`
+      : '';
     app.append(
-      element('h2', { text: 'Share of attention on data-flow edges per layer, against its offset baseline' }),
+      element('h2', { text: `Share of attention on data-flow edges per layer, against its offset baseline${edges}` }),
       element('div', { className: 'chart' }, flowCanvas),
     );
     const green = themeColor('--vscode-charts-green', '#89d185');
@@ -143,8 +158,10 @@ function render(model: PanelModel): void {
     );
   }
 
+  if (model.causal?.sinks) app.append(...sinkSection(model.causal.sinks, foreground));
+
   app.append(
-    element('h2', { text: 'CAT-score per head (click a cell to show that head in the editor)' }),
+    element('h2', { text: `${catName} per head (click a cell to show that head in the editor)` }),
     element('p', { className: 'meta', id: 'current-view' }),
     heatmapToggle(model),
     element('div', { id: 'heatmap-box' }, heatmap(model)),
@@ -291,6 +308,48 @@ function faithfulnessReport(report: FaithfulnessPanelModel): Node[] {
     element('p', { className: 'meta', id: 'faithfulness-interval', text: `Intervals: ${report.interval}.` }),
   );
   return nodes;
+}
+
+/** A decoder's attention sinks: share on the window's first position per layer against uniform causal attention. */
+function sinkSection(sinks: PanelSinks, foreground: string): Node[] {
+  const canvas = element('canvas', { id: 'sink-chart' });
+  canvas.dataset.points = String(sinks.perLayer.length);
+  canvas.dataset.foreground = foreground;
+  charts.push(
+    lineChart(canvas, 'share of attention on the first position', [
+      {
+        label: 'share on the first position (mean over heads)',
+        data: sinks.perLayer,
+        color: themeColor('--vscode-charts-red', '#f14c4c'),
+      },
+      {
+        label: 'chance: uniform causal attention',
+        data: sinks.perLayer.map(() => sinks.chance),
+        color: themeColor('--vscode-charts-yellow', '#cca700'),
+        dashed: true,
+      },
+    ]),
+  );
+  const heads = sinks.heads.length
+    ? sinks.heads
+        .slice(0, 12)
+        .map(
+          (head) =>
+            `L${head.layer}H${head.head} ${format(head.share)} (${format(head.share / sinks.chance, 1)}× chance)`,
+        )
+        .join(', ')
+    : 'none';
+  return [
+    element('h2', { text: 'Attention sinks: share of attention on the first position, against chance' }),
+    element('div', { className: 'chart' }, canvas),
+    element('p', {
+      className: 'meta',
+      id: 'sink-heads',
+      text:
+        `Sink heads (share > ${sinks.threshold}): ${heads}. Sink rate ${format(sinks.sinkRate)} of all heads; ` +
+        `chance ${format(sinks.chance)}. ${sinks.definition}.`,
+    }),
+  ];
 }
 
 function row(cellTag: 'td' | 'th', values: string[]): HTMLTableRowElement {

@@ -7,6 +7,7 @@ import { defaultModelDir, MAX_SOURCE_BYTES, readSourceFile } from '../common';
 import { terminalText } from '../../presenters/escape';
 import { INTERVAL_METHOD, spearmanInterval } from '../../presenters/faithfulness';
 import type { CatScoreReport } from '../../core/metrics/catScore';
+import { causalCatLines, causalDataFlowTitle, sinkLines } from '../causalFormat';
 import { formatNumber, ms, table } from '../format';
 import {
   RELATION_LABELS,
@@ -110,6 +111,8 @@ export async function analyzeCommand(argv: string[]): Promise<number> {
 export interface WindowAttentionJson {
   tokenStart: number;
   tokenEnd: number;
+  /** Decoder windows: the first code token scored here (earlier ones are the prefix). */
+  scoredStart?: number;
   pieces: string[];
   tokenAttentionShape: number[];
   tokenAttention: number[];
@@ -123,6 +126,7 @@ export async function windowAttention(result: AnalysisResult): Promise<WindowAtt
     windows.push({
       tokenStart: window.tokenStart,
       tokenEnd: window.tokenEnd,
+      ...(window.scoredStart !== undefined ? { scoredStart: window.scoredStart } : {}),
       pieces: window.pieces,
       tokenAttentionShape: tokenAttention.shape,
       tokenAttention: Array.from(tokenAttention.data, (value) => +value.toFixed(5)),
@@ -144,6 +148,7 @@ export function resultSummary(
     file: result.source.path,
     language: result.source.language,
     model: result.model,
+    ...(result.causal ? { causal: true } : {}),
     device: result.device,
     counts: counts(result),
     timings: result.timings,
@@ -185,7 +190,8 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
     `${terminalText(relative(process.cwd(), file) || file)} (${languageSpec(result.source.language).displayName})`,
     `model    ${terminalText(result.model.displayName)} [${terminalText(result.model.name)}], ` +
       `${result.model.layers} layers × ${result.model.heads} heads, device ${result.device}`,
-    `tokens   ${c.codeTokens} code tokens, ${c.subwords} subwords incl. <s> </s>, ${c.windows} ` +
+    `tokens   ${c.codeTokens} code tokens, ${c.subwords} subwords ` +
+      `${result.causal ? '(decoder: the text as it is, windows with a prefix)' : 'incl. <s> </s>'}, ${c.windows} ` +
       `window${c.windows === 1 ? '' : 's'}` +
       (result.errors.length ? `, ${result.errors.length} syntax error region(s) (${c.tokensInErrors} tokens)` : ''),
     `time     parse ${ms(t.parseMs)} · tokenize ${ms(t.tokenizeMs)} · forward ${ms(t.forwardMs)} · ` +
@@ -194,17 +200,21 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
   if (cat) {
     const d = cat.definition;
     lines.push(
-      `CAT      ${d.attentionThreshold}; ${d.distanceThreshold} (${d.distance} distance); pair ` +
-        `rule ${d.pairRule}; layer = mean over heads`,
-      `         thresholds: distance ` +
-        `< ${formatNumber(cat.thresholds.distance)}${cat.snippets > 1 ? ' (mean over windows)' : ''}; ` +
-        `attention > the per-layer value below; ${cat.pairs} token pairs`,
+      ...(result.causal
+        ? causalCatLines(result)
+        : [
+            `CAT      ${d.attentionThreshold}; ${d.distanceThreshold} (${d.distance} distance); pair ` +
+              `rule ${d.pairRule}; layer = mean over heads`,
+            `         thresholds: distance ` +
+              `< ${formatNumber(cat.thresholds.distance)}${cat.snippets > 1 ? ' (mean over windows)' : ''}; ` +
+              `attention > the per-layer value below; ${cat.pairs} token pairs`,
+          ]),
       ...typeLines(cat),
       `baseline ${d.baseline}`,
       ...(d.choices ?? []).map((line, index) => `${index === 0 ? 'choices' : '       '}  ${line}`),
       '',
       table(
-        ['layer', 'CAT-score', 'baseline', 'difference', 'attention >'],
+        ['layer', result.causal ? 'causal CAT' : 'CAT-score', 'baseline', 'difference', 'attention >'],
         cat.score.perLayer.map((value, layer) => [
           String(layer),
           value,
@@ -219,9 +229,10 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
   if (dataFlow) {
     lines.push(
       '',
-      `Data flow: ${dataFlow.edges} edges, ${dataFlow.tokens} uses; ${dataFlow.definition}`,
+      causalDataFlowTitle(result) ??
+        `Data flow: ${dataFlow.edges} edges, ${dataFlow.tokens} uses; ${dataFlow.definition}`,
       table(
-        ['layer', 'DFG share', 'baseline', 'difference'],
+        ['layer', result.causal ? 'backward DFG' : 'DFG share', 'baseline', 'difference'],
         dataFlow.score.perLayer.map((value, layer) => [
           String(layer),
           value,
@@ -267,6 +278,7 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
   }
   const heads = result.scores.structureHeads;
   if (heads) lines.push('', structureHeadsTable(heads));
+  if (result.scores.sinks) lines.push(...sinkLines(result.scores.sinks));
   return lines.join('\n');
 }
 

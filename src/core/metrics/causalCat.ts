@@ -1,6 +1,6 @@
 import { headMatrix, meanOverHeadsInto } from '../alignment';
 import type { LayerHeadScores, Tensor } from '../types';
-import { DEFAULT_QUANTILE, quantile } from './catScore';
+import { DEFAULT_QUANTILE, newCatAccumulator, quantile, type CatAccumulator, type CatSnippet } from './catScore';
 
 /**
  * CAT-score on the causal support (for decoders). Over the k kept code tokens, in source order,
@@ -39,28 +39,38 @@ export interface CausalCatOfMatrix extends CausalCatCounts {
   baseline: number;
 }
 
-/** Values of the lower triangle (diagonal included) of a k × k matrix, row by row. */
-export function supportValues(matrix: ArrayLike<number>, k: number): Float64Array {
-  const values = new Float64Array((k * (k + 1)) / 2);
+/** Pairs of the causal support in rows [firstRow, k): Σ (a + 1). */
+export function supportPairs(k: number, firstRow = 0): number {
+  return (k * (k + 1) - firstRow * (firstRow + 1)) / 2;
+}
+
+/** Values of the lower triangle (diagonal included) of a k × k matrix, row by row, from row `firstRow`. */
+export function supportValues(matrix: ArrayLike<number>, k: number, firstRow = 0): Float64Array {
+  const values = new Float64Array(supportPairs(k, firstRow));
   let x = 0;
-  for (let a = 0; a < k; a++) for (let b = 0; b <= a; b++) values[x++] = matrix[a * k + b];
+  for (let a = firstRow; a < k; a++) for (let b = 0; b <= a; b++) values[x++] = matrix[a * k + b];
   return values;
 }
 
-/** Row-wise counts on the causal support; `distanceThreshold` is computed from `distance` unless given. */
+/**
+ * Row-wise counts on the causal support of rows [firstRow, k) (a decoder window's prefix rows are
+ * not scored: their columns are); `distanceThreshold` is computed from `distance` unless given.
+ */
 export function causalCatCounts(
   attention: ArrayLike<number>,
   distance: ArrayLike<number>,
   k: number,
   q = DEFAULT_QUANTILE,
-  distanceThreshold = quantile(supportValues(distance, k), 1 - q),
+  distanceThreshold?: number,
+  firstRow = 0,
 ): CausalCatCounts {
-  const attentionThreshold = quantile(supportValues(attention, k), q);
+  distanceThreshold ??= quantile(supportValues(distance, k, firstRow), 1 - q);
+  const attentionThreshold = quantile(supportValues(attention, k, firstRow), q);
   let both = 0;
   let high = 0;
   let near = 0;
   let expectedBoth = 0;
-  for (let a = 0; a < k; a++) {
+  for (let a = firstRow; a < k; a++) {
     let highInRow = 0;
     let nearInRow = 0;
     for (let b = 0, x = a * k; b <= a; b++, x++) {
@@ -74,7 +84,7 @@ export function causalCatCounts(
     near += nearInRow;
     expectedBoth += (highInRow * nearInRow) / (a + 1);
   }
-  return { both, high, near, expectedBoth, pairs: (k * (k + 1)) / 2, attentionThreshold, distanceThreshold };
+  return { both, high, near, expectedBoth, pairs: supportPairs(k, firstRow), attentionThreshold, distanceThreshold };
 }
 
 /** Causal CAT-score and its shuffled baseline of one k × k matrix; undefined where the snippet is skipped. */
@@ -175,4 +185,63 @@ function zeros(layers: number, heads: number): LayerHeadScores {
     perLayer: new Array<number>(layers).fill(0),
     perHead: Array.from({ length: layers }, () => new Array<number>(heads).fill(0)),
   };
+}
+
+/**
+ * One decoder window's sums for the file's CAT report (catScore.ts's accumulator, finished by
+ * `finishCat`): the causal score of each layer (head means) and, with `scoreHeads`, each head, over
+ * the rows of kept tokens from `firstRow` on (the window's scored tokens; earlier kept tokens are the
+ * prefix and count as columns only).
+ */
+export function causalSnippetAccumulator(
+  snippet: CatSnippet,
+  firstRow: number,
+  layers: number,
+  heads: number,
+  options: { q?: number; scoreHeads?: boolean } = {},
+): CatAccumulator {
+  const q = options.q ?? DEFAULT_QUANTILE;
+  const total = newCatAccumulator(layers, heads);
+  const k = snippet.kept.length;
+  if (k < 2 || firstRow >= k) return total;
+  total.used++;
+  total.pairs += supportPairs(k, firstRow);
+  const distanceThreshold = quantile(supportValues(snippet.distances, k, firstRow), 1 - q);
+  total.thresholdSums.distance += distanceThreshold;
+  const { attention } = snippet;
+  const m = (attention.layerAttention ?? attention.tokenAttention).shape[2];
+  const restricted = new Float32Array(k * k);
+  const mean = new Float32Array(attention.layerAttention ? 0 : m * m);
+  const add = (layer: number, head: number | undefined, matrix: Float32Array) => {
+    for (let a = 0; a < k; a++)
+      for (let b = 0; b < k; b++) restricted[a * k + b] = matrix[snippet.kept[a] * m + snippet.kept[b]];
+    if (supportValues(restricted, k, firstRow).every((value) => value === 0)) return;
+    const c = causalCatCounts(restricted, snippet.distances, k, q, distanceThreshold, firstRow);
+    if (head === undefined) total.thresholdSums.attentionPerLayer[layer] += c.attentionThreshold;
+    const either = c.high + c.near - c.both;
+    if (either === 0) return;
+    const into = (sums: LayerHeadScores, counts: LayerHeadScores, value: number) => {
+      if (head === undefined) {
+        sums.perLayer[layer] += value;
+        counts.perLayer[layer]++;
+      } else {
+        sums.perHead[layer][head] += value;
+        counts.perHead[layer][head]++;
+      }
+    };
+    into(total.sums.score, total.counts.score, c.both / either);
+    into(total.sums.baseline, total.counts.baseline, c.expectedBoth / (c.high + c.near - c.expectedBoth));
+  };
+  for (let l = 0; l < layers; l++) {
+    add(
+      l,
+      undefined,
+      attention.layerAttention
+        ? headMatrix(attention.layerAttention, l, 0)
+        : meanOverHeadsInto(mean, attention.tokenAttention, l),
+    );
+    if (options.scoreHeads ?? true)
+      for (let h = 0; h < heads; h++) add(l, h, headMatrix(attention.tokenAttention, l, h));
+  }
+  return total;
 }

@@ -30,6 +30,11 @@ export interface CausalDataFlowReport extends DataFlowScoreReport {
   backwardEdges: number;
 }
 
+export const CAUSAL_DATA_FLOW_DEFINITION =
+  'share of each data-flow use’s attention (over the window’s code tokens) on its sources that come ' +
+  'before it (edges pointing forwards cannot be attended by a decoder and are left out); baseline: ' +
+  'the window’s mean attention at the same backward offsets';
+
 /** The rows with only their backward sources, and how many sources pointed forwards. */
 export function backwardRows(rows: readonly DataFlowRow[]): { rows: DataFlowRow[]; forward: number; backward: number } {
   const kept: DataFlowRow[] = [];
@@ -69,10 +74,7 @@ export function causalDataFlowScore(
   const report = finishDataFlow(total, graph, scoreHeads);
   return {
     ...report,
-    definition:
-      'share of each data-flow use’s attention (over the window’s code tokens) on its sources that come ' +
-      'before it (edges pointing forwards cannot be attended by a decoder and are left out); baseline: ' +
-      'the window’s mean attention at the same backward offsets',
+    definition: CAUSAL_DATA_FLOW_DEFINITION,
     forwardEdges,
     backwardEdges,
   };

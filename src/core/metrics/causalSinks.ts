@@ -1,4 +1,6 @@
-import type { Tensor } from '../types';
+import type { SinkReport, SinkHead, Tensor } from '../types';
+
+export type { SinkReport, SinkHead } from '../types';
 import { assertCausal } from './causal';
 
 /**
@@ -15,28 +17,6 @@ import { assertCausal } from './causal';
  * i + 1 positions) gives α = H_T / T with H_T the T-th harmonic number.
  */
 export const SINK_THRESHOLD = 0.3;
-
-export interface SinkHead {
-  layer: number;
-  head: number;
-  share: number;
-}
-
-export interface SinkReport {
-  definition: string;
-  threshold: number;
-  /** α per layer and head: mean attention on the first position over all rows. */
-  perHead: number[][];
-  /** Mean of α over each layer's heads. */
-  perLayer: number[];
-  /** α under uniform causal attention over the same rows (H_T / T per window, averaged over rows). */
-  chance: number;
-  /** Heads with α above the threshold, strongest first. */
-  sinkHeads: SinkHead[];
-  /** Share of all heads with α above the threshold (Gu et al.'s Sink_1^ε). */
-  sinkRate: number;
-  rows: number;
-}
 
 /** Sums over rows, mergeable over windows. */
 export interface SinkPartial {

@@ -434,6 +434,67 @@ describe('Code Attention Lens in a real VS Code', () => {
     assert.equal(back.model, bundledModels()[0]);
   });
 
+  it('a decoder: hover, causal CAT and sinks, hiding the first-token sink, panel, compare', async function () {
+    // The bundled decoder when it is there, else a converted decoder offered through codeAttention.models.
+    const bundled = path.join(extensionPath(), 'models', 'code-attention-mini-decoder');
+    const offered = vscode.workspace.getConfiguration('codeAttention').get<string[]>('models') ?? [];
+    const decoder = [bundled, ...offered].find((folder) => {
+      const manifest = path.join(folder, 'manifest.json');
+      return existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { causal?: boolean }).causal;
+    });
+    if (!decoder) this.skip();
+    const encoder = path.join(extensionPath(), 'models', bundledModels()[0]);
+    const editor = await open('lru_cache.py');
+    await vscode.commands.executeCommand('codeAttention.selectModel', decoder);
+    try {
+      const summary = (await vscode.commands.executeCommand('codeAttention.analyzeFile')) as {
+        model: string;
+        layers: number;
+        catPerLayer: number[];
+        causal?: { catBaselinePerLayer: number[]; sinkPerLayer: number[]; sinkChance: number };
+      };
+      assert.equal(summary.model, path.basename(decoder));
+      assert.ok(summary.causal, 'the result is causal');
+      assert.equal(summary.catPerLayer.length, summary.layers);
+      assert.equal(summary.causal.catBaselinePerLayer.length, summary.layers);
+      assert.equal(summary.causal.sinkPerLayer.length, summary.layers);
+      assert.ok(summary.causal.sinkChance > 0 && summary.causal.sinkChance < 1);
+
+      const position = editor.document.positionAt(editor.document.getText().indexOf('capacity') + 2);
+      const card = async () =>
+        (
+          (await vscode.commands.executeCommand(
+            'vscode.executeHoverProvider',
+            editor.document.uri,
+            position,
+          )) as vscode.Hover[]
+        )
+          .flatMap((hover) => hover.contents.map((content) => (content as vscode.MarkdownString).value))
+          .join('\n');
+      assert.match(await card(), /causal model \(decoder\): each token attends to itself and earlier tokens only/);
+      assert.equal(await vscode.commands.executeCommand('codeAttention.toggleSinks'), 'hidden');
+      try {
+        assert.match(await card(), /sinks hidden: .*first position of the window/);
+      } finally {
+        assert.equal(await vscode.commands.executeCommand('codeAttention.toggleSinks'), 'shown');
+      }
+
+      await vscode.commands.executeCommand('codeAttention.scoreFile');
+      await waitFor('the Structure Attention panel for lru_cache.py', () => {
+        const tab = webviewTab(/scorePanel/);
+        return tab && /Structure Attention: lru_cache\.py/.test(tab.label) ? tab : undefined;
+      });
+
+      const compared = (await vscode.commands.executeCommand('codeAttention.compareModels', encoder, decoder)) as
+        { a: string; b: string; layers: number[] } | undefined;
+      assert.ok(compared, 'the comparison ran (a warning notification says why when it does not)');
+      assert.deepEqual([compared.a, compared.b], [path.basename(encoder), path.basename(decoder)]);
+      await waitFor('the compare panel', () => webviewTab(/comparePanel/));
+    } finally {
+      await vscode.commands.executeCommand('codeAttention.selectModel', encoder);
+    }
+  });
+
   it('an unsupported file gets no analysis', async () => {
     await open('notes.txt');
     const summary = await vscode.commands.executeCommand('codeAttention.analyzeFile');
