@@ -1,14 +1,16 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { convertFolder } from '../src/convert/convert';
 import { ConvertError } from '../src/convert/errors';
+import { languageForFile } from '../src/core/languages';
 import { LoadedModel } from '../src/core/model';
+import { Analyzer } from '../src/core/pipeline';
 import { DECODER_FIXTURES, loadDecoderReference } from './decoderFixtures';
-import { CLI } from './helpers';
+import { CLI, EXAMPLES } from './helpers';
 
 /**
  * Decoder graphs built in TypeScript against the independent plain-PyTorch reference
@@ -223,6 +225,33 @@ describe('convert: decoder graphs equal the plain-PyTorch reference', function (
           assert.equal(model.info.hasValueGram, true);
         } finally {
           await model.dispose();
+        }
+      });
+
+      it('the converted model analyses every example file with the causal reports', async () => {
+        const analyzer = await Analyzer.create({ modelDir: out, executionProvider: 'cpu' });
+        try {
+          const { layers, heads } = analyzer.model.info;
+          const examples = readdirSync(EXAMPLES).filter((file) => languageForFile(file));
+          assert.equal(examples.length, 7);
+          for (const file of examples) {
+            const text = readFileSync(join(EXAMPLES, file), 'utf8');
+            const result = await analyzer.analyze(text, languageForFile(file)!, { path: file });
+            assert.equal(result.causal, true, file);
+            const perLayer = result.scores.cat?.score.perLayer ?? [];
+            assert.equal(perLayer.length, layers, file);
+            assert.ok(perLayer.every(Number.isFinite), `${file}: causal CAT per layer ${perLayer.join(', ')}`);
+            const sinks = result.scores.sinks;
+            assert.ok(sinks, `${file}: a sink report`);
+            assert.equal(sinks.perHead.length, layers, file);
+            assert.ok(
+              sinks.perHead.every((row) => row.length === heads && row.every((share) => share >= 0 && share <= 1)),
+              `${file}: sink shares ${JSON.stringify(sinks.perHead)}`,
+            );
+            assert.ok(sinks.chance > 0 && sinks.chance < 1, `${file}: chance ${sinks.chance}`);
+          }
+        } finally {
+          await analyzer.dispose();
         }
       });
     });
