@@ -10,7 +10,7 @@ import { attentionSinks, hideSinkAndRenormalise } from '../src/core/metrics/caus
 import { attentionFlow, tokenFlow } from '../src/core/metrics/flow';
 import { attentionRollout } from '../src/core/metrics/rollout';
 import { alignMatrix } from '../src/core/alignment';
-import type { Tensor } from '../src/core/types';
+import type { DataFlowGraph, Tensor } from '../src/core/types';
 import { DECODER_FIXTURE_NAMES, fixtureTokenizer, loadDecoderReference, rawTextWindow } from './decoderFixtures';
 import { sharedParser } from './helpers';
 
@@ -78,6 +78,19 @@ describe('Causal metrics (decoders)', () => {
         { row: 7, sources: [0, 3] },
       ]);
       assert.deepEqual([forward, backward], [2, 3]);
+    });
+
+    it('a reader whose attention lies mostly outside the code tokens keeps share and baseline within [0, 1]', () => {
+      // Code-token attention of 4 tokens: row 1 puts only 0.002 on code tokens (the rest went to bos,
+      // which has no column), rows 2 and 3 almost all. Edge: token 1 reads token 0.
+      const m = 4;
+      const matrix = new Float32Array([1, 0, 0, 0, 0.001, 0.001, 0, 0, 0.3, 0.6, 0.1, 0, 0.2, 0.2, 0.5, 0.1]);
+      const layerAttention: Tensor = { data: matrix, shape: [1, 1, m, m] };
+      const graph: DataFlowGraph = { nodes: [0, 1], edges: [{ from: 1, to: 0, kind: 'comesFrom' }] };
+      const flow = causalDataFlowScore([{ tokenStart: 0, tokenEnd: m, layerAttention }], graph, 1, 1);
+      close(flow.score.perLayer[0], 0.5, 1e-6, 'share: half of row 1’s code-token mass is on token 0');
+      // Offset −1 over rows 1–3, each over its own mass: 0.5, 0.6, 0.5 → 0.5333.
+      close(flow.baseline.perLayer[0], (0.5 + 0.6 + 0.5) / 3, 1e-6, 'baseline');
     });
   });
 
@@ -201,6 +214,21 @@ describe('Causal metrics (decoders)', () => {
         for (const e of edges) if (e.from === reader && e.to < reader) share += last[reader * m + e.to] / mass;
       }
       close(flow.score.perLayer[layers - 1], share / readers.length, 1e-6, 'backward data-flow share');
+      // Its baseline: at each edge's offset, the mean over the rows having it of weight / that row's mass.
+      const massOf = (i: number) => last.slice(i * m, i * m + i + 1).reduce((sum, value) => sum + value, 0);
+      let chance = 0;
+      for (const e of edges.filter((edge) => edge.to < edge.from)) {
+        const offset = e.to - e.from;
+        let sum = 0;
+        let count = 0;
+        for (let i = -offset; i < m; i++) {
+          if (massOf(i) <= 0) continue;
+          sum += last[i * m + i + offset] / massOf(i);
+          count++;
+        }
+        chance += sum / count;
+      }
+      close(flow.baseline.perLayer[layers - 1], chance / readers.length, 1e-6, 'backward data-flow baseline');
 
       // Sinks on the model positions: α per head is the mean of column 0.
       const sinks = attentionSinks([subword]);

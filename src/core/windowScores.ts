@@ -244,6 +244,7 @@ export function ensurePartial(
         layers,
         context.heads,
         heads ? tensors!.tokenAttention : undefined,
+        context.causal ? 'row-normalised' : 'window-mean',
       );
       partials.dataFlow = { signature, heads, value: { ...value, forwardEdges, backwardEdges } };
       return true;

@@ -18,10 +18,12 @@ import {
  *
  * For each use with a backward source, its share is the attention the use gives its backward
  * sources over its row's mass on the window's code tokens (for a causal row, all of it is on j ≤ i);
- * the baseline is the window's mean attention at the same backward offset i − j, over the rows
- * where that offset exists (all rows i ≥ i − j: exactly the causal support at that offset), over
- * the same mass. Both are the encoder's data-flow definitions (dataFlowScore.ts) restricted to the
- * backward edges.
+ * the baseline is the mean, over the rows where the same backward offset i − j exists (exactly the
+ * causal support at that offset), of each row's attention at that offset over that row's own mass
+ * on code tokens. The share is the encoder's (dataFlowScore.ts) restricted to the backward edges;
+ * the baseline normalises each row before averaging (the encoder's divides the raw window mean by
+ * the reader's mass), because a decoder's early rows put almost all their attention on bos, and a
+ * reader with little mass on code tokens made the encoder's form exceed 1.
  */
 export interface CausalDataFlowReport extends DataFlowScoreReport {
   /** Edges inside windows whose source comes after the reader (not attendable, left out). */
@@ -33,7 +35,7 @@ export interface CausalDataFlowReport extends DataFlowScoreReport {
 export const CAUSAL_DATA_FLOW_DEFINITION =
   'share of each data-flow use’s attention (over the window’s code tokens) on its sources that come ' +
   'before it (edges pointing forwards cannot be attended by a decoder and are left out); baseline: ' +
-  'the window’s mean attention at the same backward offsets';
+  'the window’s mean attention at the same backward offsets, each row over its own mass on code tokens';
 
 /** The rows with only their backward sources, and how many sources pointed forwards. */
 export function backwardRows(rows: readonly DataFlowRow[]): { rows: DataFlowRow[]; forward: number; backward: number } {
@@ -69,7 +71,10 @@ export function causalDataFlowScore(
     forwardEdges += forward;
     backwardEdges += backward;
     if (!window.tokenAttention) scoreHeads = false;
-    mergeDataFlowPartial(total, dataFlowWindowPartial(window, rows, layers, heads, window.tokenAttention));
+    mergeDataFlowPartial(
+      total,
+      dataFlowWindowPartial(window, rows, layers, heads, window.tokenAttention, 'row-normalised'),
+    );
   }
   const report = finishDataFlow(total, graph, scoreHeads);
   return {

@@ -72,12 +72,23 @@ export function mergeDataFlowPartial(total: DataFlowPartial, part: DataFlowParti
  * One window's sums: per layer from `layerAttention` (head means), per head from `tokenAttention`
  * when given ([layers, heads, m, m]; the per-head sums stay 0 without it).
  */
+/**
+ * How a window's attention at an edge's offset becomes the edge's chance level. `window-mean` (the
+ * encoder's): the mean raw weight at that offset over the window's rows, divided by the reader's mass
+ * on code tokens. `row-normalised` (decoders): the mean over rows of each row's weight at that offset
+ * over that row's own mass, so that a reader whose attention lies mostly outside the code tokens (on
+ * bos, as a decoder's early rows do) is compared with rows normalised the same way and the baseline,
+ * like the share, is at most 1.
+ */
+export type DataFlowBaseline = 'window-mean' | 'row-normalised';
+
 export function dataFlowWindowPartial(
   window: { tokenStart: number; tokenEnd: number; layerAttention: Tensor },
   rows: readonly DataFlowRow[],
   layers: number,
   heads: number,
   tokenAttention?: Tensor,
+  baseline: DataFlowBaseline = 'window-mean',
 ): DataFlowPartial {
   const sums = newDataFlowPartial(layers, heads);
   if (!rows.length) return sums;
@@ -86,21 +97,36 @@ export function dataFlowWindowPartial(
   // The baseline needs the mean attention only at the offsets that edges have.
   const offsets = [...new Set(rows.flatMap(({ row, sources }) => sources.map((source) => source - row)))];
   const offsetMean = new Float64Array(2 * m - 1);
+  const rowMass = new Float64Array(m);
   const score = (matrix: Float32Array): [number, number] => {
+    for (let i = 0; i < m; i++) {
+      let mass = 0;
+      for (let j = i * m, end = j + m; j < end; j++) mass += matrix[j];
+      rowMass[i] = mass;
+    }
     for (const offset of offsets) {
       let sum = 0;
-      for (let i = Math.max(0, -offset); i < Math.min(m, m - offset); i++) sum += matrix[i * m + i + offset];
-      offsetMean[offset + m - 1] = sum / (m - Math.abs(offset));
+      let count = 0;
+      for (let i = Math.max(0, -offset); i < Math.min(m, m - offset); i++) {
+        if (baseline === 'window-mean') {
+          sum += matrix[i * m + i + offset];
+          count++;
+        } else if (rowMass[i] > 0) {
+          sum += matrix[i * m + i + offset] / rowMass[i];
+          count++;
+        }
+      }
+      offsetMean[offset + m - 1] = count ? sum / count : 0;
     }
     let share = 0;
     let chance = 0;
     for (const { row, sources } of rows) {
-      let mass = 0;
-      for (let j = row * m, end = j + m; j < end; j++) mass += matrix[j];
+      const mass = rowMass[row];
       if (mass <= 0) continue;
       for (const source of sources) {
         share += matrix[row * m + source] / mass;
-        chance += offsetMean[source - row + m - 1] / mass;
+        const atOffset = offsetMean[source - row + m - 1];
+        chance += baseline === 'window-mean' ? atOffset / mass : atOffset;
       }
     }
     return [share, chance];
