@@ -65,7 +65,8 @@ export class ScorePanelController implements vscode.Disposable {
     const result = this.service.resultFor(editor.document);
     const partial = this.service.partialFor(editor.document);
     if (result) void panel.update(result, this.state.panelView(result));
-    else if (partial?.source.version === editor.document.version) panel.showPartial(partial, this.state.panelView(partial));
+    else if (partial?.source.version === editor.document.version)
+      panel.showPartial(partial, this.state.panelView(partial));
     else if (!settings.autoAnalyze() && AnalysisService.languageOf(editor.document)) {
       const name = path.basename(editor.document.uri.fsPath);
       panel.showEmpty(`Run “Code Attention: Analyze Current File” to score ${name}.`);
