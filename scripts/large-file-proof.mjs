@@ -1,12 +1,14 @@
 // A large file through the CLI, with the resident memory of the CLI process sampled over time
 // (too slow for `npm test`): builds a Python file of about --kb KB from copies of pprint.py (each
-// copy's functions and classes renamed, so no two windows are alike), runs
+// copy's functions and classes renamed, so no two windows are alike; with --stdlib DIR, of the real
+// .py files of DIR, such as /usr/lib/python3.11, in name order), runs
 // `node dist/cli.js analyze FILE --model DIR` on it, reads the child's VmRSS from /proc once a second
 // and prints the curve (MiB against elapsed seconds) and a summary as JSON. Linux only (/proc).
 // Usage (after npm run build):
-//   node scripts/large-file-proof.mjs [--model DIR] [--kb 1000] [--interval 1] [--out FILE.json] [-- CLI ARGS]
+//   node scripts/large-file-proof.mjs [--model DIR] [--kb 1000] [--stdlib DIR] [--interval 1] [--out FILE.json]
+//     [-- CLI ARGS]
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,14 +23,27 @@ const targetBytes = Number(option('--kb', '1000')) * 1000;
 const intervalMs = Number(option('--interval', '1')) * 1000;
 const outFile = option('--out');
 
-const source = ['/usr/lib/python3.11/pprint.py', join(root, 'test', 'fixtures', 'pprint.py')].find(existsSync);
-const base = readFileSync(source, 'utf8');
 const copies = [];
 let bytes = 0;
-for (let copy = 0; bytes < targetBytes; copy++) {
-  const text = base.replace(/^(\s*)(def|class) (\w+)/gm, `$1$2 $3_${copy}`);
-  copies.push(text);
-  bytes += Buffer.byteLength(text, 'utf8') + 1;
+if (own.includes('--stdlib')) {
+  // Distinct real modules instead of renamed copies: the standard library's .py files in name order.
+  const folder = option('--stdlib');
+  for (const name of readdirSync(folder)
+    .filter((entry) => entry.endsWith('.py'))
+    .sort()) {
+    if (bytes >= targetBytes) break;
+    const text = readFileSync(join(folder, name), 'utf8');
+    copies.push(text);
+    bytes += Buffer.byteLength(text, 'utf8') + 1;
+  }
+} else {
+  const source = ['/usr/lib/python3.11/pprint.py', join(root, 'test', 'fixtures', 'pprint.py')].find(existsSync);
+  const base = readFileSync(source, 'utf8');
+  for (let copy = 0; bytes < targetBytes; copy++) {
+    const text = base.replace(/^(\s*)(def|class) (\w+)/gm, `$1$2 $3_${copy}`);
+    copies.push(text);
+    bytes += Buffer.byteLength(text, 'utf8') + 1;
+  }
 }
 // Whole lines up to the target size (the CLI's default limit is 1,000,000 bytes).
 let text = copies.join('\n');

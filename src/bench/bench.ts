@@ -512,7 +512,14 @@ function windowRows(modelDir: string, layers: number): { columns: number[]; rows
   const columns = layers >= 12 && !args.includes('--long') ? wanted.filter((count) => count < 64) : wanted;
   const probes = columns.map((windows) => {
     console.log(`  … ${windows} window(s)`);
-    return windowProbe(modelDir, windows, windows === 1 ? ['--ratios', '3'] : windows === 16 ? ['--edit'] : []);
+    // Compare Models runs on the bundled pair (final against early checkpoint), as a user first meets it.
+    const early = join(root, 'models', 'code-attention-mini-early');
+    const compare = layers < 12 && existsSync(join(early, 'model.onnx')) ? ['--compare', early] : [];
+    return windowProbe(
+      modelDir,
+      windows,
+      windows === 1 ? ['--ratios', '3'] : windows === 16 ? ['--edit', ...compare] : [],
+    );
   });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as windowProbe
   const cell = (pick: (probe: Record<string, any>) => string | undefined) =>
@@ -556,6 +563,16 @@ function windowRows(modelDir: string, layers: number): { columns: number[]; rows
           : `${probe.editorOverForward.toFixed(2)} at ${probe.forwardSubwords} subwords`,
       ),
       goal: layers >= 12 ? '≤ 1.10' : undefined,
+    },
+    {
+      what: 'second Compare Models on the same file (both models loaded) ÷ its two forwards',
+      values: cell((probe) =>
+        probe.compare === undefined
+          ? undefined
+          : `${probe.compare.ratio.toFixed(2)} (against ${probe.compare.other}; ` +
+            `${(probe.compare.ms / 1000).toFixed(1)} s, forwards ${(probe.compare.forwardMs / 1000).toFixed(1)} s)`,
+      ),
+      goal: '≤ 1.2',
     },
     {
       what: 'faithfulness check, batches of 8 ÷ one pass per token',

@@ -8,10 +8,14 @@
  *                  window, against one window's forward
  *     [--ratios N] also (one window) editor analysis ÷ forward, medians of N, and the faithfulness check
  *                  batched ÷ one pass per token on 8 blanked-out tokens
+ *     [--compare DIR] also Compare Models against the model in DIR as the editor runs it (both models
+ *                  loaded, as its model cache keeps them; every head's CAT and DFG): the second comparison's
+ *                  time ÷ the two forward passes it ran
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { compareAnalyses } from '../core/compare';
 import { faithfulness } from '../core/metrics/faithfulness';
 import { Analyzer, type ReportName } from '../core/pipeline';
 import { planWindows } from '../core/windows';
@@ -110,6 +114,8 @@ async function main(): Promise<void> {
       extra.oneForwardMs = await forwardOf(largest.ids);
       extra.forwardSubwords = largest.ids.length;
     }
+    const compareWith = option('--compare');
+    if (compareWith) extra.compare = await secondComparison(analyzer, resolve(compareWith), grammarsDir, text);
     const ratios = Number(option('--ratios') ?? 0);
     if (ratios > 0) {
       const forwards: number[] = [];
@@ -166,6 +172,36 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(report) + '\n');
   } finally {
     await analyzer.dispose();
+  }
+}
+
+/**
+ * Compare Models twice on `text` with both models loaded: the first comparison warms both
+ * sessions; the second is timed against the forward passes it ran (their sum over both models).
+ */
+async function secondComparison(
+  analyzer: Analyzer,
+  otherDir: string,
+  grammarsDir: string | undefined,
+  text: string,
+): Promise<{ other: string; ms: number; forwardMs: number; ratio: number }> {
+  const other = await Analyzer.create({ modelDir: otherDir, executionProvider: 'cpu', grammarsDir });
+  try {
+    const compareOnce = async () => {
+      const results = [];
+      for (const model of [analyzer, other])
+        results.push(await model.analyze(text, 'python', { reports: ['cat', 'dataFlow'] }));
+      compareAnalyses(results[0], results[1]);
+      return results;
+    };
+    await compareOnce();
+    const mark = performance.now();
+    const results = await compareOnce();
+    const ms = performance.now() - mark;
+    const forwardMs = results.reduce((sum, result) => sum + result.timings.forwardMs, 0);
+    return { other: other.model.info.name, ms, forwardMs, ratio: ms / forwardMs };
+  } finally {
+    await other.dispose();
   }
 }
 

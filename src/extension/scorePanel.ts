@@ -95,11 +95,24 @@ export class ScorePanel implements vscode.Disposable {
       );
     }
     if (update !== this.updates) return; // a later update has taken over
-    this.model = panelModel(result);
+    this.show(panelModel(result), result, view);
+  }
+
+  /**
+   * Shows the windows of an analysis in flight done so far: the per-layer scores over them, labelled
+   * partial. Nothing is computed but the model (the per-head report waits for the complete result).
+   */
+  showPartial(result: AnalysisResult, view?: PanelView): void {
+    this.updates++;
+    this.show(panelModel(result), result, view);
+  }
+
+  private show(model: PanelModel, result: AnalysisResult, view: PanelView | undefined): void {
+    this.model = model;
     this.view = view ?? this.view;
     if (this.faithfulness && this.faithfulness.source !== sourceKey(result)) this.faithfulness = undefined;
-    this.panel.title = `Structure Attention: ${this.model.file}`;
-    this.post({ type: 'update', model: this.model, view: this.view, faithfulness: this.faithfulness?.section });
+    this.panel.title = `Structure Attention: ${model.file}`;
+    this.post({ type: 'update', model, view: this.view, faithfulness: this.faithfulness?.section });
   }
 
   /** Shows the faithfulness check of `result`'s document (running, failed or done). */

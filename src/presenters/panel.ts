@@ -16,10 +16,16 @@ function keptTypesText(definition: CatDefinition): string {
   return definition.keptTypes === 'all' ? 'all types' : definition.keptTypes.join(' ');
 }
 
-/** What the score panel receives for an analysis: one row per layer, a layer × head heatmap, the definition. */
+/**
+ * What the score panel receives for an analysis: one row per layer, a layer × head heatmap, the
+ * definition. A partial result (windows still in flight) gives the per-layer scores summed over the
+ * windows done so far, against their baselines, and no per-head report: those need every window and
+ * come with the complete result, so nothing is computed here that a later window would change.
+ */
 export function panelModel(result: AnalysisResult): PanelModel {
-  const scores = completeScores(result);
+  const scores = result.partial ? result.scores : completeScores(result);
   const cat = scores.cat;
+  const perHead = cat?.headsScored ? cat : undefined;
   const stats = scores.headStatistics;
   const layers = result.model.layers;
   const heads = scores.structureHeads;
@@ -30,21 +36,22 @@ export function panelModel(result: AnalysisResult): PanelModel {
     model: { name: result.model.name, displayName: result.model.displayName, layers, heads: result.model.heads },
     device: result.device,
     tokens: result.tokens.length,
-    windows: result.windows.length,
+    windows: result.partial?.windowsTotal ?? result.windows.length,
+    ...(result.partial && { partial: { ...result.partial } }),
     timings: { ...result.timings },
     layers: Array.from({ length: layers }, (_, layer) => ({
       layer,
       cat: cat?.score.perLayer[layer] ?? NaN,
       baseline: cat?.baseline.perLayer[layer] ?? NaN,
-      dataFlow: result.scores.dataFlow?.score.perLayer[layer] ?? NaN,
-      dataFlowBaseline: result.scores.dataFlow?.baseline.perLayer[layer] ?? NaN,
+      dataFlow: scores.dataFlow?.score.perLayer[layer] ?? NaN,
+      dataFlowBaseline: scores.dataFlow?.baseline.perLayer[layer] ?? NaN,
       bos: stats?.perLayer.bos[layer] ?? NaN,
       eos: stats?.perLayer.eos[layer] ?? NaN,
       punctuation: stats?.perLayer.punctuation[layer] ?? NaN,
       entropy: stats?.perLayer.entropy[layer] ?? NaN,
     })),
-    heatmap: cat?.score.perHead.map((row) => [...row]) ?? [],
-    heatmapBaseline: cat?.baseline.perHead.map((row) => [...row]) ?? [],
+    heatmap: perHead?.score.perHead.map((row) => [...row]) ?? [],
+    heatmapBaseline: perHead?.baseline.perHead.map((row) => [...row]) ?? [],
     definition: {
       preset: cat?.definition.preset ?? result.options.preset ?? DEFAULT_PRESET,
       choices: [...(cat?.definition.choices ?? [])],

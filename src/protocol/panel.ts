@@ -30,7 +30,13 @@ export interface PanelModel {
   model: { name: string; displayName: string; layers: number; heads: number };
   device: string;
   tokens: number;
+  /** The file's windows (all of them, also while partial). */
   windows: number;
+  /**
+   * Only while the analysis is in flight: the per-layer rows are summed over the windows done so
+   * far; the heatmap, head statistics and structure heads are empty until the result is complete.
+   */
+  partial?: { windowsDone: number; windowsTotal: number };
   timings: Record<string, number>;
   layers: PanelLayerRow[];
   /** [layer][head] CAT-score. */

@@ -71,6 +71,19 @@ function render(model: PanelModel): void {
           `total ${format(model.timings.totalMs, 0)} ms (forward ${format(model.timings.forwardMs, 0)} ms)`),
     }),
   );
+  if (model.partial) {
+    const { windowsDone, windowsTotal } = model.partial;
+    app.append(
+      element('p', {
+        className: 'partial',
+        id: 'partial-status',
+        text:
+          `Partial: ${windowsDone}/${windowsTotal} windows analysed. The per-layer scores below are over ` +
+          'those windows, against their baselines; the per-head heatmap, head statistics and structure ' +
+          'heads follow when every window is done.',
+      }),
+    );
+  }
   for (const warning of model.warnings) app.append(element('p', { className: 'warning', text: warning }));
 
   const toolbar = element('div', { className: 'toolbar' });
