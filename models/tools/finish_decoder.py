@@ -3,7 +3,7 @@
 
 Usage: finish_decoder.py MODEL_DIR HF_DIR --checkpoint-kind final|early --structure-md FILE
                          [--structure-json FILE] [--loss-md FILE] [--other-structure-json FILE]
-                         [--snapshots-md FILE]
+                         [--snapshots-md FILE] [--causal-md FILE]
 
 MODEL_DIR is what `code-attention convert HF_DIR MODEL_DIR` wrote; HF_DIR the Hugging Face folder
 train_decoder.py wrote (its training.json holds the run's summary and held-out evaluation). The
@@ -134,12 +134,10 @@ def card(manifest, config, training, args):
                       "has the final's structure. An untrained model's previous-token *accuracy* can be high while "
                       'its weight is at chance: with rotary positions, near-uniform attention has a '
                       'tiny recency bias whose maximum lands on i − 1; the weight is what says a head attends there.']
+    if args.causal_md:
+        with open(args.causal_md) as handle:
+            lines += ['', '## Causal CAT-score, backward data flow and attention sinks', '', handle.read().strip()]
     lines += [
-        '',
-        'Causal CAT-score against its shuffled baseline (permuted within each row\'s causal support) and the '
-        'data-flow share on backward edges are measured by `code-attention analyze FILE --model '
-        f"models/{os.path.basename(os.path.normpath(args.model_dir))} --json` (the causal metrics are chosen from "
-        'the manifest\'s `causal` flag); they are not tabulated here yet.',
         '',
         'Reproduce: `models/train.sh --decoder --export-only` (after `npm run build`) re-exports both checkpoints '
         'from `models/_work/decoder-run/state.pt` and rewrites these cards; `/usr/bin/python3 '
@@ -170,6 +168,7 @@ def main():
     parser.add_argument('--other-structure-json')
     parser.add_argument('--loss-md')
     parser.add_argument('--snapshots-md', help="decoder_structure.py --snapshots's table of the run")
+    parser.add_argument('--causal-md', help="models/tools/measure_causal.cjs's tables for this checkpoint")
     args = parser.parse_args()
     with open(os.path.join(args.hf_dir, 'training.json')) as handle:
         training = json.load(handle)

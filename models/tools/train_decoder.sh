@@ -40,10 +40,13 @@ for which in final early; do
 done
 $py models/tools/decoder_structure.py "$run" "$work/corpus" "$work/tokenizer" --snapshots --windows 8 \
   --json "$work/decoder-snapshots.json" > "$work/decoder-snapshots.md"
+[ -d "$work/heldout-snippets" ] || $py models/tools/heldout_snippets.py "$work/corpus/heldout.jsonl" "$work/heldout-snippets"
 for which in final early; do
   dir="$out_root/code-attention-mini-decoder"; other=early
   if [ "$which" = early ]; then dir="$out_root/code-attention-mini-decoder-early"; other=final; fi
+  node models/tools/measure_causal.cjs "$dir" --heldout "$work/heldout-snippets" > "$work/decoder-causal-$which.md"
   $py models/tools/finish_decoder.py "$dir" "$run/$which" --checkpoint-kind "$which" \
+    --causal-md "$work/decoder-causal-$which.md" \
     --structure-md "$work/decoder-structure-$which.md" --structure-json "$work/decoder-structure-$which.json" \
     --other-structure-json "$work/decoder-structure-$other.json" --loss-md "$work/decoder-loss-$which.md" \
     --snapshots-md "$work/decoder-snapshots.md"

@@ -27,6 +27,8 @@ export class ScorePanel implements vscode.Disposable {
   private static current: ScorePanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private model: PanelModel | undefined;
+  /** The file and model of the result shown ({@link shownKey}). */
+  private shown: string | undefined;
   private view: PanelView | undefined;
   /** The faithfulness section and the document version it belongs to (another file or version resets it). */
   private faithfulness: { source: string; section: FaithfulnessSection } | undefined;
@@ -103,12 +105,16 @@ export class ScorePanel implements vscode.Disposable {
    * partial. Nothing is computed but the model (the per-head report waits for the complete result).
    */
   showPartial(result: AnalysisResult, view?: PanelView): void {
+    // Re-analysing the file already shown complete (an edit): its full report stays until the new
+    // one is complete — mostly one window — rather than flickering to per-layer scores and back.
+    if (this.model && !this.model.partial && this.shown === shownKey(result)) return;
     this.updates++;
     this.show(panelModel(result), result, view);
   }
 
   private show(model: PanelModel, result: AnalysisResult, view: PanelView | undefined): void {
     this.model = model;
+    this.shown = shownKey(result);
     this.view = view ?? this.view;
     if (this.faithfulness && this.faithfulness.source !== sourceKey(result)) this.faithfulness = undefined;
     this.panel.title = `Structure Attention: ${model.file}`;
@@ -184,6 +190,11 @@ export class ScorePanel implements vscode.Disposable {
     this.panel.dispose();
     while (this.disposables.length) this.disposables.pop()?.dispose();
   }
+}
+
+/** A result's file and model, whatever its version. */
+function shownKey(result: AnalysisResult): string {
+  return `${result.source.path ?? ''}|${result.model.name}`;
 }
 
 function sourceKey(result: AnalysisResult): string {
