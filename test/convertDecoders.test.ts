@@ -4,6 +4,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { DEFAULT_ATTENTION_BYTES, DEFAULT_MAX_POSITIONS, decoderWindow } from '../src/convert/architecture';
 import { convertFolder } from '../src/convert/convert';
 import { ConvertError } from '../src/convert/errors';
 import { languageForFile } from '../src/core/languages';
@@ -286,6 +287,25 @@ describe('convert: decoder graphs equal the plain-PyTorch reference', function (
     assert.equal(manifest.addBos, true);
     assert.equal(manifest.specialTokens.bos, 0);
     assert.equal(manifest.specialTokens.mask, undefined);
+  });
+
+  it("a decoder's default window keeps one window's attention within 512 MiB, at most 2,048 subwords", () => {
+    const window = (layers: number, heads: number, positions: number) =>
+      decoderWindow(positions, { layers, heads }, undefined);
+    // The published shapes: Qwen2.5-Coder-0.5B, deepseek-coder-1.3b, tiny_starcoder_py, codeparrot-small.
+    assert.deepEqual(
+      [window(24, 14, 32768), window(24, 16, 16384), window(20, 12, 8192), window(12, 12, 1024)],
+      [576, 576, 704, 960],
+    );
+    for (const [layers, heads] of [
+      [24, 14],
+      [24, 16],
+      [20, 12],
+    ])
+      assert.ok(layers * heads * window(layers, heads, 1e6) ** 2 * 4 <= DEFAULT_ATTENTION_BYTES);
+    assert.equal(window(2, 4, 1e6), DEFAULT_MAX_POSITIONS);
+    assert.equal(window(2, 4, 256), 256);
+    assert.equal(decoderWindow(32768, { layers: 24, heads: 14 }, { maxPositions: 2048 }), 2048);
   });
 
   it('an unknown model_type lists all five supported ones', async () => {

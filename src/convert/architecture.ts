@@ -31,6 +31,13 @@ export interface PlanOptions {
 /** Decoders' default window cap: attention costs layers × heads × n² floats per window. */
 export const DEFAULT_MAX_POSITIONS = 2048;
 
+/**
+ * The most one window's attention output may take by default (float32, every layer and head). A
+ * window's forward pass materialises all of it at once, so this bounds the analysis' memory
+ * whatever the model's context: 24 × 14 heads (Qwen2.5-Coder-0.5B) at 2,048 subwords would be 5.3 GiB.
+ */
+export const DEFAULT_ATTENTION_BYTES = 512 * 2 ** 20;
+
 export interface ArchitectureFamily {
   /** manifest.json `family`. */
   family: string;
@@ -53,9 +60,19 @@ export interface ArchitecturePlan {
   build(graph: GraphBuilder): void;
 }
 
-/** The window a decoder allows: the config's context, capped at `options.maxPositions` (2,048 by default). */
-export function decoderWindow(configPositions: number, options: PlanOptions | undefined): number {
-  return Math.min(configPositions, options?.maxPositions ?? DEFAULT_MAX_POSITIONS);
+/**
+ * The window a decoder allows: the config's context, capped at `options.maxPositions`; by default at
+ * 2,048 subwords and at the longest multiple of 64 whose attention fits {@link DEFAULT_ATTENTION_BYTES}.
+ */
+export function decoderWindow(
+  configPositions: number,
+  shape: { layers: number; heads: number },
+  options: PlanOptions | undefined,
+): number {
+  if (options?.maxPositions !== undefined) return Math.min(configPositions, options.maxPositions);
+  const fitting = Math.sqrt(DEFAULT_ATTENTION_BYTES / (4 * shape.layers * shape.heads));
+  const budgetWindow = Math.max(64, Math.floor(fitting / 64) * 64);
+  return Math.min(configPositions, DEFAULT_MAX_POSITIONS, budgetWindow);
 }
 
 /** A config.json number: whole, ≥ minimum; `fallback` when absent; a problem recorded otherwise. */

@@ -92,7 +92,7 @@ function planGpt2(config: HfConfig, weights: CheckpointWeights, options?: PlanOp
     problems.push('config.json add_cross_attention is true: an encoder-decoder GPT-2 is not a decoder-only model');
   checkTensors(weights, shape);
   weights.throwIfProblems(problems);
-  const window = decoderWindow(shape.positions, options);
+  const window = decoderWindow(shape.positions, shape, options);
   return {
     manifest: {
       family: String(config.model_type),

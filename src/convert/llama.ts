@@ -96,7 +96,7 @@ function planLlama(config: HfConfig, weights: CheckpointWeights, options?: PlanO
     problems.push('config.json use_sliding_window is true; sliding-window attention is not supported');
   checkTensors(weights, shape);
   weights.throwIfProblems(problems);
-  const window = decoderWindow(shape.positions, options);
+  const window = decoderWindow(shape.positions, shape, options);
   return {
     manifest: {
       family: String(config.model_type),

@@ -7,7 +7,8 @@ import { terminalText } from '../../presenters/escape';
 export const CONVERT_USAGE = `code-attention convert HF_DIR OUT_DIR [--name NAME] [--display-name TEXT]
     [--weights float32|float16]   (float16 keeps a float16 checkpoint's weights as float16: half the file)
     [--external-data auto|always|never]   (weights in model.onnx.data; auto: above 1.8 GiB, ONNX's limit is 2 GiB)
-    [--max-positions N]   (longest window in subwords; default: the config's, decoders at most 2,048)
+    [--max-positions N]   (longest window in subwords; default: the config's; decoders at most 2,048
+                           and what keeps one window's attention within 512 MiB)
     (a Hugging Face folder with config.json, safetensors weights and tokenizer files → our model layout, no Python;
      model_type roberta, gpt2, gpt_bigcode, llama or qwen2)`;
 
