@@ -3,7 +3,7 @@
  * (default 64) takes until a partial result covers a chosen visible range (about one screen of
  * lines inside one window, in the second half of the file), against one forward pass of that
  * window. The same core path as the editor (`WindowOrder` preferring the visible range,
- * `onPartial`, per-layer reports), in plain Node; the analysis is stopped once the range is
+ * `onPartial`, per-layer reports, the model in its own process); the analysis is stopped once the range is
  * covered. Usage:
  *   node dist/stream-bench.js [--model DIR]... [--windows K] [--repeats N] [--out docs/benchmarks.md]
  * Default models: the bundled one, and models/_work/codebert-shaped when it exists (`npm run bench` builds it).
@@ -84,7 +84,12 @@ interface Measured {
 }
 
 async function measure(modelDir: string): Promise<Measured> {
-  const analyzer = await Analyzer.create({ modelDir, executionProvider: 'cpu', grammarsDir: join(root, 'grammars') });
+  const analyzer = await Analyzer.create({
+    modelDir,
+    executionProvider: 'cpu',
+    grammarsDir: join(root, 'grammars'),
+    thread: 'process',
+  });
   try {
     const { text, plan } = await inputOfWindows(analyzer, wantedWindows);
     // A screen of lines inside one window in the second half of the file, as if the user scrolled there.

@@ -392,6 +392,18 @@ export class Analyzer {
       );
 
     const typeFilter = options.typeFilter ?? referenceTypeFilter(language);
+    // Claimed in file order, so that of two identical windows the first gets the first earlier one.
+    const earlierOf = plan.windows.map((window) => reusable.get(windowKey(window, tensorSource.prefix))?.shift());
+    const pending: PendingWindow[] = plan.windows.map((window, index) => ({
+      index,
+      span: windowSpan(window, tokensFed),
+      reused: earlierOf[index] !== undefined,
+    }));
+    const order = options.order ?? new WindowOrder();
+    // The first window that needs the model starts its forward pass before the data-flow graph is
+    // built: with the model in its own process (the editor) the two overlap, so the first highlight
+    // does not wait for the whole file's graph.
+    const prefetched = startFirstForward(pending, order, (index) => forward(plan.windows[index].ids));
     await slicer.yield();
     const dataFlow = extractDataFlow(parsed);
     await slicer.yield();
@@ -413,14 +425,6 @@ export class Analyzer {
     let metricsMs = 0;
     let forwardPasses = 0;
     let reused = 0;
-    // Claimed in file order, so that of two identical windows the first gets the first earlier one.
-    const earlierOf = plan.windows.map((window) => reusable.get(windowKey(window, tensorSource.prefix))?.shift());
-    const pending: PendingWindow[] = plan.windows.map((window, index) => ({
-      index,
-      span: windowSpan(window, tokensFed),
-      reused: earlierOf[index] !== undefined,
-    }));
-    const order = options.order ?? new WindowOrder();
     const done: Array<AnalyzedWindow | undefined> = plan.windows.map(() => undefined);
     const resultOf = (windows: AnalyzedWindow[], partial?: AnalysisResult['partial']): AnalysisResult => ({
       schemaVersion: 1,
@@ -471,8 +475,14 @@ export class Analyzer {
           (plan.windows.length - pending.length - 1) / plan.windows.length,
         );
         mark = performance.now();
-        const output = await forward(window.ids);
-        forwardMs += performance.now() - mark;
+        let output: ForwardOutput;
+        if (prefetched?.index === index) {
+          output = await prefetched.output;
+          forwardMs += prefetched.elapsedMs();
+        } else {
+          output = await forward(window.ids);
+          forwardMs += performance.now() - mark;
+        }
         forwardPasses++;
         mark = performance.now();
         tensors = tensorsOf(window, output, pairRule);
@@ -714,6 +724,30 @@ function tensorsAtHand(window: AnalyzedWindow): WindowTensors | undefined {
 }
 
 /** The reports among `reports` that `result.scores` lacks (a per-head report makes its per-layer one redundant). */
+/** A forward pass started ahead of its turn in the analysis loop, and how long it ran. */
+interface PrefetchedForward {
+  index: number;
+  output: Promise<ForwardOutput>;
+  elapsedMs(): number;
+}
+
+/** Starts the forward pass of the first window `order` would pick among those that need the model. */
+function startFirstForward(
+  pending: readonly PendingWindow[],
+  order: WindowOrder,
+  forward: (index: number) => Promise<ForwardOutput>,
+): PrefetchedForward | undefined {
+  const needModel = pending.filter((entry) => !entry.reused);
+  if (!needModel.length) return undefined;
+  const index = order.next(needModel);
+  const begun = performance.now();
+  let ended: number | undefined;
+  const output = forward(index).finally(() => (ended = performance.now()));
+  // Awaited in the loop; when the analysis stops before (cancelled, or a later stage threw), dropped.
+  output.catch(() => undefined);
+  return { index, output, elapsedMs: () => (ended ?? performance.now()) - begun };
+}
+
 export function missingReports(result: AnalysisResult, reports: 'all' | readonly ReportName[] = 'all'): ReportName[] {
   const wanted = reports === 'all' ? ALL_REPORTS : reports;
   const scores = result.scores;
