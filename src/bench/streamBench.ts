@@ -3,8 +3,8 @@
  * (default 64) takes until a partial result covers a chosen visible range (about one screen of
  * lines inside one window, in the second half of the file), against one forward pass of that
  * window. The same core path as the editor (`WindowOrder` preferring the visible range,
- * `onPartial`, per-layer reports, the model in its own process); the analysis is stopped once the range is
- * covered. Usage:
+ * `onPartial`, per-layer reports, the model in its own process); the analysis is stopped once the
+ * range is covered. Usage:
  *   node dist/stream-bench.js [--model DIR]... [--windows K] [--repeats N] [--out docs/benchmarks.md]
  * Default models: the bundled one, and models/_work/codebert-shaped when it exists (`npm run bench` builds it).
  */
