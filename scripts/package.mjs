@@ -1,10 +1,10 @@
 // Builds one VSIX per platform that onnxruntime-node ships binaries for. Each target is staged in
 // .cache/vsix-stage/TARGET with exactly what the installed extension runs: the bundles (no source
 // maps), the corpus figure's PNG renderer (dist/resvg.wasm, the same on every platform) with its font
-// and licenses, grammars, the bundled models (encoders and decoders), the webview assets, the walkthrough, and a node_modules
-// that holds onnxruntime-node (with that platform's binaries only; no CUDA or TensorRT provider
-// libraries, which come with the CUDA toolkit) and onnxruntime-common, its one run-time
-// dependency. vsce then packages the staged folder, and scripts/check-vsix.mjs checks the result.
+// and licenses, grammars, the bundled models (encoders and decoders), the webview assets, the
+// walkthrough, and a node_modules that holds onnxruntime-node (with that platform's binaries only;
+// no CUDA or TensorRT provider libraries, which come with the CUDA toolkit) and onnxruntime-common,
+// its one run-time dependency. vsce then packages the staged folder, and scripts/check-vsix.mjs checks the result.
 // Usage: node scripts/package.mjs [--target T[,T…]] [--out DIR]   (after `npm run build`)
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
