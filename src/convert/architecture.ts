@@ -137,6 +137,13 @@ export class CheckpointWeights {
       );
   }
 
+  /** How many layers the checkpoint stores: the first index n for which `nameOf(n)` is missing. */
+  countLayers(nameOf: (index: number) => string): number {
+    let count = 0;
+    while (this.has(nameOf(count))) count++;
+    return count;
+  }
+
   tensor(name: string): StoredTensor {
     return this.store.require(this.prefix + name);
   }

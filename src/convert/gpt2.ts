@@ -22,7 +22,7 @@ import {
   repeatKeyValueHeads,
   sequencePositions,
   splitHeads,
-  stackLayers,
+  addAnalysisOutputs,
   valueGram,
   valueNorms,
 } from './ops';
@@ -122,7 +122,7 @@ function checkTensors(weights: CheckpointWeights, shape: Gpt2Shape): void {
   weights.expect('wte.weight', [shape.vocab, hidden], 'config.json vocab_size × n_embd');
   weights.expect('wpe.weight', [shape.positions, hidden], 'config.json n_positions × n_embd');
   for (const norm of ['ln_f.weight', 'ln_f.bias']) weights.expect(norm, [hidden], 'config.json n_embd');
-  const layersStored = countLayers(weights);
+  const layersStored = weights.countLayers((layer) => `h.${layer}.attn.c_attn.weight`);
   if (layersStored !== shape.layers)
     weights.problems.push(`config.json n_layer is ${shape.layers} but the weights hold ${layersStored} layers`);
   const attentionWidth = hidden + 2 * keyValueHeads(shape) * shape.headSize;
@@ -142,12 +142,6 @@ function checkTensors(weights: CheckpointWeights, shape: Gpt2Shape): void {
     for (const norm of ['ln_1.weight', 'ln_1.bias', 'ln_2.weight', 'ln_2.bias'])
       weights.expect(at + norm, [hidden], 'config.json n_embd');
   }
-}
-
-function countLayers(weights: CheckpointWeights): number {
-  let count = 0;
-  while (weights.has(`h.${count}.attn.c_attn.weight`)) count++;
-  return count;
 }
 
 /** query, key and value [batch, heads (key/value: their own count), seq, size] from c_attn's output. */
@@ -202,14 +196,5 @@ function buildGpt2(graph: GraphBuilder, weights: CheckpointWeights, shape: Gpt2S
     const inner = gelu(graph, project(norm(hidden, `${at}ln_2`), 'mlp.c_fc'));
     hidden = graph.op('Add', [hidden, project(inner, 'mlp.c_proj')]);
   }
-  graph.output(norm(hidden, 'ln_f'), 'last_hidden_state', 'float32', ['batch', 'sequence', shape.hidden]);
-  graph.output(stackLayers(graph, attentions), 'attentions', 'float32', [
-    shape.layers,
-    'batch',
-    heads,
-    'sequence',
-    'sequence',
-  ]);
-  graph.output(stackLayers(graph, norms), 'value_norms', 'float32', [shape.layers, 'batch', heads, 'sequence']);
-  graph.output(stackLayers(graph, grams), 'value_gram', 'float32', [shape.layers, 'batch', 'sequence', heads, heads]);
+  addAnalysisOutputs(graph, norm(hidden, 'ln_f'), { attentions, norms, grams }, { ...shape, heads });
 }

@@ -22,7 +22,7 @@ import {
   rotaryTables,
   silu,
   splitHeads,
-  stackLayers,
+  addAnalysisOutputs,
   valueGram,
   valueNorms,
 } from './ops';
@@ -133,7 +133,7 @@ function checkTensors(weights: CheckpointWeights, shape: LlamaShape): void {
   const keyWidth = shape.kvHeads * shape.headSize;
   weights.expect('embed_tokens.weight', [shape.vocab, hidden], 'config.json vocab_size × hidden_size');
   weights.expect('norm.weight', [hidden], 'config.json hidden_size');
-  const stored = countLayers(weights);
+  const stored = weights.countLayers((layer) => `layers.${layer}.self_attn.q_proj.weight`);
   if (stored !== shape.layers)
     weights.problems.push(`config.json num_hidden_layers is ${shape.layers} but the weights hold ${stored} layers`);
   const because = {
@@ -163,12 +163,6 @@ function checkTensors(weights: CheckpointWeights, shape: LlamaShape): void {
     for (const norm of ['input_layernorm.weight', 'post_attention_layernorm.weight'])
       weights.expect(at + norm, [hidden], 'config.json hidden_size');
   }
-}
-
-function countLayers(weights: CheckpointWeights): number {
-  let count = 0;
-  while (weights.has(`layers.${count}.self_attn.q_proj.weight`)) count++;
-  return count;
 }
 
 function buildLlama(graph: GraphBuilder, weights: CheckpointWeights, shape: LlamaShape, window: number): void {
@@ -211,14 +205,5 @@ function buildLlama(graph: GraphBuilder, weights: CheckpointWeights, shape: Llam
     hidden = graph.op('Add', [hidden, project(inner, 'mlp.down_proj', shape.mlpBias)]);
   }
   const last = rmsNorm(graph, hidden, w('norm.weight'), shape.epsilon);
-  graph.output(last, 'last_hidden_state', 'float32', ['batch', 'sequence', shape.hidden]);
-  graph.output(stackLayers(graph, attentions), 'attentions', 'float32', [
-    shape.layers,
-    'batch',
-    heads,
-    'sequence',
-    'sequence',
-  ]);
-  graph.output(stackLayers(graph, norms), 'value_norms', 'float32', [shape.layers, 'batch', heads, 'sequence']);
-  graph.output(stackLayers(graph, grams), 'value_gram', 'float32', [shape.layers, 'batch', 'sequence', heads, heads]);
+  addAnalysisOutputs(graph, last, { attentions, norms, grams }, { ...shape, heads });
 }

@@ -129,6 +129,32 @@ export function stackLayers(graph: GraphBuilder, values: readonly string[]): str
   return graph.op('Concat', unsqueezed, { axis: int(0) });
 }
 
+/** Per layer, what every architecture's graph computes for the analysis. */
+export interface LayerOutputs {
+  attentions: string[];
+  norms: string[];
+  grams: string[];
+}
+
+/**
+ * The graph outputs the loader reads, the same for every family: `last_hidden_state` [batch, seq,
+ * hidden] and, stacked over layers, `attentions` [layers, batch, heads, seq, seq], `value_norms`
+ * [layers, batch, heads, seq] and `value_gram` [layers, batch, seq, heads, heads].
+ */
+export function addAnalysisOutputs(
+  graph: GraphBuilder,
+  lastHidden: string,
+  perLayer: LayerOutputs,
+  shape: { layers: number; heads: number; hidden: number },
+): void {
+  const { layers, heads, hidden } = shape;
+  graph.output(lastHidden, 'last_hidden_state', 'float32', ['batch', 'sequence', hidden]);
+  const stacked = (values: readonly string[]) => stackLayers(graph, values);
+  graph.output(stacked(perLayer.attentions), 'attentions', 'float32', [layers, 'batch', heads, 'sequence', 'sequence']);
+  graph.output(stacked(perLayer.norms), 'value_norms', 'float32', [layers, 'batch', heads, 'sequence']);
+  graph.output(stacked(perLayer.grams), 'value_gram', 'float32', [layers, 'batch', 'sequence', heads, heads]);
+}
+
 /** Positions 0 … seq − 1 of a [batch, seq] input, as a 1-D int64 tensor. */
 export function sequencePositions(graph: GraphBuilder, ids: string): string {
   const length = graph.op('Gather', [graph.op('Shape', [ids]), graph.int64s([1], [])]);

@@ -16,7 +16,7 @@ import {
   mergeHeads,
   paddingMask,
   splitHeads,
-  stackLayers,
+  addAnalysisOutputs,
   valueGram,
   valueNorms,
 } from './ops';
@@ -113,7 +113,7 @@ function checkTensors(weights: CheckpointWeights, shape: RobertaShape, embedding
   );
   for (const norm of ['embeddings.LayerNorm.weight', 'embeddings.LayerNorm.bias'])
     weights.expect(norm, [hidden], 'config.json hidden_size');
-  const stored = countLayers(weights);
+  const stored = weights.countLayers((layer) => `encoder.layer.${layer}.attention.self.query.weight`);
   if (stored !== shape.layers)
     weights.problems.push(`config.json num_hidden_layers is ${shape.layers} but the weights hold ${stored} layers`);
   for (let layer = 0; layer < Math.min(stored, shape.layers); layer++) {
@@ -140,12 +140,6 @@ function checkTensors(weights: CheckpointWeights, shape: RobertaShape, embedding
     for (const part of ['output.LayerNorm.weight', 'output.LayerNorm.bias'])
       weights.expect(at + part, [hidden], 'config.json hidden_size');
   }
-}
-
-function countLayers(weights: CheckpointWeights): number {
-  let count = 0;
-  while (weights.has(`encoder.layer.${count}.attention.self.query.weight`)) count++;
-  return count;
 }
 
 function buildRoberta(graph: GraphBuilder, weights: CheckpointWeights, shape: RobertaShape): void {
@@ -208,20 +202,5 @@ function buildRoberta(graph: GraphBuilder, weights: CheckpointWeights, shape: Ro
       shape.epsilon,
     );
   }
-  graph.output(hidden, 'last_hidden_state', 'float32', ['batch', 'sequence', shape.hidden]);
-  graph.output(stackLayers(graph, attentions), 'attentions', 'float32', [
-    shape.layers,
-    'batch',
-    shape.heads,
-    'sequence',
-    'sequence',
-  ]);
-  graph.output(stackLayers(graph, norms), 'value_norms', 'float32', [shape.layers, 'batch', shape.heads, 'sequence']);
-  graph.output(stackLayers(graph, grams), 'value_gram', 'float32', [
-    shape.layers,
-    'batch',
-    'sequence',
-    shape.heads,
-    shape.heads,
-  ]);
+  addAnalysisOutputs(graph, hidden, { attentions, norms, grams }, shape);
 }
