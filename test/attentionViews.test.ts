@@ -427,4 +427,39 @@ describe('views and head metrics on the bundled model', function () {
     });
     close(report.relations.previousToken!.chance[0][0], 1 / (m - 1));
   });
+
+  it('structure heads: the two bracket directions split the matching-bracket relation, each scored alone', () => {
+    const either = relatedTokens(result, 'matchingBracket');
+    const toOpener = relatedTokens(result, 'closerToOpener');
+    const toCloser = relatedTokens(result, 'openerToCloser');
+    let closers = 0;
+    for (const token of result.tokens) {
+      const a = token.index;
+      assert.deepEqual([...toOpener[a], ...toCloser[a]].sort(), [...either[a]].sort());
+      if (toOpener[a].length) {
+        closers++;
+        assert.ok(')]}'.includes(token.text) && toOpener[a].every((b) => '([{'.includes(result.tokens[b].text)));
+      }
+      if (toCloser[a].length) assert.ok('([{'.includes(token.text));
+    }
+    assert.ok(closers > 3);
+    // A head whose every closing bracket attends only to its opener scores 1 on closing → opening; its
+    // openers attend to nothing related, so on the undirected relation it scores the closers' share.
+    const window = result.windows[0];
+    const m = window.tokenEnd - window.tokenStart;
+    const saved = window.tokenAttention.data.slice(0, m * m);
+    window.tokenAttention.data.fill(0, 0, m * m);
+    for (let a = 0; a < m; a++) {
+      const target = toOpener[a + window.tokenStart].find((b) => b >= window.tokenStart && b < window.tokenEnd);
+      const other = target === undefined ? Number(a === 0) : target - window.tokenStart;
+      window.tokenAttention.data[a * m + other] = 1;
+    }
+    const report = structureHeads(result);
+    window.tokenAttention.data.set(saved, 0);
+    const directed = report.relations.closerToOpener!;
+    assert.equal(directed.accuracy[0][0], 1);
+    const both = report.relations.matchingBracket!;
+    close(both.accuracy[0][0], directed.tokens / both.tokens);
+    assert.ok(report.relations.openerToCloser!.accuracy[0][0] < 0.5);
+  });
 });

@@ -20,7 +20,7 @@ if (!model) {
   console.error('Usage: node models/tools/measure_structure.cjs MODEL_DIR [--heldout DIR] [--json OUT.json]');
   process.exit(2);
 }
-const RELATIONS = ['previousToken', 'matchingBracket', 'parentLeaf', 'sibling', 'dataFlowSource'];
+const RELATIONS = ['previousToken', 'matchingBracket', 'closerToOpener', 'openerToCloser', 'parentLeaf', 'sibling', 'dataFlowSource'];
 const run = (argv) => execFileSync(process.execPath, [cli, ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 30 });
 const weightedMean = (pairs) => {
   const total = pairs.reduce((sum, [, weight]) => sum + weight, 0);

@@ -13,8 +13,8 @@ import sys
 
 def main():
     print('| recipe | steps | subwords seen | CPU min | held-out loss | accuracy (256) | accuracy (512) | '
-          'previous-token head (chance) | bracket head (chance) | CAT − baseline, layers 0–3 | DFG − baseline, layers 0–3 |')
-    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |')
+          'previous-token head (chance) | bracket head, either direction (chance) | closing → opening | opening → closing | CAT − baseline, layers 0–3 | DFG − baseline, layers 0–3 |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- | --- |')
     for argument in sys.argv[1:]:
         run, structure_path = argument.split(':')
         training = json.load(open(os.path.join(run, 'final', 'training.json')))
@@ -23,6 +23,8 @@ def main():
         heldout = training['heldout']
 
         def head(relation):
+            if relation not in measured['heads_']:
+                return 'n/a'
             best = measured['heads_'][relation]['top'][0]
             return f"L{best['layer']}H{best['head']} {best['accuracy']:.2f} ({best['chance']:.3f})"
 
@@ -30,7 +32,7 @@ def main():
         flow = ' / '.join(f"{entry['dataFlow'] - entry['dataFlowBaseline']:+.4f}" for entry in measured['perLayer'])
         print(f"| {training['recipe']} | {training['steps']} | {training['tokens_seen']:,} | {training['cpu_minutes']:.1f} | "
               f"{heldout['loss']:.3f} | {heldout['accuracy']:.3f} | {heldout['length_512']['accuracy']:.3f} | "
-              f"{head('previousToken')} | {head('matchingBracket')} | {cat} | {flow} |")
+              f"{head('previousToken')} | {head('matchingBracket')} | {head('closerToOpener')} | {head('openerToCloser')} | {cat} | {flow} |")
 
 
 if __name__ == '__main__':

@@ -362,7 +362,14 @@ export interface RoleHead {
   share: number;
 }
 
-export type StructureRelation = 'previousToken' | 'matchingBracket' | 'parentLeaf' | 'sibling' | 'dataFlowSource';
+export type StructureRelation =
+  | 'previousToken'
+  | 'matchingBracket'
+  | 'closerToOpener'
+  | 'openerToCloser'
+  | 'parentLeaf'
+  | 'sibling'
+  | 'dataFlowSource';
 
 export interface RelationAccuracy {
   /** [layer][head]: share of tokens whose strongest attention (to another token) hits the relation. */

@@ -11,7 +11,9 @@ export type { StructureRelation, RelationAccuracy, StructureHeadsReport } from '
 
 export const RELATION_LABELS: Record<StructureRelation, string> = {
   previousToken: 'previous token',
-  matchingBracket: 'matching bracket',
+  matchingBracket: 'matching bracket (either direction)',
+  closerToOpener: 'matching bracket, closing → opening',
+  openerToCloser: 'matching bracket, opening → closing',
   parentLeaf: 'keyword/operator of the parent node',
   sibling: 'sibling (same parent node)',
   dataFlowSource: 'data-flow source',
@@ -22,7 +24,9 @@ const CLOSING: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
 
 /**
  * For each code token a, the tokens b in the same window that stand in a relation to a. Bracket
- * partners are the opposite bracket among the leaves of the same parent node; the parent leaf is
+ * partners are the opposite bracket among the leaves of the same parent node, in either direction
+ * or, as Clark et al. (2019) score each relation, in one direction (a closer's row to its opener,
+ * an opener's row to its closer: small models learn the two in different heads); the parent leaf is
  * any anonymous leaf child (keyword, operator, punctuation) of a's parent node; siblings share a's
  * parent node; data-flow sources are the targets of a's data-flow edges.
  */
@@ -50,14 +54,16 @@ export function relatedTokens(
       const otherToken = tokens[other];
       if (relation === 'sibling') related[token.index].push(other);
       else if (relation === 'parentLeaf' && !tree.nodes[child].named) related[token.index].push(other);
-      else if (
-        relation === 'matchingBracket' &&
-        (OPENING[token.text] === otherToken.text || CLOSING[token.text] === otherToken.text)
-      )
-        related[token.index].push(other);
+      else if (isBracketPartner(relation, token.text, otherToken.text)) related[token.index].push(other);
     }
   }
   return related;
+}
+
+function isBracketPartner(relation: StructureRelation, text: string, otherText: string): boolean {
+  if (relation === 'closerToOpener') return CLOSING[text] === otherText;
+  if (relation === 'openerToCloser') return OPENING[text] === otherText;
+  return relation === 'matchingBracket' && (OPENING[text] === otherText || CLOSING[text] === otherText);
 }
 
 export const STRUCTURE_DEFINITION =
@@ -65,7 +71,14 @@ export const STRUCTURE_DEFINITION =
   'tokens / (tokens in window − 1)';
 
 export function structureRelations(dataFlow?: DataFlowGraph): StructureRelation[] {
-  const relations: StructureRelation[] = ['previousToken', 'matchingBracket', 'parentLeaf', 'sibling'];
+  const relations: StructureRelation[] = [
+    'previousToken',
+    'matchingBracket',
+    'closerToOpener',
+    'openerToCloser',
+    'parentLeaf',
+    'sibling',
+  ];
   if (dataFlow) relations.push('dataFlowSource');
   return relations;
 }
