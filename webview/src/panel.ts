@@ -99,7 +99,9 @@ function causalStatisticsSection(model: PanelModel, stats: PanelCausalHeadStatis
       ]),
     );
   return [
-    element('h2', { text: 'Head statistics per layer, causal (j ≤ i; mean over heads), against uniform causal attention' }),
+    element('h2', {
+      text: 'Head statistics per layer, causal (j ≤ i; mean over heads), against uniform causal attention',
+    }),
     element('p', { className: 'meta', id: 'head-statistics-definition', text: stats.definition }),
     table,
   ];
