@@ -110,9 +110,9 @@ describe('decoder analysis (converted Qwen2 fixture)', function () {
     // The editor asks for the per-layer reports only: the sink report comes with them.
     const editorResult = await analyzer.analyze(short, 'python', { reports: ['catLayers', 'dataFlowLayers'] });
     assert.deepEqual(editorResult.scores.sinks, sinks);
-    // The encoder-only reports are not made for a decoder.
-    assert.equal(result.scores.headStatistics, undefined);
-    assert.equal(result.scores.structureHeads, undefined);
+    // Head statistics and structure heads are made for a decoder too, on causal rows (decoderHeads.test.ts).
+    assert.ok(result.scores.headStatistics?.causal);
+    assert.match(result.scores.structureHeads!.definition, /^causal \(j < i\)/);
   });
 
   it('cuts a long file into prefixed windows, scores each token once, reuses windows after an edit', async () => {

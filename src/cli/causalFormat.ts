@@ -1,4 +1,4 @@
-import type { AnalysisResult, SinkReport } from '../core/types';
+import type { AnalysisResult, HeadStatistics, SinkReport } from '../core/types';
 import { formatNumber, table } from './format';
 
 /** The heads listed in the sink table at most (all sink heads are in `--json`). */
@@ -53,5 +53,32 @@ export function sinkLines(sinks: SinkReport): string[] {
             : []),
         ]
       : [`         no head puts more than ${sinks.threshold} of its attention on the first position`]),
+  ];
+}
+
+/** A decoder's head statistics per layer, each against its level under uniform causal attention. */
+export function causalHeadStatisticsLines(stats: HeadStatistics): string[] {
+  const chance = stats.causal!.chance;
+  const perLayer = stats.perLayer;
+  return [
+    '',
+    'Attention per layer, causal (j ≤ i, decoder; means over heads and the scored code-token rows): mass on ' +
+      'the first position (bos), on punctuation and on the previous subword; row entropy (nats)',
+    `         chance: uniform causal attention over each row's i + 1 positions (entropy: mean ln(i + 1)); ` +
+      `${stats.rows} rows; no </s> and no next subword in a decoder`,
+    table(
+      ['layer', 'first pos.', 'chance', 'punct.', 'chance', 'previous', 'chance', 'entropy', 'uniform'],
+      perLayer.bos.map((_, layer) => [
+        String(layer),
+        perLayer.bos[layer],
+        chance.bos,
+        perLayer.punctuation[layer],
+        chance.punctuation,
+        perLayer.previous[layer],
+        chance.previous,
+        perLayer.entropy[layer],
+        chance.entropy,
+      ]),
+    ),
   ];
 }

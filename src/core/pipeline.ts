@@ -141,9 +141,9 @@ export interface AnalyzeOptions {
 export type ReportName =
   'cat' | 'catLayers' | 'dataFlow' | 'dataFlowLayers' | 'headStatistics' | 'structureHeads' | 'sinks';
 /**
- * Every report. A decoder's result has `sinks` (always computed with its windows: it is cheap) and
- * neither `headStatistics` nor `structureHeads`, whose definitions and chance levels assume an
- * encoder's `<s>` … `</s>` windows and bidirectional rows.
+ * Every report. A decoder's result also has `sinks` (always computed with its windows: it is
+ * cheap), and its `headStatistics` and `structureHeads` are the causal ones (rows over j ≤ i,
+ * chance levels per row support; docs/causal.md).
  */
 export const ALL_REPORTS: readonly ReportName[] = ['cat', 'dataFlow', 'headStatistics', 'structureHeads', 'sinks'];
 
@@ -660,8 +660,8 @@ function windowReports(
   if (hasDataFlow && (list.includes('dataFlow') || list.includes('dataFlowLayers')))
     wanted.push(['dataFlow', list.includes('dataFlow')]);
   if (causal) wanted.push(['sinks', true]);
-  if (!causal && list.includes('headStatistics')) wanted.push(['headStatistics', true]);
-  if (!causal && list.includes('structureHeads')) wanted.push(['structureHeads', true]);
+  if (list.includes('headStatistics')) wanted.push(['headStatistics', true]);
+  if (list.includes('structureHeads')) wanted.push(['structureHeads', true]);
   return wanted;
 }
 
@@ -762,9 +762,9 @@ export function missingReports(result: AnalysisResult, reports: 'all' | readonly
       case 'dataFlowLayers':
         return result.dataFlow !== undefined && !scores.dataFlow && !wanted.includes('dataFlow');
       case 'headStatistics':
-        return !result.causal && !scores.headStatistics;
+        return !scores.headStatistics;
       case 'structureHeads':
-        return !result.causal && !scores.structureHeads;
+        return !scores.structureHeads;
       case 'sinks':
         return result.causal === true && !scores.sinks;
     }

@@ -350,6 +350,12 @@ export interface HeadStatistics {
     next: number[];
   };
   rows: number;
+  /**
+   * Decoders (metrics/headStatistics.ts): rows are the scored code-token subwords, each over its
+   * positions j ≤ i; `eos` and `next` are NaN (no decoder row can attend there); each statistic's
+   * level under uniform causal attention over the same rows (entropy: the mean of ln(i + 1)).
+   */
+  causal?: { definition: string; chance: { bos: number; punctuation: number; previous: number; entropy: number } };
 }
 
 export type HeadRole = 'bosSink' | 'eosSink' | 'punctuationSink' | 'previousToken' | 'nextToken';

@@ -21,6 +21,7 @@ import {
   type DataFlowScoreReport,
 } from './metrics/dataFlowScore';
 import {
+  causalHeadStatisticsWindowPartial,
   finishHeadStatistics,
   headStatisticsWindowPartial,
   mergeHeadStatisticsPartial,
@@ -30,6 +31,9 @@ import {
   type HeadStatisticsPartial,
 } from './metrics/headStatistics';
 import {
+  CAUSAL_STRUCTURE_DEFINITION,
+  causalStructureWindowPartial,
+  causalSupport,
   finishStructureHeads,
   mergeStructurePartial,
   newStructurePartial,
@@ -37,6 +41,7 @@ import {
   structureRelations,
   structureRows,
   structureWindowPartial,
+  type CausalSupport,
   type StructureHeadsReport,
   type StructurePartial,
   type StructureRelation,
@@ -162,10 +167,14 @@ export class ScoreContext {
 
   punctuation(window: AnalyzedWindow): { columns: number[]; signature: string } {
     const columns = punctuationColumns(window, this.tokens);
-    return { columns, signature: fingerprint([columns]) };
+    if (!this.causal) return { columns, signature: fingerprint([columns]) };
+    // A decoder's rows are those of the scored tokens, and whether a row is scored follows the owners.
+    const scoredStart = window.scoredStart ?? window.tokenStart;
+    return { columns, signature: fingerprint([columns, window.tokenOfSubword, [scoredStart]]) };
   }
 
-  structureRows(window: AnalyzedWindow): { rows: StructureRows; signature: string } {
+  /** Each token's related tokens in the window; a decoder's also what its rows may choose among. */
+  structureRows(window: AnalyzedWindow): { rows: StructureRows; support?: CausalSupport; signature: string } {
     if (!this.related) {
       const lookup = { tokens: this.parsed.tokens, tree: this.parsed.tree };
       this.related = new Map(
@@ -173,15 +182,13 @@ export class ScoreContext {
       );
     }
     const rows = structureRows(window, this.related);
-    return {
-      rows,
-      signature: fingerprint(
-        [...rows.entries()].flatMap(([relation, lists]) => [
-          [relation.length],
-          ...lists.flatMap((list) => [[list.length], list]),
-        ]),
-      ),
-    };
+    const support = this.causal ? causalSupport(window) : undefined;
+    const lists: Array<ArrayLike<number>> = [...rows.entries()].flatMap(([relation, lists]) => [
+      [relation.length],
+      ...lists.flatMap((list) => [[list.length], list]),
+    ]);
+    if (support) lists.push([support.firstRow], support.hasSubword, support.candidate);
+    return { rows, support, signature: fingerprint(lists) };
   }
 }
 
@@ -260,21 +267,34 @@ export function ensurePartial(
       const { columns, signature } = context.punctuation(window);
       if (partials.headStatistics?.signature === signature) return true;
       if (!canCompute) return false;
+      const attention = tensors!.subwordAttention;
       partials.headStatistics = {
         signature,
         heads: true,
-        value: headStatisticsWindowPartial(window, columns, tensors!.subwordAttention, layers, context.heads),
+        value: context.causal
+          ? causalHeadStatisticsWindowPartial(
+              window,
+              window.scoredStart ?? window.tokenStart,
+              columns,
+              attention,
+              layers,
+              context.heads,
+            )
+          : headStatisticsWindowPartial(window, columns, attention, layers, context.heads),
       };
       return true;
     }
     case 'structureHeads': {
-      const { rows, signature } = context.structureRows(window);
+      const { rows, support, signature } = context.structureRows(window);
       if (partials.structureHeads?.signature === signature) return true;
       if (!canCompute) return false;
+      const attention = tensors!.tokenAttention;
       partials.structureHeads = {
         signature,
         heads: true,
-        value: structureWindowPartial(window, rows, tensors!.tokenAttention, layers, context.heads),
+        value: support
+          ? causalStructureWindowPartial(window, rows, attention, layers, context.heads, support)
+          : structureWindowPartial(window, rows, attention, layers, context.heads),
       };
       return true;
     }
@@ -380,7 +400,7 @@ export function structureHeadsFromPartials(
 ): StructureHeadsReport {
   const total = newStructurePartial(structureRelations(context.dataFlow), context.layers, context.heads);
   for (const window of windows) mergeStructurePartial(total, partialsOf.get(window)!.structureHeads!.value);
-  return finishStructureHeads(total);
+  return context.causal ? finishStructureHeads(total, CAUSAL_STRUCTURE_DEFINITION) : finishStructureHeads(total);
 }
 
 /** A 64-bit FNV-1a fingerprint (two 32-bit lanes) of lists of integers, with their lengths. */

@@ -18,7 +18,11 @@ export function escapeXml(text: string): string {
   );
 }
 
-export function catFigureSvg(series: readonly FigureSeries[], title = 'CAT-score per layer'): string {
+export function catFigureSvg(
+  series: readonly FigureSeries[],
+  title = 'CAT-score per layer',
+  yLabel = 'CAT-score',
+): string {
   const width = 820;
   const height = 440;
   const left = 64;
@@ -75,7 +79,8 @@ export function catFigureSvg(series: readonly FigureSeries[], title = 'CAT-score
       `text-anchor="middle">${sameDepth ? 'layer' : 'relative depth (layer / (layers − 1))'}</text>`,
   );
   parts.push(
-    `<text transform="translate(16 ${top + plotHeight / 2}) rotate(-90)" text-anchor="middle">CAT-score</text>`,
+    `<text transform="translate(16 ${top + plotHeight / 2}) rotate(-90)" text-anchor="middle">` +
+      `${escapeXml(yLabel)}</text>`,
   );
   parts.push(`<rect x="${left}" y="${top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="#999"/>`);
   series.forEach((entry, index) => {

@@ -1,6 +1,11 @@
 import { basename } from 'node:path';
 import { completeScores } from '../core/pipeline';
-import { RELATION_LABELS, topHeads, type StructureRelation } from '../core/metrics/structureHeads';
+import {
+  isCausalStructureReport,
+  RELATION_LABELS,
+  topHeads,
+  type StructureRelation,
+} from '../core/metrics/structureHeads';
 import type { AnalysisResult } from '../core/types';
 import type { PanelModel } from '../protocol/panel';
 import type { CatDefinition } from '../core/metrics/catScore';
@@ -74,15 +79,17 @@ export function panelModel(result: AnalysisResult): PanelModel {
         })
       : [],
     warnings: [...result.warnings],
-    ...(result.causal ? { causal: causalSection(result) } : {}),
+    ...(result.causal ? { causal: causalSection(result, scores) } : {}),
   };
 }
 
 /** Causal CAT's label, as every view of a decoder's scores shows it. */
 export const CAUSAL_CAT_LABEL = 'causal CAT (j ≤ i)';
 
-function causalSection(result: AnalysisResult): NonNullable<PanelModel['causal']> {
-  const sinks = result.scores.sinks;
+function causalSection(result: AnalysisResult, scores: AnalysisResult['scores']): NonNullable<PanelModel['causal']> {
+  const sinks = scores.sinks;
+  const stats = scores.headStatistics?.causal && scores.headStatistics;
+  const heads = scores.structureHeads;
   return {
     label: CAUSAL_CAT_LABEL,
     definition: result.scores.cat?.definition.causal ?? '',
@@ -100,6 +107,16 @@ function causalSection(result: AnalysisResult): NonNullable<PanelModel['causal']
           },
         }
       : {}),
+    ...(stats
+      ? {
+          headStatistics: {
+            definition: stats.causal!.definition,
+            previous: [...stats.perLayer.previous],
+            chance: { ...stats.causal!.chance },
+          },
+        }
+      : {}),
+    ...(heads && isCausalStructureReport(heads) ? { structureHeads: heads.definition } : {}),
   };
 }
 

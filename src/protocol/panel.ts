@@ -66,7 +66,21 @@ export interface PanelModel {
     backwardEdges: number;
     forwardEdges: number;
     sinks?: PanelSinks;
+    /** Head statistics on causal rows (j ≤ i), with their levels under uniform causal attention. */
+    headStatistics?: PanelCausalHeadStatistics;
+    /** How the structure heads are scored on causal rows (j < i); absent while they are not there. */
+    structureHeads?: string;
   };
+}
+
+/**
+ * A decoder's head statistics: the layer rows' `bos` is the first position, `eos` is NaN; the mass
+ * on the previous subword per layer, and each statistic's level under uniform causal attention.
+ */
+export interface PanelCausalHeadStatistics {
+  definition: string;
+  previous: number[];
+  chance: { bos: number; punctuation: number; previous: number; entropy: number };
 }
 
 /** Attention on each window's first position: per layer (head mean), the chance line, the heads above threshold. */

@@ -11,6 +11,7 @@ import type {
   FaithfulnessPanelModel,
   FaithfulnessSection,
   HostToPanel,
+  PanelCausalHeadStatistics,
   PanelModel,
   PanelSinks,
   PanelToHost,
@@ -52,6 +53,59 @@ function element<K extends keyof HTMLElementTagNameMap>(
 }
 
 const format = (value: number, digits = 3) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+
+/** The CAT's name: a decoder's is causal CAT (j ≤ i). */
+function catLabel(model: PanelModel): string {
+  return model.causal?.label ?? 'CAT-score';
+}
+
+/** What the heatmap shows now, with the causal label for a decoder. */
+function heatmapLabel(model: PanelModel): string {
+  return heatmapMode === 'cat' ? catLabel(model) : HEATMAP_LABELS[heatmapMode];
+}
+
+/**
+ * A decoder's head statistics per layer (heads averaged): each next to its level under uniform
+ * causal attention over the same rows; a decoder has no </s> and no row sees its next subword.
+ */
+function causalStatisticsSection(model: PanelModel, stats: PanelCausalHeadStatistics): HTMLElement[] {
+  const table = element('table', { className: 'stats', id: 'head-statistics' });
+  table.append(
+    row('th', [
+      'layer',
+      'first position',
+      'chance',
+      'punctuation',
+      'chance',
+      'previous subword',
+      'chance',
+      'entropy',
+      'uniform',
+    ]),
+  );
+  const { chance } = stats;
+  for (const layer of model.layers)
+    table.append(
+      row('td', [
+        String(layer.layer),
+        format(layer.bos),
+        format(chance.bos),
+        format(layer.punctuation),
+        format(chance.punctuation),
+        format(stats.previous[layer.layer]),
+        format(chance.previous),
+        format(layer.entropy, 2),
+        format(chance.entropy, 2),
+      ]),
+    );
+  return [
+    element('h2', {
+      text: 'Head statistics per layer, causal (j ≤ i; mean over heads), against uniform causal attention',
+    }),
+    element('p', { className: 'meta', id: 'head-statistics-definition', text: stats.definition }),
+    table,
+  ];
+}
 
 function themeColor(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
@@ -193,21 +247,25 @@ function render(model: PanelModel): void {
     definition.append(element('dt', { text: term }), element('dd', { text: value }));
   app.append(element('h2', { text: 'Definition in use' }), definition);
 
-  const stats = element('table', { className: 'stats', id: 'head-statistics' });
-  stats.append(row('th', ['layer', 'CAT', 'baseline', '<s>', '</s>', 'punctuation', 'entropy']));
-  for (const layer of model.layers)
-    stats.append(
-      row('td', [
-        String(layer.layer),
-        format(layer.cat),
-        format(layer.baseline),
-        format(layer.bos),
-        format(layer.eos),
-        format(layer.punctuation),
-        format(layer.entropy, 2),
-      ]),
-    );
-  app.append(element('h2', { text: 'Attention sinks and entropy per layer (mean over heads)' }), stats);
+  const causalStats = model.causal?.headStatistics;
+  if (causalStats) app.append(...causalStatisticsSection(model, causalStats));
+  else {
+    const stats = element('table', { className: 'stats', id: 'head-statistics' });
+    stats.append(row('th', ['layer', 'CAT', 'baseline', '<s>', '</s>', 'punctuation', 'entropy']));
+    for (const layer of model.layers)
+      stats.append(
+        row('td', [
+          String(layer.layer),
+          format(layer.cat),
+          format(layer.baseline),
+          format(layer.bos),
+          format(layer.eos),
+          format(layer.punctuation),
+          format(layer.entropy, 2),
+        ]),
+      );
+    app.append(element('h2', { text: 'Attention sinks and entropy per layer (mean over heads)' }), stats);
+  }
 
   const heads = element('table', { className: 'stats', id: 'structure-heads' });
   heads.append(row('th', ['relation', 'top heads (accuracy)', 'chance']));
@@ -235,7 +293,16 @@ function render(model: PanelModel): void {
     );
     heads.append(tr);
   }
-  app.append(element('h2', { text: 'Structure heads: where each head’s strongest attention lands' }), heads);
+  const causalHeads = model.causal?.structureHeads;
+  app.append(
+    element('h2', {
+      text: causalHeads
+        ? 'Structure heads, causal (j < i): where each head’s strongest attention to an earlier token lands'
+        : 'Structure heads: where each head’s strongest attention lands',
+    }),
+    ...(causalHeads ? [element('p', { className: 'meta', id: 'structure-heads-definition', text: causalHeads })] : []),
+    heads,
+  );
 
   const check = document.createElement('vscode-button');
   check.id = 'check-faithfulness';
@@ -415,7 +482,7 @@ function heatmapToggle(model: PanelModel): HTMLElement {
   for (const mode of Object.keys(HEATMAP_LABELS) as HeatmapMode[]) {
     const button = document.createElement('vscode-button');
     button.id = `heatmap-${mode}`;
-    button.textContent = HEATMAP_LABELS[mode];
+    button.textContent = mode === 'cat' ? catLabel(model) : HEATMAP_LABELS[mode];
     if (mode !== heatmapMode) button.setAttribute('secondary', '');
     button.addEventListener('click', () => {
       heatmapMode = mode;
@@ -445,7 +512,8 @@ function heatmap(model: PanelModel): HTMLElement {
       const cat = model.heatmap[layer][head];
       const baseline = model.heatmapBaseline?.[layer]?.[head] ?? NaN;
       const numbers =
-        `CAT-score ${format(cat)}, shuffled baseline ${format(baseline)}, ` + `difference ${format(cat - baseline)}`;
+        `${catLabel(model)} ${format(cat)}, shuffled baseline ${format(baseline)}, ` +
+        `difference ${format(cat - baseline)}`;
       cell.title = `layer ${layer}, head ${head}: ${numbers}`;
       // CSSOM assignments are not inline style markup, so the strict CSP allows them.
       cell.style.setProperty('--cell-color', scaleColor(value, low, high, palette, diverging));
@@ -481,7 +549,7 @@ function colorBar(low: number, high: number, diverging: boolean, model: PanelMod
   }
   const caption = diverging
     ? `CAT − baseline: ${format(low)} (below baseline) … 0 … ${format(high)} (above)`
-    : `${HEATMAP_LABELS[heatmapMode]}: ${format(low)} … ${format(high)}` +
+    : `${heatmapLabel(model)}: ${format(low)} … ${format(high)}` +
       (Number.isFinite(reference) ? ` · mean shuffled baseline ${format(reference)} (marked)` : '');
   return element('div', {}, scale, element('p', { className: 'meta color-bar-caption', text: caption }), bar);
 }
@@ -503,13 +571,13 @@ function figures(model: PanelModel): NamedFigure[] {
       name: 'cat-by-layer',
       figure: {
         kind: 'line',
-        title: 'CAT-score per layer',
+        title: `${catLabel(model)} per layer`,
         subtitle,
         xLabel: 'layer',
-        yLabel: 'CAT-score',
+        yLabel: catLabel(model),
         xTicks: layerTicks,
         series: [
-          { label: 'CAT-score', points: points((row) => row.cat), color: palette.blue },
+          { label: catLabel(model), points: points((row) => row.cat), color: palette.blue },
           { label: 'shuffled baseline', points: points((row) => row.baseline), color: palette.orange, dashed: true },
         ],
       },
@@ -540,14 +608,14 @@ function figures(model: PanelModel): NamedFigure[] {
   const baselines = (model.heatmapBaseline ?? []).flat().filter(Number.isFinite);
   const grid: Figure = {
     kind: 'grid',
-    title: `${HEATMAP_LABELS[heatmapMode]} per head`,
+    title: `${heatmapLabel(model)} per head`,
     subtitle,
     xLabel: 'head',
     yLabel: 'layer',
     rowLabels: model.heatmap.map((_, layer) => `L${layer}`),
     columnLabels: Array.from({ length: model.model.heads }, (_, head) => `H${head}`),
     values: heatmapValues(model, heatmapMode),
-    scaleLabel: HEATMAP_LABELS[heatmapMode],
+    scaleLabel: heatmapLabel(model),
     diverging: heatmapMode === 'difference',
     showValues: true,
     reference:

@@ -7,9 +7,10 @@ import { defaultModelDir, MAX_SOURCE_BYTES, readSourceFile } from '../common';
 import { terminalText } from '../../presenters/escape';
 import { INTERVAL_METHOD, spearmanInterval } from '../../presenters/faithfulness';
 import type { CatScoreReport } from '../../core/metrics/catScore';
-import { causalCatLines, causalDataFlowTitle, sinkLines } from '../causalFormat';
+import { causalCatLines, causalDataFlowTitle, causalHeadStatisticsLines, sinkLines } from '../causalFormat';
 import { formatNumber, ms, table } from '../format';
 import {
+  isCausalStructureReport,
   RELATION_LABELS,
   topHeads,
   type StructureHeadsReport,
@@ -243,7 +244,8 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
     );
   }
   const stats = result.scores.headStatistics;
-  if (stats) {
+  if (stats?.causal) lines.push(...causalHeadStatisticsLines(stats));
+  else if (stats) {
     lines.push(
       '',
       'Attention per layer (means over heads and code-token rows): mass on <s>, </s>, punctuation; ' +
@@ -265,7 +267,7 @@ export function formatAnalysis(result: AnalysisResult, file: string): string {
   const roles = result.scores.headRoles;
   if (roles) {
     const labels = {
-      bosSink: '<s>',
+      bosSink: stats?.causal ? 'first position' : '<s>',
       eosSink: '</s>',
       punctuationSink: 'punctuation',
       previousToken: 'previous subword',
@@ -353,10 +355,11 @@ export function structureHeadsTable(heads: StructureHeadsReport): string {
       String(entry.tokens),
     ]);
   }
-  return (
-    'Structure heads: share of tokens whose strongest attention lands on the relation (top 3 heads)\n' +
-    table(['relation', 'top heads (accuracy)', 'chance', 'tokens'], rows)
-  );
+  const title = isCausalStructureReport(heads)
+    ? 'Structure heads, causal (j < i, decoder): share of scored tokens whose strongest attention to an earlier ' +
+      'token lands on an earlier related one (top 3 heads); chance = earlier related tokens / earlier tokens'
+    : 'Structure heads: share of tokens whose strongest attention lands on the relation (top 3 heads)';
+  return `${title}\n` + table(['relation', 'top heads (accuracy)', 'chance', 'tokens'], rows);
 }
 
 /** The kept types: one line, or one per layer when they were chosen per layer. */

@@ -97,6 +97,13 @@ export function reportJson(report: CorpusReport): string {
 
 const LAYER_HEADERS = ['layer', 'cat_mean', 'cat_std', 'baseline_mean', 'baseline_std', 'snippets'];
 
+/** A decoder's CAT is the causal one (j ≤ i): its tables and figure say so. */
+const CAUSAL_CAT = 'causal CAT (j ≤ i)';
+
+function isCausal(run: ModelRun): boolean {
+  return run.definition.causal !== undefined;
+}
+
 function layerRows(run: ModelRun): Array<Array<string | number>> {
   return run.totals
     .catLayers()
@@ -142,14 +149,18 @@ export async function writeReport(prefix: string, report: CorpusReport): Promise
       }
     }
   }
-  const title = `CAT-score per layer, ${report.input.language}${report.partial ? ' (partial)' : ''}`;
+  const causal = report.runs.filter(isCausal).length;
+  // Every run a decoder: the causal name; some: each decoder's line says it is causal.
+  const catName = causal === report.runs.length ? CAUSAL_CAT : causal ? 'CAT-score (causal for decoders)' : 'CAT-score';
+  const title = `${catName} per layer, ${report.input.language}${report.partial ? ' (partial)' : ''}`;
   const figure = catFigureSvg(
     report.runs.map((run) => ({
-      label: run.info.displayName,
+      label: run.info.displayName + (causal && causal < report.runs.length && isCausal(run) ? ` (${CAUSAL_CAT})` : ''),
       snippets: run.totals.catSnippets,
       perLayer: run.totals.catLayers(),
     })),
     title,
+    catName,
   );
   let png: Buffer | undefined;
   try {
@@ -194,15 +205,21 @@ export function printReport(report: CorpusReport, prefix: string, pngWritten = t
       out(`${heading}\n${report.typeRanking.join('\n')}\n`);
     }
     out('\n');
-    out(table(['layer', 'CAT mean', 'CAT std', 'baseline', 'baseline std', 'n'], layerRows(run)) + '\n');
+    const catName = isCausal(run) ? 'causal CAT' : 'CAT';
+    if (isCausal(run)) out(`decoder: ${terminalText(run.definition.causal!)}\n`);
+    out(table(['layer', `${catName} mean`, `${catName} std`, 'baseline', 'baseline std', 'n'], layerRows(run)) + '\n');
     if (run.totals.dataFlowSnippets) {
+      const dataFlowName = isCausal(run) ? 'backward DFG' : 'DFG';
       out(
-        `\nShare of attention on data-flow edges (${run.totals.dataFlowSnippets} snippets with data ` +
-          `flow; baseline: same offsets, graph ignored)\n`,
+        isCausal(run)
+          ? `\nShare of attention on backward data-flow edges (decoder; ${run.totals.dataFlowSnippets} snippets ` +
+              `with backward data flow; baseline: same backward offsets, graph ignored)\n`
+          : `\nShare of attention on data-flow edges (${run.totals.dataFlowSnippets} snippets with data ` +
+              `flow; baseline: same offsets, graph ignored)\n`,
       );
       out(
         table(
-          ['layer', 'DFG mean', 'DFG std', 'baseline', 'baseline std', 'n'],
+          ['layer', `${dataFlowName} mean`, `${dataFlowName} std`, 'baseline', 'baseline std', 'n'],
           run.totals
             .dataFlowLayers()
             .map((entry) => [

@@ -37,27 +37,44 @@ export function rowEntropy(values: Float32Array, bits: Int32Array, start: number
 export function headStatistics(result: AnalysisResult): HeadStatistics {
   const { layers, heads } = result.model;
   const total = newHeadStatisticsPartial(layers, heads);
-  for (const window of result.windows)
+  for (const window of result.windows) {
+    const columns = punctuationColumns(window, result.tokens);
     mergeHeadStatisticsPartial(
       total,
-      headStatisticsWindowPartial(
-        window,
-        punctuationColumns(window, result.tokens),
-        window.subwordAttention,
-        layers,
-        heads,
-      ),
+      result.causal
+        ? causalHeadStatisticsWindowPartial(
+            window,
+            window.scoredStart ?? window.tokenStart,
+            columns,
+            window.subwordAttention,
+            layers,
+            heads,
+          )
+        : headStatisticsWindowPartial(window, columns, window.subwordAttention, layers, heads),
     );
+  }
   return finishHeadStatistics(total);
 }
 
 type StatisticName = 'bos' | 'eos' | 'punctuation' | 'entropy' | 'previous' | 'next';
 const STATISTICS: readonly StatisticName[] = ['bos', 'eos', 'punctuation', 'entropy', 'previous', 'next'];
 
-/** Sums over code-token subword rows of each statistic, per layer and head, and the rows counted. */
+/** Under uniform causal attention: sums over the rows of what each statistic would be (the same for every head). */
+export interface CausalChanceSums {
+  bos: number;
+  punctuation: number;
+  previous: number;
+  entropy: number;
+}
+
+/**
+ * Sums over code-token subword rows of each statistic, per layer and head, and the rows counted;
+ * a decoder's partial also sums each row's chance level (`chance`).
+ */
 export interface HeadStatisticsPartial {
   sums: Record<StatisticName, number[][]>;
   rows: number;
+  chance?: CausalChanceSums;
 }
 
 export function newHeadStatisticsPartial(layers: number, heads: number): HeadStatisticsPartial {
@@ -75,6 +92,13 @@ export function mergeHeadStatisticsPartial(
   for (const name of STATISTICS)
     part.sums[name].forEach((row, l) => row.forEach((value, h) => (total.sums[name][l][h] += value)));
   total.rows += part.rows;
+  if (part.chance) {
+    const chance = (total.chance ??= { bos: 0, punctuation: 0, previous: 0, entropy: 0 });
+    chance.bos += part.chance.bos;
+    chance.punctuation += part.chance.punctuation;
+    chance.previous += part.chance.previous;
+    chance.entropy += part.chance.entropy;
+  }
   return total;
 }
 
@@ -133,16 +157,78 @@ export function headStatisticsWindowPartial(
   return partial;
 }
 
+export const CAUSAL_HEAD_STATISTICS_DEFINITION =
+  'causal (j ≤ i): the rows of the scored code-token subwords (a window’s prefix is not scored; whitespace ' +
+  'subwords are not code tokens), each over its i + 1 positions (bos and whitespace included); “first ' +
+  'position” is bos, or the window’s first subword without one; entropy against ln(i + 1), the entropy ' +
+  'of uniform attention over the row; each chance level is uniform causal attention averaged over the same ' +
+  'rows; a decoder window has no end token and no row sees its next subword, so </s> and next are n/a';
+
+/**
+ * A decoder window's sums, from its subword attention [layers, heads, n, n]: the rows of the
+ * subwords of scored code tokens (owner ≥ `scoredStart`, a global token index), each over its
+ * causal support j ≤ i. Row 0 sees only itself and is not counted. `eos` and `next` stay 0 (no
+ * decoder row can attend to them); {@link finishHeadStatistics} reports them as NaN.
+ */
+export function causalHeadStatisticsWindowPartial(
+  window: { ids: readonly number[]; tokenOfSubword: Int32Array },
+  scoredStart: number,
+  punctuationColumns: readonly number[],
+  subwordAttention: Tensor,
+  layers: number,
+  heads: number,
+): HeadStatisticsPartial {
+  const partial = newHeadStatisticsPartial(layers, heads);
+  const stats = partial.sums;
+  const n = window.ids.length;
+  const attention = subwordAttention.data;
+  const bits = new Int32Array(attention.buffer, attention.byteOffset, attention.length);
+  const rows: number[] = [];
+  for (let i = 1; i < n; i++) if (window.tokenOfSubword[i] >= scoredStart) rows.push(i);
+  // Punctuation columns j ≤ i, per row: the columns are sorted.
+  const punctuationSeen = rows.map((i) => punctuationColumns.filter((j) => j <= i).length);
+  const chance = { bos: 0, punctuation: 0, previous: 0, entropy: 0 };
+  rows.forEach((i, r) => {
+    chance.bos += 1 / (i + 1);
+    chance.previous += 1 / (i + 1);
+    chance.punctuation += punctuationSeen[r] / (i + 1);
+    chance.entropy += Math.log(i + 1);
+  });
+  partial.rows = rows.length;
+  partial.chance = chance;
+  for (let l = 0; l < layers; l++) {
+    for (let h = 0; h < heads; h++) {
+      let bos = 0;
+      let previous = 0;
+      let punctuation = 0;
+      let entropy = 0;
+      rows.forEach((i, r) => {
+        const base = ((l * heads + h) * n + i) * n;
+        bos += attention[base];
+        previous += attention[base + i - 1];
+        for (let p = 0; p < punctuationSeen[r]; p++) punctuation += attention[base + punctuationColumns[p]];
+        entropy += rowEntropy(attention, bits, base, base + i + 1);
+      });
+      stats.bos[l][h] += bos;
+      stats.previous[l][h] += previous;
+      stats.punctuation[l][h] += punctuation;
+      stats.entropy[l][h] += entropy;
+    }
+  }
+  return partial;
+}
+
 export function finishHeadStatistics(total: HeadStatisticsPartial): HeadStatistics {
   const { rows, sums: stats } = total;
   const mean = (matrix: number[][]) => matrix.map((row) => row.map((value) => (rows ? value / rows : NaN)));
+  const impossible = (matrix: number[][]) => matrix.map((row) => row.map(() => NaN));
   const averaged = {
     bos: mean(stats.bos),
-    eos: mean(stats.eos),
+    eos: total.chance ? impossible(stats.eos) : mean(stats.eos),
     punctuation: mean(stats.punctuation),
     entropy: mean(stats.entropy),
     previous: mean(stats.previous),
-    next: mean(stats.next),
+    next: total.chance ? impossible(stats.next) : mean(stats.next),
   };
   const layerMean = (matrix: number[][]) => matrix.map((row) => row.reduce((a, b) => a + b, 0) / row.length);
   return {
@@ -156,5 +242,18 @@ export function finishHeadStatistics(total: HeadStatisticsPartial): HeadStatisti
       next: layerMean(averaged.next),
     },
     rows,
+    ...(total.chance
+      ? {
+          causal: {
+            definition: CAUSAL_HEAD_STATISTICS_DEFINITION,
+            chance: {
+              bos: rows ? total.chance.bos / rows : NaN,
+              punctuation: rows ? total.chance.punctuation / rows : NaN,
+              previous: rows ? total.chance.previous / rows : NaN,
+              entropy: rows ? total.chance.entropy / rows : NaN,
+            },
+          },
+        }
+      : {}),
   };
 }

@@ -70,6 +70,22 @@ export const STRUCTURE_DEFINITION =
   'argmax over the other code tokens of the window of each head’s token attention; chance = related ' +
   'tokens / (tokens in window − 1)';
 
+/**
+ * A decoder's row a sees only the positions before it, so the choice is among the earlier tokens.
+ * bos has no code-token column; without bos, the window's first token holds the attention sink and
+ * is no candidate either (a sink would otherwise win most rows' argmax).
+ */
+export const CAUSAL_STRUCTURE_DEFINITION =
+  'causal (j < i): argmax over the earlier code tokens of the window (its unscored prefix included) of each ' +
+  'head’s token attention, for the rows of the scored tokens; a relation counts only its earlier related ' +
+  'tokens, rows without one are left out; chance = earlier related tokens / earlier tokens. bos has no ' +
+  'code-token column; without bos the window’s first token (the attention sink) is no candidate';
+
+/** Whether a structure-heads report (of a file or a corpus) was scored on causal rows. */
+export function isCausalStructureReport(report: Pick<StructureHeadsReport, 'definition'>): boolean {
+  return report.definition === CAUSAL_STRUCTURE_DEFINITION;
+}
+
 export function structureRelations(dataFlow?: DataFlowGraph): StructureRelation[] {
   const relations: StructureRelation[] = [
     'previousToken',
@@ -88,12 +104,16 @@ export function structureHeads(result: AnalysisResult, dataFlow?: DataFlowGraph)
   const related = new Map(relations.map((relation) => [relation, relatedTokens(result, relation, dataFlow)]));
   const { layers, heads } = result.model;
   const total = newStructurePartial(relations, layers, heads);
-  for (const window of result.windows)
+  for (const window of result.windows) {
+    const rows = structureRows(window, related);
     mergeStructurePartial(
       total,
-      structureWindowPartial(window, structureRows(window, related), window.tokenAttention, layers, heads),
+      result.causal
+        ? causalStructureWindowPartial(window, rows, window.tokenAttention, layers, heads, causalSupport(window))
+        : structureWindowPartial(window, rows, window.tokenAttention, layers, heads),
     );
-  return finishStructureHeads(total);
+  }
+  return finishStructureHeads(total, result.causal ? CAUSAL_STRUCTURE_DEFINITION : STRUCTURE_DEFINITION);
 }
 
 /** Per relation, for each token of a window (window-local), its related tokens in the window (window-local). */
@@ -169,8 +189,103 @@ export function structureWindowPartial(
   return partial;
 }
 
-export function finishStructureHeads(total: StructurePartial): StructureHeadsReport {
-  const report: StructureHeadsReport = { definition: STRUCTURE_DEFINITION, relations: {} };
+/**
+ * What a decoder window's rows may choose among: the scored rows start at `firstRow` (window-local;
+ * the prefix before it is fed but not scored); `hasSubword[b]` is 1 for a token with a subword of its
+ * own in the window (it has a row and a column), and `candidate[b]` for such a token that is not the
+ * first-position sink.
+ */
+export interface CausalSupport {
+  firstRow: number;
+  hasSubword: Uint8Array;
+  candidate: Uint8Array;
+}
+
+/** The causal support of a decoder window (see {@link CausalSupport}). */
+export function causalSupport(window: {
+  tokenStart: number;
+  tokenEnd: number;
+  scoredStart?: number;
+  tokenOfSubword: Int32Array;
+}): CausalSupport {
+  const hasSubword = new Uint8Array(window.tokenEnd - window.tokenStart);
+  for (const token of window.tokenOfSubword) if (token >= window.tokenStart) hasSubword[token - window.tokenStart] = 1;
+  const candidate = hasSubword.slice();
+  const first = window.tokenOfSubword[0];
+  if (first >= window.tokenStart) candidate[first - window.tokenStart] = 0;
+  return { firstRow: (window.scoredStart ?? window.tokenStart) - window.tokenStart, hasSubword, candidate };
+}
+
+/**
+ * {@link structureWindowPartial} for a decoder: row a (scored, with a subword of its own) chooses
+ * among the candidates b < a, and only its related candidates b < a count.
+ */
+export function causalStructureWindowPartial(
+  window: { tokenStart: number; tokenEnd: number },
+  rows: StructureRows,
+  tokenAttention: Tensor,
+  layers: number,
+  heads: number,
+  support: CausalSupport,
+): StructurePartial {
+  const partial = newStructurePartial([...rows.keys()], layers, heads);
+  const m = window.tokenEnd - window.tokenStart;
+  const { candidate, firstRow } = support;
+  const earlier = new Int32Array(m);
+  for (let a = 1; a < m; a++) earlier[a] = earlier[a - 1] + candidate[a - 1];
+  const strongest = strongestEarlierTokens(tokenAttention, m, layers, heads, support);
+  for (const [relation, lists] of rows) {
+    const entry = partial.get(relation)!;
+    for (let local = firstRow; local < m; local++) {
+      if (!support.hasSubword[local] || !earlier[local]) continue;
+      const related = lists[local].filter((b) => b < local && candidate[b]);
+      if (!related.length) continue;
+      entry.counted++;
+      entry.chance += related.length / earlier[local];
+      for (let l = 0; l < layers; l++) {
+        for (let h = 0; h < heads; h++)
+          if (related.includes(strongest[(l * heads + h) * m + local])) entry.hits[l][h]++;
+      }
+    }
+  }
+  return partial;
+}
+
+/**
+ * [layer][head][token]: the window-local index of the candidate b < a that row a attends to most
+ * (first on ties); −1 for rows before `firstRow`, rows without an earlier candidate, and rows of
+ * tokens without a subword (they have no row).
+ */
+function strongestEarlierTokens(
+  tokenAttention: Tensor,
+  m: number,
+  layers: number,
+  heads: number,
+  { firstRow, hasSubword, candidate }: CausalSupport,
+): Int32Array {
+  const strongest = new Int32Array(layers * heads * m).fill(-1);
+  for (let l = 0; l < layers; l++) {
+    for (let h = 0; h < heads; h++) {
+      const matrix = headMatrix(tokenAttention, l, h);
+      for (let a = firstRow; a < m; a++) {
+        if (!hasSubword[a]) continue;
+        let best = -1;
+        let bestValue = -Infinity;
+        for (let b = 0, x = a * m; b < a; b++, x++) {
+          if (candidate[b] && matrix[x] > bestValue) {
+            bestValue = matrix[x];
+            best = b;
+          }
+        }
+        strongest[(l * heads + h) * m + a] = best;
+      }
+    }
+  }
+  return strongest;
+}
+
+export function finishStructureHeads(total: StructurePartial, definition = STRUCTURE_DEFINITION): StructureHeadsReport {
+  const report: StructureHeadsReport = { definition, relations: {} };
   for (const [relation, { hits, chance, counted }] of total) {
     const chanceLevel = counted ? chance / counted : NaN;
     report.relations[relation] = {
