@@ -188,6 +188,11 @@ describe('decoder head statistics and structure heads (the bundled trained decod
       }
     }
     assert.equal(brackets.tokens, closers);
+    // That is the closing → opening direction already: no directed duplicates, and its label says so.
+    assert.equal(result.scores.structureHeads!.relations.closerToOpener, undefined);
+    assert.equal(result.scores.structureHeads!.relations.openerToCloser, undefined);
+    const row = panelModel(result).structureHeads.find((entry) => entry.relation.startsWith('matching bracket'));
+    assert.equal(row?.relation, 'matching bracket, closing → opening');
   });
 
   it('head statistics over each row’s support j ≤ i, against uniform causal attention; no </s>, no next', () => {

@@ -178,7 +178,10 @@ export class ScoreContext {
     if (!this.related) {
       const lookup = { tokens: this.parsed.tokens, tree: this.parsed.tree };
       this.related = new Map(
-        structureRelations(this.dataFlow).map((relation) => [relation, relatedTokens(lookup, relation, this.dataFlow)]),
+        structureRelations(this.dataFlow, this.causal).map((relation) => [
+          relation,
+          relatedTokens(lookup, relation, this.dataFlow),
+        ]),
       );
     }
     const rows = structureRows(window, this.related);
@@ -398,7 +401,11 @@ export function structureHeadsFromPartials(
   context: ScoreContext,
   windows: readonly AnalyzedWindow[],
 ): StructureHeadsReport {
-  const total = newStructurePartial(structureRelations(context.dataFlow), context.layers, context.heads);
+  const total = newStructurePartial(
+    structureRelations(context.dataFlow, context.causal),
+    context.layers,
+    context.heads,
+  );
   for (const window of windows) mergeStructurePartial(total, partialsOf.get(window)!.structureHeads!.value);
   return context.causal ? finishStructureHeads(total, CAUSAL_STRUCTURE_DEFINITION) : finishStructureHeads(total);
 }

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { completeScores } from '../core/pipeline';
 import {
   isCausalStructureReport,
-  RELATION_LABELS,
+  relationLabel,
   topHeads,
   type StructureRelation,
 } from '../core/metrics/structureHeads';
@@ -72,7 +72,7 @@ export function panelModel(result: AnalysisResult): PanelModel {
       ? (Object.keys(heads.relations) as StructureRelation[]).map((relation) => {
           const best = topHeads(heads, relation, 3);
           return {
-            relation: RELATION_LABELS[relation],
+            relation: relationLabel(relation, heads),
             heads: best.map(({ layer, head, accuracy }) => ({ layer, head, accuracy })),
             chance: best[0]?.chance ?? NaN,
           };

@@ -11,7 +11,7 @@ import { causalCatLines, causalDataFlowTitle, causalHeadStatisticsLines, sinkLin
 import { formatNumber, ms, table } from '../format';
 import {
   isCausalStructureReport,
-  RELATION_LABELS,
+  relationLabel,
   topHeads,
   type StructureHeadsReport,
   type StructureRelation,
@@ -349,7 +349,7 @@ export function structureHeadsTable(heads: StructureHeadsReport): string {
     const entry = heads.relations[relation]!;
     const best = topHeads(heads, relation, 3);
     rows.push([
-      RELATION_LABELS[relation],
+      relationLabel(relation, heads),
       best.map((head) => `L${head.layer}H${head.head} ${formatNumber(head.accuracy, 2)}`).join('  '),
       best[0]?.chance ?? NaN,
       String(entry.tokens),

@@ -86,21 +86,26 @@ export function isCausalStructureReport(report: Pick<StructureHeadsReport, 'defi
   return report.definition === CAUSAL_STRUCTURE_DEFINITION;
 }
 
-export function structureRelations(dataFlow?: DataFlowGraph): StructureRelation[] {
-  const relations: StructureRelation[] = [
-    'previousToken',
-    'matchingBracket',
-    'closerToOpener',
-    'openerToCloser',
-    'parentLeaf',
-    'sibling',
-  ];
+/** A relation's name in a report: a causal report's matching bracket is its closing → opening direction. */
+export function relationLabel(relation: StructureRelation, report: Pick<StructureHeadsReport, 'definition'>): string {
+  if (relation === 'matchingBracket' && isCausalStructureReport(report)) return RELATION_LABELS.closerToOpener;
+  return RELATION_LABELS[relation];
+}
+
+/**
+ * The relations a report scores. A causal row sees only earlier tokens, so its matching bracket is
+ * already the closing → opening direction, and the two directed relations are left out.
+ */
+export function structureRelations(dataFlow?: DataFlowGraph, causal = false): StructureRelation[] {
+  const relations: StructureRelation[] = causal
+    ? ['previousToken', 'matchingBracket', 'parentLeaf', 'sibling']
+    : ['previousToken', 'matchingBracket', 'closerToOpener', 'openerToCloser', 'parentLeaf', 'sibling'];
   if (dataFlow) relations.push('dataFlowSource');
   return relations;
 }
 
 export function structureHeads(result: AnalysisResult, dataFlow?: DataFlowGraph): StructureHeadsReport {
-  const relations = structureRelations(dataFlow);
+  const relations = structureRelations(dataFlow, result.causal === true);
   const related = new Map(relations.map((relation) => [relation, relatedTokens(result, relation, dataFlow)]));
   const { layers, heads } = result.model;
   const total = newStructurePartial(relations, layers, heads);
