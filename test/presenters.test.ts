@@ -197,7 +197,8 @@ describe('status bar and summary presenters', function () {
   });
 
   it('shows model · device · view, and warnings of a file with syntax errors', async () => {
-    const { resultSummary, statusPresentation, unsupportedLanguageMessage } = await import('../src/presenters/status');
+    const { bestLayerText, resultSummary, statusPresentation, unsupportedLanguageMessage } =
+      await import('../src/presenters/status');
     const analyzer = await Analyzer.create({
       modelDir: MODEL_DIR,
       executionProvider: 'cpu',
@@ -221,6 +222,16 @@ describe('status bar and summary presenters', function () {
         { tokens: 12, layers: clean.model.layers, device: 'cpu', version: 7 }, // def add ( a , b ) : return a + b
       );
       assert.deepEqual(summary.catPerLayer, clean.scores.cat!.score.perLayer);
+      const { score, baseline } = clean.scores.cat!;
+      const gains = score.perLayer.map((value, layer) => value - baseline.perLayer[layer]);
+      const best = gains.indexOf(Math.max(...gains));
+      assert.equal(
+        bestLayerText(clean),
+        `best layer ${best} CAT-score ${score.perLayer[best].toFixed(3)} ` +
+          `(shuffled baseline ${baseline.perLayer[best].toFixed(3)})`,
+      );
+      assert.match(bestLayerText({ ...clean, causal: true }), /^best layer \d causal CAT \(j ≤ i\) /);
+      assert.equal(bestLayerText({ ...clean, scores: {} }), 'no CAT-score');
     } finally {
       await analyzer.dispose();
     }

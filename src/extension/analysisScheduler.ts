@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { messageText } from '../presenters/escape';
-import { resultSummary } from '../presenters/status';
+import { bestLayerText, resultSummary } from '../presenters/status';
 import { AnalysisService } from './analysisService';
 import { affectsModel, settings } from './config';
 
@@ -46,9 +46,7 @@ export class AnalysisScheduler implements vscode.Disposable {
     }
     const result = await this.service.analyze(editor.document, { withProgress: true });
     if (!result) return undefined;
-    const cat = result.scores.cat;
-    const best = cat ? Math.max(...cat.score.perLayer.filter(Number.isFinite)) : NaN;
-    const summary = `${result.tokens.length} tokens analysed; best layer CAT-score ${best.toFixed(3)}`;
+    const summary = `${result.tokens.length} tokens analysed; ${bestLayerText(result)}`;
     void vscode.window.setStatusBarMessage(`Code Attention: ${summary}`, 5000);
     if (result.warnings.length)
       void vscode.window.showWarningMessage(`Code Attention Lens: ${messageText(result.warnings.join(' '))}`);

@@ -7,15 +7,20 @@ import { exportFileName, pngFromDataUrl } from '../presenters/export';
 import { saveCsvFiles, saveFigures } from './figureExport';
 import { panelHtml, panelOptions, saveWithDialog } from './webviewHtml';
 
-const REPORT_LABELS: Record<ReportName, string> = {
-  cat: 'CAT-score per head',
-  catLayers: 'CAT-score per layer',
-  dataFlow: 'data-flow share per head',
-  dataFlowLayers: 'data-flow share per layer',
-  headStatistics: 'head statistics',
-  structureHeads: 'structure heads',
-  sinks: 'attention sinks',
-};
+function reportLabel(report: ReportName, causal: boolean): string {
+  const cat = causal ? 'causal CAT' : 'CAT-score';
+  const dataFlow = causal ? 'backward DFG share' : 'data-flow share';
+  const labels: Record<ReportName, string> = {
+    cat: `${cat} per head`,
+    catLayers: `${cat} per layer`,
+    dataFlow: `${dataFlow} per head`,
+    dataFlowLayers: `${dataFlow} per layer`,
+    headStatistics: 'head statistics',
+    structureHeads: 'structure heads',
+    sinks: 'attention sinks',
+  };
+  return labels[report];
+}
 
 /**
  * The "Score Structure Attention" panel: a webview that follows the active editor's analysis.
@@ -92,7 +97,9 @@ export class ScorePanel implements vscode.Disposable {
         { location: vscode.ProgressLocation.Window, title: 'Code Attention' },
         (progress) =>
           completeScoresStepwise(result, 'all', (report, index, count) =>
-            progress.report({ message: `scoring every head (${REPORT_LABELS[report]}, ${index + 1}/${count})` }),
+            progress.report({
+              message: `scoring every head (${reportLabel(report, result.causal === true)}, ${index + 1}/${count})`,
+            }),
           ),
       );
     }

@@ -122,3 +122,19 @@ export function resultSummary(result: AnalysisResult): ResultSummary {
     warnings: [...result.warnings],
   };
 }
+
+/** The layer whose CAT-score is furthest above its shuffled baseline, with both numbers. */
+export function bestLayerText(result: AnalysisResult): string {
+  const cat = result.scores.cat;
+  const name = result.causal ? 'causal CAT (j ≤ i)' : 'CAT-score';
+  if (!cat) return `no ${name}`;
+  let best = -1;
+  cat.score.perLayer.forEach((score, layer) => {
+    const gain = score - cat.baseline.perLayer[layer];
+    if (Number.isFinite(gain) && (best < 0 || gain > cat.score.perLayer[best] - cat.baseline.perLayer[best]))
+      best = layer;
+  });
+  if (best < 0) return `no ${name}`;
+  const score = cat.score.perLayer[best].toFixed(3);
+  return `best layer ${best} ${name} ${score} (shuffled baseline ${cat.baseline.perLayer[best].toFixed(3)})`;
+}
