@@ -15,9 +15,7 @@ export const DISTANCE_KINDS: readonly DistanceKind[] = ['ast', 'upgraded', 'upgr
 export function astDistances(tree: SyntaxTree, tokens: readonly CodeToken[]): Int32Array {
   const m = tokens.length;
   const distances = new Int32Array(m * m);
-  const depth = tokens.map((token) => tree.nodes[token.node].depth);
-  const adjacentLcaDepth = new Int32Array(Math.max(0, m - 1));
-  for (let k = 0; k + 1 < m; k++) adjacentLcaDepth[k] = lcaDepth(tree, tokens[k].node, tokens[k + 1].node);
+  const { depth, adjacentLcaDepth } = astDistanceBasis(tree, tokens);
   for (let i = 0; i < m; i++) {
     let minimum = Number.MAX_SAFE_INTEGER;
     for (let j = i + 1; j < m; j++) {
@@ -28,6 +26,21 @@ export function astDistances(tree: SyntaxTree, tokens: readonly CodeToken[]): In
     }
   }
   return distances;
+}
+
+/**
+ * What {@link astDistances} between `tokens` (source order) follow from, in O(m) numbers: each token's
+ * depth and the depth of the lowest common ancestor of each adjacent pair. Equal bases, equal distances.
+ */
+export function astDistanceBasis(
+  tree: SyntaxTree,
+  tokens: readonly CodeToken[],
+): { depth: Int32Array; adjacentLcaDepth: Int32Array } {
+  const m = tokens.length;
+  const depth = Int32Array.from(tokens, (token) => tree.nodes[token.node].depth);
+  const adjacentLcaDepth = new Int32Array(Math.max(0, m - 1));
+  for (let k = 0; k + 1 < m; k++) adjacentLcaDepth[k] = lcaDepth(tree, tokens[k].node, tokens[k + 1].node);
+  return { depth, adjacentLcaDepth };
 }
 
 export function lcaDepth(tree: SyntaxTree, a: number, b: number): number {

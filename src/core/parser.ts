@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Language, Parser, type Tree, type TreeCursor } from 'web-tree-sitter';
+import { Language, Parser, type Edit, type Point, type Tree, type TreeCursor } from 'web-tree-sitter';
 import { languageSpec, type LanguageSpec } from './languages';
 import { runStepsSliced, Slicer, type Steps } from './slices';
 import { LineIndex } from './text';
@@ -40,13 +40,16 @@ let runtimeReady: Promise<void> | undefined;
 
 /**
  * Parses source files with web-tree-sitter and the grammar wasm files VS Code ships, and copies
- * each tree into a plain `SyntaxTree` so nothing downstream holds wasm memory.
+ * each tree into a plain `SyntaxTree` so nothing downstream holds wasm memory. The parser itself keeps
+ * the last {@link MAX_KEPT_TREES} trees, so that parsing an edited text reuses the unchanged subtrees.
  */
 export class CodeParser {
   private readonly languages = new Map<LanguageId, Promise<Language>>();
   private readonly parser: Parser;
   /** The parse in progress: a paused tree-sitter parse resumes on the next call, so parses take turns. */
   private turn: Promise<unknown> = Promise.resolve();
+  /** The latest trees, newest last, each with the text it parsed: a re-parse after an edit starts from one. */
+  private readonly kept: KeptTree[] = [];
 
   private constructor(private readonly grammarsDir: string) {
     this.parser = new Parser();
@@ -82,29 +85,124 @@ export class CodeParser {
     const spec = languageSpec(language);
     this.parser.setLanguage(await this.language(language));
     const slicer = new Slicer();
-    let tree: Tree | null = null;
-    let paused = false;
-    const progressCallback = () => (paused = slicer.due());
-    try {
-      while (!(tree = this.parser.parse(source, null, { progressCallback }))) {
-        if (!paused) throw new Error(`tree-sitter returned no tree for this ${spec.displayName} source.`);
-        await slicer.yield();
-      }
-    } finally {
-      if (!tree) this.parser.reset();
+    const earlier = this.takeEditedTree(source, language);
+    let tree = await this.parseTree(source, earlier, spec, slicer);
+    if (earlier && tree.rootNode.hasError) {
+      // Error recovery may settle differently when it starts from an old tree: such a file is parsed afresh.
+      tree.delete();
+      tree = await this.parseTree(source, null, spec, slicer);
     }
     try {
       const keepComments = options.keepComments ?? false;
       const copy = copyTree(tree.walk(), source, spec, keepComments, options.tokens ?? 'whole-strings');
       return await runStepsSliced(copy, slicer);
     } finally {
-      tree.delete();
+      this.keepTree({ language, source, tree });
     }
   }
 
+  /** Parses `source`, reusing `earlier` (already edited to match it) when given, which it then deletes. */
+  private async parseTree(source: string, earlier: Tree | null, spec: LanguageSpec, slicer: Slicer): Promise<Tree> {
+    let tree: Tree | null = null;
+    let paused = false;
+    const progressCallback = () => (paused = slicer.due());
+    try {
+      while (!(tree = this.parser.parse(source, earlier, { progressCallback }))) {
+        if (!paused) throw new Error(`tree-sitter returned no tree for this ${spec.displayName} source.`);
+        await slicer.yield();
+      }
+      return tree;
+    } finally {
+      if (!tree) this.parser.reset();
+      earlier?.delete();
+    }
+  }
+
+  /**
+   * The kept tree whose text is closest to `source` (one changed span, found by the common prefix and
+   * suffix), removed from the kept ones and edited to match it; none when no kept tree is close enough
+   * for an incremental parse to pay (or the closest holds syntax errors, see {@link parseNow}).
+   */
+  private takeEditedTree(source: string, language: LanguageId): Tree | null {
+    let best: { at: number; edit: Edit } | undefined;
+    for (const [at, kept] of this.kept.entries()) {
+      if (kept.language !== language) continue;
+      const edit = textEdit(kept.source, source);
+      const changed = edit.oldEndIndex + edit.newEndIndex - 2 * edit.startIndex;
+      if (changed > source.length / 2) continue;
+      if (!best || changed < best.edit.oldEndIndex + best.edit.newEndIndex - 2 * best.edit.startIndex)
+        best = { at, edit };
+    }
+    if (!best) return null;
+    const [{ tree }] = this.kept.splice(best.at, 1);
+    if (tree.rootNode.hasError) {
+      tree.delete();
+      return null;
+    }
+    tree.edit(best.edit);
+    return tree;
+  }
+
+  /** Keeps `entry`'s tree for the next parse of an edited text; the least recently kept ones are deleted. */
+  private keepTree(entry: KeptTree): void {
+    this.kept.push(entry);
+    while (this.kept.length > MAX_KEPT_TREES) this.kept.shift()!.tree.delete();
+  }
+
+  /** How many syntax trees (wasm memory) the parser holds for incremental parsing; at most {@link MAX_KEPT_TREES}. */
+  get keptTrees(): number {
+    return this.kept.length;
+  }
+
   dispose(): void {
+    for (const { tree } of this.kept.splice(0)) tree.delete();
     this.parser.delete();
   }
+}
+
+/** Trees kept for incremental parsing: one per recently analysed document (the editor re-analyses a few). */
+export const MAX_KEPT_TREES = 4;
+
+interface KeptTree {
+  language: LanguageId;
+  source: string;
+  tree: Tree;
+}
+
+/**
+ * The edit that turns `before` into `after` as one replaced span: the common prefix and suffix are kept.
+ * Indices and columns count UTF-16 code units, as web-tree-sitter does for string input; rows count `\n`.
+ */
+export function textEdit(before: string, after: string): Edit {
+  const shorter = Math.min(before.length, after.length);
+  let start = 0;
+  while (start < shorter && before.charCodeAt(start) === after.charCodeAt(start)) start++;
+  let tail = 0;
+  while (
+    tail < shorter - start &&
+    before.charCodeAt(before.length - 1 - tail) === after.charCodeAt(after.length - 1 - tail)
+  )
+    tail++;
+  // Never between the two halves of a surrogate pair: the edit covers whole characters.
+  if (start > 0 && isHighSurrogate(after.charCodeAt(start - 1))) start--;
+  if (tail > 0 && isLowSurrogate(after.charCodeAt(after.length - tail))) tail--;
+  return {
+    startIndex: start,
+    oldEndIndex: before.length - tail,
+    newEndIndex: after.length - tail,
+    startPosition: pointAt(before, start),
+    oldEndPosition: pointAt(before, before.length - tail),
+    newEndPosition: pointAt(after, after.length - tail),
+  };
+}
+
+const isHighSurrogate = (unit: number) => unit >= 0xd800 && unit <= 0xdbff;
+const isLowSurrogate = (unit: number) => unit >= 0xdc00 && unit <= 0xdfff;
+
+function pointAt(text: string, index: number): Point {
+  let row = 0;
+  for (let at = text.indexOf('\n'); at >= 0 && at < index; at = text.indexOf('\n', at + 1)) row++;
+  return { row, column: index - (text.lastIndexOf('\n', index - 1) + 1) };
 }
 
 /** Nodes copied between two points where the copy may pause. */

@@ -45,6 +45,7 @@ import {
 } from './windowScores';
 import {
   AnalyzedWindowRecord,
+  attachedKey,
   attachTensorSource,
   defaultTensorCacheBytes,
   residentTensors,
@@ -335,7 +336,7 @@ export class Analyzer {
     const reusable = new Map<string, AnalyzedWindow[]>();
     for (const window of previous?.windows ?? []) {
       if (tensorSourceOf(window) !== tensorSource) continue;
-      const key = windowKey(window, tensorSource.prefix);
+      const key = attachedKey(window) ?? windowKey(window, tensorSource.prefix);
       reusable.set(key, [...(reusable.get(key) ?? []), window]);
     }
     const causal = info.causal === true;

@@ -1,3 +1,4 @@
+import { astDistanceBasis } from './astDistance';
 import { keptDistances, type ScoreOptions } from './scoreOptions';
 import {
   catDefinition,
@@ -117,7 +118,8 @@ export class ScoreContext {
   catStructure(window: AnalyzedWindow): {
     kept: number[];
     tokensKept: number;
-    distances?: Int32Array;
+    /** Computed on call: a window whose partial is carried over (same signature) never needs them. */
+    distances?: () => Int32Array;
     /** Kept tokens of the window's prefix (decoders): the scored rows start after them. */
     firstRow: number;
     signature: string;
@@ -135,13 +137,23 @@ export class ScoreContext {
     const tokensKept = kept.length - firstRow;
     if (kept.length < 2 || firstRow === kept.length)
       return { kept: [], tokensKept, firstRow: 0, signature: `few:${kept.length}:${firstRow}` };
-    const distances = keptDistances(
-      this.parsed,
-      kept.map((index) => this.tokens[index]),
-      this.options.distance,
-    );
+    const keptTokens = kept.map((index) => this.tokens[index]);
+    let computed: Int32Array | undefined;
+    const distances = () => (computed ??= keptDistances(this.parsed, keptTokens, this.options.distance));
     const local = kept.map((index) => index - window.tokenStart);
-    const signature = fingerprint([local, distances, [firstRow, this.causal ? 1 : 0]]);
+    const rows = [firstRow, this.causal ? 1 : 0];
+    if (this.options.distance === 'ast') {
+      // O(m) numbers that fix the m×m distances, so that a re-analysis checks a window without computing them.
+      const { depth, adjacentLcaDepth } = astDistanceBasis(this.parsed.tree, keptTokens);
+      return {
+        kept: local,
+        tokensKept,
+        distances,
+        firstRow,
+        signature: `ast:${fingerprint([local, depth, adjacentLcaDepth, rows])}`,
+      };
+    }
+    const signature = fingerprint([local, distances(), rows]);
     return { kept: local, tokensKept, distances, firstRow, signature };
   }
 
@@ -230,7 +242,7 @@ export function ensurePartial(
           },
         },
         kept: structure.kept,
-        distances: structure.distances,
+        distances: structure.distances(),
       };
       const accumulator = !snippet
         ? newCatAccumulator(layers, context.heads)

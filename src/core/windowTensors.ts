@@ -162,6 +162,17 @@ const pending = new Map<string, Promise<WindowTensors>>();
  * token (window-local) owns each subword — what its tensors depend on, and nothing else.
  */
 export function windowKey(window: SubwordWindow, prefix: string): string {
+  const known = keysOf.get(window);
+  if (known?.prefix === prefix) return known.key;
+  const key = computeWindowKey(window, prefix);
+  keysOf.set(window, { prefix, key });
+  return key;
+}
+
+/** Windows are not changed once planned; a re-analysis asks for each key several times (plans, claims). */
+const keysOf = new WeakMap<SubwordWindow, { prefix: string; key: string }>();
+
+function computeWindowKey(window: SubwordWindow, prefix: string): string {
   let owners = '';
   for (let s = 0; s < window.tokenOfSubword.length; s++)
     owners += (window.tokenOfSubword[s] < 0 ? -1 : window.tokenOfSubword[s] - window.tokenStart) + ',';
@@ -177,6 +188,11 @@ export function attachTensorSource(window: object, source: TensorSource, key: st
 
 export function tensorSourceOf(window: object): TensorSource | undefined {
   return sources.get(window)?.source;
+}
+
+/** The key `window` was tied to its tensor source under (see {@link attachTensorSource}). */
+export function attachedKey(window: object): string | undefined {
+  return sources.get(window)?.key;
 }
 
 /** The window's tensors if the cache holds them now (no forward pass). */
