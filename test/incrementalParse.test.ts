@@ -15,8 +15,10 @@ const grammarsDir = join(ROOT, 'grammars');
  * an old tree, counted on its own prototypes.
  */
 async function treesDuring(run: () => Promise<void>): Promise<{ live: number; incremental: number }> {
+  /* eslint-disable @typescript-eslint/unbound-method -- put back below, and only ever called with its object */
   const parse = Parser.prototype.parse;
   const remove = Tree.prototype.delete;
+  /* eslint-enable @typescript-eslint/unbound-method */
   let live = 0;
   let incremental = 0;
   Parser.prototype.parse = function (this: Parser, ...args: Parameters<Parser['parse']>) {
