@@ -6,6 +6,7 @@
  * DIR]
  *     [--edit]     also re-analyse (as the editor does: per-layer reports) after a one-line edit in the middle
  *                  window, against one window's forward
+ *     [--edit-repeats N] N such edits one after another: medians, and the re-analysis' stage times
  *     [--ratios N] also (one window) editor analysis ÷ forward, medians of N, and the faithfulness check
  *                  batched ÷ one pass per token on 8 blanked-out tokens
  *     [--compare DIR] also Compare Models against the model in DIR as the editor runs it (both models
@@ -18,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { compareAnalyses } from '../core/compare';
 import { faithfulness } from '../core/metrics/faithfulness';
 import { Analyzer, type ReportName } from '../core/pipeline';
+import type { StageTimings } from '../core/types';
 import { planWindows } from '../core/windows';
 import { windowTensorBytes } from '../core/windowTensors';
 
@@ -102,17 +104,35 @@ async function main(): Promise<void> {
     };
     if (args.includes('--edit')) {
       // A one-line edit inside the middle window: one identifier renamed where it occurs.
-      const middle = result.windows[Math.floor(result.windows.length / 2)];
-      let at = Math.floor((middle.tokenStart + middle.tokenEnd) / 2);
-      while (result.tokens[at].type !== 'identifier') at++;
-      const token = result.tokens[at];
-      const edited = text.slice(0, token.endIndex) + '_edited' + text.slice(token.endIndex);
-      const mark = performance.now();
-      const again = await analyzer.reanalyze(result, edited, { reports: ['catLayers', 'dataFlowLayers'] });
-      extra.reanalysisMs = performance.now() - mark;
-      extra.reanalysisRuns = again.windowRuns;
-      extra.oneForwardMs = await forwardOf(largest.ids);
+      const editOf = (previous: typeof result) => {
+        const middle = previous.windows[Math.floor(previous.windows.length / 2)];
+        let at = Math.floor((middle.tokenStart + middle.tokenEnd) / 2);
+        while (previous.tokens[at].type !== 'identifier') at++;
+        const { endIndex } = previous.tokens[at];
+        return previous.source.text.slice(0, endIndex) + '_edited' + previous.source.text.slice(endIndex);
+      };
+      // --edit-repeats N: N edits one after another (each on the last result), medians against a forward each.
+      const repeats = Math.max(1, Number(option('--edit-repeats') ?? 1) || 1);
+      const runs: Array<{ ms: number; forwardMs: number; timings: StageTimings }> = [];
+      let last = result;
+      for (let repeat = 0; repeat < repeats; repeat++) {
+        const edited = editOf(last);
+        const mark = performance.now();
+        last = await analyzer.reanalyze(last, edited, { reports: ['catLayers', 'dataFlowLayers'] });
+        runs.push({ ms: performance.now() - mark, forwardMs: await forwardOf(largest.ids), timings: last.timings });
+      }
+      const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+      extra.reanalysisMs = median(runs.map((run) => run.ms));
+      extra.reanalysisRuns = last.windowRuns;
+      extra.oneForwardMs = median(runs.map((run) => run.forwardMs));
       extra.forwardSubwords = largest.ids.length;
+      if (repeats > 1)
+        extra.reanalysisStagesMs = Object.fromEntries(
+          (['parseMs', 'tokenizeMs', 'forwardMs', 'alignMs', 'metricsMs'] as const).map((stage) => [
+            stage,
+            median(runs.map((run) => run.timings[stage])),
+          ]),
+        );
     }
     const compareWith = option('--compare');
     if (compareWith) extra.compare = await secondComparison(analyzer, resolve(compareWith), grammarsDir, text);
