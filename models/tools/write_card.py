@@ -62,6 +62,14 @@ def targets(structure, heldout):
     return rows
 
 
+def phase_text(phase, following, training):
+    last_step = following['from_step'] - 1 if following else training.get('steps')
+    budget = phase.get('budget_cpu_minutes')
+    schedule = f", schedule over {budget:g} CPU minutes" if budget else ''
+    return (f"steps {phase['from_step']}–{last_step} (from {phase.get('from_cpu_minutes', 0):.1f} CPU min) "
+            f"`{phase['recipe']}`{schedule}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('export')
@@ -109,6 +117,16 @@ def main():
             f"{training.get('loss_positions', 'all positions')}; {'packed sequences' if training.get('packed') else 'one file per sequence'} "
             f"(a cycle of {shape_text} subwords); {training.get('optimizer', '')}; dropout {training.get('dropout_in_training', 0.1)} while training.",
         ]
+        phases = training.get('phases') or []
+        if len(phases) > 1:
+            lines.append('- Phases (a phase is one recipe on one learning-rate schedule; resuming under a new budget or recipe starts one): '
+                         + '; '.join(phase_text(phase, phases[index + 1] if index + 1 < len(phases) else None, training)
+                                     for index, phase in enumerate(phases)) + '.')
+        if training.get('bracket_mask_rate'):
+            lines.append(f"- Words that contain a bracket are masked at {int(100 * training['bracket_mask_rate'])} % instead of "
+                         f"{int(100 * training.get('mask_rate', 0.15))} % in the `packed-wwm-brackets` phase: predicting a masked bracket "
+                         'needs its partner, so more of the loss rests on that lookup. The attention is never a training target, and '
+                         'the held-out evaluation below uses the plain masks.')
     else:
         lines += [
             f"- Steps: {training.get('steps')}, subword tokens seen: {training.get('tokens_seen'):,}, wall time: {training.get('minutes', 0):.1f} minutes on 2 threads.",
