@@ -149,6 +149,10 @@ def main():
     ]
     if long:
         lines.append(f"| this checkpoint, sequences of 512 (positions up to 512) | {long['loss']:.3f} | {long['accuracy']:.3f} |")
+    leaves = heldout.get('leaf_text', {})
+    if leaves:
+        lines.append(f"| this checkpoint, the held-out files as analyses feed it (code tokens joined by spaces; unigram "
+                     f"{leaves['unigram_accuracy']:.3f}) | {leaves['loss']:.3f} | {leaves['accuracy']:.3f} |")
     if words:
         lines.append(f"| this checkpoint, whole-word masks (unigram {words['unigram_accuracy']:.3f}) | {words['loss']:.3f} | {words['accuracy']:.3f} |")
     lines += ['', f"Masked tokens evaluated: {heldout.get('masked_tokens')}."]
