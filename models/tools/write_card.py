@@ -48,10 +48,13 @@ def targets(structure, heldout):
         rows.append((f'matching-bracket heads, one per direction, accuracy ≥ 0.3 each ({where})',
                      f'closing → opening {to_opener_text}; opening → closing {to_closer_text}',
                      to_opener >= 0.3 and to_closer >= 0.3))
-    differences = [entry['cat'] - entry['catBaseline'] for entry in measured['perLayer']]
-    above = sum(difference >= 0.02 for difference in differences)
-    rows.append((f'CAT-score ≥ shuffled baseline + 0.02 in 3 of {len(differences)} layers ({where})',
-                 f"{above} layers ({', '.join(f'{d:+.3f}' for d in differences)})", above >= 3))
+    for key, name in (('cat', 'CAT-score'), ('catReference', 'CAT-score with the CAT-probing reference preset')):
+        if key not in measured['perLayer'][0]:
+            continue
+        differences = [entry[key] - entry[f'{key}Baseline'] for entry in measured['perLayer']]
+        above = sum(difference >= 0.02 for difference in differences)
+        rows.append((f'{name} ≥ shuffled baseline + 0.02 in 3 of {len(differences)} layers ({where})',
+                     f"{above} layers ({', '.join(f'{d:+.3f}' for d in differences)})", above >= 3))
     # Shares are about 0.01, so a bare "above" would count rounding noise: ask for 10 % above the baseline.
     ratios = [entry['dataFlow'] / entry['dataFlowBaseline'] for entry in measured['perLayer']]
     rows.append((f'DFG share ≥ 1.1 × its baseline in a layer ({where})',
