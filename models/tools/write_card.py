@@ -66,10 +66,11 @@ def targets(structure, heldout):
 
 
 def phase_text(phase, following, training):
-    last_step = following['from_step'] - 1 if following else training.get('steps')
+    # from_step is the state a phase resumed from: its first step is the next one.
+    last_step = following['from_step'] if following else training.get('steps')
     budget = phase.get('budget_cpu_minutes')
     schedule = f", schedule over {budget:g} CPU minutes" if budget else ''
-    return (f"steps {phase['from_step']}–{last_step} (from {phase.get('from_cpu_minutes', 0):.1f} CPU min) "
+    return (f"steps {phase['from_step'] + 1}–{last_step} (from {phase.get('from_cpu_minutes', 0):.1f} CPU min) "
             f"`{phase['recipe']}`{schedule}")
 
 
@@ -125,6 +126,10 @@ def main():
             lines.append('- Phases (a phase is one recipe on one learning-rate schedule; resuming under a new budget or recipe starts one): '
                          + '; '.join(phase_text(phase, phases[index + 1] if index + 1 < len(phases) else None, training)
                                      for index, phase in enumerate(phases)) + '.')
+        if training.get('leaf_text'):
+            lines.append('- In the `packed-wwm-mixed` phase every other batch is cut from the training files as the CLI and the editor '
+                         'feed an encoder: code tokens joined by one space, comments dropped (`models/tools/leaf_text.cjs`), so that the '
+                         'attention the product reads is the attention of text the model was trained on.')
         if training.get('bracket_mask_rate'):
             lines.append(f"- Words that contain a bracket are masked at {int(100 * training['bracket_mask_rate'])} % instead of "
                          f"{int(100 * training.get('mask_rate', 0.15))} % in the `packed-wwm-brackets` phase: predicting a masked bracket "
