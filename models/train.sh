@@ -11,13 +11,15 @@
 #   CPU_MINUTES  training budget in CPU minutes of the training process, summed over resumed
 #                stretches (default 600); the learning-rate schedule runs over this budget, so
 #                resume with the same number.
+#   --switch-recipe  resume a state of another recipe under --recipe (a new phase; see train.py).
 #   --threads N  torch CPU threads (default 1: the most training per CPU second on a shared machine).
 #   --export-only  no training: export the current state (final = latest, early = the snapshot at
 #                about a tenth of its CPU time), measure it and write the cards.
 #   --out-root DIR  write the two model folders under DIR instead of models/ (the test fixtures
 #                are then written under DIR too, and test/fixtures is left alone).
 # Needs Debian's python3-torch, python3-onnx, python3-regex, libopenblas0-pthread, the source
-# packages listed in models/tools/corpus.py, and `npm run build` for the structure measurements.
+# packages listed in models/tools/corpus.py, and `npm run pretest` (the build for the structure
+# measurements, out/ for models/tools/leaf_text.cjs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=
@@ -31,6 +33,7 @@ while [ $# -gt 0 ]; do
     --decoder) decoder=1 ;;
     --out-root) out_root="$2"; shift ;;
     --recipe|--device|--threads|--lr) train_args+=("$1" "$2"); shift ;;
+    --switch-recipe) train_args+=("$1") ;;
     [0-9]*) minutes="$1" ;;
     *) echo "unknown argument: $1 (see the usage at the top of models/train.sh)" >&2; exit 2 ;;
   esac
@@ -42,6 +45,13 @@ run="$work/run"
 if [ ! -s "$work/corpus/train.jsonl" ]; then
   $py models/tools/corpus.py "$work/corpus"
 fi
+# The files as the product feeds an encoder (code tokens joined by spaces), for the packed-wwm-mixed
+# recipe and the held-out evaluation on that text. Needs out/ (`npm run pretest`).
+for split in train heldout; do
+  if [ ! -s "$work/corpus/$split-leaves.jsonl" ]; then
+    node models/tools/leaf_text.cjs "$work/corpus/$split.jsonl" "$work/corpus/$split-leaves.jsonl"
+  fi
+done
 # The tokenizer is the bundled one, not retrained: the tokenizer fixtures and every exported
 # model share it. (models/tools/bpe.py CORPUS OUT trains a new one if ever needed.)
 if [ ! -s "$work/tokenizer/merges.txt" ]; then

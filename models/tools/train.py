@@ -20,6 +20,17 @@ Recipes (`--recipe`):
   position the product uses stays trained), AdamW lr 1e-3 (weight decay on matrices only), warm-up
   2 % of the budget, linear decay to 0 at its end, no dropout while training.
 - packed: packed-wwm with independent subword masking, to measure what whole-word masking buys.
+- packed-wwm-mixed: packed-wwm, but every other step's batch is cut from the files as the product
+  feeds an encoder: code tokens (tree-sitter leaves, string literals whole, no comments) joined by one
+  space (models/tools/leaf_text.cjs). A model trained on raw files only meets, in every analysis, a
+  text it never saw (no newlines or indentation, a space before every bracket), and its heads are
+  weaker there; this recipe trains on both. The held-out evaluation adds the same text.
+- packed-wwm-brackets: packed-wwm, but a word that contains a bracket (`(`, `)`, `[`, `]`, `{`, `}`,
+  alone or merged into a subword such as `);` or `("`) is chosen at 40 % instead of 15 %. The type of
+  a masked closing bracket is given by its unmatched opening bracket, and a masked opening one by
+  its closer, so this puts more of the loss on exactly the lookup a matching-bracket head makes.
+  The attention itself is never a training target. Used as a second phase from a packed-wwm state
+  (`--switch-recipe`); the held-out evaluation keeps the plain 15 % masks, so it stays comparable.
 
 Whole-word masking. A "word" is a maximal run of subwords in which each subword continues the
 previous one: a subword continues its predecessor when it does not begin with a byte-level space
@@ -37,7 +48,8 @@ Every epoch (per length) starts the cut at a new offset and visits the chunks in
 State. Every --checkpoint-minutes (wall) RUN_DIR/state.pt is written atomically (temporary file,
 then rename): model, optimizer, step, tokens seen, CPU seconds used, data position per sequence
 length (epoch, index), and the Python, torch and masking RNG states. A run that finds state.pt
-resumes from it; the learning-rate schedule is a function of the CPU time used, so it continues
+resumes from it (with --switch-recipe, under another recipe from then on: the state records each
+phase's recipe and first step); the learning-rate schedule is a function of the CPU time used, so it continues
 where it was. Model-only snapshots are kept at roughly geometric CPU times (RUN_DIR/snapshots) so
 that an "early" checkpoint at about a tenth of any later point exists.
 
@@ -64,6 +76,7 @@ from roberta import DEFAULT_CONFIG, Config, RobertaForMaskedLM  # noqa: E402
 
 BOS, PAD, EOS, UNK, MASK = 0, 1, 2, 3, 4
 MASK_RATE = 0.15
+BRACKET_CHARACTERS = set('()[]{}')
 RECIPES = {
     'baseline': {'shapes': [(16, 256)] * 7 + [(8, 512)], 'whole_words': False, 'masked_only': False, 'packed': False,
                  'lr': 6e-4, 'warmup': 0.05, 'dropout': 0.1, 'decay_matrices_only': False},
@@ -72,6 +85,10 @@ RECIPES = {
     'packed-wwm': {'shapes': [(32, 128)] * 6 + [(16, 256), (8, 512)], 'whole_words': True, 'masked_only': True,
                    'packed': True, 'lr': 1e-3, 'warmup': 0.02, 'dropout': 0.0, 'decay_matrices_only': True},
 }
+RECIPES['packed-wwm-brackets'] = {**RECIPES['packed-wwm'], 'bracket_mask_rate': 0.4}
+RECIPES['packed-wwm-mixed'] = {**RECIPES['packed-wwm'], 'leaf_text': True}
+LEAF_TEXT_HELP = ('needs CORPUS/train-leaves.jsonl and heldout-leaves.jsonl: '
+                  'node models/tools/leaf_text.cjs CORPUS/train.jsonl CORPUS/train-leaves.jsonl (and the same for heldout)')
 WORD_CHARACTERS = set('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_')
 
 
@@ -181,8 +198,18 @@ def word_boundary_tables(vocab):
     return starts, ends
 
 
-def choose_positions(batch, generator, whole_words, tables):
-    """Boolean [batch, seq] of the positions to predict, and a per-position 'action' draw in [0, 1)."""
+def bracket_table(vocab):
+    """Per subword id: does its text contain a bracket character."""
+    table = torch.zeros(max(vocab.values()) + 1, dtype=torch.bool)
+    for token, index in vocab.items():
+        table[index] = index > MASK and any(character in BRACKET_CHARACTERS for character in token)
+    return table
+
+
+def choose_positions(batch, generator, whole_words, tables, bracket_rate=None, brackets=None):
+    """Boolean [batch, seq] of the positions to predict, and a per-position 'action' draw in [0, 1).
+
+    With bracket_rate (whole words only), a word with a bracket subword is chosen at that rate."""
     maskable = batch > MASK
     if not whole_words:
         chosen = (torch.rand(batch.shape, generator=generator) < MASK_RATE) & maskable
@@ -192,13 +219,18 @@ def choose_positions(batch, generator, whole_words, tables):
     continues[:, 1:] = ends[batch[:, :-1]] & starts[batch[:, 1:]] & maskable[:, :-1] & maskable[:, 1:]
     word_index = torch.cumsum((~continues).long().flatten(), 0).view(batch.shape) - 1
     words = int(word_index.max()) + 1
-    chosen_words = torch.rand(words, generator=generator) < MASK_RATE
+    rate = torch.full((words,), MASK_RATE)
+    if bracket_rate is not None:
+        has_bracket = torch.zeros(words, dtype=torch.bool)
+        has_bracket[word_index.flatten()[brackets[batch].flatten()]] = True
+        rate[has_bracket] = bracket_rate
+    chosen_words = torch.rand(words, generator=generator) < rate
     word_action = torch.rand(words, generator=generator)
     return chosen_words[word_index] & maskable, word_action[word_index]
 
 
-def mask_tokens(batch, vocab_size, generator, whole_words=False, tables=None):
-    chosen, action = choose_positions(batch, generator, whole_words, tables)
+def mask_tokens(batch, vocab_size, generator, whole_words=False, tables=None, bracket_rate=None, brackets=None):
+    chosen, action = choose_positions(batch, generator, whole_words, tables, bracket_rate, brackets)
     labels = batch.clone()
     labels[~chosen] = -100
     inputs = batch.clone()
@@ -309,6 +341,8 @@ def main():
     parser.add_argument('--cpu-minutes', type=float, default=600.0,
                         help='training budget in CPU minutes of this process, over all resumed stretches')
     parser.add_argument('--recipe', default='packed-wwm', choices=sorted(RECIPES))
+    parser.add_argument('--switch-recipe', action='store_true',
+                        help='resume a state saved under another recipe and go on under --recipe (a new phase)')
     parser.add_argument('--lr', type=float, help="peak learning rate (default: the recipe's)")
     parser.add_argument('--early-fraction', type=float, default=0.1)
     parser.add_argument('--layers', type=int, default=4)
@@ -333,10 +367,12 @@ def main():
     state_path = os.path.join(args.run, 'state.pt')
     saved = torch.load(state_path, map_location='cpu') if os.path.exists(state_path) else None
     if saved:
-        if saved['recipe'] != args.recipe:
-            sys.exit(f"{args.run} holds a run of recipe {saved['recipe']}; pass --recipe {saved['recipe']} or use another run folder.")
+        if saved['recipe'] != args.recipe and not args.switch_recipe:
+            sys.exit(f"{args.run} holds a run of recipe {saved['recipe']}; pass --recipe {saved['recipe']}, "
+                     f"or --switch-recipe to go on under {args.recipe}, or use another run folder.")
         print(f"resuming from {state_path}: step {saved['step']}, {saved['cpu_seconds'] / 60:.1f} CPU minutes", flush=True)
-        budget_minutes = args.cpu_minutes
+        # --export-only reports the budget the state was trained under, whatever --cpu-minutes says.
+        budget_minutes = saved.get('budget_cpu_minutes', args.cpu_minutes) if args.export_only else args.cpu_minutes
     elif args.export_only:
         sys.exit(f'{state_path} does not exist: there is no run to export. Train first (models/train.sh).')
     recipe = dict(RECIPES[args.recipe])
@@ -353,8 +389,27 @@ def main():
     print(f'corpus ready in {time.time() - started:.0f}s', flush=True)
     heldout = document_chunks(heldout_streams, 256)[:args.heldout_sequences]
     heldout_long = document_chunks(heldout_streams, 512)[:args.heldout_sequences // 4]
+    leaf_paths = [os.path.join(args.corpus, name) for name in ('train-leaves.jsonl', 'heldout-leaves.jsonl')]
+    if recipe.get('leaf_text') and not all(os.path.exists(path) for path in leaf_paths):
+        sys.exit(f'recipe {args.recipe} {LEAF_TEXT_HELP}')
+    leaf_streams = encode_corpus(leaf_paths[0], tokenizer, cache_dir, args.tokenizer) if recipe.get('leaf_text') else None
+    heldout_leaves = (document_chunks(encode_corpus(leaf_paths[1], tokenizer, cache_dir, args.tokenizer), 256)[:args.heldout_sequences]
+                      if os.path.exists(leaf_paths[1]) else None)
     vocab_size = len(tokenizer.vocab)
     tables = word_boundary_tables(tokenizer.vocab)
+    brackets = bracket_table(tokenizer.vocab)
+    # A phase is a stretch of one recipe and one budget (the learning-rate schedule is a function of the budget).
+    if saved:
+        phases = saved.get('phases') or [{'recipe': saved['recipe'], 'from_step': 0, 'from_cpu_minutes': 0.0}]
+        phases[0].setdefault('budget_cpu_minutes', saved.get('budget_cpu_minutes', args.cpu_minutes))
+        last = phases[-1]
+        changed = last['recipe'] != args.recipe or last.get('budget_cpu_minutes', phases[0]['budget_cpu_minutes']) != args.cpu_minutes
+        if changed and not args.export_only:
+            phases.append({'recipe': args.recipe, 'budget_cpu_minutes': args.cpu_minutes, 'from_step': saved['step'],
+                           'from_cpu_minutes': saved['cpu_seconds'] / 60})
+            print(f"new phase at step {saved['step']}: recipe {args.recipe}, budget {args.cpu_minutes:g} CPU minutes", flush=True)
+    else:
+        phases = [{'recipe': args.recipe, 'budget_cpu_minutes': args.cpu_minutes, 'from_step': 0, 'from_cpu_minutes': 0.0}]
     counts = torch.zeros(vocab_size)
     for _language, ids in train_streams:
         counts += torch.bincount(torch.tensor(ids), minlength=vocab_size).float()
@@ -375,7 +430,10 @@ def main():
     optimizer = torch.optim.AdamW(parameter_groups(model, 0.01, recipe['decay_matrices_only']), lr=recipe['lr'],
                                   betas=(0.9, 0.98), eps=1e-6)
     generator = torch.Generator().manual_seed(11)
-    samplers = {length: Sampler(train_streams, length, recipe['packed'], seed=5) for length in {l for _b, l in recipe['shapes']}}
+    lengths = {length for _batch, length in recipe['shapes']}
+    samplers = {str(length): Sampler(train_streams, length, recipe['packed'], seed=5) for length in lengths}
+    if leaf_streams:
+        samplers.update({f'leaves-{length}': Sampler(leaf_streams, length, recipe['packed'], seed=6) for length in lengths})
     step = tokens_seen = 0
     cpu_seconds = 0.0
     snapshots = []
@@ -384,7 +442,8 @@ def main():
         model.load_state_dict(saved['model'])
         optimizer.load_state_dict(saved['optimizer'])
         for length, position in saved['data'].items():
-            samplers[int(length)].restore(position)
+            if length in samplers:
+                samplers[length].restore(position)
         restore_rng(saved['rng'], generator, args.device)
         step, tokens_seen, cpu_seconds = saved['step'], saved['tokens_seen'], saved['cpu_seconds']
         snapshots, next_mark = saved['snapshots'], saved['next_snapshot_minutes']
@@ -409,9 +468,9 @@ def main():
         atomic_save({'recipe': args.recipe, 'recipe_settings': recipe, 'model': model.state_dict(),
                      'optimizer': optimizer.state_dict(), 'step': step, 'tokens_seen': tokens_seen,
                      'cpu_seconds': cpu_seconds, 'budget_cpu_minutes': budget_minutes,
-                     'data': {str(length): sampler.position() for length, sampler in samplers.items()},
+                     'data': {key: sampler.position() for key, sampler in samplers.items()},
                      'rng': rng_state(generator, args.device), 'snapshots': snapshots,
-                     'next_snapshot_minutes': next_mark, 'wall_seconds': wall_seconds}, state_path)
+                     'next_snapshot_minutes': next_mark, 'wall_seconds': wall_seconds, 'phases': phases}, state_path)
 
     wall_seconds = saved.get('wall_seconds', 0.0) if saved else 0.0
     if not args.export_only:
@@ -426,8 +485,12 @@ def main():
             for group in optimizer.param_groups:
                 group['lr'] = lr
             batch_size, length = shapes[step % len(shapes)]
-            batch = samplers[length].take(batch_size)
-            inputs, labels = mask_tokens(batch, vocab_size, generator, recipe['whole_words'], tables)
+            # The mixed recipe takes every other step from the leaf text; the shape cycle has an even
+            # length, so both texts meet every shape.
+            source = f'leaves-{length}' if leaf_streams and step % 2 else str(length)
+            batch = samplers[source].take(batch_size)
+            inputs, labels = mask_tokens(batch, vocab_size, generator, recipe['whole_words'], tables,
+                                         recipe.get('bracket_mask_rate'), brackets)
             inputs, labels = inputs.to(args.device), labels.to(args.device)
             attention_mask = batch.ne(PAD).long().to(args.device)
             if masked_only:
@@ -462,7 +525,8 @@ def main():
                 last_save = time.time()
         loss_log.close()
     export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_seconds, recipe, budget_minutes,
-           corpus_summary, train_tokens, heldout, heldout_long, vocab_size, unigram_log_probs, most_frequent, tables)
+           corpus_summary, train_tokens, heldout, heldout_long, vocab_size, unigram_log_probs, most_frequent, tables,
+           phases, heldout_leaves)
 
 
 def evaluate_folder(args):
@@ -488,7 +552,8 @@ def evaluate_folder(args):
 
 
 def export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_seconds, recipe, budget_minutes,
-           corpus_summary, train_tokens, heldout, heldout_long, vocab_size, unigram_log_probs, most_frequent, tables):
+           corpus_summary, train_tokens, heldout, heldout_long, vocab_size, unigram_log_probs, most_frequent, tables,
+           phases, heldout_leaves):
     """final/ = the current model, early/ = the snapshot nearest a tenth of its CPU time; both evaluated."""
     shapes = recipe['shapes']
     base = {'recipe': args.recipe, 'corpus': corpus_summary, 'train_tokens': train_tokens,
@@ -498,6 +563,7 @@ def export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_
             'loss_positions': 'the masked positions only' if recipe['masked_only'] else 'every position (loss ignored where not masked)',
             'packed': recipe['packed'], 'dropout_in_training': recipe['dropout'],
             'optimizer': f"AdamW lr {recipe['lr']:g}, warm-up {recipe['warmup'] * 100:g} % of the budget, linear decay to 0",
+            'phases': phases, 'bracket_mask_rate': recipe.get('bracket_mask_rate'), 'leaf_text': bool(recipe.get('leaf_text')),
             'budget_cpu_minutes': budget_minutes, 'threads': args.threads, 'device': args.device,
             'torch': torch.__version__}
     evaluations = {}
@@ -507,6 +573,8 @@ def export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_
         return {
             **evaluate(net, heldout, vocab_size, unigram_log_probs, most_frequent, args.device),
             'length_512': evaluate(net, heldout_long, vocab_size, unigram_log_probs, most_frequent, args.device),
+            **({'leaf_text': evaluate(net, heldout_leaves, vocab_size, unigram_log_probs, most_frequent, args.device)}
+               if heldout_leaves else {}),
             'whole_words': evaluate(net, heldout, vocab_size, unigram_log_probs, most_frequent, args.device, True, tables),
         }
 

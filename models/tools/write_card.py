@@ -48,10 +48,13 @@ def targets(structure, heldout):
         rows.append((f'matching-bracket heads, one per direction, accuracy ≥ 0.3 each ({where})',
                      f'closing → opening {to_opener_text}; opening → closing {to_closer_text}',
                      to_opener >= 0.3 and to_closer >= 0.3))
-    differences = [entry['cat'] - entry['catBaseline'] for entry in measured['perLayer']]
-    above = sum(difference >= 0.02 for difference in differences)
-    rows.append((f'CAT-score ≥ shuffled baseline + 0.02 in 3 of {len(differences)} layers ({where})',
-                 f"{above} layers ({', '.join(f'{d:+.3f}' for d in differences)})", above >= 3))
+    for key, name in (('cat', 'CAT-score'), ('catReference', 'CAT-score with the CAT-probing reference preset')):
+        if key not in measured['perLayer'][0]:
+            continue
+        differences = [entry[key] - entry[f'{key}Baseline'] for entry in measured['perLayer']]
+        above = sum(difference >= 0.02 for difference in differences)
+        rows.append((f'{name} ≥ shuffled baseline + 0.02 in 3 of {len(differences)} layers ({where})',
+                     f"{above} layers ({', '.join(f'{d:+.3f}' for d in differences)})", above >= 3))
     # Shares are about 0.01, so a bare "above" would count rounding noise: ask for 10 % above the baseline.
     ratios = [entry['dataFlow'] / entry['dataFlowBaseline'] for entry in measured['perLayer']]
     rows.append((f'DFG share ≥ 1.1 × its baseline in a layer ({where})',
@@ -60,6 +63,15 @@ def targets(structure, heldout):
     rows.append(('held-out MLM accuracy ≥ 30 %', f'{100 * accuracy:.1f} % (unigram {100 * heldout.get("unigram_accuracy", NAN):.1f} %)',
                  accuracy >= 0.3))
     return rows
+
+
+def phase_text(phase, following, training):
+    # from_step is the state a phase resumed from: its first step is the next one.
+    last_step = following['from_step'] if following else training.get('steps')
+    budget = phase.get('budget_cpu_minutes')
+    schedule = f", schedule over {budget:g} CPU minutes" if budget else ''
+    return (f"steps {phase['from_step'] + 1}–{last_step} (from {phase.get('from_cpu_minutes', 0):.1f} CPU min) "
+            f"`{phase['recipe']}`{schedule}")
 
 
 def main():
@@ -109,6 +121,20 @@ def main():
             f"{training.get('loss_positions', 'all positions')}; {'packed sequences' if training.get('packed') else 'one file per sequence'} "
             f"(a cycle of {shape_text} subwords); {training.get('optimizer', '')}; dropout {training.get('dropout_in_training', 0.1)} while training.",
         ]
+        phases = training.get('phases') or []
+        if len(phases) > 1:
+            lines.append('- Phases (a phase is one recipe on one learning-rate schedule; resuming under a new budget or recipe starts one): '
+                         + '; '.join(phase_text(phase, phases[index + 1] if index + 1 < len(phases) else None, training)
+                                     for index, phase in enumerate(phases)) + '.')
+        if training.get('leaf_text'):
+            lines.append('- In the `packed-wwm-mixed` phase every other batch is cut from the training files as the CLI and the editor '
+                         'feed an encoder: code tokens joined by one space, comments dropped (`models/tools/leaf_text.cjs`), so that the '
+                         'attention the product reads is the attention of text the model was trained on.')
+        if training.get('bracket_mask_rate'):
+            lines.append(f"- Words that contain a bracket are masked at {int(100 * training['bracket_mask_rate'])} % instead of "
+                         f"{int(100 * training.get('mask_rate', 0.15))} % in the `packed-wwm-brackets` phase: predicting a masked bracket "
+                         'needs its partner, so more of the loss rests on that lookup. The attention is never a training target, and '
+                         'the held-out evaluation below uses the plain masks.')
     else:
         lines += [
             f"- Steps: {training.get('steps')}, subword tokens seen: {training.get('tokens_seen'):,}, wall time: {training.get('minutes', 0):.1f} minutes on 2 threads.",
@@ -131,6 +157,10 @@ def main():
     ]
     if long:
         lines.append(f"| this checkpoint, sequences of 512 (positions up to 512) | {long['loss']:.3f} | {long['accuracy']:.3f} |")
+    leaves = heldout.get('leaf_text', {})
+    if leaves:
+        lines.append(f"| this checkpoint, the held-out files as analyses feed it (code tokens joined by spaces; unigram "
+                     f"{leaves['unigram_accuracy']:.3f}) | {leaves['loss']:.3f} | {leaves['accuracy']:.3f} |")
     if words:
         lines.append(f"| this checkpoint, whole-word masks (unigram {words['unigram_accuracy']:.3f}) | {words['loss']:.3f} | {words['accuracy']:.3f} |")
     lines += ['', f"Masked tokens evaluated: {heldout.get('masked_tokens')}."]
