@@ -86,11 +86,13 @@ export class CodeParser {
     this.parser.setLanguage(await this.language(language));
     const slicer = new Slicer();
     const earlier = this.takeEditedTree(source, language);
-    let tree = await this.parseTree(source, earlier, spec, slicer);
-    if (earlier && tree.rootNode.hasError) {
-      // Error recovery may settle differently when it starts from an old tree: such a file is parsed afresh.
+    const first = await this.parseTree(source, earlier, spec, slicer);
+    let tree = first.tree;
+    if ((earlier || first.paused) && tree.rootNode.hasError) {
+      // Error recovery may settle differently when the parse starts from an old tree or was paused and
+      // resumed: such a file is parsed afresh in one go, so that its tree never depends on timing.
       tree.delete();
-      tree = await this.parseTree(source, null, spec, slicer);
+      ({ tree } = await this.parseTree(source, null, spec, null));
     }
     try {
       const keepComments = options.keepComments ?? false;
@@ -101,17 +103,27 @@ export class CodeParser {
     }
   }
 
-  /** Parses `source`, reusing `earlier` (already edited to match it) when given, which it then deletes. */
-  private async parseTree(source: string, earlier: Tree | null, spec: LanguageSpec, slicer: Slicer): Promise<Tree> {
+  /**
+   * Parses `source`, reusing `earlier` (already edited to match it) when given, which it then deletes;
+   * pauses for the event loop when `slicer` says so (never without one), and tells whether it did.
+   */
+  private async parseTree(
+    source: string,
+    earlier: Tree | null,
+    spec: LanguageSpec,
+    slicer: Slicer | null,
+  ): Promise<{ tree: Tree; paused: boolean }> {
     let tree: Tree | null = null;
+    let pausing = false;
     let paused = false;
-    const progressCallback = () => (paused = slicer.due());
+    const progressCallback = () => (pausing = slicer?.due() ?? false);
     try {
       while (!(tree = this.parser.parse(source, earlier, { progressCallback }))) {
-        if (!paused) throw new Error(`tree-sitter returned no tree for this ${spec.displayName} source.`);
+        if (!pausing || !slicer) throw new Error(`tree-sitter returned no tree for this ${spec.displayName} source.`);
+        paused = true;
         await slicer.yield();
       }
-      return tree;
+      return { tree, paused };
     } finally {
       if (!tree) this.parser.reset();
       earlier?.delete();
