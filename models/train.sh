@@ -12,6 +12,9 @@
 #                stretches (default 600); the learning-rate schedule runs over this budget, so
 #                resume with the same number.
 #   --switch-recipe  resume a state of another recipe under --recipe (a new phase; see train.py).
+#   --init-from DIR [--init-early-from DIR]  a new run (no state.pt yet) from the weights of an exported
+#                model folder, e.g. models/code-attention-mini (a warm start: see train.py), keeping DIR's
+#                counters, phases and loss curve; --lr sets the new phase's peak learning rate.
 #   --threads N  torch CPU threads (default 1: the most training per CPU second on a shared machine).
 #   --export-only  no training: export the current state (final = latest, early = the snapshot at
 #                about a tenth of its CPU time), measure it and write the cards.
@@ -32,7 +35,7 @@ while [ $# -gt 0 ]; do
     --export-only) export_only=1 ;;
     --decoder) decoder=1 ;;
     --out-root) out_root="$2"; shift ;;
-    --recipe|--device|--threads|--lr) train_args+=("$1" "$2"); shift ;;
+    --recipe|--device|--threads|--lr|--init-from|--init-early-from|--head-steps|--ramp-steps) train_args+=("$1" "$2"); shift ;;
     --switch-recipe) train_args+=("$1") ;;
     [0-9]*) minutes="$1" ;;
     *) echo "unknown argument: $1 (see the usage at the top of models/train.sh)" >&2; exit 2 ;;
@@ -85,9 +88,11 @@ if [ "$tokenizer_changed" = 1 ] || [ "$out_root" != models ]; then
 fi
 # --until-step: with --export-only the trainer may still be running and logging past the exported state.
 final_steps=$($py -c "import json; print(json.load(open('$run/final/training.json'))['steps'])")
-$py models/tools/loss_curve.py "$run/loss.csv" "$final/loss.csv" --until-step "$final_steps" > "$work/loss-final.md"
+before=()
+if [ -s "$run/loss-before.csv" ]; then before=(--before "$run/loss-before.csv"); fi
+$py models/tools/loss_curve.py "$run/loss.csv" "$final/loss.csv" --until-step "$final_steps" "${before[@]}" > "$work/loss-final.md"
 early_steps=$($py -c "import json; print(json.load(open('$run/early/training.json'))['steps'])")
-$py models/tools/loss_curve.py "$run/loss.csv" "$work/loss-early.csv" --until-step "$early_steps" > "$work/loss-early.md"
+$py models/tools/loss_curve.py "$run/loss.csv" "$work/loss-early.csv" --until-step "$early_steps" "${before[@]}" > "$work/loss-early.md"
 # Model cards: attention structure through the CLI (needs `npm run build`) over examples/ and the
 # held-out corpus files, forward times.
 $py models/tools/heldout_snippets.py "$work/corpus/heldout.jsonl" "$work/heldout-snippets"

@@ -10,8 +10,10 @@ Packages (all installed with apt-get; licences as their Debian copyright files s
   javascript node-* packages, e.g. node-lodash, node-typescript (/usr/share/nodejs)  mostly MIT
   typescript declaration files shipped by node-* packages (/usr/share/nodejs/**/*.d.ts)  mostly MIT/Apache-2.0
 
-Files are de-duplicated by content hash, files over MAX_FILE_BYTES are dropped, each language is
-capped at --cap-mb, and about 2 % of files (chosen by hash, so the split is stable) are held out.
+Files are de-duplicated by content hash, files over MAX_FILE_BYTES are dropped, each language's
+training files are capped at --cap-mb, and the files whose hash falls in the first 2 % are held out
+(up to --heldout-kb per language, in hash order): a file's split depends on its content alone, so a
+held-out file was never trained on by any model trained from this script, on any machine.
 Output: OUT/train.jsonl and OUT/heldout.jsonl with {"language", "path", "text"} per line, and
 OUT/stats.json.
 """
@@ -37,7 +39,8 @@ SOURCES = {
 
 
 def iter_dir(root, suffixes):
-    for folder, _dirs, files in os.walk(root):
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()  # os.walk lists folders in the file system's order, which differs between machines
         for name in sorted(files):
             if not name.endswith(suffixes) or name.endswith('.min.js'):
                 continue
@@ -58,11 +61,16 @@ def iter_zip(archive, suffixes):
                 yield archive + '!' + info.filename, zf.read(info)
 
 
+def is_held_out(digest, share):
+    return int(digest[:8], 16) / 0xFFFFFFFF < share
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('out')
     parser.add_argument('--cap-mb', type=float, default=5.0)
     parser.add_argument('--heldout-share', type=float, default=0.02)
+    parser.add_argument('--heldout-kb', type=float, default=250.0, help='held-out bytes per language at most')
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     seen = set()
@@ -85,22 +93,24 @@ def main():
                         continue
                     seen.add(digest)
                     files.append((digest, path, text))
-            rng.shuffle(files)
-            cap = int(args.cap_mb * 1_000_000)
+            # A file is held out by its hash alone, so it is never trained on whatever order the
+            # files come in; held-out files are taken in hash order, training files in a seeded shuffle.
+            held = sorted(item for item in files if is_held_out(item[0], args.heldout_share))
+            train_files = [item for item in files if not is_held_out(item[0], args.heldout_share)]
+            rng.shuffle(train_files)
             entry = {'files': 0, 'bytes': 0, 'heldout_files': 0, 'heldout_bytes': 0, 'available_files': len(files)}
-            for digest, path, text in files:
-                if entry['bytes'] + entry['heldout_bytes'] >= cap:
+            for digest, path, text in held:
+                if entry['heldout_bytes'] >= args.heldout_kb * 1000:
                     break
-                record = json.dumps({'language': language, 'path': path, 'text': text})
-                size = len(text.encode('utf-8'))
-                if int(digest[:8], 16) / 0xFFFFFFFF < args.heldout_share:
-                    heldout.write(record + '\n')
-                    entry['heldout_files'] += 1
-                    entry['heldout_bytes'] += size
-                else:
-                    train.write(record + '\n')
-                    entry['files'] += 1
-                    entry['bytes'] += size
+                heldout.write(json.dumps({'language': language, 'path': path, 'text': text}) + '\n')
+                entry['heldout_files'] += 1
+                entry['heldout_bytes'] += len(text.encode('utf-8'))
+            for digest, path, text in train_files:
+                if entry['bytes'] >= int(args.cap_mb * 1_000_000):
+                    break
+                train.write(json.dumps({'language': language, 'path': path, 'text': text}) + '\n')
+                entry['files'] += 1
+                entry['bytes'] += len(text.encode('utf-8'))
             stats[language] = entry
             print(language, entry, flush=True)
     with open(os.path.join(args.out, 'stats.json'), 'w') as handle:

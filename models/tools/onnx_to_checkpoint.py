@@ -26,10 +26,8 @@ def encoder_name(name):
     return name[len('encoder.'):] if name.startswith('encoder.') else name
 
 
-def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    model_dir, out = sys.argv[1], sys.argv[2]
+def encoder_state(model_dir):
+    """The encoder's parameters (RobertaModel names) from MODEL_DIR/model.onnx, checked complete."""
     graph = onnx.load(os.path.join(model_dir, 'model.onnx')).graph
     initializers = {item.name: numpy_helper.to_array(item) for item in graph.initializer}
     consumers = {}
@@ -62,6 +60,14 @@ def main():
     expected = 5 + config['num_hidden_layers'] * 16
     if len(state) != expected:
         sys.exit(f'found {len(state)} parameters, expected {expected}: {sorted(state)[:5]} …')
+    return state, len(derived)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    model_dir, out = sys.argv[1], sys.argv[2]
+    state, checked = encoder_state(model_dir)
     os.makedirs(out, exist_ok=True)
     torch.save(state, os.path.join(out, 'pytorch_model.bin'))
     shutil.copy(os.path.join(model_dir, 'config.json'), os.path.join(out, 'config.json'))
@@ -73,7 +79,7 @@ def main():
     if training:
         with open(os.path.join(out, 'training.json'), 'w') as handle:
             json.dump(training, handle, indent=2)
-    print(f'{out}: {len(state)} parameters from {model_dir}/model.onnx ({len(derived)} per-head projections checked)')
+    print(f'{out}: {len(state)} parameters from {model_dir}/model.onnx ({checked} per-head projections checked)')
 
 
 if __name__ == '__main__':

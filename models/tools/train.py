@@ -32,6 +32,21 @@ Recipes (`--recipe`):
   The attention itself is never a training target. Used as a second phase from a packed-wwm state
   (`--switch-recipe`); the held-out evaluation keeps the plain 15 % masks, so it stays comparable.
 
+- packed-wwm-mixed-long: packed-wwm-mixed with the same 4,096 subwords a step cut into longer
+  sequences, half the steps 16 × 256 and half 8 × 512, so that pairs further apart than 128
+  subwords (the closing brace of a function body, say) are in one sequence far more often.
+
+Warm start (`--init-from MODEL_DIR`). A new run can start from the weights of an exported model
+folder (model.onnx, as shipped in models/; models/tools/onnx_to_checkpoint.py reads them back bit
+for bit) or a checkpoint folder (pytorch_model.bin). Its counters (steps, subwords, CPU minutes)
+and phases continue the folder's manifest, and a new phase records the warm start. What an export
+does not hold is re-initialised: the optimiser's moments and the MLM head (the ONNX graph has the
+encoder only). So the phase first trains the head alone for --head-steps steps (encoder frozen, at
+the recipe's peak learning rate), then everything with a learning rate that rises over
+--ramp-steps steps to --lr and decays linearly to 0 at the end of the budget (the phase's own
+schedule: the first phase's schedule ended at 0). `--init-early-from` makes another exported folder
+the run's first snapshot, so that the export keeps the same early checkpoint.
+
 Whole-word masking. A "word" is a maximal run of subwords in which each subword continues the
 previous one: a subword continues its predecessor when it does not begin with a byte-level space
 marker (any whitespace byte) and both the predecessor's last character and its own first
@@ -87,6 +102,7 @@ RECIPES = {
 }
 RECIPES['packed-wwm-brackets'] = {**RECIPES['packed-wwm'], 'bracket_mask_rate': 0.4}
 RECIPES['packed-wwm-mixed'] = {**RECIPES['packed-wwm'], 'leaf_text': True}
+RECIPES['packed-wwm-mixed-long'] = {**RECIPES['packed-wwm-mixed'], 'shapes': [(16, 256), (16, 256), (8, 512), (8, 512)]}
 LEAF_TEXT_HELP = ('needs CORPUS/train-leaves.jsonl and heldout-leaves.jsonl: '
                   'node models/tools/leaf_text.cjs CORPUS/train.jsonl CORPUS/train-leaves.jsonl (and the same for heldout)')
 WORD_CHARACTERS = set('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_')
@@ -319,6 +335,40 @@ def learning_rate(peak, warmup, fraction):
     return peak * max(0.0, min(fraction / warmup, (1 - fraction) / (1 - warmup)))
 
 
+def warm_phase_learning_rate(phase, step, cpu_minutes, budget_minutes, head_lr):
+    """A warm-started phase: the head alone at head_lr, then a ramp to the phase's peak and a linear decay to 0."""
+    steps_in = step - phase['from_step']
+    if steps_in < phase['head_steps']:
+        return head_lr
+    ramp = min(1.0, (steps_in - phase['head_steps'] + 1) / max(1, phase['ramp_steps']))
+    left = (budget_minutes - cpu_minutes) / (budget_minutes - phase['from_cpu_minutes'])
+    return phase['peak_lr'] * ramp * max(0.0, left)
+
+
+def warm_start_training(folder):
+    """The training record of an exported model folder (manifest.json) or a checkpoint folder (training.json)."""
+    manifest = os.path.join(folder, 'manifest.json')
+    if os.path.exists(manifest):
+        with open(manifest) as handle:
+            training = json.load(handle).get('training')
+    else:
+        with open(os.path.join(folder, 'training.json')) as handle:
+            training = json.load(handle)
+    if not training or 'steps' not in training:
+        sys.exit(f'{folder}: no training record (manifest.json "training" or training.json); cannot continue its counters.')
+    return training
+
+
+def load_warm_start(model, folder):
+    if os.path.exists(os.path.join(folder, 'pytorch_model.bin')):
+        load_weights(model, folder)
+        return
+    from onnx_to_checkpoint import encoder_state
+    state, _checked = encoder_state(folder)
+    model.roberta.load_state_dict(state, strict=True)
+    model.lm_head.decoder.weight = model.roberta.embeddings.word_embeddings.weight
+
+
 def next_snapshot_mark(cpu_minutes):
     """Snapshot times in CPU minutes: every 2 up to 10, then 25 % apart."""
     return cpu_minutes + 2 if cpu_minutes < 10 else cpu_minutes * 1.25
@@ -356,6 +406,11 @@ def main():
     parser.add_argument('--heldout-sequences', type=int, default=400)
     parser.add_argument('--export-only', action='store_true',
                         help='no training: write final/ and early/ from the current state.pt and evaluate them')
+    parser.add_argument('--init-from', metavar='MODEL_DIR',
+                        help='start a new run from the weights of an exported model folder or a checkpoint folder')
+    parser.add_argument('--init-early-from', metavar='MODEL_DIR', help='with --init-from: the early checkpoint to keep')
+    parser.add_argument('--head-steps', type=int, default=200, help='with --init-from: steps that train the new MLM head alone')
+    parser.add_argument('--ramp-steps', type=int, default=200, help='with --init-from: learning-rate warm-up steps after them')
     parser.add_argument('--evaluate', metavar='CHECKPOINT_DIR',
                         help='no training: evaluate a checkpoint folder (e.g. a snapshot) on the held-out set into its eval.json')
     args = parser.parse_args()
@@ -375,6 +430,13 @@ def main():
         budget_minutes = saved.get('budget_cpu_minutes', args.cpu_minutes) if args.export_only else args.cpu_minutes
     elif args.export_only:
         sys.exit(f'{state_path} does not exist: there is no run to export. Train first (models/train.sh).')
+    if saved and args.init_from:
+        # The same command again resumes the warm-started run; another --init-from would start a new one.
+        source = os.path.normpath(args.init_from)
+        if not any(str(phase.get('warm_start', '')).startswith(source + ' ') for phase in saved.get('phases') or []):
+            sys.exit(f'{args.run} already holds a run (state.pt) that did not start from {source}; '
+                     '--init-from starts a new run: use another run folder.')
+        args.init_from = args.init_early_from = None
     recipe = dict(RECIPES[args.recipe])
     if args.lr:
         recipe['lr'] = args.lr
@@ -408,6 +470,13 @@ def main():
             phases.append({'recipe': args.recipe, 'budget_cpu_minutes': args.cpu_minutes, 'from_step': saved['step'],
                            'from_cpu_minutes': saved['cpu_seconds'] / 60})
             print(f"new phase at step {saved['step']}: recipe {args.recipe}, budget {args.cpu_minutes:g} CPU minutes", flush=True)
+    elif args.init_from:
+        start = warm_start_training(args.init_from)
+        phases = list(start.get('phases') or [])
+        phases.append({'recipe': args.recipe, 'budget_cpu_minutes': args.cpu_minutes, 'from_step': start['steps'],
+                       'from_cpu_minutes': start['cpu_minutes'], 'peak_lr': recipe['lr'],
+                       'warm_start': f"{os.path.normpath(args.init_from)} (step {start['steps']}; optimiser moments and MLM head re-initialised)",
+                       'head_steps': args.head_steps, 'ramp_steps': args.ramp_steps})
     else:
         phases = [{'recipe': args.recipe, 'budget_cpu_minutes': args.cpu_minutes, 'from_step': 0, 'from_cpu_minutes': 0.0}]
     counts = torch.zeros(vocab_size)
@@ -435,7 +504,7 @@ def main():
     if leaf_streams:
         samplers.update({f'leaves-{length}': Sampler(leaf_streams, length, recipe['packed'], seed=6) for length in lengths})
     step = tokens_seen = 0
-    cpu_seconds = 0.0
+    cpu_seconds = wall_seconds_start = 0.0
     snapshots = []
     next_mark = 2.0
     if saved:
@@ -449,6 +518,23 @@ def main():
         snapshots, next_mark = saved['snapshots'], saved['next_snapshot_minutes']
     else:
         budget_minutes = args.cpu_minutes
+        if args.init_from:
+            load_warm_start(model, args.init_from)
+            if os.path.exists(os.path.join(args.init_from, 'loss.csv')):  # the curve so far, for the card
+                shutil.copy(os.path.join(args.init_from, 'loss.csv'), os.path.join(args.run, 'loss-before.csv'))
+            start = warm_start_training(args.init_from)
+            step, tokens_seen = start['steps'], start['tokens_seen']
+            cpu_seconds, wall_seconds_start = start['cpu_minutes'] * 60, start['wall_minutes'] * 60
+            if args.init_early_from:
+                early_info = warm_start_training(args.init_early_from)
+                folder = os.path.join(args.run, 'snapshots', f"step-{early_info['steps']:07d}")
+                early_model = RobertaForMaskedLM(config)
+                load_warm_start(early_model, args.init_early_from)
+                save_checkpoint(early_model.state_dict(), config, args.tokenizer, folder,
+                                {key: early_info[key] for key in ('steps', 'tokens_seen', 'cpu_minutes', 'wall_minutes')})
+                snapshots.append({'folder': os.path.basename(folder), 'steps': early_info['steps'],
+                                  'cpu_minutes': early_info['cpu_minutes']})
+            next_mark = next_snapshot_mark(cpu_seconds / 60)
     budget = budget_minutes * 60
     corpus_summary = json.load(open(os.path.join(args.corpus, 'stats.json')))
     train_tokens = sum(len(ids) for _language, ids in train_streams)
@@ -472,18 +558,24 @@ def main():
                      'rng': rng_state(generator, args.device), 'snapshots': snapshots,
                      'next_snapshot_minutes': next_mark, 'wall_seconds': wall_seconds, 'phases': phases}, state_path)
 
-    wall_seconds = saved.get('wall_seconds', 0.0) if saved else 0.0
+    wall_seconds = saved.get('wall_seconds', 0.0) if saved else (wall_seconds_start if args.init_from else 0.0)
     if not args.export_only:
         loss_log = open(loss_path, 'a')
         cpu_start, wall_start, last_save = time.process_time(), time.time(), time.time()
         cpu_before, wall_before = cpu_seconds, wall_seconds
         shapes = recipe['shapes']
         masked_only = recipe['masked_only']
+        phase = phases[-1]
         while cpu_seconds < budget:
-            fraction = cpu_seconds / budget
-            lr = learning_rate(recipe['lr'], recipe['warmup'], fraction)
+            head_only = bool(phase.get('warm_start')) and step - phase['from_step'] < phase['head_steps']
+            if phase.get('warm_start'):
+                lr = warm_phase_learning_rate(phase, step, cpu_seconds / 60, budget_minutes, RECIPES[args.recipe]['lr'])
+            else:
+                lr = learning_rate(recipe['lr'], recipe['warmup'], cpu_seconds / budget)
             for group in optimizer.param_groups:
                 group['lr'] = lr
+            for parameter in model.roberta.parameters():
+                parameter.requires_grad_(not head_only)
             batch_size, length = shapes[step % len(shapes)]
             # The mixed recipe takes every other step from the leaf text; the shape cycle has an even
             # length, so both texts meet every shape.
@@ -494,7 +586,10 @@ def main():
             inputs, labels = inputs.to(args.device), labels.to(args.device)
             attention_mask = batch.ne(PAD).long().to(args.device)
             if masked_only:
-                logits, target = masked_logits(model, inputs, attention_mask, labels)
+                with torch.set_grad_enabled(not head_only):
+                    hidden, _, _ = model.roberta(inputs, attention_mask)
+                chosen = labels != -100
+                logits, target = model.lm_head(hidden[chosen]), labels[chosen]
                 loss = torch.nn.functional.cross_entropy(logits, target)
             else:
                 logits = model(inputs, attention_mask)
@@ -524,9 +619,14 @@ def main():
                 save_state()
                 last_save = time.time()
         loss_log.close()
+    def refit_head(net):
+        # An early checkpoint imported from an export (--init-early-from) has no MLM head: fit one, encoder frozen.
+        fit_head(net, train_streams, leaf_streams, recipe, phases[-1].get('head_steps', args.head_steps),
+                 RECIPES[args.recipe]['lr'], vocab_size, tables, args.device)
+
     export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_seconds, recipe, budget_minutes,
            corpus_summary, train_tokens, heldout, heldout_long, vocab_size, unigram_log_probs, most_frequent, tables,
-           phases, heldout_leaves)
+           phases, heldout_leaves, refit_head)
 
 
 def evaluate_folder(args):
@@ -551,9 +651,34 @@ def evaluate_folder(args):
     print(json.dumps(result, indent=2), flush=True)
 
 
+def fit_head(model, streams, leaf_streams, recipe, steps, lr, vocab_size, tables, device):
+    """Trains the MLM head alone for `steps` steps of the recipe's shapes, with its own data order and masks."""
+    encoder = set(model.roberta.parameters())
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p not in encoder], lr=lr, betas=(0.9, 0.98), eps=1e-6)
+    generator = torch.Generator().manual_seed(17)
+    lengths = {length for _batch, length in recipe['shapes']}
+    samplers = {str(length): Sampler(streams, length, recipe['packed'], seed=9) for length in lengths}
+    if leaf_streams:
+        samplers.update({f'leaves-{length}': Sampler(leaf_streams, length, recipe['packed'], seed=10) for length in lengths})
+    model.to(device)
+    model.train()
+    for step in range(steps):
+        batch_size, length = recipe['shapes'][step % len(recipe['shapes'])]
+        batch = samplers[f'leaves-{length}' if leaf_streams and step % 2 else str(length)].take(batch_size)
+        inputs, labels = mask_tokens(batch, vocab_size, generator, recipe['whole_words'], tables)
+        with torch.no_grad():
+            hidden, _, _ = model.roberta(inputs.to(device), batch.ne(PAD).long().to(device))
+        chosen = labels.to(device) != -100
+        loss = torch.nn.functional.cross_entropy(model.lm_head(hidden[chosen]), labels.to(device)[chosen])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    print(f'MLM head fitted in {steps} steps (encoder frozen): last loss {loss.item():.3f}', flush=True)
+
+
 def export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_seconds, recipe, budget_minutes,
            corpus_summary, train_tokens, heldout, heldout_long, vocab_size, unigram_log_probs, most_frequent, tables,
-           phases, heldout_leaves):
+           phases, heldout_leaves, refit_head):
     """final/ = the current model, early/ = the snapshot nearest a tenth of its CPU time; both evaluated."""
     shapes = recipe['shapes']
     base = {'recipe': args.recipe, 'corpus': corpus_summary, 'train_tokens': train_tokens,
@@ -589,6 +714,10 @@ def export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_
         load_weights(early_model, os.path.join(args.run, 'snapshots', chosen['folder']))
         with open(os.path.join(args.run, 'snapshots', chosen['folder'], 'training.json')) as handle:
             early = {'checkpoint': 'early', **json.load(handle), **base}
+        warm = [phase for phase in phases if phase.get('warm_start')]
+        if warm and chosen['steps'] <= warm[0]['from_step']:
+            refit_head(early_model)
+            early['mlm_head'] = 'fitted after the export (encoder frozen): exports hold no MLM head'
         early['minutes'] = early['wall_minutes']
         early['heldout'] = evaluations['early'] = evaluate_all(early_model)
         save_checkpoint(early_model.state_dict(), config, args.tokenizer, os.path.join(args.run, 'early'), early)
