@@ -226,4 +226,39 @@ describe('score panel CSV as tidy files', function () {
       await analyzer.dispose();
     }
   });
+
+  it("names a decoder's columns causal CAT and backward data flow, with the numbers of its causal reports", async () => {
+    const analyzer = await Analyzer.create({
+      modelDir: join(ROOT, 'models', 'code-attention-mini-decoder'),
+      executionProvider: 'cpu',
+      grammarsDir: join(ROOT, 'grammars'),
+    });
+    try {
+      const result = await analyzer.analyze(readFileSync(join(EXAMPLES, 'lru_cache.py'), 'utf8'), 'python');
+      assert.ok(result.causal, 'the bundled decoder is causal');
+      const [layers, heads] = panelCsvFiles(panelModel(result));
+      const [layerHeader, firstLayer] = layers.content
+        .trim()
+        .split('\n')
+        .map((line) => line.split(','));
+      assert.deepEqual(layerHeader.slice(3, 7), [
+        'causal_cat_score',
+        'causal_cat_baseline',
+        'backward_dfg_share',
+        'backward_dfg_baseline',
+      ]);
+      assert.ok(!layers.content.includes(',cat_score') && !heads.content.includes(',cat_score'));
+      const cat = result.scores.cat!;
+      assert.ok(Math.abs(Number(firstLayer[layerHeader.indexOf('causal_cat_score')]) - cat.score.perLayer[0]) < 1e-6);
+      assert.ok(
+        Math.abs(Number(firstLayer[layerHeader.indexOf('causal_cat_baseline')]) - cat.baseline.perLayer[0]) < 1e-6,
+      );
+      assert.equal(
+        heads.content.split('\n')[0],
+        'model,file,layer,head,causal_cat_score,causal_cat_baseline,causal_cat_minus_baseline',
+      );
+    } finally {
+      await analyzer.dispose();
+    }
+  });
 });

@@ -120,10 +120,20 @@ function causalSection(result: AnalysisResult, scores: AnalysisResult['scores'])
   };
 }
 
+/**
+ * Column names of the CAT and data-flow scores: a decoder's are causal CAT (j ≤ i) and the share on
+ * backward data-flow edges, which are other quantities than an encoder's and are named so.
+ */
+function scoreColumns(model: PanelModel): { cat: string; dfg: string } {
+  return model.causal ? { cat: 'causal_cat', dfg: 'backward_dfg' } : { cat: 'cat', dfg: 'dfg' };
+}
+
 /** The per-layer table as CSV (what "Export CSV" saves). */
 export function panelCsv(model: PanelModel): string {
+  const { cat, dfg } = scoreColumns(model);
   const header =
-    'layer,cat_score,baseline,dfg_share,dfg_baseline,attention_to_bos,attention_to_eos,attention_to_punctuation,entropy';
+    `layer,${cat}_score,baseline,${dfg}_share,${dfg}_baseline,` +
+    'attention_to_bos,attention_to_eos,attention_to_punctuation,entropy';
   const rows = model.layers.map((row) =>
     [
       row.layer,
@@ -142,7 +152,7 @@ export function panelCsv(model: PanelModel): string {
   const heads = model.heatmap.flatMap((row, layer) =>
     row.map((value, head) => `${layer},${head},${Number.isFinite(value) ? +value.toFixed(6) : ''}`),
   );
-  return [header, ...rows, '', 'layer,head,cat_score', ...heads].join('\n') + '\n';
+  return [header, ...rows, '', `layer,head,${cat}_score`, ...heads].join('\n') + '\n';
 }
 
 const csvNumber = (value: number) => (Number.isFinite(value) ? String(+value.toFixed(6)) : '');
@@ -159,8 +169,9 @@ export interface CsvFile {
  * directly into a data frame.
  */
 export function panelCsvFiles(model: PanelModel): CsvFile[] {
+  const { cat, dfg } = scoreColumns(model);
   const layerHeader =
-    'model,file,layer,cat_score,cat_baseline,dfg_share,dfg_baseline,' +
+    `model,file,layer,${cat}_score,${cat}_baseline,${dfg}_share,${dfg}_baseline,` +
     'attention_to_bos,attention_to_eos,attention_to_punctuation,entropy';
   const quoted = (text: string) => `"${text.replace(/"/g, '""')}"`;
   const prefix = `${quoted(model.model.name)},${quoted(model.file)}`;
@@ -190,7 +201,7 @@ export function panelCsvFiles(model: PanelModel): CsvFile[] {
     { suffix: 'layers', content: [layerHeader, ...layers].join('\n') + '\n' },
     {
       suffix: 'heads',
-      content: ['model,file,layer,head,cat_score,cat_baseline,cat_minus_baseline', ...heads].join('\n') + '\n',
+      content: [`model,file,layer,head,${cat}_score,${cat}_baseline,${cat}_minus_baseline`, ...heads].join('\n') + '\n',
     },
   ];
 }
