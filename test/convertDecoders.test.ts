@@ -103,6 +103,7 @@ const DECODERS: Array<{
     options: { precision: 'float16', maxPositions: 100 },
   },
   { folder: 'tiny_starcoder_py', family: 'gpt_bigcode', addBos: false, positionsKey: 'n_positions' },
+  { folder: 'gpt_bigcode-multi-head', family: 'gpt_bigcode', addBos: false, positionsKey: 'n_positions' },
 ];
 
 describe('convert: decoder graphs equal the plain-PyTorch reference', function () {

@@ -8,6 +8,7 @@ import { ROOT } from './helpers';
 export const DECODER_FIXTURES = join(ROOT, 'test', 'fixtures', 'decoders');
 export const DECODER_FIXTURE_NAMES = [
   'tiny_starcoder_py',
+  'gpt_bigcode-multi-head',
   'codeparrot-small',
   'qwen2.5-coder-0.5b',
   'deepseek-coder-1.3b-base',

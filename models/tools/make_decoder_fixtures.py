@@ -25,12 +25,14 @@ from reference_decoders import run_folder  # noqa: E402
 from safetensors_io import write_streaming  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
-# (fixture folder, published config, stored dtype, shards): every dtype and a sharded folder appear once.
+# (fixture folder, published config, stored dtype, shards, config changes): every dtype and a sharded
+# folder appear once; GPT-BigCode also without multi-query attention (one key/value head per query head).
 MODELS = [
-    ('tiny_starcoder_py', 'tiny_starcoder_py', 'F32', 1),
-    ('codeparrot-small', 'codeparrot-small', 'F16', 1),
-    ('qwen2.5-coder-0.5b', 'Qwen2.5-Coder-0.5B', 'BF16', 1),
-    ('deepseek-coder-1.3b-base', 'deepseek-coder-1.3b-base', 'BF16', 2),
+    ('tiny_starcoder_py', 'tiny_starcoder_py', 'F32', 1, {}),
+    ('gpt_bigcode-multi-head', 'tiny_starcoder_py', 'F32', 1, {'multi_query': False}),
+    ('codeparrot-small', 'codeparrot-small', 'F16', 1, {}),
+    ('qwen2.5-coder-0.5b', 'Qwen2.5-Coder-0.5B', 'BF16', 1, {}),
+    ('deepseek-coder-1.3b-base', 'deepseek-coder-1.3b-base', 'BF16', 2, {}),
 ]
 SNIPPETS = [
     {'language': 'python',
@@ -45,11 +47,11 @@ def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, 'test', 'fixtures', 'decoders')
     tokenizer = ByteLevelBPE.load(maker.BUNDLED_TOKENIZER)
     torch.set_num_threads(1)
-    for folder_name, config_name, dtype_name, shards in MODELS:
+    for folder_name, config_name, dtype_name, shards, changes in MODELS:
         folder = os.path.join(out_dir, folder_name)
         for name in os.listdir(folder) if os.path.isdir(folder) else []:
             os.unlink(os.path.join(folder, name))
-        config = maker.tiny_config(maker.load_config(config_name))
+        config = {**maker.tiny_config(maker.load_config(config_name)), **changes}
         maker.write_checkpoint(config, folder, dtype_name, SEED, shards=shards, tokenizer=True)
         # Llama's tokenizer (DeepSeek-Coder's) puts <s> first; GPT-2's, StarCoder's and Qwen2's add nothing.
         prefix = [config['bos_token_id']] if config['model_type'] == 'llama' else []
@@ -68,7 +70,8 @@ def main():
             json.dump({
                 'description': 'Outputs of models/tools/reference_decoders.py (float64, stored as float32) for '
                                'the random-weight checkpoint in this folder.',
-                'publishedConfig': f'models/tools/hf_configs/{config_name}.json (sizes reduced by --tiny)',
+                'publishedConfig': f'models/tools/hf_configs/{config_name}.json (sizes reduced by --tiny)'
+                                   + ''.join(f', {key} = {json.dumps(value)}' for key, value in changes.items()),
                 'dtype': dtype_name, 'seed': SEED, 'shards': shards,
                 'tokenization': 'the raw text by the bundled byte-level BPE (models/tools/bpe.py), no special '
                                 'tokens, <s> (id 0) first for llama',
