@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { attentionFlow, FlowTooLargeError, LayeredMaxFlow, MAX_FLOW_CELLS } from '../src/core/metrics/flow';
 import { headStatistics, rowEntropy } from '../src/core/metrics/headStatistics';
 import { attentionRollout, residualAttention } from '../src/core/metrics/rollout';
-import { mergeStructureHeads, relatedTokens, structureHeads, topHeads } from '../src/core/metrics/structureHeads';
+import {
+  BASELINE_OFFSETS,
+  bestOffset,
+  mergeStructureHeads,
+  relatedTokens,
+  structureHeads,
+  topHeads,
+} from '../src/core/metrics/structureHeads';
 import { valueWeightedAttention } from '../src/core/metrics/valueWeighted';
 import { Analyzer } from '../src/core/pipeline';
 import type { AnalysisResult, Tensor } from '../src/core/types';
@@ -461,5 +468,39 @@ describe('views and head metrics on the bundled model', function () {
     const both = report.relations.matchingBracket!;
     close(both.accuracy[0][0], directed.tokens / both.tokens);
     assert.ok(report.relations.openerToCloser!.accuracy[0][0] < 0.5);
+  });
+
+  it('structure heads: the fixed-offset baseline counts, per offset, the tokens whose related token sits there', () => {
+    const report = structureHeads(result);
+    const previous = report.relations.previousToken!.offsetBaseline!;
+    assert.deepEqual(previous.offsets, BASELINE_OFFSETS);
+    previous.offsets.forEach((offset, k) =>
+      assert.equal(previous.shares[k], offset === -1 ? 1 : 0, `offset ${offset}`),
+    );
+    assert.deepEqual(bestOffset(report.relations.previousToken!), { offset: -1, share: 1 });
+    // Closing → opening, counted independently over the windows from the related tokens.
+    const toOpener = relatedTokens(result, 'closerToOpener');
+    const counts = new Map<number, number>();
+    let tokens = 0;
+    for (const window of result.windows) {
+      for (let a = window.tokenStart; a < window.tokenEnd; a++) {
+        const inWindow = toOpener[a].filter((b) => b >= window.tokenStart && b < window.tokenEnd);
+        if (!inWindow.length) continue;
+        tokens++;
+        for (const b of inWindow) counts.set(b - a, (counts.get(b - a) ?? 0) + 1);
+      }
+    }
+    const brackets = report.relations.closerToOpener!;
+    assert.equal(brackets.tokens, tokens);
+    brackets.offsetBaseline!.offsets.forEach((offset, k) =>
+      close(brackets.offsetBaseline!.shares[k], (counts.get(offset) ?? 0) / tokens),
+    );
+    assert.ok(
+      brackets.offsetBaseline!.shares.slice(8).every((share) => share === 0),
+      'an opener is never later',
+    );
+    // Merged over files with token weights, as the accuracies are.
+    const merged = mergeStructureHeads([report, report])!;
+    assert.deepEqual(merged.relations.closerToOpener!.offsetBaseline, brackets.offsetBaseline);
   });
 });

@@ -44,7 +44,16 @@ function mergeHeads(parts, layers, heads) {
       }
     }
     ranked.sort((a, b) => b.accuracy - b.chance - (a.accuracy - a.chance));
-    merged[relation] = { tokens: entries.reduce((sum, entry) => sum + entry.tokens, 0), top: ranked.slice(0, 3) };
+    // Clark et al.'s fixed-offset baseline: the best offset of the token-weighted shares.
+    let fixedOffset;
+    if (entries.every((entry) => entry.offsetBaseline)) {
+      const { offsets } = entries[0].offsetBaseline;
+      offsets.forEach((offset, k) => {
+        const share = weightedMean(entries.map((entry) => [entry.offsetBaseline.shares[k], entry.tokens]));
+        if (!fixedOffset || share > fixedOffset.share) fixedOffset = { offset, share };
+      });
+    }
+    merged[relation] = { tokens: entries.reduce((sum, entry) => sum + entry.tokens, 0), top: ranked.slice(0, 3), fixedOffset };
   }
   return merged;
 }
@@ -122,11 +131,12 @@ function section(title, measured) {
   measured.perLayer.forEach((entry, layer) => lines.push(`| ${layer} | ${fixed(entry.cat)} | ${fixed(entry.catBaseline)} | ${fixed(entry.cat - entry.catBaseline)} | ${fixed(entry.dataFlow)} | ${fixed(entry.dataFlowBaseline)} |` +
     (withReference ? ` ${fixed(entry.catReference)} | ${fixed(entry.catReferenceBaseline)} | ${fixed(entry.catReference - entry.catReferenceBaseline)} |` : '')));
   if (withReference) lines.push('', 'The reference preset is CAT-probing\'s own run (`--preset reference`: every tree leaf a token, its upgraded AST distance, token types chosen from the data per layer, input cut at 256 subwords).');
-  lines.push('', 'Structure heads: share of tokens whose strongest attention (to another code token of the window) lands on the relation; the three heads furthest above chance:', '',
-    '| relation | best head | its accuracy | chance | next heads | tokens |', '| --- | --- | ---: | ---: | --- | ---: |');
+  lines.push('', 'Structure heads: share of tokens whose strongest attention (to another code token of the window) lands on the relation; the three heads furthest above chance; the fixed-offset baseline (Clark et al. 2019) always picks the token at one offset, the best one:', '',
+    '| relation | best head | its accuracy | chance | fixed-offset baseline | next heads | tokens |', '| --- | --- | ---: | ---: | ---: | --- | ---: |');
   for (const [relation, entry] of Object.entries(measured.heads_)) {
     const [best, ...rest] = entry.top;
-    lines.push(`| ${relation} | L${best.layer}H${best.head} | ${fixed(best.accuracy, 2)} | ${fixed(best.chance)} | ${rest.map((head) => `L${head.layer}H${head.head} ${fixed(head.accuracy, 2)}`).join(', ')} | ${entry.tokens} |`);
+    const offset = entry.fixedOffset ? `${fixed(entry.fixedOffset.share, 2)} (offset ${entry.fixedOffset.offset > 0 ? '+' : ''}${entry.fixedOffset.offset})` : 'n/a';
+    lines.push(`| ${relation} | L${best.layer}H${best.head} | ${fixed(best.accuracy, 2)} | ${fixed(best.chance)} | ${offset} | ${rest.map((head) => `L${head.layer}H${head.head} ${fixed(head.accuracy, 2)}`).join(', ')} | ${entry.tokens} |`);
   }
   return lines;
 }

@@ -384,6 +384,12 @@ export interface RelationAccuracy {
   chance: number[][];
   /** Tokens that have at least one related token (the denominator). */
   tokens: number;
+  /**
+   * Clark et al.'s fixed-offset baseline: for each offset k in `offsets`, the share of those tokens
+   * whose related tokens include the token k positions away (in the window; for a decoder, among the
+   * earlier candidates). Its best offset is what a head that only counts positions would score.
+   */
+  offsetBaseline?: { offsets: number[]; shares: number[] };
 }
 
 export interface StructureHeadsReport {

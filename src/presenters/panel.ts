@@ -4,6 +4,7 @@ import {
   isCausalStructureReport,
   relationLabel,
   topHeads,
+  bestOffset,
   type StructureRelation,
 } from '../core/metrics/structureHeads';
 import type { AnalysisResult } from '../core/types';
@@ -71,10 +72,12 @@ export function panelModel(result: AnalysisResult): PanelModel {
     structureHeads: heads
       ? (Object.keys(heads.relations) as StructureRelation[]).map((relation) => {
           const best = topHeads(heads, relation, 3);
+          const offset = bestOffset(heads.relations[relation]!);
           return {
             relation: relationLabel(relation, heads),
             heads: best.map(({ layer, head, accuracy }) => ({ layer, head, accuracy })),
             chance: best[0]?.chance ?? NaN,
+            ...(offset ? { fixedOffset: { offset: offset.offset, accuracy: offset.share } } : {}),
           };
         })
       : [],

@@ -20,6 +20,8 @@ export interface PanelStructureHead {
   relation: string;
   heads: Array<{ layer: number; head: number; accuracy: number }>;
   chance: number;
+  /** The best fixed offset (tokens; negative = earlier) and its accuracy: the positional baseline. */
+  fixedOffset?: { offset: number; accuracy: number };
 }
 
 /** Everything the score panel shows for one analysis (plain data, no tensors). */

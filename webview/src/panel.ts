@@ -268,7 +268,7 @@ function render(model: PanelModel): void {
   }
 
   const heads = element('table', { className: 'stats', id: 'structure-heads' });
-  heads.append(row('th', ['relation', 'top heads (accuracy)', 'chance']));
+  heads.append(row('th', ['relation', 'top heads (accuracy)', 'chance', 'fixed offset']));
   for (const relation of model.structureHeads) {
     const cell = element('td');
     for (const head of relation.heads) {
@@ -290,6 +290,11 @@ function render(model: PanelModel): void {
       element('td', { text: relation.relation }),
       cell,
       element('td', { text: format(relation.chance) }),
+      element('td', {
+        text: relation.fixedOffset
+          ? `${relation.fixedOffset.offset > 0 ? '+' : '−'}${Math.abs(relation.fixedOffset.offset)}: ${format(relation.fixedOffset.accuracy)}`
+          : 'n/a',
+      }),
     );
     heads.append(tr);
   }
@@ -301,6 +306,12 @@ function render(model: PanelModel): void {
         : 'Structure heads: where each head’s strongest attention lands',
     }),
     ...(causalHeads ? [element('p', { className: 'meta', id: 'structure-heads-definition', text: causalHeads })] : []),
+    element('p', {
+      className: 'meta',
+      text:
+        'Fixed offset: the accuracy of always choosing the token k positions away, at the best k (−2 = two tokens ' +
+        'earlier), the positional baseline of Clark et al. (2019). A head at or below it may only be counting positions.',
+    }),
     heads,
   );
 

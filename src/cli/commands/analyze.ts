@@ -10,9 +10,11 @@ import type { CatScoreReport } from '../../core/metrics/catScore';
 import { causalCatLines, causalDataFlowTitle, causalHeadStatisticsLines, sinkLines } from '../causalFormat';
 import { formatNumber, ms, table } from '../format';
 import {
+  bestOffset,
   isCausalStructureReport,
   relationLabel,
   topHeads,
+  type RelationAccuracy,
   type StructureHeadsReport,
   type StructureRelation,
 } from '../../core/metrics/structureHeads';
@@ -352,6 +354,7 @@ export function structureHeadsTable(heads: StructureHeadsReport): string {
       relationLabel(relation, heads),
       best.map((head) => `L${head.layer}H${head.head} ${formatNumber(head.accuracy, 2)}`).join('  '),
       best[0]?.chance ?? NaN,
+      offsetText(entry),
       String(entry.tokens),
     ]);
   }
@@ -359,7 +362,16 @@ export function structureHeadsTable(heads: StructureHeadsReport): string {
     ? 'Structure heads, causal (j < i, decoder): share of scored tokens whose strongest attention to an earlier ' +
       'token lands on an earlier related one (top 3 heads); chance = earlier related tokens / earlier tokens'
     : 'Structure heads: share of tokens whose strongest attention lands on the relation (top 3 heads)';
-  return `${title}\n` + table(['relation', 'top heads (accuracy)', 'chance', 'tokens'], rows);
+  return (
+    `${title}; fixed offset = the best offset's accuracy (Clark et al.'s positional baseline: always the token k away)\n` +
+    table(['relation', 'top heads (accuracy)', 'chance', 'fixed offset', 'tokens'], rows)
+  );
+}
+
+/** The fixed-offset baseline as "−2: 0.22" (offset in tokens, then its accuracy); "n/a" without one. */
+export function offsetText(entry: RelationAccuracy): string {
+  const best = bestOffset(entry);
+  return best ? `${best.offset > 0 ? '+' : '−'}${Math.abs(best.offset)}: ${formatNumber(best.share, 2)}` : 'n/a';
 }
 
 /** The kept types: one line, or one per layer when they were chosen per layer. */

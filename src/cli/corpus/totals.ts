@@ -31,6 +31,8 @@ interface HeadSums {
   /** [layer][head] exact Σ accuracy·tokens and Σ chance·tokens over snippets. */
   accuracy: ExactValue[][];
   chance: ExactValue[][];
+  /** The fixed-offset baseline: its offsets, [0][k] exact Σ share·tokens, and the tokens it covers. */
+  offsets?: { offsets: number[]; shares: ExactValue[][]; tokens: number };
 }
 
 export interface LayerStatistics {
@@ -56,7 +58,12 @@ export interface CorpusTotalsJson {
     definition: string;
     relations: Record<
       string,
-      { tokens: number; accuracy: Array<Array<[string, number]>>; chance: Array<Array<[string, number]>> }
+      {
+        tokens: number;
+        accuracy: Array<Array<[string, number]>>;
+        chance: Array<Array<[string, number]>>;
+        offsets?: { offsets: number[]; shares: Array<Array<[string, number]>>; tokens: number };
+      }
     >;
   };
 }
@@ -109,21 +116,32 @@ export class CorpusTotals {
       const entry = report.relations[relation];
       if (!entry || entry.tokens <= 0) continue;
       const weighted = (matrix: number[][]) => matrix.map((row) => row.map((value) => exactOf(value * entry.tokens)));
+      const baseline = entry.offsetBaseline;
       this.mergeHeads(relation, {
         tokens: entry.tokens,
         accuracy: weighted(entry.accuracy),
         chance: weighted(entry.chance),
+        ...(baseline
+          ? { offsets: { offsets: [...baseline.offsets], shares: weighted([baseline.shares]), tokens: entry.tokens } }
+          : {}),
       });
     }
   }
 
   private mergeHeads(relation: StructureRelation, sums: HeadSums): void {
     const held = this.heads.get(relation);
+    const copyOffsets = (offsets: HeadSums['offsets']) =>
+      offsets && {
+        offsets: [...offsets.offsets],
+        shares: offsets.shares.map((row) => [...row]),
+        tokens: offsets.tokens,
+      };
     if (!held) {
       this.heads.set(relation, {
         tokens: sums.tokens,
         accuracy: sums.accuracy.map((row) => [...row]),
         chance: sums.chance.map((row) => [...row]),
+        ...(sums.offsets ? { offsets: copyOffsets(sums.offsets) } : {}),
       });
       return;
     }
@@ -134,6 +152,12 @@ export class CorpusTotals {
       );
     add(held.accuracy, sums.accuracy);
     add(held.chance, sums.chance);
+    if (sums.offsets && held.offsets) {
+      add(held.offsets.shares, sums.offsets.shares);
+      held.offsets.tokens += sums.offsets.tokens;
+    } else if (sums.offsets) {
+      held.offsets = copyOffsets(sums.offsets);
+    }
   }
 
   merge(other: CorpusTotals): void {
@@ -176,7 +200,21 @@ export class CorpusTotals {
       const tokens = BigInt(sums.tokens);
       const mean = (matrix: ExactValue[][]) =>
         matrix.map((row) => row.map((value) => divideToNumber(value.mantissa, value.exponent, tokens)));
-      report.relations[relation] = { accuracy: mean(sums.accuracy), chance: mean(sums.chance), tokens: sums.tokens };
+      const offsets = sums.offsets;
+      report.relations[relation] = {
+        accuracy: mean(sums.accuracy),
+        chance: mean(sums.chance),
+        tokens: sums.tokens,
+        // Only where every snippet of the relation had one: otherwise the shares would not be of the same tokens.
+        ...(offsets && offsets.tokens === sums.tokens
+          ? {
+              offsetBaseline: {
+                offsets: [...offsets.offsets],
+                shares: offsets.shares[0].map((value) => divideToNumber(value.mantissa, value.exponent, tokens)),
+              },
+            }
+          : {}),
+      };
     }
     return report;
   }
@@ -204,7 +242,20 @@ export class CorpusTotals {
             .sort(([a], [b]) => (a < b ? -1 : 1))
             .map(([relation, sums]) => [
               relation,
-              { tokens: sums.tokens, accuracy: matrix(sums.accuracy), chance: matrix(sums.chance) },
+              {
+                tokens: sums.tokens,
+                accuracy: matrix(sums.accuracy),
+                chance: matrix(sums.chance),
+                ...(sums.offsets
+                  ? {
+                      offsets: {
+                        offsets: [...sums.offsets.offsets],
+                        shares: matrix(sums.offsets.shares),
+                        tokens: sums.offsets.tokens,
+                      },
+                    }
+                  : {}),
+              },
             ]),
         ),
       };
@@ -238,6 +289,15 @@ export class CorpusTotals {
           tokens: sums.tokens,
           accuracy: matrix(sums.accuracy),
           chance: matrix(sums.chance),
+          ...(sums.offsets
+            ? {
+                offsets: {
+                  offsets: [...sums.offsets.offsets],
+                  shares: matrix(sums.offsets.shares),
+                  tokens: sums.offsets.tokens,
+                },
+              }
+            : {}),
         });
       }
     }

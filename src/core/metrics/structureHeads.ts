@@ -140,8 +140,17 @@ export function structureRows(
   return rows;
 }
 
-/** Per relation: hits per layer and head, the sum of chance levels and the tokens counted. */
-export type StructurePartial = Map<StructureRelation, { hits: number[][]; chance: number; counted: number }>;
+/** The offsets of the fixed-offset baseline (Clark et al. 2019): up to 8 tokens either way. */
+export const BASELINE_OFFSETS = [-8, -7, -6, -5, -4, -3, -2, -1, 1, 2, 3, 4, 5, 6, 7, 8];
+
+/**
+ * Per relation: hits per layer and head, the sum of chance levels, the tokens counted and, per
+ * offset of {@link BASELINE_OFFSETS}, the counted tokens whose related tokens include that offset.
+ */
+export type StructurePartial = Map<
+  StructureRelation,
+  { hits: number[][]; chance: number; counted: number; offsetHits: number[] }
+>;
 
 export function newStructurePartial(
   relations: readonly StructureRelation[],
@@ -151,7 +160,12 @@ export function newStructurePartial(
   return new Map(
     relations.map((relation) => [
       relation,
-      { hits: Array.from({ length: layers }, () => new Array<number>(heads).fill(0)), chance: 0, counted: 0 },
+      {
+        hits: Array.from({ length: layers }, () => new Array<number>(heads).fill(0)),
+        chance: 0,
+        counted: 0,
+        offsetHits: BASELINE_OFFSETS.map(() => 0),
+      },
     ]),
   );
 }
@@ -162,8 +176,17 @@ export function mergeStructurePartial(total: StructurePartial, part: StructurePa
     entry.hits.forEach((row, l) => row.forEach((value, h) => (into.hits[l][h] += value)));
     into.chance += entry.chance;
     into.counted += entry.counted;
+    // Partials saved before the baseline existed (a resumed corpus run) have none: counted as zero.
+    (entry.offsetHits ?? []).forEach((value, k) => (into.offsetHits[k] += value));
   }
   return total;
+}
+
+/** Adds token `local`'s related tokens to the offset counts (`related` window-local). */
+function countOffsets(offsetHits: number[], local: number, related: readonly number[]): void {
+  BASELINE_OFFSETS.forEach((offset, k) => {
+    if (related.includes(local + offset)) offsetHits[k]++;
+  });
 }
 
 /** One window's hits, from every head's token attention [layers, heads, m, m]. */
@@ -185,6 +208,7 @@ export function structureWindowPartial(
       if (!inWindow.length) continue;
       entry.counted++;
       entry.chance += inWindow.length / (m - 1);
+      countOffsets(entry.offsetHits, local, inWindow);
       for (let l = 0; l < layers; l++) {
         for (let h = 0; h < heads; h++)
           if (inWindow.includes(strongest[(l * heads + h) * m + local])) entry.hits[l][h]++;
@@ -247,6 +271,7 @@ export function causalStructureWindowPartial(
       if (!related.length) continue;
       entry.counted++;
       entry.chance += related.length / earlier[local];
+      countOffsets(entry.offsetHits, local, related);
       for (let l = 0; l < layers; l++) {
         for (let h = 0; h < heads; h++)
           if (related.includes(strongest[(l * heads + h) * m + local])) entry.hits[l][h]++;
@@ -291,15 +316,32 @@ function strongestEarlierTokens(
 
 export function finishStructureHeads(total: StructurePartial, definition = STRUCTURE_DEFINITION): StructureHeadsReport {
   const report: StructureHeadsReport = { definition, relations: {} };
-  for (const [relation, { hits, chance, counted }] of total) {
+  for (const [relation, { hits, chance, counted, offsetHits }] of total) {
     const chanceLevel = counted ? chance / counted : NaN;
     report.relations[relation] = {
       accuracy: hits.map((row) => row.map((value) => (counted ? value / counted : NaN))),
       chance: hits.map((row) => row.map(() => chanceLevel)),
       tokens: counted,
+      offsetBaseline: {
+        offsets: [...BASELINE_OFFSETS],
+        shares: offsetHits.map((value) => (counted ? value / counted : NaN)),
+      },
     };
   }
   return report;
+}
+
+/** The best fixed offset of a relation (the first of equal shares), or undefined without a baseline. */
+export function bestOffset(entry: RelationAccuracy): { offset: number; share: number } | undefined {
+  const baseline = entry.offsetBaseline;
+  if (!baseline?.shares.length) return undefined;
+  let best = 0;
+  baseline.shares.forEach((share, k) => {
+    if (share > baseline.shares[best]) best = k;
+  });
+  return Number.isFinite(baseline.shares[best])
+    ? { offset: baseline.offsets[best], share: baseline.shares[best] }
+    : undefined;
 }
 
 /**
@@ -344,10 +386,24 @@ export function mergeStructureHeads(reports: readonly StructureHeadsReport[]): S
       pick(entries[0]).map((row, layer) =>
         row.map((_, head) => entries.reduce((sum, entry) => sum + pick(entry)[layer][head] * entry.tokens, 0) / tokens),
       );
+    const withBaseline = entries.filter((entry) => entry.offsetBaseline);
+    const baselineTokens = withBaseline.reduce((sum, entry) => sum + entry.tokens, 0);
     merged.relations[relation] = {
       accuracy: weighted((entry) => entry.accuracy),
       chance: weighted((entry) => entry.chance),
       tokens,
+      ...(withBaseline.length === entries.length && baselineTokens > 0
+        ? {
+            offsetBaseline: {
+              offsets: [...withBaseline[0].offsetBaseline!.offsets],
+              shares: withBaseline[0].offsetBaseline!.shares.map(
+                (_, k) =>
+                  withBaseline.reduce((sum, entry) => sum + entry.offsetBaseline!.shares[k] * entry.tokens, 0) /
+                  baselineTokens,
+              ),
+            },
+          }
+        : {}),
     };
   }
   return merged;
