@@ -80,6 +80,17 @@ export class AttentionOverlay implements vscode.Disposable {
       ...Object.entries(FILTER_COMMANDS).map(([command, setting]) =>
         vscode.commands.registerCommand(command, () => this.toggleFilter(setting)),
       ),
+      // For the integration tests: what is drawn, by offsets into the document's current text.
+      vscode.commands.registerCommand('codeAttention._highlights', () =>
+        this.shown
+          ? {
+              file: this.shown.editor.document.uri.fsPath,
+              focus: this.shown.highlights.focus,
+              highlights: this.shown.highlights.highlights.length,
+              carried: this.shown.carried,
+            }
+          : undefined,
+      ),
     ];
   }
 

@@ -402,6 +402,53 @@ describe('Code Attention Lens in a real VS Code', () => {
     }
   });
 
+  it('an edit keeps the attention highlights outside it, moved with the text, until the new analysis redraws them', async () => {
+    const editor = await open('lru_cache.py');
+    await vscode.commands.executeCommand('codeAttention.analyzeFile');
+    type Shown = { file: string; focus: { start: number; end: number }; highlights: number; carried: boolean };
+    const shown = async () => (await vscode.commands.executeCommand('codeAttention._highlights')) as Shown | undefined;
+    const original = editor.document.getText();
+    const offset = original.lastIndexOf('capacity');
+    await vscode.commands.executeCommand(
+      'vscode.executeHoverProvider',
+      editor.document.uri,
+      editor.document.positionAt(offset + 2),
+    );
+    const drawn = await shown();
+    assert.ok(drawn && !drawn.carried && drawn.highlights > 0, JSON.stringify(drawn));
+    assert.deepEqual(drawn.focus, { start: offset, end: offset + 'capacity'.length });
+    const inserted = '# a line above every token\n';
+    try {
+      await editor.edit((edit) => edit.insert(new vscode.Position(0, 0), inserted));
+      const carried = await shown();
+      assert.ok(carried?.carried, `carried through the edit: ${JSON.stringify(carried)}`);
+      assert.deepEqual(carried.focus, { start: offset + inserted.length, end: offset + inserted.length + 8 });
+      assert.ok(carried.highlights > 0 && carried.highlights <= drawn.highlights, JSON.stringify(carried));
+      await vscode.commands.executeCommand('codeAttention.analyzeFile');
+      let redrawn: Shown | undefined;
+      for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((done) => setTimeout(done, 200))) {
+        redrawn = await shown();
+        if (!redrawn?.carried) break;
+      }
+      assert.ok(redrawn && !redrawn.carried, `drawn again from the new result: ${JSON.stringify(redrawn)}`);
+      assert.deepEqual(redrawn.focus, carried.focus);
+      // Typing inside the focused token: its row of attention is gone, and so are the highlights.
+      await editor.edit((edit) => edit.insert(editor.document.positionAt(redrawn.focus.start + 3), 'x'));
+      assert.equal(await shown(), undefined);
+    } finally {
+      if (editor.document.getText() !== original) {
+        const whole = new vscode.Range(
+          editor.document.positionAt(0),
+          editor.document.positionAt(editor.document.getText().length),
+        );
+        await editor.edit((edit) => edit.replace(whole, original));
+        await editor.document.save();
+      }
+      assert.equal(editor.document.getText(), original);
+      assert.equal(editor.document.isDirty, false);
+    }
+  });
+
   it('converts a Hugging Face folder from the command, selects the result and analyses with it', async () => {
     await open('lru_cache.py');
     const out = path.join(os.tmpdir(), `cal-converted-${process.pid}-${Date.now()}`);
