@@ -72,6 +72,13 @@ writeFileSync(join(workspace, 'notes.txt'), 'Plain text: not a supported languag
 // A file of many windows, so that an analysis lasts long enough to kill the model process during it.
 const example = readFileSync(join(root, 'examples', 'lru_cache.py'), 'utf8');
 writeFileSync(join(workspace, 'big_module.py'), example.repeat(20));
+// pprint.py five times, its definitions renamed per copy: about 3,300 lines in 60–70 windows, long
+// enough to see the score panel fill in.
+const pprint = readFileSync(join(root, 'test', 'fixtures', 'pprint.py'), 'utf8');
+writeFileSync(
+  join(workspace, 'long_scores.py'),
+  [0, 1, 2, 3, 4].map((copy) => pprint.replace(/^(\s*)(def|class) (\w+)/gm, `$1$2 $3_${copy}`)).join('\n'),
+);
 prepareHostileWorkspace(workspace);
 // A Hugging Face folder (random-weight RoBERTa, safetensors) for the convert command's check.
 cpSync(join(root, 'test', 'fixtures', 'convert', 'roberta-tiny'), join(workspace, 'hf-roberta-tiny'), {
@@ -706,6 +713,28 @@ try {
     say(`walkthrough steps shown: ${shownSteps.join(', ')}`);
     const shown = shownSteps.join(', ') || 'none';
     check(shownSteps.length === stepTitles.length, `the walkthrough shows its five steps (it shows ${shown})`);
+
+    // The score panel fills in while a long file is analysed: the windows done so far, labelled
+    // "Partial: k/N windows", then the whole report with the per-head heatmap.
+    await closeAllEditors(ui);
+    await openFile(ui, 'long_scores.py');
+    await ui.locator('.monaco-editor .view-lines').first().click();
+    await palette(ui, 'Code Attention: Score Structure Attention');
+    const partialFrame = await frameWith(ui, '#partial-status', 120_000);
+    const partialText = (await partialFrame.locator('#partial-status').textContent()) ?? '';
+    const partialPoints = Number(await partialFrame.locator('#cat-chart').getAttribute('data-points'));
+    await ui.screenshot({ path: join(screenshots, 'score-panel-partial.png') });
+    const [, done, total] = /Partial: (\d+)\/(\d+) windows analysed/.exec(partialText) ?? [];
+    say(`partial score panel: ${partialText.slice(0, 60)}…; ${partialPoints} chart points`);
+    check(
+      Number(done) > 0 && Number(done) < Number(total) && Number(total) >= 50,
+      `the score panel first shows the windows done so far (it says: ${partialText.slice(0, 80) || '(nothing)'})`,
+    );
+    check(partialPoints === expectedLayers, `the partial chart has one point per layer (${partialPoints})`);
+    const completeFrame = await frameWith(ui, '#cat-heatmap td.cell', 300_000);
+    const stillPartial = await completeFrame.locator('#partial-status').count();
+    say(`score panel complete: ${await completeFrame.locator('#cat-heatmap td.cell').count()} heatmap cells`);
+    check(stillPartial === 0, 'the complete report replaces the partial one (no "Partial" line left)');
 
     // Kill the model process with SIGKILL during an analysis started from the palette (automatic
     // analysis off, so that the palette's run, which reports errors, is the one in flight).
