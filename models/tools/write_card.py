@@ -35,7 +35,9 @@ def targets(structure, heldout):
     def best(relation):
         entry = heads.get(relation, {}).get('top', [{}])[0]
         accuracy = entry.get('accuracy', NAN)
-        return accuracy, f"L{entry.get('layer')}H{entry.get('head')} {accuracy:.2f} (chance {entry.get('chance', NAN):.3f})"
+        offset = heads.get(relation, {}).get('fixedOffset')
+        positional = f", fixed offset {offset['offset']:+d}: {offset['share']:.2f}" if offset else ''
+        return accuracy, f"L{entry.get('layer')}H{entry.get('head')} {accuracy:.2f} (chance {entry.get('chance', NAN):.3f}{positional})"
 
     for relation, label, goal in (('previousToken', 'previous-token head', 0.5),
                                   ('matchingBracket', 'matching-bracket head, both directions in one head', 0.3)):
@@ -65,13 +67,22 @@ def targets(structure, heldout):
     return rows
 
 
+def threads_text(threads):
+    return f"{threads} torch thread{'' if threads == 1 else 's'}"
+
+
 def phase_text(phase, following, training):
     # from_step is the state a phase resumed from: its first step is the next one.
     last_step = following['from_step'] if following else training.get('steps')
     budget = phase.get('budget_cpu_minutes')
     schedule = f", schedule over {budget:g} CPU minutes" if budget else ''
-    return (f"steps {phase['from_step'] + 1}–{last_step} (from {phase.get('from_cpu_minutes', 0):.1f} CPU min) "
+    text = (f"steps {phase['from_step'] + 1}–{last_step} (from {phase.get('from_cpu_minutes', 0):.1f} CPU min) "
             f"`{phase['recipe']}`{schedule}")
+    if phase.get('warm_start'):
+        text += (f", warm-started from the bundled export of step {phase['from_step']} (its optimiser moments and MLM head were "
+                 f"not shipped: the head trained alone for {phase['head_steps']} steps, then the learning rate rose over "
+                 f"{phase['ramp_steps']} steps to {phase['peak_lr']:g} and decayed linearly to 0)")
+    return text
 
 
 def main():
@@ -113,7 +124,7 @@ def main():
     if cpu_minutes is not None:
         lines += [
             f"- Steps: {training.get('steps')}, subword tokens seen: {training.get('tokens_seen'):,}, CPU time of the training process: "
-            f"{cpu_minutes:.1f} minutes ({training.get('wall_minutes', 0):.0f} wall minutes, {training.get('threads')} threads, niced on a "
+            f"{cpu_minutes:.1f} minutes ({training.get('wall_minutes', 0):.0f} wall minutes, {threads_text(training.get('threads'))}, niced on a "
             f"shared machine; Debian's python3-torch {training.get('torch', '1.13')} with OpenBLAS). The run's budget is "
             f"{training.get('budget_cpu_minutes', 0):.0f} CPU minutes (time.process_time, summed over resumed stretches).",
             f"- Recipe `{training.get('recipe')}`: MLM on {int(100 * training.get('mask_rate', 0.15))} % of "
@@ -130,6 +141,11 @@ def main():
             lines.append('- In the `packed-wwm-mixed` phase every other batch is cut from the training files as the CLI and the editor '
                          'feed an encoder: code tokens joined by one space, comments dropped (`models/tools/leaf_text.cjs`), so that the '
                          'attention the product reads is the attention of text the model was trained on.')
+        if training.get('recipe') == 'packed-wwm-mixed-long':
+            lines.append('- `packed-wwm-mixed-long` cuts the same 4,096 subwords a step into longer sequences (half 16 × 256, half '
+                         '8 × 512), so that pairs more than 128 subwords apart, such as the braces of a function body, share a sequence.')
+        if training.get('mlm_head'):
+            lines.append(f"- MLM head: {training['mlm_head']}; the held-out accuracy below is that head's.")
         if training.get('bracket_mask_rate'):
             lines.append(f"- Words that contain a bracket are masked at {int(100 * training['bracket_mask_rate'])} % instead of "
                          f"{int(100 * training.get('mask_rate', 0.15))} % in the `packed-wwm-brackets` phase: predicting a masked bracket "
