@@ -651,6 +651,14 @@ def evaluate_folder(args):
     print(json.dumps(result, indent=2), flush=True)
 
 
+def optimizer_text(recipe, phases, first_lr):
+    warm = [phase for phase in phases if phase.get('warm_start')]
+    if not warm:
+        return f"AdamW lr {recipe['lr']:g}, warm-up {recipe['warmup'] * 100:g} % of the budget, linear decay to 0"
+    return (f"AdamW; until step {warm[0]['from_step']} peak lr {first_lr:g}, warm-up {recipe['warmup'] * 100:g} % of the "
+            f"budget, linear decay; from the warm start on peak lr {warm[-1]['peak_lr']:g} (see the phases)")
+
+
 def fit_head(model, streams, leaf_streams, recipe, steps, lr, vocab_size, tables, device):
     """Trains the MLM head alone for `steps` steps of the recipe's shapes, with its own data order and masks."""
     encoder = set(model.roberta.parameters())
@@ -687,7 +695,7 @@ def export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_
             'masking': 'whole words' if recipe['whole_words'] else 'independent subwords',
             'loss_positions': 'the masked positions only' if recipe['masked_only'] else 'every position (loss ignored where not masked)',
             'packed': recipe['packed'], 'dropout_in_training': recipe['dropout'],
-            'optimizer': f"AdamW lr {recipe['lr']:g}, warm-up {recipe['warmup'] * 100:g} % of the budget, linear decay to 0",
+            'optimizer': optimizer_text(recipe, phases, RECIPES[args.recipe]['lr']),
             'phases': phases, 'bracket_mask_rate': recipe.get('bracket_mask_rate'), 'leaf_text': bool(recipe.get('leaf_text')),
             'budget_cpu_minutes': budget_minutes, 'threads': args.threads, 'device': args.device,
             'torch': torch.__version__}
@@ -719,6 +727,13 @@ def export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_
             refit_head(early_model)
             early['mlm_head'] = 'fitted after the export (encoder frozen): exports hold no MLM head'
         early['minutes'] = early['wall_minutes']
+        # The early checkpoint's own recipe: the phase it was trained in, not the run's latest.
+        before = [phase for phase in phases if phase['from_step'] < chosen['steps']] or phases[:1]
+        early_recipe = RECIPES[before[-1]['recipe']]
+        early.update(recipe=before[-1]['recipe'], leaf_text=bool(early_recipe.get('leaf_text')),
+                     bracket_mask_rate=early_recipe.get('bracket_mask_rate'),
+                     optimizer=optimizer_text({**early_recipe, 'lr': before[-1].get('peak_lr', early_recipe['lr'])}, before,
+                                              early_recipe['lr']))
         early['heldout'] = evaluations['early'] = evaluate_all(early_model)
         save_checkpoint(early_model.state_dict(), config, args.tokenizer, os.path.join(args.run, 'early'), early)
     with open(os.path.join(args.run, 'eval.json'), 'w') as handle:

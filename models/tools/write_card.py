@@ -37,7 +37,8 @@ def targets(structure, heldout):
         accuracy = entry.get('accuracy', NAN)
         offset = heads.get(relation, {}).get('fixedOffset')
         positional = f", fixed offset {offset['offset']:+d}: {offset['share']:.2f}" if offset else ''
-        return accuracy, f"L{entry.get('layer')}H{entry.get('head')} {accuracy:.2f} (chance {entry.get('chance', NAN):.3f}{positional})"
+        # Four decimals: a target of 0.3 missed by 0.0004 must not print as 0.30.
+        return accuracy, f"L{entry.get('layer')}H{entry.get('head')} {accuracy:.4f} (chance {entry.get('chance', NAN):.3f}{positional})"
 
     for relation, label, goal in (('previousToken', 'previous-token head', 0.5),
                                   ('matchingBracket', 'matching-bracket head, both directions in one head', 0.3)):
@@ -132,7 +133,8 @@ def main():
             f"{training.get('loss_positions', 'all positions')}; {'packed sequences' if training.get('packed') else 'one file per sequence'} "
             f"(a cycle of {shape_text} subwords); {training.get('optimizer', '')}; dropout {training.get('dropout_in_training', 0.1)} while training.",
         ]
-        phases = training.get('phases') or []
+        # A checkpoint's card lists the phases it was trained in (the early one's ended before the later ones).
+        phases = [phase for phase in training.get('phases') or [] if phase['from_step'] < training.get('steps', 0)]
         if len(phases) > 1:
             lines.append('- Phases (a phase is one recipe on one learning-rate schedule; resuming under a new budget or recipe starts one): '
                          + '; '.join(phase_text(phase, phases[index + 1] if index + 1 < len(phases) else None, training)
