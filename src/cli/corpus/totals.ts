@@ -240,23 +240,7 @@ export class CorpusTotals {
         relations: Object.fromEntries(
           [...this.heads]
             .sort(([a], [b]) => (a < b ? -1 : 1))
-            .map(([relation, sums]) => [
-              relation,
-              {
-                tokens: sums.tokens,
-                accuracy: matrix(sums.accuracy),
-                chance: matrix(sums.chance),
-                ...(sums.offsets
-                  ? {
-                      offsets: {
-                        offsets: [...sums.offsets.offsets],
-                        shares: matrix(sums.offsets.shares),
-                        tokens: sums.offsets.tokens,
-                      },
-                    }
-                  : {}),
-              },
-            ]),
+            .map(([relation, sums]) => [relation, convertSums(sums, matrix)]),
         ),
       };
     }
@@ -285,24 +269,31 @@ export class CorpusTotals {
       for (const [relation, sums] of Object.entries(json.heads.relations)) {
         const matrix = (values: Array<Array<[string, number]>>) =>
           values.map((row) => row.map((value) => ExactMoments.valueFromJson(value)));
-        totals.heads.set(relation as StructureRelation, {
-          tokens: sums.tokens,
-          accuracy: matrix(sums.accuracy),
-          chance: matrix(sums.chance),
-          ...(sums.offsets
-            ? {
-                offsets: {
-                  offsets: [...sums.offsets.offsets],
-                  shares: matrix(sums.offsets.shares),
-                  tokens: sums.offsets.tokens,
-                },
-              }
-            : {}),
-        });
+        totals.heads.set(relation as StructureRelation, convertSums(sums, matrix));
       }
     }
     return totals;
   }
+}
+
+interface SumsOf<V> {
+  tokens: number;
+  accuracy: V[][];
+  chance: V[][];
+  offsets?: { offsets: number[]; shares: V[][]; tokens: number };
+}
+
+/** Head sums with every exact value's matrix converted by `matrix` (to JSON and back). */
+function convertSums<A, B>(sums: SumsOf<A>, matrix: (values: A[][]) => B[][]): SumsOf<B> {
+  const { offsets } = sums;
+  return {
+    tokens: sums.tokens,
+    accuracy: matrix(sums.accuracy),
+    chance: matrix(sums.chance),
+    ...(offsets
+      ? { offsets: { offsets: [...offsets.offsets], shares: matrix(offsets.shares), tokens: offsets.tokens } }
+      : {}),
+  };
 }
 
 function layerStatistics(scores: ExactMoments[], baselines: ExactMoments[]): LayerStatistics[] {
