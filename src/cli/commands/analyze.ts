@@ -363,7 +363,8 @@ export function structureHeadsTable(heads: StructureHeadsReport): string {
       'token lands on an earlier related one (top 3 heads); chance = earlier related tokens / earlier tokens'
     : 'Structure heads: share of tokens whose strongest attention lands on the relation (top 3 heads)';
   return (
-    `${title}; fixed offset = the best offset's accuracy (Clark et al.'s positional baseline: always the token k away)\n` +
+    `${title}; fixed offset = the best offset's accuracy ` +
+    "(Clark et al.'s positional baseline: always the token k away)\n" +
     table(['relation', 'top heads (accuracy)', 'chance', 'fixed offset', 'tokens'], rows)
   );
 }

@@ -426,9 +426,11 @@ describe('Code Attention Lens in a real VS Code', () => {
       assert.ok(carried.highlights > 0 && carried.highlights <= drawn.highlights, JSON.stringify(carried));
       await vscode.commands.executeCommand('codeAttention.analyzeFile');
       let redrawn: Shown | undefined;
-      for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((done) => setTimeout(done, 200))) {
+      const until = Date.now() + 15_000;
+      while (Date.now() < until) {
         redrawn = await shown();
         if (!redrawn?.carried) break;
+        await new Promise((done) => setTimeout(done, 200));
       }
       assert.ok(redrawn && !redrawn.carried, `drawn again from the new result: ${JSON.stringify(redrawn)}`);
       assert.deepEqual(redrawn.focus, carried.focus);
