@@ -470,7 +470,7 @@ describe('views and head metrics on the bundled model', function () {
     assert.ok(report.relations.openerToCloser!.accuracy[0][0] < 0.5);
   });
 
-  it('structure heads: the fixed-offset baseline counts, per offset, the tokens whose related token sits there', () => {
+  it('structure heads: the fixed-offset baseline counts the tokens whose related token sits at each offset', () => {
     const report = structureHeads(result);
     const previous = report.relations.previousToken!.offsetBaseline!;
     assert.deepEqual(previous.offsets, BASELINE_OFFSETS);

@@ -227,7 +227,7 @@ describe('score panel CSV as tidy files', function () {
     }
   });
 
-  it("names a decoder's columns causal CAT and backward data flow, with the numbers of its causal reports", async () => {
+  it("names a decoder's columns causal CAT and backward data flow, with its causal reports' numbers", async () => {
     const analyzer = await Analyzer.create({
       modelDir: join(ROOT, 'models', 'code-attention-mini-decoder'),
       executionProvider: 'cpu',

@@ -53,6 +53,9 @@ function element<K extends keyof HTMLElementTagNameMap>(
 }
 
 const format = (value: number, digits = 3) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+/** A fixed-offset baseline as "−2: 0.220" (offset in tokens, negative = earlier, then its accuracy). */
+const offsetText = ({ offset, accuracy }: { offset: number; accuracy: number }) =>
+  `${offset > 0 ? '+' : '−'}${Math.abs(offset)}: ${format(accuracy)}`;
 
 /** The CAT's name: a decoder's is causal CAT (j ≤ i). */
 function catLabel(model: PanelModel): string {
@@ -291,9 +294,7 @@ function render(model: PanelModel): void {
       cell,
       element('td', { text: format(relation.chance) }),
       element('td', {
-        text: relation.fixedOffset
-          ? `${relation.fixedOffset.offset > 0 ? '+' : '−'}${Math.abs(relation.fixedOffset.offset)}: ${format(relation.fixedOffset.accuracy)}`
-          : 'n/a',
+        text: relation.fixedOffset ? offsetText(relation.fixedOffset) : 'n/a',
       }),
     );
     heads.append(tr);
@@ -309,8 +310,9 @@ function render(model: PanelModel): void {
     element('p', {
       className: 'meta',
       text:
-        'Fixed offset: the accuracy of always choosing the token k positions away, at the best k (−2 = two tokens ' +
-        'earlier), the positional baseline of Clark et al. (2019). A head at or below it may only be counting positions.',
+        'Fixed offset: the accuracy of always choosing the token k positions away, at the best k ' +
+        '(−2 = two tokens earlier), the positional baseline of Clark et al. (2019). A head at or below it ' +
+        'may only be counting positions.',
     }),
     heads,
   );

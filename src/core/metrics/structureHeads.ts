@@ -176,8 +176,7 @@ export function mergeStructurePartial(total: StructurePartial, part: StructurePa
     entry.hits.forEach((row, l) => row.forEach((value, h) => (into.hits[l][h] += value)));
     into.chance += entry.chance;
     into.counted += entry.counted;
-    // Partials saved before the baseline existed (a resumed corpus run) have none: counted as zero.
-    (entry.offsetHits ?? []).forEach((value, k) => (into.offsetHits[k] += value));
+    entry.offsetHits.forEach((value, k) => (into.offsetHits[k] += value));
   }
   return total;
 }

@@ -402,11 +402,12 @@ describe('Code Attention Lens in a real VS Code', () => {
     }
   });
 
-  it('an edit keeps the attention highlights outside it, moved with the text, until the new analysis redraws them', async () => {
+  it('an edit keeps the highlights outside it, moved with the text, until the new analysis redraws them', async () => {
     const editor = await open('lru_cache.py');
     await vscode.commands.executeCommand('codeAttention.analyzeFile');
     type Shown = { file: string; focus: { start: number; end: number }; highlights: number; carried: boolean };
-    const shown = async () => (await vscode.commands.executeCommand('codeAttention._highlights')) as Shown | undefined;
+    const shown = async (): Promise<Shown | undefined> =>
+      await vscode.commands.executeCommand('codeAttention._highlights');
     const original = editor.document.getText();
     const offset = original.lastIndexOf('capacity');
     await vscode.commands.executeCommand(
