@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { attentionFlow, FlowTooLargeError, LayeredMaxFlow, MAX_FLOW_CELLS } from '../src/core/metrics/flow';
-import { headStatistics, rowEntropy } from '../src/core/metrics/headStatistics';
+import { headStatistics, isPunctuation, rowEntropy } from '../src/core/metrics/headStatistics';
 import { attentionRollout, residualAttention } from '../src/core/metrics/rollout';
 import {
   BASELINE_OFFSETS,
@@ -372,10 +372,34 @@ describe('views and head metrics on the bundled model', function () {
         );
   });
 
-  it('head statistics: shares between 0 and 1, entropy below log n', () => {
+  it('head statistics equal plain loops over the rows 1…n − 2 of the raw attention, shares within [0, 1]', () => {
     const stats = headStatistics(result);
-    const n = result.windows[0].ids.length;
+    const window = result.windows[0];
+    const n = window.ids.length;
+    const { heads } = result.model;
+    const attention = window.subwordAttention.data;
+    const punctuation = Array.from(window.tokenOfSubword.keys()).filter(
+      (j) => window.tokenOfSubword[j] >= 0 && isPunctuation(result.tokens[window.tokenOfSubword[j]]),
+    );
     assert.equal(stats.rows, n - 2);
+    for (const [l, h] of [
+      [0, 0],
+      [1, 2],
+      [3, 3],
+    ]) {
+      const byHand = { bos: 0, eos: 0, previous: 0, next: 0, punctuation: 0, entropy: 0 };
+      for (let i = 1; i < n - 1; i++) {
+        const row = (j: number) => attention[((l * heads + h) * n + i) * n + j];
+        byHand.bos += row(0);
+        byHand.eos += row(n - 1);
+        byHand.previous += row(i - 1);
+        byHand.next += row(i + 1);
+        for (const j of punctuation) byHand.punctuation += row(j);
+        for (let j = 0; j < n; j++) if (row(j) > 0) byHand.entropy -= row(j) * Math.log(row(j));
+      }
+      for (const name of ['bos', 'eos', 'previous', 'next', 'punctuation', 'entropy'] as const)
+        close(stats[name][l][h], byHand[name] / (n - 2), `${name} L${l}H${h}`);
+    }
     for (const [l, row] of stats.bos.entries()) {
       row.forEach((bos, h) => {
         const total = bos + stats.eos[l][h] + stats.punctuation[l][h];

@@ -124,11 +124,35 @@ export function headStatisticsWindowPartial(
   heads: number,
 ): HeadStatisticsPartial {
   const partial = newHeadStatisticsPartial(layers, heads);
-  const stats = partial.sums;
   const n = window.ids.length;
+  const rows: number[] = [];
+  for (let i = 1; i < n - 1; i++) rows.push(i);
+  partial.rows = rows.length;
+  const ends = new Int32Array(rows.length).fill(n);
+  const punctuationCounts = new Int32Array(rows.length).fill(punctuationColumns.length);
+  const shape = { n, layers, heads, bidirectional: true };
+  accumulateRows(partial, subwordAttention, shape, rows, ends, punctuationColumns, punctuationCounts);
+  return partial;
+}
+
+/**
+ * Adds, per head, the attention of each row (a subword position i) on the first position, the
+ * previous one, the first `punctuationCounts[r]` punctuation columns and its entropy over
+ * [0, ends[r]); in a bidirectional window also on </s> and the next position.
+ */
+function accumulateRows(
+  partial: HeadStatisticsPartial,
+  subwordAttention: Tensor,
+  shape: { n: number; layers: number; heads: number; bidirectional: boolean },
+  rows: readonly number[],
+  ends: Int32Array,
+  punctuationColumns: readonly number[],
+  punctuationCounts: Int32Array,
+): void {
+  const { n, layers, heads, bidirectional } = shape;
+  const stats = partial.sums;
   const attention = subwordAttention.data;
   const bits = new Int32Array(attention.buffer, attention.byteOffset, attention.length);
-  partial.rows = Math.max(0, n - 2);
   for (let l = 0; l < layers; l++) {
     for (let h = 0; h < heads; h++) {
       let bos = 0;
@@ -137,14 +161,17 @@ export function headStatisticsWindowPartial(
       let next = 0;
       let punctuation = 0;
       let entropy = 0;
-      for (let i = 1; i < n - 1; i++) {
+      for (let r = 0; r < rows.length; r++) {
+        const i = rows[r];
         const base = ((l * heads + h) * n + i) * n;
         bos += attention[base];
-        eos += attention[base + n - 1];
         previous += attention[base + i - 1];
-        next += attention[base + i + 1];
-        for (const j of punctuationColumns) punctuation += attention[base + j];
-        entropy += rowEntropy(attention, bits, base, base + n);
+        if (bidirectional) {
+          eos += attention[base + n - 1];
+          next += attention[base + i + 1];
+        }
+        for (let p = 0; p < punctuationCounts[r]; p++) punctuation += attention[base + punctuationColumns[p]];
+        entropy += rowEntropy(attention, bits, base, base + ends[r]);
       }
       stats.bos[l][h] += bos;
       stats.eos[l][h] += eos;
@@ -154,7 +181,6 @@ export function headStatisticsWindowPartial(
       stats.entropy[l][h] += entropy;
     }
   }
-  return partial;
 }
 
 export const CAUSAL_HEAD_STATISTICS_DEFINITION =
@@ -179,10 +205,7 @@ export function causalHeadStatisticsWindowPartial(
   heads: number,
 ): HeadStatisticsPartial {
   const partial = newHeadStatisticsPartial(layers, heads);
-  const stats = partial.sums;
   const n = window.ids.length;
-  const attention = subwordAttention.data;
-  const bits = new Int32Array(attention.buffer, attention.byteOffset, attention.length);
   const rows: number[] = [];
   for (let i = 1; i < n; i++) if (window.tokenOfSubword[i] >= scoredStart) rows.push(i);
   // Punctuation columns j ≤ i, per row: the columns are sorted.
@@ -196,25 +219,9 @@ export function causalHeadStatisticsWindowPartial(
   });
   partial.rows = rows.length;
   partial.chance = chance;
-  for (let l = 0; l < layers; l++) {
-    for (let h = 0; h < heads; h++) {
-      let bos = 0;
-      let previous = 0;
-      let punctuation = 0;
-      let entropy = 0;
-      rows.forEach((i, r) => {
-        const base = ((l * heads + h) * n + i) * n;
-        bos += attention[base];
-        previous += attention[base + i - 1];
-        for (let p = 0; p < punctuationSeen[r]; p++) punctuation += attention[base + punctuationColumns[p]];
-        entropy += rowEntropy(attention, bits, base, base + i + 1);
-      });
-      stats.bos[l][h] += bos;
-      stats.previous[l][h] += previous;
-      stats.punctuation[l][h] += punctuation;
-      stats.entropy[l][h] += entropy;
-    }
-  }
+  const ends = Int32Array.from(rows, (i) => i + 1);
+  const shape = { n, layers, heads, bidirectional: false };
+  accumulateRows(partial, subwordAttention, shape, rows, ends, punctuationColumns, Int32Array.from(punctuationSeen));
   return partial;
 }
 
