@@ -32,6 +32,13 @@ Recipes (`--recipe`):
   The attention itself is never a training target. Used as a second phase from a packed-wwm state
   (`--switch-recipe`); the held-out evaluation keeps the plain 15 % masks, so it stays comparable.
 
+- packed-wwm-mixed-retyped: packed-wwm-mixed, but in half of the leaf-text sequences every matched
+  bracket pair gets one random type, the same at both ends (`f ( x )` may become `f { x }`), and in
+  the leaf text a word with a bracket is masked at 40 %. There the type of a masked bracket is given
+  by its partner alone, however far away, so the loss pays for finding the partner, not for the
+  local guess that `f (` opens with `(`. Raw-text batches are as in packed-wwm-mixed; the held-out
+  evaluation is unchanged. A second phase from a trained state (`--switch-recipe`).
+
 - packed-wwm-mixed-long: packed-wwm-mixed with the same 4,096 subwords a step cut into longer
   sequences, half the steps 16 × 256 and half 8 × 512, so that pairs further apart than 128
   subwords (the closing brace of a function body, say) are in one sequence far more often.
@@ -65,7 +72,9 @@ then rename): model, optimizer, step, tokens seen, CPU seconds used, data positi
 length (epoch, index), and the Python, torch and masking RNG states. A run that finds state.pt
 resumes from it (with --switch-recipe, under another recipe from then on: the state records each
 phase's recipe and first step); the learning-rate schedule is a function of the CPU time used, so it continues
-where it was. Model-only snapshots are kept at roughly geometric CPU times (RUN_DIR/snapshots) so
+where it was. A new phase on a resumed state (another recipe or budget) given --lr gets a schedule of
+its own instead: a ramp over --ramp-steps steps to --lr, then a linear decay to 0 at the new budget.
+Model-only snapshots are kept at roughly geometric CPU times (RUN_DIR/snapshots) so
 that an "early" checkpoint at about a tenth of any later point exists.
 
 Outputs (at the end of the budget, or with --export-only from the current state without
@@ -103,6 +112,8 @@ RECIPES = {
 RECIPES['packed-wwm-brackets'] = {**RECIPES['packed-wwm'], 'bracket_mask_rate': 0.4}
 RECIPES['packed-wwm-mixed'] = {**RECIPES['packed-wwm'], 'leaf_text': True}
 RECIPES['packed-wwm-mixed-long'] = {**RECIPES['packed-wwm-mixed'], 'shapes': [(16, 256), (16, 256), (8, 512), (8, 512)]}
+RECIPES['packed-wwm-mixed-retyped'] = {**RECIPES['packed-wwm-mixed'], 'retype_rate': 0.5, 'bracket_mask_rate': 0.4}
+BRACKET_PAIRS = ('()', '[]', '{}')
 LEAF_TEXT_HELP = ('needs CORPUS/train-leaves.jsonl and heldout-leaves.jsonl: '
                   'node models/tools/leaf_text.cjs CORPUS/train.jsonl CORPUS/train-leaves.jsonl (and the same for heldout)')
 WORD_CHARACTERS = set('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_')
@@ -220,6 +231,48 @@ def bracket_table(vocab):
     for token, index in vocab.items():
         table[index] = index > MASK and any(character in BRACKET_CHARACTERS for character in token)
     return table
+
+
+def bracket_variants(vocab):
+    """Subword id -> (opens, variant, type) for the subwords that are one bracket alone, bare or after a space,
+    and per variant the ids of each type's opening and closing bracket."""
+    lookup, ids = {}, []
+    for variant, prefix in enumerate(('', '\u0120')):  # byte-level BPE writes a leading space as U+0120
+        openers = [vocab[prefix + pair[0]] for pair in BRACKET_PAIRS]
+        closers = [vocab[prefix + pair[1]] for pair in BRACKET_PAIRS]
+        for kind in range(len(BRACKET_PAIRS)):
+            lookup[openers[kind]] = (True, variant, kind)
+            lookup[closers[kind]] = (False, variant, kind)
+        ids.append((openers, closers))
+    return lookup, ids
+
+
+def retype_brackets(batch, variants, rate, generator):
+    """In each row chosen at `rate`, give every matched bracket pair one random type, the same at both ends.
+
+    Brackets are matched by nesting alone (one stack for all types); brackets merged into a longer subword
+    and those whose partner lies outside the row keep their type. In a retyped row the type of a masked
+    bracket is given by its partner only, wherever that is, so the loss pays for finding it."""
+    lookup, ids = variants
+    rows = torch.nonzero(torch.rand(batch.shape[0], generator=generator) < rate).flatten().tolist()
+    for row in rows:
+        tokens = batch[row].tolist()
+        stack, pairs = [], []
+        for position, token in enumerate(tokens):
+            kind = lookup.get(token)
+            if kind is None:
+                continue
+            if kind[0]:
+                stack.append(position)
+            elif stack:
+                pairs.append((stack.pop(), position))
+        if not pairs:
+            continue
+        kinds = torch.randint(0, len(BRACKET_PAIRS), (len(pairs),), generator=generator).tolist()
+        for (opening, closing), kind in zip(pairs, kinds):
+            batch[row, opening] = ids[lookup[tokens[opening]][1]][0][kind]
+            batch[row, closing] = ids[lookup[tokens[closing]][1]][1][kind]
+    return batch
 
 
 def choose_positions(batch, generator, whole_words, tables, bracket_rate=None, brackets=None):
@@ -410,7 +463,8 @@ def main():
                         help='start a new run from the weights of an exported model folder or a checkpoint folder')
     parser.add_argument('--init-early-from', metavar='MODEL_DIR', help='with --init-from: the early checkpoint to keep')
     parser.add_argument('--head-steps', type=int, default=200, help='with --init-from: steps that train the new MLM head alone')
-    parser.add_argument('--ramp-steps', type=int, default=200, help='with --init-from: learning-rate warm-up steps after them')
+    parser.add_argument('--ramp-steps', type=int, default=200,
+                        help='with --init-from, or a new phase given --lr: learning-rate warm-up steps')
     parser.add_argument('--evaluate', metavar='CHECKPOINT_DIR',
                         help='no training: evaluate a checkpoint folder (e.g. a snapshot) on the held-out set into its eval.json')
     args = parser.parse_args()
@@ -460,6 +514,7 @@ def main():
     vocab_size = len(tokenizer.vocab)
     tables = word_boundary_tables(tokenizer.vocab)
     brackets = bracket_table(tokenizer.vocab)
+    variants = bracket_variants(tokenizer.vocab)
     # A phase is a stretch of one recipe and one budget (the learning-rate schedule is a function of the budget).
     if saved:
         phases = saved.get('phases') or [{'recipe': saved['recipe'], 'from_step': 0, 'from_cpu_minutes': 0.0}]
@@ -469,6 +524,8 @@ def main():
         if changed and not args.export_only:
             phases.append({'recipe': args.recipe, 'budget_cpu_minutes': args.cpu_minutes, 'from_step': saved['step'],
                            'from_cpu_minutes': saved['cpu_seconds'] / 60})
+            if args.lr:  # a schedule of the phase's own: ramp to --lr, linear decay to 0 at the budget's end
+                phases[-1].update(peak_lr=args.lr, head_steps=0, ramp_steps=args.ramp_steps)
             print(f"new phase at step {saved['step']}: recipe {args.recipe}, budget {args.cpu_minutes:g} CPU minutes", flush=True)
     elif args.init_from:
         start = warm_start_training(args.init_from)
@@ -568,7 +625,7 @@ def main():
         phase = phases[-1]
         while cpu_seconds < budget:
             head_only = bool(phase.get('warm_start')) and step - phase['from_step'] < phase['head_steps']
-            if phase.get('warm_start'):
+            if 'peak_lr' in phase:
                 lr = warm_phase_learning_rate(phase, step, cpu_seconds / 60, budget_minutes, RECIPES[args.recipe]['lr'])
             else:
                 lr = learning_rate(recipe['lr'], recipe['warmup'], cpu_seconds / budget)
@@ -581,8 +638,15 @@ def main():
             # length, so both texts meet every shape.
             source = f'leaves-{length}' if leaf_streams and step % 2 else str(length)
             batch = samplers[source].take(batch_size)
+            bracket_rate = recipe.get('bracket_mask_rate')
+            if recipe.get('retype_rate'):
+                # Only the text as analyses feed it: there every bracket is a subword of its own.
+                if source.startswith('leaves'):
+                    batch = retype_brackets(batch, variants, recipe['retype_rate'], generator)
+                else:
+                    bracket_rate = None
             inputs, labels = mask_tokens(batch, vocab_size, generator, recipe['whole_words'], tables,
-                                         recipe.get('bracket_mask_rate'), brackets)
+                                         bracket_rate, brackets)
             inputs, labels = inputs.to(args.device), labels.to(args.device)
             attention_mask = batch.ne(PAD).long().to(args.device)
             if masked_only:
@@ -652,11 +716,12 @@ def evaluate_folder(args):
 
 
 def optimizer_text(recipe, phases, first_lr):
-    warm = [phase for phase in phases if phase.get('warm_start')]
-    if not warm:
+    own = [phase for phase in phases if phase.get('peak_lr')]  # phases with a schedule of their own
+    if not own:
         return f"AdamW lr {recipe['lr']:g}, warm-up {recipe['warmup'] * 100:g} % of the budget, linear decay to 0"
-    return (f"AdamW; until step {warm[0]['from_step']} peak lr {first_lr:g}, warm-up {recipe['warmup'] * 100:g} % of the "
-            f"budget, linear decay; from the warm start on peak lr {warm[-1]['peak_lr']:g} (see the phases)")
+    peaks = ', then '.join(f"{phase['peak_lr']:g}" for phase in own)
+    return (f"AdamW; until step {own[0]['from_step']} peak lr {first_lr:g}, warm-up {recipe['warmup'] * 100:g} % of the "
+            f"budget, linear decay; from then on peak lr {peaks} (see the phases)")
 
 
 def fit_head(model, streams, leaf_streams, recipe, steps, lr, vocab_size, tables, device):

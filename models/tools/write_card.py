@@ -83,6 +83,9 @@ def phase_text(phase, following, training):
         text += (f", warm-started from the bundled export of step {phase['from_step']} (its optimiser moments and MLM head were "
                  f"not shipped: the head trained alone for {phase['head_steps']} steps, then the learning rate rose over "
                  f"{phase['ramp_steps']} steps to {phase['peak_lr']:g} and decayed linearly to 0)")
+    elif phase.get('peak_lr'):
+        text += (f", resumed with the optimiser's state and a schedule of its own (the learning rate rose over "
+                 f"{phase['ramp_steps']} steps to {phase['peak_lr']:g} and decayed linearly to 0)")
     return text
 
 
