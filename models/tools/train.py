@@ -685,8 +685,10 @@ def main():
         loss_log.close()
     def refit_head(net):
         # An early checkpoint imported from an export (--init-early-from) has no MLM head: fit one, encoder frozen.
-        fit_head(net, train_streams, leaf_streams, recipe, phases[-1].get('head_steps', args.head_steps),
-                 RECIPES[args.recipe]['lr'], vocab_size, tables, args.device)
+        # As many steps as the warm start gave its new head (a later phase may have none of its own).
+        steps = next((phase['head_steps'] for phase in phases if phase.get('warm_start')), args.head_steps)
+        fit_head(net, train_streams, leaf_streams, recipe, steps, RECIPES[args.recipe]['lr'], vocab_size, tables,
+                 args.device)
 
     export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_seconds, recipe, budget_minutes,
            corpus_summary, train_tokens, heldout, heldout_long, vocab_size, unigram_log_probs, most_frequent, tables,
@@ -735,6 +737,8 @@ def fit_head(model, streams, leaf_streams, recipe, steps, lr, vocab_size, tables
         samplers.update({f'leaves-{length}': Sampler(leaf_streams, length, recipe['packed'], seed=10) for length in lengths})
     model.to(device)
     model.train()
+    if steps < 1:
+        sys.exit('fit_head: the MLM head needs at least one step (--head-steps).')
     for step in range(steps):
         batch_size, length = recipe['shapes'][step % len(recipe['shapes'])]
         batch = samplers[f'leaves-{length}' if leaf_streams and step % 2 else str(length)].take(batch_size)
@@ -761,7 +765,8 @@ def export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_
             'loss_positions': 'the masked positions only' if recipe['masked_only'] else 'every position (loss ignored where not masked)',
             'packed': recipe['packed'], 'dropout_in_training': recipe['dropout'],
             'optimizer': optimizer_text(recipe, phases, RECIPES[args.recipe]['lr']),
-            'phases': phases, 'bracket_mask_rate': recipe.get('bracket_mask_rate'), 'leaf_text': bool(recipe.get('leaf_text')),
+            'phases': phases, 'bracket_mask_rate': recipe.get('bracket_mask_rate'), 'retype_rate': recipe.get('retype_rate'),
+            'leaf_text': bool(recipe.get('leaf_text')),
             'budget_cpu_minutes': budget_minutes, 'threads': args.threads, 'device': args.device,
             'torch': torch.__version__}
     evaluations = {}
@@ -796,7 +801,7 @@ def export(args, config, model, snapshots, step, tokens_seen, cpu_seconds, wall_
         before = [phase for phase in phases if phase['from_step'] < chosen['steps']] or phases[:1]
         early_recipe = RECIPES[before[-1]['recipe']]
         early.update(recipe=before[-1]['recipe'], leaf_text=bool(early_recipe.get('leaf_text')),
-                     bracket_mask_rate=early_recipe.get('bracket_mask_rate'),
+                     bracket_mask_rate=early_recipe.get('bracket_mask_rate'), retype_rate=early_recipe.get('retype_rate'),
                      optimizer=optimizer_text({**early_recipe, 'lr': before[-1].get('peak_lr', early_recipe['lr'])}, before,
                                               early_recipe['lr']))
         early['heldout'] = evaluations['early'] = evaluate_all(early_model)

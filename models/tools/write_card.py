@@ -143,7 +143,7 @@ def main():
                          + '; '.join(phase_text(phase, phases[index + 1] if index + 1 < len(phases) else None, training)
                                      for index, phase in enumerate(phases)) + '.')
         if training.get('leaf_text'):
-            lines.append('- In the `packed-wwm-mixed` phase every other batch is cut from the training files as the CLI and the editor '
+            lines.append('- From the first `packed-wwm-mixed` phase on, every other batch is cut from the training files as the CLI and the editor '
                          'feed an encoder: code tokens joined by one space, comments dropped (`models/tools/leaf_text.cjs`), so that the '
                          'attention the product reads is the attention of text the model was trained on.')
         if training.get('recipe') == 'packed-wwm-mixed-long':
@@ -151,7 +151,14 @@ def main():
                          '8 × 512), so that pairs more than 128 subwords apart, such as the braces of a function body, share a sequence.')
         if training.get('mlm_head'):
             lines.append(f"- MLM head: {training['mlm_head']}; the held-out accuracy below is that head's.")
-        if training.get('bracket_mask_rate'):
+        if training.get('retype_rate'):
+            lines.append(f"- In the `packed-wwm-mixed-retyped` phase, in {int(100 * training['retype_rate'])} % of the leaf-text "
+                         'sequences every matched bracket pair gets one random type, the same at both ends (`f ( x )` may become '
+                         f"`f {{ x }}`), and there a word with a bracket is masked at {int(100 * training['bracket_mask_rate'])} %: "
+                         "the type of a masked bracket is then given by its partner alone, however far away, not by what is next "
+                         'to it. Raw-text batches are as before; the attention is never a training target, and the held-out '
+                         'evaluation below uses the plain masks on unchanged text.')
+        elif training.get('bracket_mask_rate'):
             lines.append(f"- Words that contain a bracket are masked at {int(100 * training['bracket_mask_rate'])} % instead of "
                          f"{int(100 * training.get('mask_rate', 0.15))} % in the `packed-wwm-brackets` phase: predicting a masked bracket "
                          'needs its partner, so more of the loss rests on that lookup. The attention is never a training target, and '
