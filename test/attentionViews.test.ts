@@ -179,24 +179,22 @@ describe('rollout and flow', () => {
     },
   );
 
-  it(
-    `refuses more than ${MAX_FLOW_CELLS} layer × subword cells with a message, counting only the ` + `layers asked for`,
-    () => {
-      const layers = Math.floor(MAX_FLOW_CELLS / 4) + 1;
-      const tall: Tensor = { data: new Float32Array(layers * 16).fill(0.25), shape: [layers, 1, 4, 4] };
-      assert.throws(
-        () => attentionFlow(tall, 0),
-        (error: Error) =>
-          error instanceof FlowTooLargeError &&
-          error.message.includes(`limited to ${MAX_FLOW_CELLS} layer × subword cells (this window has ${layers} × 4)`),
-      );
-      // Three layers of uniform attention (Â: 0.625 on the diagonal, 0.125 elsewhere): the focus keeps
-      // its whole unit by going straight down, and every other input gets part of it.
-      const flows = attentionFlow(tall, 0, { layer: 2 });
-      close(flows[0], 1);
-      for (let j = 1; j < 4; j++) assert.ok(flows[j] > 0.125 && flows[j] < 1, `${j}: ${flows[j]}`);
-    },
-  );
+  it(`refuses more than ${MAX_FLOW_CELLS} layer × subword cells, counting only the layers asked for`, () => {
+    const layers = Math.floor(MAX_FLOW_CELLS / 4) + 1;
+    const tall: Tensor = { data: new Float32Array(layers * 16).fill(0.25), shape: [layers, 1, 4, 4] };
+    assert.throws(
+      () => attentionFlow(tall, 0),
+      (error: Error) =>
+        error instanceof FlowTooLargeError &&
+        error.message.includes(`limited to ${MAX_FLOW_CELLS} layer × subword cells`) &&
+        error.message.includes(`(this window has ${layers} × 4)`),
+    );
+    // Three layers of uniform attention (Â: 0.625 on the diagonal, 0.125 elsewhere): the focus keeps
+    // its whole unit by going straight down, and every other input gets part of it.
+    const flows = attentionFlow(tall, 0, { layer: 2 });
+    close(flows[0], 1);
+    for (let j = 1; j < 4; j++) assert.ok(flows[j] > 0.125 && flows[j] < 1, `${j}: ${flows[j]}`);
+  });
 });
 
 /**
@@ -339,12 +337,13 @@ describe('views and head metrics on the bundled model', function () {
     assert.match(attendedBy.label, /attended by/);
   });
 
-  it('flow rows: the max-flow from the focus token into each token’s subwords (Edmonds–Karp), normalised', async () => {
+  it('flow rows: max-flow from the focus token into each token’s subwords (Edmonds–Karp), normalised', async () => {
     const short = await analyzer.analyze('function add(a, b) {\n  return a + b;\n}\n', 'javascript');
     const token = short.tokens.findIndex((t) => t.text === 'return');
     const layer = short.model.layers - 1;
     const row = tokenAttentionRow(short, { mode: 'flow', layer, direction: 'attendsTo' }, token);
-    assert.match(row.label, /attention flow · layers 0–3 · flows to \(max-flow into each token, row normalised to 1\)/);
+    const expected = /attention flow · layers 0–3 · flows to \(max-flow into each token, row normalised to 1\)/;
+    assert.match(row.label, expected);
     const window = short.windows[0];
     const attentions = window.subwordAttention;
     const n = attentions.shape[2];
