@@ -154,10 +154,11 @@ def main():
         if training.get('retype_rate'):
             lines.append(f"- In the `packed-wwm-mixed-retyped` phase, in {int(100 * training['retype_rate'])} % of the leaf-text "
                          'sequences every matched bracket pair gets one random type, the same at both ends (`f ( x )` may become '
-                         f"`f {{ x }}`), and there a word with a bracket is masked at {int(100 * training['bracket_mask_rate'])} %: "
-                         "the type of a masked bracket is then given by its partner alone, however far away, not by what is next "
-                         'to it. Raw-text batches are as before; the attention is never a training target, and the held-out '
-                         'evaluation below uses the plain masks on unchanged text.')
+                         '`f { x }`), and in all leaf-text sequences a word with a bracket is masked at '
+                         f"{int(100 * training['bracket_mask_rate'])} %: in a retyped sequence the type of a masked bracket is "
+                         'given by its partner alone, however far away, not by what is next to it. Raw-text batches are as '
+                         'before; the attention is never a training target, and the held-out evaluation below uses the plain '
+                         'masks on unchanged text.')
         elif training.get('bracket_mask_rate'):
             lines.append(f"- Words that contain a bracket are masked at {int(100 * training['bracket_mask_rate'])} % instead of "
                          f"{int(100 * training.get('mask_rate', 0.15))} % in the `packed-wwm-brackets` phase: predicting a masked bracket "
